@@ -1,0 +1,70 @@
+# One build of both parts. Every target CI uses is here; see README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+ROOT     := $(abspath .)
+VENV     := $(ROOT)/.venv
+PY       := $(VENV)/bin/python
+BIN      := $(ROOT)/bin
+CORE     := $(BIN)/porthole-core
+GOFLAGS_BUILD := -trimpath
+
+.PHONY: build setup venv core python proto web check-generated test test-go test-py run bench clean
+
+## setup: install system packages and start dockerd when missing (idempotent, needs root)
+setup:
+	@bash scripts/setup.sh
+
+## venv: the Python environment with the pinned dependencies
+venv: $(VENV)/.installed
+$(VENV)/.installed: python/pyproject.toml python/requirements.lock
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip==24.3.1
+	$(VENV)/bin/pip install -q -r python/requirements.lock
+	$(VENV)/bin/pip install -q --no-deps -e python
+	touch $@
+
+## core: the Go sidecar
+core: $(CORE)
+$(CORE): $(shell find core-go -name '*.go' -o -name go.mod -o -name go.sum 2>/dev/null)
+	cd core-go && go build $(GOFLAGS_BUILD) -o $(CORE) ./cmd/porthole-core
+
+python: venv
+
+## build: both parts
+build: core python
+
+## proto: regenerate the committed gRPC stubs (Go and Python) from proto/
+proto: venv
+	bash scripts/gen-proto.sh
+
+## web: rebundle the browser page (committed) from web/ with the pinned npm packages
+web:
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
+## check-generated: fail when regenerating stubs or the bundle changes anything
+check-generated: proto web
+	git diff --exit-code -- core-go/gen python/src/porthole/rpc python/src/porthole/server/static
+	@test -z "$$(git status --porcelain -- core-go/gen python/src/porthole/rpc python/src/porthole/server/static)" || { git status --porcelain; echo "generated files are stale: run make proto web and commit"; exit 1; }
+
+## test: every test (Go with -race, pytest on real Docker, aiortc, Chromium)
+test: setup build
+	$(MAKE) test-go
+	$(MAKE) test-py
+
+test-go:
+	cd core-go && go test -race -count=1 ./...
+
+test-py: build
+	PORTHOLE_CORE=$(CORE) bash scripts/in-netns.sh $(PY) -m pytest -q tests $(PYTEST_ARGS)
+
+## run: build and start server + agent + sidecar + a demo target, print where to open it
+run: setup build
+	PORTHOLE_CORE=$(CORE) $(PY) -m porthole demo
+
+## bench: speed figures next to their references (see docs/benchmarks.md)
+bench: setup build
+	PORTHOLE_CORE=$(CORE) bash scripts/in-netns.sh $(PY) -m porthole.bench
+
+clean:
+	rm -rf $(BIN) $(VENV) web/node_modules

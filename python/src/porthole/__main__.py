@@ -1,0 +1,3 @@
+from porthole.cli import main
+
+raise SystemExit(main())
