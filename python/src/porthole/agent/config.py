@@ -1,0 +1,204 @@
+"""Agent configuration: one TOML file (plus a few flags) → one validated AgentConfig.
+
+Paths in the file are relative to the file's folder. See docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from porthole.errors import ConfigError
+
+DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# The shell started in a container unless the config says otherwise: bash when
+# the image has it, else the POSIX sh every image has.
+DEFAULT_SHELL = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash -i; else exec sh -i; fi"]
+
+
+@dataclass(frozen=True)
+class SidecarConfig:
+    binary: str
+    socket_path: Path
+    ice_interfaces: tuple[str, ...] = ()
+    ice_ips: tuple[str, ...] = ()
+    ice_loopback: bool = False
+    udp_port_min: int = 0
+    udp_port_max: int = 0
+    udp_port: int = 0
+    ice_servers: tuple[str, ...] = ()
+    mdns: str = "off"
+    log_level: str = "info"
+
+    def argv(self) -> list[str]:
+        """Command line of porthole-core for this config (no secrets in it)."""
+        args = [self.binary, "--listen", str(self.socket_path), "--log-level", self.log_level, "--mdns", self.mdns]
+        if self.ice_interfaces:
+            args += ["--ice-interfaces", ",".join(self.ice_interfaces)]
+        if self.ice_ips:
+            args += ["--ice-ips", ",".join(self.ice_ips)]
+        if self.ice_loopback:
+            args += ["--ice-loopback"]
+        if self.udp_port:
+            args += ["--ice-udp-port", str(self.udp_port)]
+        elif self.udp_port_min or self.udp_port_max:
+            args += ["--ice-udp-port-min", str(self.udp_port_min), "--ice-udp-port-max", str(self.udp_port_max)]
+        for url in self.ice_servers:
+            args += ["--ice-server", url]
+        return args
+
+
+@dataclass(frozen=True)
+class TargetsConfig:
+    docker: bool = True
+    docker_socket: str = "/var/run/docker.sock"
+    containers: tuple[str, ...] = ("*",)
+    host_shell: bool = False
+    shell: tuple[str, ...] = tuple(DEFAULT_SHELL)
+    host_shell_command: tuple[str, ...] = ("/bin/bash", "-i")
+    user: str = ""  # exec user in containers; "" = the image's default
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    device_id: str
+    server_url: str
+    secret_file: Path
+    grant_public_key: Path
+    sidecar: SidecarConfig
+    targets: TargetsConfig = field(default_factory=TargetsConfig)
+    inventory_interval_s: float = 5.0
+    max_sessions: int = 64
+    log_level: str = "info"
+
+    def read_secret(self) -> str:
+        """Re-read on every connection attempt, so a rotated secret takes effect."""
+        try:
+            secret = self.secret_file.read_text().strip()
+        except OSError as e:
+            raise ConfigError(f"agent.secret_file: cannot read {self.secret_file}: {e.strerror}") from e
+        if not secret:
+            raise ConfigError(f"agent.secret_file: {self.secret_file} is empty")
+        return secret
+
+
+def _default_core_binary() -> str:
+    env = os.environ.get("PORTHOLE_CORE")
+    if env:
+        return env
+    found = shutil.which("porthole-core")
+    if found:
+        return found
+    repo_bin = Path(__file__).resolve().parents[4] / "bin" / "porthole-core"
+    return str(repo_bin)
+
+
+def _default_socket_path(device_id: str) -> Path:
+    base = Path(os.environ.get("XDG_RUNTIME_DIR") or "/tmp")
+    return base / f"porthole-core-{device_id}-{os.getpid()}.sock"
+
+
+def _get(table: dict, key: str, typ: type | tuple[type, ...], where: str, default=None, required=False):
+    if key not in table:
+        if required:
+            raise ConfigError(f"{where}.{key} is required")
+        return default
+    value = table[key]
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+        raise ConfigError(f"{where}.{key}: expected {getattr(typ, '__name__', typ)}, got {type(value).__name__}")
+    return value
+
+
+def _str_list(table: dict, key: str, where: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = _get(table, key, list, where, default=list(default))
+    if not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}.{key}: expected a list of strings")
+    return tuple(value)
+
+
+def load(path: Path, *, server_url: str | None = None) -> AgentConfig:
+    try:
+        raw = tomllib.loads(path.read_text())
+    except OSError as e:
+        raise ConfigError(f"cannot read config {path}: {e.strerror}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}") from e
+    return from_dict(raw, base=path.parent, server_url=server_url)
+
+
+def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentConfig:
+    known = {"agent", "targets", "sidecar"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
+    a = _get(raw, "agent", dict, "config", required=True)
+    t = _get(raw, "targets", dict, "config", default={})
+    s = _get(raw, "sidecar", dict, "config", default={})
+
+    device_id = _get(a, "device_id", str, "agent", required=True)
+    if not DEVICE_ID_RE.match(device_id):
+        raise ConfigError("agent.device_id: 1-64 of [A-Za-z0-9_.-], starting with a letter or digit")
+    url = server_url or _get(a, "server_url", str, "agent", required=True)
+    if not re.match(r"^https?://", url):
+        raise ConfigError("agent.server_url: must start with http:// or https://")
+
+    def rel(p: str) -> Path:
+        q = Path(p).expanduser()
+        return q if q.is_absolute() else (base / q)
+
+    mdns = _get(s, "mdns", str, "sidecar", default="off")
+    if mdns not in ("off", "query"):
+        raise ConfigError("sidecar.mdns: 'off' or 'query'")
+    ports = {k: _get(s, k, int, "sidecar", default=0) for k in ("udp_port_min", "udp_port_max", "udp_port")}
+    for k, v in ports.items():
+        if not 0 <= v <= 65535:
+            raise ConfigError(f"sidecar.{k}: 0..65535")
+    if (ports["udp_port_min"] or ports["udp_port_max"]) and not 0 < ports["udp_port_min"] <= ports["udp_port_max"]:
+        raise ConfigError("sidecar.udp_port_min/udp_port_max: need 0 < min <= max")
+    sock = _get(s, "socket", str, "sidecar", default="")
+    sidecar = SidecarConfig(
+        binary=_get(s, "binary", str, "sidecar", default="") or _default_core_binary(),
+        socket_path=rel(sock) if sock else _default_socket_path(device_id),
+        ice_interfaces=_str_list(s, "ice_interfaces", "sidecar", ()),
+        ice_ips=_str_list(s, "ice_ips", "sidecar", ()),
+        ice_loopback=_get(s, "ice_loopback", bool, "sidecar", default=False),
+        ice_servers=_str_list(s, "ice_servers", "sidecar", ()),
+        mdns=mdns,
+        log_level=_get(s, "log_level", str, "sidecar", default="info"),
+        **ports,
+    )
+    shell = _str_list(t, "shell", "targets", tuple(DEFAULT_SHELL))
+    if not shell:
+        raise ConfigError("targets.shell: must not be empty")
+    targets = TargetsConfig(
+        docker=_get(t, "docker", bool, "targets", default=True),
+        docker_socket=_get(t, "docker_socket", str, "targets", default="/var/run/docker.sock"),
+        containers=_str_list(t, "containers", "targets", ("*",)),
+        host_shell=_get(t, "host_shell", bool, "targets", default=False),
+        shell=shell,
+        host_shell_command=_str_list(t, "host_shell_command", "targets", ("/bin/bash", "-i")),
+        user=_get(t, "user", str, "targets", default=""),
+    )
+    max_sessions = _get(a, "max_sessions", int, "agent", default=64)
+    if not 1 <= max_sessions <= 10000:
+        raise ConfigError("agent.max_sessions: 1..10000")
+    interval = _get(a, "inventory_interval_s", float, "agent", default=5.0)
+    if not 0.2 <= interval <= 3600:
+        raise ConfigError("agent.inventory_interval_s: 0.2..3600")
+    return AgentConfig(
+        device_id=device_id,
+        server_url=url,
+        secret_file=rel(_get(a, "secret_file", str, "agent", required=True)),
+        grant_public_key=rel(_get(a, "grant_public_key", str, "agent", required=True)),
+        sidecar=sidecar,
+        targets=targets,
+        inventory_interval_s=interval,
+        max_sessions=max_sessions,
+        log_level=_get(a, "log_level", str, "agent", default="info"),
+    )

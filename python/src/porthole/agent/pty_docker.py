@@ -1,0 +1,162 @@
+"""An interactive `docker exec` with a TTY, streamed without threads.
+
+Control calls (create, inspect, resize, list) go through docker-py. The byte
+stream is the exec's hijacked HTTP connection, opened here with asyncio on the
+Docker unix socket, so reading and writing the PTY never blocks the loop.
+With a TTY Docker sends raw bytes (no stream multiplexing headers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+import docker
+import docker.errors
+
+from porthole import errors
+from porthole.agent import killtree
+from porthole.errors import PortholeError
+
+log = logging.getLogger("porthole.agent.pty")
+
+READ_CHUNK = 64 * 1024
+# Docker answers the exec-start upgrade at once; more than this is a sick daemon.
+START_TIMEOUT_S = 10.0
+# After the stream ends, the exec's exit code is set within milliseconds.
+EXIT_CODE_TIMEOUT_S = 5.0
+# ConsoleSize on exec start needs Docker API 1.42 (Docker 23).
+CONSOLE_SIZE_API = (1, 42)
+
+
+def _api_version(api: docker.APIClient) -> tuple[int, int]:
+    major, minor = api.api_version.split(".")[:2]
+    return int(major), int(minor)
+
+
+class DockerExec:
+    """One exec session: start(), read()/write()/resize(), exit_code(), kill()."""
+
+    def __init__(self, api: docker.APIClient, socket_path: str, container: str, cmd: list[str], *,
+                 env: dict[str, str], user: str, cols: int, rows: int) -> None:
+        self._api = api
+        self._socket_path = socket_path
+        self._container = container
+        self._cmd = cmd
+        self._env = env
+        self._user = user
+        self._size = (cols, rows)
+        self.exec_id: str | None = None
+        self.pid: int | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def start(self) -> None:
+        try:
+            created = await asyncio.to_thread(
+                self._api.exec_create, self._container, self._cmd, stdin=True, tty=True,
+                environment=self._env, user=self._user,
+            )
+        except docker.errors.NotFound as e:
+            raise PortholeError(errors.TARGET_NOT_FOUND, "container is gone") from e
+        except docker.errors.APIError as e:
+            raise PortholeError(errors.EXEC_FAILED, f"docker exec create failed: {e.explanation}") from e
+        self.exec_id = created["Id"]
+        try:
+            await asyncio.wait_for(self._hijack(), START_TIMEOUT_S)
+        except (OSError, TimeoutError) as e:
+            raise PortholeError(errors.EXEC_FAILED, f"docker exec start failed: {e}") from e
+        info = await asyncio.to_thread(self._api.exec_inspect, self.exec_id)
+        self.pid = int(info.get("Pid") or 0) or None
+        if _api_version(self._api) < CONSOLE_SIZE_API:
+            await self.resize(*self._size)
+
+    async def _hijack(self) -> None:
+        body: dict = {"Detach": False, "Tty": True}
+        if _api_version(self._api) >= CONSOLE_SIZE_API:
+            cols, rows = self._size
+            body["ConsoleSize"] = [rows, cols]
+        payload = json.dumps(body).encode()
+        reader, writer = await asyncio.open_unix_connection(self._socket_path, limit=READ_CHUNK * 2)
+        request = (
+            f"POST /v{self._api.api_version}/exec/{self.exec_id}/start HTTP/1.1\r\n"
+            "Host: docker\r\nContent-Type: application/json\r\n"
+            "Connection: Upgrade\r\nUpgrade: tcp\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n"
+        ).encode() + payload
+        writer.write(request)
+        await writer.drain()
+        status = await reader.readline()
+        parts = status.split(b" ", 2)
+        if len(parts) < 2 or parts[1] not in (b"101", b"200"):
+            writer.close()
+            raise OSError(f"unexpected answer {status.strip()[:100]!r}")
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass
+        self._reader, self._writer = reader, writer
+
+    async def read(self) -> bytes:
+        """Next PTY output; b"" once the process has ended."""
+        assert self._reader is not None
+        try:
+            return await self._reader.read(READ_CHUNK)
+        except (ConnectionError, OSError):
+            return b""
+
+    async def write(self, data: bytes) -> None:
+        assert self._writer is not None
+        if self._writer.is_closing():
+            return
+        self._writer.write(data)
+        with contextlib.suppress(ConnectionError, OSError):
+            await self._writer.drain()
+
+    async def resize(self, cols: int, rows: int) -> None:
+        self._size = (cols, rows)
+        if self.exec_id is None:
+            return
+        try:
+            await asyncio.to_thread(self._api.exec_resize, self.exec_id, height=rows, width=cols)
+        except docker.errors.APIError as e:
+            # The exec may have just ended; not worth failing the session for.
+            log.info("resize failed: %s", e.explanation)
+
+    async def exit_code(self) -> int | None:
+        """The exit code once the exec has ended (None if Docker doesn't say in time)."""
+        if self.exec_id is None:
+            return None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + EXIT_CODE_TIMEOUT_S
+        while loop.time() < deadline:
+            try:
+                info = await asyncio.to_thread(self._api.exec_inspect, self.exec_id)
+            except docker.errors.APIError:
+                return None
+            if not info.get("Running"):
+                code = info.get("ExitCode")
+                return int(code) if code is not None else None
+            await asyncio.sleep(0.05)
+        return None
+
+    async def kill(self) -> int:
+        """Kills the exec's whole process session; returns how many were signalled."""
+        killed = 0
+        if self.pid:
+            if killtree.visible(self.pid):
+                killed = await asyncio.to_thread(killtree.kill_session, self.pid)
+            elif not await self._ended():
+                log.error("cannot see exec pid %s: the agent must run in the host PID namespace", self.pid)
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(Exception):
+                await self._writer.wait_closed()
+        return killed
+
+    async def _ended(self) -> bool:
+        try:
+            info = await asyncio.to_thread(self._api.exec_inspect, self.exec_id)
+        except docker.errors.APIError:
+            return True
+        return not info.get("Running")

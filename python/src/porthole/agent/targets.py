@@ -1,0 +1,103 @@
+"""The targets this device offers: running Docker containers allowed by the
+config, and (only when enabled) a shell on the host itself."""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from porthole.agent.config import TargetsConfig
+
+log = logging.getLogger("porthole.agent.targets")
+
+HOST_TARGET_ID = "host"
+# Docker API calls made for the inventory; a daemon slower than this is reported as unreachable.
+DOCKER_TIMEOUT_S = 10
+_CONTAINER_ID_RE = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    name: str
+    kind: str  # "container" or "host"
+    label: str
+    state: str
+    container_id: str = ""
+
+    def to_wire(self) -> dict[str, str]:
+        d = asdict(self)
+        d.pop("container_id")
+        return d
+
+
+def own_container_ids() -> set[str]:
+    """Ids of the container this agent runs in, if any (never offered as a target)."""
+    ids: set[str] = set()
+    for name in ("/proc/self/cgroup", "/proc/self/mountinfo"):
+        try:
+            ids.update(_CONTAINER_ID_RE.findall(Path(name).read_text()))
+        except OSError:
+            pass
+    return ids
+
+
+class Inventory:
+    def __init__(self, cfg: TargetsConfig) -> None:
+        self._cfg = cfg
+        self._targets: dict[str, Target] = {}
+        self._own = own_container_ids()
+        self.api: docker.APIClient | None = None
+        self.docker_error: str | None = None
+
+    def _client(self) -> docker.APIClient:
+        if self.api is None:
+            self.api = docker.APIClient(base_url=f"unix://{self._cfg.docker_socket}", version="auto",
+                                        timeout=DOCKER_TIMEOUT_S)
+        return self.api
+
+    def allowed(self, name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self._cfg.containers)
+
+    def _list_containers(self) -> list[Target]:
+        out = []
+        for c in self._client().containers(filters={"status": "running"}):
+            name = (c.get("Names") or ["/"])[0].lstrip("/")
+            if not name or c["Id"] in self._own or not self.allowed(name):
+                continue
+            image = c.get("Image", "")
+            out.append(Target(id=name, name=name, kind="container", label=f"{name} ({image})",
+                              state=c.get("State", "running"), container_id=c["Id"]))
+        return sorted(out, key=lambda t: t.id)
+
+    async def refresh(self) -> list[Target]:
+        targets: list[Target] = []
+        if self._cfg.docker:
+            try:
+                targets += await asyncio.to_thread(self._list_containers)
+                if self.docker_error:
+                    log.info("docker reachable again")
+                self.docker_error = None
+            except (docker.errors.DockerException, OSError) as e:
+                if self.docker_error is None:
+                    log.warning("docker unreachable: %s", e)
+                self.docker_error = str(e)
+                self.api = None
+        if self._cfg.host_shell:
+            targets.append(Target(id=HOST_TARGET_ID, name="host shell", kind="host",
+                                  label="Host shell on the device (demo target, not a container)", state="running"))
+        self._targets = {t.id: t for t in targets}
+        return targets
+
+    def get(self, target_id: str) -> Target | None:
+        return self._targets.get(target_id)
+
+    def to_wire(self) -> list[dict[str, str]]:
+        return [t.to_wire() for t in self._targets.values()]
