@@ -1,0 +1,118 @@
+"""Agent pieces that need no network: config validation, the candidate
+parser, grant checks and the process-session killer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from porthole import grant
+from porthole.agent import config, killtree
+from porthole.agent.service import _candidate_from_wire
+from porthole.errors import ConfigError, PortholeError
+
+BASE = {"agent": {"device_id": "edge-1", "server_url": "http://127.0.0.1:1", "secret_file": "s",
+                  "grant_public_key": "k.pem"}}
+
+
+def test_config_defaults_and_relative_paths(tmp_path):
+    cfg = config.from_dict(BASE, base=tmp_path)
+    assert cfg.secret_file == tmp_path / "s"
+    assert cfg.targets.containers == ("*",) and cfg.targets.host_shell is False
+    argv = cfg.sidecar.argv()
+    assert "--listen" in argv and "--ice-server" not in argv
+
+
+@pytest.mark.parametrize("patch,needle", [
+    ({"agent": {"device_id": "bad id!"}}, "agent.device_id"),
+    ({"agent": {"server_url": "ftp://x"}}, "agent.server_url"),
+    ({"agent": {"max_sessions": 0}}, "agent.max_sessions"),
+    ({"sidecar": {"udp_port_min": 5000, "udp_port_max": 4000}}, "udp_port_min"),
+    ({"sidecar": {"mdns": "loud"}}, "sidecar.mdns"),
+    ({"targets": {"containers": "plc"}}, "targets.containers"),
+    ({"surprise": {}}, "unknown section"),
+])
+def test_config_errors_name_the_key(tmp_path, patch, needle):
+    raw = {k: dict(v) for k, v in BASE.items()}
+    for section, values in patch.items():
+        raw.setdefault(section, {}).update(values)
+    with pytest.raises(ConfigError) as e:
+        config.from_dict(raw, base=tmp_path)
+    assert needle in str(e.value)
+
+
+def test_secret_is_reread(tmp_path):
+    cfg = config.from_dict(BASE, base=tmp_path)
+    (tmp_path / "s").write_text("one\n")
+    assert cfg.read_secret() == "one"
+    (tmp_path / "s").write_text("two")
+    assert cfg.read_secret() == "two"
+
+
+@pytest.mark.parametrize("bad", [
+    "x", 5, {"candidate": 7}, {"candidate": "a" * 2000}, {"candidate": "c", "sdpMLineIndex": "0"},
+    {"candidate": "c", "sdpMLineIndex": True}, {"candidate": "c", "sdpMid": ["0"]},
+])
+def test_candidate_parser_rejects_garbage(bad):
+    with pytest.raises(PortholeError) as e:
+        _candidate_from_wire(bad)
+    assert e.value.code == "bad_request"
+
+
+def test_candidate_parser_accepts_browser_shapes():
+    c = _candidate_from_wire({"candidate": "candidate:1 1 udp 1 10.0.0.1 5000 typ host", "sdpMid": "0",
+                              "sdpMLineIndex": 0})
+    assert c.sdp_mid == "0" and c.sdp_mline_index == 0
+    end = _candidate_from_wire(None)
+    assert end.candidate == "" and end.sdp_mline_index == -1
+
+
+def test_grant_checks_each_have_a_code():
+    key = Ed25519PrivateKey.generate()
+    pub = key.public_key()
+    t = grant.sign(key, session_id="s1", user="u", org="o", device_id="d", target_id="c")
+    assert grant.verify(t, pub, device_id="d").target_id == "c"
+    cases = [
+        (lambda: grant.verify(t, pub, device_id="other"), "grant_wrong_device"),
+        (lambda: grant.verify(t, pub, device_id="d", now=time.time() + 3600), "grant_expired"),
+        (lambda: grant.verify(t, Ed25519PrivateKey.generate().public_key(), device_id="d"), "grant_invalid"),
+        (lambda: grant.verify(t[:-4] + "AAAA", pub, device_id="d"), "grant_invalid"),
+        (lambda: grant.verify(None, pub, device_id="d"), "grant_invalid"),
+        (lambda: grant.verify("x" * 5000, pub, device_id="d"), "grant_invalid"),
+    ]
+    for call, code in cases:
+        with pytest.raises(PortholeError) as e:
+            call()
+        assert e.value.code == code
+
+
+def test_kill_session_kills_jobs_in_other_process_groups(tmp_path: Path):
+    # A shell leading its own session, with a background job that job control
+    # would put in another process group, and a child that started its own session.
+    script = "sleep 1011 & setsid sleep 1012 & sleep 1013"
+    leader = subprocess.Popen(["bash", "-c", script], start_new_session=True)
+    time.sleep(0.3)
+    members = killtree.session_members(leader.pid)
+    names = {Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").strip() for p in members
+             if os.path.exists(f"/proc/{p}")}
+    assert {b"sleep 1011", b"sleep 1012", b"sleep 1013"} <= names, names
+    assert killtree.kill_session(leader.pid) >= 4
+    leader.wait(timeout=5)
+    time.sleep(0.2)
+    assert not [p for p in members if _alive(p)]
+    with pytest.raises(ValueError):
+        killtree.kill_session(1)
+
+
+def _alive(pid: int) -> bool:
+    """Exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] != "Z"
