@@ -1,0 +1,112 @@
+"""Socket.IO namespace `/agent`: the device side (docs/protocol.md §3)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import socketio
+
+from porthole import errors
+from porthole.errors import PortholeError
+from porthole.server import passwords, payloads
+from porthole.server.hub import AGENT_NS, AgentConn, EventNamespace, Hub, log
+from porthole.server.sessions import Session
+
+
+class AgentNamespace(EventNamespace):
+    def __init__(self, hub: Hub) -> None:
+        super().__init__(AGENT_NS, hub)
+        self.handlers = {
+            "agent:inventory": self.inventory,
+            "webrtc:answer": self.answer,
+            "webrtc:ice": self.ice,
+            "webrtc:error": self.error,
+            "webrtc:disconnect": self.disconnect_session,
+        }
+
+    async def _authenticate(self, auth: Any) -> str:
+        device_id, secret = payloads.agent_auth(auth)
+        device = self.hub.config.devices.get(device_id)
+        encoded = device.secret_hash if device is not None else passwords.dummy_hash()
+        # scrypt takes tens of milliseconds: keep it off the event loop.
+        ok = await asyncio.get_running_loop().run_in_executor(None, passwords.verify_password, secret, encoded)
+        if device is None or not ok:
+            raise PortholeError(errors.UNAUTHENTICATED, "unknown device or wrong secret")
+        return device_id
+
+    async def on_connect(self, sid: str, environ: dict, auth: Any) -> None:
+        try:
+            device_id = await self._authenticate(auth)
+        except PortholeError as e:
+            log.warning("agent connect %s refused: %s", sid, e.message)
+            raise socketio.exceptions.ConnectionRefusedError(e.message, e.to_wire()) from None
+        org = self.hub.config.devices[device_id].org
+        old = self.hub.online.get(device_id)
+        self.hub.agents[sid] = AgentConn(sid, device_id, org)
+        self.hub.online[device_id] = sid
+        log.info("agent %s connected: device=%s", sid, device_id)
+        if old is not None and old in self.hub.agents:
+            log.info("agent %s replaced by %s: device=%s", old, sid, device_id)
+            await self.hub.sio.disconnect(old, namespace=AGENT_NS)
+        await self.hub.devices_changed(org)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        conn = self.hub.agents.pop(sid, None)
+        if conn is None:
+            return
+        log.info("agent %s disconnected: device=%s", sid, conn.device_id)
+        for s in self.hub.sessions.for_agent(sid):
+            payload = {"session_id": s.id, "code": errors.DEVICE_OFFLINE, "message": "the device went offline"}
+            await self.hub.end_session(s, "device_offline", client=("webrtc:error", payload))
+        if self.hub.online.get(conn.device_id) == sid:
+            del self.hub.online[conn.device_id]
+            await self.hub.devices_changed(conn.org)
+
+    def _session(self, sid: str, d: dict[str, Any]) -> Session:
+        s = self.hub.sessions.get(payloads.session_id(d))
+        if s is None or s.agent_sid != sid or not s.offered:
+            raise PortholeError(errors.SESSION_NOT_FOUND, "no such session")
+        return s
+
+    async def inventory(self, sid: str, data: Any) -> dict[str, Any]:
+        conn = self.hub.agents.get(sid)
+        if conn is None:
+            raise PortholeError(errors.UNAUTHENTICATED, "not connected")
+        targets = payloads.inventory(data)
+        if targets != conn.targets:
+            conn.targets = targets
+            log.info("device %s inventory: %d targets", conn.device_id, len(targets))
+            if self.hub.online.get(conn.device_id) == sid:
+                await self.hub.devices_changed(conn.org)
+        return {"ok": True}
+
+    async def answer(self, sid: str, data: Any) -> dict[str, Any]:
+        d = payloads.obj(data)
+        s = self._session(sid, d)
+        sdp = payloads.sdp(d, "answer")
+        await self.hub.to_client("webrtc:answer", {"session_id": s.id, "type": "answer", "sdp": sdp}, s.client_sid)
+        log.info("session %s: answer relayed to user=%s", s.id, s.user)
+        return {"ok": True}
+
+    async def ice(self, sid: str, data: Any) -> dict[str, Any]:
+        d = payloads.obj(data)
+        s = self._session(sid, d)
+        c = payloads.candidate(d)
+        await self.hub.to_client("webrtc:ice", {"session_id": s.id, "candidate": c}, s.client_sid)
+        return {"ok": True}
+
+    async def error(self, sid: str, data: Any) -> dict[str, Any]:
+        d = payloads.obj(data)
+        s = self._session(sid, d)
+        code, message = payloads.error(d)
+        payload = {"session_id": s.id, "code": code, "message": message}
+        await self.hub.end_session(s, f"device error {code}", client=("webrtc:error", payload))
+        return {"ok": True}
+
+    async def disconnect_session(self, sid: str, data: Any) -> dict[str, Any]:
+        d = payloads.obj(data)
+        s = self._session(sid, d)
+        why = payloads.reason(d, "closed")
+        await self.hub.end_session(s, "device", client=("webrtc:disconnect", {"session_id": s.id, "reason": why}))
+        return {"ok": True}

@@ -1,0 +1,108 @@
+"""The server, wired in one place: aiohttp app + Socket.IO, start and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from porthole import grant
+from porthole.server.agent_ns import AgentNamespace
+from porthole.server.auth import LoginLimiter, Tokens
+from porthole.server.authz import Policy
+from porthole.server.client_ns import ClientNamespace
+from porthole.server.config import Config
+from porthole.server.hub import AGENT_NS, CLIENT_NS, Hub
+from porthole.server.web import LoginHandler, add_routes
+
+log = logging.getLogger("porthole.server")
+
+# Largest Socket.IO message accepted: an SDP (64 KiB) with JSON framing, or an
+# inventory of 256 targets; anything bigger closes that connection.
+MAX_MESSAGE_BYTES = 256 * 1024
+# Shutdown: how long connections get to close before they are cut.
+SHUTDOWN_GRACE_S = 5.0
+
+
+class Server:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        key = grant.load_private_key(config.server.signing_key)
+        self.public_key = key.public_key()
+        self.tokens = Tokens(key, config.server.token_ttl_s)
+        self.policy = Policy(config)
+        self.limiter = LoginLimiter(config.server.login_max_failures, config.server.login_window_s)
+        self.sio = socketio.AsyncServer(
+            async_mode="aiohttp",
+            cors_allowed_origins=self._origin_allowed,
+            # Events of one socket are handled one after the other, in order:
+            # an offer is relayed before the candidates sent after it.
+            async_handlers=False,
+            max_http_buffer_size=MAX_MESSAGE_BYTES,
+            logger=False,
+            engineio_logger=False,
+        )
+        self.hub = Hub(config, self.sio)
+        self.sio.register_namespace(ClientNamespace(self.hub, self.tokens, self.policy, key))
+        self.sio.register_namespace(AgentNamespace(self.hub))
+        self.app = web.Application()
+        add_routes(self.app, LoginHandler(self.policy, self.tokens, self.limiter))
+        self.sio.attach(self.app)
+        self._runner: web.AppRunner | None = None
+        self.host = config.server.host
+        self.port = config.server.port
+
+    def _origin_allowed(self, origin: str | None, environ: dict[str, Any]) -> bool:
+        """Same origin (scheme and Host of this request) or a configured origin."""
+        if not origin:
+            return True
+        if origin in self.config.server.origins:
+            return True
+        host = environ.get("HTTP_HOST")
+        scheme = environ.get("wsgi.url_scheme", "http")
+        allowed = bool(host) and origin == f"{scheme}://{host}"
+        if not allowed:
+            log.warning("refused a Socket.IO handshake from origin %r", origin[:200])
+        return allowed
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        """Listens on the configured address (port 0: a free one, see .port)."""
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, shutdown_timeout=SHUTDOWN_GRACE_S)
+        await site.start()
+        server = getattr(site, "_server", None)
+        socks = getattr(server, "sockets", None) or []
+        for s in socks:
+            if s.family in (socket.AF_INET, socket.AF_INET6):
+                self.port = s.getsockname()[1]
+                break
+        log.info("listening on %s", self.url)
+
+    async def stop(self) -> None:
+        """Stops accepting, disconnects every socket, then closes within a deadline."""
+        if self._runner is None:
+            return
+        runner, self._runner = self._runner, None
+        for site in list(runner.sites):
+            await site.stop()
+        sockets = [(sid, CLIENT_NS) for sid in list(self.hub.clients)]
+        sockets += [(sid, AGENT_NS) for sid in list(self.hub.agents)]
+        try:
+            async with asyncio.timeout(SHUTDOWN_GRACE_S):
+                for sid, ns in sockets:
+                    await self.sio.disconnect(sid, namespace=ns)
+                await self.sio.shutdown()
+        except TimeoutError:
+            log.warning("shutdown: sockets did not close within %.0f s", SHUTDOWN_GRACE_S)
+        await runner.cleanup()
+        log.info("stopped")

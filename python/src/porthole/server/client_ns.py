@@ -1,0 +1,167 @@
+"""Socket.IO namespace `/client`: browsers and other clients (docs/protocol.md §2)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import socketio
+
+from porthole import errors, grant
+from porthole.errors import PortholeError
+from porthole.server import payloads
+from porthole.server.auth import Tokens
+from porthole.server.authz import Policy
+from porthole.server.hub import CLIENT_NS, ClientConn, EventNamespace, Hub, log, org_room
+from porthole.server.sessions import MAX_PENDING_ICE, Session, new_session_id
+
+
+class ClientNamespace(EventNamespace):
+    def __init__(self, hub: Hub, tokens: Tokens, policy: Policy, signing_key: Any) -> None:
+        super().__init__(CLIENT_NS, hub)
+        self.tokens = tokens
+        self.policy = policy
+        self.signing_key = signing_key
+        self.handlers = {
+            "devices:list": self.devices_list,
+            "session:open": self.session_open,
+            "webrtc:offer": self.offer,
+            "webrtc:ice": self.ice,
+            "webrtc:disconnect": self.disconnect_session,
+        }
+
+    async def on_connect(self, sid: str, environ: dict, auth: Any) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            ident = self.tokens.verify(token)
+            if self.policy.user(ident.user) is None:
+                raise PortholeError(errors.UNAUTHENTICATED, "unknown user")
+        except PortholeError as e:
+            log.info("client connect %s refused: %s", sid, e.message)
+            raise socketio.exceptions.ConnectionRefusedError(e.message, e.to_wire()) from None
+        self.hub.clients[sid] = ClientConn(sid, ident.user, ident.org, ident.expires_at)
+        await self.enter_room(sid, org_room(ident.org))
+        log.info("client %s connected: user=%s", sid, ident.user)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        conn = self.hub.clients.pop(sid, None)
+        if conn is None:
+            return
+        log.info("client %s disconnected: user=%s", sid, conn.user)
+        for s in self.hub.sessions.for_client(sid):
+            payload = {"session_id": s.id, "reason": "client_gone"}
+            await self.hub.end_session(s, "client_gone", agent=("webrtc:disconnect", payload))
+
+    def _conn(self, sid: str) -> ClientConn:
+        conn = self.hub.clients.get(sid)
+        if conn is None:
+            raise PortholeError(errors.UNAUTHENTICATED, "not connected")
+        # The socket outlives the token; new authority needs a fresh login.
+        if conn.token_expires_at + grant.LEEWAY_S < time.time():
+            raise PortholeError(errors.UNAUTHENTICATED, "token expired: log in again")
+        return conn
+
+    def _own_session(self, sid: str, d: dict[str, Any]) -> Session:
+        s = self.hub.sessions.get(payloads.session_id(d))
+        if s is None or s.client_sid != sid:
+            raise PortholeError(errors.SESSION_NOT_FOUND, "no such session")
+        return s
+
+    async def devices_list(self, sid: str, data: Any) -> dict[str, Any]:
+        payloads.obj(data)
+        conn = self._conn(sid)
+        user = self.policy.user(conn.user)
+        if user is None:
+            raise PortholeError(errors.UNAUTHENTICATED, "unknown user")
+        out = []
+        for dev in self.policy.visible_devices(user):
+            agent = self.hub.agent_for(dev.id)
+            targets = [dict(t) for t in agent.targets if self.policy.target_visible(user, dev, t["id"])] if agent else []
+            out.append({"id": dev.id, "name": dev.name, "online": agent is not None, "targets": targets})
+        return {"ok": True, "devices": out}
+
+    async def session_open(self, sid: str, data: Any) -> dict[str, Any]:
+        conn = self._conn(sid)
+        user = self.policy.user(conn.user)
+        if user is None:
+            raise PortholeError(errors.UNAUTHENTICATED, "unknown user")
+        req = payloads.open_request(data)
+        mode = self.policy.authorize(user, req.device_id, req.target_id, req.kind, req.mode)
+        agent = self.hub.agent_for(req.device_id)
+        if agent is None:
+            raise PortholeError(errors.DEVICE_OFFLINE, "the device is offline")
+        if not any(t["id"] == req.target_id for t in agent.targets):
+            raise PortholeError(errors.TARGET_NOT_FOUND, "the device has no such target")
+        cfg = self.hub.config.server
+        if self.hub.sessions.count_for_user(user.name) >= cfg.max_sessions_per_user:
+            raise PortholeError(errors.TOO_MANY_SESSIONS, f"at most {cfg.max_sessions_per_user} sessions at once")
+        session_id = new_session_id()
+        signed = grant.sign(
+            self.signing_key,
+            session_id=session_id,
+            user=user.name,
+            org=user.org,
+            device_id=req.device_id,
+            target_id=req.target_id,
+            kind=req.kind,
+            mode=mode,
+            ttl_s=cfg.grant_ttl_s,
+        )
+        now = self.hub.sessions.now()
+        self.hub.sessions.add(
+            Session(
+                id=session_id, user=user.name, org=user.org, device_id=req.device_id,
+                target_id=req.target_id, kind=req.kind, mode=mode, client_sid=sid,
+                agent_sid=agent.sid, grant=signed, cols=req.cols, rows=req.rows,
+                created_at=now, offer_deadline=now + cfg.grant_ttl_s,
+            )
+        )
+        log.info(
+            "session %s opened: user=%s device=%s target=%s kind=%s mode=%s",
+            session_id, user.name, req.device_id, req.target_id, req.kind, mode,
+        )
+        ice = [s.to_wire() for s in cfg.ice_servers]
+        return {"ok": True, "session_id": session_id, "ice_servers": ice, "mode": mode}
+
+    async def offer(self, sid: str, data: Any) -> dict[str, Any]:
+        d = payloads.obj(data)
+        s = self._own_session(sid, d)
+        sdp = payloads.sdp(d, "offer")
+        cols = payloads.dim(d, "cols", s.cols)
+        rows = payloads.dim(d, "rows", s.rows)
+        if s.offered:
+            raise PortholeError(errors.BAD_REQUEST, "an offer was already sent for this session")
+        if s.agent_sid not in self.hub.agents:
+            await self.hub.end_session(s, "device_offline")
+            raise PortholeError(errors.DEVICE_OFFLINE, "the device is offline")
+        s.offered = True
+        pending, s.pending_ice = s.pending_ice, []
+        await self.hub.to_agent(
+            "webrtc:offer",
+            {"session_id": s.id, "type": "offer", "sdp": sdp, "grant": s.grant, "cols": cols, "rows": rows},
+            s.agent_sid,
+        )
+        for c in pending:
+            await self.hub.to_agent("webrtc:ice", {"session_id": s.id, "candidate": c}, s.agent_sid)
+        log.info("session %s: offer relayed to device=%s", s.id, s.device_id)
+        return {"ok": True}
+
+    async def ice(self, sid: str, data: Any) -> dict[str, Any]:
+        d = payloads.obj(data)
+        s = self._own_session(sid, d)
+        c = payloads.candidate(d)
+        if not s.offered:
+            # Trickled before the offer: held until the offer goes out.
+            if len(s.pending_ice) >= MAX_PENDING_ICE:
+                raise PortholeError(errors.BAD_REQUEST, "too many candidates before the offer")
+            s.pending_ice.append(c)
+            return {"ok": True}
+        await self.hub.to_agent("webrtc:ice", {"session_id": s.id, "candidate": c}, s.agent_sid)
+        return {"ok": True}
+
+    async def disconnect_session(self, sid: str, data: Any) -> dict[str, Any]:
+        d = payloads.obj(data)
+        s = self._own_session(sid, d)
+        why = payloads.reason(d, "closed")
+        await self.hub.end_session(s, "client", agent=("webrtc:disconnect", {"session_id": s.id, "reason": why}))
+        return {"ok": True}

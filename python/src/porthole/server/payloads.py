@@ -1,0 +1,195 @@
+"""Validation of every Socket.IO payload the server accepts (docs/protocol.md).
+
+Each function takes what arrived on the wire and returns clean values, or raises
+PortholeError(bad_request). Messages name the field, never echo its value.
+Relayed payloads are rebuilt from validated fields; nothing is passed through.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from porthole import errors, grant
+from porthole.errors import PortholeError
+
+# An SDP offer with a data channel and a video track is a few KiB; 64 KiB
+# leaves room for many candidates inlined by non-trickling clients.
+MAX_SDP_BYTES = 64 * 1024
+# One ICE candidate line is ~100-200 characters.
+MAX_CANDIDATE_LEN = 1024
+MAX_MID_LEN = 64
+MAX_UFRAG_LEN = 256
+MAX_REASON_LEN = 128
+MAX_ERROR_MESSAGE_LEN = 1024
+MAX_SESSION_ID_LEN = 64
+# Inventory: a device with more containers than this is not an edge device.
+MAX_TARGETS = 256
+MAX_TARGET_ID_LEN = 128
+MAX_TARGET_TEXT_LEN = 256
+MAX_TARGET_STATE_LEN = 32
+TARGET_KINDS = ("container", "host")
+# Terminal size bounds (also enforced by the agent and on the data channel).
+MIN_DIM, MAX_DIM = 1, 1000
+DEFAULT_COLS, DEFAULT_ROWS = 80, 24
+
+TARGET_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]*$")
+CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def bad(message: str) -> PortholeError:
+    return PortholeError(errors.BAD_REQUEST, message)
+
+
+def obj(data: object) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise bad("payload must be a JSON object")
+    return data
+
+
+def text(d: dict[str, Any], key: str, max_len: int, *, default: str | None = None, empty_ok: bool = False) -> str:
+    v = d.get(key)
+    if v is None:
+        if default is None:
+            raise bad(f"{key} is required")
+        v = default
+    if not isinstance(v, str) or (not v and not empty_ok):
+        raise bad(f"{key} must be a non-empty string")
+    if len(v) > max_len:
+        raise bad(f"{key} is longer than {max_len} characters")
+    return v
+
+
+def dim(d: dict[str, Any], key: str, default: int | None) -> int | None:
+    v = d.get(key)
+    if v is None:
+        return default
+    if isinstance(v, bool) or not isinstance(v, int) or not MIN_DIM <= v <= MAX_DIM:
+        raise bad(f"{key} must be an integer {MIN_DIM}..{MAX_DIM}")
+    return v
+
+
+def session_id(d: dict[str, Any]) -> str:
+    return text(d, "session_id", MAX_SESSION_ID_LEN)
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    device_id: str
+    target_id: str
+    kind: str
+    mode: str | None
+    cols: int
+    rows: int
+
+
+def open_request(data: object) -> OpenRequest:
+    d = obj(data)
+    device_id = text(d, "device_id", 64)
+    target_id = text(d, "target_id", MAX_TARGET_ID_LEN)
+    kind = text(d, "kind", 32, default="terminal")
+    if kind not in grant.KINDS:
+        raise bad(f"kind must be one of {', '.join(grant.KINDS)}")
+    mode = d.get("mode")
+    if mode is not None and mode not in grant.MODES:
+        raise bad(f"mode must be one of {', '.join(grant.MODES)}")
+    cols = dim(d, "cols", DEFAULT_COLS)
+    rows = dim(d, "rows", DEFAULT_ROWS)
+    assert cols is not None and rows is not None
+    return OpenRequest(device_id, target_id, kind, mode, cols, rows)
+
+
+def sdp(d: dict[str, Any], expected_type: str) -> str:
+    if d.get("type", expected_type) != expected_type:
+        raise bad(f"type must be {expected_type!r}")
+    v = d.get("sdp")
+    if not isinstance(v, str) or not v:
+        raise bad("sdp must be a non-empty string")
+    if len(v) > MAX_SDP_BYTES or len(v.encode("utf-8")) > MAX_SDP_BYTES:
+        raise bad(f"sdp is larger than {MAX_SDP_BYTES} bytes")
+    return v
+
+
+def candidate(d: dict[str, Any]) -> dict[str, Any] | None:
+    """`candidate`: an RTCIceCandidateInit-like object, or null for end of candidates."""
+    if "candidate" not in d:
+        raise bad("candidate is required (null for end of candidates)")
+    c = d["candidate"]
+    if c is None:
+        return None
+    if not isinstance(c, dict):
+        raise bad("candidate must be an object or null")
+    out: dict[str, Any] = {"candidate": text(c, "candidate", MAX_CANDIDATE_LEN, default="", empty_ok=True)}
+    mid = c.get("sdpMid")
+    if mid is not None and (not isinstance(mid, str) or len(mid) > MAX_MID_LEN):
+        raise bad("candidate.sdpMid must be a short string or null")
+    out["sdpMid"] = mid
+    idx = c.get("sdpMLineIndex")
+    if idx is not None and (isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx <= 1024):
+        raise bad("candidate.sdpMLineIndex must be an integer 0..1024 or null")
+    out["sdpMLineIndex"] = idx
+    if mid is None and idx is None and out["candidate"]:
+        raise bad("candidate needs sdpMid or sdpMLineIndex")
+    ufrag = c.get("usernameFragment")
+    if ufrag is not None:
+        if not isinstance(ufrag, str) or len(ufrag) > MAX_UFRAG_LEN:
+            raise bad("candidate.usernameFragment must be a short string or null")
+        out["usernameFragment"] = ufrag
+    return out
+
+
+def reason(d: dict[str, Any], default: str) -> str:
+    return text(d, "reason", MAX_REASON_LEN, default=default)
+
+
+def error(d: dict[str, Any]) -> tuple[str, str]:
+    code = text(d, "code", 64)
+    if not CODE_RE.match(code):
+        raise bad("code must be a lower_snake_case error code")
+    return code, text(d, "message", MAX_ERROR_MESSAGE_LEN, default="", empty_ok=True)
+
+
+def _target(t: object, i: int) -> dict[str, str]:
+    if not isinstance(t, dict):
+        raise bad(f"targets[{i}] must be an object")
+    tid = text(t, "id", MAX_TARGET_ID_LEN)
+    if not TARGET_ID_RE.match(tid):
+        raise bad(f"targets[{i}].id has characters outside [A-Za-z0-9_.:@/+-]")
+    kind = text(t, "kind", 16, default="container")
+    if kind not in TARGET_KINDS:
+        raise bad(f"targets[{i}].kind must be one of {', '.join(TARGET_KINDS)}")
+    name = text(t, "name", MAX_TARGET_TEXT_LEN, default=tid)
+    label = text(t, "label", MAX_TARGET_TEXT_LEN, default=name)
+    state = text(t, "state", MAX_TARGET_STATE_LEN, default="", empty_ok=True)
+    for key, v in (("name", name), ("label", label), ("state", state)):
+        if not v.isprintable():
+            raise bad(f"targets[{i}].{key} has control characters")
+    return {"id": tid, "name": name, "kind": kind, "label": label, "state": state}
+
+
+def inventory(data: object) -> list[dict[str, str]]:
+    d = obj(data)
+    targets = d.get("targets")
+    if not isinstance(targets, list):
+        raise bad("targets must be a list")
+    if len(targets) > MAX_TARGETS:
+        raise bad(f"more than {MAX_TARGETS} targets")
+    out = [_target(t, i) for i, t in enumerate(targets)]
+    if len({t["id"] for t in out}) != len(out):
+        raise bad("target ids must be unique")
+    return out
+
+
+def agent_auth(auth: object) -> tuple[str, str]:
+    if not isinstance(auth, dict):
+        raise PortholeError(errors.UNAUTHENTICATED, "auth must be {device_id, secret}")
+    device_id, secret = auth.get("device_id"), auth.get("secret")
+    if not isinstance(device_id, str) or not DEVICE_ID_RE.match(device_id):
+        raise PortholeError(errors.UNAUTHENTICATED, "auth.device_id missing or malformed")
+    if not isinstance(secret, str) or not 0 < len(secret) <= 1024:
+        raise PortholeError(errors.UNAUTHENTICATED, "auth.secret missing or malformed")
+    return device_id, secret

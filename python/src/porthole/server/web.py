@@ -1,0 +1,112 @@
+"""HTTP side: login, health, the page and its assets, security headers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from porthole import errors
+from porthole.server import passwords
+from porthole.server.auth import LoginLimiter, Tokens
+from porthole.server.authz import Policy
+
+log = logging.getLogger("porthole.server")
+
+STATIC_DIR = Path(__file__).parent / "static"
+# A login body is two short strings.
+MAX_LOGIN_BODY = 16 * 1024
+MAX_USERNAME_LEN = 128
+MAX_PASSWORD_LEN = 1024
+_HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+
+# xterm.js's DOM renderer writes <style> elements for its theme and cell size,
+# so styles need 'unsafe-inline'; scripts are strictly same-origin files.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'{ws}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+    """Security headers on every response, including the Socket.IO ones."""
+    host = request.headers.get("Host", "")
+    ws = f" ws://{host} wss://{host}" if _HOST_RE.match(host) else ""
+    h = response.headers
+    h.setdefault("Content-Security-Policy", CSP.format(ws=ws))
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("X-Frame-Options", "DENY")
+    h.setdefault("Referrer-Policy", "no-referrer")
+    h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.path == "/" or request.path.startswith("/static/") or request.path.startswith("/api/"):
+        h.setdefault("Cache-Control", "no-store" if request.path.startswith("/api/") else "no-cache")
+
+
+class LoginHandler:
+    def __init__(self, policy: Policy, tokens: Tokens, limiter: LoginLimiter) -> None:
+        self.policy = policy
+        self.tokens = tokens
+        self.limiter = limiter
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        if request.content_type != "application/json":
+            return error_response(400, errors.BAD_REQUEST, "send Content-Type: application/json")
+        if request.content_length is not None and request.content_length > MAX_LOGIN_BODY:
+            return error_response(400, errors.BAD_REQUEST, "body too large")
+        try:
+            body = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
+            return error_response(400, errors.BAD_REQUEST, "body is not JSON")
+        except web.HTTPRequestEntityTooLarge:
+            return error_response(400, errors.BAD_REQUEST, "body too large")
+        if not isinstance(body, dict):
+            return error_response(400, errors.BAD_REQUEST, "body must be {username, password}")
+        username, password = body.get("username"), body.get("password")
+        if not isinstance(username, str) or not 0 < len(username) <= MAX_USERNAME_LEN:
+            return error_response(400, errors.BAD_REQUEST, "username must be a non-empty string")
+        if not isinstance(password, str) or not 0 < len(password) <= MAX_PASSWORD_LEN:
+            return error_response(400, errors.BAD_REQUEST, "password must be a non-empty string")
+        key = (username, request.remote or "")
+        if self.limiter.blocked(key):
+            log.warning("login for user=%r from %s refused: rate limited", username, key[1])
+            return error_response(429, errors.RATE_LIMITED, "too many failed logins; wait a minute")
+        user = self.policy.user(username)
+        encoded = user.password_hash if user is not None else passwords.dummy_hash()
+        ok = await asyncio.get_running_loop().run_in_executor(None, passwords.verify_password, password, encoded)
+        if user is None or not ok:
+            self.limiter.failed(key)
+            log.warning("login for user=%r from %s failed", username, key[1])
+            return error_response(401, errors.UNAUTHENTICATED, "wrong user name or password")
+        self.limiter.succeeded(key)
+        token = self.tokens.issue(user.name, user.org)
+        log.info("login: user=%s from %s", user.name, key[1])
+        body_out: dict[str, Any] = {"token": token, "expires_in": self.tokens.ttl_s, "user": user.name, "org": user.org}
+        return web.json_response(body_out)
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    page = STATIC_DIR / "index.html"
+    if not page.is_file():
+        return web.Response(status=503, text="the page is not built: run `make web`\n")
+    return web.FileResponse(page)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def add_routes(app: web.Application, login: LoginHandler) -> None:
+    app.router.add_get("/", index)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_post("/api/login", login)
+    app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, show_index=False)
+    app.on_response_prepare.append(on_prepare)
