@@ -1,0 +1,299 @@
+package terminal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Channel is the data channel side of a bridge; *webrtc.DataChannel has
+// these methods.
+type Channel interface {
+	Send(p []byte) error
+	SendText(s string) error
+	BufferedAmount() uint64
+}
+
+// attach states of a bridge.
+const (
+	stateFree = iota
+	stateAttached
+	stateDetached
+)
+
+// Bridge connects one `terminal` data channel to one agent stream.
+//
+// Peer → agent: HandleMessage (called from the channel's read loop) parses
+// messages, answers ping and refusals itself and queues input and resize on
+// a bounded queue that the agent stream drains (Frames). When the queue is
+// full HandleMessage blocks, which stops the channel's read loop and lets
+// SCTP flow control push back on the peer.
+//
+// Agent → peer: Output, Exit and Error write to the channel, but first wait
+// while its buffered amount is above HighWaterMark, until
+// NotifyBufferedLow (wired to OnBufferedAmountLow at LowWaterMark) says it
+// drained. The caller reads the agent's next frame only after the write
+// returns, so gRPC flow control pushes back on the agent.
+//
+// The two directions share no lock or queue: input flows while output is
+// blocked.
+type Bridge struct {
+	ch      Channel
+	binary  bool
+	log     *slog.Logger
+	onClose func() // the peer sent {"type":"close"}
+
+	frames chan PeerMessage // input and resize for the agent
+	low    chan struct{}    // buffered amount fell to the low mark (cap 1)
+
+	// outMu serialises the agent-side writers (one stream at a time, but
+	// Exit after Output must not interleave) and guards chunker.
+	outMu   sync.Mutex
+	chunker *Chunker
+
+	mu         sync.Mutex // guards the fields below
+	state      int
+	agentDone  chan struct{} // closed when the agent sent exit or left
+	agentEnded bool
+	reason     string // why the bridge shut down
+	done       chan struct{}
+}
+
+// NewBridge returns a bridge writing to ch; binary selects the fast path.
+// onPeerClose is called (from the channel's read loop: it must not block)
+// when the peer sends {"type":"close"}.
+func NewBridge(ch Channel, binary bool, log *slog.Logger, onPeerClose func()) *Bridge {
+	return &Bridge{
+		ch:        ch,
+		binary:    binary,
+		log:       log,
+		onClose:   onPeerClose,
+		frames:    make(chan PeerMessage, PeerQueueLen),
+		low:       make(chan struct{}, 1),
+		chunker:   NewChunker(MaxOutputChunk),
+		agentDone: make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+}
+
+// Binary reports whether the peer chose the binary fast path.
+func (b *Bridge) Binary() bool { return b.binary }
+
+// HandleMessage handles one message from the peer. It blocks while the
+// queue to the agent is full, until the bridge shuts down.
+func (b *Bridge) HandleMessage(data []byte, isText bool) {
+	msg, err := ParsePeerMessage(data, isText)
+	if err != nil {
+		var pe *ProtocolError
+		if !errors.As(err, &pe) {
+			pe = &ProtocolError{Code: CodeBadMessage, Message: err.Error()}
+		}
+		b.log.Debug("refused peer message", "code", pe.Code, "size", len(data))
+		b.reply(EncodeError(pe.Code, pe.Message))
+		return
+	}
+	switch msg.Kind {
+	case PeerPing:
+		b.reply(msgPong)
+	case PeerClose:
+		if b.onClose != nil {
+			b.onClose()
+		}
+	default:
+		select {
+		case b.frames <- msg:
+		case <-b.done:
+		}
+	}
+}
+
+func (b *Bridge) reply(s string) {
+	if err := b.ch.SendText(s); err != nil {
+		b.log.Debug("reply to peer failed", "err", err)
+	}
+}
+
+// NotifyBufferedLow wakes a writer waiting for the channel to drain. Wire it
+// to the channel's OnBufferedAmountLow with threshold LowWaterMark.
+func (b *Bridge) NotifyBufferedLow() {
+	select {
+	case b.low <- struct{}{}:
+	default:
+	}
+}
+
+// Frames delivers input and resize messages for the agent, in order.
+func (b *Bridge) Frames() <-chan PeerMessage { return b.frames }
+
+// Done is closed when the bridge shuts down; Reason says why.
+func (b *Bridge) Done() <-chan struct{} { return b.done }
+
+// Reason is the close reason given to Shutdown, "" before.
+func (b *Bridge) Reason() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.reason
+}
+
+// Shutdown ends the bridge with a close reason; later calls do nothing.
+func (b *Bridge) Shutdown(reason string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	select {
+	case <-b.done:
+		return
+	default:
+	}
+	b.reason = reason
+	close(b.done)
+}
+
+// Attach claims the bridge for one agent stream.
+func (b *Bridge) Attach() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch b.state {
+	case stateAttached:
+		return ErrAlreadyAttached
+	case stateDetached:
+		return ErrDetached
+	}
+	b.state = stateAttached
+	return nil
+}
+
+// Detach releases the bridge when the agent stream ends.
+func (b *Bridge) Detach() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.state = stateDetached
+	b.endAgentLocked()
+}
+
+func (b *Bridge) endAgentLocked() {
+	if !b.agentEnded {
+		b.agentEnded = true
+		close(b.agentDone)
+	}
+}
+
+// AgentPending reports whether an agent stream is attached and may still
+// send output (it has not sent exit nor ended). A closing session waits on
+// AgentDone for that so that the exit message is not lost.
+func (b *Bridge) AgentPending() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.state == stateAttached && !b.agentEnded
+}
+
+// AgentDone is closed once the agent sent exit or its stream ended.
+func (b *Bridge) AgentDone() <-chan struct{} { return b.agentDone }
+
+// Output writes PTY bytes to the peer: raw binary messages on the fast
+// path, UTF-8-safe {"type":"output"} chunks otherwise. It blocks while the
+// channel is above the high-water mark.
+func (b *Bridge) Output(ctx context.Context, p []byte) error {
+	if len(p) > MaxAgentOutput {
+		return fmt.Errorf("%w: %d bytes", ErrOutputTooLarge, len(p))
+	}
+	b.outMu.Lock()
+	defer b.outMu.Unlock()
+	if b.binary {
+		for len(p) > 0 {
+			n := min(len(p), MaxOutputChunk)
+			if err := b.write(ctx, func() error { return b.ch.Send(p[:n]) }); err != nil {
+				return err
+			}
+			p = p[n:]
+		}
+		return nil
+	}
+	return b.sendText(ctx, b.chunker.Write(p))
+}
+
+// Exit sends the rest of the output, then {"type":"exit","code":N}.
+func (b *Bridge) Exit(ctx context.Context, code int32) error {
+	b.outMu.Lock()
+	defer b.outMu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		b.endAgentLocked()
+		b.mu.Unlock()
+	}()
+	if !b.binary {
+		if err := b.sendText(ctx, b.chunker.Flush()); err != nil {
+			return err
+		}
+	}
+	return b.write(ctx, func() error { return b.ch.SendText(EncodeExit(code)) })
+}
+
+// Error sends {"type":"error","code":...,"message":...} to the peer.
+func (b *Bridge) Error(ctx context.Context, code, message string) error {
+	b.outMu.Lock()
+	defer b.outMu.Unlock()
+	return b.write(ctx, func() error { return b.ch.SendText(EncodeError(code, message)) })
+}
+
+func (b *Bridge) sendText(ctx context.Context, chunks []string) error {
+	for _, s := range chunks {
+		msg := EncodeOutput(s)
+		if err := b.write(ctx, func() error { return b.ch.SendText(msg) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write waits until the channel is below the high-water mark, then sends.
+func (b *Bridge) write(ctx context.Context, send func() error) error {
+	if err := b.waitWritable(ctx); err != nil {
+		return err
+	}
+	if err := send(); err != nil {
+		select {
+		case <-b.done:
+			return ErrClosed
+		default:
+			return fmt.Errorf("terminal: send to peer: %w", err)
+		}
+	}
+	return nil
+}
+
+func (b *Bridge) waitWritable(ctx context.Context) error {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		select {
+		case <-b.done:
+			return ErrClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		if b.ch.BufferedAmount() <= HighWaterMark {
+			return nil
+		}
+		if timer == nil {
+			timer = time.NewTimer(writablePoll)
+		} else {
+			timer.Reset(writablePoll)
+		}
+		select {
+		case <-b.low:
+		case <-timer.C:
+		case <-b.done:
+			return ErrClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

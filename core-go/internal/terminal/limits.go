@@ -1,0 +1,60 @@
+// Package terminal speaks the `terminal` data channel protocol
+// (docs/protocol.md §5) with the remote peer and bridges it to the agent's
+// frames: a codec for peer messages, a UTF-8-safe output chunker and a
+// Bridge with backpressure in both directions.
+package terminal
+
+import "time"
+
+// Protocol names.
+const (
+	// Label is the only data channel label a terminal session accepts.
+	Label = "terminal"
+	// ProtocolBinary is the channel sub-protocol that opts into the binary
+	// fast path; "" is the JSON protocol.
+	ProtocolBinary = "porthole-binary"
+)
+
+// Sizes and marks.
+const (
+	// MaxPeerMessage is the largest message the peer may send (protocol.md:
+	// "an incoming message is at most 64 KiB"); larger ones are refused with
+	// message_too_large and the session goes on.
+	MaxPeerMessage = 64 << 10
+
+	// MaxOutputChunk bounds the payload of one outgoing output message: the
+	// escaped JSON string in JSON mode, the raw bytes in binary mode.
+	// 16 KiB is the size every WebRTC stack delivers without fragmentation
+	// trouble and far below aiortc's 64 KiB max-message-size, so a JSON
+	// message never exceeds what a peer can accept even when every byte of
+	// output needs a six-byte escape.
+	MaxOutputChunk = 16 << 10
+
+	// MaxAgentOutput is the largest output frame the agent may send
+	// (sidecar.proto: "at most 64 KiB per frame").
+	MaxAgentOutput = 64 << 10
+
+	// HighWaterMark is the data channel buffered amount above which the
+	// bridge stops reading the agent's output: 1 MiB is about a second of
+	// a fast terminal on a slow link, enough to keep the pipe full, and it
+	// bounds the memory one session can hold in SCTP.
+	HighWaterMark = 1 << 20
+
+	// LowWaterMark is where reading resumes (OnBufferedAmountLow); a gap to
+	// the high mark avoids waking for every acknowledged packet.
+	LowWaterMark = 256 << 10
+
+	// PeerQueueLen bounds peer frames (input, resize) waiting for the agent,
+	// including those that arrive before the agent attached. When it is
+	// full the channel's read loop blocks, SCTP's receive window closes and
+	// the peer is pushed back instead of memory growing.
+	PeerQueueLen = 256
+)
+
+// Timing.
+const (
+	// writablePoll re-checks the buffered amount while waiting for the low
+	// mark, a guard against a missed OnBufferedAmountLow callback; it costs
+	// nothing when the channel drains normally.
+	writablePoll = 250 * time.Millisecond
+)
