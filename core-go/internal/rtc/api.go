@@ -1,0 +1,113 @@
+package rtc
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+
+	"porthole/core-go/internal/config"
+)
+
+// newAPI builds the pion API for every session from the config: which
+// interfaces and addresses ICE may use, ports, mDNS, and the SCTP message
+// size. DTLS fingerprint verification stays on (pion's default). The
+// returned closer releases the shared UDP mux, if any.
+func newAPI(cfg config.RTC, log *slog.Logger) (*webrtc.API, io.Closer, error) {
+	var se webrtc.SettingEngine
+	se.LoggerFactory = pionLogs{log: log}
+
+	ifaceFilter := interfaceFilter(cfg.Interfaces)
+	ipFilter := ipFilter(cfg.IPRanges)
+	if ifaceFilter != nil {
+		se.SetInterfaceFilter(ifaceFilter)
+	}
+	if ipFilter != nil {
+		se.SetIPFilter(ipFilter)
+	}
+	se.SetIncludeLoopbackCandidate(cfg.Loopback)
+
+	if cfg.UDPPortMin != 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
+			return nil, nil, fmt.Errorf("udp port range: %w", err)
+		}
+	}
+	var closer io.Closer = nopCloser{}
+	if cfg.UDPPort != 0 {
+		opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithLogger(pionLogs{log: log}.NewLogger("udpmux"))}
+		if ifaceFilter != nil {
+			opts = append(opts, ice.UDPMuxFromPortWithInterfaceFilter(ifaceFilter))
+		}
+		if ipFilter != nil {
+			opts = append(opts, ice.UDPMuxFromPortWithIPFilter(ipFilter))
+		}
+		if cfg.Loopback {
+			opts = append(opts, ice.UDPMuxFromPortWithLoopback())
+		}
+		mux, err := ice.NewMultiUDPMuxFromPort(int(cfg.UDPPort), opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("udp mux on port %d: %w", cfg.UDPPort, err)
+		}
+		se.SetICEUDPMux(mux)
+		closer = mux
+	}
+
+	switch cfg.MDNS {
+	case config.MDNSQuery:
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
+	default:
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
+	se.SetSCTPMaxMessageSize(SCTPMaxMessageSize)
+
+	return webrtc.NewAPI(webrtc.WithSettingEngine(se)), closer, nil
+}
+
+func interfaceFilter(names []string) func(string) bool {
+	if len(names) == 0 {
+		return nil
+	}
+	return func(name string) bool { return slices.Contains(names, name) }
+}
+
+func ipFilter(ranges []netip.Prefix) func(net.IP) bool {
+	if len(ranges) == 0 {
+		return nil
+	}
+	return func(ip net.IP) bool {
+		addr, ok := netip.AddrFromSlice(ip)
+		if !ok {
+			return false
+		}
+		addr = addr.Unmap()
+		for _, p := range ranges {
+			if p.Contains(addr) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+type nopCloser struct{}
+
+func (nopCloser) Close() error { return nil }
+
+// iceServers converts config servers for pion.
+func iceServers(servers []config.ICEServer) []webrtc.ICEServer {
+	out := make([]webrtc.ICEServer, 0, len(servers))
+	for _, s := range servers {
+		ws := webrtc.ICEServer{URLs: s.URLs}
+		if s.Username != "" || s.Credential != "" {
+			ws.Username = s.Username
+			ws.Credential = s.Credential
+		}
+		out = append(out, ws)
+	}
+	return out
+}
