@@ -76,9 +76,9 @@ class Server:
 
     async def start(self) -> None:
         """Listens on the configured address (port 0: a free one, see .port)."""
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, shutdown_timeout=SHUTDOWN_GRACE_S)
+        site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         server = getattr(site, "_server", None)
         socks = getattr(server, "sockets", None) or []

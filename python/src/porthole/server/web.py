@@ -57,7 +57,7 @@ class LoginHandler:
         self.tokens = tokens
         self.limiter = limiter
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json":
             return error_response(400, errors.BAD_REQUEST, "send Content-Type: application/json")
         if request.content_length is not None and request.content_length > MAX_LOGIN_BODY:
@@ -107,6 +107,6 @@ async def healthz(request: web.Request) -> web.Response:
 def add_routes(app: web.Application, login: LoginHandler) -> None:
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
-    app.router.add_post("/api/login", login)
+    app.router.add_post("/api/login", login.handle)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, show_index=False)
     app.on_response_prepare.append(on_prepare)

@@ -1,0 +1,135 @@
+"""session:open: authorization, device and target checks, the signed grant."""
+
+from __future__ import annotations
+
+import pytest
+
+from porthole import grant
+from porthole.server import config as config_mod
+from porthole.server.app import Server
+from porthole.server.sessions import Registry, Session
+
+from .conftest import OFFER_SDP, Env, Peer, open_session, write_config
+
+
+def code(ack: dict) -> str:
+    assert ack["ok"] is False, ack
+    return ack["error"]["code"]
+
+
+async def test_open_denied_for_other_org_and_ungranted_targets(env: Env) -> None:
+    await env.agent("edge-1")
+    await env.agent("far-1", targets=[{"id": "secret-app"}])
+    op = await env.client("operator")
+    assert code(await open_session(op, "far-1", "secret-app")) == "denied"  # other org
+    assert code(await open_session(op, "edge-1", "historian")) == "denied"  # no grant for it
+    assert code(await open_session(op, "nope", "plc-runtime")) == "denied"  # unknown device: no probing
+    assert code(await open_session(op, "edge-1", "plc-runtime", kind="screen")) == "denied"  # kind
+    outsider = await env.client("outsider")
+    assert code(await open_session(outsider, "edge-1", "plc-runtime")) == "denied"
+    viewer = await env.client("viewer")
+    assert code(await open_session(viewer, "edge-1", "plc-runtime", mode="interactive")) == "denied"
+
+
+async def test_open_device_offline_and_target_not_found(env: Env) -> None:
+    await env.agent("edge-1")
+    op = await env.client("operator")
+    assert code(await open_session(op, "edge-2", "plc-runtime")) == "device_offline"
+    assert code(await open_session(op, "edge-1", "plc-gone")) == "target_not_found"
+
+
+@pytest.mark.parametrize("payload", [
+    None,
+    "edge-1",
+    {"target_id": "plc-runtime"},
+    {"device_id": "edge-1"},
+    {"device_id": "edge-1", "target_id": "plc-runtime", "kind": "video"},
+    {"device_id": "edge-1", "target_id": "plc-runtime", "cols": 0},
+    {"device_id": "edge-1", "target_id": "plc-runtime", "rows": 1001},
+    {"device_id": "edge-1", "target_id": "plc-runtime", "cols": "80"},
+    {"device_id": "edge-1", "target_id": "plc-runtime", "cols": True},
+    {"device_id": "edge-1", "target_id": "plc-runtime", "mode": "root"},
+    {"device_id": ["edge-1"], "target_id": "plc-runtime"},
+])
+async def test_open_bad_requests(env: Env, payload) -> None:
+    await env.agent("edge-1")
+    op = await env.client("operator")
+    assert code(await op.call("session:open", payload)) == "bad_request"
+
+
+async def test_open_ok_and_the_relayed_grant_verifies(env: Env) -> None:
+    agent = await env.agent("edge-1")
+    op = await env.client("operator")
+    ack = await open_session(op, cols=120, rows=40)
+    assert ack["ok"] is True and ack["mode"] == "interactive"
+    sid = ack["session_id"]
+    assert sid.startswith("s_") and len(sid) > 16
+    assert ack["ice_servers"] == [{"urls": ["turn:127.0.0.1:3478?transport=udp"], "username": "turnuser",
+                                   "credential": "turn-cred-LKJHGFDSA"}]
+    assert await op.call("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": OFFER_SDP}) == {"ok": True}
+    offer = await agent.next("webrtc:offer")
+    assert set(offer) == {"session_id", "type", "sdp", "grant", "cols", "rows"}
+    assert (offer["session_id"], offer["type"], offer["sdp"], offer["cols"], offer["rows"]) == (
+        sid, "offer", OFFER_SDP, 120, 40)
+    public = grant.load_public_key(env.config_path.parent / "key.pub.pem")
+    g = grant.verify(offer["grant"], public, device_id="edge-1")
+    assert (g.session_id, g.user, g.org, g.device_id, g.target_id, g.kind, g.mode) == (
+        sid, "operator", "demo", "edge-1", "plc-runtime", "terminal", "interactive")
+    assert g.expires_at - g.issued_at == 60
+    with pytest.raises(grant.PortholeError) as e:
+        grant.verify(offer["grant"], public, device_id="edge-2")
+    assert e.value.code == "grant_wrong_device"
+
+
+async def test_viewer_gets_a_view_grant(env: Env) -> None:
+    agent = await env.agent("edge-1")
+    viewer = await env.client("viewer")
+    ack = await open_session(viewer, "edge-1", "historian")
+    assert ack["ok"] and ack["mode"] == "view"
+    await viewer.call("webrtc:offer", {"session_id": ack["session_id"], "type": "offer", "sdp": OFFER_SDP})
+    offer = await agent.next("webrtc:offer")
+    assert offer["cols"] == 80 and offer["rows"] == 24
+    public = grant.load_public_key(env.config_path.parent / "key.pub.pem")
+    assert grant.verify(offer["grant"], public, device_id="edge-1").mode == "view"
+
+
+async def test_too_many_sessions(tmp_path) -> None:
+    server = Server(config_mod.load(write_config(tmp_path, max_sessions_per_user=2)))
+    await server.start()
+    from .conftest import SECRETS, Env  # noqa: F401  (same helpers, own server)
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        env = Env(server, http, tmp_path / "server.toml", [])
+        try:
+            await env.agent("edge-1")
+            op = await env.client()
+            assert (await open_session(op))["ok"]
+            second = await open_session(op)
+            assert second["ok"]
+            assert code(await open_session(op)) == "too_many_sessions"
+            # Ending one frees a slot.
+            await op.call("webrtc:disconnect", {"session_id": second["session_id"], "reason": "bye"})
+            assert (await open_session(op))["ok"]
+        finally:
+            for p in env.peers:
+                await p.close()
+            await server.stop()
+
+
+def test_unoffered_sessions_expire_with_their_grant() -> None:
+    now = [1000.0]
+    reg = Registry(clock=lambda: now[0])
+
+    def make(sid: str) -> Session:
+        return Session(id=sid, user="u", org="o", device_id="d", target_id="t", kind="terminal",
+                       mode="view", client_sid="c", agent_sid="a", grant="g", cols=80, rows=24,
+                       created_at=now[0], offer_deadline=now[0] + 60)
+
+    reg.add(make("s_a"))
+    reg.add(make("s_b"))
+    reg.get("s_b").offered = True
+    now[0] += 61
+    assert reg.get("s_a") is None  # never offered: gone with its grant
+    assert reg.get("s_b") is not None  # offered sessions live until they end
+    assert reg.count_for_user("u") == 1
