@@ -33,13 +33,17 @@ func (l pionLogger) emit(level slog.Level, msg string) {
 	}
 }
 
-func (pionLogger) Trace(string)                              {}
-func (pionLogger) Tracef(string, ...any)                     {}
-func (pionLogger) Debug(string)                              {}
-func (pionLogger) Debugf(string, ...any)                     {}
-func (pionLogger) Info(string)                               {}
-func (pionLogger) Infof(string, ...any)                      {}
-func (l pionLogger) Warn(msg string)                         { l.emit(slog.LevelWarn, msg) }
-func (l pionLogger) Warnf(format string, args ...any)        { l.emit(slog.LevelWarn, fmt.Sprintf(format, args...)) }
-func (l pionLogger) Error(msg string)                        { l.emit(slog.LevelError, msg) }
-func (l pionLogger) Errorf(format string, args ...any)       { l.emit(slog.LevelError, fmt.Sprintf(format, args...)) }
+func (pionLogger) Trace(string)          {}
+func (pionLogger) Tracef(string, ...any) {}
+func (pionLogger) Debug(string)          {}
+func (pionLogger) Debugf(string, ...any) {}
+func (pionLogger) Info(string)           {}
+func (pionLogger) Infof(string, ...any)  {}
+func (l pionLogger) Warn(msg string)     { l.emit(slog.LevelWarn, msg) }
+func (l pionLogger) Warnf(format string, args ...any) {
+	l.emit(slog.LevelWarn, fmt.Sprintf(format, args...))
+}
+func (l pionLogger) Error(msg string) { l.emit(slog.LevelError, msg) }
+func (l pionLogger) Errorf(format string, args ...any) {
+	l.emit(slog.LevelError, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,72 @@
+package rpcserver
+
+import (
+	rpcv1 "porthole/core-go/gen/porthole/rpc/v1"
+	"porthole/core-go/internal/rtc"
+	"porthole/core-go/internal/terminal"
+)
+
+func eventToProto(e rtc.Event) *rpcv1.SessionEvent {
+	pe := &rpcv1.SessionEvent{SessionId: e.SessionID, TimeUnixMicros: e.Time.UnixMicro()}
+	switch e.Kind {
+	case rtc.EventLocalCandidate:
+		pe.Event = &rpcv1.SessionEvent_LocalCandidate{LocalCandidate: &rpcv1.IceCandidate{
+			Candidate:     e.Candidate.Candidate,
+			SdpMid:        e.Candidate.SDPMid,
+			SdpMlineIndex: e.Candidate.SDPMLineIndex,
+		}}
+	case rtc.EventICEState:
+		pe.Event = &rpcv1.SessionEvent_IceState{IceState: e.State}
+	case rtc.EventPeerState:
+		pe.Event = &rpcv1.SessionEvent_PeerState{PeerState: e.State}
+	case rtc.EventChannelOpened:
+		pe.Event = &rpcv1.SessionEvent_ChannelOpened{ChannelOpened: &rpcv1.ChannelOpened{Label: e.Label, Protocol: e.Protocol}}
+	case rtc.EventClosed:
+		pe.Event = &rpcv1.SessionEvent_Closed{Closed: &rpcv1.SessionClosed{Reason: e.Reason, Message: e.Message}}
+	}
+	return pe
+}
+
+func peerFrameToProto(m terminal.PeerMessage) *rpcv1.TerminalFromPeer {
+	switch m.Kind {
+	case terminal.PeerResize:
+		return &rpcv1.TerminalFromPeer{Frame: &rpcv1.TerminalFromPeer_Resize{Resize: &rpcv1.Resize{Cols: m.Cols, Rows: m.Rows}}}
+	default:
+		return &rpcv1.TerminalFromPeer{Frame: &rpcv1.TerminalFromPeer_Input{Input: m.Data}}
+	}
+}
+
+func sessionStatsToProto(st rtc.SessionStats) *rpcv1.SessionStats {
+	ps := &rpcv1.SessionStats{
+		SessionId:     st.SessionID,
+		Kind:          st.Kind,
+		PeerState:     st.PeerState,
+		IceState:      st.ICEState,
+		RttMs:         float64(st.RTT.Microseconds()) / 1000,
+		BytesSent:     st.BytesSent,
+		BytesReceived: st.BytesReceived,
+		AgeMs:         st.Age.Milliseconds(),
+	}
+	if p := st.SelectedPair; p != nil {
+		ps.SelectedPair = &rpcv1.CandidatePair{
+			LocalType:     p.LocalType,
+			RemoteType:    p.RemoteType,
+			LocalAddress:  p.LocalAddress,
+			RemoteAddress: p.RemoteAddress,
+			Protocol:      p.Protocol,
+		}
+	}
+	for _, c := range st.Channels {
+		ps.Channels = append(ps.Channels, &rpcv1.ChannelStats{
+			Label:            c.Label,
+			Protocol:         c.Protocol,
+			State:            c.State,
+			MessagesSent:     c.MessagesSent,
+			MessagesReceived: c.MessagesReceived,
+			BytesSent:        c.BytesSent,
+			BytesReceived:    c.BytesReceived,
+			BufferedAmount:   c.BufferedAmount,
+		})
+	}
+	return ps
+}

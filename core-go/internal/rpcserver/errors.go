@@ -1,0 +1,46 @@
+package rpcserver
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"porthole/core-go/internal/rtc"
+	"porthole/core-go/internal/terminal"
+)
+
+// toStatus maps domain errors to gRPC statuses (sidecar.proto's header).
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	code := codes.Internal
+	switch {
+	case errors.Is(err, rtc.ErrInvalidSessionID), errors.Is(err, rtc.ErrOfferTooLarge),
+		errors.Is(err, rtc.ErrBadKind), errors.Is(err, rtc.ErrBadSDP),
+		errors.Is(err, rtc.ErrBadCandidate), errors.Is(err, rtc.ErrBadICEServer),
+		errors.Is(err, terminal.ErrOutputTooLarge):
+		code = codes.InvalidArgument
+	case errors.Is(err, rtc.ErrSessionNotFound):
+		code = codes.NotFound
+	case errors.Is(err, rtc.ErrSessionExists), errors.Is(err, terminal.ErrAlreadyAttached):
+		code = codes.AlreadyExists
+	case errors.Is(err, rtc.ErrTooManySessions), errors.Is(err, rtc.ErrCandidateQueueFull),
+		errors.Is(err, rtc.ErrWatcherTooSlow):
+		code = codes.ResourceExhausted
+	case errors.Is(err, rtc.ErrNotTerminal), errors.Is(err, terminal.ErrDetached):
+		code = codes.FailedPrecondition
+	case errors.Is(err, rtc.ErrShutdown):
+		code = codes.Unavailable
+	case errors.Is(err, context.Canceled):
+		code = codes.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		code = codes.DeadlineExceeded
+	}
+	return status.Error(code, err.Error())
+}
