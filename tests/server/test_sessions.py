@@ -133,3 +133,17 @@ def test_unoffered_sessions_expire_with_their_grant() -> None:
     assert reg.get("s_a") is None  # never offered: gone with its grant
     assert reg.get("s_b") is not None  # offered sessions live until they end
     assert reg.count_for_user("u") == 1
+
+
+async def test_expired_token_stops_new_sessions_until_refreshed(env: Env) -> None:
+    await env.agent("edge-1")
+    op = await env.client("operator")
+    conn = env.server.hub.clients[next(iter(env.server.hub.clients))]
+    conn.token_expires_at = 0  # as if the login token had run out meanwhile
+    assert code(await op.call("devices:list")) == "unauthenticated"
+    assert code(await open_session(op)) == "unauthenticated"
+    assert code(await op.call("auth:refresh", {"token": "garbage"})) == "unauthenticated"
+    assert code(await op.call("auth:refresh", {"token": await env.token("viewer")})) == "unauthenticated"
+    ack = await op.call("auth:refresh", {"token": await env.token("operator")})
+    assert ack["ok"] and ack["expires_at"] > 0
+    assert (await open_session(op))["ok"]

@@ -23,6 +23,7 @@ class ClientNamespace(EventNamespace):
         self.policy = policy
         self.signing_key = signing_key
         self.handlers = {
+            "auth:refresh": self.refresh,
             "devices:list": self.devices_list,
             "session:open": self.session_open,
             "webrtc:offer": self.offer,
@@ -66,6 +67,18 @@ class ClientNamespace(EventNamespace):
         if s is None or s.client_sid != sid:
             raise PortholeError(errors.SESSION_NOT_FOUND, "no such session")
         return s
+
+    async def refresh(self, sid: str, data: Any) -> dict[str, Any]:
+        """A fresh token from a new login extends this socket's authority;
+        the socket and its sessions stay as they are."""
+        conn = self.hub.clients.get(sid)
+        if conn is None:
+            raise PortholeError(errors.UNAUTHENTICATED, "not connected")
+        ident = self.tokens.verify(payloads.obj(data).get("token"))
+        if (ident.user, ident.org) != (conn.user, conn.org):
+            raise PortholeError(errors.UNAUTHENTICATED, "the token is for another user")
+        conn.token_expires_at = ident.expires_at
+        return {"ok": True, "expires_at": int(ident.expires_at)}
 
     async def devices_list(self, sid: str, data: Any) -> dict[str, Any]:
         payloads.obj(data)
