@@ -261,8 +261,8 @@ func (h *harness) connect(id string, opt testpeer.Options) *testpeer.Peer {
 type agent struct {
 	t      *testing.T
 	stream grpc.BidiStreamingClient[rpcv1.TerminalFromAgent, rpcv1.TerminalFromPeer]
-	frames chan *rpcv1.TerminalFromPeer
-	done   chan error
+	frames chan *rpcv1.TerminalFromPeer // closed when the stream ends
+	err    error                        // the stream's end; read after frames closed
 	cancel context.CancelFunc
 }
 
@@ -275,13 +275,14 @@ func (h *harness) openTerminal(id string) *agent {
 		cancel()
 		h.t.Fatal(err)
 	}
-	a := &agent{t: h.t, stream: stream, frames: make(chan *rpcv1.TerminalFromPeer, 1024), done: make(chan error, 1), cancel: cancel}
+	a := &agent{t: h.t, stream: stream, frames: make(chan *rpcv1.TerminalFromPeer, 1024), cancel: cancel}
 	h.t.Cleanup(cancel)
 	go func() {
 		for {
 			f, err := stream.Recv()
 			if err != nil {
-				a.done <- err
+				a.err = err
+				close(a.frames)
 				return
 			}
 			a.frames <- f
@@ -307,10 +308,11 @@ func (h *harness) attach(id string) (*agent, *rpcv1.Attached) {
 func (a *agent) next() *rpcv1.TerminalFromPeer {
 	a.t.Helper()
 	select {
-	case f := <-a.frames:
+	case f, ok := <-a.frames:
+		if !ok {
+			a.t.Fatalf("terminal stream ended: %v", a.err)
+		}
 		return f
-	case err := <-a.done:
-		a.t.Fatalf("terminal stream ended: %v", err)
 	case <-time.After(wait):
 		a.t.Fatal("no frame from the sidecar")
 	}
@@ -322,12 +324,14 @@ func (a *agent) end() codes.Code {
 	a.t.Helper()
 	for {
 		select {
-		case <-a.frames:
-		case err := <-a.done:
-			if err == io.EOF {
+		case _, ok := <-a.frames:
+			if ok {
+				continue
+			}
+			if a.err == io.EOF {
 				return codes.OK
 			}
-			return status.Code(err)
+			return status.Code(a.err)
 		case <-time.After(wait):
 			a.t.Fatal("terminal stream did not end")
 			return codes.Unknown

@@ -346,7 +346,7 @@ func (s *Session) finishClose(ctx context.Context, reason, message string, flush
 	b, dc := s.term, s.termDC
 	s.mu.Unlock()
 	if flush && b != nil {
-		s.flush(ctx, b, dc)
+		s.flush(ctx, b, dc, reason != ReasonSidecarShutdown)
 	}
 	if b != nil {
 		b.Shutdown(reason)
@@ -379,23 +379,26 @@ func (s *Session) abort() {
 }
 
 // flush waits, within FlushTimeout, for the attached agent stream to send
-// its last frames and for the terminal channel to drain.
-func (s *Session) flush(ctx context.Context, b *terminal.Bridge, dc *webrtc.DataChannel) {
+// its last frames (when waitAgent: the agent may call CloseSession right
+// after sending exit, and the two travel on different HTTP/2 streams) and
+// for the terminal channel to drain.
+func (s *Session) flush(ctx context.Context, b *terminal.Bridge, dc *webrtc.DataChannel, waitAgent bool) {
 	ctx, cancel := context.WithTimeout(ctx, FlushTimeout)
 	defer cancel()
-	if b.AgentPending() {
+	if waitAgent && b.AgentPending() {
 		select {
 		case <-b.AgentDone():
 		case <-ctx.Done():
 			return
 		}
 	}
-	if dc.ReadyState() != webrtc.DataChannelStateOpen {
-		return
-	}
 	tick := time.NewTicker(flushPoll)
 	defer tick.Stop()
 	for dc.BufferedAmount() > 0 {
+		if dc.ReadyState() != webrtc.DataChannelStateOpen ||
+			s.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+			return // nothing will drain any more
+		}
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
