@@ -1,0 +1,419 @@
+// Porthole browser page: log in, pick a device and a target, open a terminal
+// over WebRTC. Protocol: docs/protocol.md. Bundled by web/build.mjs into
+// python/src/porthole/server/static/app.js (index.html there loads it).
+//
+// Test hooks (stable; Playwright tests rely on them)
+// ---------------------------------------------------
+// window.porthole:
+//   state            live object: {login: "logged_out"|"logged_in", user,
+//                    socket: "disconnected"|"connecting"|"connected",
+//                    session: "idle"|"opening"|"connecting"|"open"|"exited"|"closed"|"failed",
+//                    sessionId, ice (RTCIceConnectionState), pc (RTCPeerConnectionState),
+//                    channel: "none"|"connecting"|"open"|"closed", binary (bool),
+//                    localCandidateType, remoteCandidateType, rttMs, bytesReceived}
+//   lastError        error code of the last failure (docs/protocol.md §6, plus
+//                    "network", "server_gone", "channel_closed", "ended"), or null
+//   lastErrorMessage the human message shown for it
+//   devices          the last devices:list result
+//   pc, dc           the current RTCPeerConnection and `terminal` RTCDataChannel
+//   socket           the socket.io-client Socket on /client
+//   term             the xterm.js Terminal
+//   terminalText()   the terminal buffer as text (lines joined with "\n", right-trimmed)
+//   login(user, password) → Promise, open(deviceId, targetId, {binary}) → Promise,
+//   close(), type(text) (as if typed), refreshDevices() → Promise
+//   waitState(key, value, timeoutMs=15000) → Promise: resolves when state[key] === value
+//   waitText(substring, timeoutMs=15000) → Promise: resolves when terminalText() has it
+//   (The CSP has no 'unsafe-eval', so Playwright's string predicates in
+//   wait_for_function fail on this page; await these from page.evaluate instead,
+//   or use a context with bypass_csp=True.)
+// data-testid: login, login-form, login-username, login-password, login-submit,
+//   login-error, login-note, console, whoami, socket-state (data-state), logout,
+//   error-banner (data-code), error-message, error-dismiss, device-select
+//   (option values = device ids, data-online), target-select (option values =
+//   target ids, data-kind), host-warning, binary-mode, open-terminal,
+//   close-terminal, status, session-state, ice-state, candidate-pair, rtt, terminal.
+
+import "@xterm/xterm/css/xterm.css";
+import "./style.css";
+import { Terminal } from "@xterm/xterm";
+import { FitAddon } from "@xterm/addon-fit";
+import { io } from "socket.io-client";
+import { describe } from "./messages.js";
+import { SessionError, TerminalSession, request } from "./session.js";
+
+const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
+
+const state = {
+  login: "logged_out", user: null, socket: "disconnected", session: "idle", sessionId: null,
+  ice: null, pc: null, channel: "none", binary: false,
+  localCandidateType: null, remoteCandidateType: null, rttMs: null, bytesReceived: 0,
+};
+
+let token = null;  // in memory only: never stored, never in a URL
+let tokenTimer = null;
+let socket = null;
+let term = null;
+let fit = null;
+let session = null;
+let devices = [];
+
+const hooks = {
+  state,
+  lastError: null,
+  lastErrorMessage: null,
+  get devices() { return devices; },
+  get pc() { return session ? session.pc : null; },
+  get dc() { return session ? session.dc : null; },
+  get socket() { return socket; },
+  get term() { return term; },
+  terminalText,
+  login: (user, password) => login(user, password),
+  open: (deviceId, targetId, opts = {}) => openTerminal(deviceId, targetId, opts),
+  close: () => closeTerminal(),
+  type: (text) => { if (session) session.input(text); },
+  refreshDevices: () => refreshDevices(),
+  waitState: (key, value, timeoutMs) => waitUntil(() => state[key] === value, timeoutMs, `state.${key} === ${value}`),
+  waitText: (text, timeoutMs) => waitUntil(() => terminalText().includes(text), timeoutMs, `terminal text ${text}`),
+};
+window.porthole = hooks;
+
+// Polls for the test hooks above; rejects with the current state on timeout.
+const WAIT_POLL_MS = 50;
+function waitUntil(predicate, timeoutMs = 15000, what = "condition") {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + timeoutMs;
+    const tick = () => {
+      if (predicate()) return resolve(true);
+      if (Date.now() > deadline) {
+        return reject(new Error(`timed out waiting for ${what}; state=${JSON.stringify(state)} lastError=${hooks.lastError}`));
+      }
+      return setTimeout(tick, WAIT_POLL_MS);
+    };
+    tick();
+  });
+}
+
+// ---- messages --------------------------------------------------------------
+
+function showError(code, detail) {
+  const message = describe(code, detail);
+  hooks.lastError = code;
+  hooks.lastErrorMessage = message;
+  const banner = $("error-banner");
+  banner.dataset.code = code;
+  banner.dataset.kind = "error";
+  $("error-message").textContent = detail && detail !== message && code !== "unauthenticated"
+    ? `${message} (${detail})` : message;
+  banner.hidden = false;
+}
+
+function showInfo(message) {
+  const banner = $("error-banner");
+  banner.dataset.code = "";
+  banner.dataset.kind = "info";
+  $("error-message").textContent = message;
+  banner.hidden = false;
+}
+
+function clearBanner() {
+  $("error-banner").hidden = true;
+}
+
+// ---- login -----------------------------------------------------------------
+
+async function login(username, password) {
+  $("login-error").hidden = true;
+  let res;
+  try {
+    res = await fetch("/api/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username, password }),
+      credentials: "omit",
+      cache: "no-store",
+    });
+  } catch (e) {
+    return loginFailed("network");
+  }
+  let body = {};
+  try { body = await res.json(); } catch (e) { /* not JSON */ }
+  if (!res.ok) {
+    const code = res.status === 401 ? "login_failed" : (body.error && body.error.code) || "internal";
+    return loginFailed(code, body.error && body.error.message);
+  }
+  const sameUser = state.user === body.user;
+  token = body.token;
+  state.login = "logged_in";
+  state.user = body.user;
+  clearTimeout(tokenTimer);
+  tokenTimer = setTimeout(tokenExpired, Math.max(5, body.expires_in - 5) * 1000);
+  $("login-password").value = "";
+  $("login").hidden = true;
+  $("login-note").hidden = true;
+  $("console").hidden = false;
+  $("whoami").textContent = `${body.user} (${body.org})`;
+  $("whoami").hidden = false;
+  $("logout").hidden = false;
+  clearBanner();
+  ensureTerminal();
+  if (socket && socket.connected && sameUser) {
+    // Keep the socket (and any open terminal): just extend its authority.
+    try {
+      await request(socket, "auth:refresh", { token });
+      return refreshDevices();
+    } catch (e) { /* fall through to a new socket */ }
+  }
+  connectSocket();
+  return undefined;
+}
+
+function loginFailed(code, detail) {
+  const message = code === "login_failed" ? "Wrong user name or password." : describe(code, detail);
+  hooks.lastError = code;
+  hooks.lastErrorMessage = message;
+  $("login-error").textContent = message;
+  $("login-error").hidden = false;
+}
+
+function tokenExpired(note) {
+  token = null;
+  state.login = "logged_out";
+  $("login-note").textContent = note || "Your login expired. Log in again to open new sessions (an open terminal keeps running).";
+  $("login-note").hidden = false;
+  $("login").hidden = false;
+  hooks.lastError = "unauthenticated";
+  hooks.lastErrorMessage = $("login-note").textContent;
+}
+
+function logout() {
+  closeTerminal();
+  clearTimeout(tokenTimer);
+  token = null;
+  if (socket) socket.disconnect();
+  socket = null;
+  state.login = "logged_out";
+  state.user = null;
+  $("console").hidden = true;
+  $("login").hidden = false;
+  $("whoami").hidden = true;
+  $("logout").hidden = true;
+  setSocketState("disconnected");
+}
+
+// ---- socket ----------------------------------------------------------------
+
+function setSocketState(s) {
+  state.socket = s;
+  const pill = $("socket-state");
+  pill.textContent = s;
+  pill.dataset.state = s;
+}
+
+function connectSocket() {
+  if (socket) socket.disconnect();
+  setSocketState("connecting");
+  // Same origin; the token goes in the auth payload, never in the URL. On a
+  // reconnect the callback hands over the newest token.
+  socket = io("/client", { auth: (cb) => cb({ token }), transports: ["websocket", "polling"] });
+  socket.on("connect", () => {
+    setSocketState("connected");
+    refreshDevices();
+  });
+  socket.on("connect_error", (err) => {
+    const code = err && err.data && err.data.code;
+    if (code === "unauthenticated") {
+      socket.disconnect();
+      setSocketState("disconnected");
+      tokenExpired("Your login expired or is no longer valid. Log in again.");
+    } else {
+      setSocketState("connecting");
+    }
+  });
+  socket.on("disconnect", () => {
+    setSocketState(socket && socket.active ? "connecting" : "disconnected");
+    // The server ends every session of a socket that goes away.
+    if (session && !session.ended) session.finish("server_gone", null, false);
+  });
+  socket.on("devices:changed", () => refreshDevices());
+  for (const ev of ["webrtc:answer", "webrtc:ice", "webrtc:error", "webrtc:disconnect"]) {
+    socket.on(ev, (data) => {
+      if (session && data && data.session_id === session.id) session.signal(ev, data);
+    });
+  }
+}
+
+async function refreshDevices() {
+  if (!socket || !socket.connected) return;
+  try {
+    const ack = await request(socket, "devices:list");
+    devices = ack.devices;
+    renderDevices();
+  } catch (e) {
+    if (e.code === "unauthenticated") tokenExpired();
+    else showError(e.code, e.message);
+  }
+}
+
+// ---- picker ----------------------------------------------------------------
+
+function option(value, text, data) {
+  const o = document.createElement("option");
+  o.value = value;
+  o.textContent = text;
+  for (const [k, v] of Object.entries(data || {})) o.dataset[k] = v;
+  return o;
+}
+
+function renderDevices() {
+  const sel = $("device-select");
+  const keep = sel.value;
+  sel.replaceChildren(...devices.map((d) =>
+    option(d.id, `${d.name}${d.name !== d.id ? ` [${d.id}]` : ""} \u2014 ${d.online ? "online" : "offline"}`,
+      { online: String(d.online) })));
+  if (devices.some((d) => d.id === keep)) sel.value = keep;
+  else {
+    const firstOnline = devices.find((d) => d.online);
+    if (firstOnline) sel.value = firstOnline.id;
+  }
+  renderTargets();
+}
+
+function renderTargets() {
+  const dev = devices.find((d) => d.id === $("device-select").value);
+  const sel = $("target-select");
+  const keep = sel.value;
+  const targets = dev ? dev.targets : [];
+  sel.replaceChildren(...targets.map((t) => {
+    const label = t.label || t.name || t.id;
+    const state = t.state ? ` \u00b7 ${t.state}` : "";
+    const text = t.kind === "host" ? `\u26a0 HOST \u2014 ${label}` : `${label}${state}`;
+    return option(t.id, text, { kind: t.kind });
+  }));
+  if (!targets.length) sel.append(option("", dev && !dev.online ? "(device offline)" : "(no targets)"));
+  if (targets.some((t) => t.id === keep)) sel.value = keep;
+  updateHostWarning();
+}
+
+function updateHostWarning() {
+  const opt = $("target-select").selectedOptions[0];
+  $("host-warning").hidden = !(opt && opt.dataset.kind === "host");
+}
+
+// ---- terminal --------------------------------------------------------------
+
+function ensureTerminal() {
+  if (term) return;
+  term = new Terminal({
+    cursorBlink: true,
+    fontFamily: "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace",
+    fontSize: 14,
+    scrollback: 5000,
+    theme: { background: "#000000" },
+  });
+  fit = new FitAddon();
+  term.loadAddon(fit);
+  term.open($("terminal"));
+  term.onData((data) => { if (session) session.input(data); });
+  term.onResize(({ cols, rows }) => { if (session) session.resize(cols, rows); });
+  let pending = false;
+  const refit = () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      if (!$("console").hidden) fit.fit();
+    });
+  };
+  new ResizeObserver(refit).observe($("terminal"));
+  window.addEventListener("resize", refit);
+  refit();
+}
+
+function terminalText() {
+  if (!term) return "";
+  const buf = term.buffer.active;
+  const lines = [];
+  for (let i = 0; i < buf.length; i++) {
+    const line = buf.getLine(i);
+    lines.push(line ? line.translateToString(true) : "");
+  }
+  while (lines.length && lines[lines.length - 1] === "") lines.pop();
+  return lines.join("\n");
+}
+
+function renderSessionState(s) {
+  Object.assign(state, {
+    session: s.session, ice: s.ice, pc: s.pc, channel: s.channel,
+    localCandidateType: s.localCandidateType, remoteCandidateType: s.remoteCandidateType,
+    rttMs: s.rttMs, bytesReceived: s.bytesReceived,
+  });
+  $("session-state").textContent = s.session;
+  $("ice-state").textContent = s.ice || "\u2013";
+  $("candidate-pair").textContent = s.localCandidateType
+    ? `${s.localCandidateType} \u2192 ${s.remoteCandidateType}` : "\u2013";
+  $("candidate-pair").title = s.localAddress ? `${s.localAddress} \u2192 ${s.remoteAddress}` : "";
+  $("rtt").textContent = s.rttMs === null || s.rttMs === undefined ? "\u2013" : `${s.rttMs} ms`;
+  const busy = ["opening", "connecting", "open", "exited"].includes(s.session);
+  $("open-terminal").disabled = busy;
+  $("close-terminal").disabled = !busy;
+}
+
+async function openTerminal(deviceId, targetId, opts = {}) {
+  if (session && !session.ended) session.close();
+  deviceId = deviceId || $("device-select").value;
+  targetId = targetId || $("target-select").value;
+  const binary = opts.binary !== undefined ? !!opts.binary : $("binary-mode").checked;
+  clearBanner();
+  hooks.lastError = null;
+  hooks.lastErrorMessage = null;
+  if (!socket || !socket.connected) return showError("network", "Not connected to the server.");
+  if (!targetId) return showError("target_not_found");
+  ensureTerminal();
+  fit.fit();
+  term.reset();
+  state.binary = binary;
+  const s = new TerminalSession({
+    socket, term, deviceId, targetId, binary, cols: term.cols, rows: term.rows,
+    onChange: (st) => { if (session === s) renderSessionState(st); },
+    onEnd: (code, message, { fatal }) => {
+      if (session !== s && fatal) return;
+      if (code === "unauthenticated") tokenExpired();
+      else if (code) showError(code, message);
+      else if (message) showInfo(message);
+    },
+  });
+  session = s;
+  try {
+    await s.open();
+    state.sessionId = s.id;
+    term.focus();
+  } catch (e) {
+    const err = e instanceof SessionError ? e : new SessionError("internal", e.message);
+    s.finish(err.code, err.message, false);
+  }
+  state.sessionId = s.id;
+  return s.id;
+}
+
+function closeTerminal() {
+  if (session && !session.ended) session.close();
+}
+
+// ---- wiring ----------------------------------------------------------------
+
+function init() {
+  $("login-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    login($("login-username").value, $("login-password").value);
+  });
+  $("logout").addEventListener("click", logout);
+  $("error-dismiss").addEventListener("click", clearBanner);
+  $("device-select").addEventListener("change", renderTargets);
+  $("target-select").addEventListener("change", updateHostWarning);
+  $("open-terminal").addEventListener("click", () => openTerminal());
+  $("close-terminal").addEventListener("click", closeTerminal);
+  $("login-username").focus();
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+else init();

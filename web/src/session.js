@@ -1,0 +1,237 @@
+// One terminal session: session:open, the RTCPeerConnection, the `terminal`
+// data channel, trickle ICE both ways and the connection stats
+// (docs/protocol.md §2 and §5).
+
+// How long to wait for any ack from the server.
+const ACK_TIMEOUT_MS = 10000;
+// How often the connection stats (ICE, candidate pair, RTT) are read.
+const STATS_INTERVAL_MS = 1000;
+// After {"type":"close"} is sent, time for it to leave before the pc closes.
+const CLOSE_FLUSH_MS = 300;
+
+export class SessionError extends Error {
+  constructor(code, message) {
+    super(message || code);
+    this.code = code;
+  }
+}
+
+export async function request(socket, event, data) {
+  let ack;
+  try {
+    ack = data === undefined
+      ? await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event)
+      : await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, data);
+  } catch (e) {
+    throw new SessionError("network", "The server did not answer in time.");
+  }
+  if (!ack || ack.ok !== true) {
+    const err = (ack && ack.error) || {};
+    throw new SessionError(err.code || "internal", err.message);
+  }
+  return ack;
+}
+
+function iceServers(list) {
+  return (list || []).map((s) => {
+    const out = { urls: s.urls };
+    if (s.username !== undefined) out.username = s.username;
+    if (s.credential !== undefined) out.credential = s.credential;
+    return out;
+  });
+}
+
+export class TerminalSession {
+  // opts: {socket, term, deviceId, targetId, binary, cols, rows, onChange(state), onEnd(code, message)}
+  constructor(opts) {
+    Object.assign(this, opts);
+    this.id = null;
+    this.pc = null;
+    this.dc = null;
+    this.ended = false;
+    this.exited = false;
+    this.remoteQueue = [];
+    this.encoder = new TextEncoder();
+    this.state = { session: "idle", ice: "new", pc: "new", channel: "none",
+      localCandidateType: null, remoteCandidateType: null, rttMs: null, bytesReceived: 0 };
+    this.statsTimer = null;
+  }
+
+  set(patch) {
+    Object.assign(this.state, patch);
+    this.onChange(this.state);
+  }
+
+  async open() {
+    this.set({ session: "opening" });
+    const ack = await request(this.socket, "session:open", {
+      device_id: this.deviceId, target_id: this.targetId, kind: "terminal", cols: this.cols, rows: this.rows,
+    });
+    if (this.ended) return;
+    this.id = ack.session_id;
+    this.mode = ack.mode || "interactive";
+    const pc = new RTCPeerConnection({ iceServers: iceServers(ack.ice_servers) });
+    this.pc = pc;
+    pc.onicecandidate = (ev) => {
+      if (this.ended) return;
+      const candidate = ev.candidate ? ev.candidate.toJSON() : null;
+      request(this.socket, "webrtc:ice", { session_id: this.id, candidate }).catch((e) => this.fail(e));
+    };
+    pc.oniceconnectionstatechange = () => {
+      this.set({ ice: pc.iceConnectionState });
+      if (pc.iceConnectionState === "failed") this.fail(new SessionError("ice_failed"));
+    };
+    pc.onconnectionstatechange = () => {
+      this.set({ pc: pc.connectionState });
+      if (pc.connectionState === "failed") this.fail(new SessionError("ice_failed"));
+    };
+    const dc = pc.createDataChannel("terminal", { ordered: true, protocol: this.binary ? "porthole-binary" : "" });
+    dc.binaryType = "arraybuffer";
+    this.dc = dc;
+    dc.onopen = () => {
+      this.set({ session: "open", channel: "open" });
+      this.resize(this.term.cols, this.term.rows);
+    };
+    dc.onclose = () => this.channelClosed();
+    dc.onmessage = (ev) => this.receive(ev.data);
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    if (this.ended) return;
+    this.set({ session: "connecting", channel: "connecting" });
+    await request(this.socket, "webrtc:offer", {
+      session_id: this.id, type: "offer", sdp: pc.localDescription.sdp, cols: this.cols, rows: this.rows,
+    });
+    this.statsTimer = setInterval(() => this.readStats(), STATS_INTERVAL_MS);
+  }
+
+  // Signaling events for this session, dispatched by main.js.
+  async signal(event, data) {
+    if (this.ended || !this.pc) return;
+    try {
+      if (event === "webrtc:answer") {
+        await this.pc.setRemoteDescription({ type: "answer", sdp: data.sdp });
+        for (const c of this.remoteQueue.splice(0)) await this.addCandidate(c);
+      } else if (event === "webrtc:ice") {
+        if (!this.pc.remoteDescription) this.remoteQueue.push(data.candidate);
+        else await this.addCandidate(data.candidate);
+      } else if (event === "webrtc:error") {
+        this.finish(data.code, data.message, false);
+      } else if (event === "webrtc:disconnect") {
+        const why = data.reason ? ` (${data.reason})` : "";
+        this.finish(this.exited ? null : "ended", `The session ended${why}.`, false);
+      }
+    } catch (e) {
+      this.fail(new SessionError("bad_sdp", `WebRTC refused the device's answer: ${e.message}`));
+    }
+  }
+
+  async addCandidate(c) {
+    if (c && c.candidate) await this.pc.addIceCandidate(c);
+    else await this.pc.addIceCandidate();  // end of candidates
+  }
+
+  receive(data) {
+    if (typeof data !== "string") {
+      this.term.write(new Uint8Array(data));
+      return;
+    }
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch (e) {
+      return;
+    }
+    if (msg.type === "output" && typeof msg.data === "string") {
+      this.term.write(msg.data);
+    } else if (msg.type === "exit") {
+      this.exited = true;
+      this.exitCode = msg.code;
+      this.term.write(`\r\n\x1b[2m[process exited with code ${msg.code}]\x1b[0m\r\n`);
+      if (!this.ended) this.set({ session: "exited" });
+    } else if (msg.type === "error" && !this.ended) {
+      this.onEnd(msg.code || "internal", msg.message, { fatal: false });
+    }
+  }
+
+  send(obj) {
+    if (this.dc && this.dc.readyState === "open") this.dc.send(JSON.stringify(obj));
+  }
+
+  input(text) {
+    if (!this.dc || this.dc.readyState !== "open" || this.mode === "view") return;
+    if (this.binary) this.dc.send(this.encoder.encode(text));
+    else this.send({ type: "input", data: text });
+  }
+
+  resize(cols, rows) {
+    if (this.ended) return;
+    this.cols = cols;
+    this.rows = rows;
+    this.send({ type: "resize", cols, rows });
+  }
+
+  // The user's Close: tell the device on the channel and the server, then tear down.
+  close() {
+    if (this.ended) return;
+    this.send({ type: "close" });
+    if (this.id) request(this.socket, "webrtc:disconnect", { session_id: this.id, reason: "user_closed" }).catch(() => {});
+    this.finish(null, "Session closed.", false, CLOSE_FLUSH_MS);
+  }
+
+  channelClosed() {
+    if (this.ended) return;
+    this.set({ channel: "closed" });
+    if (this.exited) this.finish(null, `The process exited with code ${this.exitCode}.`, true);
+    else this.finish("channel_closed", null, true);
+  }
+
+  fail(err) {
+    const code = err instanceof SessionError ? err.code : "internal";
+    this.finish(code, err.message, true);
+  }
+
+  // Ends the session once. code null: a normal end. notify: tell the server.
+  finish(code, message, notify, delayMs = 0) {
+    if (this.ended) return;
+    this.ended = true;
+    clearInterval(this.statsTimer);
+    if (notify && this.id) {
+      request(this.socket, "webrtc:disconnect", { session_id: this.id, reason: code || "closed" }).catch(() => {});
+    }
+    const teardown = () => {
+      if (this.dc) this.dc.close();
+      if (this.pc) this.pc.close();
+    };
+    if (delayMs) setTimeout(teardown, delayMs);
+    else teardown();
+    this.set({ session: code && code !== "ended" ? "failed" : "closed", channel: "closed" });
+    this.onEnd(code, message, { fatal: true });
+  }
+
+  async readStats() {
+    if (!this.pc || this.ended) return;
+    const stats = await this.pc.getStats();
+    let pair = null;
+    stats.forEach((r) => {
+      if (r.type === "transport" && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
+    });
+    if (!pair) {
+      stats.forEach((r) => {
+        if (!pair && r.type === "candidate-pair" && r.nominated && r.state === "succeeded") pair = r;
+      });
+    }
+    if (!pair) return;
+    const local = stats.get(pair.localCandidateId);
+    const remote = stats.get(pair.remoteCandidateId);
+    const rtt = pair.currentRoundTripTime;
+    this.set({
+      localCandidateType: local ? local.candidateType : null,
+      remoteCandidateType: remote ? remote.candidateType : null,
+      localAddress: local ? `${local.address || local.ip}:${local.port} ${local.protocol}` : null,
+      remoteAddress: remote ? `${remote.address || remote.ip}:${remote.port} ${remote.protocol}` : null,
+      rttMs: typeof rtt === "number" ? Math.round(rtt * 10000) / 10 : null,
+      bytesReceived: pair.bytesReceived || 0,
+      bytesSent: pair.bytesSent || 0,
+    });
+  }
+}
