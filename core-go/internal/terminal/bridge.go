@@ -265,35 +265,30 @@ func (b *Bridge) write(ctx context.Context, send func() error) error {
 }
 
 func (b *Bridge) waitWritable(ctx context.Context) error {
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		select {
-		case <-b.done:
-			return ErrClosed
-		case <-ctx.Done():
-			return ctx.Err()
-		default:
-		}
-		if b.ch.BufferedAmount() <= HighWaterMark {
-			return nil
-		}
-		if timer == nil {
-			timer = time.NewTimer(writablePoll)
-		} else {
-			timer.Reset(writablePoll)
-		}
+	select {
+	case <-b.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	default:
+	}
+	if b.ch.BufferedAmount() <= HighWaterMark {
+		return nil
+	}
+	// Above the high mark: wait until the channel drained to the low mark
+	// (hysteresis, so we do not wake for every acknowledged packet).
+	timer := time.NewTimer(writablePoll)
+	defer timer.Stop()
+	for b.ch.BufferedAmount() > LowWaterMark {
 		select {
 		case <-b.low:
 		case <-timer.C:
+			timer.Reset(writablePoll)
 		case <-b.done:
 			return ErrClosed
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+	return nil
 }
