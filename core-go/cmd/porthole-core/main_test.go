@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+)
+
+// waitTimeout bounds the waits on the child process.
+const waitTimeout = 30 * time.Second
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	buildOut  []byte
+)
+
+// binary builds porthole-core once per test run into a temp dir.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "porthole-core-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "porthole-core")
+		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binPath, ".")
+		buildOut, buildErr = cmd.CombinedOutput()
+	})
+	if buildErr != nil {
+		t.Fatalf("build: %v\n%s", buildErr, buildOut)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// syncBuffer is a bytes.Buffer safe for the child's stderr copier.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs the binary with a pipe on its stdin and waits until it serves.
+func start(t *testing.T, sock string) (*exec.Cmd, *os.File, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(binary(t), "--listen", sock, "--ice-interfaces", "lo", "--ice-loopback", "--log-level", "debug")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	waitServing(t, sock, stderr)
+	return cmd, stdin.(*os.File), stderr
+}
+
+func waitServing(t *testing.T, sock string, stderr *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: "porthole.rpc.v1.Sidecar"})
+			cancel()
+			conn.Close()
+			if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sidecar not serving: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func waitExit(t *testing.T, cmd *exec.Cmd, stderr *syncBuffer) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(waitTimeout):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("did not exit\n%s", stderr.String())
+	}
+}
+
+func TestExitsWhenStdinCloses(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "core.sock")
+	cmd, stdin, stderr := start(t, sock)
+
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o600 {
+		t.Errorf("socket mode %o, want 600", perm)
+	}
+	// Reflection answers (grpcurl works).
+	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := rs.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		names = append(names, s.GetName())
+	}
+	if !strings.Contains(strings.Join(names, ","), "porthole.rpc.v1.Sidecar") {
+		t.Errorf("reflection lists %v", names)
+	}
+	_ = rs.CloseSend()
+	conn.Close()
+
+	stdin.Close()
+	waitExit(t, cmd, stderr)
+	if !strings.Contains(stderr.String(), "stdin closed") {
+		t.Errorf("log lacks the cause:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("socket left behind: %v", err)
+	}
+}
+
+func TestExitsOnSIGTERM(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "core.sock")
+	cmd, _, stderr := start(t, sock)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, cmd, stderr)
+}
+
+func TestListenUnix(t *testing.T) {
+	dir := t.TempDir()
+
+	// A stale socket file is replaced.
+	stale := filepath.Join(dir, "stale.sock")
+	l, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	l2, err := listenUnix(stale)
+	if err != nil {
+		t.Fatalf("stale socket: %v", err)
+	}
+	// A live one is not.
+	if _, err := listenUnix(stale); err == nil || !strings.Contains(err.Error(), "listening") {
+		t.Fatalf("live socket: %v", err)
+	}
+	l2.Close()
+
+	// Nor is a regular file.
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := listenUnix(file); err == nil {
+		t.Fatal("regular file replaced")
+	}
+}
+
+func TestUsageAndBadFlags(t *testing.T) {
+	var out bytes.Buffer
+	if code := run([]string{"--help"}, strings.NewReader(""), &out); code != 0 || !strings.Contains(out.String(), "--listen") && !strings.Contains(out.String(), "-listen") {
+		t.Fatalf("help: code %d\n%s", code, out.String())
+	}
+	out.Reset()
+	if code := run([]string{"--mdns=loud"}, strings.NewReader(""), &out); code != 2 {
+		t.Fatalf("bad flags: code %d\n%s", code, out.String())
+	}
+}
