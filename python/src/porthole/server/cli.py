@@ -14,6 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
+from porthole import logs
 from porthole.errors import ConfigError
 from porthole.server import config as config_mod
 from porthole.server import passwords
@@ -81,7 +82,7 @@ async def _serve(cfg: config_mod.Config) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(args.log_level)
     try:
         if args.server_command == "hash-password":
             return _hash_password()
