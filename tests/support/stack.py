@@ -124,8 +124,9 @@ async def agent_factory(tmp_path):
         d.mkdir()
         cfg = write_agent_config(d, hub.url, secret, public_pem, **targets)
         log_path = d / "agent.log"
-        proc = subprocess.Popen([sys.executable, "-m", "porthole", "agent", "--config", str(cfg)],
-                                stdout=log_path.open("wb"), stderr=subprocess.STDOUT, cwd=REPO)
+        with log_path.open("wb") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "porthole", "agent", "--config", str(cfg)],
+                                    stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
         ap = AgentProcess(hub=hub, key=key, proc=proc, log_path=log_path)
         started.append(ap)
         try:

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	rpcv1 "porthole/core-go/gen/porthole/rpc/v1"
@@ -80,6 +81,11 @@ func (s *Server) WatchEvents(_ *rpcv1.WatchEventsRequest, stream rpcv1.Sidecar_W
 		return toStatus(err)
 	}
 	defer w.Close()
+	// Send headers now: the watcher is registered, so a client that waits for
+	// them (the agent does, before it creates sessions) misses no event.
+	if err := stream.SendHeader(metadata.MD{}); err != nil {
+		return err
+	}
 	ctx := stream.Context()
 	for {
 		select {

@@ -25,5 +25,5 @@ def setup(level: str = "info") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Library chatter at INFO (engineio packets, docker urllib3) is noise and may echo payloads.
-    for name in ("engineio", "socketio", "urllib3", "aiohttp.access"):
+    for name in ("engineio", "socketio", "urllib3", "aiohttp.access", "grpc", "docker"):
         logging.getLogger(name).setLevel(logging.WARNING)
