@@ -116,6 +116,14 @@ func TestTerminalBinary(t *testing.T) {
 	if got := a.next().GetInput(); string(got) != "x" {
 		t.Fatalf("json input = %q", got)
 	}
+	if err := a.stream.Send(&rpcv1.TerminalFromAgent{Frame: &rpcv1.TerminalFromAgent_Error{
+		Error: &rpcv1.Error{Code: "exec_failed", Message: "no shell"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if m := decode(t, p.Next()); m.Type != "error" || m.Code != "exec_failed" || m.Message != "no shell" {
+		t.Fatalf("error message %+v", m)
+	}
 
 	// Raw bytes, invalid UTF-8 included, larger than one message.
 	want := bytes.Repeat([]byte("\xe2\x82\xff raw \x00"), 5000) // 45 KB

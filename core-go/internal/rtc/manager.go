@@ -72,6 +72,9 @@ func checkOffer(offer string) (string, error) {
 	if len(offer) > MaxOfferSize {
 		return "", ErrOfferTooLarge
 	}
+	if offer == "" {
+		return "", fmt.Errorf("%w: empty offer", ErrBadSDP)
+	}
 	var d sdp.SessionDescription
 	if err := d.UnmarshalString(offer); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadSDP, err)
