@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
 from porthole import grant
@@ -9,7 +10,7 @@ from porthole.server import config as config_mod
 from porthole.server.app import Server
 from porthole.server.sessions import Registry, Session
 
-from .conftest import OFFER_SDP, Env, Peer, open_session, write_config
+from .conftest import OFFER_SDP, Env, open_session, write_config
 
 
 def code(ack: dict) -> str:
@@ -96,9 +97,6 @@ async def test_viewer_gets_a_view_grant(env: Env) -> None:
 async def test_too_many_sessions(tmp_path) -> None:
     server = Server(config_mod.load(write_config(tmp_path, max_sessions_per_user=2)))
     await server.start()
-    from .conftest import SECRETS, Env  # noqa: F401  (same helpers, own server)
-    import aiohttp
-
     async with aiohttp.ClientSession() as http:
         env = Env(server, http, tmp_path / "server.toml", [])
         try:

@@ -61,6 +61,11 @@ def text(d: dict[str, Any], key: str, max_len: int, *, default: str | None = Non
         raise bad(f"{key} must be a non-empty string")
     if len(v) > max_len:
         raise bad(f"{key} is longer than {max_len} characters")
+    if not v.isascii():
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: not text, and other stacks choke on them
+            raise bad(f"{key} is not valid Unicode text") from None
     return v
 
 
@@ -109,7 +114,13 @@ def sdp(d: dict[str, Any], expected_type: str) -> str:
     v = d.get("sdp")
     if not isinstance(v, str) or not v:
         raise bad("sdp must be a non-empty string")
-    if len(v) > MAX_SDP_BYTES or len(v.encode("utf-8")) > MAX_SDP_BYTES:
+    if len(v) > MAX_SDP_BYTES:
+        raise bad(f"sdp is larger than {MAX_SDP_BYTES} bytes")
+    try:
+        size = len(v.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate, e.g. from a JSON "\ud800" escape
+        raise bad("sdp is not valid Unicode text") from None
+    if size > MAX_SDP_BYTES:
         raise bad(f"sdp is larger than {MAX_SDP_BYTES} bytes")
     return v
 
