@@ -119,3 +119,9 @@ async def test_second_agent_connection_replaces_the_first(env: Env) -> None:
     ack = await c.call("devices:list")
     edge1 = next(d for d in ack["devices"] if d["id"] == "edge-1")
     assert edge1["online"] is True
+
+
+async def test_default_namespace_is_refused(env: Env) -> None:
+    peer = env.peer("/")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await peer.connect(env.url, {"token": await env.token()})

@@ -42,6 +42,8 @@ class Server:
             # Events of one socket are handled one after the other, in order:
             # an offer is relayed before the candidates sent after it.
             async_handlers=False,
+            # Only /client and /agent; the default namespace "/" is refused.
+            namespaces=[CLIENT_NS, AGENT_NS],
             max_http_buffer_size=MAX_MESSAGE_BYTES,
             logger=False,
             engineio_logger=False,
