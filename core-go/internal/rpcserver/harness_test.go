@@ -107,6 +107,11 @@ func newHarness(t *testing.T, cfg config.RTC) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The server sends headers once the watcher is registered: after this no
+	// event can be missed.
+	if _, err := ws.Header(); err != nil {
+		t.Fatal(err)
+	}
 	go h.watch(ws)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -127,6 +128,7 @@ func TestEarlyCandidateQueueBounded(t *testing.T) {
 
 func TestClosePaths(t *testing.T) {
 	h := newHarness(t, loopbackRTC())
+	before := goleak.IgnoreCurrent() // the sidecar and the watch stream
 
 	t.Run("peer close message", func(t *testing.T) {
 		p := h.connect("close-msg", testpeer.Options{})
@@ -195,6 +197,9 @@ func TestClosePaths(t *testing.T) {
 	if n := h.mgr.Len(); n != 0 {
 		t.Fatalf("%d sessions left", n)
 	}
+	// Every goroutine of the three sessions (pion's, the Terminal
+	// handlers', the bridges') is gone once they closed.
+	goleak.VerifyNone(t, before)
 }
 
 func TestAttachErrors(t *testing.T) {
