@@ -27,6 +27,8 @@ READ_CHUNK = 64 * 1024
 START_TIMEOUT_S = 10.0
 # After the stream ends, the exec's exit code is set within milliseconds.
 EXIT_CODE_TIMEOUT_S = 5.0
+# Docker reports the exec's pid once the process runs: milliseconds after start.
+PID_TIMEOUT_S = 5.0
 # ConsoleSize on exec start needs Docker API 1.42 (Docker 23).
 CONSOLE_SIZE_API = (1, 42)
 
@@ -68,10 +70,23 @@ class DockerExec:
             await asyncio.wait_for(self._hijack(), START_TIMEOUT_S)
         except (OSError, TimeoutError) as e:
             raise PortholeError(errors.EXEC_FAILED, f"docker exec start failed: {e}") from e
-        info = await asyncio.to_thread(self._api.exec_inspect, self.exec_id)
-        self.pid = int(info.get("Pid") or 0) or None
+        self.pid = await self._wait_pid()
         if _api_version(self._api) < CONSOLE_SIZE_API:
             await self.resize(*self._size)
+
+    async def _wait_pid(self) -> int | None:
+        """The exec's host pid: Docker reports 0 until the process has started."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + PID_TIMEOUT_S
+        while True:
+            try:
+                info = await asyncio.to_thread(self._api.exec_inspect, self.exec_id)
+            except docker.errors.APIError:
+                return None
+            pid = int(info.get("Pid") or 0)
+            if pid or not info.get("Running") and info.get("ExitCode") is not None or loop.time() > deadline:
+                return pid or None
+            await asyncio.sleep(0.02)
 
     async def _hijack(self) -> None:
         body: dict = {"Detach": False, "Tty": True}
@@ -143,6 +158,8 @@ class DockerExec:
     async def kill(self) -> int:
         """Kills the exec's whole process session; returns how many were signalled."""
         killed = 0
+        if self.pid is None and self.exec_id is not None:
+            self.pid = await self._wait_pid()
         if self.pid:
             if killtree.visible(self.pid):
                 killed = await asyncio.to_thread(killtree.kill_session, self.pid)
