@@ -36,6 +36,7 @@ SUPPORT_PLUGINS = [
     "tests.support.browser",
     "tests.support.webrtc",
     "tests.support.stack",
+    "tests.support.fullstack",
     # add yours here: "tests.support.<topic>",
 ]
 
