@@ -194,6 +194,36 @@ func TestClosePaths(t *testing.T) {
 		}
 	})
 
+	t.Run("agent half-close then close session", func(t *testing.T) {
+		p := h.connect("half", testpeer.Options{})
+		a, _ := h.attach("half")
+		a.output([]byte("bye\r\n"))
+		a.exit(130)
+		if err := a.stream.CloseSend(); err != nil {
+			t.Fatal(err)
+		}
+		// The sidecar drains the channel, then ends the stream.
+		if code := a.end(); code != codes.OK {
+			t.Fatalf("stream ended with %s", code)
+		}
+		if m := decode(t, p.Next()); m.Type != "output" || m.Data != "bye\r\n" {
+			t.Fatalf("%+v", m)
+		}
+		if m := decode(t, p.Next()); m.Type != "exit" || m.Code != float64(130) {
+			t.Fatalf("%+v", m)
+		}
+		start := time.Now()
+		if _, err := h.client.CloseSession(ctxT(t), &rpcv1.CloseSessionRequest{SessionId: "half", Reason: "exit"}); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("CloseSession after half-close took %v", d)
+		}
+		if r := h.waitClosed("half"); r != "exit" {
+			t.Fatalf("reason %q", r)
+		}
+	})
+
 	if n := h.mgr.Len(); n != 0 {
 		t.Fatalf("%d sessions left", n)
 	}

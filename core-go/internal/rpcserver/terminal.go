@@ -21,8 +21,9 @@ import (
 // back on the agent, while input keeps flowing the other way.
 //
 // The stream ends after a Close frame when the session closes (for any
-// reason: the Close carries it), when the agent half-closes, or with an
-// error status when the agent breaks the protocol.
+// reason: the Close carries it), when the agent half-closes (once what it
+// sent has left the data channel, bounded by terminal.DrainTimeout), or with
+// an error status when the agent breaks the protocol.
 func (s *Server) Terminal(stream rpcv1.Sidecar_TerminalServer) error {
 	ctx := stream.Context()
 	first, err := stream.Recv()
@@ -92,11 +93,13 @@ func sendClose(stream rpcv1.Sidecar_TerminalServer, b *terminal.Bridge) error {
 }
 
 // pumpFromAgent copies the agent's frames to the peer until the agent
-// half-closes (nil), the bridge closes (nil), or an error.
+// half-closes (nil, once the channel drained), the bridge closes (nil), or
+// an error.
 func (s *Server) pumpFromAgent(ctx context.Context, stream rpcv1.Sidecar_TerminalServer, b *terminal.Bridge) error {
 	for {
 		f, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
+			b.Drain(ctx)
 			return nil
 		}
 		if err != nil {

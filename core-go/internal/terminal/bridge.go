@@ -238,6 +238,26 @@ func (b *Bridge) Error(ctx context.Context, code, message string) error {
 	return b.write(ctx, func() error { return b.ch.SendText(EncodeError(code, message)) })
 }
 
+// Drain waits until the channel has sent everything it buffered, the bridge
+// shuts down, ctx ends or DrainTimeout passes. It reports whether the
+// channel drained.
+func (b *Bridge) Drain(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, DrainTimeout)
+	defer cancel()
+	tick := time.NewTicker(drainPoll)
+	defer tick.Stop()
+	for b.ch.BufferedAmount() > 0 {
+		select {
+		case <-tick.C:
+		case <-b.done:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
 func (b *Bridge) sendText(ctx context.Context, chunks []string) error {
 	for _, s := range chunks {
 		msg := EncodeOutput(s)

@@ -53,6 +53,15 @@ const (
 
 // Timing.
 const (
+	// DrainTimeout bounds how long an agent's half-close waits for the
+	// channel to deliver what is buffered (the exit message above all), so
+	// that a peer that stopped reading cannot hold the stream open.
+	DrainTimeout = 2 * time.Second
+
+	// drainPoll is how often Drain re-checks the buffered amount; pion has
+	// no event for "buffer empty".
+	drainPoll = 10 * time.Millisecond
+
 	// writablePoll re-checks the buffered amount while waiting for the low
 	// mark, a guard against a missed OnBufferedAmountLow callback; it costs
 	// nothing when the channel drains normally.
