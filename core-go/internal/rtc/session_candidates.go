@@ -58,7 +58,12 @@ func (s *Session) addRemoteCandidate(c Candidate) error {
 		return nil
 	}
 	if err := s.pc.AddICECandidate(candidateInit(c)); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadCandidate, err)
+		select {
+		case <-s.closingCh:
+			return ErrSessionNotFound // closed under our feet
+		default:
+			return fmt.Errorf("%w: %v", ErrBadCandidate, err)
+		}
 	}
 	return nil
 }
