@@ -18,7 +18,8 @@ import (
 // interfaces and addresses ICE may use, ports, mDNS, and the SCTP message
 // size. DTLS fingerprint verification stays on (pion's default). The
 // returned closer releases the shared UDP mux, if any.
-func newAPI(cfg config.RTC, log *slog.Logger) (*webrtc.API, io.Closer, error) {
+// tune, when not nil, adjusts the settings last (tests shorten timeouts).
+func newAPI(cfg config.RTC, log *slog.Logger, tune func(*webrtc.SettingEngine)) (*webrtc.API, io.Closer, error) {
 	var se webrtc.SettingEngine
 	se.LoggerFactory = pionLogs{log: log}
 
@@ -64,6 +65,9 @@ func newAPI(cfg config.RTC, log *slog.Logger) (*webrtc.API, io.Closer, error) {
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	}
 	se.SetSCTPMaxMessageSize(SCTPMaxMessageSize)
+	if tune != nil {
+		tune(&se)
+	}
 
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se)), closer, nil
 }

@@ -38,7 +38,11 @@ type CreateRequest struct {
 
 // New builds the pion API from cfg. Call Shutdown to release it.
 func New(cfg config.RTC, log *slog.Logger) (*Manager, error) {
-	api, closer, err := newAPI(cfg, log)
+	return newManager(cfg, log, nil)
+}
+
+func newManager(cfg config.RTC, log *slog.Logger, tune func(*webrtc.SettingEngine)) (*Manager, error) {
+	api, closer, err := newAPI(cfg, log, tune)
 	if err != nil {
 		return nil, err
 	}
