@@ -88,6 +88,13 @@ func (s *Server) WatchEvents(_ *rpcv1.WatchEventsRequest, stream rpcv1.Sidecar_W
 	}
 	ctx := stream.Context()
 	for {
+		// A cut-off watcher learns it at once, not after the backlog.
+		select {
+		case <-w.Overflow():
+			s.log.Warn("event watcher cut off", "buffer", rtc.EventBuffer)
+			return toStatus(rtc.ErrWatcherTooSlow)
+		default:
+		}
 		select {
 		case e, ok := <-w.Events():
 			if !ok {
