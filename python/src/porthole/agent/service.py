@@ -224,6 +224,9 @@ class Agent:
             raise PortholeError(errors.SESSION_NOT_FOUND, "session ended during setup")
         await self._emit("webrtc:answer", {"session_id": sid, "type": "answer", "sdp": resp.answer_sdp})
         session.created = True
+        for c in session.local_candidates:
+            await self._emit("webrtc:ice", {"session_id": sid, "candidate": _candidate_to_wire(c)})
+        session.local_candidates.clear()
         pending = self._pending.pop(sid, (0.0, []))[1] + session.pending_candidates
         session.pending_candidates = []
         for c in pending:
@@ -315,6 +318,10 @@ class Agent:
         session = self.sessions.get(sid)
         kind = ev.WhichOneof("event")
         if kind == "local_candidate":
+            if session is not None and not session.created:
+                # The answer is not out yet; a browser refuses candidates before it.
+                session.local_candidates.append(ev.local_candidate)
+                return
             await self._emit("webrtc:ice", {"session_id": sid, "candidate": _candidate_to_wire(ev.local_candidate)})
         elif kind == "ice_state" and session:
             session.ice_state = ev.ice_state

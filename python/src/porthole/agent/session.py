@@ -50,7 +50,8 @@ class Session:
         self.target = target
         self.cols, self.rows = cols, rows
         self.created = False  # the sidecar has the peer connection
-        self.pending_candidates: list[pb.IceCandidate] = []
+        self.pending_candidates: list[pb.IceCandidate] = []  # remote, before the peer connection exists
+        self.local_candidates: list[pb.IceCandidate] = []  # ours, before the answer went out
         self.pty: Pty | None = None
         self.exec_id: str | None = None
         self.ice_state = "new"
