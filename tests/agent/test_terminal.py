@@ -4,6 +4,7 @@ Docker Engine, with aiortc as the remote peer."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import time
@@ -64,6 +65,12 @@ async def test_command_resize_and_exit_code(agent, make_container):
     bye = await agent.hub.wait_event(sid, "webrtc:disconnect")
     assert bye["reason"] == "exit"
     await wait_no_extra_processes(c)
+    audit = [json.loads(line.split("porthole.audit: ", 1)[1]) for line in agent.log().splitlines()
+             if "porthole.audit: " in line]
+    mine = {a["event"]: a for a in audit if a.get("session_id") == sid}
+    assert {"session.requested", "session.started", "session.resized", "session.ended"} <= set(mine), mine
+    assert mine["session.ended"]["reason"] == "exit" and mine["session.ended"]["exit_code"] == 3
+    assert mine["session.ended"]["user"] == "alice" and mine["session.ended"]["target"] == c.name
 
 
 async def test_utf8_in_json_mode_and_raw_bytes_in_binary_mode(agent, make_container):

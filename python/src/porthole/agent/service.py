@@ -17,6 +17,7 @@ import grpc
 import socketio
 
 from porthole import audit, errors, grant
+from porthole.agent.events import EventBus
 from porthole.agent.config import AgentConfig
 from porthole.agent.pty_docker import DockerExec
 from porthole.agent.pty_host import HostShell
@@ -80,6 +81,8 @@ class Agent:
         self.sidecar = Sidecar(cfg.sidecar, on_restart=self._on_sidecar_lost)
         self.inventory = Inventory(cfg.targets)
         self.sessions: dict[str, Session] = {}
+        self.events = EventBus()
+        self.events.subscribe(_audit)
         self._pending: dict[str, tuple[float, list[pb.IceCandidate]]] = {}
         self._used_grants: dict[str, float] = {}  # session id → when it may be forgotten
         self._accepting = False
@@ -163,8 +166,8 @@ class Agent:
             session = await self._accept_offer(data)
         except PortholeError as e:
             log.info("offer refused: %s", e.code, extra={"session_id": sid})
-            audit.emit("session.denied", ok=False, session_id=sid if isinstance(sid, str) else None,
-                       device=self.cfg.device_id, code=e.code, reason=e.message)
+            self.events.publish("session.denied", sid if isinstance(sid, str) else None, ok=False,
+                                device=self.cfg.device_id, code=e.code, reason=e.message)
             await self._error(sid, e)
             return
         assert session is not None
@@ -201,9 +204,9 @@ class Agent:
         if len(self.sessions) >= self.cfg.max_sessions:
             raise PortholeError(errors.TOO_MANY_SESSIONS, "device session limit reached")
 
-        session = Session(sid, g, target, cols, rows)
+        session = Session(sid, g, target, cols, rows, self.events)
         self.sessions[sid] = session
-        audit.emit("session.requested", **session.audit_fields())
+        self.events.publish("session.requested", sid, **session.audit_fields())
         try:
             stub = await self.sidecar.wait_ready(SIDECAR_WAIT_S)
             resp = await stub.CreateSession(pb.CreateSessionRequest(session_id=sid, offer_sdp=sdp, kind="terminal"),
@@ -224,6 +227,7 @@ class Agent:
             raise PortholeError(errors.SESSION_NOT_FOUND, "session ended during setup")
         await self._emit("webrtc:answer", {"session_id": sid, "type": "answer", "sdp": resp.answer_sdp})
         session.created = True
+        self.events.publish("session.answered", sid)
         for c in session.local_candidates:
             await self._emit("webrtc:ice", {"session_id": sid, "candidate": _candidate_to_wire(c)})
         session.local_candidates.clear()
@@ -257,6 +261,7 @@ class Agent:
             await self._error(sid, e)
             return
         session = self.sessions.get(sid)
+        self.events.publish("session.candidate", sid, side="remote", candidate=cand.candidate)
         if session is not None and session.created:
             await self._add_candidate(sid, cand)
         elif session is not None:
@@ -318,6 +323,7 @@ class Agent:
         session = self.sessions.get(sid)
         kind = ev.WhichOneof("event")
         if kind == "local_candidate":
+            self.events.publish("session.candidate", sid, side="local", candidate=ev.local_candidate.candidate)
             if session is not None and not session.created:
                 # The answer is not out yet; a browser refuses candidates before it.
                 session.local_candidates.append(ev.local_candidate)
@@ -325,8 +331,10 @@ class Agent:
             await self._emit("webrtc:ice", {"session_id": sid, "candidate": _candidate_to_wire(ev.local_candidate)})
         elif kind == "ice_state" and session:
             session.ice_state = ev.ice_state
+            self.events.publish("session.state", sid, ice_state=ev.ice_state)
         elif kind == "peer_state" and session:
             session.peer_state = ev.peer_state
+            self.events.publish("session.state", sid, peer_state=ev.peer_state)
         elif kind == "channel_opened" and session:
             if ev.channel_opened.label == "terminal" and session.terminal_task is None:
                 if session.setup_timer:
@@ -378,7 +386,7 @@ class Agent:
             await self._close_in_sidecar(sid, reason)
         if notify:
             await self._emit("webrtc:disconnect", {"session_id": sid, "reason": reason})
-        audit.emit("session.ended", **session.audit_fields(), reason=reason,
+        self.events.publish("session.ended", sid, **session.audit_fields(), reason=reason,
                    duration_s=round(time.monotonic() - session.started_monotonic, 3),
                    bytes_in=session.bytes_from_peer, bytes_out=session.bytes_to_peer,
                    exit_code=session.exit_code, killed=killed)
@@ -404,3 +412,13 @@ class Agent:
             if now != last and self.sio.connected:
                 await self._emit("agent:inventory", {"targets": now})
             last = now
+
+
+# Which bus events go to the audit log, and nothing else (candidates and state
+# changes are debugging detail, for `porthole ctl watch`).
+AUDITED = {"session.requested", "session.denied", "session.started", "session.resized", "session.ended"}
+
+
+def _audit(ev) -> None:
+    if ev.name in AUDITED:
+        audit.emit(ev.name, session_id=ev.session_id, **ev.fields)

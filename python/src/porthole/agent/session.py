@@ -12,7 +12,8 @@ from typing import Protocol
 
 import grpc
 
-from porthole import audit, errors
+from porthole import errors
+from porthole.agent.events import EventBus
 from porthole.errors import PortholeError
 from porthole.grant import Grant
 from porthole.rpc.v1 import sidecar_pb2 as pb
@@ -44,8 +45,10 @@ class Pty(Protocol):
 
 
 class Session:
-    def __init__(self, session_id: str, grant: Grant, target: Target, cols: int, rows: int) -> None:
+    def __init__(self, session_id: str, grant: Grant, target: Target, cols: int, rows: int,
+                 events: EventBus | None = None) -> None:
         self.id = session_id
+        self.events = events or EventBus()
         self.grant = grant
         self.target = target
         self.cols, self.rows = cols, rows
@@ -67,7 +70,7 @@ class Session:
 
     def audit_fields(self) -> dict[str, object]:
         g = self.grant
-        return {"session_id": self.id, "user": g.user, "org": g.org, "device": g.device_id,
+        return {"user": g.user, "org": g.org, "device": g.device_id,
                 "target": g.target_id, "kind": g.kind, "mode": g.mode}
 
     async def run_terminal(self, stub: sidecar_pb2_grpc.SidecarStub, pty: Pty) -> tuple[str, str]:
@@ -85,8 +88,8 @@ class Session:
             return e.code, e.message
         self.pty = pty
         self.exec_id = getattr(pty, "exec_id", None)
-        audit.emit("session.started", **self.audit_fields(), pid=pty.pid, exec_id=self.exec_id,
-                   binary=first.attached.binary)
+        self.events.publish("session.started", self.id, **self.audit_fields(), pid=pty.pid, exec_id=self.exec_id,
+                            binary=first.attached.binary)
         output = asyncio.create_task(self._pump_output(call, pty), name=f"out-{self.id}")
         inp = asyncio.create_task(self._pump_input(call, pty), name=f"in-{self.id}")
         try:
@@ -136,7 +139,7 @@ class Session:
             elif kind == "resize":
                 self.cols, self.rows = frame.resize.cols, frame.resize.rows
                 await pty.resize(self.cols, self.rows)
-                audit.emit("session.resized", session_id=self.id, cols=self.cols, rows=self.rows)
+                self.events.publish("session.resized", self.id, cols=self.cols, rows=self.rows)
             elif kind == "close":
                 return "peer_closed", frame.close.reason or "peer closed the terminal"
 
