@@ -10,5 +10,6 @@ Each module here is loaded as a pytest plugin by tests/conftest.py:
 - ``browser``   ``chromium`` (session), ``browser``, ``new_page``; Chromium flags
 - ``webrtc``    ``new_aiortc_peer`` and the no-public-STUN guard for aiortc
 
-Add your own fixtures in a new module here and list it in tests/conftest.py.
+Add your own fixtures in a new module here and list it in tests/conftest.py
+(SUPPORT_PLUGINS). Import as ``from tests.support.<module> import ...``.
 """
