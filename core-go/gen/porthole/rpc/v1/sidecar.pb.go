@@ -108,9 +108,13 @@ type CreateSessionRequest struct {
 	OfferSdp string `protobuf:"bytes,2,opt,name=offer_sdp,json=offerSdp,proto3" json:"offer_sdp,omitempty"`
 	// ICE servers for this session, in addition to the sidecar's own flags.
 	IceServers []*IceServer `protobuf:"bytes,3,rep,name=ice_servers,json=iceServers,proto3" json:"ice_servers,omitempty"`
-	// What the session carries: "terminal" (a `terminal` data channel).
-	// Other kinds are rejected with INVALID_ARGUMENT until implemented.
-	Kind          string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	// What the session carries: "terminal" (a `terminal` data channel) or
+	// "screen" (one VP8 video track of an X11 display, plus an optional
+	// `input` data channel). Other kinds are rejected with INVALID_ARGUMENT.
+	// A screen offer must have a video section the peer can receive on.
+	Kind string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Required when kind is "screen", ignored otherwise.
+	Screen        *ScreenOptions `protobuf:"bytes,5,opt,name=screen,proto3" json:"screen,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -173,6 +177,123 @@ func (x *CreateSessionRequest) GetKind() string {
 	return ""
 }
 
+func (x *CreateSessionRequest) GetScreen() *ScreenOptions {
+	if x != nil {
+		return x.Screen
+	}
+	return nil
+}
+
+// What a screen session captures and how it encodes it. Zero values take
+// the defaults named below. A display the sidecar cannot open fails
+// CreateSession with FAILED_PRECONDITION.
+type ScreenOptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The X display to capture, as in $DISPLAY (":99", "unix:99.0"); at most
+	// 256 bytes. Required. The sidecar connects to it with MIT-SHM, so it
+	// must be local to the sidecar's host (or its X socket shared into it).
+	Display string `protobuf:"bytes,1,opt,name=display,proto3" json:"display,omitempty"`
+	// Size of the video, pixels, even, 64..3840 x 64..2160. Default 1280x720.
+	// A display of another size is scaled to it (aspect ratio not kept).
+	Width  uint32 `protobuf:"varint,2,opt,name=width,proto3" json:"width,omitempty"`
+	Height uint32 `protobuf:"varint,3,opt,name=height,proto3" json:"height,omitempty"`
+	// Capture and encode rate, frames per second, 1..60. Default 30. A
+	// static screen is not re-encoded at this rate: an unchanged frame is
+	// repeated once per second to keep the stream alive.
+	Fps uint32 `protobuf:"varint,4,opt,name=fps,proto3" json:"fps,omitempty"`
+	// Bounds of the encoder's target bitrate, kilobits per second,
+	// 100..50000, min <= max. Defaults 300 and 4000. Congestion control
+	// (TWCC/GCC) moves the target between them; it starts at
+	// min(max, 2000).
+	MinBitrateKbps uint32 `protobuf:"varint,5,opt,name=min_bitrate_kbps,json=minBitrateKbps,proto3" json:"min_bitrate_kbps,omitempty"`
+	MaxBitrateKbps uint32 `protobuf:"varint,6,opt,name=max_bitrate_kbps,json=maxBitrateKbps,proto3" json:"max_bitrate_kbps,omitempty"`
+	// Accept pointer and keyboard events on the `input` data channel and
+	// inject them with XTest. When false the channel may open but every
+	// message is answered {"type":"error","code":"input_not_allowed"}.
+	AllowInput    bool `protobuf:"varint,7,opt,name=allow_input,json=allowInput,proto3" json:"allow_input,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScreenOptions) Reset() {
+	*x = ScreenOptions{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScreenOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScreenOptions) ProtoMessage() {}
+
+func (x *ScreenOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScreenOptions.ProtoReflect.Descriptor instead.
+func (*ScreenOptions) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ScreenOptions) GetDisplay() string {
+	if x != nil {
+		return x.Display
+	}
+	return ""
+}
+
+func (x *ScreenOptions) GetWidth() uint32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *ScreenOptions) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *ScreenOptions) GetFps() uint32 {
+	if x != nil {
+		return x.Fps
+	}
+	return 0
+}
+
+func (x *ScreenOptions) GetMinBitrateKbps() uint32 {
+	if x != nil {
+		return x.MinBitrateKbps
+	}
+	return 0
+}
+
+func (x *ScreenOptions) GetMaxBitrateKbps() uint32 {
+	if x != nil {
+		return x.MaxBitrateKbps
+	}
+	return 0
+}
+
+func (x *ScreenOptions) GetAllowInput() bool {
+	if x != nil {
+		return x.AllowInput
+	}
+	return false
+}
+
 type CreateSessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The local SDP answer (candidates trickle separately).
@@ -183,7 +304,7 @@ type CreateSessionResponse struct {
 
 func (x *CreateSessionResponse) Reset() {
 	*x = CreateSessionResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -195,7 +316,7 @@ func (x *CreateSessionResponse) String() string {
 func (*CreateSessionResponse) ProtoMessage() {}
 
 func (x *CreateSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -208,7 +329,7 @@ func (x *CreateSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionResponse.ProtoReflect.Descriptor instead.
 func (*CreateSessionResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{2}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateSessionResponse) GetAnswerSdp() string {
@@ -234,7 +355,7 @@ type IceCandidate struct {
 
 func (x *IceCandidate) Reset() {
 	*x = IceCandidate{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -246,7 +367,7 @@ func (x *IceCandidate) String() string {
 func (*IceCandidate) ProtoMessage() {}
 
 func (x *IceCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -259,7 +380,7 @@ func (x *IceCandidate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidate.ProtoReflect.Descriptor instead.
 func (*IceCandidate) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{3}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *IceCandidate) GetCandidate() string {
@@ -293,7 +414,7 @@ type AddRemoteCandidateRequest struct {
 
 func (x *AddRemoteCandidateRequest) Reset() {
 	*x = AddRemoteCandidateRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -305,7 +426,7 @@ func (x *AddRemoteCandidateRequest) String() string {
 func (*AddRemoteCandidateRequest) ProtoMessage() {}
 
 func (x *AddRemoteCandidateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -318,7 +439,7 @@ func (x *AddRemoteCandidateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRemoteCandidateRequest.ProtoReflect.Descriptor instead.
 func (*AddRemoteCandidateRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{4}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AddRemoteCandidateRequest) GetSessionId() string {
@@ -345,7 +466,7 @@ type AddRemoteCandidateResponse struct {
 
 func (x *AddRemoteCandidateResponse) Reset() {
 	*x = AddRemoteCandidateResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -357,7 +478,7 @@ func (x *AddRemoteCandidateResponse) String() string {
 func (*AddRemoteCandidateResponse) ProtoMessage() {}
 
 func (x *AddRemoteCandidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -370,7 +491,7 @@ func (x *AddRemoteCandidateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRemoteCandidateResponse.ProtoReflect.Descriptor instead.
 func (*AddRemoteCandidateResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{5}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AddRemoteCandidateResponse) GetQueued() bool {
@@ -388,7 +509,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -400,7 +521,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -413,7 +534,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{6}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{7}
 }
 
 type SessionEvent struct {
@@ -435,7 +556,7 @@ type SessionEvent struct {
 
 func (x *SessionEvent) Reset() {
 	*x = SessionEvent{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -447,7 +568,7 @@ func (x *SessionEvent) String() string {
 func (*SessionEvent) ProtoMessage() {}
 
 func (x *SessionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -460,7 +581,7 @@ func (x *SessionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent.ProtoReflect.Descriptor instead.
 func (*SessionEvent) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{7}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SessionEvent) GetSessionId() string {
@@ -573,7 +694,7 @@ func (*SessionEvent_Closed) isSessionEvent_Event() {}
 
 type ChannelOpened struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The channel label ("terminal").
+	// The channel label ("terminal" or "input").
 	Label string `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
 	// The channel's sub-protocol: "" for the JSON protocol,
 	// "porthole-binary" for the binary fast path.
@@ -584,7 +705,7 @@ type ChannelOpened struct {
 
 func (x *ChannelOpened) Reset() {
 	*x = ChannelOpened{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -596,7 +717,7 @@ func (x *ChannelOpened) String() string {
 func (*ChannelOpened) ProtoMessage() {}
 
 func (x *ChannelOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -609,7 +730,7 @@ func (x *ChannelOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelOpened.ProtoReflect.Descriptor instead.
 func (*ChannelOpened) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{8}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ChannelOpened) GetLabel() string {
@@ -631,7 +752,7 @@ type SessionClosed struct {
 	// Why the session ended, a stable code: "closed_by_agent", "peer_closed"
 	// (the peer sent {"type":"close"} or closed its channel), "ice_failed",
 	// "peer_failed" (DTLS or connection failure), "disconnected_timeout",
-	// "sidecar_shutdown".
+	// "sidecar_shutdown", "screen_lost" (the X display went away).
 	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Human-readable detail for logs.
 	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
@@ -641,7 +762,7 @@ type SessionClosed struct {
 
 func (x *SessionClosed) Reset() {
 	*x = SessionClosed{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -653,7 +774,7 @@ func (x *SessionClosed) String() string {
 func (*SessionClosed) ProtoMessage() {}
 
 func (x *SessionClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -666,7 +787,7 @@ func (x *SessionClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionClosed.ProtoReflect.Descriptor instead.
 func (*SessionClosed) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{9}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SessionClosed) GetReason() string {
@@ -699,7 +820,7 @@ type TerminalFromAgent struct {
 
 func (x *TerminalFromAgent) Reset() {
 	*x = TerminalFromAgent{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -711,7 +832,7 @@ func (x *TerminalFromAgent) String() string {
 func (*TerminalFromAgent) ProtoMessage() {}
 
 func (x *TerminalFromAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -724,7 +845,7 @@ func (x *TerminalFromAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalFromAgent.ProtoReflect.Descriptor instead.
 func (*TerminalFromAgent) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{10}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TerminalFromAgent) GetFrame() isTerminalFromAgent_Frame {
@@ -814,7 +935,7 @@ type Attach struct {
 
 func (x *Attach) Reset() {
 	*x = Attach{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -826,7 +947,7 @@ func (x *Attach) String() string {
 func (*Attach) ProtoMessage() {}
 
 func (x *Attach) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -839,7 +960,7 @@ func (x *Attach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attach.ProtoReflect.Descriptor instead.
 func (*Attach) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{11}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Attach) GetSessionId() string {
@@ -858,7 +979,7 @@ type Exit struct {
 
 func (x *Exit) Reset() {
 	*x = Exit{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -870,7 +991,7 @@ func (x *Exit) String() string {
 func (*Exit) ProtoMessage() {}
 
 func (x *Exit) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -883,7 +1004,7 @@ func (x *Exit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exit.ProtoReflect.Descriptor instead.
 func (*Exit) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{12}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Exit) GetCode() int32 {
@@ -904,7 +1025,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +1037,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +1050,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{13}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Error) GetCode() string {
@@ -962,7 +1083,7 @@ type TerminalFromPeer struct {
 
 func (x *TerminalFromPeer) Reset() {
 	*x = TerminalFromPeer{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -974,7 +1095,7 @@ func (x *TerminalFromPeer) String() string {
 func (*TerminalFromPeer) ProtoMessage() {}
 
 func (x *TerminalFromPeer) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -987,7 +1108,7 @@ func (x *TerminalFromPeer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalFromPeer.ProtoReflect.Descriptor instead.
 func (*TerminalFromPeer) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{14}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TerminalFromPeer) GetFrame() isTerminalFromPeer_Frame {
@@ -1076,7 +1197,7 @@ type Attached struct {
 
 func (x *Attached) Reset() {
 	*x = Attached{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1088,7 +1209,7 @@ func (x *Attached) String() string {
 func (*Attached) ProtoMessage() {}
 
 func (x *Attached) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1101,7 +1222,7 @@ func (x *Attached) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attached.ProtoReflect.Descriptor instead.
 func (*Attached) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{15}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Attached) GetBinary() bool {
@@ -1121,7 +1242,7 @@ type Resize struct {
 
 func (x *Resize) Reset() {
 	*x = Resize{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +1254,7 @@ func (x *Resize) String() string {
 func (*Resize) ProtoMessage() {}
 
 func (x *Resize) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1267,7 @@ func (x *Resize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resize.ProtoReflect.Descriptor instead.
 func (*Resize) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{16}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Resize) GetCols() uint32 {
@@ -1172,7 +1293,7 @@ type Close struct {
 
 func (x *Close) Reset() {
 	*x = Close{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1184,7 +1305,7 @@ func (x *Close) String() string {
 func (*Close) ProtoMessage() {}
 
 func (x *Close) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1197,7 +1318,7 @@ func (x *Close) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Close.ProtoReflect.Descriptor instead.
 func (*Close) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{17}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Close) GetReason() string {
@@ -1219,7 +1340,7 @@ type CloseSessionRequest struct {
 
 func (x *CloseSessionRequest) Reset() {
 	*x = CloseSessionRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1352,7 @@ func (x *CloseSessionRequest) String() string {
 func (*CloseSessionRequest) ProtoMessage() {}
 
 func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1365,7 @@ func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionRequest.ProtoReflect.Descriptor instead.
 func (*CloseSessionRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{18}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CloseSessionRequest) GetSessionId() string {
@@ -1269,7 +1390,7 @@ type CloseSessionResponse struct {
 
 func (x *CloseSessionResponse) Reset() {
 	*x = CloseSessionResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1281,7 +1402,7 @@ func (x *CloseSessionResponse) String() string {
 func (*CloseSessionResponse) ProtoMessage() {}
 
 func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1294,7 +1415,7 @@ func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionResponse.ProtoReflect.Descriptor instead.
 func (*CloseSessionResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{19}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{20}
 }
 
 type GetStatsRequest struct {
@@ -1307,7 +1428,7 @@ type GetStatsRequest struct {
 
 func (x *GetStatsRequest) Reset() {
 	*x = GetStatsRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1319,7 +1440,7 @@ func (x *GetStatsRequest) String() string {
 func (*GetStatsRequest) ProtoMessage() {}
 
 func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1332,7 +1453,7 @@ func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetStatsRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{20}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetStatsRequest) GetSessionId() string {
@@ -1351,7 +1472,7 @@ type GetStatsResponse struct {
 
 func (x *GetStatsResponse) Reset() {
 	*x = GetStatsResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +1484,7 @@ func (x *GetStatsResponse) String() string {
 func (*GetStatsResponse) ProtoMessage() {}
 
 func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +1497,7 @@ func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetStatsResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{21}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetStatsResponse) GetSessions() []*SessionStats {
@@ -1401,14 +1522,16 @@ type SessionStats struct {
 	BytesReceived uint64          `protobuf:"varint,8,opt,name=bytes_received,json=bytesReceived,proto3" json:"bytes_received,omitempty"`
 	Channels      []*ChannelStats `protobuf:"bytes,9,rep,name=channels,proto3" json:"channels,omitempty"`
 	// Session age, milliseconds.
-	AgeMs         int64 `protobuf:"varint,10,opt,name=age_ms,json=ageMs,proto3" json:"age_ms,omitempty"`
+	AgeMs int64 `protobuf:"varint,10,opt,name=age_ms,json=ageMs,proto3" json:"age_ms,omitempty"`
+	// Set for screen sessions only.
+	Screen        *ScreenStats `protobuf:"bytes,11,opt,name=screen,proto3" json:"screen,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SessionStats) Reset() {
 	*x = SessionStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1420,7 +1543,7 @@ func (x *SessionStats) String() string {
 func (*SessionStats) ProtoMessage() {}
 
 func (x *SessionStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1433,7 +1556,7 @@ func (x *SessionStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStats.ProtoReflect.Descriptor instead.
 func (*SessionStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{22}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SessionStats) GetSessionId() string {
@@ -1506,6 +1629,188 @@ func (x *SessionStats) GetAgeMs() int64 {
 	return 0
 }
 
+func (x *SessionStats) GetScreen() *ScreenStats {
+	if x != nil {
+		return x.Screen
+	}
+	return nil
+}
+
+// The encoder side of a screen session.
+type ScreenStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The captured display and the video sent, pixels.
+	DisplayWidth  uint32 `protobuf:"varint,1,opt,name=display_width,json=displayWidth,proto3" json:"display_width,omitempty"`
+	DisplayHeight uint32 `protobuf:"varint,2,opt,name=display_height,json=displayHeight,proto3" json:"display_height,omitempty"`
+	VideoWidth    uint32 `protobuf:"varint,3,opt,name=video_width,json=videoWidth,proto3" json:"video_width,omitempty"`
+	VideoHeight   uint32 `protobuf:"varint,4,opt,name=video_height,json=videoHeight,proto3" json:"video_height,omitempty"`
+	// Frames sent per second over the last second (repeats of a static
+	// screen included), and the configured rate.
+	Fps       float64 `protobuf:"fixed64,5,opt,name=fps,proto3" json:"fps,omitempty"`
+	TargetFps uint32  `protobuf:"varint,6,opt,name=target_fps,json=targetFps,proto3" json:"target_fps,omitempty"`
+	// The encoder's current target (set by congestion control), and the
+	// bitrate actually produced over the last second, kilobits per second.
+	TargetBitrateKbps uint32  `protobuf:"varint,7,opt,name=target_bitrate_kbps,json=targetBitrateKbps,proto3" json:"target_bitrate_kbps,omitempty"`
+	BitrateKbps       float64 `protobuf:"fixed64,8,opt,name=bitrate_kbps,json=bitrateKbps,proto3" json:"bitrate_kbps,omitempty"`
+	// Totals since the session started: frames sent, of which keyframes,
+	// frames skipped because the screen had not changed, keyframes asked by
+	// the peer (PLI/FIR, before rate limiting), encoded bytes.
+	Frames           uint64 `protobuf:"varint,9,opt,name=frames,proto3" json:"frames,omitempty"`
+	Keyframes        uint64 `protobuf:"varint,10,opt,name=keyframes,proto3" json:"keyframes,omitempty"`
+	FramesSkipped    uint64 `protobuf:"varint,11,opt,name=frames_skipped,json=framesSkipped,proto3" json:"frames_skipped,omitempty"`
+	KeyframeRequests uint64 `protobuf:"varint,12,opt,name=keyframe_requests,json=keyframeRequests,proto3" json:"keyframe_requests,omitempty"`
+	BytesEncoded     uint64 `protobuf:"varint,13,opt,name=bytes_encoded,json=bytesEncoded,proto3" json:"bytes_encoded,omitempty"`
+	// Input events injected, and input messages refused with an error.
+	InputEvents uint64 `protobuf:"varint,14,opt,name=input_events,json=inputEvents,proto3" json:"input_events,omitempty"`
+	InputErrors uint64 `protobuf:"varint,15,opt,name=input_errors,json=inputErrors,proto3" json:"input_errors,omitempty"`
+	// Capture + convert + encode time of the last frame, milliseconds.
+	LastEncodeMs  float64 `protobuf:"fixed64,16,opt,name=last_encode_ms,json=lastEncodeMs,proto3" json:"last_encode_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScreenStats) Reset() {
+	*x = ScreenStats{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScreenStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScreenStats) ProtoMessage() {}
+
+func (x *ScreenStats) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScreenStats.ProtoReflect.Descriptor instead.
+func (*ScreenStats) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ScreenStats) GetDisplayWidth() uint32 {
+	if x != nil {
+		return x.DisplayWidth
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetDisplayHeight() uint32 {
+	if x != nil {
+		return x.DisplayHeight
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetVideoWidth() uint32 {
+	if x != nil {
+		return x.VideoWidth
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetVideoHeight() uint32 {
+	if x != nil {
+		return x.VideoHeight
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetFps() float64 {
+	if x != nil {
+		return x.Fps
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetTargetFps() uint32 {
+	if x != nil {
+		return x.TargetFps
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetTargetBitrateKbps() uint32 {
+	if x != nil {
+		return x.TargetBitrateKbps
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetBitrateKbps() float64 {
+	if x != nil {
+		return x.BitrateKbps
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetFrames() uint64 {
+	if x != nil {
+		return x.Frames
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetKeyframes() uint64 {
+	if x != nil {
+		return x.Keyframes
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetFramesSkipped() uint64 {
+	if x != nil {
+		return x.FramesSkipped
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetKeyframeRequests() uint64 {
+	if x != nil {
+		return x.KeyframeRequests
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetBytesEncoded() uint64 {
+	if x != nil {
+		return x.BytesEncoded
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetInputEvents() uint64 {
+	if x != nil {
+		return x.InputEvents
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetInputErrors() uint64 {
+	if x != nil {
+		return x.InputErrors
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetLastEncodeMs() float64 {
+	if x != nil {
+		return x.LastEncodeMs
+	}
+	return 0
+}
+
 type CandidatePair struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "host", "srflx", "prflx" or "relay".
@@ -1522,7 +1827,7 @@ type CandidatePair struct {
 
 func (x *CandidatePair) Reset() {
 	*x = CandidatePair{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1839,7 @@ func (x *CandidatePair) String() string {
 func (*CandidatePair) ProtoMessage() {}
 
 func (x *CandidatePair) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1852,7 @@ func (x *CandidatePair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CandidatePair.ProtoReflect.Descriptor instead.
 func (*CandidatePair) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{23}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CandidatePair) GetLocalType() string {
@@ -1602,7 +1907,7 @@ type ChannelStats struct {
 
 func (x *ChannelStats) Reset() {
 	*x = ChannelStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1614,7 +1919,7 @@ func (x *ChannelStats) String() string {
 func (*ChannelStats) ProtoMessage() {}
 
 func (x *ChannelStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1627,7 +1932,7 @@ func (x *ChannelStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelStats.ProtoReflect.Descriptor instead.
 func (*ChannelStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{24}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ChannelStats) GetLabel() string {
@@ -1696,14 +2001,24 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\busername\x18\x02 \x01(\tR\busername\x12\x1e\n" +
 	"\n" +
 	"credential\x18\x03 \x01(\tR\n" +
-	"credential\"\xa3\x01\n" +
+	"credential\"\xdb\x01\n" +
 	"\x14CreateSessionRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1b\n" +
 	"\toffer_sdp\x18\x02 \x01(\tR\bofferSdp\x12;\n" +
 	"\vice_servers\x18\x03 \x03(\v2\x1a.porthole.rpc.v1.IceServerR\n" +
 	"iceServers\x12\x12\n" +
-	"\x04kind\x18\x04 \x01(\tR\x04kind\"6\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\x126\n" +
+	"\x06screen\x18\x05 \x01(\v2\x1e.porthole.rpc.v1.ScreenOptionsR\x06screen\"\xde\x01\n" +
+	"\rScreenOptions\x12\x18\n" +
+	"\adisplay\x18\x01 \x01(\tR\adisplay\x12\x14\n" +
+	"\x05width\x18\x02 \x01(\rR\x05width\x12\x16\n" +
+	"\x06height\x18\x03 \x01(\rR\x06height\x12\x10\n" +
+	"\x03fps\x18\x04 \x01(\rR\x03fps\x12(\n" +
+	"\x10min_bitrate_kbps\x18\x05 \x01(\rR\x0eminBitrateKbps\x12(\n" +
+	"\x10max_bitrate_kbps\x18\x06 \x01(\rR\x0emaxBitrateKbps\x12\x1f\n" +
+	"\vallow_input\x18\a \x01(\bR\n" +
+	"allowInput\"6\n" +
 	"\x15CreateSessionResponse\x12\x1d\n" +
 	"\n" +
 	"answer_sdp\x18\x01 \x01(\tR\tanswerSdp\"m\n" +
@@ -1772,7 +2087,7 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\"M\n" +
 	"\x10GetStatsResponse\x129\n" +
-	"\bsessions\x18\x01 \x03(\v2\x1d.porthole.rpc.v1.SessionStatsR\bsessions\"\xf1\x02\n" +
+	"\bsessions\x18\x01 \x03(\v2\x1d.porthole.rpc.v1.SessionStatsR\bsessions\"\xa7\x03\n" +
 	"\fSessionStats\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x12\n" +
@@ -1787,7 +2102,28 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\x0ebytes_received\x18\b \x01(\x04R\rbytesReceived\x129\n" +
 	"\bchannels\x18\t \x03(\v2\x1d.porthole.rpc.v1.ChannelStatsR\bchannels\x12\x15\n" +
 	"\x06age_ms\x18\n" +
-	" \x01(\x03R\x05ageMs\"\xb7\x01\n" +
+	" \x01(\x03R\x05ageMs\x124\n" +
+	"\x06screen\x18\v \x01(\v2\x1c.porthole.rpc.v1.ScreenStatsR\x06screen\"\xbc\x04\n" +
+	"\vScreenStats\x12#\n" +
+	"\rdisplay_width\x18\x01 \x01(\rR\fdisplayWidth\x12%\n" +
+	"\x0edisplay_height\x18\x02 \x01(\rR\rdisplayHeight\x12\x1f\n" +
+	"\vvideo_width\x18\x03 \x01(\rR\n" +
+	"videoWidth\x12!\n" +
+	"\fvideo_height\x18\x04 \x01(\rR\vvideoHeight\x12\x10\n" +
+	"\x03fps\x18\x05 \x01(\x01R\x03fps\x12\x1d\n" +
+	"\n" +
+	"target_fps\x18\x06 \x01(\rR\ttargetFps\x12.\n" +
+	"\x13target_bitrate_kbps\x18\a \x01(\rR\x11targetBitrateKbps\x12!\n" +
+	"\fbitrate_kbps\x18\b \x01(\x01R\vbitrateKbps\x12\x16\n" +
+	"\x06frames\x18\t \x01(\x04R\x06frames\x12\x1c\n" +
+	"\tkeyframes\x18\n" +
+	" \x01(\x04R\tkeyframes\x12%\n" +
+	"\x0eframes_skipped\x18\v \x01(\x04R\rframesSkipped\x12+\n" +
+	"\x11keyframe_requests\x18\f \x01(\x04R\x10keyframeRequests\x12#\n" +
+	"\rbytes_encoded\x18\r \x01(\x04R\fbytesEncoded\x12!\n" +
+	"\finput_events\x18\x0e \x01(\x04R\vinputEvents\x12!\n" +
+	"\finput_errors\x18\x0f \x01(\x04R\vinputErrors\x12$\n" +
+	"\x0elast_encode_ms\x18\x10 \x01(\x01R\flastEncodeMs\"\xb7\x01\n" +
 	"\rCandidatePair\x12\x1d\n" +
 	"\n" +
 	"local_type\x18\x01 \x01(\tR\tlocalType\x12\x1f\n" +
@@ -1826,66 +2162,70 @@ func file_porthole_rpc_v1_sidecar_proto_rawDescGZIP() []byte {
 	return file_porthole_rpc_v1_sidecar_proto_rawDescData
 }
 
-var file_porthole_rpc_v1_sidecar_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_porthole_rpc_v1_sidecar_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_porthole_rpc_v1_sidecar_proto_goTypes = []any{
 	(*IceServer)(nil),                  // 0: porthole.rpc.v1.IceServer
 	(*CreateSessionRequest)(nil),       // 1: porthole.rpc.v1.CreateSessionRequest
-	(*CreateSessionResponse)(nil),      // 2: porthole.rpc.v1.CreateSessionResponse
-	(*IceCandidate)(nil),               // 3: porthole.rpc.v1.IceCandidate
-	(*AddRemoteCandidateRequest)(nil),  // 4: porthole.rpc.v1.AddRemoteCandidateRequest
-	(*AddRemoteCandidateResponse)(nil), // 5: porthole.rpc.v1.AddRemoteCandidateResponse
-	(*WatchEventsRequest)(nil),         // 6: porthole.rpc.v1.WatchEventsRequest
-	(*SessionEvent)(nil),               // 7: porthole.rpc.v1.SessionEvent
-	(*ChannelOpened)(nil),              // 8: porthole.rpc.v1.ChannelOpened
-	(*SessionClosed)(nil),              // 9: porthole.rpc.v1.SessionClosed
-	(*TerminalFromAgent)(nil),          // 10: porthole.rpc.v1.TerminalFromAgent
-	(*Attach)(nil),                     // 11: porthole.rpc.v1.Attach
-	(*Exit)(nil),                       // 12: porthole.rpc.v1.Exit
-	(*Error)(nil),                      // 13: porthole.rpc.v1.Error
-	(*TerminalFromPeer)(nil),           // 14: porthole.rpc.v1.TerminalFromPeer
-	(*Attached)(nil),                   // 15: porthole.rpc.v1.Attached
-	(*Resize)(nil),                     // 16: porthole.rpc.v1.Resize
-	(*Close)(nil),                      // 17: porthole.rpc.v1.Close
-	(*CloseSessionRequest)(nil),        // 18: porthole.rpc.v1.CloseSessionRequest
-	(*CloseSessionResponse)(nil),       // 19: porthole.rpc.v1.CloseSessionResponse
-	(*GetStatsRequest)(nil),            // 20: porthole.rpc.v1.GetStatsRequest
-	(*GetStatsResponse)(nil),           // 21: porthole.rpc.v1.GetStatsResponse
-	(*SessionStats)(nil),               // 22: porthole.rpc.v1.SessionStats
-	(*CandidatePair)(nil),              // 23: porthole.rpc.v1.CandidatePair
-	(*ChannelStats)(nil),               // 24: porthole.rpc.v1.ChannelStats
+	(*ScreenOptions)(nil),              // 2: porthole.rpc.v1.ScreenOptions
+	(*CreateSessionResponse)(nil),      // 3: porthole.rpc.v1.CreateSessionResponse
+	(*IceCandidate)(nil),               // 4: porthole.rpc.v1.IceCandidate
+	(*AddRemoteCandidateRequest)(nil),  // 5: porthole.rpc.v1.AddRemoteCandidateRequest
+	(*AddRemoteCandidateResponse)(nil), // 6: porthole.rpc.v1.AddRemoteCandidateResponse
+	(*WatchEventsRequest)(nil),         // 7: porthole.rpc.v1.WatchEventsRequest
+	(*SessionEvent)(nil),               // 8: porthole.rpc.v1.SessionEvent
+	(*ChannelOpened)(nil),              // 9: porthole.rpc.v1.ChannelOpened
+	(*SessionClosed)(nil),              // 10: porthole.rpc.v1.SessionClosed
+	(*TerminalFromAgent)(nil),          // 11: porthole.rpc.v1.TerminalFromAgent
+	(*Attach)(nil),                     // 12: porthole.rpc.v1.Attach
+	(*Exit)(nil),                       // 13: porthole.rpc.v1.Exit
+	(*Error)(nil),                      // 14: porthole.rpc.v1.Error
+	(*TerminalFromPeer)(nil),           // 15: porthole.rpc.v1.TerminalFromPeer
+	(*Attached)(nil),                   // 16: porthole.rpc.v1.Attached
+	(*Resize)(nil),                     // 17: porthole.rpc.v1.Resize
+	(*Close)(nil),                      // 18: porthole.rpc.v1.Close
+	(*CloseSessionRequest)(nil),        // 19: porthole.rpc.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil),       // 20: porthole.rpc.v1.CloseSessionResponse
+	(*GetStatsRequest)(nil),            // 21: porthole.rpc.v1.GetStatsRequest
+	(*GetStatsResponse)(nil),           // 22: porthole.rpc.v1.GetStatsResponse
+	(*SessionStats)(nil),               // 23: porthole.rpc.v1.SessionStats
+	(*ScreenStats)(nil),                // 24: porthole.rpc.v1.ScreenStats
+	(*CandidatePair)(nil),              // 25: porthole.rpc.v1.CandidatePair
+	(*ChannelStats)(nil),               // 26: porthole.rpc.v1.ChannelStats
 }
 var file_porthole_rpc_v1_sidecar_proto_depIdxs = []int32{
 	0,  // 0: porthole.rpc.v1.CreateSessionRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
-	3,  // 1: porthole.rpc.v1.AddRemoteCandidateRequest.candidate:type_name -> porthole.rpc.v1.IceCandidate
-	3,  // 2: porthole.rpc.v1.SessionEvent.local_candidate:type_name -> porthole.rpc.v1.IceCandidate
-	8,  // 3: porthole.rpc.v1.SessionEvent.channel_opened:type_name -> porthole.rpc.v1.ChannelOpened
-	9,  // 4: porthole.rpc.v1.SessionEvent.closed:type_name -> porthole.rpc.v1.SessionClosed
-	11, // 5: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
-	12, // 6: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
-	13, // 7: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
-	15, // 8: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
-	16, // 9: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
-	17, // 10: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
-	22, // 11: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
-	23, // 12: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
-	24, // 13: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
-	1,  // 14: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
-	4,  // 15: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
-	6,  // 16: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
-	10, // 17: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
-	18, // 18: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
-	20, // 19: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
-	2,  // 20: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
-	5,  // 21: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
-	7,  // 22: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
-	14, // 23: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
-	19, // 24: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
-	21, // 25: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
-	20, // [20:26] is the sub-list for method output_type
-	14, // [14:20] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	2,  // 1: porthole.rpc.v1.CreateSessionRequest.screen:type_name -> porthole.rpc.v1.ScreenOptions
+	4,  // 2: porthole.rpc.v1.AddRemoteCandidateRequest.candidate:type_name -> porthole.rpc.v1.IceCandidate
+	4,  // 3: porthole.rpc.v1.SessionEvent.local_candidate:type_name -> porthole.rpc.v1.IceCandidate
+	9,  // 4: porthole.rpc.v1.SessionEvent.channel_opened:type_name -> porthole.rpc.v1.ChannelOpened
+	10, // 5: porthole.rpc.v1.SessionEvent.closed:type_name -> porthole.rpc.v1.SessionClosed
+	12, // 6: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
+	13, // 7: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
+	14, // 8: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
+	16, // 9: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
+	17, // 10: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
+	18, // 11: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
+	23, // 12: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
+	25, // 13: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
+	26, // 14: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
+	24, // 15: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
+	1,  // 16: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
+	5,  // 17: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
+	7,  // 18: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
+	11, // 19: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
+	19, // 20: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
+	21, // 21: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
+	3,  // 22: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
+	6,  // 23: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
+	8,  // 24: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
+	15, // 25: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
+	20, // 26: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
+	22, // 27: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
+	22, // [22:28] is the sub-list for method output_type
+	16, // [16:22] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_porthole_rpc_v1_sidecar_proto_init() }
@@ -1893,20 +2233,20 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 	if File_porthole_rpc_v1_sidecar_proto != nil {
 		return
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[7].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[8].OneofWrappers = []any{
 		(*SessionEvent_LocalCandidate)(nil),
 		(*SessionEvent_IceState)(nil),
 		(*SessionEvent_PeerState)(nil),
 		(*SessionEvent_ChannelOpened)(nil),
 		(*SessionEvent_Closed)(nil),
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[10].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[11].OneofWrappers = []any{
 		(*TerminalFromAgent_Attach)(nil),
 		(*TerminalFromAgent_Output)(nil),
 		(*TerminalFromAgent_Exit)(nil),
 		(*TerminalFromAgent_Error)(nil),
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[14].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[15].OneofWrappers = []any{
 		(*TerminalFromPeer_Attached)(nil),
 		(*TerminalFromPeer_Input)(nil),
 		(*TerminalFromPeer_Resize)(nil),
@@ -1918,7 +2258,7 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_porthole_rpc_v1_sidecar_proto_rawDesc), len(file_porthole_rpc_v1_sidecar_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -17,16 +17,36 @@ class IceServer(_message.Message):
     def __init__(self, urls: _Optional[_Iterable[str]] = ..., username: _Optional[str] = ..., credential: _Optional[str] = ...) -> None: ...
 
 class CreateSessionRequest(_message.Message):
-    __slots__ = ("session_id", "offer_sdp", "ice_servers", "kind")
+    __slots__ = ("session_id", "offer_sdp", "ice_servers", "kind", "screen")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     OFFER_SDP_FIELD_NUMBER: _ClassVar[int]
     ICE_SERVERS_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    SCREEN_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     offer_sdp: str
     ice_servers: _containers.RepeatedCompositeFieldContainer[IceServer]
     kind: str
-    def __init__(self, session_id: _Optional[str] = ..., offer_sdp: _Optional[str] = ..., ice_servers: _Optional[_Iterable[_Union[IceServer, _Mapping]]] = ..., kind: _Optional[str] = ...) -> None: ...
+    screen: ScreenOptions
+    def __init__(self, session_id: _Optional[str] = ..., offer_sdp: _Optional[str] = ..., ice_servers: _Optional[_Iterable[_Union[IceServer, _Mapping]]] = ..., kind: _Optional[str] = ..., screen: _Optional[_Union[ScreenOptions, _Mapping]] = ...) -> None: ...
+
+class ScreenOptions(_message.Message):
+    __slots__ = ("display", "width", "height", "fps", "min_bitrate_kbps", "max_bitrate_kbps", "allow_input")
+    DISPLAY_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    FPS_FIELD_NUMBER: _ClassVar[int]
+    MIN_BITRATE_KBPS_FIELD_NUMBER: _ClassVar[int]
+    MAX_BITRATE_KBPS_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_INPUT_FIELD_NUMBER: _ClassVar[int]
+    display: str
+    width: int
+    height: int
+    fps: int
+    min_bitrate_kbps: int
+    max_bitrate_kbps: int
+    allow_input: bool
+    def __init__(self, display: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., fps: _Optional[int] = ..., min_bitrate_kbps: _Optional[int] = ..., max_bitrate_kbps: _Optional[int] = ..., allow_input: _Optional[bool] = ...) -> None: ...
 
 class CreateSessionResponse(_message.Message):
     __slots__ = ("answer_sdp",)
@@ -185,7 +205,7 @@ class GetStatsResponse(_message.Message):
     def __init__(self, sessions: _Optional[_Iterable[_Union[SessionStats, _Mapping]]] = ...) -> None: ...
 
 class SessionStats(_message.Message):
-    __slots__ = ("session_id", "kind", "peer_state", "ice_state", "selected_pair", "rtt_ms", "bytes_sent", "bytes_received", "channels", "age_ms")
+    __slots__ = ("session_id", "kind", "peer_state", "ice_state", "selected_pair", "rtt_ms", "bytes_sent", "bytes_received", "channels", "age_ms", "screen")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     PEER_STATE_FIELD_NUMBER: _ClassVar[int]
@@ -196,6 +216,7 @@ class SessionStats(_message.Message):
     BYTES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
     AGE_MS_FIELD_NUMBER: _ClassVar[int]
+    SCREEN_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     kind: str
     peer_state: str
@@ -206,7 +227,44 @@ class SessionStats(_message.Message):
     bytes_received: int
     channels: _containers.RepeatedCompositeFieldContainer[ChannelStats]
     age_ms: int
-    def __init__(self, session_id: _Optional[str] = ..., kind: _Optional[str] = ..., peer_state: _Optional[str] = ..., ice_state: _Optional[str] = ..., selected_pair: _Optional[_Union[CandidatePair, _Mapping]] = ..., rtt_ms: _Optional[float] = ..., bytes_sent: _Optional[int] = ..., bytes_received: _Optional[int] = ..., channels: _Optional[_Iterable[_Union[ChannelStats, _Mapping]]] = ..., age_ms: _Optional[int] = ...) -> None: ...
+    screen: ScreenStats
+    def __init__(self, session_id: _Optional[str] = ..., kind: _Optional[str] = ..., peer_state: _Optional[str] = ..., ice_state: _Optional[str] = ..., selected_pair: _Optional[_Union[CandidatePair, _Mapping]] = ..., rtt_ms: _Optional[float] = ..., bytes_sent: _Optional[int] = ..., bytes_received: _Optional[int] = ..., channels: _Optional[_Iterable[_Union[ChannelStats, _Mapping]]] = ..., age_ms: _Optional[int] = ..., screen: _Optional[_Union[ScreenStats, _Mapping]] = ...) -> None: ...
+
+class ScreenStats(_message.Message):
+    __slots__ = ("display_width", "display_height", "video_width", "video_height", "fps", "target_fps", "target_bitrate_kbps", "bitrate_kbps", "frames", "keyframes", "frames_skipped", "keyframe_requests", "bytes_encoded", "input_events", "input_errors", "last_encode_ms")
+    DISPLAY_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    FPS_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FPS_FIELD_NUMBER: _ClassVar[int]
+    TARGET_BITRATE_KBPS_FIELD_NUMBER: _ClassVar[int]
+    BITRATE_KBPS_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
+    KEYFRAMES_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    KEYFRAME_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_ENCODED_FIELD_NUMBER: _ClassVar[int]
+    INPUT_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_ERRORS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ENCODE_MS_FIELD_NUMBER: _ClassVar[int]
+    display_width: int
+    display_height: int
+    video_width: int
+    video_height: int
+    fps: float
+    target_fps: int
+    target_bitrate_kbps: int
+    bitrate_kbps: float
+    frames: int
+    keyframes: int
+    frames_skipped: int
+    keyframe_requests: int
+    bytes_encoded: int
+    input_events: int
+    input_errors: int
+    last_encode_ms: float
+    def __init__(self, display_width: _Optional[int] = ..., display_height: _Optional[int] = ..., video_width: _Optional[int] = ..., video_height: _Optional[int] = ..., fps: _Optional[float] = ..., target_fps: _Optional[int] = ..., target_bitrate_kbps: _Optional[int] = ..., bitrate_kbps: _Optional[float] = ..., frames: _Optional[int] = ..., keyframes: _Optional[int] = ..., frames_skipped: _Optional[int] = ..., keyframe_requests: _Optional[int] = ..., bytes_encoded: _Optional[int] = ..., input_events: _Optional[int] = ..., input_errors: _Optional[int] = ..., last_encode_ms: _Optional[float] = ...) -> None: ...
 
 class CandidatePair(_message.Message):
     __slots__ = ("local_type", "remote_type", "local_address", "remote_address", "protocol")
