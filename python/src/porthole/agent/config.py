@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from porthole.agent import adminconfig
 from porthole.errors import ConfigError
 
 DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -74,6 +75,7 @@ class AgentConfig:
     inventory_interval_s: float = 5.0
     max_sessions: int = 64
     log_level: str = "info"
+    admin: adminconfig.AdminConfig = field(default_factory=adminconfig.AdminConfig)
 
     def read_secret(self) -> str:
         """Re-read on every connection attempt, so a rotated secret takes effect."""
@@ -133,7 +135,7 @@ def load(path: Path, *, server_url: str | None = None) -> AgentConfig:
 
 
 def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentConfig:
-    known = {"agent", "targets", "sidecar"}
+    known = {"agent", "targets", "sidecar", "admin"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
@@ -201,4 +203,5 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
         inventory_interval_s=interval,
         max_sessions=max_sessions,
         log_level=_get(a, "log_level", str, "agent", default="info"),
+        admin=adminconfig.from_table(_get(raw, "admin", dict, "config", default={}), rel),
     )
