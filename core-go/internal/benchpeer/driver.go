@@ -1,0 +1,193 @@
+package benchpeer
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// maxRequest bounds one request line (an SDP is a few KiB).
+const maxRequest = 1 << 20
+
+// Request is one line on stdin. Op names the operation; the other fields are
+// its arguments (unused ones are left out).
+//
+//	new        protocol                       → peer, sdp (offer with candidates)
+//	answer     peer, sdp                      → (starts the ICE/DTLS clock)
+//	candidate  peer, candidate                → (trickled remote candidate)
+//	ready      peer, timeout_s                → ice_dtls_us, exec_us
+//	echo       peer, count, warmup, interval_ms → rtt_us[], lost
+//	echo_many  peers, count, warmup, interval_ms → rtt_us[], lost
+//	drain      peer, input, marker, timeout_s → bytes, seconds
+//	raw        bytes, timeout_s               → seconds
+//	close      peer                           →
+//	quit                                      → (then the process exits)
+type Request struct {
+	ID         int64                    `json:"id"`
+	Op         string                   `json:"op"`
+	Peer       string                   `json:"peer,omitempty"`
+	Peers      []string                 `json:"peers,omitempty"`
+	Protocol   string                   `json:"protocol,omitempty"`
+	SDP        string                   `json:"sdp,omitempty"`
+	Candidate  *webrtc.ICECandidateInit `json:"candidate,omitempty"`
+	Count      int                      `json:"count,omitempty"`
+	Warmup     int                      `json:"warmup,omitempty"`
+	IntervalMS float64                  `json:"interval_ms,omitempty"`
+	TimeoutS   float64                  `json:"timeout_s,omitempty"`
+	Input      string                   `json:"input,omitempty"`
+	Marker     string                   `json:"marker,omitempty"`
+	Bytes      int64                    `json:"bytes,omitempty"`
+}
+
+// Driver runs requests, each in its own goroutine, and writes one JSON line
+// per request: {"id", "ok": true, ...result} or {"id", "ok": false, "error"}.
+type Driver struct {
+	api *webrtc.API
+
+	mu    sync.Mutex // guards peers and nextID
+	peers map[string]*Peer
+	next  int
+
+	outMu sync.Mutex // serialises lines on out
+	out   io.Writer
+}
+
+// NewDriver makes a driver whose peers gather on iface.
+func NewDriver(iface string, out io.Writer) *Driver {
+	return &Driver{api: NewAPI(iface), peers: map[string]*Peer{}, out: out}
+}
+
+// Run serves requests from in until EOF or quit, then closes every peer.
+func (d *Driver) Run(in io.Reader) error {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), maxRequest)
+	var wg sync.WaitGroup
+	defer func() {
+		wg.Wait()
+		d.closeAll()
+	}()
+	for sc.Scan() {
+		var req Request
+		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
+			d.reply(req.ID, nil, fmt.Errorf("bad request: %w", err))
+			continue
+		}
+		if req.Op == "quit" {
+			d.reply(req.ID, map[string]any{}, nil)
+			return nil
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := d.do(req)
+			d.reply(req.ID, res, err)
+		}()
+	}
+	return sc.Err()
+}
+
+func (d *Driver) reply(id int64, res map[string]any, err error) {
+	if res == nil {
+		res = map[string]any{}
+	}
+	res["id"] = id
+	res["ok"] = err == nil
+	if err != nil {
+		res["error"] = err.Error()
+	}
+	line, _ := json.Marshal(res)
+	d.outMu.Lock()
+	defer d.outMu.Unlock()
+	_, _ = d.out.Write(append(line, '\n'))
+}
+
+func (d *Driver) peer(name string) (*Peer, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p, ok := d.peers[name]
+	if !ok {
+		return nil, fmt.Errorf("no peer %q", name)
+	}
+	return p, nil
+}
+
+func seconds(s float64, def time.Duration) time.Duration {
+	if s <= 0 {
+		return def
+	}
+	return time.Duration(s * float64(time.Second))
+}
+
+func (d *Driver) do(req Request) (map[string]any, error) {
+	interval := time.Duration(req.IntervalMS * float64(time.Millisecond))
+	switch req.Op {
+	case "new":
+		p, sdp, err := NewPeer(d.api, req.Protocol)
+		if err != nil {
+			return nil, err
+		}
+		d.mu.Lock()
+		d.next++
+		name := fmt.Sprintf("p%d", d.next)
+		d.peers[name] = p
+		d.mu.Unlock()
+		return map[string]any{"peer": name, "sdp": sdp}, nil
+	case "raw":
+		took, err := RawThroughput(d.api, req.Bytes, seconds(req.TimeoutS, time.Minute))
+		return map[string]any{"seconds": took.Seconds()}, err
+	case "echo_many":
+		peers := make([]*Peer, 0, len(req.Peers))
+		for _, name := range req.Peers {
+			p, err := d.peer(name)
+			if err != nil {
+				return nil, err
+			}
+			peers = append(peers, p)
+		}
+		r, err := EchoMany(peers, req.Count, req.Warmup, interval)
+		return map[string]any{"rtt_us": r.RTTMicros, "lost": r.Lost}, err
+	}
+	p, err := d.peer(req.Peer)
+	if err != nil {
+		return nil, err
+	}
+	switch req.Op {
+	case "answer":
+		return nil, p.Answer(req.SDP)
+	case "candidate":
+		if req.Candidate == nil {
+			return nil, nil
+		}
+		return nil, p.AddCandidate(*req.Candidate)
+	case "ready":
+		s, err := p.WaitReady(seconds(req.TimeoutS, 30*time.Second))
+		return map[string]any{"ice_dtls_us": s.ICEDTLS.Microseconds(), "exec_us": s.Exec.Microseconds()}, err
+	case "echo":
+		r, err := p.Echo(req.Count, req.Warmup, interval)
+		return map[string]any{"rtt_us": r.RTTMicros, "lost": r.Lost}, err
+	case "drain":
+		n, took, err := p.Drain([]byte(req.Input), []byte(req.Marker), seconds(req.TimeoutS, 2*time.Minute))
+		return map[string]any{"bytes": n, "seconds": took.Seconds()}, err
+	case "close":
+		d.mu.Lock()
+		delete(d.peers, req.Peer)
+		d.mu.Unlock()
+		return nil, p.Close()
+	}
+	return nil, fmt.Errorf("unknown op %q", req.Op)
+}
+
+func (d *Driver) closeAll() {
+	d.mu.Lock()
+	peers := d.peers
+	d.peers = map[string]*Peer{}
+	d.mu.Unlock()
+	for _, p := range peers {
+		_ = p.Close()
+	}
+}
