@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from porthole.agent import adminconfig
+from porthole import audit
+from porthole.agent import policy as policy_mod
+from porthole.agent import recording as recording_mod
 from porthole.errors import ConfigError
 
 DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -61,7 +64,7 @@ class TargetsConfig:
     host_shell: bool = False
     shell: tuple[str, ...] = tuple(DEFAULT_SHELL)
     host_shell_command: tuple[str, ...] = ("/bin/bash", "-i")
-    user: str = ""  # exec user in containers; "" = the image's default
+    user: str = policy_mod.DEFAULT_USER  # exec user in containers; "" = the image's default
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,9 @@ class AgentConfig:
     inventory_interval_s: float = 5.0
     max_sessions: int = 64
     log_level: str = "info"
+    policy: policy_mod.Policy = field(default_factory=policy_mod.Policy)
+    audit: audit.AuditConfig = field(default_factory=audit.AuditConfig)
+    recording: recording_mod.RecordingConfig = field(default_factory=recording_mod.RecordingConfig)
     admin: adminconfig.AdminConfig = field(default_factory=adminconfig.AdminConfig)
 
     def read_secret(self) -> str:
@@ -135,7 +141,7 @@ def load(path: Path, *, server_url: str | None = None) -> AgentConfig:
 
 
 def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentConfig:
-    known = {"agent", "targets", "sidecar", "admin"}
+    known = {"agent", "targets", "sidecar", "admin", "policy", "audit", "recording"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
@@ -185,7 +191,7 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
         host_shell=_get(t, "host_shell", bool, "targets", default=False),
         shell=shell,
         host_shell_command=_str_list(t, "host_shell_command", "targets", ("/bin/bash", "-i")),
-        user=_get(t, "user", str, "targets", default=""),
+        user=_get(t, "user", str, "targets", default=policy_mod.DEFAULT_USER),
     )
     max_sessions = _get(a, "max_sessions", int, "agent", default=64)
     if not 1 <= max_sessions <= 10000:
@@ -203,5 +209,8 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
         inventory_interval_s=interval,
         max_sessions=max_sessions,
         log_level=_get(a, "log_level", str, "agent", default="info"),
+        policy=policy_mod.parse(raw.get("policy"), exec_user=targets.user),
+        audit=audit.parse_config(raw.get("audit"), base),
+        recording=recording_mod.parse(raw.get("recording"), base),
         admin=adminconfig.from_table(_get(raw, "admin", dict, "config", default={}), rel),
     )
