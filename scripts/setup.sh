@@ -23,7 +23,7 @@ PACKAGES=(
   # network namespaces for WebRTC tests (ip, unshare), docker top needs ps
   iproute2 util-linux procps
   # X11 screen path: server, content, input checks, build deps (libyuv: -lyuv)
-  xvfb xauth x11-apps x11-utils xdotool libx11-dev libxext-dev libxtst-dev libvpx-dev libyuv-dev
+  xvfb xauth x11-apps x11-utils x11-xserver-utils xdotool libx11-dev libxext-dev libxtst-dev libxdamage-dev libvpx-dev libyuv-dev
   # cgo / builds, terminals in tests
   gcc libc6-dev make pkg-config git tmux python3-venv
 )
