@@ -1,0 +1,67 @@
+// Package xvfbtest starts a real Xvfb for tests (TESTING.md: X11) and
+// draws on it with xsetroot.
+package xvfbtest
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// StartTimeout bounds Xvfb's start: it is ready in well under a second.
+const StartTimeout = 10 * time.Second
+
+// Start runs `Xvfb -screen 0 WxHx24 -nolisten tcp` on a free display
+// number (Xvfb picks it: -displayfd) and returns the display name. The
+// server is stopped when the test ends.
+func Start(t testing.TB, width, height int) string {
+	t.Helper()
+	if _, err := exec.LookPath("Xvfb"); err != nil {
+		t.Fatalf("Xvfb not installed (scripts/setup.sh installs it): %v", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", fmt.Sprintf("%dx%dx24", width, height),
+		"-nolisten", "tcp", "-noreset")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	num := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		r.Close()
+		num <- strings.TrimSpace(line)
+	}()
+	select {
+	case n := <-num:
+		if n == "" {
+			t.Fatal("Xvfb exited before reporting its display")
+		}
+		return ":" + n
+	case <-time.After(StartTimeout):
+		t.Fatal("Xvfb did not start")
+		return ""
+	}
+}
+
+// Fill paints the whole root window one colour ("#rrggbb").
+func Fill(t testing.TB, display, colour string) {
+	t.Helper()
+	cmd := exec.Command("xsetroot", "-solid", colour)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("xsetroot: %v: %s", err, out)
+	}
+}
