@@ -59,7 +59,7 @@ class DockerExec:
         try:
             created = await asyncio.to_thread(
                 self._api.exec_create, self._container, self._cmd, stdin=True, tty=True,
-                environment=self._env, user=self._user,
+                environment=self._env, user=self._user, privileged=False,  # never privileged (docs/security.md)
             )
         except docker.errors.NotFound as e:
             raise PortholeError(errors.TARGET_NOT_FOUND, "container is gone") from e

@@ -17,6 +17,7 @@ import grpc
 import socketio
 
 from porthole import audit, errors, grant
+from porthole.agent import auditing, policy, watchdog
 from porthole.agent.events import EventBus
 from porthole.agent.config import AgentConfig
 from porthole.agent.pty_docker import DockerExec
@@ -79,10 +80,11 @@ class Agent:
         self.cfg = cfg
         self.public_key = grant.load_public_key(cfg.grant_public_key)
         self.sidecar = Sidecar(cfg.sidecar, on_restart=self._on_sidecar_lost)
-        self.inventory = Inventory(cfg.targets)
+        self.inventory = Inventory(cfg.targets, cfg.policy)
         self.sessions: dict[str, Session] = {}
         self.events = EventBus()
-        self.events.subscribe(_audit)
+        self.audit = audit.AuditSink(cfg.audit, source="agent")
+        self.events.subscribe(auditing.subscriber(self.audit))
         self._pending: dict[str, tuple[float, list[pb.IceCandidate]]] = {}
         self._used_grants: dict[str, float] = {}  # session id → when it may be forgotten
         self._accepting = False
@@ -111,6 +113,7 @@ class Agent:
         await asyncio.wait_for(self._events_ready.wait(), RPC_TIMEOUT_S)
         await self.inventory.refresh()
         self._tasks.append(asyncio.create_task(self._inventory_loop(), name="inventory"))
+        self._tasks.append(asyncio.create_task(watchdog.run(self), name="watchdog"))
         self._accepting = True
         self._tasks.append(asyncio.create_task(self._connect(), name="signaling"))
 
@@ -167,7 +170,8 @@ class Agent:
         except PortholeError as e:
             log.info("offer refused: %s", e.code, extra={"session_id": sid})
             self.events.publish("session.denied", sid if isinstance(sid, str) else None, ok=False,
-                                device=self.cfg.device_id, code=e.code, reason=e.message)
+                                device=self.cfg.device_id, code=e.code, reason=e.message,
+                                **auditing.claimed(data))
             await self._error(sid, e)
             return
         assert session is not None
@@ -194,8 +198,11 @@ class Agent:
         if target is None:
             await self.inventory.refresh()
             target = self.inventory.get(g.target_id)
+        if target is None and g.target_id in self.inventory.excluded:
+            raise PortholeError(policy.TARGET_DENIED, f"target {g.target_id!r} may not be opened on this device")
         if target is None:
             raise PortholeError(errors.TARGET_NOT_FOUND, f"no target {g.target_id!r} on this device")
+        spec = await self._exec_spec(target, data)
         sdp = data.get("sdp")
         if data.get("type", "offer") != "offer" or not isinstance(sdp, str) or not sdp \
                 or len(sdp.encode()) > MAX_SDP_BYTES:
@@ -205,8 +212,14 @@ class Agent:
             raise PortholeError(errors.TOO_MANY_SESSIONS, "device session limit reached")
 
         session = Session(sid, g, target, cols, rows, self.events)
+        session.spec = spec
+        session.forbid_root = target.kind == "container" and not self.cfg.policy.allow_root
         self.sessions[sid] = session
         self.events.publish("session.requested", sid, **session.audit_fields())
+        if self.audit.sync and self.audit.last_error is not None:
+            # Sync audit: no session without its record.
+            self.sessions.pop(sid, None)
+            raise PortholeError(policy.AUDIT_UNAVAILABLE, "the device's audit log cannot be written")
         try:
             stub = await self.sidecar.wait_ready(SIDECAR_WAIT_S)
             resp = await stub.CreateSession(pb.CreateSessionRequest(session_id=sid, offer_sdp=sdp, kind="terminal"),
@@ -239,6 +252,26 @@ class Agent:
         session.setup_timer = loop.call_later(
             SETUP_TIMEOUT_S, lambda: asyncio.ensure_future(self._setup_expired(sid)))
         return session
+
+    async def _exec_spec(self, target, data: dict) -> policy.ExecSpec:
+        """What to run, from policy; the offer may only pick among allowed shells, users, variables."""
+        p, t = self.cfg.policy, self.cfg.targets
+        spec = policy.exec_spec(p, default_cmd=t.shell, default_user=t.user, term=TERM,
+                                shell=data.get("shell"), user=data.get("user"), env=data.get("env"))
+        if target.kind == "host":
+            return policy.ExecSpec(cmd=t.host_shell_command, user="", env=spec.env, shell_name="")
+        if not spec.user and not p.allow_root:
+            api = self.inventory.api
+            if api is None:
+                raise PortholeError(errors.EXEC_FAILED, "docker is not reachable")
+            try:
+                info = await asyncio.to_thread(api.inspect_container, target.container_id)
+            except Exception as e:  # noqa: BLE001 - docker errors of any kind: the container is not usable
+                raise PortholeError(errors.TARGET_NOT_FOUND, "container is gone") from e
+            image_user = (info.get("Config") or {}).get("User") or ""
+            if not image_user or policy.is_root(image_user):
+                raise PortholeError(policy.ROOT_DENIED, "the image's default user is root, which is not allowed")
+        return spec
 
     def _forget_old_grants(self) -> None:
         now = time.time()
@@ -364,15 +397,15 @@ class Agent:
         await self.close_session(session.id, reason)
 
     def _make_pty(self, session: Session) -> Pty:
-        target = session.target
-        env = {"TERM": TERM}
+        target, spec = session.target, session.spec
+        assert spec is not None, "offer accepted without an exec spec"
         if target.kind == "host":
-            return HostShell(list(self.cfg.targets.host_shell_command), env=env, cols=session.cols, rows=session.rows)
+            return HostShell(list(spec.cmd), env=dict(spec.env), cols=session.cols, rows=session.rows)
         api = self.inventory.api
         if api is None:
             raise PortholeError(errors.EXEC_FAILED, "docker is not reachable")
-        return DockerExec(api, self.cfg.targets.docker_socket, target.container_id, list(self.cfg.targets.shell),
-                          env=env, user=self.cfg.targets.user, cols=session.cols, rows=session.rows)
+        return DockerExec(api, self.cfg.targets.docker_socket, target.container_id, list(spec.cmd),
+                          env=dict(spec.env), user=spec.user, cols=session.cols, rows=session.rows)
 
     # ---------------------------------------------------------------- closing
 
@@ -413,12 +446,3 @@ class Agent:
                 await self._emit("agent:inventory", {"targets": now})
             last = now
 
-
-# Which bus events go to the audit log, and nothing else (candidates and state
-# changes are debugging detail, for `porthole ctl watch`).
-AUDITED = {"session.requested", "session.denied", "session.started", "session.resized", "session.ended"}
-
-
-def _audit(ev) -> None:
-    if ev.name in AUDITED:
-        audit.emit(ev.name, session_id=ev.session_id, **ev.fields)

@@ -13,6 +13,7 @@ from typing import Protocol
 import grpc
 
 from porthole import errors
+from porthole.agent import policy
 from porthole.agent.events import EventBus
 from porthole.errors import PortholeError
 from porthole.grant import Grant
@@ -31,6 +32,8 @@ SETUP_TIMEOUT_S = 45.0
 # After the process exits and its exit code is sent, how long the sidecar gets
 # to flush everything to the peer before the session is closed anyway.
 FLUSH_TIMEOUT_S = 5.0
+# Terminal error code telling the client that its input is ignored (non-fatal).
+VIEW_ONLY = "view_only"
 
 
 class Pty(Protocol):
@@ -63,15 +66,28 @@ class Session:
         self.started_wall = time.time()
         self.bytes_from_peer = 0
         self.bytes_to_peer = 0
+        self.input_dropped = 0  # bytes of input refused in a view-only session
         self.exit_code: int | None = None
         self.terminal_task: asyncio.Task | None = None
         self.setup_timer: asyncio.TimerHandle | None = None
         self._view_only_warned = False
+        # Policy (set by the agent before the terminal starts; see agent/policy.py).
+        self.spec = None  # policy.ExecSpec: command, user, environment
+        self.forbid_root = False  # kill and refuse an exec that runs as uid 0 anyway
+        self.recorder = None  # recording.Recorder, when the policy records this session
+        self.last_activity = time.monotonic()  # input or output; the idle timeout counts from here
+        self.end_request: tuple[str, str] | None = None  # (code, message) asked by the watchdog
+        self._end_event = asyncio.Event()
+        self._write_lock = asyncio.Lock()  # one frame at a time on the Terminal stream
 
     def audit_fields(self) -> dict[str, object]:
         g = self.grant
-        return {"user": g.user, "org": g.org, "device": g.device_id,
-                "target": g.target_id, "kind": g.kind, "mode": g.mode}
+        out: dict[str, object] = {"user": g.user, "org": g.org, "device": g.device_id,
+                                  "target": g.target_id, "kind": g.kind, "mode": g.mode,
+                                  "started_at": round(self.started_wall, 3)}
+        if self.spec is not None:
+            out.update(exec_user=self.spec.user or "(image default)", shell=self.spec.shell_name or "(default)")
+        return out
 
     async def run_terminal(self, stub: sidecar_pb2_grpc.SidecarStub, pty: Pty) -> tuple[str, str]:
         """Bridges the PTY and the sidecar until one side ends; returns (reason, detail)."""
@@ -82,18 +98,36 @@ class Session:
             return "peer_closed", "terminal channel closed before it was bridged"
         try:
             await pty.start()
+            self.pty = pty
+            self.exec_id = getattr(pty, "exec_id", None)
+            if self.forbid_root and pty.pid and policy.proc_uid(pty.pid) == 0:
+                # targets.user named a user that is uid 0 in this image.
+                raise PortholeError(policy.ROOT_DENIED, "the exec would run as root, which is not allowed")
         except PortholeError as e:
             await _send_quietly(call, pb.TerminalFromAgent(error=pb.Error(code=e.code, message=e.message)))
             await _finish(call)
             return e.code, e.message
-        self.pty = pty
-        self.exec_id = getattr(pty, "exec_id", None)
         self.events.publish("session.started", self.id, **self.audit_fields(), pid=pty.pid, exec_id=self.exec_id,
                             binary=first.attached.binary)
+        if self.grant.mode != "interactive":
+            self._view_only_warned = True
+            await self._send(call, pb.TerminalFromAgent(
+                error=pb.Error(code=VIEW_ONLY, message="view-only session: output only, input is ignored")))
         output = asyncio.create_task(self._pump_output(call, pty), name=f"out-{self.id}")
         inp = asyncio.create_task(self._pump_input(call, pty), name=f"in-{self.id}")
+        ender = asyncio.create_task(self._end_event.wait(), name=f"end-{self.id}")
         try:
-            done, _ = await asyncio.wait({output, inp}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({output, inp, ender}, return_when=asyncio.FIRST_COMPLETED)
+            if ender in done and output not in done and inp not in done and self.end_request:
+                # Ended by policy (timeout, expiry): say why on the channel, then let it drain.
+                code, message = self.end_request
+                output.cancel()
+                await asyncio.gather(output, return_exceptions=True)
+                await _send_quietly(call, pb.TerminalFromAgent(error=pb.Error(code=code, message=message)))
+                with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                    await call.done_writing()
+                await asyncio.wait({inp}, timeout=FLUSH_TIMEOUT_S)
+                return code, message
             if output in done:
                 if output.exception() is not None:
                     return "sidecar_error", f"terminal stream failed: {output.exception()}"
@@ -107,18 +141,31 @@ class Session:
                 return "sidecar_error", f"terminal stream failed: {inp.exception()}"
             return inp.result()
         finally:
-            for t in (output, inp):
+            for t in (output, inp, ender):
                 t.cancel()
-            await asyncio.gather(output, inp, return_exceptions=True)
+            await asyncio.gather(output, inp, ender, return_exceptions=True)
             call.cancel()
+
+    def request_end(self, code: str, message: str) -> None:
+        """Asks a running terminal to end with this reason (the client is told on the channel)."""
+        if self.end_request is None:
+            self.end_request = (code, message)
+            self._end_event.set()
+
+    async def _send(self, call, frame: pb.TerminalFromAgent) -> None:
+        async with self._write_lock:
+            await call.write(frame)
 
     async def _pump_output(self, call, pty: Pty) -> int | None:
         while data := await pty.read():
             self.bytes_to_peer += len(data)
-            await call.write(pb.TerminalFromAgent(output=data))
+            self.last_activity = time.monotonic()
+            if self.recorder is not None:
+                self.recorder.output(data)
+            await self._send(call, pb.TerminalFromAgent(output=data))
         self.exit_code = await pty.exit_code()
         code = self.exit_code if self.exit_code is not None else -1
-        await call.write(pb.TerminalFromAgent(exit=pb.Exit(code=code)))
+        await self._send(call, pb.TerminalFromAgent(exit=pb.Exit(code=code)))
         return self.exit_code
 
     async def _pump_input(self, call, pty: Pty) -> tuple[str, str]:
@@ -129,16 +176,19 @@ class Session:
             kind = frame.WhichOneof("frame")
             if kind == "input":
                 if self.grant.mode != "interactive":
-                    if not self._view_only_warned:
-                        self._view_only_warned = True
-                        await call.write(pb.TerminalFromAgent(
-                            error=pb.Error(code=errors.DENIED, message="view-only session: input is ignored")))
+                    # Told once at the start (VIEW_ONLY); input is dropped, never written.
+                    self.input_dropped += len(frame.input)
                     continue
                 self.bytes_from_peer += len(frame.input)
+                self.last_activity = time.monotonic()
+                if self.recorder is not None:
+                    self.recorder.input(frame.input)
                 await pty.write(frame.input)
             elif kind == "resize":
                 self.cols, self.rows = frame.resize.cols, frame.resize.rows
                 await pty.resize(self.cols, self.rows)
+                if self.recorder is not None:
+                    self.recorder.resize(self.cols, self.rows)
                 self.events.publish("session.resized", self.id, cols=self.cols, rows=self.rows)
             elif kind == "close":
                 return "peer_closed", frame.close.reason or "peer closed the terminal"

@@ -13,6 +13,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from porthole.agent import policy as policy_mod
 from porthole.agent.config import TargetsConfig
 
 log = logging.getLogger("porthole.agent.targets")
@@ -50,9 +51,12 @@ def own_container_ids() -> set[str]:
 
 
 class Inventory:
-    def __init__(self, cfg: TargetsConfig) -> None:
+    def __init__(self, cfg: TargetsConfig, policy: policy_mod.Policy | None = None) -> None:
         self._cfg = cfg
+        self._policy = policy or policy_mod.Policy()
         self._targets: dict[str, Target] = {}
+        # Running containers that exist but may not be opened, name → why (for target_denied).
+        self.excluded: dict[str, str] = {}
         self._own = own_container_ids()
         self.api: docker.APIClient | None = None
         self.docker_error: str | None = None
@@ -68,13 +72,24 @@ class Inventory:
 
     def _list_containers(self) -> list[Target]:
         out = []
+        excluded: dict[str, str] = {}
         for c in self._client().containers(filters={"status": "running"}):
             name = (c.get("Names") or ["/"])[0].lstrip("/")
-            if not name or c["Id"] in self._own or not self.allowed(name):
+            if not name:
+                continue
+            if c["Id"] in self._own:
+                excluded[name] = "the agent's own container"
+                continue
+            if not self.allowed(name):
+                excluded[name] = "name not in targets.containers"
+                continue
+            if not policy_mod.labels_match(self._policy, c.get("Labels")):
+                excluded[name] = "no label of policy.labels"
                 continue
             image = c.get("Image", "")
             out.append(Target(id=name, name=name, kind="container", label=f"{name} ({image})",
                               state=c.get("State", "running"), container_id=c["Id"]))
+        self.excluded = excluded
         return sorted(out, key=lambda t: t.id)
 
     async def refresh(self) -> list[Target]:

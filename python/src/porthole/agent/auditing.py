@@ -1,0 +1,47 @@
+"""The agent's audit trail: which EventBus events become audit records, and
+what a refused offer says about who tried.
+
+Records go to the agent's AuditSink (porthole.audit: file and/or log, sync or
+async; `[audit]` in the agent config). The session events carry user, org,
+device, target, kind, mode, exec user and shell, session id, start time;
+`session.ended` adds reason, duration, bytes each way and the exit code;
+`session.denied` the error code and message, plus the claims of the refused
+grant as `claimed_*` fields (unverified: who it says it is, not who it is).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jwt
+
+from porthole.agent.events import Event
+from porthole.audit import AuditSink
+
+# Which bus events go to the audit log, and nothing else (candidates and state
+# changes are debugging detail, for `porthole ctl watch`).
+AUDITED = frozenset({"session.requested", "session.denied", "session.started", "session.resized", "session.ended"})
+_CLAIMS = {"sub": "claimed_user", "org": "claimed_org", "tgt": "claimed_target", "kind": "claimed_kind",
+           "mode": "claimed_mode", "dev": "claimed_device"}
+# Claims copied from a refused grant are cut to this length: they come from whoever sent it.
+MAX_CLAIM_LEN = 128
+
+
+def subscriber(sink: AuditSink) -> Callable[[Event], None]:
+    def on_event(ev: Event) -> None:
+        if ev.name in AUDITED:
+            sink.emit(ev.name, session_id=ev.session_id, **ev.fields)
+    return on_event
+
+
+def claimed(offer: object) -> dict[str, str]:
+    """The (unverified) identity a refused offer's grant claims, for the denied record."""
+    token = offer.get("grant") if isinstance(offer, dict) else None
+    if not isinstance(token, str) or len(token) > 4096:
+        return {}
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return {}
+    return {field: str(claims[k])[:MAX_CLAIM_LEN] for k, field in _CLAIMS.items()
+            if isinstance(claims.get(k), (str, int))}

@@ -1,0 +1,67 @@
+"""Session timeouts: idle, maximum length, and (when the policy says so) grant expiry.
+
+One loop over the agent's sessions. A session that is due is asked to end
+with its reason (`idle_timeout`, `max_duration`, `grant_expired`): the client
+gets a terminal `error` message with that code, then `webrtc:disconnect` with
+it as the reason, and the audit record of the end carries it too.
+
+Activity is input from the client or output from the process: a session that
+is typing or printing is never idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from porthole.agent import policy as policy_mod
+
+if TYPE_CHECKING:
+    from porthole.agent.service import Agent
+    from porthole.agent.session import Session
+
+log = logging.getLogger("porthole.agent.watchdog")
+
+# How often sessions are checked: a timeout fires at most this late (or a
+# quarter of the shortest timeout, for the short ones tests use).
+MAX_TICK_S = 1.0
+MIN_TICK_S = 0.05
+
+
+def tick_s(p: policy_mod.Policy) -> float:
+    limits = [t for t in (p.idle_timeout_s, p.max_session_s) if t > 0]
+    return max(MIN_TICK_S, min([MAX_TICK_S, *(t / 4 for t in limits)]))
+
+
+def due(session: Session, p: policy_mod.Policy, now_mono: float, now_wall: float) -> tuple[str, str] | None:
+    """(reason, message) if the session must end now, else None."""
+    if p.max_session_s and now_mono - session.started_monotonic >= p.max_session_s:
+        return policy_mod.MAX_DURATION, f"the session reached its maximum length of {p.max_session_s:g} s"
+    if p.idle_timeout_s and now_mono - session.last_activity >= p.idle_timeout_s:
+        return policy_mod.IDLE_TIMEOUT, f"no input or output for {p.idle_timeout_s:g} s"
+    if p.end_on_grant_expiry and now_wall >= session.grant.expires_at:
+        return policy_mod.GRANT_EXPIRED, "the session's grant expired"
+    return None
+
+
+async def run(agent: Agent) -> None:
+    p = agent.cfg.policy
+    interval = tick_s(p)
+    while True:
+        await asyncio.sleep(interval)
+        now_mono, now_wall = time.monotonic(), time.time()
+        for sid, session in list(agent.sessions.items()):
+            if session.end_request is not None:
+                continue
+            why = due(session, p, now_mono, now_wall)
+            if why is None:
+                continue
+            log.info("ending session: %s", why[0], extra={"session_id": sid})
+            task = session.terminal_task
+            if task is not None and not task.done():
+                session.request_end(*why)  # the terminal says why on the channel, then closes
+            else:
+                session.end_request = why
+                asyncio.ensure_future(agent.close_session(sid, why[0]))
