@@ -102,6 +102,10 @@ binary = "{core_binary()}"
 socket = "core.sock"
 ice_interfaces = ["{ice_iface()}"]
 log_level = "debug"
+
+[admin]
+socket = "admin.sock"
+metrics_listen = "127.0.0.1:0"
 """.replace("'", '"'))
     return cfg
 

@@ -18,6 +18,7 @@ import socketio
 
 from porthole import audit, errors, grant
 from porthole.agent import auditing, policy, watchdog
+from porthole.agent.admin import AdminServer
 from porthole.agent.events import EventBus
 from porthole.agent.config import AgentConfig
 from porthole.agent.pty_docker import DockerExec
@@ -85,6 +86,7 @@ class Agent:
         self.events = EventBus()
         self.audit = audit.AuditSink(cfg.audit, source="agent")
         self.events.subscribe(auditing.subscriber(self.audit))
+        self.admin = AdminServer(self)  # admin gRPC API + metrics; subscribes to the bus
         self._pending: dict[str, tuple[float, list[pb.IceCandidate]]] = {}
         self._used_grants: dict[str, float] = {}  # session id → when it may be forgotten
         self._accepting = False
@@ -108,6 +110,7 @@ class Agent:
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
+        await self.admin.start()  # first, so `porthole ctl health` answers during start-up
         await self.sidecar.start()
         self._tasks.append(asyncio.create_task(self._watch_events(), name="sidecar-events"))
         await asyncio.wait_for(self._events_ready.wait(), RPC_TIMEOUT_S)
@@ -131,6 +134,7 @@ class Agent:
         self._accepting = False
         await asyncio.gather(*(self.close_session(sid, "agent_shutdown") for sid in list(self.sessions)),
                              return_exceptions=True)
+        await self.admin.stop()
         with contextlib.suppress(Exception):
             await self.sio.disconnect()
         for t in self._tasks:
