@@ -7,6 +7,7 @@ VENV     := $(ROOT)/.venv
 PY       := $(VENV)/bin/python
 BIN      := $(ROOT)/bin
 CORE     := $(BIN)/porthole-core
+BENCH_PEER := $(BIN)/porthole-bench
 GOFLAGS_BUILD := -trimpath
 
 .PHONY: build setup venv core python proto web check-generated test test-go test-py run bench clean
@@ -55,16 +56,20 @@ test: setup build
 test-go:
 	cd core-go && go test -race -count=1 ./...
 
-test-py: build
-	PORTHOLE_CORE=$(CORE) bash scripts/in-netns.sh $(PY) -m pytest -q tests $(PYTEST_ARGS)
+test-py: build $(BENCH_PEER)
+	PORTHOLE_CORE=$(CORE) PORTHOLE_BENCH_PEER=$(BENCH_PEER) bash scripts/in-netns.sh $(PY) -m pytest -q tests $(PYTEST_ARGS)
 
 ## run: build and start server + agent + sidecar + a demo target, print where to open it
 run: setup build
 	PORTHOLE_CORE=$(CORE) $(PY) -m porthole demo
 
-## bench: speed figures next to their references (see docs/benchmarks.md)
-bench: setup build
-	PORTHOLE_CORE=$(CORE) bash scripts/in-netns.sh $(PY) -m porthole.bench
+## bench: speed figures next to their references (see docs/benchmarks.md); QUICK=1 for a short run,
+## BENCH_ARGS='--sections keystroke,throughput' for some sections
+$(BENCH_PEER): $(shell find core-go -name '*.go' -o -name go.mod -o -name go.sum 2>/dev/null)
+	cd core-go && go build $(GOFLAGS_BUILD) -o $(BENCH_PEER) ./cmd/porthole-bench
+
+bench: setup build $(BENCH_PEER)
+	PORTHOLE_CORE=$(CORE) PORTHOLE_BENCH_PEER=$(BENCH_PEER) bash scripts/in-netns.sh $(PY) -m porthole.bench $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BIN) $(VENV) web/node_modules

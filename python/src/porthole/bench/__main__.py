@@ -1,0 +1,86 @@
+"""python -m porthole.bench: run the sections, print the table, write the results."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from porthole.bench import machine, report, sections
+from porthole.bench.context import FULL, QUICK, Context
+from porthole.bench.figures import Figure
+from porthole.bench.peer import REPO
+from porthole.errors import PortholeError
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m porthole.bench", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="smaller sizes for development (under two minutes)")
+    p.add_argument("--sections", default="", help="comma-separated section keys (default: all)")
+    p.add_argument("--json", type=Path, help="results file (default docs/benchmarks.json; "
+                                             "quick: bench-results.quick.json)")
+    p.add_argument("--md", type=Path, help="Markdown page (default docs/benchmarks.md; quick: none)")
+    return p.parse_args(argv)
+
+
+async def run(args: argparse.Namespace) -> int:
+    iface = os.environ.get("PORTHOLE_TEST_IFACE")
+    if not iface:
+        raise PortholeError("internal", "run inside scripts/in-netns.sh (make bench does)")
+    core = os.path.abspath(os.environ.get("PORTHOLE_CORE", str(REPO / "bin" / "porthole-core")))
+    registry = sections.load()
+    chosen = [s for s in args.sections.split(",") if s] or list(registry)
+    unknown = [s for s in chosen if s not in registry]
+    if unknown:
+        raise PortholeError("bad_request", f"unknown section(s) {unknown}; have {list(registry)}")
+    todo = {k: registry[k] for k in registry if k in chosen}
+    params = QUICK if args.quick else FULL
+    json_path = args.json or (REPO / ("bench-results.quick.json" if args.quick else "docs/benchmarks.json"))
+    md_path = args.md or (None if args.quick else REPO / "docs" / "benchmarks.md")
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    t0 = time.monotonic()
+    ctx = Context(params, quick=args.quick, core=core, iface=iface)
+    figures: list[Figure] = []
+    try:
+        for key, sec in todo.items():
+            print(f"bench: {sec.title} ...", file=sys.stderr, flush=True)
+            ts = time.monotonic()
+            figures += await sec.run(ctx)
+            print(f"bench: {sec.title} done in {time.monotonic() - ts:.0f} s", file=sys.stderr, flush=True)
+    finally:
+        await ctx.close()
+    duration = time.monotonic() - t0
+    run_info = {
+        "quick": args.quick,
+        "started_utc": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "duration_s": round(duration, 1),
+        "params": params.__dict__,
+        "machine": machine.describe(core, REPO),
+    }
+    print(report.table(todo, figures))
+    print(f"\n{len(figures)} figures in {duration:.0f} s; written to {json_path}"
+          + (f" and {md_path}" if md_path else ""))
+    report.write_json(json_path, run_info, figures)
+    if md_path:
+        report.write_markdown(md_path, run_info, todo, figures, os.path.relpath(json_path, md_path.parent))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        return asyncio.run(run(args))
+    except PortholeError as e:
+        print(f"bench: {e.message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""The references that are not the product: `docker exec` straight from this
+process (the floor: the agent's own DockerExec class, no WebRTC, no gRPC), and
+sessions through the aiortc bridge (porthole.bench.aiortc_bridge)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from porthole.agent.config import DEFAULT_SHELL
+from porthole.agent.policy import DEFAULT_USER
+from porthole.agent.pty_docker import DockerExec
+from porthole.bench.context import Context
+
+DOCKER_SOCKET = "/var/run/docker.sock"
+# The same keystroke pair as the pion client (internal/benchpeer/echo.go).
+KEYS = [(b"x", b"x"), (b"\x7f", b"\b")]
+ECHO_TIMEOUT_S = 5.0
+SETUP_TIMEOUT_S = 30.0
+
+
+def throughput_command(nbytes: int) -> tuple[str, str]:
+    """The command typed into the shell and the marker that ends its output
+    (typed split by quotes, so the echoed command line never contains it)."""
+    return f"head -c {nbytes} /dev/urandom | base64; echo BENCH_''DONE\r", "BENCH_DONE"
+
+
+async def open_exec(ctx: Context, container: str) -> tuple[DockerExec, float]:
+    """A docker exec PTY like the agent's; returns it and the time from
+    exec create to the first prompt byte (seconds)."""
+    ex = DockerExec(ctx.docker, DOCKER_SOCKET, container, list(DEFAULT_SHELL), env={"TERM": "xterm-256color"},
+                    user=DEFAULT_USER, cols=80, rows=24)
+    t0 = time.perf_counter()
+    await ex.start()
+    await asyncio.wait_for(ex.read(), SETUP_TIMEOUT_S)
+    return ex, time.perf_counter() - t0
+
+
+async def _quiet(ex: DockerExec, quiet_s: float = 0.1, max_s: float = 2.0) -> None:
+    end = time.monotonic() + max_s
+    while time.monotonic() < end:
+        try:
+            await asyncio.wait_for(ex.read(), quiet_s)
+        except TimeoutError:
+            return
+
+
+async def exec_echo(ex: DockerExec, count: int, warmup: int, interval_s: float) -> tuple[list[float], int]:
+    """Keystroke round trips (ms) straight through docker exec; (samples, lost)."""
+    await _quiet(ex)
+    samples, lost = [], 0
+    nxt = time.monotonic()
+    for i in range(warmup + count):
+        delay = nxt - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        nxt += interval_s
+        key, echo = KEYS[i % 2]
+        t0 = time.perf_counter()
+        await ex.write(key)
+        buf = b""
+        try:
+            while echo not in buf:
+                buf += await asyncio.wait_for(ex.read(), ECHO_TIMEOUT_S)
+        except TimeoutError:
+            if i >= warmup:
+                lost += 1
+            await ex.write(b"\x15")
+            await _quiet(ex)
+            continue
+        if i >= warmup:
+            samples.append((time.perf_counter() - t0) * 1000)
+    return samples, lost
+
+
+async def exec_drain(ex: DockerExec, nbytes: int, timeout_s: float = 120.0) -> tuple[int, float]:
+    """Runs the throughput command straight through docker exec; (bytes, seconds)."""
+    await _quiet(ex, 0.05)
+    command, marker = throughput_command(nbytes)
+    mb = marker.encode()
+    t0 = time.perf_counter()
+    await ex.write(command.encode())
+    n, tail = 0, b""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            data = await ex.read()
+            if not data:
+                raise EOFError("exec ended before the marker")
+            n += len(data)
+            tail = (tail + data)[-(len(mb) + len(data)):]
+            if mb in tail:
+                return n, time.perf_counter() - t0
+            tail = tail[-len(mb):]
+
+
+async def open_bridge(ctx: Context, container: str) -> tuple[str, dict[str, float]]:
+    """A pion client session through the aiortc bridge; (peer name, setup split in seconds)."""
+    peer, bridge = await ctx.peer(), await ctx.bridge()
+    offer = await peer.request("new", protocol="")
+    t0 = time.monotonic()
+    answer = await bridge.answer(offer["sdp"], container)
+    signaling = time.monotonic() - t0
+    await peer.request("answer", peer=offer["peer"], sdp=answer)
+    ready = await peer.request("ready", peer=offer["peer"], timeout_s=SETUP_TIMEOUT_S)
+    return offer["peer"], {"signaling_s": signaling, "ice_dtls_s": ready["ice_dtls_us"] / 1e6,
+                           "exec_s": ready["exec_us"] / 1e6}

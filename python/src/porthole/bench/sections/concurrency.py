@@ -1,0 +1,136 @@
+"""Concurrency: N terminal sessions on one agent, each typing a keystroke every 100 ms."""
+
+from __future__ import annotations
+
+import asyncio
+
+from porthole.bench import procstat, refs
+from porthole.bench.context import Context
+from porthole.bench.figures import Figure
+from porthole.bench.sections import notes, section
+
+KEY = "concurrency"
+INTERVAL_MS = 100.0
+WARMUP = 3
+# Sessions opened at once; the page opens one per tab, this is many tabs at once.
+OPEN_PARALLEL = 8
+# After opening: let the execs' shells settle before measuring RSS and CPU.
+SETTLE_S = 1.0
+# Every session's exec must be gone this long after the disconnects.
+CLOSE_TIMEOUT_S = 60.0
+
+
+@section(KEY, "Concurrency", f"""\
+N terminal sessions on one agent (one porthole-core), opened through the real
+server ({OPEN_PARALLEL} at a time) on one container, all JSON mode; then every
+session types one keystroke every {INTERVAL_MS:g} ms (x / DEL as in the keystroke
+section, schedules spread over the interval) for the set number of keystrokes,
+after {WARMUP} warm-up ones. Round trips from all sessions are pooled: median and
+p99. **CPU per session** = (utime+stime of the process over the typing window /
+window) / N, in % of one core. **RSS per session** = (VmRSS with N sessions open
+− VmRSS before opening) / N. The pion client of all N sessions runs in one Go
+process on the same 2 cores (its CPU is in the JSON). The reference is the
+seed-004 aiortc bridge carrying N sessions in its one process, measured the
+same way at fewer N.""")
+async def run(ctx: Context) -> list[Figure]:
+    p = ctx.params
+    stack, peer = await ctx.stack(), await ctx.peer()
+    container = await ctx.container("conc")
+    base_procs = ctx.container_processes("conc")
+    figs: list[Figure] = []
+    how = f"{p.concurrency_keystrokes} keystrokes per session, one per {INTERVAL_MS:g} ms"
+    timeout = p.concurrency_keystrokes * INTERVAL_MS / 1000 * 3 + 120
+    for n in p.concurrency_levels:
+        pids = {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid, "client": peer.proc.pid}
+        rss0 = {k: procstat.rss_kib(v) for k, v in pids.items()}
+        sem = asyncio.Semaphore(OPEN_PARALLEL)
+
+        async def one():
+            async with sem:
+                return await stack.open_terminal(container)
+        sessions = await asyncio.gather(*(one() for _ in range(n)))
+        await asyncio.sleep(SETTLE_S)
+        rss1 = {k: procstat.rss_kib(v) for k, v in pids.items()}
+        meter = procstat.CpuMeter(pids)
+        meter.start()
+        r = await peer.request("echo_many", peers=[s.peer for s in sessions], count=p.concurrency_keystrokes,
+                               warmup=WARMUP, interval_ms=INTERVAL_MS, timeout=timeout)
+        cpu = meter.stop()
+        await asyncio.gather(*(stack.close_terminal(s) for s in sessions))
+        await _wait_procs(ctx, "conc", base_procs)
+        label = f"N={n}"
+        figs.append(Figure.of(KEY, f"Porthole {label}: round trip", "porthole", "ms",
+                              [x / 1000 for x in r["rtt_us"]], f"{how}; {n} sessions pooled", lost=r["lost"],
+                              sessions=n, cpu_share=cpu, rss_before_kib=rss0, rss_open_kib=rss1))
+        for k in ("agent", "porthole-core"):
+            figs.append(Figure.of(KEY, f"Porthole {label}: CPU per session, {k}", "porthole", "% core",
+                                  [cpu[k] * 100 / n], f"total {cpu[k] * 100:.1f} % of a core / {n}"))
+        for k in ("agent", "porthole-core"):
+            figs.append(Figure.of(KEY, f"Porthole {label}: RSS per session, {k}", "porthole", "KiB",
+                                  [(rss1[k] - rss0[k]) / n], f"({rss1[k]} − {rss0[k]} KiB) / {n}"))
+
+    bridge = await ctx.bridge()
+    for n in p.bridge_concurrency_levels:
+        pids = {"aiortc bridge": bridge.pid, "client": peer.proc.pid}
+        rss0 = {k: procstat.rss_kib(v) for k, v in pids.items()}
+        names = [(await refs.open_bridge(ctx, container))[0] for _ in range(n)]
+        await asyncio.sleep(SETTLE_S)
+        rss1 = {k: procstat.rss_kib(v) for k, v in pids.items()}
+        meter = procstat.CpuMeter(pids)
+        meter.start()
+        r = await peer.request("echo_many", peers=names, count=p.concurrency_keystrokes, warmup=WARMUP,
+                               interval_ms=INTERVAL_MS, timeout=timeout)
+        cpu = meter.stop()
+        for name in names:
+            await peer.request("close", peer=name)
+        label = f"N={n}"
+        k = "aiortc bridge"
+        figs.append(Figure.of(KEY, f"aiortc bridge {label}: round trip", "reference", "ms",
+                              [x / 1000 for x in r["rtt_us"]], f"{how}; {n} sessions pooled", lost=r["lost"],
+                              sessions=n, cpu_share=cpu, rss_before_kib=rss0, rss_open_kib=rss1))
+        figs.append(Figure.of(KEY, f"aiortc bridge {label}: CPU per session", "reference", "% core",
+                              [cpu[k] * 100 / n], f"total {cpu[k] * 100:.1f} % of a core / {n}"))
+        figs.append(Figure.of(KEY, f"aiortc bridge {label}: RSS per session", "reference", "KiB",
+                              [(rss1[k] - rss0[k]) / n], f"({rss1[k]} − {rss0[k]} KiB) / {n}"))
+
+    after = {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid}
+    for k, pid in after.items():
+        figs.append(Figure.of(KEY, f"RSS after every session closed, {k}", "porthole", "MiB",
+                              [procstat.rss_kib(pid) / 1024], "VmRSS once the last level's sessions are gone "
+                              "(compare with the idle figure)"))
+    return figs
+
+
+async def _wait_procs(ctx: Context, name: str, base: int) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CLOSE_TIMEOUT_S
+    while (left := ctx.container_processes(name)) > base:
+        if loop.time() > deadline:
+            raise AssertionError(f"{left - base} exec processes still running {CLOSE_TIMEOUT_S:g} s after close")
+        await asyncio.sleep(0.2)
+
+
+@notes(KEY)
+def _notes(figs: list[Figure]) -> list[str]:
+    rtt = [f for f in figs if f.name.startswith("Porthole N=") and f.name.endswith("round trip")]
+    if not rtt:
+        return []
+    top = max(rtt, key=lambda f: f.extra["sessions"])
+    n = top.extra["sessions"]
+    by = {f.name: f for f in figs}
+    ca = by[f"Porthole N={n}: CPU per session, agent"].median
+    cs = by[f"Porthole N={n}: CPU per session, porthole-core"].median
+    ra = by[f"Porthole N={n}: RSS per session, agent"].median
+    rs = by[f"Porthole N={n}: RSS per session, porthole-core"].median
+    out = [f"With {n} sessions typing at 10 keys/s each, the p99 round trip is {top.worst:.1f} ms "
+           f"(median {top.median:.1f} ms); each session costs the agent {ca:.2f} % of a core and "
+           f"{ra:.0f} KiB, porthole-core {cs:.2f} % and {rs:.0f} KiB."]
+    bridge = [f for f in figs if f.name.startswith("aiortc bridge N=") and f.name.endswith("round trip")]
+    if bridge:
+        b = max(bridge, key=lambda f: f.extra["sessions"])
+        bn = b.extra["sessions"]
+        bc = by[f"aiortc bridge N={bn}: CPU per session"].median
+        same = by.get(f"Porthole N={bn}: round trip")
+        cmp = f" (Porthole at N={bn}: p99 {same.worst:.1f} ms)" if same else ""
+        out.append(f"The aiortc bridge at N={bn}: p99 {b.worst:.1f} ms{cmp}, {bc:.2f} % of a core per session.")
+    return out
