@@ -17,6 +17,7 @@ from porthole.server.authz import Policy
 from porthole.server.client_ns import ClientNamespace
 from porthole.server.config import Config
 from porthole.server.hub import AGENT_NS, CLIENT_NS, Hub
+from porthole.server.metrics import ServerMetrics
 from porthole.server.web import LoginHandler, add_routes
 
 log = logging.getLogger("porthole.server")
@@ -54,6 +55,7 @@ class Server:
         self.app = web.Application()
         add_routes(self.app, LoginHandler(self.policy, self.tokens, self.limiter))
         self.sio.attach(self.app)
+        self.metrics = ServerMetrics.attach(self)  # GET /metrics; counts opens, failures, logins
         self._runner: web.AppRunner | None = None
         self.host = config.server.host
         self.port = config.server.port

@@ -61,6 +61,8 @@ class ServerSettings:
     login_max_failures: int
     login_window_s: int
     ice_servers: tuple[IceServer, ...]
+    # Bearer token for GET /metrics; None = loopback clients only (docs/ctl.md).
+    metrics_token_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -213,9 +215,18 @@ def _server(data: object, base_dir: Path) -> ServerSettings:
         login_max_failures=t.int_in("login_max_failures", DEFAULT_LOGIN_MAX_FAILURES, 1, 1000),
         login_window_s=t.int_in("login_window_s", DEFAULT_LOGIN_WINDOW_S, 1, 86400),
         ice_servers=ice,
+        metrics_token_file=_path(t, "metrics_token_file", base_dir),
     )
     t.done()
     return settings
+
+
+def _path(t: _Table, k: str, base_dir: Path) -> Path | None:
+    v = t.get(k, str, "", what="a path")
+    if not v:
+        return None
+    p = Path(v)
+    return p if p.is_absolute() else base_dir / p
 
 
 def _user_grant(data: object, key: str) -> UserGrant:
