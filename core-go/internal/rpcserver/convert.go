@@ -3,8 +3,53 @@ package rpcserver
 import (
 	rpcv1 "porthole/core-go/gen/porthole/rpc/v1"
 	"porthole/core-go/internal/rtc"
+	"porthole/core-go/internal/screen"
 	"porthole/core-go/internal/terminal"
 )
+
+// screenOptions converts ScreenOptions; nil stays nil (a terminal).
+func screenOptions(o *rpcv1.ScreenOptions) *screen.Config {
+	if o == nil {
+		return nil
+	}
+	return &screen.Config{
+		Display:    o.GetDisplay(),
+		Width:      clampInt(o.GetWidth()),
+		Height:     clampInt(o.GetHeight()),
+		FPS:        clampInt(o.GetFps()),
+		MinKbps:    clampInt(o.GetMinBitrateKbps()),
+		MaxKbps:    clampInt(o.GetMaxBitrateKbps()),
+		AllowInput: o.GetAllowInput(),
+	}
+}
+
+// clampInt keeps a huge uint32 from wrapping on 32-bit ints; validation
+// refuses it afterwards.
+func clampInt(v uint32) int { return int(min(v, 1<<30)) }
+
+func screenStatsToProto(st *screen.Stats) *rpcv1.ScreenStats {
+	if st == nil {
+		return nil
+	}
+	return &rpcv1.ScreenStats{
+		DisplayWidth:      uint32(st.DisplayWidth),
+		DisplayHeight:     uint32(st.DisplayHeight),
+		VideoWidth:        uint32(st.VideoWidth),
+		VideoHeight:       uint32(st.VideoHeight),
+		Fps:               st.FPS,
+		TargetFps:         uint32(st.TargetFPS),
+		TargetBitrateKbps: uint32(st.TargetKbps),
+		BitrateKbps:       st.Kbps,
+		Frames:            st.Frames,
+		Keyframes:         st.Keyframes,
+		FramesSkipped:     st.Skipped,
+		KeyframeRequests:  st.KeyframeRequests,
+		BytesEncoded:      st.BytesEncoded,
+		InputEvents:       st.InputEvents,
+		InputErrors:       st.InputErrors,
+		LastEncodeMs:      float64(st.LastEncode.Microseconds()) / 1000,
+	}
+}
 
 func eventToProto(e rtc.Event) *rpcv1.SessionEvent {
 	pe := &rpcv1.SessionEvent{SessionId: e.SessionID, TimeUnixMicros: e.Time.UnixMicro()}
@@ -46,6 +91,7 @@ func sessionStatsToProto(st rtc.SessionStats) *rpcv1.SessionStats {
 		BytesSent:     st.BytesSent,
 		BytesReceived: st.BytesReceived,
 		AgeMs:         st.Age.Milliseconds(),
+		Screen:        screenStatsToProto(st.Screen),
 	}
 	if p := st.SelectedPair; p != nil {
 		ps.SelectedPair = &rpcv1.CandidatePair{

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"porthole/core-go/internal/rtc"
+	"porthole/core-go/internal/screen"
 	"porthole/core-go/internal/terminal"
 )
 
@@ -24,7 +25,7 @@ func toStatus(err error) error {
 	case errors.Is(err, rtc.ErrInvalidSessionID), errors.Is(err, rtc.ErrOfferTooLarge),
 		errors.Is(err, rtc.ErrBadKind), errors.Is(err, rtc.ErrBadSDP),
 		errors.Is(err, rtc.ErrBadCandidate), errors.Is(err, rtc.ErrBadICEServer),
-		errors.Is(err, terminal.ErrOutputTooLarge):
+		errors.Is(err, terminal.ErrOutputTooLarge), errors.Is(err, screen.ErrBadOptions):
 		code = codes.InvalidArgument
 	case errors.Is(err, rtc.ErrSessionNotFound):
 		code = codes.NotFound
@@ -33,7 +34,8 @@ func toStatus(err error) error {
 	case errors.Is(err, rtc.ErrTooManySessions), errors.Is(err, rtc.ErrCandidateQueueFull),
 		errors.Is(err, rtc.ErrWatcherTooSlow):
 		code = codes.ResourceExhausted
-	case errors.Is(err, rtc.ErrNotTerminal), errors.Is(err, terminal.ErrDetached):
+	case errors.Is(err, rtc.ErrNotTerminal), errors.Is(err, terminal.ErrDetached),
+		errors.Is(err, screen.ErrUnavailable):
 		code = codes.FailedPrecondition
 	case errors.Is(err, rtc.ErrShutdown):
 		code = codes.Unavailable

@@ -214,11 +214,18 @@ func ctxT(t *testing.T) context.Context {
 // create sends the peer's offer and wires trickle ICE both ways.
 func (h *harness) create(id string, p *testpeer.Peer) {
 	h.t.Helper()
+	h.createWith(id, p, &rpcv1.CreateSessionRequest{Kind: "terminal"})
+}
+
+// createWith is create with a request of the caller's (kind, screen
+// options); id and offer are filled in.
+func (h *harness) createWith(id string, p *testpeer.Peer, req *rpcv1.CreateSessionRequest) {
+	h.t.Helper()
 	h.mu.Lock()
 	h.links[id] = &peerLink{peer: p}
 	h.mu.Unlock()
-	offer := p.Offer()
-	resp, err := h.client.CreateSession(ctxT(h.t), &rpcv1.CreateSessionRequest{SessionId: id, OfferSdp: offer, Kind: "terminal"})
+	req.SessionId, req.OfferSdp = id, p.Offer()
+	resp, err := h.client.CreateSession(ctxT(h.t), req)
 	if err != nil {
 		h.t.Fatalf("CreateSession: %v", err)
 	}

@@ -24,6 +24,7 @@ func (s *Server) CreateSession(_ context.Context, req *rpcv1.CreateSessionReques
 		OfferSDP:   req.GetOfferSdp(),
 		Kind:       req.GetKind(),
 		ICEServers: servers,
+		Screen:     screenOptions(req.GetScreen()),
 	})
 	if err != nil {
 		s.log.Info("create session refused", "session", safeID(req.GetSessionId()), "err", err)

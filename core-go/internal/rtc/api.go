@@ -19,7 +19,9 @@ import (
 // size. DTLS fingerprint verification stays on (pion's default). The
 // returned closer releases the shared UDP mux, if any.
 // tune, when not nil, adjusts the settings last (tests shorten timeouts).
-func newAPI(cfg config.RTC, log *slog.Logger, tune func(*webrtc.SettingEngine)) (*webrtc.API, io.Closer, error) {
+// The settings are returned too: screen sessions build their own API on
+// them (screen_api.go).
+func newAPI(cfg config.RTC, log *slog.Logger, tune func(*webrtc.SettingEngine)) (*webrtc.API, *webrtc.SettingEngine, io.Closer, error) {
 	var se webrtc.SettingEngine
 	se.LoggerFactory = pionLogs{log: log}
 
@@ -35,7 +37,7 @@ func newAPI(cfg config.RTC, log *slog.Logger, tune func(*webrtc.SettingEngine)) 
 
 	if cfg.UDPPortMin != 0 {
 		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
-			return nil, nil, fmt.Errorf("udp port range: %w", err)
+			return nil, nil, nil, fmt.Errorf("udp port range: %w", err)
 		}
 	}
 	var closer io.Closer = nopCloser{}
@@ -52,7 +54,7 @@ func newAPI(cfg config.RTC, log *slog.Logger, tune func(*webrtc.SettingEngine)) 
 		}
 		mux, err := ice.NewMultiUDPMuxFromPort(int(cfg.UDPPort), opts...)
 		if err != nil {
-			return nil, nil, fmt.Errorf("udp mux on port %d: %w", cfg.UDPPort, err)
+			return nil, nil, nil, fmt.Errorf("udp mux on port %d: %w", cfg.UDPPort, err)
 		}
 		se.SetICEUDPMux(mux)
 		closer = mux
@@ -69,7 +71,7 @@ func newAPI(cfg config.RTC, log *slog.Logger, tune func(*webrtc.SettingEngine)) 
 		tune(&se)
 	}
 
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se)), closer, nil
+	return webrtc.NewAPI(webrtc.WithSettingEngine(se)), &se, closer, nil
 }
 
 func interfaceFilter(names []string) func(string) bool {

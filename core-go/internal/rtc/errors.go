@@ -10,7 +10,8 @@ var (
 	// ErrOfferTooLarge is returned for an offer above MaxOfferSize.
 	ErrOfferTooLarge = errors.New("rtc: offer SDP above 64 KiB")
 
-	// ErrBadKind is returned for a session kind other than "terminal".
+	// ErrBadKind is returned for a session kind other than "terminal" and
+	// "screen".
 	ErrBadKind = errors.New("rtc: unsupported session kind")
 
 	// ErrBadSDP wraps the reason an offer could not be used.

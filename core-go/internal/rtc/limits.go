@@ -9,6 +9,9 @@ import "time"
 const (
 	// KindTerminal carries one `terminal` data channel.
 	KindTerminal = "terminal"
+	// KindScreen carries one VP8 video track of an X display and an
+	// optional `input` data channel.
+	KindScreen = "screen"
 )
 
 // Close reasons (SessionClosed.reason in sidecar.proto).
@@ -18,6 +21,7 @@ const (
 	ReasonICEFailed       = "ice_failed"
 	ReasonPeerFailed      = "peer_failed"
 	ReasonSidecarShutdown = "sidecar_shutdown"
+	ReasonScreenLost      = "screen_lost"
 )
 
 // Limits of the API (sidecar.proto).

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"porthole/core-go/internal/config"
+	"porthole/core-go/internal/screen"
 )
 
 // Manager owns every session. Its methods are safe for concurrent use.
@@ -19,7 +20,8 @@ type Manager struct {
 	cfg    config.RTC
 	log    *slog.Logger
 	api    *webrtc.API
-	closer io.Closer // shared UDP mux
+	se     *webrtc.SettingEngine // what api was built with; screen sessions reuse it
+	closer io.Closer             // shared UDP mux
 	hub    *Hub
 
 	mu       sync.Mutex // guards sessions, pending and closed
@@ -34,6 +36,7 @@ type CreateRequest struct {
 	OfferSDP   string
 	Kind       string
 	ICEServers []config.ICEServer
+	Screen     *screen.Config // required for KindScreen; defaults applied here
 }
 
 // New builds the pion API from cfg. Call Shutdown to release it.
@@ -42,7 +45,7 @@ func New(cfg config.RTC, log *slog.Logger) (*Manager, error) {
 }
 
 func newManager(cfg config.RTC, log *slog.Logger, tune func(*webrtc.SettingEngine)) (*Manager, error) {
-	api, closer, err := newAPI(cfg, log, tune)
+	api, se, closer, err := newAPI(cfg, log, tune)
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +53,7 @@ func newManager(cfg config.RTC, log *slog.Logger, tune func(*webrtc.SettingEngin
 		cfg:      cfg,
 		log:      log,
 		api:      api,
+		se:       se,
 		closer:   closer,
 		hub:      NewHub(),
 		sessions: make(map[string]*Session),
@@ -71,8 +75,10 @@ func ValidateSessionID(id string) error {
 	return nil
 }
 
-// checkOffer parses the offer and returns the mid of its data section.
-func checkOffer(offer string) (string, error) {
+// checkOffer parses the offer and returns the mid candidates are reported
+// under: the data section's for a terminal, the first section's (bundled)
+// for a screen, whose offer must have a video section.
+func checkOffer(offer, kind string) (string, error) {
 	if len(offer) > MaxOfferSize {
 		return "", ErrOfferTooLarge
 	}
@@ -82,6 +88,15 @@ func checkOffer(offer string) (string, error) {
 	var d sdp.SessionDescription
 	if err := d.UnmarshalString(offer); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	if kind == KindScreen {
+		for _, md := range d.MediaDescriptions {
+			if md.MediaName.Media == "video" {
+				mid, _ := d.MediaDescriptions[0].Attribute("mid")
+				return mid, nil
+			}
+		}
+		return "", fmt.Errorf("%w: no video (m=video) section", ErrBadSDP)
 	}
 	for _, md := range d.MediaDescriptions {
 		if md.MediaName.Media == "application" {
@@ -97,10 +112,22 @@ func (m *Manager) CreateSession(req CreateRequest) (string, error) {
 	if err := ValidateSessionID(req.SessionID); err != nil {
 		return "", err
 	}
-	if req.Kind != KindTerminal {
-		return "", fmt.Errorf("%w: %q (want %q)", ErrBadKind, req.Kind, KindTerminal)
+	var scr *screen.Config
+	switch req.Kind {
+	case KindTerminal:
+	case KindScreen:
+		if req.Screen == nil {
+			return "", fmt.Errorf("%w: screen options are required", screen.ErrBadOptions)
+		}
+		cfg, err := req.Screen.WithDefaults()
+		if err != nil {
+			return "", err
+		}
+		scr = &cfg
+	default:
+		return "", fmt.Errorf("%w: %q (want %q or %q)", ErrBadKind, req.Kind, KindTerminal, KindScreen)
 	}
-	mid, err := checkOffer(req.OfferSDP)
+	mid, err := checkOffer(req.OfferSDP, req.Kind)
 	if err != nil {
 		return "", err
 	}
@@ -133,7 +160,7 @@ func (m *Manager) CreateSession(req CreateRequest) (string, error) {
 	early := m.pending.take(s.id, time.Now())
 	m.mu.Unlock()
 
-	answer, err := s.start(req.OfferSDP, iceServers(servers), early)
+	answer, err := s.start(req.OfferSDP, iceServers(servers), early, scr)
 	close(s.started)
 	if err != nil {
 		s.abort()

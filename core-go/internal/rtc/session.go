@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"porthole/core-go/internal/screen"
 	"porthole/core-go/internal/terminal"
 )
 
@@ -37,6 +38,9 @@ type Session struct {
 	termDC    *webrtc.DataChannel
 	channels  []*webrtc.DataChannel
 	closing   bool
+	inputDC   *webrtc.DataChannel // a screen session's `input` channel
+
+	screen *screenParts // set before start for screen sessions, then fixed
 
 	started     chan struct{} // closed when start returned; pc is set
 	termOpen    chan struct{} // closed when the terminal channel opened
@@ -68,12 +72,24 @@ func (s *Session) ID() string { return s.id }
 
 // start creates the peer connection, applies the offer and the early
 // candidates and returns the answer without waiting for ICE gathering.
-func (s *Session) start(offer string, servers []webrtc.ICEServer, early []Candidate) (string, error) {
-	pc, err := s.m.api.NewPeerConnection(webrtc.Configuration{ICEServers: servers})
+func (s *Session) start(offer string, servers []webrtc.ICEServer, early []Candidate, scr *screen.Config) (string, error) {
+	api := s.m.api
+	if scr != nil {
+		if err := s.prepareScreen(*scr); err != nil {
+			return "", err
+		}
+		api = s.screen.api
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: servers})
 	if err != nil {
 		return "", fmt.Errorf("new peer connection: %w", err)
 	}
 	s.pc = pc
+	if s.screen != nil {
+		if err := s.attachScreen(pc); err != nil {
+			return "", err
+		}
+	}
 	pc.OnICECandidate(s.onLocalCandidate)
 	pc.OnICEConnectionStateChange(s.onICEState)
 	pc.OnConnectionStateChange(s.onPeerState)
@@ -122,6 +138,8 @@ func (s *Session) onPeerState(st webrtc.PeerConnectionState) {
 	s.mu.Unlock()
 	s.emit(Event{Kind: EventPeerState, State: st.String()})
 	switch st {
+	case webrtc.PeerConnectionStateConnected:
+		s.startScreen()
 	case webrtc.PeerConnectionStateFailed:
 		s.autoClose(ReasonPeerFailed, "peer connection failed (DTLS or transport)")
 	case webrtc.PeerConnectionStateClosed:

@@ -72,6 +72,7 @@ func (s *Session) finishClose(ctx context.Context, reason, message string, flush
 	if b != nil {
 		b.Shutdown(reason)
 	}
+	s.stopScreen()
 	if s.pc != nil {
 		if err := s.pc.GracefulClose(); err != nil {
 			s.log.Debug("close peer connection", "err", err)
@@ -90,6 +91,7 @@ func (s *Session) abort() {
 		return
 	}
 	s.endEvents(nil)
+	s.stopScreen()
 	if s.pc != nil {
 		if err := s.pc.GracefulClose(); err != nil {
 			s.log.Debug("close peer connection", "err", err)

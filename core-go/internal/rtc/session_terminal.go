@@ -11,6 +11,9 @@ import (
 // onDataChannel accepts the one `terminal` channel of a terminal session
 // and closes anything else.
 func (s *Session) onDataChannel(dc *webrtc.DataChannel) {
+	if s.kind == KindScreen && s.onScreenChannel(dc) {
+		return
+	}
 	s.mu.Lock()
 	if s.kind != KindTerminal || dc.Label() != terminal.Label || s.term != nil || s.closing {
 		s.mu.Unlock()

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"porthole/core-go/internal/screen"
 )
 
 // SessionStats is a snapshot of one session's transport.
@@ -21,6 +23,7 @@ type SessionStats struct {
 	BytesReceived uint64
 	Channels      []ChannelStats
 	Age           time.Duration
+	Screen        *screen.Stats // screen sessions only
 }
 
 // CandidatePair is the nominated ICE candidate pair.
@@ -71,6 +74,7 @@ func (s *Session) stats() SessionStats {
 		ICEState:  s.iceState,
 		Age:       time.Since(s.created),
 	}
+	st.Screen = s.screenStats()
 	channels := append([]*webrtc.DataChannel(nil), s.channels...)
 	s.mu.Unlock()
 

@@ -56,9 +56,9 @@ func TestInputMapsAndInjects(t *testing.T) {
 		t.Fatalf("pointer at %q, want X=150 Y=300", got)
 	}
 	for msg, code := range map[string]string{
-		`{"type":"move","x":1280,"y":0}`:                "out_of_range",
-		`not json`:                                      "bad_message",
-		`{"type":"key","keysym":268435455,"down":true}`: "unknown_keysym",
+		`{"type":"move","x":1280,"y":0}`: "out_of_range",
+		`not json`:                       "bad_message",
+		`{"type":"key","keysym":268435455,"down":true}`:           "unknown_keysym",
 		`{"type":"button","button":1,"down":true,"x":5000,"y":1}`: "out_of_range",
 	} {
 		if got := replyCode(t, h.Handle([]byte(msg), true)); got != code {

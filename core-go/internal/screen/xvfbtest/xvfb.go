@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -19,6 +20,14 @@ const StartTimeout = 10 * time.Second
 // number (Xvfb picks it: -displayfd) and returns the display name. The
 // server is stopped when the test ends.
 func Start(t testing.TB, width, height int) string {
+	t.Helper()
+	d, _ := StartKillable(t, width, height)
+	return d
+}
+
+// StartKillable is Start that also returns a func killing the server now
+// (a display that goes away under a session).
+func StartKillable(t testing.TB, width, height int) (string, func()) {
 	t.Helper()
 	if _, err := exec.LookPath("Xvfb"); err != nil {
 		t.Fatalf("Xvfb not installed (scripts/setup.sh installs it): %v", err)
@@ -34,10 +43,14 @@ func Start(t testing.TB, width, height int) string {
 		t.Fatal(err)
 	}
 	w.Close()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	var once sync.Once
+	kill := func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+	}
+	t.Cleanup(kill)
 	num := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(r).ReadString('\n')
@@ -49,10 +62,10 @@ func Start(t testing.TB, width, height int) string {
 		if n == "" {
 			t.Fatal("Xvfb exited before reporting its display")
 		}
-		return ":" + n
+		return ":" + n, kill
 	case <-time.After(StartTimeout):
 		t.Fatal("Xvfb did not start")
-		return ""
+		return "", kill
 	}
 }
 
