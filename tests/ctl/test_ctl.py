@@ -192,6 +192,8 @@ async def test_ctl_on_a_live_session(agent, make_container):
     assert names.index("session.requested") < names.index("session.answered") < names.index("session.ended")
     sides = {e["fields"]["side"] for e in mine if e["name"] == "session.candidate"}
     assert "local" in sides  # aiortc does not trickle: its candidates are in the offer
+    cands = [e["fields"]["candidate"] for e in mine if e["name"] == "session.candidate" and e["fields"]["candidate"]]
+    assert cands and all("ufrag <redacted>" in x for x in cands), cands  # like the logs, no ICE ufrag
     assert any(e["fields"].get("peer_state") == "connected" for e in mine if e["name"] == "session.state")
     started = next(e for e in mine if e["name"] == "session.started")
     assert started["fields"]["pid"] == s["pid"] and started["fields"]["exec_id"] == s["exec_id"]

@@ -52,6 +52,8 @@ SIDECAR_RPC_TIMEOUT_S = 2.0
 STOP_GRACE_S = 1.0
 # Event fields that must never leave the agent, whatever a publisher adds.
 SECRET_FIELDS = frozenset({"grant", "token", "secret", "password", "credential", "sdp", "auth"})
+# A candidate line carries the ICE username fragment; like the logs, watchers don't get it.
+_UFRAG_RE = re.compile(r"\b(ufrag) \S+")
 
 
 def _micros(t: float) -> int:
@@ -64,6 +66,8 @@ def _fields(fields: dict[str, object]) -> struct_pb2.Struct:
     for k, v in fields.items():
         if k.lower() in SECRET_FIELDS:
             continue
+        if k == "candidate" and isinstance(v, str):
+            v = _UFRAG_RE.sub(r"\1 <redacted>", v)
         clean[k] = v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
     out.update(clean)
     return out

@@ -14,7 +14,7 @@ from collections import Counter as Tally
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
@@ -22,6 +22,9 @@ from porthole.agent.events import Event
 
 if TYPE_CHECKING:
     from porthole.agent.service import Agent
+
+# The *_created series double every counter for no use here.
+disable_created_metrics()
 
 # Reasons come from error codes and close reasons, and a client may send its
 # own close reason: only short codes become label values, and only this many

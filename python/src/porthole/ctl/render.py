@@ -178,9 +178,15 @@ def session(s: apb.SessionInfo) -> str:
     return "\n\n".join(parts)
 
 
+# Fields that say what an event is about come first in `watch` lines; the rest follow sorted.
+EVENT_FIELDS_FIRST = ("reason", "code", "side", "candidate", "ice_state", "peer_state", "user", "target", "kind",
+                      "mode", "pid", "exec_id", "cols", "rows")
+
+
 def event(e: apb.AdminEvent) -> str:
     fields = json_format.MessageToDict(e.fields) if e.HasField("fields") else {}
-    text = " ".join(f"{k}={_short(v)}" for k, v in fields.items())
+    order = [k for k in EVENT_FIELDS_FIRST if k in fields] + sorted(k for k in fields if k not in EVENT_FIELDS_FIRST)
+    text = " ".join(f"{k}={_short(fields[k])}" for k in order)
     return f"{clock(e.time_unix_micros)}  {e.session_id or '-':<24}  {e.name:<18}  {text}".rstrip()
 
 
