@@ -48,6 +48,7 @@ EVENT_CODES = {
     "login.succeeded": "PA3000",
     "login.failed": "PA3001",
     "login.rate_limited": "PA3002",
+    "connect.denied": "PA3003",  # server: a /client connection without a valid login token
     "recording.stored": "PA4000",
     "recording.downloaded": "PA4001",
     "recording.denied": "PA4002",

@@ -10,7 +10,8 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from porthole import grant
+from porthole import audit, grant
+from porthole.server import recordings, security
 from porthole.server.agent_ns import AgentNamespace
 from porthole.server.auth import LoginLimiter, Tokens
 from porthole.server.authz import Policy
@@ -50,10 +51,18 @@ class Server:
             engineio_logger=False,
         )
         self.hub = Hub(config, self.sio)
-        self.sio.register_namespace(ClientNamespace(self.hub, self.tokens, self.policy, key))
+        # Audit (porthole.server.security): logins, refused connects, session opens and ends.
+        self.audit = audit.AuditSink(config.audit, source="server")
+        self.hub.on_session_end.append(security.session_end_hook(self.audit))
+        self.recordings = recordings.Store(config, self.tokens, self.policy, self.audit)
+        client_ns = security.AuditedClientNamespace(self.hub, self.tokens, self.policy, key, sink=self.audit)
+        client_ns.opened_hooks.append(self.recordings.session_opened)
+        self.sio.register_namespace(client_ns)
         self.sio.register_namespace(AgentNamespace(self.hub))
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[security.login_middleware(self.audit)])
         add_routes(self.app, LoginHandler(self.policy, self.tokens, self.limiter))
+        self.recordings.add_routes(self.app)
+        self._background: list[asyncio.Task] = []
         self.sio.attach(self.app)
         self.metrics = ServerMetrics.attach(self)  # GET /metrics; counts opens, failures, logins
         self._runner: web.AppRunner | None = None
@@ -91,12 +100,17 @@ class Server:
                 self.port = s.getsockname()[1]
                 break
         log.info("listening on %s", self.url)
+        policy = self.config.policy or security.ServerPolicy()
+        self._background.append(asyncio.create_task(security.end_expired_logins(self.hub, policy)))
 
     async def stop(self) -> None:
         """Stops accepting, disconnects every socket, then closes within a deadline."""
         if self._runner is None:
             return
         runner, self._runner = self._runner, None
+        for t in self._background:
+            t.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         for site in list(runner.sites):
             await site.stop()
         sockets = [(sid, CLIENT_NS) for sid in list(self.hub.clients)]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from porthole import grant
+from porthole import audit, grant
 from porthole.errors import ConfigError
 from porthole.server import passwords
 
@@ -96,6 +96,9 @@ class Config:
     users: dict[str, User]
     devices: dict[str, Device]
     path: Path | None = None
+    audit: audit.AuditConfig = field(default_factory=audit.AuditConfig)
+    policy: Any = None  # security.ServerPolicy ([policy])
+    recordings: Any = None  # recordings.RecordingsConfig ([recordings])
 
 
 def parse_listen(value: object, key: str = "server.listen") -> tuple[str, int]:
@@ -245,7 +248,7 @@ def _user_grant(data: object, key: str) -> UserGrant:
 
 def parse(data: dict, base_dir: Path, path: Path | None = None) -> Config:
     """Builds a Config from parsed TOML; relative paths are relative to base_dir."""
-    unknown = sorted(set(data) - {"server", "orgs", "users", "devices"})
+    unknown = sorted(set(data) - {"server", "orgs", "users", "devices", "audit", "policy", "recordings"})
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown key")
     server = _server(data.get("server", {}), base_dir)
@@ -286,7 +289,13 @@ def parse(data: dict, base_dir: Path, path: Path | None = None) -> Config:
         name = t.get("name", str, dev_id)
         devices[dev_id] = Device(dev_id, name[:128], org, _hash(t, "secret_hash"))
         t.done()
-    return Config(server=server, orgs=tuple(orgs), users=users, devices=devices, path=path)
+    from porthole.server import recordings as recordings_mod
+    from porthole.server import security
+
+    return Config(server=server, orgs=tuple(orgs), users=users, devices=devices, path=path,
+                  audit=audit.parse_config(data.get("audit"), base_dir),
+                  policy=security.parse_policy(data.get("policy")),
+                  recordings=recordings_mod.parse_config(data.get("recordings"), base_dir))
 
 
 def load(path: Path) -> Config:

@@ -57,6 +57,8 @@ class Hub:
         self.clients: dict[str, ClientConn] = {}
         self.agents: dict[str, AgentConn] = {}  # by agent socket id
         self.online: dict[str, str] = {}  # device id -> agent socket id
+        # Called as hook(session, why, monotonic now) when a session leaves the registry (the audit).
+        self.on_session_end: list[Callable[[Session, str, float], None]] = []
 
     def agent_for(self, device_id: str) -> AgentConn | None:
         sid = self.online.get(device_id)
@@ -82,6 +84,8 @@ class Hub:
         """Forgets the session, then sends the given (event, payload) to either side."""
         if self.sessions.remove(session.id) is None:
             return
+        for hook in self.on_session_end:
+            hook(session, why, self.sessions.now())
         log.info(
             "session %s ended (%s): user=%s device=%s", session.id, why, session.user, session.device_id
         )

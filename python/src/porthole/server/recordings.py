@@ -1,0 +1,224 @@
+"""Session recordings on the server: resumable uploads from devices, listing and
+download for authorized users (docs/protocol.md §7, docs/security.md).
+
+Files under `[recordings] dir`:
+- `<sid>.meta.json`: written when the session is opened (who, which device
+  and target): what decides who may upload and who may see the recording;
+- `<sid>.cast.part`: an upload in progress; `<sid>.cast`: a finished one.
+
+Upload (device): `PUT /api/recordings/<sid>` with `Authorization: Device
+<device_id>:<secret>` and `Content-Range: bytes <first>-<last>/<total>` (or
+`bytes */<total>` with no body, to ask where to resume). Answers carry
+`Upload-Offset: <bytes stored>`: 200 done, 202 more wanted, 409 wrong offset
+(resume from Upload-Offset). Only the device the session was opened on may
+upload, once.
+
+Listing and download (users): `GET /api/recordings` and
+`GET /api/recordings/<sid>` with `Authorization: Bearer <login token>`. A
+user sees a recording of their own org when a grant of theirs names that
+device and target (the same rule as opening it), or when it is their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from porthole import audit, errors
+from porthole.errors import ConfigError, PortholeError
+from porthole.server import passwords
+
+log = logging.getLogger("porthole.server.recordings")
+
+# A terminal session of a working day is a few MiB of output; more than this is refused.
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+# One PUT carries at most this much; the agent sends chunks of 1 MiB.
+MAX_CHUNK_BYTES = 4 * 1024 * 1024
+SID_RE = re.compile(r"^s_[A-Za-z0-9_-]{1,62}$")
+RANGE_RE = re.compile(r"^bytes (?:(\d+)-(\d+)|\*)/(\d+)$")
+
+
+@dataclass(frozen=True)
+class RecordingsConfig:
+    dir: Path
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+def parse_config(raw: object, base: Path) -> RecordingsConfig:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("recordings: expected a table")
+    unknown = sorted(set(raw) - {"dir", "max_bytes"})
+    if unknown:
+        raise ConfigError(f"recordings.{unknown[0]}: unknown key")
+    d = raw.get("dir", "recordings")
+    if not isinstance(d, str) or not d:
+        raise ConfigError("recordings.dir: expected a path")
+    mb = raw.get("max_bytes", DEFAULT_MAX_BYTES)
+    if isinstance(mb, bool) or not isinstance(mb, int) or not 1024 <= mb <= 2**34:
+        raise ConfigError("recordings.max_bytes: an integer 1024..2^34")
+    p = Path(d).expanduser()
+    return RecordingsConfig(dir=p if p.is_absolute() else base / p, max_bytes=mb)
+
+
+def _error(status: int, code: str, message: str, **headers: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
+
+
+class Store:
+    def __init__(self, config: Any, tokens: Any, policy: Any, sink: audit.AuditSink) -> None:
+        self.config = config
+        self.cfg: RecordingsConfig = config.recordings or RecordingsConfig(dir=Path("recordings"))
+        self.tokens = tokens
+        self.policy = policy
+        self.sink = sink
+        self._lock = asyncio.Lock()  # uploads are rare and short: one at a time
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_put("/api/recordings/{sid}", self.upload)
+        app.router.add_get("/api/recordings", self.list)
+        app.router.add_get("/api/recordings/{sid}", self.download)
+
+    # ------------------------------------------------------------ bookkeeping
+
+    def _path(self, sid: str, suffix: str) -> Path:
+        return self.cfg.dir / f"{sid}{suffix}"
+
+    def session_opened(self, meta: dict[str, Any]) -> None:
+        """Remembers who opened a session, for its upload and its readers."""
+        try:
+            self.cfg.dir.mkdir(parents=True, exist_ok=True)
+            self._path(meta["session_id"], ".meta.json").write_text(json.dumps(meta))
+        except OSError as e:
+            log.error("cannot write recording metadata: %s", e.strerror)
+
+    def _meta(self, sid: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(self._path(sid, ".meta.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    # ------------------------------------------------------------ upload (device)
+
+    async def _device(self, request: web.Request) -> str | None:
+        h = request.headers.get("Authorization", "")
+        scheme, _, cred = h.partition(" ")
+        device_id, _, secret = cred.partition(":")
+        if scheme != "Device" or not device_id or not secret:
+            return None
+        device = self.config.devices.get(device_id)
+        encoded = device.secret_hash if device is not None else passwords.dummy_hash()
+        ok = await asyncio.get_running_loop().run_in_executor(None, passwords.verify_password, secret, encoded)
+        return device_id if device is not None and ok else None
+
+    async def upload(self, request: web.Request) -> web.Response:
+        sid = request.match_info["sid"]
+        device_id = await self._device(request)
+        if device_id is None:
+            return _error(401, errors.UNAUTHENTICATED, "device credential missing or wrong")
+        meta = self._meta(sid) if SID_RE.match(sid) else None
+        if meta is None or meta.get("device") != device_id:
+            return _error(404, errors.SESSION_NOT_FOUND, "no session of this device with that id")
+        m = RANGE_RE.match(request.headers.get("Content-Range", ""))
+        if m is None:
+            return _error(400, errors.BAD_REQUEST, "Content-Range: bytes FIRST-LAST/TOTAL or bytes */TOTAL")
+        total = int(m.group(3))
+        if total > self.cfg.max_bytes:
+            return _error(413, errors.BAD_REQUEST, f"recordings are at most {self.cfg.max_bytes} bytes")
+        async with self._lock:
+            return await self._store(request, sid, meta, m, total)
+
+    async def _store(self, request: web.Request, sid: str, meta: dict, m: re.Match, total: int) -> web.Response:
+        final, part = self._path(sid, ".cast"), self._path(sid, ".cast.part")
+        if final.exists():
+            size = final.stat().st_size
+            return web.json_response({"ok": True, "complete": True}, status=200, headers={"Upload-Offset": str(size)})
+        have = part.stat().st_size if part.exists() else 0
+        if m.group(1) is not None:
+            first, last = int(m.group(1)), int(m.group(2))
+            if first != have or last < first or last >= total or last - first + 1 > MAX_CHUNK_BYTES:
+                return _error(409, "bad_offset", f"resume at byte {have}", **{"Upload-Offset": str(have)})
+            body = await request.content.read(MAX_CHUNK_BYTES + 1)
+            if len(body) != last - first + 1:
+                return _error(400, errors.BAD_REQUEST, "body length does not match Content-Range",
+                              **{"Upload-Offset": str(have)})
+            with part.open("ab") as f:
+                f.write(body)
+                f.flush()
+                os.fsync(f.fileno())
+            have += len(body)
+        if have < total:
+            return web.json_response({"ok": True, "complete": False}, status=202, headers={"Upload-Offset": str(have)})
+        if have > total:
+            part.unlink()
+            return _error(409, "bad_offset", "more bytes than announced; start again", **{"Upload-Offset": "0"})
+        part.rename(final)
+        self.sink.emit("recording.stored", session_id=sid, device=meta.get("device"), user=meta.get("user"),
+                       org=meta.get("org"), target=meta.get("target"), bytes=total)
+        return web.json_response({"ok": True, "complete": True}, status=200, headers={"Upload-Offset": str(total)})
+
+    # ------------------------------------------------------------ list and download (users)
+
+    def _user(self, request: web.Request):
+        h = request.headers.get("Authorization", "")
+        scheme, _, token = h.partition(" ")
+        if scheme != "Bearer":
+            raise PortholeError(errors.UNAUTHENTICATED, "Authorization: Bearer <login token> required")
+        ident = self.tokens.verify(token)
+        user = self.policy.user(ident.user)
+        if user is None:
+            raise PortholeError(errors.UNAUTHENTICATED, "unknown user")
+        return user
+
+    def _may_read(self, user: Any, meta: dict[str, Any]) -> bool:
+        if meta.get("org") != user.org:
+            return False
+        if meta.get("user") == user.name:
+            return True
+        device = self.config.devices.get(meta.get("device"))
+        return device is not None and self.policy.target_visible(user, device, meta.get("target", ""))
+
+    async def list(self, request: web.Request) -> web.Response:
+        try:
+            user = self._user(request)
+        except PortholeError as e:
+            return _error(401, e.code, e.message)
+        out = []
+        if self.cfg.dir.is_dir():
+            for cast in sorted(self.cfg.dir.glob("s_*.cast")):
+                sid = cast.name[: -len(".cast")]
+                meta = self._meta(sid)
+                if meta is None or not self._may_read(user, meta):
+                    continue
+                out.append({**{k: meta.get(k) for k in ("session_id", "user", "device", "target", "kind",
+                                                         "mode", "opened_at")}, "bytes": cast.stat().st_size})
+        out.sort(key=lambda r: r.get("opened_at") or 0, reverse=True)
+        return web.json_response({"ok": True, "recordings": out})
+
+    async def download(self, request: web.Request) -> web.StreamResponse:
+        sid = request.match_info["sid"]
+        try:
+            user = self._user(request)
+        except PortholeError as e:
+            return _error(401, e.code, e.message)
+        meta = self._meta(sid) if SID_RE.match(sid) else None
+        cast = self._path(sid, ".cast")
+        # Not yours and not there look the same: ids cannot be probed.
+        if meta is None or not cast.is_file() or not self._may_read(user, meta):
+            if meta is not None:
+                self.sink.emit("recording.denied", ok=False, session_id=sid, user=user.name, org=user.org,
+                               code=errors.DENIED)
+            return _error(404, errors.SESSION_NOT_FOUND, "no such recording")
+        self.sink.emit("recording.downloaded", session_id=sid, user=user.name, org=user.org,
+                       device=meta.get("device"), target=meta.get("target"))
+        return web.FileResponse(cast, headers={"Content-Type": "application/x-asciicast",
+                                               "Content-Disposition": f'attachment; filename="{sid}.cast"'})
