@@ -16,6 +16,7 @@ from porthole.agent import adminconfig
 from porthole import audit
 from porthole.agent import policy as policy_mod
 from porthole.agent import recording as recording_mod
+from porthole.agent import screenconfig
 from porthole.errors import ConfigError
 
 DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -82,6 +83,7 @@ class AgentConfig:
     audit: audit.AuditConfig = field(default_factory=audit.AuditConfig)
     recording: recording_mod.RecordingConfig = field(default_factory=recording_mod.RecordingConfig)
     admin: adminconfig.AdminConfig = field(default_factory=adminconfig.AdminConfig)
+    screens: tuple[screenconfig.ScreenConfig, ...] = ()
 
     def read_secret(self) -> str:
         """Re-read on every connection attempt, so a rotated secret takes effect."""
@@ -141,7 +143,7 @@ def load(path: Path, *, server_url: str | None = None) -> AgentConfig:
 
 
 def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentConfig:
-    known = {"agent", "targets", "sidecar", "admin", "policy", "audit", "recording"}
+    known = {"agent", "targets", "sidecar", "admin", "policy", "audit", "recording", "screens"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
@@ -213,4 +215,5 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
         audit=audit.parse_config(raw.get("audit"), base),
         recording=recording_mod.parse(raw.get("recording"), base),
         admin=adminconfig.from_table(_get(raw, "admin", dict, "config", default={}), rel),
+        screens=screenconfig.parse(raw.get("screens")),
     )
