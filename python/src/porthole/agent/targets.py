@@ -15,6 +15,7 @@ import docker.errors
 
 from porthole.agent import policy as policy_mod
 from porthole.agent.config import TargetsConfig
+from porthole.agent.screenconfig import ScreenConfig
 
 log = logging.getLogger("porthole.agent.targets")
 
@@ -28,14 +29,16 @@ _CONTAINER_ID_RE = re.compile(r"[0-9a-f]{64}")
 class Target:
     id: str
     name: str
-    kind: str  # "container" or "host"
+    kind: str  # "container", "host" or "screen"
     label: str
     state: str
     container_id: str = ""
+    screen: ScreenConfig | None = None  # for kind "screen"
 
     def to_wire(self) -> dict[str, str]:
         d = asdict(self)
         d.pop("container_id")
+        d.pop("screen")
         return d
 
 
@@ -50,9 +53,18 @@ def own_container_ids() -> set[str]:
     return ids
 
 
+def screen_target(s: ScreenConfig) -> Target:
+    """A configured display; "running" while its X socket exists, else "unavailable"."""
+    state = "running" if s.socket_path().exists() else "unavailable"
+    return Target(id=s.id, name=s.name, kind="screen", label=f"{s.name} (X display {s.display})",
+                  state=state, screen=s)
+
+
 class Inventory:
-    def __init__(self, cfg: TargetsConfig, policy: policy_mod.Policy | None = None) -> None:
+    def __init__(self, cfg: TargetsConfig, policy: policy_mod.Policy | None = None,
+                 screens: tuple[ScreenConfig, ...] = ()) -> None:
         self._cfg = cfg
+        self._screens = screens
         self._policy = policy or policy_mod.Policy()
         self._targets: dict[str, Target] = {}
         # Running containers that exist but may not be opened, name → why (for target_denied).
@@ -108,6 +120,8 @@ class Inventory:
         if self._cfg.host_shell:
             targets.append(Target(id=HOST_TARGET_ID, name="host shell", kind="host",
                                   label="Host shell on the device (demo target, not a container)", state="running"))
+        # Screens last: a screen's id hides a container of the same name.
+        targets += [screen_target(s) for s in self._screens]
         self._targets = {t.id: t for t in targets}
         return targets
 
