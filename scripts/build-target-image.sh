@@ -30,6 +30,7 @@ if [[ $current == "$hash" && ${FORCE:-0} != 1 ]]; then
   exit 0
 fi
 log "building $image (hash $hash${current:+, was $current})"
+old_id=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -84,4 +85,9 @@ docker import \
 
 got=$(docker image inspect -f '{{ index .Config.Labels "porthole.build-hash" }}' "$image")
 [[ $got == "$hash" ]] || die "imported $image but its label says '$got', not '$hash'"
+# The previous build, now untagged: drop it unless a container still uses it.
+new_id=$(docker image inspect -f '{{.Id}}' "$image")
+if [[ -n $old_id && $old_id != "$new_id" ]]; then
+  docker image rm "$old_id" >/dev/null 2>&1 || true
+fi
 log "built $image ($(docker image inspect -f '{{.Size}}' "$image") bytes)"
