@@ -23,6 +23,7 @@ from porthole.agent.events import EventBus
 from porthole.agent.config import AgentConfig
 from porthole.agent.pty_docker import DockerExec
 from porthole.agent.pty_host import HostShell
+from porthole.agent.screen import ScreenSession
 from porthole.agent.session import MAX_PENDING_CANDIDATES, SETUP_TIMEOUT_S, Pty, Session
 from porthole.agent.sidecar import Sidecar
 from porthole.agent.targets import Inventory
@@ -81,7 +82,7 @@ class Agent:
         self.cfg = cfg
         self.public_key = grant.load_public_key(cfg.grant_public_key)
         self.sidecar = Sidecar(cfg.sidecar, on_restart=self._on_sidecar_lost)
-        self.inventory = Inventory(cfg.targets, cfg.policy)
+        self.inventory = Inventory(cfg.targets, cfg.policy, cfg.screens)
         self.sessions: dict[str, Session] = {}
         self.events = EventBus()
         self.audit = audit.AuditSink(cfg.audit, source="agent")
@@ -196,8 +197,8 @@ class Agent:
         if sid in self._used_grants or sid in self.sessions:
             raise PortholeError(errors.GRANT_REPLAYED, "grant already used")
         self._used_grants[sid] = g.expires_at + grant.LEEWAY_S
-        if g.kind != "terminal":
-            raise PortholeError(errors.GRANT_INVALID, f"sessions of kind {g.kind!r} are not supported yet")
+        if g.kind not in ("terminal", "screen"):
+            raise PortholeError(errors.GRANT_INVALID, f"sessions of kind {g.kind!r} are not supported")
         target = self.inventory.get(g.target_id)
         if target is None:
             await self.inventory.refresh()
@@ -206,7 +207,9 @@ class Agent:
             raise PortholeError(policy.TARGET_DENIED, f"target {g.target_id!r} may not be opened on this device")
         if target is None:
             raise PortholeError(errors.TARGET_NOT_FOUND, f"no target {g.target_id!r} on this device")
-        spec = await self._exec_spec(target, data)
+        if (g.kind == "screen") != (target.kind == "screen"):
+            raise PortholeError(errors.BAD_REQUEST, f"target {g.target_id!r} cannot be opened as a {g.kind}")
+        spec = await self._exec_spec(target, data) if g.kind == "terminal" else None
         sdp = data.get("sdp")
         if data.get("type", "offer") != "offer" or not isinstance(sdp, str) or not sdp \
                 or len(sdp.encode()) > MAX_SDP_BYTES:
@@ -215,7 +218,10 @@ class Agent:
         if len(self.sessions) >= self.cfg.max_sessions:
             raise PortholeError(errors.TOO_MANY_SESSIONS, "device session limit reached")
 
-        session = Session(sid, g, target, cols, rows, self.events)
+        if g.kind == "screen":
+            session = ScreenSession(sid, g, target, self.events)
+        else:
+            session = Session(sid, g, target, cols, rows, self.events)
         session.spec = spec
         session.forbid_root = target.kind == "container" and not self.cfg.policy.allow_root
         self.sessions[sid] = session
@@ -226,14 +232,16 @@ class Agent:
             raise PortholeError(policy.AUDIT_UNAVAILABLE, "the device's audit log cannot be written")
         try:
             stub = await self.sidecar.wait_ready(SIDECAR_WAIT_S)
-            resp = await stub.CreateSession(pb.CreateSessionRequest(session_id=sid, offer_sdp=sdp, kind="terminal"),
-                                            timeout=RPC_TIMEOUT_S)
+            req = session.create_request(sdp) if isinstance(session, ScreenSession) else \
+                pb.CreateSessionRequest(session_id=sid, offer_sdp=sdp, kind="terminal")
+            resp = await stub.CreateSession(req, timeout=RPC_TIMEOUT_S)
         except grpc.aio.AioRpcError as e:
             self.sessions.pop(sid, None)
             code = {
                 grpc.StatusCode.INVALID_ARGUMENT: errors.BAD_SDP,
                 grpc.StatusCode.ALREADY_EXISTS: errors.GRANT_REPLAYED,
                 grpc.StatusCode.RESOURCE_EXHAUSTED: errors.TOO_MANY_SESSIONS,
+                grpc.StatusCode.FAILED_PRECONDITION: errors.SCREEN_UNAVAILABLE,  # the X display cannot be opened
             }.get(e.code(), errors.SIDECAR_UNAVAILABLE)
             raise PortholeError(code, e.details() or e.code().name) from e
         except PortholeError:
@@ -284,7 +292,7 @@ class Agent:
 
     async def _setup_expired(self, sid: str) -> None:
         s = self.sessions.get(sid)
-        if s and s.terminal_task is None:
+        if s and s.terminal_task is None and not (isinstance(s, ScreenSession) and s.started):
             await self._error(sid, PortholeError(errors.ICE_FAILED, "no connection within the setup deadline"))
             await self.close_session(sid, "setup_timeout")
 
@@ -372,6 +380,8 @@ class Agent:
         elif kind == "peer_state" and session:
             session.peer_state = ev.peer_state
             self.events.publish("session.state", sid, peer_state=ev.peer_state)
+            if isinstance(session, ScreenSession):
+                session.on_peer_state(ev.peer_state)
         elif kind == "channel_opened" and session:
             if ev.channel_opened.label == "terminal" and session.terminal_task is None:
                 if session.setup_timer:

@@ -1,0 +1,61 @@
+"""A screen session on the device: the sidecar captures, encodes and injects
+input by itself, so the agent only creates it with the right options, marks it
+started when the peer connects, and closes it like any other session."""
+
+from __future__ import annotations
+
+import time
+
+from porthole.agent.events import EventBus
+from porthole.agent.session import Session
+from porthole.agent.targets import Target
+from porthole.grant import Grant
+from porthole.rpc.v1 import sidecar_pb2 as pb
+
+KIND = "screen"
+
+
+class ScreenSession(Session):
+    def __init__(self, session_id: str, grant: Grant, target: Target, events: EventBus | None = None) -> None:
+        assert target.screen is not None, "a screen session needs a screen target"
+        super().__init__(session_id, grant, target, 0, 0, events)
+        self.screen = target.screen
+        self.started = False
+
+    @property
+    def allow_input(self) -> bool:
+        # Input only for an interactive grant; a view-only operator gets
+        # input_not_allowed on the `input` channel for every event.
+        return self.grant.mode == "interactive"
+
+    def create_request(self, sdp: str) -> pb.CreateSessionRequest:
+        s = self.screen
+        return pb.CreateSessionRequest(
+            session_id=self.id, offer_sdp=sdp, kind=KIND,
+            screen=pb.ScreenOptions(
+                display=s.display, width=s.width, height=s.height, fps=s.fps,
+                min_bitrate_kbps=s.min_bitrate_kbps, max_bitrate_kbps=s.max_bitrate_kbps,
+                allow_input=self.allow_input,
+            ),
+        )
+
+    def on_peer_state(self, state: str) -> None:
+        """The session starts when the peer connects (the video flows from then on)."""
+        if state != "connected" or self.started:
+            return
+        self.started = True
+        if self.setup_timer:
+            self.setup_timer.cancel()
+        self.events.publish("session.started", self.id, **self.audit_fields(), display=self.screen.display,
+                            allow_input=self.allow_input)
+
+    # A screen being watched is never idle: the idle timeout is about
+    # forgotten terminals; screen sessions end with the page, max_session_s
+    # or the grant.
+    @property
+    def last_activity(self) -> float:
+        return time.monotonic()
+
+    @last_activity.setter
+    def last_activity(self, _value: float) -> None:
+        pass
