@@ -103,8 +103,11 @@ class ClientNamespace(EventNamespace):
         agent = self.hub.agent_for(req.device_id)
         if agent is None:
             raise PortholeError(errors.DEVICE_OFFLINE, "the device is offline")
-        if not any(t["id"] == req.target_id for t in agent.targets):
+        target = next((t for t in agent.targets if t["id"] == req.target_id), None)
+        if target is None:
             raise PortholeError(errors.TARGET_NOT_FOUND, "the device has no such target")
+        if (req.kind == "screen") != (target.get("kind") == "screen"):
+            raise PortholeError(errors.BAD_REQUEST, f"this target cannot be opened as a {req.kind}")
         cfg = self.hub.config.server
         if self.hub.sessions.count_for_user(user.name) >= cfg.max_sessions_per_user:
             raise PortholeError(errors.TOO_MANY_SESSIONS, f"at most {cfg.max_sessions_per_user} sessions at once")

@@ -29,7 +29,7 @@ MAX_TARGETS = 256
 MAX_TARGET_ID_LEN = 128
 MAX_TARGET_TEXT_LEN = 256
 MAX_TARGET_STATE_LEN = 32
-TARGET_KINDS = ("container", "host")
+TARGET_KINDS = ("container", "host", "screen")
 # Terminal size bounds (also enforced by the agent and on the data channel).
 MIN_DIM, MAX_DIM = 1, 1000
 DEFAULT_COLS, DEFAULT_ROWS = 80, 24
