@@ -23,6 +23,10 @@
 //   close(), type(text) (as if typed), refreshDevices() → Promise
 //   waitState(key, value, timeoutMs=15000) → Promise: resolves when state[key] === value
 //   waitText(substring, timeoutMs=15000) → Promise: resolves when terminalText() has it
+//   video            the <video> of a screen session (data-testid screen)
+//   Screen sessions (a target of kind "screen"; open() picks the kind from
+//   the target) add to state: videoWidth, videoHeight, fps, kbps, freezes,
+//   framesDecoded (from getStats' inbound-rtp), inputErrors, lastInputError.
 //   (The CSP has no 'unsafe-eval', so Playwright's string predicates in
 //   wait_for_function fail on this page; await these from page.evaluate instead,
 //   or use a context with bypass_csp=True.)
@@ -40,6 +44,7 @@ import { FitAddon } from "@xterm/addon-fit";
 import { io } from "socket.io-client";
 import { describe } from "./messages.js";
 import { SessionError, TerminalSession, request } from "./session.js";
+import { ScreenSession } from "./screen.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -66,6 +71,7 @@ const hooks = {
   get dc() { return session ? session.dc : null; },
   get socket() { return socket; },
   get term() { return term; },
+  get video() { return $("screen"); },
   terminalText,
   login: (user, password) => login(user, password),
   open: (deviceId, targetId, opts = {}) => openTerminal(deviceId, targetId, opts),
@@ -297,6 +303,7 @@ function renderTargets() {
 function updateHostWarning() {
   const opt = $("target-select").selectedOptions[0];
   $("host-warning").hidden = !(opt && opt.dataset.kind === "host");
+  $("open-terminal").textContent = opt && opt.dataset.kind === "screen" ? "Open screen" : "Open terminal";
 }
 
 // ---- terminal --------------------------------------------------------------
@@ -347,6 +354,16 @@ function renderSessionState(s) {
     localCandidateType: s.localCandidateType, remoteCandidateType: s.remoteCandidateType,
     rttMs: s.rttMs, bytesReceived: s.bytesReceived,
   });
+  if (s.videoWidth !== undefined) {
+    Object.assign(state, {
+      videoWidth: s.videoWidth, videoHeight: s.videoHeight, fps: s.fps, kbps: s.kbps,
+      freezes: s.freezes, framesDecoded: s.framesDecoded, inputErrors: s.inputErrors, lastInputError: s.lastInputError,
+    });
+    $("video-size").textContent = s.videoWidth ? `${s.videoWidth}\u00d7${s.videoHeight}` : "\u2013";
+    $("video-fps").textContent = String(s.fps);
+    $("video-kbps").textContent = String(s.kbps);
+    $("video-freezes").textContent = String(s.freezes);
+  }
   $("session-state").textContent = s.session;
   $("ice-state").textContent = s.ice || "\u2013";
   $("candidate-pair").textContent = s.localCandidateType
@@ -368,6 +385,8 @@ async function openTerminal(deviceId, targetId, opts = {}) {
   hooks.lastErrorMessage = null;
   if (!socket || !socket.connected) return showError("network", "Not connected to the server.");
   if (!targetId) return showError("target_not_found");
+  if (targetKind(deviceId, targetId) === "screen") return openScreen(deviceId, targetId);
+  showScreen(false);
   ensureTerminal();
   fit.fit();
   term.reset();
@@ -387,6 +406,42 @@ async function openTerminal(deviceId, targetId, opts = {}) {
     await s.open();
     state.sessionId = s.id;
     term.focus();
+  } catch (e) {
+    const err = e instanceof SessionError ? e : new SessionError("internal", e.message);
+    s.finish(err.code, err.message, false);
+  }
+  state.sessionId = s.id;
+  return s.id;
+}
+
+function targetKind(deviceId, targetId) {
+  const dev = devices.find((d) => d.id === deviceId);
+  const t = dev && dev.targets.find((x) => x.id === targetId);
+  return t ? t.kind : null;
+}
+
+// The <video> replaces the terminal while a screen session is shown.
+function showScreen(on) {
+  $("screen").hidden = !on;
+  $("screen-status").hidden = !on;
+  $("terminal").hidden = on;
+}
+
+async function openScreen(deviceId, targetId) {
+  showScreen(true);
+  const s = new ScreenSession({
+    socket, video: $("screen"), deviceId, targetId,
+    onChange: (st) => { if (session === s) renderSessionState(st); },
+    onEnd: (code, message, { fatal }) => {
+      if (session !== s && fatal) return;
+      if (code === "unauthenticated") tokenExpired();
+      else if (code) showError(code, message);
+      else if (message) showInfo(message);
+    },
+  });
+  session = s;
+  try {
+    await s.open();
   } catch (e) {
     const err = e instanceof SessionError ? e : new SessionError("internal", e.message);
     s.finish(err.code, err.message, false);

@@ -70,21 +70,7 @@ export class TerminalSession {
     if (this.ended) return;
     this.id = ack.session_id;
     this.mode = ack.mode || "interactive";
-    const pc = new RTCPeerConnection({ iceServers: iceServers(ack.ice_servers) });
-    this.pc = pc;
-    pc.onicecandidate = (ev) => {
-      if (this.ended) return;
-      const candidate = ev.candidate ? ev.candidate.toJSON() : null;
-      request(this.socket, "webrtc:ice", { session_id: this.id, candidate }).catch((e) => this.fail(e));
-    };
-    pc.oniceconnectionstatechange = () => {
-      this.set({ ice: pc.iceConnectionState });
-      if (pc.iceConnectionState === "failed") this.fail(new SessionError("ice_failed"));
-    };
-    pc.onconnectionstatechange = () => {
-      this.set({ pc: pc.connectionState });
-      if (pc.connectionState === "failed") this.fail(new SessionError("ice_failed"));
-    };
+    const pc = this.newPeerConnection(ack.ice_servers);
     const dc = pc.createDataChannel("terminal", { ordered: true, protocol: this.binary ? "porthole-binary" : "" });
     dc.binaryType = "arraybuffer";
     this.dc = dc;
@@ -102,6 +88,26 @@ export class TerminalSession {
       session_id: this.id, type: "offer", sdp: pc.localDescription.sdp, cols: this.cols, rows: this.rows,
     });
     this.statsTimer = setInterval(() => this.readStats(), STATS_INTERVAL_MS);
+  }
+
+  // The peer connection with trickle ICE and state tracking (screen.js too).
+  newPeerConnection(servers) {
+    const pc = new RTCPeerConnection({ iceServers: iceServers(servers) });
+    this.pc = pc;
+    pc.onicecandidate = (ev) => {
+      if (this.ended) return;
+      const candidate = ev.candidate ? ev.candidate.toJSON() : null;
+      request(this.socket, "webrtc:ice", { session_id: this.id, candidate }).catch((e) => this.fail(e));
+    };
+    pc.oniceconnectionstatechange = () => {
+      this.set({ ice: pc.iceConnectionState });
+      if (pc.iceConnectionState === "failed") this.fail(new SessionError("ice_failed"));
+    };
+    pc.onconnectionstatechange = () => {
+      this.set({ pc: pc.connectionState });
+      if (pc.connectionState === "failed") this.fail(new SessionError("ice_failed"));
+    };
+    return pc;
   }
 
   // Signaling events for this session, dispatched by main.js.
