@@ -92,8 +92,16 @@ async def test_utf8_in_json_mode_and_raw_bytes_in_binary_mode(agent, make_contai
     ("unknown_container", "target_not_found"),
     ("other_session", "grant_invalid"),
     ("garbage", "grant_invalid"),
+    ("no_grant", "grant_invalid"),
+    ("not_allowed", "target_denied"),
+    ("root_asked", "root_denied"),
+    ("user_asked", "user_denied"),
+    ("shell_asked", "shell_denied"),
+    ("env_asked", "env_denied"),
 ])
 async def test_refused_grants_create_nothing(agent, make_container, case, expected):
+    """The agent side of the authorization matrix (the server side: tests/server/test_audit.py):
+    each refusal has its own code, is audited, and no exec is created."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from porthole import grant as grants
 
@@ -101,6 +109,7 @@ async def test_refused_grants_create_nothing(agent, make_container, case, expect
     await wait_target(agent, c.name)
     client = TerminalClient()
     sid, token = agent.sign(c.name)
+    extra: dict = {}
     if case == "bad_signature":
         token = grants.sign(Ed25519PrivateKey.generate(), session_id=sid, user="alice", org="acme",
                             device_id=agent.device_id, target_id=c.name)
@@ -114,12 +123,38 @@ async def test_refused_grants_create_nothing(agent, make_container, case, expect
         _, token = agent.sign(c.name)  # a valid grant, but for a different session id
     elif case == "garbage":
         token = "not.a.jwt"
-    await agent.offer(client, sid, token)
+    elif case == "no_grant":
+        token = None
+    elif case == "not_allowed":  # running, but its name is not in targets.containers
+        c = make_container(name=f"porthole-other-{sid[-6:].lower().replace('_', 'x').replace('-', 'y')}")
+        _, token = agent.sign(c.name, session_id=sid)
+    elif case == "root_asked":
+        extra = {"user": "root"}
+    elif case == "user_asked":
+        extra = {"user": "operator"}
+    elif case == "shell_asked":
+        extra = {"shell": "bash"}
+    elif case == "env_asked":
+        extra = {"env": {"LD_PRELOAD": "/tmp/evil.so"}}
+    agent.clients.append(client)
+    await agent.hub.send("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": await client.offer(),
+                                          "grant": token, "cols": 80, "rows": 24, **extra})
     err = await agent.hub.wait_event(sid, "webrtc:error")
     assert err["code"] == expected, err
     assert err["message"]
     assert not agent.hub.got(sid, "webrtc:answer")
     assert exec_ids(c) == []
+    denied = [a for a in audit_records(agent) if a["event"] == "session.denied" and a.get("session_id") == sid]
+    assert len(denied) == 1, audit_records(agent)
+    assert denied[0]["code"] == expected and denied[0]["ok"] is False and denied[0]["event_code"] == "PA1004"
+    if case not in ("garbage", "no_grant"):
+        assert denied[0]["claimed_user"] == "alice", denied[0]
+
+
+def audit_records(agent) -> list[dict]:
+    """The agent's audit file (the default sink, audit.jsonl next to its config)."""
+    path = agent.log_path.parent / "audit.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
 async def test_replayed_grant_is_refused(agent, make_container):
@@ -133,6 +168,9 @@ async def test_replayed_grant_is_refused(agent, make_container):
     await agent.offer(second, sid, token)
     err = await agent.hub.wait_event(sid, "webrtc:error")
     assert err["code"] == "grant_replayed"
+    assert exec_ids(c) == []  # the first offer never opened its channel: no exec either
+    denied = [a for a in audit_records(agent) if a["event"] == "session.denied" and a.get("session_id") == sid]
+    assert [d["code"] for d in denied] == ["grant_replayed"] and denied[0]["claimed_user"] == "alice"
 
 
 async def test_bad_messages_and_bad_sdp_leave_other_sessions_alone(agent, make_container):

@@ -106,7 +106,7 @@ log_level = "debug"
 [admin]
 socket = "admin.sock"
 metrics_listen = "127.0.0.1:0"
-""".replace("'", '"'))
+""".replace("'", '"') + targets.get("extra_toml", ""))  # e.g. [policy], [audit], [recording]
     return cfg
 
 
