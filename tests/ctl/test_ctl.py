@@ -236,6 +236,16 @@ async def test_admin_socket_is_private(agent):
     sock = admin_socket(agent)
     mode = sock.stat().st_mode & 0o777
     assert mode == 0o600, oct(mode)
+    # Another user gets a clear "permission denied", exit code 4.
+    proc = await asyncio.create_subprocess_exec(
+        "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+        sys.executable, "-m", "porthole", "ctl", "--socket", str(sock), "sessions",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=REPO)
+    out, err = await asyncio.wait_for(proc.communicate(), CTL_TIMEOUT_S)
+    assert proc.returncode == 4, (out, err)
+    assert err.decode().strip() == f"porthole ctl: permission denied on {sock}: run as the agent's user (or root)"
+    # And the same user (root here) still gets in.
+    assert (await ctl("sessions", socket=sock)).code == 0
 
 
 async def test_ctl_without_an_agent(tmp_path):

@@ -60,9 +60,13 @@ class Endpoint:
         """Clear errors before gRPC's generic UNAVAILABLE: missing socket, no permission."""
         path = self.socket
         assert path is not None
-        if not path.exists():
+        try:
+            path.stat()
+        except PermissionError:
+            raise CtlError(f"permission denied on {path}: run as the agent's user (or root)", EXIT_DENIED) from None
+        except OSError:
             raise CtlError(f"cannot reach the agent at {path}: is `porthole agent` running? "
-                           "(no socket there; see --socket and [admin] socket)", EXIT_UNREACHABLE)
+                           "(no socket there; see --socket and [admin] socket)", EXIT_UNREACHABLE) from None
         if not os.access(path, os.R_OK | os.W_OK):
             raise CtlError(f"permission denied on {path}: run as the agent's user (or root)", EXIT_DENIED)
 
