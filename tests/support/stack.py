@@ -81,6 +81,7 @@ def write_agent_config(tmp: Path, hub_url: str, secret: str, public_pem: bytes, 
     (tmp / "grant.pub.pem").write_bytes(public_pem)
     containers = targets.get("containers", ["porthole-test-*"])
     host_shell = "true" if targets.get("host_shell") else "false"
+    user_line = f'user = "{targets["user"]}"' if "user" in targets else ""  # targets.user (exec user)
     cfg = tmp / "agent.toml"
     cfg.write_text(f"""
 [agent]
@@ -96,6 +97,7 @@ docker = true
 containers = {containers!r}
 host_shell = {host_shell}
 host_shell_command = ["/bin/sh", "-i"]
+{user_line}
 
 [sidecar]
 binary = "{core_binary()}"

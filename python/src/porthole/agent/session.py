@@ -87,6 +87,8 @@ class Session:
                                   "started_at": round(self.started_wall, 3)}
         if self.spec is not None:
             out.update(exec_user=self.spec.user or "(image default)", shell=self.spec.shell_name or "(default)")
+        if self.input_dropped:
+            out["input_dropped"] = self.input_dropped
         return out
 
     async def run_terminal(self, stub: sidecar_pb2_grpc.SidecarStub, pty: Pty) -> tuple[str, str]:
