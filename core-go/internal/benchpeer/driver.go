@@ -25,6 +25,7 @@ const maxRequest = 1 << 20
 //	echo_many  peers, count, warmup, interval_ms → rtt_us[], lost
 //	drain      peer, input, marker, timeout_s → bytes, seconds
 //	raw        bytes, timeout_s               → seconds
+//	raw_echo   count, warmup, interval_ms     → rtt_us[], lost
 //	close      peer                           →
 //	quit                                      → (then the process exits)
 type Request struct {
@@ -140,6 +141,9 @@ func (d *Driver) do(req Request) (map[string]any, error) {
 	case "raw":
 		took, err := RawThroughput(d.api, req.Bytes, seconds(req.TimeoutS, time.Minute))
 		return map[string]any{"seconds": took.Seconds()}, err
+	case "raw_echo":
+		r, err := RawEcho(d.api, req.Count, req.Warmup, interval, seconds(req.TimeoutS, time.Minute))
+		return map[string]any{"rtt_us": r.RTTMicros, "lost": r.Lost}, err
 	case "echo_many":
 		peers := make([]*Peer, 0, len(req.Peers))
 		for _, name := range req.Peers {

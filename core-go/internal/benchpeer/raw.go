@@ -18,25 +18,58 @@ const (
 	rawLowWaterMark  = 256 << 10
 )
 
-// RawThroughput sends total bytes over a data channel between two pion
-// peers in this process (both on the bench's interface) and returns the time
-// from the first send to the last byte received: the transport's ceiling,
-// with no terminal, agent or Docker in the way.
-func RawThroughput(api *webrtc.API, total int64, timeout time.Duration) (time.Duration, error) {
+// rawPair is two pion peers in this process (both on the bench's interface)
+// joined by one ordered data channel. onRemote handles the answerer's side
+// of the channel; Close closes both peers.
+type rawPair struct {
+	offerer, answerer *webrtc.PeerConnection
+	dc                *webrtc.DataChannel // the offerer's end
+}
+
+func newRawPair(api *webrtc.API, timeout time.Duration, onRemote func(*webrtc.DataChannel)) (*rawPair, error) {
 	offerer, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer offerer.Close()
 	answerer, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
-		return 0, err
+		_ = offerer.Close()
+		return nil, err
 	}
-	defer answerer.Close()
+	p := &rawPair{offerer: offerer, answerer: answerer}
+	answerer.OnDataChannel(onRemote)
+	ordered := true
+	if p.dc, err = offerer.CreateDataChannel("raw", &webrtc.DataChannelInit{Ordered: &ordered}); err != nil {
+		p.Close()
+		return nil, err
+	}
+	opened := make(chan struct{})
+	p.dc.OnOpen(func() { close(opened) })
+	if err := connect(offerer, answerer); err != nil {
+		p.Close()
+		return nil, err
+	}
+	select {
+	case <-opened:
+		return p, nil
+	case <-time.After(timeout):
+		p.Close()
+		return nil, fmt.Errorf("raw channel open: %w", ErrTimeout)
+	}
+}
 
+func (p *rawPair) Close() {
+	_ = p.offerer.Close()
+	_ = p.answerer.Close()
+}
+
+// RawThroughput sends total bytes from one pion peer to another and returns
+// the time from the first send to the last byte received: the transport's
+// ceiling, with no terminal, agent or Docker in the way.
+func RawThroughput(api *webrtc.API, total int64, timeout time.Duration) (time.Duration, error) {
 	var received atomic.Int64
 	done := make(chan struct{})
-	answerer.OnDataChannel(func(dc *webrtc.DataChannel) {
+	pair, err := newRawPair(api, timeout, func(dc *webrtc.DataChannel) {
 		dc.OnMessage(func(m webrtc.DataChannelMessage) {
 			if received.Add(int64(len(m.Data))) >= total {
 				select {
@@ -47,13 +80,11 @@ func RawThroughput(api *webrtc.API, total int64, timeout time.Duration) (time.Du
 			}
 		})
 	})
-	ordered := true
-	dc, err := offerer.CreateDataChannel("raw", &webrtc.DataChannelInit{Ordered: &ordered})
 	if err != nil {
 		return 0, err
 	}
-	opened := make(chan struct{})
-	dc.OnOpen(func() { close(opened) })
+	defer pair.Close()
+	dc := pair.dc
 	low := make(chan struct{}, 1)
 	dc.SetBufferedAmountLowThreshold(rawLowWaterMark)
 	dc.OnBufferedAmountLow(func() {
@@ -62,16 +93,7 @@ func RawThroughput(api *webrtc.API, total int64, timeout time.Duration) (time.Du
 		default:
 		}
 	})
-	if err := connect(offerer, answerer); err != nil {
-		return 0, err
-	}
 	deadline := time.After(timeout)
-	select {
-	case <-opened:
-	case <-deadline:
-		return 0, fmt.Errorf("raw channel open: %w", ErrTimeout)
-	}
-
 	payload := make([]byte, rawChunk)
 	start := time.Now()
 	for sent := int64(0); sent < total; {
@@ -95,6 +117,45 @@ func RawThroughput(api *webrtc.API, total int64, timeout time.Duration) (time.Du
 	case <-deadline:
 		return 0, fmt.Errorf("raw receive (%d of %d bytes): %w", received.Load(), total, ErrTimeout)
 	}
+}
+
+// RawEcho sends count one-byte messages, one every interval, to a pion peer
+// that sends each straight back, and times each round trip: the transport's
+// share of a keystroke, with no terminal, agent or Docker in the way.
+func RawEcho(api *webrtc.API, count, warmup int, interval, timeout time.Duration) (EchoResult, error) {
+	res := EchoResult{RTTMicros: make([]float64, 0, count)}
+	pair, err := newRawPair(api, timeout, func(dc *webrtc.DataChannel) {
+		dc.OnMessage(func(m webrtc.DataChannelMessage) { _ = dc.Send(m.Data) })
+	})
+	if err != nil {
+		return res, err
+	}
+	defer pair.Close()
+	back := make(chan struct{}, 16)
+	pair.dc.OnMessage(func(webrtc.DataChannelMessage) { back <- struct{}{} })
+	next := time.Now()
+	for i := 0; i < warmup+count; i++ {
+		if d := time.Until(next); d > 0 {
+			time.Sleep(d)
+		}
+		next = next.Add(interval)
+		start := time.Now()
+		if err := pair.dc.Send([]byte{'x'}); err != nil {
+			return res, err
+		}
+		select {
+		case <-back:
+		case <-time.After(EchoTimeout):
+			if i >= warmup {
+				res.Lost++
+			}
+			continue
+		}
+		if i >= warmup {
+			res.RTTMicros = append(res.RTTMicros, float64(time.Since(start).Microseconds()))
+		}
+	}
+	return res, nil
 }
 
 // connect does a complete (non-trickle) offer/answer between two local peers.

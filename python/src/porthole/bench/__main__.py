@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from porthole.bench import machine, report, sections
-from porthole.bench.context import FULL, QUICK, Context
+from porthole.bench.context import FULL, QUICK, SMOKE, Context
 from porthole.bench.figures import Figure
 from porthole.bench.peer import REPO
 from porthole.errors import PortholeError
@@ -21,6 +21,7 @@ from porthole.errors import PortholeError
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m porthole.bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="smaller sizes for development (under two minutes)")
+    p.add_argument("--smoke", action="store_true", help="the smallest sizes: checks the tool works (tests/bench)")
     p.add_argument("--sections", default="", help="comma-separated section keys (default: all)")
     p.add_argument("--json", type=Path, help="results file (default docs/benchmarks.json; "
                                              "quick: bench-results.quick.json)")
@@ -39,13 +40,15 @@ async def run(args: argparse.Namespace) -> int:
     if unknown:
         raise PortholeError("bad_request", f"unknown section(s) {unknown}; have {list(registry)}")
     todo = {k: registry[k] for k in registry if k in chosen}
-    params = QUICK if args.quick else FULL
-    json_path = args.json or (REPO / ("bench-results.quick.json" if args.quick else "docs/benchmarks.json"))
-    md_path = args.md or (None if args.quick else REPO / "docs" / "benchmarks.md")
+    short = args.quick or args.smoke
+    params = SMOKE if args.smoke else QUICK if args.quick else FULL
+    json_path = args.json or (REPO / ("bench-results.quick.json" if short else "docs/benchmarks.json"))
+    md_path = args.md or (None if short else REPO / "docs" / "benchmarks.md")
 
     started = datetime.datetime.now(datetime.timezone.utc)
+    load_before = os.getloadavg()
     t0 = time.monotonic()
-    ctx = Context(params, quick=args.quick, core=core, iface=iface)
+    ctx = Context(params, quick=short, core=core, iface=iface)
     figures: list[Figure] = []
     try:
         for key, sec in todo.items():
@@ -57,11 +60,14 @@ async def run(args: argparse.Namespace) -> int:
         await ctx.close()
     duration = time.monotonic() - t0
     run_info = {
-        "quick": args.quick,
+        "quick": short,
+        "mode": "smoke" if args.smoke else "quick" if args.quick else "full",
         "started_utc": started.strftime("%Y-%m-%d %H:%M UTC"),
         "duration_s": round(duration, 1),
         "params": params.__dict__,
         "machine": machine.describe(core, REPO),
+        # 1-minute load average before and after: the machine may be shared; figures from a busy one are slower.
+        "loadavg_1m": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
     }
     print(report.table(todo, figures))
     print(f"\n{len(figures)} figures in {duration:.0f} s; written to {json_path}"

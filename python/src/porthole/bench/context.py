@@ -58,6 +58,13 @@ QUICK = Params(keystrokes=100, keystroke_warmup=10, keystroke_interval_ms=10.0,
                setup_reps=3, concurrency_levels=(5,), concurrency_keystrokes=20,
                bridge_concurrency_levels=(5,), idle_seconds=2.0)
 
+# The smallest configuration: one pass over every section to prove the tool
+# works (tests/bench); its figures mean little.
+SMOKE = Params(keystrokes=10, keystroke_warmup=2, keystroke_interval_ms=10.0,
+               throughput_bytes=64 << 10, throughput_reps=1, raw_bytes=1 << 20,
+               setup_reps=1, concurrency_levels=(2,), concurrency_keystrokes=5,
+               bridge_concurrency_levels=(2,), idle_seconds=1.0)
+
 
 class BridgeProcess:
     """The aiortc reference bridge (porthole.bench.aiortc_bridge) as a subprocess."""

@@ -71,6 +71,8 @@ def write_markdown(path: Path, run: dict[str, Any], sections: dict[str, Section]
         "|---|---|",
         f"| CPU | {m['cpu']}, {m['cores']} cores ({m['cores_usable']} usable) |",
         f"| RAM | {m['ram_gib']} GiB |",
+        f"| load (1-min average) | {run['loadavg_1m'][0]} before the run, {run['loadavg_1m'][1]} after: other "
+        "work on the machine competes with the bench for the same cores |",
         f"| kernel / OS | {m['kernel']} / {m['os']} |",
         f"| versions | Go {m['go']}, pion/webrtc {m['pion_webrtc']}, pion/sctp {m['pion_sctp']}, "
         f"Python {m['python']}, grpcio {m['grpcio']}, aiortc {m['aiortc']}, Docker Engine {m['docker_engine']} |",

@@ -22,7 +22,9 @@ session opened through the real server, timed in the pion client;
 **aiortc bridge** = the same pion client ↔ the seed-004 bridge
 (aiortc + docker exec in one Python process); **docker exec** (the floor) =
 the agent's DockerExec used straight from the bench process, no WebRTC and
-no gRPC, timed there.""")
+no gRPC, timed there; **pion ↔ pion** = the transport alone: two pion peers
+in the client process, one echoing each 1-byte message straight back (the
+least a WebRTC hop adds).""")
 async def run(ctx: Context) -> list[Figure]:
     p = ctx.params
     stack, peer = await ctx.stack(), await ctx.peer()
@@ -49,6 +51,10 @@ async def run(ctx: Context) -> list[Figure]:
     samples, lost = await refs.exec_echo(ex, p.keystrokes, p.keystroke_warmup, p.keystroke_interval_ms / 1000)
     await ex.kill()
     figs.append(Figure.of(KEY, "docker exec, no WebRTC", "floor", "ms", samples, how, lost=lost))
+    r = await peer.request("raw_echo", count=p.keystrokes, warmup=p.keystroke_warmup,
+                           interval_ms=p.keystroke_interval_ms, timeout=timeout)
+    figs.append(Figure.of(KEY, "pion ↔ pion, 1-byte echo, no terminal", "ceiling", "ms",
+                          [x / 1000 for x in r["rtt_us"]], how.replace("keystrokes", "messages"), lost=r["lost"]))
     return figs
 
 
@@ -57,6 +63,8 @@ def _notes(figs: list[Figure]) -> list[str]:
     by = {f.name: f for f in figs}
     j, b = by["Porthole, JSON mode"], by["Porthole, binary mode"]
     a, f = by["aiortc bridge (seed 004), JSON"], by["docker exec, no WebRTC"]
+    c = by["pion ↔ pion, 1-byte echo, no terminal"]
     return [f"A keystroke comes back through Porthole in {j.median:.2f} ms median (p99 {j.worst:.2f} ms; "
             f"binary mode {b.median:.2f} ms), {j.median - f.median:.2f} ms above the docker exec floor "
-            f"({f.median:.2f} ms); the aiortc bridge takes {a.median:.2f} ms (p99 {a.worst:.2f} ms)."]
+            f"({f.median:.2f} ms), of which the WebRTC hop itself (pion ↔ pion) is {c.median:.2f} ms; "
+            f"the aiortc bridge takes {a.median:.2f} ms (p99 {a.worst:.2f} ms)."]
