@@ -60,5 +60,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 text = f"(could not collect: {type(exc).__name__}: {exc})"
             rep.sections.append((title, text))
             fname = re.sub(r"[^A-Za-z0-9_.-]+", "_", title) + ".txt"
-            (artifacts_dir(item) / fname).write_text(text)
+            (artifacts_dir(item) / fname).write_text(text + "\n")
     return rep

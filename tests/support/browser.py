@@ -167,7 +167,7 @@ class ChromiumProcess:
             "--remote-debugging-port=0",
             "about:blank",
         ]
-        with open(self.log_path, "wb") as log:
+        with open(self.log_path, "ab") as log:  # a restart after a crash keeps the crash
             log.write(("$ " + " ".join(cmd) + "\n").encode())
             log.flush()
             self.proc = subprocess.Popen(
@@ -284,4 +284,8 @@ async def new_page(browser: Browser, request: pytest.FixtureRequest):
             except Exception as exc:  # a dead page must not hide the real failure
                 (artifacts_dir(item) / f"page{n}.screenshot-error.txt").write_text(repr(exc))
         _console_logs.pop(id(page), None)
-        await page.context.close()
+        try:
+            await page.context.close()
+        except Exception:
+            if not failed and browser.is_connected():
+                raise
