@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import signal
 import sys
@@ -55,6 +56,18 @@ def scrape(address: str) -> dict[tuple[str, tuple], float]:
         for s in fam.samples:
             out[(s.name, tuple(sorted(s.labels.items())))] = s.value
     return out
+
+
+async def wait_stats(sock, predicate, timeout: float = 15.0) -> dict:
+    """`ctl stats --json` until predicate(stats) holds (an end is recorded after its cleanup)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        st = (await ctl("stats", "--json", socket=sock)).json()
+        if predicate(st):
+            return st
+        assert loop.time() < deadline, st
+        await asyncio.sleep(0.2)
 
 
 async def test_ctl_on_a_live_session(agent, make_container):
@@ -268,3 +281,60 @@ async def test_ctl_without_an_agent(tmp_path):
 
     r = await ctl("--target", "127.0.0.1:1", "sessions")
     assert r.code == 2 and "--target needs --tls-ca, --tls-cert and --tls-key" in r.err, r
+
+
+async def test_sidecar_restart_shows_in_health_stats_and_metrics(agent, make_container):
+    sock = admin_socket(agent)
+    c = make_container()
+    await wait_target(agent, c.name)
+    sid, client = await agent.open_terminal(c.name)
+    h = (await ctl("health", "--json", socket=sock)).json()
+    old_pid = h["sidecar"]["pid"]
+    os.kill(old_pid, signal.SIGKILL)  # porthole-core dies under the agent (it was started by our agent)
+
+    # The session on it ends (the agent's cleanup), the supervisor starts a new sidecar.
+    bye = await agent.hub.wait_event(sid, "webrtc:disconnect")
+    assert bye["reason"] == "sidecar_restarted"
+    await wait_no_extra_processes(c)
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:
+        r = await ctl("health", "--json", socket=sock)
+        h = r.json()
+        if r.code == 0 and h["sidecar"]["pid"] not in (0, old_pid):
+            break
+        assert asyncio.get_running_loop().time() < deadline, h
+        await asyncio.sleep(0.2)
+    assert h["ok"] and h["sidecar"]["status"] == "SERVING" and h["sidecar"]["restarts"] == 1
+    st = await wait_stats(sock, lambda st: st["sessions_ended"] == 1)
+    assert st["sidecar_restarts"] == 1 and st["ended_by_reason"] == {"sidecar_restarted": 1}
+    m = scrape(h["metrics_address"])
+    assert m[("porthole_agent_sidecar_restarts_total", ())] == 1
+    assert m[("porthole_agent_sessions_ended_total", (("reason", "sidecar_restarted"),))] == 1
+
+
+async def test_client_chosen_close_reasons_do_not_become_labels(agent, make_container):
+    sock = admin_socket(agent)
+    c = make_container()
+    await wait_target(agent, c.name)
+    sid, _ = await agent.open_terminal(c.name)
+    await agent.hub.send("webrtc:disconnect", {"session_id": sid, "reason": "Bye Bye <script>"})
+    await wait_no_extra_processes(c)
+    st = await wait_stats(sock, lambda st: st["sessions_ended"] == 1)
+    assert st["ended_by_reason"] == {"other": 1}, st
+    text = urllib.request.urlopen(f"http://{(await ctl('health', '--json', socket=sock)).json()['metrics_address']}"
+                                  "/metrics", timeout=5).read().decode()
+    assert "Bye" not in text and 'porthole_agent_sessions_ended_total{reason="other"} 1.0' in text
+
+
+async def test_watch_ends_clearly_when_the_agent_stops(agent):
+    sock = admin_socket(agent)
+    watch = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "porthole", "ctl", "--socket", str(sock), "watch",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=REPO)
+    assert b"watching" in await asyncio.wait_for(watch.stderr.readline(), CTL_TIMEOUT_S)
+    agent.proc.terminate()
+    await asyncio.wait_for(asyncio.to_thread(agent.proc.wait), 20)
+    out, err = await asyncio.wait_for(watch.communicate(), CTL_TIMEOUT_S)
+    assert watch.returncode == 1, (out, err)
+    assert err.decode().strip().startswith("porthole ctl: the agent ended the stream"), err
+    assert not sock.exists()  # the agent removed its socket

@@ -112,10 +112,11 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         s = self.agent.sessions[sid]
         g, t = s.grant, s.target
         live = self.metrics.live.get(sid)
-        pty = s.pty
-        if pty is not None:
+        # getattr: other session kinds (screen) need not have a PTY or an exec.
+        pty = getattr(s, "pty", None)
+        if pty is not None or (live is not None and live.started_at):
             state = "running"
-        elif s.created:
+        elif getattr(s, "created", False):
             state = "connecting"
         else:
             state = "negotiating"
@@ -124,15 +125,15 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             user=g.user, org=g.org, device_id=g.device_id, target_id=g.target_id,
             target_kind=getattr(t, "kind", ""), container_id=getattr(t, "container_id", "") or "",
             grant_expires_unix_micros=_micros(g.expires_at),
-            exec_id=s.exec_id or "", pid=(getattr(pty, "pid", None) or 0) if pty is not None else 0,
+            exec_id=getattr(s, "exec_id", None) or "", pid=getattr(pty, "pid", None) or 0,
             cols=getattr(s, "cols", 0) or 0, rows=getattr(s, "rows", 0) or 0,
             binary=live.binary if live else False,
             opened_unix_micros=_micros(s.started_wall),
             started_unix_micros=_micros(live.started_at) if live else 0,
             setup_ms=live.setup_s * 1000 if live else 0.0,
             age_ms=int((time.monotonic() - s.started_monotonic) * 1000),
-            bytes_from_peer=s.bytes_from_peer, bytes_to_peer=s.bytes_to_peer,
-            ice_state=s.ice_state, peer_state=s.peer_state,
+            bytes_from_peer=getattr(s, "bytes_from_peer", 0), bytes_to_peer=getattr(s, "bytes_to_peer", 0),
+            ice_state=getattr(s, "ice_state", ""), peer_state=getattr(s, "peer_state", ""),
         )
         if sid in stats:
             info.transport.CopyFrom(stats[sid])

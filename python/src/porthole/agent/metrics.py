@@ -145,8 +145,8 @@ class AgentMetrics:
     def bytes_totals(self) -> tuple[int, int]:
         """(from peers, to peers) over ended and live sessions."""
         live = list(self.agent.sessions.values())
-        return (self.bytes_from_peers_ended + sum(s.bytes_from_peer for s in live),
-                self.bytes_to_peers_ended + sum(s.bytes_to_peer for s in live))
+        return (self.bytes_from_peers_ended + sum(getattr(s, "bytes_from_peer", 0) for s in live),
+                self.bytes_to_peers_ended + sum(getattr(s, "bytes_to_peer", 0) for s in live))
 
     def open_by_kind(self) -> dict[str, int]:
         out: Tally[str] = Tally({k: 0 for k in KINDS})
