@@ -9,7 +9,7 @@ import socketio
 
 from porthole import errors, grant
 from porthole.errors import PortholeError
-from porthole.server import payloads
+from porthole.server import execopts, payloads
 from porthole.server.auth import Tokens
 from porthole.server.authz import Policy
 from porthole.server.hub import CLIENT_NS, ClientConn, EventNamespace, Hub, log, org_room
@@ -99,6 +99,7 @@ class ClientNamespace(EventNamespace):
         if user is None:
             raise PortholeError(errors.UNAUTHENTICATED, "unknown user")
         req = payloads.open_request(data)
+        options = execopts.parse(data)
         mode = self.policy.authorize(user, req.device_id, req.target_id, req.kind, req.mode)
         agent = self.hub.agent_for(req.device_id)
         if agent is None:
@@ -129,7 +130,7 @@ class ClientNamespace(EventNamespace):
                 id=session_id, user=user.name, org=user.org, device_id=req.device_id,
                 target_id=req.target_id, kind=req.kind, mode=mode, client_sid=sid,
                 agent_sid=agent.sid, grant=signed, cols=req.cols, rows=req.rows,
-                created_at=now, offer_deadline=now + cfg.grant_ttl_s,
+                created_at=now, offer_deadline=now + cfg.grant_ttl_s, exec_options=options,
             )
         )
         log.info(
@@ -154,7 +155,8 @@ class ClientNamespace(EventNamespace):
         pending, s.pending_ice = s.pending_ice, []
         await self.hub.to_agent(
             "webrtc:offer",
-            {"session_id": s.id, "type": "offer", "sdp": sdp, "grant": s.grant, "cols": cols, "rows": rows},
+            {"session_id": s.id, "type": "offer", "sdp": sdp, "grant": s.grant, "cols": cols, "rows": rows,
+             **s.exec_options},
             s.agent_sid,
         )
         for c in pending:

@@ -40,6 +40,8 @@ class Session:
     offer_deadline: float
     offered: bool = False
     pending_ice: list[dict[str, Any] | None] = field(default_factory=list, repr=False)
+    # shell/user/env the client asked for (server.execopts); passed on in the offer, decided by the agent.
+    exec_options: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 class Registry:
