@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import time
@@ -69,3 +70,72 @@ class KeyRecorder:
         self.proc.kill()
         self.proc.wait()
         self.proc.stdout.close()
+
+
+@pytest.fixture
+async def screen_stack(tmp_path, xvfb):
+    """The whole product (real server, agent, porthole-core) with the Xvfb as screen target "desk" at 1280x720."""
+    from porthole import devconfig
+    from tests.support.fullstack import START_TIMEOUT_S, Stack, _healthy, _spawn, _stop
+    from tests.support.hub import free_port
+    from tests.support.stack import core_binary, ice_iface
+
+    port = free_port()
+    dc = devconfig.generate(tmp_path / "dev", host="127.0.0.1", port=port)
+    agent_cfg = tmp_path / "dev" / "agent-screen.toml"
+    agent_cfg.write_text(f"""
+[agent]
+device_id = "{dc.device_id}"
+server_url = "{dc.url}"
+secret_file = "{dc.device_secret_file.name}"
+grant_public_key = "{dc.public_key.name}"
+inventory_interval_s = 0.5
+
+[targets]
+docker = false
+
+[sidecar]
+binary = "{core_binary()}"
+socket = "core.sock"
+ice_interfaces = ["{ice_iface()}"]
+
+[[screens]]
+id = "{SCREEN_ID}"
+name = "Test desk"
+display = "{xvfb.display}"
+""")
+    logs = {"server": tmp_path / "server.log", "agent": tmp_path / "agent.log"}
+    server = _spawn(["server", "--config", str(dc.server_config)], logs["server"])
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_TIMEOUT_S
+    while not await asyncio.to_thread(_healthy, dc.url):
+        assert server.poll() is None and loop.time() < deadline, \
+            f"server did not start\n{logs['server'].read_text()[-2000:]}"
+        await asyncio.sleep(0.1)
+    agent = _spawn(["agent", "--config", str(agent_cfg)], logs["agent"])
+    st = Stack(url=dc.url, username=dc.username, password=dc.password, device_id=dc.device_id,
+               server=server, agent=agent, logs=logs)
+    while "connected to server" not in st.log("agent"):
+        assert agent.poll() is None and loop.time() < deadline, f"agent did not connect\n{st.log('agent')[-2000:]}"
+        await asyncio.sleep(0.1)
+    yield st
+    await _stop(agent, "agent", logs["agent"])
+    await _stop(server, "server", logs["server"])
+
+
+def decode_png(data: bytes):
+    """PNG bytes → an rgb24 av.VideoFrame (no PIL here; PyAV decodes PNG)."""
+    import io
+
+    import av
+
+    with av.open(io.BytesIO(data)) as c:
+        return next(c.decode(video=0)).reformat(format="rgb24")
+
+
+def rgb_at(frame, fx: float, fy: float) -> tuple[int, int, int]:
+    plane = frame.planes[0]
+    x, y = int(frame.width * fx), int(frame.height * fy)
+    data = bytes(plane)
+    off = y * plane.line_size + 3 * x
+    return data[off], data[off + 1], data[off + 2]
