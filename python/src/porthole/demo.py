@@ -19,6 +19,7 @@ from porthole.errors import PortholeError
 
 DEMO_CONTAINER = "porthole-demo"
 DEMO_IMAGE = "porthole/target:dev"
+DEMO_SCREEN = "demo-screen"
 # Server and agent start in about a second; this only trips on a broken install.
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
@@ -61,7 +62,36 @@ def _start_demo_container(client) -> bool:
     return True
 
 
-def _agent_config(dc: devconfig.DevConfig, *, docker: bool) -> Path:
+def _start_screen():
+    """An Xvfb with a live clock on it, offered as screen target DEMO_SCREEN; None when Xvfb is missing."""
+    from porthole import xdisplay
+
+    try:
+        x = xdisplay.start(1280, 720)
+    except PortholeError as e:
+        print(f"  (no demo screen: {e.message})")
+        return None, []
+    clients = []
+    try:
+        x.fill("#1d3557")
+        # Something live: a clock that redraws every second, and eyes that follow the pointer.
+        clients.append(x.spawn("xclock", "-update", "1", "-geometry", "360x360+460+180", "-bg", "#f1faee"))
+        clients.append(x.spawn("xeyes", "-geometry", "240x160+40+40"))
+    except OSError as e:
+        print(f"  (demo screen without content: {e})")
+    return x, clients
+
+
+def _stop_screen(x, clients) -> None:
+    for c in clients:
+        if c.poll() is None:
+            c.terminate()
+            c.wait(STOP_TIMEOUT_S)
+    if x is not None:
+        x.stop()
+
+
+def _agent_config(dc: devconfig.DevConfig, *, docker: bool, display: str | None = None) -> Path:
     path = dc.directory / "agent-demo.toml"
     targets = (f'docker = true\ncontainers = ["{DEMO_CONTAINER}"]\nhost_shell = false\n' if docker else
                'docker = false\nhost_shell = true\nhost_shell_command = ["/bin/bash", "-i"]\n')
@@ -71,6 +101,8 @@ def _agent_config(dc: devconfig.DevConfig, *, docker: bool) -> Path:
         f'secret_file = "{dc.device_secret_file.name}"\ngrant_public_key = "{dc.public_key.name}"\n\n'
         f"[targets]\n{targets}\n"
         "[sidecar]\n# Loopback too, so a browser on this machine always has a path.\nice_loopback = true\n"
+        + (f'\n[[screens]]\nid = "{DEMO_SCREEN}"\nname = "Demo screen (Xvfb {display})"\n'
+           f'display = "{display}"\n' if display else "")
     )
     return path
 
@@ -107,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
     print("Porthole demo")
     client = None if args.no_docker else _docker_api()
     use_docker = bool(client) and _start_demo_container(client)
-    agent_cfg = _agent_config(dc, docker=use_docker)
+    screen, screen_clients = _start_screen()
+    agent_cfg = _agent_config(dc, docker=use_docker, display=screen.display if screen else None)
     py = sys.executable
     server = agent = None
     stopping = False
@@ -129,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
             "\n" + "=" * 72 +
             f"\n  Open      {dc.url}\n  Log in    {dc.username} / {password}\n"
             f"  Then pick device {dc.device_id!r} and {target}, and press Open terminal.\n"
+            + (f"  Or pick {DEMO_SCREEN!r} (a live X display) and press Open screen.\n" if screen else "") +
             "  Ctrl-C stops the demo.\n" + "=" * 72 + "\n", flush=True)
         while not stopping:
             for name, proc in (("server", server), ("agent", agent)):
@@ -142,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         _stop(agent, "agent")
         _stop(server, "server")
+        _stop_screen(screen, screen_clients)
         if use_docker and client is not None:
             try:
                 client.containers.get(DEMO_CONTAINER).remove(force=True)
