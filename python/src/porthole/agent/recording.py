@@ -57,3 +57,65 @@ def parse(raw: object, base: Path) -> RecordingConfig:
         upload=raw.get("upload", True),
         keep_uploaded=raw.get("keep_uploaded", False),
     )
+
+
+# A recording in progress ends in this suffix; only finished `.cast` files are uploaded.
+PARTIAL_SUFFIX = ".cast.rec"
+
+
+class Recorder:
+    """Writes one session as asciicast v2, event by event (each line flushed)."""
+
+    def __init__(self, directory: Path, session_id: str, *, cols: int, rows: int, record_input: bool,
+                 title: str, term: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"{session_id}.cast"
+        self._partial = directory / f"{session_id}{PARTIAL_SUFFIX}"
+        self._record_input = record_input
+        self._start = time.monotonic()
+        self._out = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._in = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._fh = self._partial.open("w", encoding="utf-8")
+        header = {"version": 2, "width": cols, "height": rows, "timestamp": int(time.time()),
+                  "title": title, "env": {"TERM": term}}
+        self._line(header)
+
+    def _line(self, obj: object) -> None:
+        if self._fh is None:
+            return
+        try:
+            self._fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            self._fh.flush()
+        except OSError as e:
+            log.error("recording %s stopped: %s", self.path.name, e.strerror)
+            self._fh = None
+
+    def _event(self, code: str, data: str) -> None:
+        if data:
+            self._line([round(time.monotonic() - self._start, 6), code, data])
+
+    def output(self, data: bytes) -> None:
+        self._event("o", self._out.decode(data))
+
+    def input(self, data: bytes) -> None:
+        if self._record_input:
+            self._event("i", self._in.decode(data))
+
+    def resize(self, cols: int, rows: int) -> None:
+        self._event("r", f"{cols}x{rows}")
+
+    def close(self) -> Path | None:
+        """Finishes the file; returns its path (None if writing failed)."""
+        if self._fh is None:
+            return None
+        self._event("o", self._out.decode(b"", final=True))
+        if self._record_input:
+            self._event("i", self._in.decode(b"", final=True))
+        fh, self._fh = self._fh, None
+        try:
+            fh.close()
+            self._partial.rename(self.path)
+        except OSError as e:
+            log.error("recording %s could not be finished: %s", self.path.name, e.strerror)
+            return None
+        return self.path

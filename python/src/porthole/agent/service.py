@@ -17,7 +17,8 @@ import grpc
 import socketio
 
 from porthole import audit, errors, grant
-from porthole.agent import auditing, policy, watchdog
+from porthole.agent import auditing, policy, recording, watchdog
+from porthole.agent.upload import Uploader
 from porthole.agent.admin import AdminServer
 from porthole.agent.events import EventBus
 from porthole.agent.config import AgentConfig
@@ -88,6 +89,8 @@ class Agent:
         self.audit = audit.AuditSink(cfg.audit, source="agent")
         self.events.subscribe(auditing.subscriber(self.audit))
         self.admin = AdminServer(self)  # admin gRPC API + metrics; subscribes to the bus
+        rec = cfg.recording
+        self.uploader = Uploader(cfg) if rec.enabled and rec.upload else None  # recordings → server
         self._pending: dict[str, tuple[float, list[pb.IceCandidate]]] = {}
         self._used_grants: dict[str, float] = {}  # session id → when it may be forgotten
         self._accepting = False
@@ -118,6 +121,8 @@ class Agent:
         await self.inventory.refresh()
         self._tasks.append(asyncio.create_task(self._inventory_loop(), name="inventory"))
         self._tasks.append(asyncio.create_task(watchdog.run(self), name="watchdog"))
+        if self.uploader is not None:
+            self._tasks.append(asyncio.create_task(self.uploader.run(), name="recording-upload"))
         self._accepting = True
         self._tasks.append(asyncio.create_task(self._connect(), name="signaling"))
 
@@ -397,9 +402,11 @@ class Agent:
         reason = "internal"
         try:
             stub = await self.sidecar.wait_ready(SIDECAR_WAIT_S)
+            if self.cfg.recording.enabled:
+                session.recorder_factory = lambda: self._recorder(session)
             reason, detail = await session.run_terminal(stub, self._make_pty(session))
             log.info("terminal ended: %s (%s)", reason, detail, extra={"session_id": session.id})
-            if reason in (errors.EXEC_FAILED, errors.TARGET_NOT_FOUND):
+            if reason in (errors.EXEC_FAILED, errors.TARGET_NOT_FOUND, policy.ROOT_DENIED):
                 await self._error(session.id, PortholeError(reason, detail))
         except PortholeError as e:
             reason = e.code
@@ -409,6 +416,12 @@ class Agent:
         except Exception:
             log.exception("terminal bridge failed", extra={"session_id": session.id})
         await self.close_session(session.id, reason)
+
+    def _recorder(self, session: Session) -> recording.Recorder:
+        g = session.grant
+        return recording.Recorder(self.cfg.recording.dir, session.id, cols=session.cols, rows=session.rows,
+                                  record_input=self.cfg.recording.input, term=TERM,
+                                  title=f"{g.user}@{g.device_id}/{g.target_id} {session.id}")
 
     def _make_pty(self, session: Session) -> Pty:
         target, spec = session.target, session.spec
@@ -429,6 +442,10 @@ class Agent:
         if session is None:
             return
         killed = await session.stop()
+        if session.recorder is not None:
+            path = session.recorder.close()
+            if path is not None and self.uploader is not None:
+                self.uploader.enqueue(path)
         if in_sidecar and session.created:
             await self._close_in_sidecar(sid, reason)
         if notify:

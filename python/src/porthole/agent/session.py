@@ -75,6 +75,7 @@ class Session:
         self.spec = None  # policy.ExecSpec: command, user, environment
         self.forbid_root = False  # kill and refuse an exec that runs as uid 0 anyway
         self.recorder = None  # recording.Recorder, when the policy records this session
+        self.recorder_factory = None  # makes it once the exec runs
         self.last_activity = time.monotonic()  # input or output; the idle timeout counts from here
         self.end_request: tuple[str, str] | None = None  # (code, message) asked by the watchdog
         self._end_event = asyncio.Event()
@@ -111,6 +112,11 @@ class Session:
             return e.code, e.message
         self.events.publish("session.started", self.id, **self.audit_fields(), pid=pty.pid, exec_id=self.exec_id,
                             binary=first.attached.binary)
+        if self.recorder_factory is not None:
+            try:
+                self.recorder = self.recorder_factory()
+            except OSError as e:
+                log.error("cannot record session: %s", e.strerror, extra={"session_id": self.id})
         if self.grant.mode != "interactive":
             self._view_only_warned = True
             await self._send(call, pb.TerminalFromAgent(
