@@ -2,6 +2,7 @@ package rpcserver
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -96,6 +97,12 @@ func TestScreenSession(t *testing.T) {
 	if mime := track.Codec().MimeType; mime != webrtc.MimeTypeVP8 {
 		t.Fatalf("codec %s", mime)
 	}
+	answer := p.PC.RemoteDescription().SDP
+	for _, want := range []string{"transport-cc", "nack pli", "ccm fir", "transport-wide-cc"} {
+		if !strings.Contains(answer, want) {
+			t.Errorf("answer lacks %q", want)
+		}
+	}
 	waitUntil(t, "video packets", func() bool { return p.packets.Load() > 0 })
 	time.Sleep(600 * time.Millisecond) // past the first keyframe's rate limit
 	before := h.screenStats("scr").GetKeyframes()
@@ -132,6 +139,12 @@ func TestScreenSession(t *testing.T) {
 	if st.GetInputEvents() != 1 || st.GetInputErrors() != 3 || st.GetVideoWidth() != 640 || st.GetDisplayWidth() != 1280 {
 		t.Errorf("stats %v", st)
 	}
+	// The peer (pion's default interceptors) sends TWCC feedback; GCC moves
+	// the encoder's target away from its 2000 kbps start.
+	waitUntil(t, "a bitrate set by congestion control", func() bool {
+		xvfbtest.Fill(t, d, fmt.Sprintf("#%06x", time.Now().UnixNano()&0xffffff)) // keep frames coming
+		return h.screenStats("scr").GetTargetBitrateKbps() != 2000
+	})
 	if _, err := h.client.CloseSession(ctxT(t), &rpcv1.CloseSessionRequest{SessionId: "scr"}); err != nil {
 		t.Fatal(err)
 	}

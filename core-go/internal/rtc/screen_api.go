@@ -32,6 +32,7 @@ func newScreenAPI(se *webrtc.SettingEngine, cfg screen.Config) (*webrtc.API, <-c
 			ClockRate: 90000,
 			RTCPFeedback: []webrtc.RTCPFeedback{
 				{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"},
+				{Type: webrtc.TypeRTCPFBTransportCC}, // the peer's TWCC feedback feeds GCC
 			},
 		},
 		PayloadType: vp8PayloadType,
