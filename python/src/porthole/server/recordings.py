@@ -74,6 +74,21 @@ def _error(status: int, code: str, message: str, **headers: str) -> web.Response
     return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
 
 
+async def _read_body(request: web.Request, expected: int) -> bytes:
+    """The request body, or what arrived of it before the link dropped (at most expected + 1 bytes)."""
+    parts, n = [], 0
+    try:
+        while n <= expected:
+            data = await request.content.read(64 * 1024)
+            if not data:
+                break
+            parts.append(data)
+            n += len(data)
+    except Exception:  # noqa: BLE001 - a dropped connection, however aiohttp reports it
+        pass
+    return b"".join(parts)
+
+
 class Store:
     def __init__(self, config: Any, tokens: Any, policy: Any, sink: audit.AuditSink) -> None:
         self.config = config
@@ -147,9 +162,10 @@ class Store:
             first, last = int(m.group(1)), int(m.group(2))
             if first != have or last < first or last >= total or last - first + 1 > MAX_CHUNK_BYTES:
                 return _error(409, "bad_offset", f"resume at byte {have}", **{"Upload-Offset": str(have)})
-            body = await request.content.read(MAX_CHUNK_BYTES + 1)
+            body = await _read_body(request, last - first + 1)
             if len(body) != last - first + 1:
-                return _error(400, errors.BAD_REQUEST, "body length does not match Content-Range",
+                # A body cut short (a dropped link): nothing stored, resume from Upload-Offset.
+                return _error(409, "bad_offset", "body length does not match Content-Range",
                               **{"Upload-Offset": str(have)})
             with part.open("ab") as f:
                 f.write(body)
