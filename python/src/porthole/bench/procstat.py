@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -47,11 +48,12 @@ class CpuMeter:
         self.pids = pids
         self._t0 = 0.0
         self._cpu0: dict[str, float] = {}
+        self.wall = 0.0  # seconds between start() and stop()
 
     def start(self) -> None:
-        self._t0 = os.times().elapsed
+        self._t0 = time.monotonic()
         self._cpu0 = {k: cpu_seconds(p) for k, p in self.pids.items()}
 
     def stop(self) -> dict[str, float]:
-        wall = os.times().elapsed - self._t0
+        wall = self.wall = time.monotonic() - self._t0
         return {k: (cpu_seconds(p) - self._cpu0[k]) / wall for k, p in self.pids.items()}

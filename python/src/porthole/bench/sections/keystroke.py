@@ -8,13 +8,18 @@ from porthole.bench.figures import Figure
 from porthole.bench.sections import notes, section
 
 KEY = "keystroke"
+# The paths take turns, this many blocks each, so that a change in the
+# machine's load during the run touches every path alike.
+BLOCKS = 10
 
 
 @section(KEY, "Keystroke round trip", """\
 The client types one byte and times until the shell's echo of it arrives:
 `x` (echoed as `x`) and DEL (echoed as `\\b` plus an erase sequence) in
 turn, so the line stays empty, into busybox `sh -i` in a container of the
-target image. One keystroke every interval (no overlap: each echo arrives long
+target image. The paths take turns in blocks (each path's sessions stay
+open throughout), so that other load on the machine falls on all of them
+alike. One keystroke every interval (no overlap: each echo arrives long
 before the next key), after a warm-up that is not counted; a keystroke whose
 echo does not come within 5 s is counted as lost. Paths:
 **Porthole** = pion client ↔ porthole-core ↔ agent (gRPC) ↔ docker exec,
@@ -30,32 +35,50 @@ async def run(ctx: Context) -> list[Figure]:
     stack, peer = await ctx.stack(), await ctx.peer()
     container = await ctx.container("keys")
     how = (f"{p.keystrokes} keystrokes, one per {p.keystroke_interval_ms:g} ms, after "
-           f"{p.keystroke_warmup} warm-up")
-    timeout = (p.keystrokes + p.keystroke_warmup) * (p.keystroke_interval_ms / 1000 + 0.05) + 60
-    figs = []
-    for binary in (False, True):
-        s = await stack.open_terminal(container, binary=binary)
-        r = await peer.request("echo", peer=s.peer, count=p.keystrokes, warmup=p.keystroke_warmup,
-                               interval_ms=p.keystroke_interval_ms, timeout=timeout)
-        mode = "binary" if binary else "JSON"
-        figs.append(Figure.of(KEY, f"Porthole, {mode} mode", "porthole", "ms", [x / 1000 for x in r["rtt_us"]],
-                              how, lost=r["lost"]))
-        await stack.close_terminal(s)
-    name, _ = await refs.open_bridge(ctx, container)
-    r = await peer.request("echo", peer=name, count=p.keystrokes, warmup=p.keystroke_warmup,
-                           interval_ms=p.keystroke_interval_ms, timeout=timeout)
-    figs.append(Figure.of(KEY, "aiortc bridge (seed 004), JSON", "reference", "ms",
-                          [x / 1000 for x in r["rtt_us"]], how, lost=r["lost"]))
-    await peer.request("close", peer=name)
+           f"{p.keystroke_warmup} warm-up; paths interleaved in {BLOCKS} blocks")
+    per_block = max(1, p.keystrokes // BLOCKS)
+    timeout = (per_block + p.keystroke_warmup) * (p.keystroke_interval_ms / 1000 + 0.05) + 60
+    interval_ms = p.keystroke_interval_ms
+
+    json_s = await stack.open_terminal(container)
+    bin_s = await stack.open_terminal(container, binary=True)
+    bridge_peer, _ = await refs.open_bridge(ctx, container)
     ex, _ = await refs.open_exec(ctx, container)
-    samples, lost = await refs.exec_echo(ex, p.keystrokes, p.keystroke_warmup, p.keystroke_interval_ms / 1000)
-    await ex.kill()
-    figs.append(Figure.of(KEY, "docker exec, no WebRTC", "floor", "ms", samples, how, lost=lost))
-    r = await peer.request("raw_echo", count=p.keystrokes, warmup=p.keystroke_warmup,
-                           interval_ms=p.keystroke_interval_ms, timeout=timeout)
-    figs.append(Figure.of(KEY, "pion ↔ pion, 1-byte echo, no terminal", "ceiling", "ms",
-                          [x / 1000 for x in r["rtt_us"]], how.replace("keystrokes", "messages"), lost=r["lost"]))
-    return figs
+
+    async def pion(name: str) -> tuple[list[float], int]:
+        r = await peer.request("echo", peer=name, count=per_block, warmup=p.keystroke_warmup,
+                               interval_ms=interval_ms, timeout=timeout)
+        return [x / 1000 for x in r["rtt_us"]], r["lost"]
+
+    async def raw() -> tuple[list[float], int]:
+        r = await peer.request("raw_echo", count=per_block, warmup=p.keystroke_warmup, interval_ms=interval_ms,
+                               timeout=timeout)
+        return [x / 1000 for x in r["rtt_us"]], r["lost"]
+
+    paths = {
+        ("Porthole, JSON mode", "porthole"): lambda: pion(json_s.peer),
+        ("Porthole, binary mode", "porthole"): lambda: pion(bin_s.peer),
+        ("aiortc bridge (seed 004), JSON", "reference"): lambda: pion(bridge_peer),
+        ("docker exec, no WebRTC", "floor"): lambda: refs.exec_echo(ex, per_block, p.keystroke_warmup,
+                                                                   interval_ms / 1000),
+        ("pion ↔ pion, 1-byte echo, no terminal", "ceiling"): raw,
+    }
+    samples: dict[tuple[str, str], list[float]] = {k: [] for k in paths}
+    lost = dict.fromkeys(paths, 0)
+    try:
+        for _ in range(BLOCKS):
+            for key, measure in paths.items():
+                got, n_lost = await measure()
+                samples[key] += got
+                lost[key] += n_lost
+    finally:
+        await stack.close_terminal(json_s)
+        await stack.close_terminal(bin_s)
+        await peer.request("close", peer=bridge_peer)
+        await ex.kill()
+    return [Figure.of(KEY, name, role, "ms", samples[(name, role)],
+                      how.replace("keystrokes", "messages") if role == "ceiling" else how, lost=lost[(name, role)])
+            for name, role in paths]
 
 
 @notes(KEY)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from porthole.bench import refs
+from porthole.bench import procstat, refs
 from porthole.bench.context import Context
 from porthole.bench.figures import Figure
 from porthole.bench.sections import notes, section
@@ -22,48 +22,79 @@ JSON), **pion ↔ pion** (the ceiling of this transport: two pion peers in the
 bench client process on the same interface, 16 KiB messages with the
 sidecar's 1 MiB / 256 KiB buffered-amount marks, no terminal, no agent), and
 **docker exec** alone (what the PTY and Docker deliver to the agent's
-DockerExec with no WebRTC).""")
+DockerExec with no WebRTC). The paths take turns run by run, each on one
+session kept open throughout. **Device CPU per MB** is the CPU time the
+device-side processes used during a run (agent + porthole-core for Porthole,
+the bridge process for the reference; dockerd's share is the same for both
+and not counted) per MB delivered; for pion ↔ pion it is the client process,
+which holds both ends (sender and receiver).""")
 async def run(ctx: Context) -> list[Figure]:
     p = ctx.params
     stack, peer = await ctx.stack(), await ctx.peer()
     container = await ctx.container("tput")
     command, marker = refs.throughput_command(p.throughput_bytes)
     mib = p.throughput_bytes / (1 << 20)
-    how = f"{p.throughput_reps} runs of {mib:g} MiB of urandom as base64"
+    how = f"{p.throughput_reps} runs of {mib:g} MiB of urandom as base64, paths taking turns"
     timeout = 600.0
 
-    async def drain(name: str) -> list[float]:
-        out = []
-        for _ in range(p.throughput_reps):
-            r = await peer.request("drain", peer=name, input=command, marker=marker, timeout_s=timeout,
-                                   timeout=timeout + 10)
-            out.append(r["bytes"] / r["seconds"] / 1e6)
-        return out
-
-    figs = []
-    for binary in (False, True):
-        s = await stack.open_terminal(container, binary=binary)
-        mode = "binary" if binary else "JSON"
-        figs.append(Figure.of(KEY, f"Porthole, {mode} mode", "porthole", "MB/s", await drain(s.peer), how,
-                              better="higher"))
-        await stack.close_terminal(s)
-    name, _ = await refs.open_bridge(ctx, container)
-    figs.append(Figure.of(KEY, "aiortc bridge (seed 004), JSON", "reference", "MB/s", await drain(name), how,
-                          better="higher"))
-    await peer.request("close", peer=name)
-    raw = []
-    for _ in range(p.throughput_reps):
-        r = await peer.request("raw", bytes=p.raw_bytes, timeout_s=timeout, timeout=timeout + 10)
-        raw.append(p.raw_bytes / r["seconds"] / 1e6)
-    figs.append(Figure.of(KEY, "pion ↔ pion data channel", "ceiling", "MB/s", raw,
-                          f"{p.throughput_reps} runs of {p.raw_bytes >> 20} MiB", better="higher"))
+    json_s = await stack.open_terminal(container)
+    bin_s = await stack.open_terminal(container, binary=True)
+    bridge_peer, _ = await refs.open_bridge(ctx, container)
     ex, _ = await refs.open_exec(ctx, container)
-    floor = []
-    for _ in range(p.throughput_reps):
+    device = {"Porthole": {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid},
+              "bridge": {"aiortc bridge": (await ctx.bridge()).pid},
+              "pion": {"the bench client (both pion ends)": peer.proc.pid}}
+
+    async def drain(name: str) -> tuple[float, int]:
+        r = await peer.request("drain", peer=name, input=command, marker=marker, timeout_s=timeout,
+                               timeout=timeout + 10)
+        return r["seconds"], r["bytes"]
+
+    async def raw() -> tuple[float, int]:
+        r = await peer.request("raw", bytes=p.raw_bytes, timeout_s=timeout, timeout=timeout + 10)
+        return r["seconds"], p.raw_bytes
+
+    async def floor() -> tuple[float, int]:
         n, took = await refs.exec_drain(ex, p.throughput_bytes)
-        floor.append(n / took / 1e6)
-    await ex.kill()
-    figs.append(Figure.of(KEY, "docker exec, no WebRTC", "floor", "MB/s", floor, how, better="higher"))
+        return took, n
+
+    paths = {
+        ("Porthole, JSON mode", "porthole", "Porthole"): lambda: drain(json_s.peer),
+        ("Porthole, binary mode", "porthole", "Porthole"): lambda: drain(bin_s.peer),
+        ("aiortc bridge (seed 004), JSON", "reference", "bridge"): lambda: drain(bridge_peer),
+        ("pion ↔ pion data channel", "ceiling", "pion"): raw,
+        ("docker exec, no WebRTC", "floor", None): floor,
+    }
+    rates: dict[tuple, list[float]] = {k: [] for k in paths}
+    cpu_ms_per_mb: dict[tuple, list[float]] = {k: [] for k in paths}
+    try:
+        for _ in range(p.throughput_reps):
+            for key, measure in paths.items():
+                meter = procstat.CpuMeter(device[key[2]]) if key[2] else None
+                if meter:
+                    meter.start()
+                took, nbytes = await measure()
+                rates[key].append(nbytes / took / 1e6)
+                if meter:
+                    cpu_s = sum(meter.stop().values()) * meter.wall
+                    cpu_ms_per_mb[key].append(cpu_s * 1000 / (nbytes / 1e6))
+    finally:
+        await stack.close_terminal(json_s)
+        await stack.close_terminal(bin_s)
+        await peer.request("close", peer=bridge_peer)
+        await ex.kill()
+    figs = []
+    for key in paths:
+        name, role, _ = key
+        n_how = f"{p.throughput_reps} runs of {p.raw_bytes >> 20} MiB, paths taking turns" if role == "ceiling" \
+            else how
+        figs.append(Figure.of(KEY, name, role, "MB/s", rates[key], n_how, better="higher"))
+    for key in paths:
+        if cpu_ms_per_mb[key]:
+            name, role, who = key
+            procs = " + ".join(device[who])
+            figs.append(Figure.of(KEY, f"{name}: device CPU per MB", role, "ms/MB", cpu_ms_per_mb[key],
+                                  f"CPU time of {procs} during each run / MB delivered"))
     return figs
 
 
