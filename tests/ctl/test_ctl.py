@@ -276,8 +276,21 @@ async def test_ctl_without_an_agent(tmp_path):
     s = pysocket.socket(pysocket.AF_UNIX)
     s.bind(str(stale))
     s.close()
-    r = await ctl("sessions", socket=stale)
-    assert r.code == 3 and f"cannot reach the agent at {stale}: is `porthole agent` running?" in r.err, r
+    for cmd in ("sessions", "watch"):
+        r = await ctl(cmd, socket=stale)
+        assert r.code == 3 and f"cannot reach the agent at {stale}: is `porthole agent` running?" in r.err, r
+
+    # Something listens but never answers: every call, watch included, ends at its deadline.
+    hung = tmp_path / "hung.sock"
+    listener = pysocket.socket(pysocket.AF_UNIX)
+    listener.bind(str(hung))
+    listener.listen(8)
+    try:
+        for cmd in ("health", "watch"):
+            r = await ctl("--timeout", "1", cmd, socket=hung)
+            assert r.code == 3 and r.err.strip() == f"porthole ctl: the agent at {hung} did not answer within 1 s", r
+    finally:
+        listener.close()
 
     r = await ctl("--target", "127.0.0.1:1", "sessions")
     assert r.code == 2 and "--target needs --tls-ca, --tls-cert and --tls-key" in r.err, r

@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import grpc
 
 from porthole.agent.adminconfig import default_socket_path
 from porthole.ctl import render
-from porthole.ctl.client import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CtlError, Endpoint
+from porthole.ctl.client import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, CtlError, Endpoint
 from porthole.rpc.v1 import admin_pb2 as apb
 
 # Every unary call's deadline unless --timeout says otherwise: the agent is
@@ -119,8 +120,23 @@ def _watch(stub, args) -> int:
                             timeout=args.duration if args.duration > 0 else None)
     # SIGTERM ends the watch as Ctrl-C does: cancel the call, exit 0.
     signal.signal(signal.SIGTERM, lambda *_: call.cancel())
+    # The agent sends initial metadata once we are subscribed; that wait has the usual deadline.
+    timer = threading.Timer(args.timeout, call.cancel)
+    timer.daemon = True
+    timer.start()
     try:
-        call.initial_metadata()  # the agent sends it once we are subscribed
+        call.initial_metadata()  # returns also when the call failed
+    except KeyboardInterrupt:
+        call.cancel()
+        return EXIT_OK
+    finally:
+        timer.cancel()
+    if call.done():
+        if call.code() == grpc.StatusCode.CANCELLED:
+            raise CtlError(f"the agent at {args.socket or args.target or default_socket_path()} did not answer "
+                           f"within {args.timeout:g} s", EXIT_UNREACHABLE)
+        raise call  # the call is its own grpc.RpcError: run() explains it
+    try:
         # Confirmation on stderr, so stdout stays pure events (one JSON object per line with --json).
         print(f"watching session events on {args.socket or args.target or default_socket_path()} "
               "(Ctrl-C stops)", file=sys.stderr, flush=True)
@@ -138,7 +154,7 @@ def _watch(stub, args) -> int:
             return EXIT_OK
         if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED and args.duration > 0:
             return EXIT_OK  # --for elapsed
-        if e.code() == grpc.StatusCode.UNAVAILABLE and call.initial_metadata() is not None:
+        if e.code() == grpc.StatusCode.UNAVAILABLE:
             raise CtlError("the agent ended the stream (it stopped?)", EXIT_FAILED) from None
         raise
     return EXIT_OK
