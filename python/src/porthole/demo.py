@@ -163,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
             f"\n  Open      {dc.url}\n  Log in    {dc.username} / {password}\n"
             f"  Then pick device {dc.device_id!r} and {target}, and press Open terminal.\n"
             + (f"  Or pick {DEMO_SCREEN!r} (a live X display) and press Open screen.\n" if screen else "") +
+            f"  Debug     {Path(sys.executable).parent / 'porthole'} ctl sessions | watch | health  (docs/ctl.md)\n"
             "  Ctrl-C stops the demo.\n" + "=" * 72 + "\n", flush=True)
         while not stopping:
             for name, proc in (("server", server), ("agent", agent)):
