@@ -48,6 +48,8 @@ func screenStatsToProto(st *screen.Stats) *rpcv1.ScreenStats {
 		InputEvents:       st.InputEvents,
 		InputErrors:       st.InputErrors,
 		LastEncodeMs:      float64(st.LastEncode.Microseconds()) / 1000,
+		EncodeP50Ms:       float64(st.EncodeP50.Microseconds()) / 1000,
+		EncodeP99Ms:       float64(st.EncodeP99.Microseconds()) / 1000,
 	}
 }
 

@@ -30,9 +30,14 @@ type Streamer struct {
 	keyReqs  atomic.Uint64
 	wantKbps atomic.Int64 // congestion control's latest target, 0 when served
 
-	mu  sync.Mutex // guards st and win
-	st  Stats
-	win window
+	mu    sync.Mutex // guards st, win and times
+	st    Stats
+	win   window
+	times encodeTimes
+
+	// manualTicks, when set (tests), replaces the frame-rate ticker: each
+	// value is one tick at that time.
+	manualTicks <-chan time.Time
 
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -117,6 +122,7 @@ func (s *Streamer) Stats() Stats {
 	defer s.mu.Unlock()
 	st := s.st
 	st.FPS, st.Kbps = s.win.fps, s.win.kbps
+	st.EncodeP50, st.EncodeP99 = s.times.percentiles()
 	st.KeyframeRequests = s.keyReqs.Load()
 	return st
 }
@@ -139,12 +145,16 @@ func (s *Streamer) Close() {
 
 func (s *Streamer) run() {
 	defer close(s.done)
-	period := time.Second / time.Duration(s.cfg.FPS)
-	tick := time.NewTicker(period)
-	defer tick.Stop()
+	period := s.Period()
+	ticks := s.manualTicks
+	if ticks == nil {
+		tick := time.NewTicker(period)
+		defer tick.Stop()
+		ticks = tick.C
+	}
 	st := loopState{first: true}
+	now := time.Now()
 	for {
-		now := time.Now()
 		if err := s.step(now, period, &st); err != nil {
 			if errors.Is(err, ErrDisplayLost) {
 				s.log.Warn("display lost; stream stopped", "display", s.cfg.Display)
@@ -159,10 +169,13 @@ func (s *Streamer) run() {
 		select {
 		case <-s.stop:
 			return
-		case <-tick.C:
+		case now = <-ticks:
 		}
 	}
 }
+
+// Period is the time between frames of a changing screen: 1 s / fps.
+func (s *Streamer) Period() time.Duration { return time.Second / time.Duration(s.cfg.FPS) }
 
 // maxLoggedFailures bounds the log lines of a stream whose frames keep
 // failing (the cause is the same every time).
@@ -217,6 +230,7 @@ func (s *Streamer) step(now time.Time, period time.Duration, st *loopState) erro
 	st.lastSent = now
 	s.mu.Lock()
 	s.st.LastEncode = took
+	s.times.add(took)
 	s.st.TargetKbps = s.enc.Bitrate()
 	for _, f := range frames {
 		s.st.Frames++

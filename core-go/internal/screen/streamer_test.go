@@ -75,68 +75,71 @@ func newStreamer(t *testing.T, cfg Config) (*Streamer, *recorder) {
 	return s, rec
 }
 
-// A changing screen is sent at the configured rate: every frame's duration
-// is one period (the ticker's), and frames keep coming.
+// A changing screen is sent once per tick of the frame-rate clock, each
+// frame lasting the time since the previous one: at the configured rate.
+// The ticks are the test's (a loaded machine delays real ones), and the
+// real clock's period is 1 s / fps.
 func TestFramesAtConfiguredRate(t *testing.T) {
-	d := xvfbtest.Start(t, 1280, 720)
-	s, rec := newStreamer(t, Config{Display: d, FPS: 20})
+	d := xvfbtest.Start(t, 640, 360)
+	s, rec := newStreamer(t, Config{Display: d, Width: 640, Height: 360, FPS: 20})
+	if s.Period() != 50*time.Millisecond {
+		t.Fatalf("period %v for 20 fps", s.Period())
+	}
+	ticks := make(chan time.Time)
+	s.manualTicks = ticks
 	s.Start()
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() { // keep the screen busy
-		defer close(done)
-		colours := []string{"#ff0000", "#00ff00", "#0000ff"}
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			xvfbtest.Fill(t, d, colours[i%3])
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-	frames := rec.waitFrames(t, 40, 20*time.Second)
-	close(stop)
-	<-done
+	rec.waitFrames(t, 1, 10*time.Second) // the first frame goes at once
+	t0 := time.Now()
+	colours := []string{"#ff0000", "#00ff00", "#0000ff"}
+	const n = 30
+	for i := 1; i <= n; i++ {
+		xvfbtest.Fill(t, d, colours[i%3]) // returns once the X server drew it
+		ticks <- t0.Add(time.Duration(i) * s.Period())
+		rec.waitFrames(t, 1+i, 10*time.Second)
+	}
 	s.Close()
+	frames, durs := rec.snapshot()
+	if len(frames) != n+1 {
+		t.Fatalf("%d frames for %d ticks", len(frames)-1, n)
+	}
 	if !frames[0].Key {
 		t.Error("first frame is not a keyframe")
 	}
-	_, durs := rec.snapshot()
-	var sum time.Duration
-	for _, d := range durs[1:] {
-		sum += d
-	}
-	avg := sum / time.Duration(len(durs)-1)
-	// The ticker paces frames at 50 ms; a busy machine delays some ticks
-	// but the mean stays near the period (frames are never sent faster).
-	if avg < 45*time.Millisecond || avg > 100*time.Millisecond {
-		t.Errorf("mean frame duration %v, want about 50ms (20 fps)", avg)
+	for i, d := range durs[2:] {
+		if d != 50*time.Millisecond {
+			t.Errorf("frame %d lasts %v, want 50ms", i+2, d)
+		}
 	}
 	st := s.Stats()
-	if st.Frames < 40 || st.TargetFPS != 20 || st.VideoWidth != 1280 || st.VideoHeight != 720 {
+	if st.Frames != n+1 || st.TargetFPS != 20 || st.VideoWidth != 640 || st.EncodeP50 <= 0 || st.EncodeP99 < st.EncodeP50 {
 		t.Errorf("stats %+v", st)
 	}
 }
 
-// A static screen is not re-encoded: frames are skipped and only a repeat
-// per RepeatInterval goes out.
+// A static screen is not re-encoded: ticks are skipped and only a repeat
+// per RepeatInterval goes out (2 s of 30 fps ticks: the first frame and
+// two repeats).
 func TestStaticScreenSkipsFrames(t *testing.T) {
 	d := xvfbtest.Start(t, 640, 480)
 	s, rec := newStreamer(t, Config{Display: d, Width: 640, Height: 480, FPS: 30})
+	ticks := make(chan time.Time)
+	s.manualTicks = ticks
 	s.Start()
-	time.Sleep(2500 * time.Millisecond)
-	s.Close()
-	frames, _ := rec.snapshot()
-	st := s.Stats()
-	// 2.5 s at 30 fps is 75 ticks; a static screen sends the first frame and
-	// one repeat a second.
-	if len(frames) < 2 || len(frames) > 5 {
-		t.Errorf("static screen sent %d frames, want 2..5", len(frames))
+	rec.waitFrames(t, 1, 10*time.Second)
+	t0 := time.Now()
+	for i := 1; i <= 60; i++ {
+		ticks <- t0.Add(time.Duration(i) * time.Second / 30)
 	}
-	if st.Skipped < 30 {
-		t.Errorf("skipped %d frames, want most of them", st.Skipped)
+	s.Close() // after the last tick's step
+	frames, durs := rec.snapshot()
+	if len(frames) != 3 {
+		t.Fatalf("static screen sent %d frames over 2 s, want 3 (first + 2 repeats)", len(frames))
+	}
+	if durs[1] < RepeatInterval || durs[2] != RepeatInterval {
+		t.Errorf("repeats after %v, want %v", durs[1:], RepeatInterval)
+	}
+	if st := s.Stats(); st.Skipped != 58 {
+		t.Errorf("skipped %d ticks, want 58", st.Skipped)
 	}
 }
 
@@ -203,5 +206,19 @@ func TestUnavailableDisplay(t *testing.T) {
 	cfg, _ := Config{Display: ":4242"}.WithDefaults()
 	if _, err := New(cfg, newRecorder().sink, slog.Default()); err == nil {
 		t.Fatal("opened a display that does not exist")
+	}
+}
+
+func TestEncodeTimePercentiles(t *testing.T) {
+	var e encodeTimes
+	if p50, p99 := e.percentiles(); p50 != 0 || p99 != 0 {
+		t.Fatalf("empty: %v %v", p50, p99)
+	}
+	for i := 1; i <= 1000; i++ { // the ring keeps the last 256: 745..1000 ms
+		e.add(time.Duration(i) * time.Millisecond)
+	}
+	p50, p99 := e.percentiles()
+	if p50 != 872*time.Millisecond || p99 != 997*time.Millisecond {
+		t.Fatalf("p50 %v p99 %v", p50, p99)
 	}
 }

@@ -111,6 +111,10 @@ pth_capture *pth_capture_open(const char *name, char *err, int errlen) {
 	if (XDamageQueryExtension(c->dpy, &c->damage_event_base, &damage_err)) {
 		c->damage = XDamageCreate(c->dpy, c->root, XDamageReportNonEmpty);
 		c->has_damage = 1;
+		// A new damage object may report the window as damaged at once;
+		// sync so that notify is queued now and the first Changed (whose
+		// frame is grabbed anyway) consumes it.
+		XSync(c->dpy, False);
 	}
 	return c;
 fail:

@@ -78,3 +78,23 @@ func Fill(t testing.TB, display, colour string) {
 		t.Fatalf("xsetroot: %v: %s", err, out)
 	}
 }
+
+// Spawn starts an X client on display (content that keeps changing, say)
+// and returns a func stopping it; the test's end stops it too.
+func Spawn(t testing.TB, display string, argv ...string) func() {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", argv[0], err)
+	}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}

@@ -1664,7 +1664,11 @@ type ScreenStats struct {
 	InputEvents uint64 `protobuf:"varint,14,opt,name=input_events,json=inputEvents,proto3" json:"input_events,omitempty"`
 	InputErrors uint64 `protobuf:"varint,15,opt,name=input_errors,json=inputErrors,proto3" json:"input_errors,omitempty"`
 	// Capture + convert + encode time of the last frame, milliseconds.
-	LastEncodeMs  float64 `protobuf:"fixed64,16,opt,name=last_encode_ms,json=lastEncodeMs,proto3" json:"last_encode_ms,omitempty"`
+	LastEncodeMs float64 `protobuf:"fixed64,16,opt,name=last_encode_ms,json=lastEncodeMs,proto3" json:"last_encode_ms,omitempty"`
+	// The same time over the last 256 encoded frames (fewer at the start):
+	// median and 99th percentile, milliseconds; 0 before the first frame.
+	EncodeP50Ms   float64 `protobuf:"fixed64,17,opt,name=encode_p50_ms,json=encodeP50Ms,proto3" json:"encode_p50_ms,omitempty"`
+	EncodeP99Ms   float64 `protobuf:"fixed64,18,opt,name=encode_p99_ms,json=encodeP99Ms,proto3" json:"encode_p99_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1807,6 +1811,20 @@ func (x *ScreenStats) GetInputErrors() uint64 {
 func (x *ScreenStats) GetLastEncodeMs() float64 {
 	if x != nil {
 		return x.LastEncodeMs
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetEncodeP50Ms() float64 {
+	if x != nil {
+		return x.EncodeP50Ms
+	}
+	return 0
+}
+
+func (x *ScreenStats) GetEncodeP99Ms() float64 {
+	if x != nil {
+		return x.EncodeP99Ms
 	}
 	return 0
 }
@@ -2103,7 +2121,7 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\bchannels\x18\t \x03(\v2\x1d.porthole.rpc.v1.ChannelStatsR\bchannels\x12\x15\n" +
 	"\x06age_ms\x18\n" +
 	" \x01(\x03R\x05ageMs\x124\n" +
-	"\x06screen\x18\v \x01(\v2\x1c.porthole.rpc.v1.ScreenStatsR\x06screen\"\xbc\x04\n" +
+	"\x06screen\x18\v \x01(\v2\x1c.porthole.rpc.v1.ScreenStatsR\x06screen\"\x84\x05\n" +
 	"\vScreenStats\x12#\n" +
 	"\rdisplay_width\x18\x01 \x01(\rR\fdisplayWidth\x12%\n" +
 	"\x0edisplay_height\x18\x02 \x01(\rR\rdisplayHeight\x12\x1f\n" +
@@ -2123,7 +2141,9 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\rbytes_encoded\x18\r \x01(\x04R\fbytesEncoded\x12!\n" +
 	"\finput_events\x18\x0e \x01(\x04R\vinputEvents\x12!\n" +
 	"\finput_errors\x18\x0f \x01(\x04R\vinputErrors\x12$\n" +
-	"\x0elast_encode_ms\x18\x10 \x01(\x01R\flastEncodeMs\"\xb7\x01\n" +
+	"\x0elast_encode_ms\x18\x10 \x01(\x01R\flastEncodeMs\x12\"\n" +
+	"\rencode_p50_ms\x18\x11 \x01(\x01R\vencodeP50Ms\x12\"\n" +
+	"\rencode_p99_ms\x18\x12 \x01(\x01R\vencodeP99Ms\"\xb7\x01\n" +
 	"\rCandidatePair\x12\x1d\n" +
 	"\n" +
 	"local_type\x18\x01 \x01(\tR\tlocalType\x12\x1f\n" +

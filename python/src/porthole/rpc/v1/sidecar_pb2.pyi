@@ -231,7 +231,7 @@ class SessionStats(_message.Message):
     def __init__(self, session_id: _Optional[str] = ..., kind: _Optional[str] = ..., peer_state: _Optional[str] = ..., ice_state: _Optional[str] = ..., selected_pair: _Optional[_Union[CandidatePair, _Mapping]] = ..., rtt_ms: _Optional[float] = ..., bytes_sent: _Optional[int] = ..., bytes_received: _Optional[int] = ..., channels: _Optional[_Iterable[_Union[ChannelStats, _Mapping]]] = ..., age_ms: _Optional[int] = ..., screen: _Optional[_Union[ScreenStats, _Mapping]] = ...) -> None: ...
 
 class ScreenStats(_message.Message):
-    __slots__ = ("display_width", "display_height", "video_width", "video_height", "fps", "target_fps", "target_bitrate_kbps", "bitrate_kbps", "frames", "keyframes", "frames_skipped", "keyframe_requests", "bytes_encoded", "input_events", "input_errors", "last_encode_ms")
+    __slots__ = ("display_width", "display_height", "video_width", "video_height", "fps", "target_fps", "target_bitrate_kbps", "bitrate_kbps", "frames", "keyframes", "frames_skipped", "keyframe_requests", "bytes_encoded", "input_events", "input_errors", "last_encode_ms", "encode_p50_ms", "encode_p99_ms")
     DISPLAY_WIDTH_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     VIDEO_WIDTH_FIELD_NUMBER: _ClassVar[int]
@@ -248,6 +248,8 @@ class ScreenStats(_message.Message):
     INPUT_EVENTS_FIELD_NUMBER: _ClassVar[int]
     INPUT_ERRORS_FIELD_NUMBER: _ClassVar[int]
     LAST_ENCODE_MS_FIELD_NUMBER: _ClassVar[int]
+    ENCODE_P50_MS_FIELD_NUMBER: _ClassVar[int]
+    ENCODE_P99_MS_FIELD_NUMBER: _ClassVar[int]
     display_width: int
     display_height: int
     video_width: int
@@ -264,7 +266,9 @@ class ScreenStats(_message.Message):
     input_events: int
     input_errors: int
     last_encode_ms: float
-    def __init__(self, display_width: _Optional[int] = ..., display_height: _Optional[int] = ..., video_width: _Optional[int] = ..., video_height: _Optional[int] = ..., fps: _Optional[float] = ..., target_fps: _Optional[int] = ..., target_bitrate_kbps: _Optional[int] = ..., bitrate_kbps: _Optional[float] = ..., frames: _Optional[int] = ..., keyframes: _Optional[int] = ..., frames_skipped: _Optional[int] = ..., keyframe_requests: _Optional[int] = ..., bytes_encoded: _Optional[int] = ..., input_events: _Optional[int] = ..., input_errors: _Optional[int] = ..., last_encode_ms: _Optional[float] = ...) -> None: ...
+    encode_p50_ms: float
+    encode_p99_ms: float
+    def __init__(self, display_width: _Optional[int] = ..., display_height: _Optional[int] = ..., video_width: _Optional[int] = ..., video_height: _Optional[int] = ..., fps: _Optional[float] = ..., target_fps: _Optional[int] = ..., target_bitrate_kbps: _Optional[int] = ..., bitrate_kbps: _Optional[float] = ..., frames: _Optional[int] = ..., keyframes: _Optional[int] = ..., frames_skipped: _Optional[int] = ..., keyframe_requests: _Optional[int] = ..., bytes_encoded: _Optional[int] = ..., input_events: _Optional[int] = ..., input_errors: _Optional[int] = ..., last_encode_ms: _Optional[float] = ..., encode_p50_ms: _Optional[float] = ..., encode_p99_ms: _Optional[float] = ...) -> None: ...
 
 class CandidatePair(_message.Message):
     __slots__ = ("local_type", "remote_type", "local_address", "remote_address", "protocol")
