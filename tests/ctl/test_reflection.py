@@ -1,5 +1,6 @@
-"""The sidecar's gRPC API is discoverable through server reflection, as
-grpcurl uses it (`grpcurl -plaintext -unix <core.sock> list`; docs/ctl.md).
+"""The sidecar's gRPC API (and the agent's admin API) are discoverable through
+server reflection, as grpcurl uses it (`grpcurl -plaintext -unix <core.sock>
+list`; docs/ctl.md).
 grpcurl is not packaged for Debian, so the test uses grpcio-reflection's
 client, which speaks the same reflection protocol."""
 
@@ -43,3 +44,14 @@ def test_reflection_lists_and_describes_the_sidecar(tmp_path):
         proc.stdin.close()  # the sidecar exits when its stdin closes
         proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+async def test_reflection_on_the_admin_api(agent):
+    from tests.ctl.test_ctl import admin_socket
+
+    with grpc.insecure_channel(f"unix:{admin_socket(agent)}") as channel:
+        db = ProtoReflectionDescriptorDatabase(channel)
+        assert "porthole.rpc.v1.Admin" in set(db.get_services())
+        svc = DescriptorPool(db).FindServiceByName("porthole.rpc.v1.Admin")
+        assert {m.name for m in svc.methods} == {"ListSessions", "GetSession", "WatchEvents", "CloseSession",
+                                                 "GetStats", "Health"}

@@ -25,6 +25,7 @@ import grpc
 from aiohttp import web
 from google.protobuf import struct_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
 
 from porthole.agent import adminconfig
 from porthole.agent.events import Event
@@ -289,6 +290,9 @@ class AdminServer:
             return
         server = grpc.aio.server()
         admin_pb2_grpc.add_AdminServicer_to_server(AdminService(self), server)
+        # Reflection, so grpcurl can list and call the admin API too (docs/ctl.md).
+        reflection.enable_server_reflection(
+            (apb.DESCRIPTOR.services_by_name["Admin"].full_name, reflection.SERVICE_NAME), server)
         path = self._prepare_socket()
         if path is not None:
             old = os.umask(0o177)  # the socket is born 0600; chmod below makes sure
