@@ -142,8 +142,8 @@ def session(s: apb.SessionInfo) -> str:
         ("grant expires", when(s.grant_expires_unix_micros)),
         ("opened", when(s.opened_unix_micros)), ("started", when(s.started_unix_micros)),
         ("setup", human_duration(s.setup_ms) if s.setup_ms else "-"), ("age", human_duration(s.age_ms)),
-        ("bytes from peer", human_bytes(s.bytes_from_peer)), ("bytes to peer", human_bytes(s.bytes_to_peer)),
-    ])]
+    ] + ([("bytes from peer", human_bytes(s.bytes_from_peer)), ("bytes to peer", human_bytes(s.bytes_to_peer))]
+         if s.kind != "screen" else []))]
     if not s.HasField("transport"):
         parts.append(block("transport", [("unavailable", s.transport_error)]))
         return "\n\n".join(parts)
@@ -173,7 +173,7 @@ def session(s: apb.SessionInfo) -> str:
             ("frames", f"{screen.frames} ({screen.keyframes} keyframes, {screen.frames_skipped} skipped)"),
             ("keyframe requests", screen.keyframe_requests),
             ("input events", f"{screen.input_events} ({screen.input_errors} refused)"),
-            ("last encode", f"{screen.last_encode_ms:.1f}ms"),
+            ("encode time", _encode_times(screen)),
         ]))
     return "\n\n".join(parts)
 
@@ -181,6 +181,14 @@ def session(s: apb.SessionInfo) -> str:
 # Fields that say what an event is about come first in `watch` lines; the rest follow sorted.
 EVENT_FIELDS_FIRST = ("reason", "code", "side", "candidate", "ice_state", "peer_state", "user", "target", "kind",
                       "mode", "pid", "exec_id", "cols", "rows")
+
+
+def _encode_times(screen) -> str:
+    out = f"last {screen.last_encode_ms:.1f}ms"
+    fields = screen.DESCRIPTOR.fields_by_name  # p50/p99 came later: shown when the stubs have them
+    if "encode_p50_ms" in fields and "encode_p99_ms" in fields:
+        out += f", p50 {screen.encode_p50_ms:.1f}ms, p99 {screen.encode_p99_ms:.1f}ms"
+    return out
 
 
 def event(e: apb.AdminEvent) -> str:
