@@ -37,6 +37,7 @@ SUPPORT_PLUGINS = [
     "tests.support.webrtc",
     "tests.support.stack",
     "tests.support.fullstack",
+    "tests.support.logscan",
     # add yours here: "tests.support.<topic>",
 ]
 

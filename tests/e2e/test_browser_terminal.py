@@ -83,4 +83,8 @@ async def test_terminal_in_chromium(stack, make_container, new_page, request):
     assert any("sleep 1004" in p for p in extra_processes(c))
     await page.close()
     await wait_no_extra_processes(c, timeout=20)
+    # The processes die first; the audit record of the end follows within moments.
+    deadline = time.monotonic() + 10
+    while "session.ended" not in stack.log("agent") and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
     assert "session.ended" in stack.log("agent")
