@@ -23,8 +23,8 @@ const maxRequest = 1 << 20
 //	ready      peer, timeout_s                → ice_dtls_us, exec_us
 //	echo       peer, count, warmup, interval_ms → rtt_us[], lost
 //	echo_many  peers, count, warmup, interval_ms → rtt_us[], lost
-//	drain      peer, input, marker, timeout_s → bytes, seconds
-//	raw        bytes, timeout_s               → seconds
+//	drain      peer, input, marker, timeout_s → bytes, seconds, messages
+//	raw        bytes, chunk, timeout_s        → seconds
 //	raw_echo   count, warmup, interval_ms     → rtt_us[], lost
 //	close      peer                           →
 //	quit                                      → (then the process exits)
@@ -43,6 +43,7 @@ type Request struct {
 	Input      string                   `json:"input,omitempty"`
 	Marker     string                   `json:"marker,omitempty"`
 	Bytes      int64                    `json:"bytes,omitempty"`
+	Chunk      int                      `json:"chunk,omitempty"`
 }
 
 // Driver runs requests, each in its own goroutine, and writes one JSON line
@@ -139,7 +140,7 @@ func (d *Driver) do(req Request) (map[string]any, error) {
 		d.mu.Unlock()
 		return map[string]any{"peer": name, "sdp": sdp}, nil
 	case "raw":
-		took, err := RawThroughput(d.api, req.Bytes, seconds(req.TimeoutS, time.Minute))
+		took, err := RawThroughput(d.api, req.Bytes, req.Chunk, seconds(req.TimeoutS, time.Minute))
 		return map[string]any{"seconds": took.Seconds()}, err
 	case "raw_echo":
 		r, err := RawEcho(d.api, req.Count, req.Warmup, interval, seconds(req.TimeoutS, time.Minute))
@@ -175,8 +176,9 @@ func (d *Driver) do(req Request) (map[string]any, error) {
 		r, err := p.Echo(req.Count, req.Warmup, interval)
 		return map[string]any{"rtt_us": r.RTTMicros, "lost": r.Lost}, err
 	case "drain":
+		m0 := p.Messages()
 		n, took, err := p.Drain([]byte(req.Input), []byte(req.Marker), seconds(req.TimeoutS, 2*time.Minute))
-		return map[string]any{"bytes": n, "seconds": took.Seconds()}, err
+		return map[string]any{"bytes": n, "seconds": took.Seconds(), "messages": p.Messages() - m0}, err
 	case "close":
 		d.mu.Lock()
 		delete(d.peers, req.Peer)

@@ -57,6 +57,7 @@ type Peer struct {
 	firstOutAt   time.Time
 	firstClosed  bool
 	bytesIn      int64
+	messagesIn   int64 // output messages
 	otherInbound int64 // non-output JSON messages (pong, exit, error)
 }
 
@@ -130,6 +131,7 @@ func (p *Peer) onMessage(m webrtc.DataChannelMessage) {
 	}
 	p.mu.Lock()
 	p.bytesIn += int64(len(data))
+	p.messagesIn++
 	if !p.firstClosed {
 		p.firstClosed = true
 		p.firstOutAt = time.Now()
@@ -220,6 +222,13 @@ func (p *Peer) waitFor(b byte, timeout time.Duration) error {
 			return ErrTimeout
 		}
 	}
+}
+
+// Messages is the number of output messages received so far.
+func (p *Peer) Messages() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.messagesIn
 }
 
 // Drain sends input (a command line) and reads output until marker has been

@@ -63,10 +63,14 @@ func (p *rawPair) Close() {
 	_ = p.answerer.Close()
 }
 
-// RawThroughput sends total bytes from one pion peer to another and returns
+// RawThroughput sends total bytes from one pion peer to another, in messages
+// of chunk bytes (0: 16 KiB, as porthole-core's largest), and returns
 // the time from the first send to the last byte received: the transport's
 // ceiling, with no terminal, agent or Docker in the way.
-func RawThroughput(api *webrtc.API, total int64, timeout time.Duration) (time.Duration, error) {
+func RawThroughput(api *webrtc.API, total int64, chunk int, timeout time.Duration) (time.Duration, error) {
+	if chunk <= 0 {
+		chunk = rawChunk
+	}
 	var received atomic.Int64
 	done := make(chan struct{})
 	pair, err := newRawPair(api, timeout, func(dc *webrtc.DataChannel) {
@@ -94,10 +98,10 @@ func RawThroughput(api *webrtc.API, total int64, timeout time.Duration) (time.Du
 		}
 	})
 	deadline := time.After(timeout)
-	payload := make([]byte, rawChunk)
+	payload := make([]byte, chunk)
 	start := time.Now()
 	for sent := int64(0); sent < total; {
-		n := min(int64(rawChunk), total-sent)
+		n := min(int64(chunk), total-sent)
 		for dc.BufferedAmount() > rawHighWaterMark {
 			select {
 			case <-low:

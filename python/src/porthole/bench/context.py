@@ -47,23 +47,28 @@ class Params:
     concurrency_keystrokes: int  # per session, one every 100 ms
     bridge_concurrency_levels: tuple[int, ...]  # the aiortc reference at these N
     idle_seconds: float
+    screen_seconds: float = 10.0  # each window of the screen section (static, busy, reference)
+    screen_latency_samples: int = 40  # glass-to-glass changes drawn and timed
 
 
 FULL = Params(keystrokes=1000, keystroke_warmup=20, keystroke_interval_ms=20.0,
               throughput_bytes=8 << 20, throughput_reps=5, raw_bytes=64 << 20,
               setup_reps=30, concurrency_levels=(1, 10, 50, 100, 200), concurrency_keystrokes=100,
-              bridge_concurrency_levels=(10, 50), idle_seconds=10.0)
+              bridge_concurrency_levels=(10, 50), idle_seconds=10.0,
+              screen_seconds=10.0, screen_latency_samples=40)
 QUICK = Params(keystrokes=100, keystroke_warmup=10, keystroke_interval_ms=10.0,
                throughput_bytes=1 << 20, throughput_reps=2, raw_bytes=8 << 20,
                setup_reps=3, concurrency_levels=(5,), concurrency_keystrokes=20,
-               bridge_concurrency_levels=(5,), idle_seconds=2.0)
+               bridge_concurrency_levels=(5,), idle_seconds=2.0,
+               screen_seconds=4.0, screen_latency_samples=10)
 
 # The smallest configuration: one pass over every section to prove the tool
 # works (tests/bench); its figures mean little.
 SMOKE = Params(keystrokes=10, keystroke_warmup=2, keystroke_interval_ms=10.0,
                throughput_bytes=64 << 10, throughput_reps=1, raw_bytes=1 << 20,
                setup_reps=1, concurrency_levels=(2,), concurrency_keystrokes=5,
-               bridge_concurrency_levels=(2,), idle_seconds=1.0)
+               bridge_concurrency_levels=(2,), idle_seconds=1.0,
+               screen_seconds=1.0, screen_latency_samples=2)
 
 
 class BridgeProcess:

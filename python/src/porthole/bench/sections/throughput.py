@@ -45,9 +45,12 @@ async def run(ctx: Context) -> list[Figure]:
               "bridge": {"aiortc bridge": (await ctx.bridge()).pid},
               "pion": {"the bench client (both pion ends)": peer.proc.pid}}
 
+    msg_sizes: dict[str, list[float]] = {}
+
     async def drain(name: str) -> tuple[float, int]:
         r = await peer.request("drain", peer=name, input=command, marker=marker, timeout_s=timeout,
                                timeout=timeout + 10)
+        msg_sizes.setdefault(name, []).append(r["bytes"] / max(1, r["messages"]))
         return r["seconds"], r["bytes"]
 
     async def raw() -> tuple[float, int]:
@@ -83,12 +86,15 @@ async def run(ctx: Context) -> list[Figure]:
         await stack.close_terminal(bin_s)
         await peer.request("close", peer=bridge_peer)
         await ex.kill()
+    mean_msg = {json_s.peer: "JSON", bin_s.peer: "binary", bridge_peer: "bridge"}
+    sizes = {mean_msg[k]: round(sum(v) / len(v)) for k, v in msg_sizes.items()}
     figs = []
     for key in paths:
         name, role, _ = key
         n_how = f"{p.throughput_reps} runs of {p.raw_bytes >> 20} MiB, paths taking turns" if role == "ceiling" \
             else how
-        figs.append(Figure.of(KEY, name, role, "MB/s", rates[key], n_how, better="higher"))
+        figs.append(Figure.of(KEY, name, role, "MB/s", rates[key], n_how, better="higher",
+                              mean_message_bytes=sizes))
     for key in paths:
         if cpu_ms_per_mb[key]:
             name, role, who = key

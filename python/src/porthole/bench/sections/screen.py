@@ -1,0 +1,184 @@
+"""Screen streaming: capture + convert + encode time, fps held, porthole-core's
+CPU on a static and a busy screen, glass-to-glass latency; seed 000's
+GStreamer pipeline as the reference."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+from porthole import xdisplay
+from porthole.bench import procstat
+from porthole.bench.context import Context
+from porthole.bench.figures import Figure
+from porthole.bench.screenrx import GST_PIPELINE, Sidecar, gst_available, gst_start, gst_stop_fps, open_session
+from porthole.bench.sections import notes, section
+from porthole.rpc.v1 import sidecar_pb2 as pb
+
+KEY = "screen"
+SID = "bench-screen"
+# After a change of content: the encoder's rate control and the receiver settle.
+SETTLE_S = 2.0
+# Between two latency samples, plus up to one frame of random jitter so the
+# changes do not lock to the capture clock's phase.
+LATENCY_GAP_S = 0.4
+FRAME_S = 1 / 30
+BUSY = ("ico", "-faces", "-geometry", "1280x720+0+0")  # x11-apps: polygons redrawn every frame, full screen
+TICKER = ("ico", "-geometry", "160x120+0+0")  # a small moving corner: keeps frames flowing
+
+
+@section(KEY, "Screen streaming (1280x720@30)", f"""\
+One porthole-core (started by the bench, no agent or server: signaling is not
+measured here) streams a private 1280x720 Xvfb to an aiortc receiver that
+decodes every frame (VP8, its own libvpx binding), over the test interface.
+**Encode time** is capture (XShmGetImage) + BGRX→I420 + VP8 encode per frame,
+as porthole-core reports it (`ScreenStats.encode_p50_ms/p99_ms`, over the last
+256 frames of the busy window). **fps held** is porthole-core's frames sent per
+second, sampled each second of the busy window, and the receiver's decoded
+frames per second over it. **CPU** is porthole-core's (utime+stime)/wall over
+a window with the screen **static** (one colour; DAMAGE reports nothing, so
+only a repeat per second is encoded) and **busy** (`ico -faces` redrawing the
+whole screen). **Glass-to-glass** times, on the bench's clock, from starting
+`xsetroot -solid` (white ↔ black, the whole screen) to the receiver's first
+decoded frame whose centre has the new colour; a small `ico` in a corner keeps
+frames flowing meanwhile. It includes xsetroot's own run (measured alone as
+the floor), waiting for the next capture tick (≤ 33 ms), encode, transport,
+and aiortc's jitter buffer, which hands a frame over only when the next
+frame's first packet arrives (one frame period, ~33 ms, that Chromium does not
+add). The reference is seed 000's pipeline run by `gst-launch-1.0` on the same
+screens: `{GST_PIPELINE.format(display=':N')}` (encode only, no WebRTC).""")
+async def run(ctx: Context) -> list[Figure]:
+    p = ctx.params
+    window = p.screen_seconds
+    figs: list[Figure] = []
+    x = xdisplay.start(1280, 720)
+    sidecar = Sidecar(ctx.core, ctx.iface, ctx.workdir)
+    clients = []
+    rx = None
+    try:
+        await sidecar.start()
+        x.fill("#000000")
+        rx = await open_session(sidecar, x.display, SID)
+        meter = procstat.CpuMeter({"porthole-core": sidecar.pid})
+
+        # Static screen.
+        await asyncio.sleep(SETTLE_S)
+        meter.start()
+        await asyncio.sleep(window)
+        static_cpu = meter.stop()["porthole-core"]
+
+        # Busy screen.
+        busy = x.spawn(*BUSY)
+        clients.append(busy)
+        await asyncio.sleep(SETTLE_S)
+        fps: list[float] = []
+        f0, t0 = rx.frames, time.monotonic()
+        meter.start()
+        for _ in range(max(1, int(window))):
+            await asyncio.sleep(1.0)
+            fps.append((await sidecar.stats(SID)).fps)
+        busy_cpu = meter.stop()["porthole-core"]
+        rx_fps = (rx.frames - f0) / (time.monotonic() - t0)
+        st = await sidecar.stats(SID)
+        busy.terminate()
+        busy.wait()
+
+        # Glass to glass.
+        ticker = x.spawn(*TICKER)
+        clients.append(ticker)
+        x.fill("#000000")
+        await rx.wait_centre(False)
+        await asyncio.sleep(SETTLE_S)
+        g2g: list[float] = []
+        tool: list[float] = []
+        for i in range(p.screen_latency_samples):
+            white = i % 2 == 0
+            await asyncio.sleep(LATENCY_GAP_S + random.uniform(0, FRAME_S))
+            t0 = time.monotonic()
+            await asyncio.to_thread(x.fill, "#ffffff" if white else "#000000")
+            tool.append((time.monotonic() - t0) * 1000)
+            g2g.append((await rx.wait_centre(white) - t0) * 1000)
+        ticker.terminate()
+        ticker.wait()
+        await sidecar.stub.CloseSession(pb.CloseSessionRequest(session_id=SID), timeout=10)
+    finally:
+        if rx is not None:
+            await rx.close()
+        for c in clients:
+            if c.poll() is None:
+                c.kill()
+                c.wait()
+        await sidecar.stop()
+
+    how_core = "porthole-core, 1280x720@30 VP8 (cpu-used -8, CBR from 2000 kbps), aiortc receiver"
+    figs += [
+        Figure.of(KEY, "encode time per frame (capture+I420+VP8)", "porthole", "ms", [st.encode_p50_ms],
+                  f"{how_core}; busy screen; median of the last 256 frames", p99_ms=st.encode_p99_ms),
+        Figure.of(KEY, "encode time per frame, p99", "porthole", "ms", [st.encode_p99_ms],
+                  f"{how_core}; busy screen; 99th percentile of the last 256 frames"),
+        Figure.of(KEY, "fps held, sent (busy screen)", "porthole", "fps", fps,
+                  f"{how_core}; ScreenStats.fps each second of {window:g} s", better="higher"),
+        Figure.of(KEY, "fps held, decoded by the receiver", "porthole", "fps", [rx_fps],
+                  f"aiortc decoded frames / {window:g} s of busy screen", better="higher"),
+        Figure.of(KEY, "CPU, porthole-core, static screen", "porthole", "% of a core", [static_cpu * 100],
+                  f"(utime+stime)/wall over {window:g} s, one session, nothing drawn"),
+        Figure.of(KEY, "CPU, porthole-core, busy screen", "porthole", "% of a core", [busy_cpu * 100],
+                  f"(utime+stime)/wall over {window:g} s, one session, ico -faces full screen",
+                  kbps=round(st.bitrate_kbps), target_kbps=st.target_bitrate_kbps),
+        Figure.of(KEY, "glass-to-glass (xsetroot → decoded frame)", "porthole", "ms", g2g,
+                  f"{len(g2g)} full-screen colour changes, aiortc receiver (adds ~1 frame)"),
+        Figure.of(KEY, "xsetroot run (part of glass-to-glass)", "floor", "ms", tool,
+                  "the drawing tool alone: spawn, connect, draw, exit"),
+    ]
+    figs += await _reference(x, window)
+    x.stop()
+    return figs
+
+
+async def _reference(x: xdisplay.Xvfb, window: float) -> list[Figure]:
+    """Seed 000's GStreamer pipeline on the same static and busy screens."""
+    how = f"gst-launch-1.0 {GST_PIPELINE.format(display=x.display)}"
+    if not await asyncio.to_thread(gst_available):
+        return [Figure.of(KEY, "GStreamer reference (not installed)", "reference", "", [],
+                          "apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good to measure it")]
+    out = []
+    for label, busy_argv in (("static", None), ("busy", BUSY)):
+        x.fill("#000000")
+        client = x.spawn(*busy_argv) if busy_argv else None
+        gst = gst_start(x.display)
+        await asyncio.sleep(SETTLE_S)
+        meter = procstat.CpuMeter({"gst": gst.pid})
+        meter.start()
+        await asyncio.sleep(window)
+        cpu = meter.stop()["gst"]
+        fps, n = await asyncio.to_thread(gst_stop_fps, gst, SETTLE_S)
+        if client:
+            client.terminate()
+            client.wait()
+        out.append(Figure.of(KEY, f"CPU, GStreamer seed-000 pipeline, {label} screen", "reference", "% of a core",
+                             [cpu * 100], f"{how}; (utime+stime)/wall over {window:g} s"))
+        if busy_argv:
+            out.append(Figure.of(KEY, "fps held, GStreamer seed-000 pipeline (busy)", "reference", "fps", [fps],
+                                 f"{how}; encoded frames by pts after a {SETTLE_S:g} s settle ({n} frames)",
+                                 better="higher"))
+    return out
+
+
+@notes(KEY)
+def _notes(figs: list[Figure]) -> list[str]:
+    by = {f.name: f for f in figs}
+    enc, g2g = by["encode time per frame (capture+I420+VP8)"], by["glass-to-glass (xsetroot → decoded frame)"]
+    cs, cb = by["CPU, porthole-core, static screen"], by["CPU, porthole-core, busy screen"]
+    out = [f"A busy 1280x720 screen costs porthole-core {cb.median:.0f}% of a core at "
+           f"{by['fps held, sent (busy screen)'].median:.0f} fps (encode {enc.median:.1f} ms per frame, "
+           f"p99 {enc.extra.get('p99_ms', float('nan')):.1f} ms); a static one {cs.median:.1f}%.",
+           f"Glass to glass, median {g2g.median:.0f} ms, p99 {g2g.worst:.0f} ms with aiortc as the receiver "
+           f"(seed 000 asks for under 50 ms)."]
+    ref = by.get("CPU, GStreamer seed-000 pipeline, busy screen")
+    if ref is not None:
+        out.append(f"Seed 000's GStreamer pipeline uses {ref.median:.0f}% of a core on the same busy screen, "
+                   f"{by['CPU, GStreamer seed-000 pipeline, static screen'].median:.0f}% on the static one "
+                   f"(it encodes every frame), at "
+                   f"{by['fps held, GStreamer seed-000 pipeline (busy)'].median:.0f} fps.")
+    return out
