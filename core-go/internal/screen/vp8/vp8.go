@@ -26,9 +26,11 @@ const (
 	// quality loss that text barely shows; WebRTC uses -6 to -12 for VP8.
 	CPUUsed = -8
 
-	// Threads is the encoder's thread count: the devices have 2 cores and
-	// the sidecar shares them with the rest of the agent.
-	Threads = 2
+	// Threads is the encoder's thread count. One: libvpx's VP8 row threads
+	// synchronise by spinning, and on a 2-core device shared with the agent
+	// and the workload, 2 threads burned 15-20x the CPU per frame of one
+	// (BenchmarkStages under load: 60-85 ms against 4 ms) for no gain.
+	Threads = 1
 
 	// KeyframeMaxDistance bounds the frames between keyframes when nobody
 	// asks for one: a receiver that lost a keyframe's packets and whose PLI
