@@ -19,6 +19,7 @@ import socketio
 
 from porthole import devconfig
 from tests.agent.test_terminal import wait_no_extra_processes
+from tests.e2e.test_browser_terminal import login
 from tests.support.fullstack import _healthy, _spawn, _stop
 from tests.support.rtc_client import TerminalClient
 from tests.support.stack import core_binary, ice_iface
@@ -97,7 +98,7 @@ ice_interfaces = ["{ice_iface()}"]
     await _stop(server, "server", logs["server"])
 
 
-async def test_recorded_session_replays_to_the_same_output(recording_stack, make_container):
+async def test_recorded_session_replays_to_the_same_output(recording_stack, make_container, new_page):
     dc, dev_dir, logs = recording_stack
     c = make_container()
     async with aiohttp.ClientSession() as http:
@@ -180,3 +181,13 @@ async def test_recorded_session_replays_to_the_same_output(recording_stack, make
                                      stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
     assert played.returncode == 0, played.stderr
     assert played.stdout.decode() == recorded
+
+    # The page lists it and replays it in its own terminal.
+    page = await new_page(viewport={"width": 1200, "height": 900})
+    await login(page, dc)
+    listed = await page.evaluate("porthole.listRecordings()")
+    assert sid in [r["session_id"] for r in listed]
+    await page.evaluate(f"porthole.replay({sid!r}, {{speed: 0}})")
+    assert await page.evaluate("porthole.replayState") == "done"
+    shown = await page.evaluate("porthole.replayText()")
+    assert "rec-42" in shown and "Aé€Z" in shown, shown

@@ -45,6 +45,7 @@ import { io } from "socket.io-client";
 import { describe } from "./messages.js";
 import { SessionError, TerminalSession, request } from "./session.js";
 import { ScreenSession } from "./screen.js";
+import { setupRecordings } from "./recordings.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -82,6 +83,11 @@ const hooks = {
   waitText: (text, timeoutMs) => waitUntil(() => terminalText().includes(text), timeoutMs, `terminal text ${text}`),
 };
 window.porthole = hooks;
+// Recordings panel (recordings.js): list, download, replay; its hooks join these.
+const recordings = setupRecordings(() => token);
+Object.assign(hooks, { listRecordings: recordings.listRecordings, replay: recordings.replay,
+  replayText: recordings.replayText });
+Object.defineProperty(hooks, "replayState", { get: () => recordings.replayState });
 
 // Polls for the test hooks above; rejects with the current state on timeout.
 const WAIT_POLL_MS = 50;
