@@ -162,3 +162,17 @@ async def test_max_session_length_ends_even_a_busy_session(agent_factory, make_c
     assert (await agent.hub.wait_event(sid, "webrtc:disconnect"))["reason"] == "max_duration"
     ended = [json.dumps(a) for a in audit_records(agent) if a["event"] == "session.ended"]
     assert any('"reason": "max_duration"' in e for e in ended), ended
+
+
+async def test_grant_expiry_ends_the_session_when_the_policy_says_so(agent_factory, make_container):
+    agent = await agent_factory(extra_toml="\n[policy]\nend_on_grant_expiry = true\n")
+    c = make_container()
+    await wait_target(agent, c.name)
+    client = TerminalClient()
+    sid, token = agent.sign(c.name, ttl_s=4)
+    await agent.offer(client, sid, token)
+    answer = await agent.hub.wait_event(sid, "webrtc:answer")
+    await client.accept(answer["sdp"])
+    err = await client.wait_message("error", timeout=20)
+    assert err["code"] == "grant_expired", err
+    assert (await agent.hub.wait_event(sid, "webrtc:disconnect"))["reason"] == "grant_expired"
