@@ -24,6 +24,8 @@ PACKAGES=(
   iproute2 util-linux procps
   # X11 screen path: server, content, input checks, build deps (libyuv: -lyuv)
   xvfb xauth x11-apps x11-utils x11-xserver-utils xdotool libx11-dev libxext-dev libxtst-dev libxdamage-dev libvpx-dev libyuv-dev
+  # make bench's screen reference: seed 000's GStreamer pipeline (ximagesrc, vp8enc)
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   # cgo / builds, terminals in tests
   gcc libc6-dev make pkg-config git tmux python3-venv
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 import time
 
 from porthole import xdisplay
@@ -140,8 +141,9 @@ async def _reference(x: xdisplay.Xvfb, window: float) -> list[Figure]:
     """Seed 000's GStreamer pipeline on the same static and busy screens."""
     how = f"gst-launch-1.0 {GST_PIPELINE.format(display=x.display)}"
     if not await asyncio.to_thread(gst_available):
-        return [Figure.of(KEY, "GStreamer reference (not installed)", "reference", "", [],
-                          "apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good to measure it")]
+        print("bench: screen: no GStreamer reference (scripts/setup.sh installs gstreamer1.0-tools and "
+              "gstreamer1.0-plugins-good)", file=sys.stderr)
+        return []
     out = []
     for label, busy_argv in (("static", None), ("busy", BUSY)):
         x.fill("#000000")
