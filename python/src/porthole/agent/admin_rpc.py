@@ -1,0 +1,250 @@
+"""The admin API's RPCs (proto/porthole/rpc/v1/admin.proto): the agent's view
+of each session joined with the sidecar's, the event stream, close, stats and
+health. Domain facts become gRPC status codes only here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import time
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+import grpc
+from google.protobuf import struct_pb2
+
+from porthole.agent.events import Event
+from porthole.agent.metrics import REASON_RE
+from porthole.rpc.v1 import admin_pb2 as apb
+from porthole.rpc.v1 import admin_pb2_grpc
+from porthole.rpc.v1 import sidecar_pb2 as pb
+
+if TYPE_CHECKING:
+    from porthole.agent.admin import AdminServer
+
+log = logging.getLogger("porthole.agent.admin")
+
+SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+DEFAULT_CLOSE_REASON = "closed_by_admin"
+DEFAULT_LIST_LIMIT = 1000
+# Events a watcher may lag behind before it is cut off (RESOURCE_EXHAUSTED).
+WATCH_BUFFER = 1024
+# The sidecar is local and answers stats and health in milliseconds; a slow
+# answer must not hang a debugging tool.
+SIDECAR_RPC_TIMEOUT_S = 2.0
+# Event fields that must never leave the agent, whatever a publisher adds.
+SECRET_FIELDS = frozenset({"grant", "token", "secret", "password", "credential", "sdp", "auth"})
+# A candidate line carries the ICE username fragment; like the logs, watchers don't get it.
+_UFRAG_RE = re.compile(r"\b(ufrag) \S+")
+
+
+def _micros(t: float) -> int:
+    return int(t * 1_000_000) if t else 0
+
+
+def _fields(fields: dict[str, object]) -> struct_pb2.Struct:
+    out = struct_pb2.Struct()
+    clean: dict[str, object] = {}
+    for k, v in fields.items():
+        if k.lower() in SECRET_FIELDS:
+            continue
+        if k == "candidate" and isinstance(v, str):
+            v = _UFRAG_RE.sub(r"\1 <redacted>", v)
+        clean[k] = v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
+    out.update(clean)
+    return out
+
+
+def event_to_proto(ev: Event) -> apb.AdminEvent:
+    return apb.AdminEvent(name=ev.name, session_id=ev.session_id or "", time_unix_micros=_micros(ev.ts),
+                          fields=_fields(ev.fields))
+
+
+def _strip_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+class AdminService(admin_pb2_grpc.AdminServicer):
+    def __init__(self, server: AdminServer) -> None:
+        self._srv = server
+        self.agent = server.agent
+        self.metrics = server.metrics
+
+    # ---------------------------------------------------------------- joining
+
+    async def _transport(self, session_id: str = "") -> tuple[dict[str, pb.SessionStats], str]:
+        """The sidecar's stats by session id, or ({}, why not)."""
+        stub = self.agent.sidecar.stub
+        if stub is None or not self.agent.sidecar.ready:
+            return {}, "sidecar unavailable: not running"
+        try:
+            resp = await stub.GetStats(pb.GetStatsRequest(session_id=session_id), timeout=SIDECAR_RPC_TIMEOUT_S)
+        except grpc.aio.AioRpcError as e:
+            if e.code() == grpc.StatusCode.NOT_FOUND:
+                return {}, "the sidecar has no peer connection for it (yet)"
+            return {}, f"sidecar unavailable: {e.code().name}: {e.details()}"
+        return {s.session_id: s for s in resp.sessions}, ""
+
+    def _info(self, sid: str, stats: dict[str, pb.SessionStats], err: str) -> apb.SessionInfo:
+        s = self.agent.sessions[sid]
+        g, t = s.grant, s.target
+        live = self.metrics.live.get(sid)
+        # getattr: other session kinds (screen) need not have a PTY or an exec.
+        pty = getattr(s, "pty", None)
+        if pty is not None or (live is not None and live.started_at):
+            state = "running"
+        elif getattr(s, "created", False):
+            state = "connecting"
+        else:
+            state = "negotiating"
+        info = apb.SessionInfo(
+            session_id=sid, kind=g.kind, mode=g.mode, state=state,
+            user=g.user, org=g.org, device_id=g.device_id, target_id=g.target_id,
+            target_kind=getattr(t, "kind", ""), container_id=getattr(t, "container_id", "") or "",
+            grant_expires_unix_micros=_micros(g.expires_at),
+            exec_id=getattr(s, "exec_id", None) or "", pid=getattr(pty, "pid", None) or 0,
+            cols=getattr(s, "cols", 0) or 0, rows=getattr(s, "rows", 0) or 0,
+            binary=live.binary if live else False,
+            opened_unix_micros=_micros(s.started_wall),
+            started_unix_micros=_micros(live.started_at) if live else 0,
+            setup_ms=live.setup_s * 1000 if live else 0.0,
+            age_ms=int((time.monotonic() - s.started_monotonic) * 1000),
+            bytes_from_peer=getattr(s, "bytes_from_peer", 0), bytes_to_peer=getattr(s, "bytes_to_peer", 0),
+            ice_state=getattr(s, "ice_state", ""), peer_state=getattr(s, "peer_state", ""),
+        )
+        if sid in stats:
+            info.transport.CopyFrom(stats[sid])
+        else:
+            info.transport_error = err or "the sidecar has no peer connection for it (yet)"
+        return info
+
+    async def _live(self, sid: str, context: grpc.aio.ServicerContext) -> None:
+        if not SESSION_ID_RE.match(sid):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "session_id: 1..128 of [A-Za-z0-9_-]")
+        if sid not in self.agent.sessions:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no live session {sid!r} on this agent")
+
+    # ---------------------------------------------------------------- RPCs
+
+    async def ListSessions(self, request, context):
+        limit = request.limit or DEFAULT_LIST_LIMIT
+        stats, err = await self._transport() if self.agent.sessions else ({}, "")
+        ids = sorted(self.agent.sessions, key=lambda i: self.agent.sessions[i].started_monotonic)
+        out = apb.ListSessionsResponse(total=len(ids))
+        for sid in ids[:limit]:
+            if sid in self.agent.sessions:  # may have ended while we asked the sidecar
+                out.sessions.append(self._info(sid, stats, err))
+        return out
+
+    async def GetSession(self, request, context):
+        sid = request.session_id
+        await self._live(sid, context)
+        stats, err = await self._transport(sid)
+        await self._live(sid, context)
+        return self._info(sid, stats, err)
+
+    async def WatchEvents(self, request, context):
+        only = request.session_id
+        if only and not SESSION_ID_RE.match(only):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "session_id: 1..128 of [A-Za-z0-9_-]")
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        cut_off = False
+
+        def on_event(ev: Event) -> None:
+            nonlocal cut_off
+            if cut_off or (only and ev.session_id != only):
+                return
+            if queue.qsize() >= WATCH_BUFFER:
+                cut_off = True
+                queue.put_nowait(None)
+                return
+            queue.put_nowait(ev)
+
+        unsubscribe = self.agent.events.subscribe(on_event)
+        try:
+            # Headers now: a client that has them knows it is subscribed.
+            await context.send_initial_metadata(())
+            while True:
+                ev = await queue.get()
+                if ev is None:
+                    await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                        f"watcher fell more than {WATCH_BUFFER} events behind")
+                yield event_to_proto(ev)
+        finally:
+            unsubscribe()
+
+    async def CloseSession(self, request, context):
+        sid = request.session_id
+        reason = request.reason or DEFAULT_CLOSE_REASON
+        if not REASON_RE.match(reason) or len(reason) > 64:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "reason: 1..64 of [a-z0-9_], starting with a letter")
+        await self._live(sid, context)
+        ended: list[Event] = []
+        unsubscribe = self.agent.events.subscribe(
+            lambda ev: ended.append(ev) if ev.name == "session.ended" and ev.session_id == sid else None)
+        try:
+            await self.agent.close_session(sid, reason)
+        finally:
+            unsubscribe()
+        if not ended:  # another close got there first; it did the cleanup
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"session {sid!r} ended while closing it")
+        killed = ended[0].fields.get("killed")
+        log.info("session closed by admin: %s", reason, extra={"session_id": sid})
+        return apb.AdminCloseSessionResponse(processes_killed=killed if isinstance(killed, int) else 0,
+                                             reason=reason)
+
+    async def GetStats(self, request, context):
+        m, agent = self.metrics, self.agent
+        stats, _ = await self._transport() if agent.sessions else ({}, "")
+        bytes_in, bytes_out = m.bytes_totals()
+        return apb.AgentStats(
+            device_id=agent.cfg.device_id,
+            uptime_ms=int((time.time() - m.started_at) * 1000),
+            sessions_open=len(agent.sessions), max_sessions=agent.cfg.max_sessions,
+            sessions_requested=m.requested, sessions_started=m.started,
+            sessions_failed=sum(m.failed.values()), sessions_ended=sum(m.ended.values()),
+            failed_by_reason=dict(m.failed), ended_by_reason=dict(m.ended), open_by_kind=m.open_by_kind(),
+            bytes_from_peers=bytes_in, bytes_to_peers=bytes_out,
+            transport_bytes_sent=sum(s.bytes_sent for s in stats.values()),
+            transport_bytes_received=sum(s.bytes_received for s in stats.values()),
+            setup_ms_mean=(m.setup_sum_s / m.started * 1000) if m.started else 0.0,
+            setup_ms_max=m.setup_max_s * 1000,
+            targets=len(agent.inventory.to_wire()), sidecar_restarts=agent.sidecar.restarts,
+            signaling_connected=agent.connected.is_set(),
+        )
+
+    async def Health(self, request, context):
+        agent = self.agent
+        side = agent.sidecar
+        status, check_ms = await self._srv.check_sidecar()
+        n_sidecar = 0
+        if status == "SERVING":
+            stats, err = await self._transport()
+            n_sidecar = len(stats)
+        accepting = bool(getattr(agent, "_accepting", False))
+        problems = []
+        if not accepting:
+            problems.append("not accepting sessions (starting or shutting down)")
+        if not side.ready:
+            problems.append("sidecar not ready (starting or restarting)")
+        if status != "SERVING":
+            problems.append(f"sidecar health check: {status}")
+        if not agent.connected.is_set():
+            problems.append("not connected to the signaling server")
+        return apb.HealthResponse(
+            ok=not problems, problems=problems, device_id=agent.cfg.device_id, agent_pid=os.getpid(),
+            uptime_ms=int((time.time() - self.metrics.started_at) * 1000), accepting=accepting,
+            signaling_connected=agent.connected.is_set(), server_url=_strip_userinfo(agent.cfg.server_url),
+            sidecar=apb.SidecarHealth(ready=side.ready, pid=side.pid or 0, restarts=side.restarts, status=status,
+                                      check_ms=check_ms, socket=str(agent.cfg.sidecar.socket_path),
+                                      sessions=n_sidecar),
+            metrics_address=self._srv.metrics_address, admin_socket=self._srv.socket_address,
+            admin_tls_address=self._srv.tls_address,
+        )
