@@ -77,7 +77,8 @@ class AdminConfig:
 
     @property
     def socket_is_default(self) -> bool:
-        return self.socket is None
+        """Neither the config nor $PORTHOLE_ADMIN_SOCKET chose the path."""
+        return self.socket is None and not os.environ.get(SOCKET_ENV)
 
 
 def from_table(t: dict, rel: Callable[[str], Path]) -> AdminConfig:
