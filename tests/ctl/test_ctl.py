@@ -349,3 +349,38 @@ async def test_watch_ends_clearly_when_the_agent_stops(agent):
     assert watch.returncode == 1, (out, err)
     assert err.decode().strip().startswith("porthole ctl: the agent ended the stream"), err
     assert not sock.exists()  # the agent removed its socket
+
+
+async def test_agent_refuses_an_admin_socket_another_process_serves(tmp_path):
+    import socket as pysocket
+    from porthole import grant as grants
+
+    taken = tmp_path / "taken.sock"
+    listener = pysocket.socket(pysocket.AF_UNIX)
+    listener.bind(str(taken))
+    listener.listen(1)
+    _, public = grants.generate_keypair()
+    (tmp_path / "pub.pem").write_bytes(public)
+    (tmp_path / "secret").write_text("s3cret-s3cret-s3cret")
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(f"""
+[agent]
+device_id = "edge-x"
+server_url = "http://127.0.0.1:9"
+secret_file = "secret"
+grant_public_key = "pub.pem"
+[sidecar]
+socket = "core.sock"
+[admin]
+socket = "{taken}"
+""")
+    try:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "porthole", "agent", "--config", str(cfg),
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                                                    cwd=REPO)
+        out, _ = await asyncio.wait_for(proc.communicate(), CTL_TIMEOUT_S)
+    finally:
+        listener.close()
+    assert proc.returncode == 1, out
+    assert f"admin.socket: another process serves {taken}" in out.decode(), out
+    assert taken.exists()  # not taken over
