@@ -36,6 +36,8 @@ export class ScreenSession extends TerminalSession {
     const pc = this.newPeerConnection(ack.ice_servers);
     pc.addTransceiver("video", { direction: "recvonly" });
     pc.ontrack = (ev) => {
+      // A screen wants the newest frame now, not smooth playout: no extra jitter buffering.
+      if ("jitterBufferTarget" in ev.receiver) ev.receiver.jitterBufferTarget = 0;
       this.video.srcObject = ev.streams[0] || new MediaStream([ev.track]);
       this.video.play().catch(() => {});
     };
