@@ -16,7 +16,8 @@ import (
 const vp8PayloadType = 96
 
 // newScreenAPI builds the pion API of one screen session: VP8 only, NACK
-// responses, RTCP reports, stats, transport-wide sequence numbers, and
+// responses, RTCP reports, stats, transport-wide sequence numbers, playout
+// delay 0 (playout_delay.go), and
 // Google Congestion Control (send side, from the peer's TWCC feedback)
 // bounded by the session's bitrate limits. The estimator of the session's
 // peer connection is delivered on the returned channel when the peer
@@ -62,6 +63,11 @@ func newScreenAPI(se *webrtc.SettingEngine, cfg screen.Config) (*webrtc.API, <-c
 		}
 	})
 	ir.Add(ccf)
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: PlayoutDelayURI},
+		webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, nil, fmt.Errorf("playout delay extension: %w", err)
+	}
+	ir.Add(playoutDelayFactory{})
 	for _, configure := range []func() error{
 		func() error { return webrtc.ConfigureTWCCHeaderExtensionSender(m, ir) },
 		func() error { return webrtc.ConfigureNack(m, ir) },
