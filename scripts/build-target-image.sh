@@ -69,10 +69,12 @@ export PS1='\u@\h:\w\$ '
 EOF
 chmod 1777 "$rootfs/tmp" "$rootfs/var/tmp"
 chmod 0700 "$rootfs/root"
-chown 1000:1000 "$rootfs/home/operator"
 
-# Fixed owner, order and times: the same inputs give the same layer.
-tar --numeric-owner --sort=name --mtime='@0' -C "$rootfs" -cf "$work/rootfs.tar" .
+# Owners are set by tar, not chown (no root needed): everything root's but
+# operator's home. Fixed order and times: the same inputs give the same layer.
+tar_opts=(--numeric-owner --sort=name --mtime='@0')
+tar "${tar_opts[@]}" --owner=0 --group=0 --exclude=./home/operator -C "$rootfs" -cf "$work/rootfs.tar" .
+tar "${tar_opts[@]}" --owner=1000 --group=1000 -C "$rootfs" -rf "$work/rootfs.tar" ./home/operator
 
 docker import \
   --change 'CMD ["sleep", "2147483647"]' \

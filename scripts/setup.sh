@@ -70,8 +70,12 @@ install_packages() {
     printf '#!/bin/sh\nexit 101\n' >"$policy"
     chmod +x "$policy"
   fi
-  apt-get update -qq || die "apt-get update failed"
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" || die "apt-get install failed"
+  local aptlog=/var/log/porthole-apt.log t_apt=$EPOCHREALTIME
+  export NEEDRESTART_SUSPEND=1  # needrestart, if present, has nothing to say here
+  apt-get update -qq >"$aptlog" 2>&1 || { tail -n 30 "$aptlog" >&2; die "apt-get update failed (log: $aptlog)"; }
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$aptlog" 2>&1 \
+    || { tail -n 40 "$aptlog" >&2; die "apt-get install failed (log: $aptlog)"; }
+  log "installed in $(awk -v a="$t_apt" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1fs", b - a }') (log: $aptlog)"
   if [[ -n $own_policy ]]; then rm -f "$own_policy"; own_policy=""; fi
   mapfile -t missing < <(missing_packages)
   ((${#missing[@]} == 0)) || die "still missing after apt-get install: ${missing[*]}"
