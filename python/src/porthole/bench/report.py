@@ -44,6 +44,20 @@ def write_json(path: Path, run: dict[str, Any], figures: list[Figure]) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+def _notes(sec: Section, figs: list[Figure]) -> list[str]:
+    try:
+        return sec.notes(figs)
+    except (KeyError, ZeroDivisionError, ValueError):  # a partial run (--sections) lacks some figures
+        return []
+
+
+def _all_notes(sections: dict[str, Section], figures: list[Figure]) -> list[str]:
+    out = []
+    for key, sec in sections.items():
+        out += _notes(sec, [f for f in figures if f.section == key])
+    return out
+
+
 def write_markdown(path: Path, run: dict[str, Any], sections: dict[str, Section], figures: list[Figure],
                    json_name: str) -> None:
     m = run["machine"]
@@ -64,6 +78,10 @@ def write_markdown(path: Path, run: dict[str, Any], sections: dict[str, Section]
         "is what the transport alone (pion ↔ pion) carries. **median** and **p99/p1** summarise **n** "
         "samples: p99 for times (lower is better), p1 for rates (higher is better); with fewer than 100 "
         "samples that is the worst sample or close to it.",
+        "",
+        "## Summary",
+        "",
+        *[f"- {line}" for line in _all_notes(sections, figures)],
         "",
         "## Machine",
         "",
@@ -94,10 +112,7 @@ def write_markdown(path: Path, run: dict[str, Any], sections: dict[str, Section]
             lost = f" ({f.extra['lost']} lost)" if f.extra.get("lost") else ""
             out.append(f"| {f.name} | {f.role} | {_num(f.median)} | {_num(f.worst)} | {f.n} | {f.unit} | "
                        f"{f.how}{lost} |")
-        try:
-            notes = sec.notes(figs)
-        except (KeyError, ZeroDivisionError, ValueError):
-            notes = []
+        notes = _notes(sec, figs)
         if notes:
             out += [""] + notes
         out.append("")

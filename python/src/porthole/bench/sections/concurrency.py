@@ -124,7 +124,8 @@ def _notes(figs: list[Figure]) -> list[str]:
     rs = by[f"Porthole N={n}: RSS per session, porthole-core"].median
     out = [f"With {n} sessions typing at 10 keys/s each, the p99 round trip is {top.worst:.1f} ms "
            f"(median {top.median:.1f} ms); each session costs the agent {ca:.2f} % of a core and "
-           f"{ra:.0f} KiB, porthole-core {cs:.2f} % and {rs:.0f} KiB."]
+           f"{ra:.0f} KiB, porthole-core {cs:.2f} % and {rs:.0f} KiB (in all: agent {ca * n:.0f} %, "
+           f"porthole-core {cs * n:.0f} % of a core)."]
     bridge = [f for f in figs if f.name.startswith("aiortc bridge N=") and f.name.endswith("round trip")]
     if bridge:
         b = max(bridge, key=lambda f: f.extra["sessions"])

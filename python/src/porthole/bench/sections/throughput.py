@@ -113,4 +113,9 @@ def _notes(figs: list[Figure]) -> list[str]:
     return [f"Porthole delivers {j.median:.1f} MB/s in JSON mode and {b.median:.1f} MB/s in binary mode, "
             f"{b.median / c.median:.0%} of the pion ↔ pion ceiling ({c.median:.1f} MB/s) and "
             f"{b.median / a.median:.1f}× the aiortc bridge ({a.median:.1f} MB/s); docker exec alone "
-            f"gives {d.median:.1f} MB/s."]
+            f"gives {d.median:.1f} MB/s.",
+            f"Per MB delivered the device spends {by['Porthole, binary mode: device CPU per MB'].median:.0f} ms "
+            f"of CPU in binary mode and {by['Porthole, JSON mode: device CPU per MB'].median:.0f} ms in JSON "
+            f"mode (agent + porthole-core), the aiortc bridge "
+            f"{by['aiortc bridge (seed 004), JSON: device CPU per MB'].median:.0f} ms; two pion ends in one "
+            f"process need {by['pion ↔ pion data channel: device CPU per MB'].median:.0f} ms."]
