@@ -17,15 +17,19 @@ from porthole.bench.figures import Figure
 from porthole.bench.peer import REPO
 from porthole.errors import PortholeError
 
+# Where quick, smoke and partial runs write their results (not committed).
+LOCAL_RESULTS = "bench-results.local.json"
+
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m porthole.bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="smaller sizes for development (under two minutes)")
     p.add_argument("--smoke", action="store_true", help="the smallest sizes: checks the tool works (tests/bench)")
     p.add_argument("--sections", default="", help="comma-separated section keys (default: all)")
-    p.add_argument("--json", type=Path, help="results file (default docs/benchmarks.json; "
-                                             "quick: bench-results.quick.json)")
-    p.add_argument("--md", type=Path, help="Markdown page (default docs/benchmarks.md; quick: none)")
+    p.add_argument("--json", type=Path, help=f"results file (default docs/benchmarks.json for a complete "
+                                             f"full run, else {LOCAL_RESULTS})")
+    p.add_argument("--md", type=Path, help="Markdown page (default docs/benchmarks.md for a complete full "
+                                           "run, else none)")
     return p.parse_args(argv)
 
 
@@ -42,8 +46,10 @@ async def run(args: argparse.Namespace) -> int:
     todo = {k: registry[k] for k in registry if k in chosen}
     short = args.quick or args.smoke
     params = SMOKE if args.smoke else QUICK if args.quick else FULL
-    json_path = args.json or (REPO / ("bench-results.quick.json" if short else "docs/benchmarks.json"))
-    md_path = args.md or (None if short else REPO / "docs" / "benchmarks.md")
+    # Only a complete full run replaces the committed figures; any other goes to a local file.
+    complete = not short and set(todo) == set(registry)
+    json_path = args.json or (REPO / ("docs/benchmarks.json" if complete else LOCAL_RESULTS))
+    md_path = args.md or (REPO / "docs" / "benchmarks.md" if complete else None)
 
     started = datetime.datetime.now(datetime.timezone.utc)
     load_before = os.getloadavg()

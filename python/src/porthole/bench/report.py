@@ -121,19 +121,19 @@ def write_markdown(path: Path, run: dict[str, Any], sections: dict[str, Section]
         "",
         "`make bench` (full, about ten minutes on 2 cores) or `make bench QUICK=1` (smaller sizes, under "
         "two minutes); `make bench BENCH_ARGS='--sections keystroke,throughput'` runs only some sections. "
-        "Sizes of both modes are `Params` in `python/src/porthole/bench/context.py`. A quick run writes "
-        "`bench-results.quick.json` and prints its table but leaves this page and its JSON alone.",
+        "Sizes of both modes are `Params` in `python/src/porthole/bench/context.py`. Only a complete full run "
+        "rewrites this page and its JSON; a quick or partial run prints its table and writes "
+        "`bench-results.local.json`.",
         "",
-        "Sections are a registry (`python/src/porthole/bench/sections/__init__.py`). To add one — the "
-        "screen section (issue 3: encode time, fps and CPU on a static and a busy screen, glass-to-glass "
-        "latency, next to seed 000's GStreamer `ximagesrc ! vp8enc deadline=1` pipeline) — write "
-        "`sections/screen.py` with a coroutine decorated `@section(\"screen\", title, about)` that returns "
-        "`Figure.of(...)` records (each with a role and a `how`), optionally a `@notes(\"screen\")` "
-        "function for the sentences under its table, add `\"screen\"` to `MODULES`, and its sizes to "
-        "`Params`. Shared resources (the real server and agent, the pion client, containers) come from "
-        "`Context`; a section that needs more (Xvfb, a GStreamer pipeline) starts and stops it itself. "
-        "The pion client's operations are in `core-go/internal/benchpeer/driver.go`; a video receiver "
-        "would be one more operation there.",
+        "Sections are a registry (`python/src/porthole/bench/sections/__init__.py`); the screen section "
+        "(`sections/screen.py`) is one. To add another, write `sections/<name>.py` with a coroutine "
+        "decorated `@section(\"<name>\", title, about)` that returns `Figure.of(...)` records (each with a "
+        "role and a `how` that lets someone rerun it), optionally a `@notes(\"<name>\")` function for the "
+        "sentences under its table and in the summary, add `\"<name>\"` to `MODULES`, and its sizes to "
+        "`Params` (FULL, QUICK and SMOKE). Shared resources (the real server and agent, the pion client, "
+        "the aiortc bridge, containers) come from `Context`; a section that needs more (Xvfb, a GStreamer "
+        "pipeline, Chromium) starts and stops it itself. The pion client's operations are in "
+        "`core-go/internal/benchpeer/driver.go`.",
         "",
     ]
     path.write_text("\n".join(out))
