@@ -11,7 +11,7 @@ To add one (the screen section, say): write ``sections/screen.py`` with a
 it returns), build its figures with ``Figure.of(...)`` giving each a role
 (porthole / floor / reference / ceiling) and a ``how`` that lets someone
 rerun it, then append ``"screen"`` to MODULES below. Add its sizes to
-``context.Params`` (FULL and QUICK) so both modes stay within budget.
+``context.Params`` (FULL, QUICK and SMOKE) so every mode stays within budget.
 """
 
 from __future__ import annotations
