@@ -87,3 +87,4 @@ tls_client_ca = "{d / 'ca.pem'}"
                   "sessions")
     assert r.code in (3, 4) and r.out == "", r
     assert f"the agent at {target}" in r.err, r.err
+    assert "does it accept this --tls-cert? see [admin] tls_client_ca" in r.err or "TLS" in r.err, r.err

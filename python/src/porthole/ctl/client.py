@@ -88,7 +88,9 @@ class Endpoint:
             if self.socket is not None:
                 return CtlError(f"cannot reach the agent at {where}: is `porthole agent` running? ({details})",
                                 EXIT_UNREACHABLE)
-            return CtlError(f"cannot reach the agent at {where}: {details}", EXIT_UNREACHABLE)
+            # A client certificate the agent refuses looks like a closed socket from here.
+            return CtlError(f"cannot reach the agent at {where} over mutual TLS: {details} (is it running, and does "
+                            "it accept this --tls-cert? see [admin] tls_client_ca)", EXIT_UNREACHABLE)
         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
             return CtlError(f"the agent at {where} did not answer within {timeout:g} s", EXIT_UNREACHABLE)
         if code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
