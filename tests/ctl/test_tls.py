@@ -88,3 +88,9 @@ tls_client_ca = "{d / 'ca.pem'}"
     assert r.code in (3, 4) and r.out == "", r
     assert f"the agent at {target}" in r.err, r.err
     assert "does it accept this --tls-cert? see [admin] tls_client_ca" in r.err or "TLS" in r.err, r.err
+
+    # An agent certificate that --tls-ca did not sign: the client refuses it.
+    r = await ctl("--target", target, "--tls-ca", str(d / "other-ca.pem"), "--tls-cert", str(d / "operator.pem"),
+                  "--tls-key", str(d / "operator.key"), "--timeout", "3", "sessions")
+    assert r.code == 4 and r.out == "" and r.err.startswith(f"porthole ctl: TLS with the agent at {target} failed"), r
+    assert "CERTIFICATE_VERIFY_FAILED" in r.err and len(r.err.strip().splitlines()) == 1, r.err
