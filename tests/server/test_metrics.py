@@ -59,6 +59,7 @@ async def test_metrics_count_connections_sessions_and_logins(env: Env) -> None:
     assert m[("porthole_server_sessions_opened_total", (("kind", "terminal"),))] == 1
     assert m[("porthole_server_sessions_failed_total", (("code", denied["error"]["code"]),))] == 1
     assert m[("porthole_server_sessions_failed_total", (("code", "ice_failed"),))] == 1
+    assert m[("porthole_server_sessions_ended_total", (("reason", "device_error"),))] == 1
     assert m[("porthole_server_logins_total", (("result", "ok"),))] == 1
     assert m[("porthole_server_logins_total", (("result", "failed"),))] == 1
     # Nothing secret in it.

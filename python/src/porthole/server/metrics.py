@@ -63,6 +63,9 @@ class ServerMetrics:
         self.failed = Counter("porthole_server_sessions_failed",
                               "Sessions refused at session:open, or ended by an error the device reported, by code",
                               ["code"], registry=r)
+        self.ended = Counter("porthole_server_sessions_ended",
+                             "Sessions ended, by reason: client, device, client_gone, device_offline, device_error, "
+                             "login_expired, ...", ["reason"], registry=r)
         self.logins = Counter("porthole_server_logins", "Logins by result: ok, failed, rate_limited, bad_request",
                               ["result"], registry=r)
         for k in KINDS:
@@ -91,8 +94,16 @@ class ServerMetrics:
             if "webrtc:error" in getattr(ns, "handlers", {}) and "webrtc:answer" in ns.handlers:
                 m.watch_agent(ns)
         server.app.middlewares.append(m.login_middleware)
+        hooks = getattr(server.hub, "on_session_end", None)
+        if hooks is not None:
+            hooks.append(m.on_session_end)
         server.app.router.add_get("/metrics", m.handler)
         return m
+
+    def on_session_end(self, session: Any, why: str, now: float) -> None:
+        """Hub hook: why is a code, or "device error <code>" for errors the device reported."""
+        reason = "device_error" if why.startswith("device error") else why
+        self.ended.labels(self._code(reason)).inc()
 
     # ---------------------------------------------------------------- wrapping
 
