@@ -104,6 +104,15 @@ class ChromiumReceiver:
                 raise TimeoutError(f"Chromium never showed a {'white' if white else 'black'} centre")
             await asyncio.sleep(0.005)
 
+    async def inbound(self) -> dict:
+        """The video inbound-rtp stats Chromium reports (framesDecoded, freezeCount, ...)."""
+        return await self.page.evaluate("""async () => {
+          let out = {};
+          (await bench.pc.getStats()).forEach((r) => { if (r.type === "inbound-rtp" && r.kind === "video") out = r; });
+          return {framesDecoded: out.framesDecoded || 0, freezeCount: out.freezeCount || 0,
+                  framesPerSecond: out.framesPerSecond || 0, state: bench.pc.connectionState};
+        }""")
+
     async def close(self) -> None:
         if self._browser is not None:
             await self._browser.close()

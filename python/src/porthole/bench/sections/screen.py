@@ -105,6 +105,7 @@ async def run(ctx: Context) -> list[Figure]:
             g2g.append((await rx.wait_centre(white) - t0) * 1000)
         await sidecar.stub.CloseSession(pb.CloseSessionRequest(session_id=SID), timeout=10)
         g2g_chromium, g2g_received = await _chromium_g2g(sidecar, x, p.screen_latency_samples)
+        soak = await _soak(sidecar, x, p.screen_soak_seconds) if p.screen_soak_seconds > 0 else []
         ticker.terminate()
         ticker.wait()
     finally:
@@ -142,6 +143,7 @@ async def run(ctx: Context) -> list[Figure]:
         Figure.of(KEY, "xsetroot run (part of glass-to-glass)", "floor", "ms", tool,
                   "the drawing tool alone: spawn, connect, draw, exit"),
     ]
+    figs += soak
     figs += await _reference(x, window)
     x.stop()
     return figs
@@ -173,6 +175,42 @@ async def _chromium_g2g(sidecar: Sidecar, x: xdisplay.Xvfb, samples: int) -> tup
     finally:
         await rx.close()
     return out, received
+
+
+# How often the soak samples Chromium's stats.
+SOAK_SAMPLE_S = 10.0
+
+
+async def _soak(sidecar: Sidecar, x: xdisplay.Xvfb, seconds: float) -> list[Figure]:
+    """One Chromium session kept up for `seconds` on a screen with a moving corner."""
+    sid = SID + "-soak"
+    rx = ChromiumReceiver()
+    fps: list[float] = []
+    try:
+        await rx.open(sidecar, x.display, sid)
+        await rx.wait_frames(1)
+        t0 = time.monotonic()
+        first = await rx.inbound()
+        while time.monotonic() - t0 < seconds:
+            await asyncio.sleep(SOAK_SAMPLE_S)
+            st = await rx.inbound()
+            if st["state"] != "connected":
+                break
+            fps.append(st["framesPerSecond"])
+        up = time.monotonic() - t0
+        last = await rx.inbound()
+        await sidecar.stub.CloseSession(pb.CloseSessionRequest(session_id=sid), timeout=10)
+    finally:
+        await rx.close()
+    how = f"one Chromium session, a small ico moving in a corner, stats every {SOAK_SAMPLE_S:g} s"
+    return [
+        Figure.of(KEY, "soak: stream up, Chromium", "porthole", "min", [up / 60], f"{how}; stopped at "
+                  f"{seconds:g} s or when the connection left 'connected'", better="higher",
+                  state=last["state"], frames=last["framesDecoded"] - first["framesDecoded"]),
+        Figure.of(KEY, "soak: decoded fps, Chromium", "porthole", "fps", fps, how, better="higher"),
+        Figure.of(KEY, "soak: freezes, Chromium", "porthole", "count", [last["freezeCount"] - first["freezeCount"]],
+                  f"{how}; inbound-rtp freezeCount over the soak"),
+    ]
 
 
 async def _reference(x: xdisplay.Xvfb, window: float) -> list[Figure]:
@@ -217,6 +255,11 @@ def _notes(figs: list[Figure]) -> list[str]:
            f"Glass to glass, median {g2g.median:.0f} ms, p99 {g2g.worst:.0f} ms with aiortc as the receiver; "
            f"with Chromium, median {gc.median:.0f} ms, p99 {gc.worst:.0f} ms (seed 000 asks for under 50 ms; "
            f"xsetroot itself takes {by['xsetroot run (part of glass-to-glass)'].median:.0f} ms of it)."]
+    soak = by.get("soak: stream up, Chromium")
+    if soak is not None:
+        out.append(f"Soak: one Chromium session stayed {soak.extra.get('state')} for {soak.median:.1f} min "
+                   f"({soak.extra.get('frames')} frames, {by['soak: freezes, Chromium'].median:.0f} freezes, "
+                   f"{by['soak: decoded fps, Chromium'].median:.0f} fps median); seed 000 asks for > 5 min.")
     ref = by.get("CPU, GStreamer seed-000 pipeline, busy screen")
     if ref is not None:
         out.append(f"Seed 000's GStreamer pipeline uses {ref.median:.0f}% of a core on the same busy screen, "
