@@ -16,6 +16,11 @@ import (
 	"porthole/core-go/internal/screen/vp8"
 )
 
+// inputReplyBufferLimit bounds the replies (pongs, errors) queued on an
+// `input` channel: each is under 200 bytes, so 64 KiB is hundreds of them;
+// past it, a peer sending garbage without reading cannot grow our memory.
+const inputReplyBufferLimit = 64 << 10
+
 // screenParts is what a screen session owns besides its peer connection.
 type screenParts struct {
 	cfg        screen.Config
@@ -115,10 +120,15 @@ func (s *Session) onScreenChannel(dc *webrtc.DataChannel) bool {
 	s.mu.Unlock()
 	h := s.screen.input
 	dc.OnMessage(func(msg webrtc.DataChannelMessage) {
-		if reply := h.Handle(msg.Data, msg.IsString); reply != nil {
-			if err := dc.SendText(string(reply)); err != nil {
-				s.log.Debug("input reply not sent", "err", err)
-			}
+		reply := h.Handle(msg.Data, msg.IsString)
+		if reply == nil {
+			return
+		}
+		if dc.BufferedAmount() > inputReplyBufferLimit {
+			return // a peer that floods and does not read gets no more replies
+		}
+		if err := dc.SendText(string(reply)); err != nil {
+			s.log.Debug("input reply not sent", "err", err)
 		}
 	})
 	dc.OnOpen(func() {

@@ -92,7 +92,8 @@ func (s *Streamer) Start() {
 	s.startOnce.Do(func() {
 		select {
 		case <-s.stop:
-			return // closed before it started
+			close(s.done) // closed before it started: nothing to wait for
+			return
 		default:
 		}
 		go s.run()

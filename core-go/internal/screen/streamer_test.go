@@ -222,3 +222,16 @@ func TestEncodeTimePercentiles(t *testing.T) {
 		t.Fatalf("p50 %v p99 %v", p50, p99)
 	}
 }
+
+// Close before Start, and Start racing Close, never hang.
+func TestCloseBeforeStart(t *testing.T) {
+	d := xvfbtest.Start(t, 640, 360)
+	for range 20 {
+		s, _ := newStreamer(t, Config{Display: d, Width: 640, Height: 360})
+		done := make(chan struct{})
+		go func() { s.Start(); close(done) }()
+		s.Close()
+		<-done
+		s.Start() // after Close: nothing
+	}
+}
