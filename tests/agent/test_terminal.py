@@ -39,6 +39,17 @@ async def wait_no_extra_processes(container, timeout: float = 15.0) -> None:
     raise AssertionError(f"processes left in {container.name}: {extra_processes(container)}")
 
 
+async def wait_processes(container, *commands: str, timeout: float = 15.0) -> None:
+    """Waits until every command runs in the container (a loaded machine starts them late)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = " ".join(extra_processes(container))
+        if all(cmd in running for cmd in commands):
+            return
+        assert time.monotonic() < deadline, f"{commands} not running in {container.name}: {running}"
+        await asyncio.sleep(0.1)
+
+
 def exec_ids(container) -> list[str]:
     container.reload()
     return container.attrs.get("ExecIDs") or []
@@ -211,9 +222,7 @@ async def test_dropped_session_leaves_no_process(agent, make_container, how):
     sid, client = await agent.open_terminal(c.name)
     # A background job in its own process group and a foreground job.
     client.type("sleep 1001 & sleep 1002\r")
-    await asyncio.sleep(0.5)
-    container_procs = " ".join(extra_processes(c))
-    assert "sleep 1001" in container_procs and "sleep 1002" in container_procs, container_procs
+    await wait_processes(c, "sleep 1001", "sleep 1002")
 
     if how == "peer_connection_closed":
         await client.close()
@@ -229,8 +238,7 @@ async def test_agent_shutdown_kills_sessions(agent, make_container):
     await wait_target(agent, c.name)
     sid, client = await agent.open_terminal(c.name)
     client.type("sleep 1003\r")
-    await asyncio.sleep(0.5)
-    assert any("sleep 1003" in p for p in extra_processes(c))
+    await wait_processes(c, "sleep 1003")
     agent.proc.terminate()
     await asyncio.wait_for(asyncio.to_thread(agent.proc.wait), 20)
     assert agent.proc.returncode == 0, agent.log()[-2000:]
