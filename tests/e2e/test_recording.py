@@ -20,6 +20,7 @@ import socketio
 from porthole import devconfig
 from tests.agent.test_terminal import wait_no_extra_processes
 from tests.e2e.test_browser_terminal import login
+from tests.support.artifacts import artifacts_dir
 from tests.support.fullstack import _healthy, _spawn, _stop
 from tests.support.rtc_client import TerminalClient
 from tests.support.stack import core_binary, ice_iface
@@ -98,7 +99,7 @@ ice_interfaces = ["{ice_iface()}"]
     await _stop(server, "server", logs["server"])
 
 
-async def test_recorded_session_replays_to_the_same_output(recording_stack, make_container, new_page):
+async def test_recorded_session_replays_to_the_same_output(recording_stack, make_container, new_page, request):
     dc, dev_dir, logs = recording_stack
     c = make_container()
     async with aiohttp.ClientSession() as http:
@@ -191,3 +192,6 @@ async def test_recorded_session_replays_to_the_same_output(recording_stack, make
     assert await page.evaluate("porthole.replayState") == "done"
     shown = await page.evaluate("porthole.replayText()")
     assert "rec-42" in shown and "Aé€Z" in shown, shown
+    await page.evaluate("porthole.listRecordings()")  # fills the picker too
+    await page.click("[data-testid=recordings] summary")
+    await page.screenshot(path=str(artifacts_dir(request.node) / "replay.png"))
