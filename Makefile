@@ -50,8 +50,7 @@ check-generated: proto web
 
 ## test: every test (Go with -race, pytest on real Docker, aiortc, Chromium)
 test: setup build
-	$(MAKE) test-go
-	$(MAKE) test-py
+	$(MAKE) -k test-go test-py
 
 test-go:
 	cd core-go && go test -race -count=1 ./...
