@@ -57,11 +57,13 @@ def validate_asciicast_v2(text: str) -> tuple[dict, list[list]]:
     return header, events
 
 
-@pytest.fixture
-async def recording_stack(tmp_path):
+async def start_product(tmp_path: Path, agent_extra: str):
+    """The real server (devconfig) and agent, with agent_extra appended to the agent's TOML.
+
+    Returns (devconfig result, its folder, logs, stop coroutine function)."""
     port = free_port()
     dc = devconfig.generate(tmp_path / "dev", host="127.0.0.1", port=port)
-    agent_cfg = tmp_path / "dev" / "agent-rec.toml"
+    agent_cfg = tmp_path / "dev" / "agent-e2e.toml"
     agent_cfg.write_text(f"""
 [agent]
 device_id = "{dc.device_id}"
@@ -73,30 +75,46 @@ inventory_interval_s = 0.5
 [targets]
 containers = ["porthole-test-*"]
 
-[recording]
-enabled = true
-input = true
-dir = "device-recordings"
-
 [sidecar]
 binary = "{core_binary()}"
 socket = "core.sock"
 ice_interfaces = ["{ice_iface()}"]
-""")
+""" + agent_extra)
     logs = {"server": tmp_path / "server.log", "agent": tmp_path / "agent.log"}
     server = _spawn(["server", "--config", str(dc.server_config)], logs["server"])
+    agent = None
+
+    async def stop() -> None:
+        if agent is not None:
+            await _stop(agent, "agent", logs["agent"])
+        await _stop(server, "server", logs["server"])
+
     loop = asyncio.get_running_loop()
     deadline = loop.time() + START_TIMEOUT_S
-    while not await asyncio.to_thread(_healthy, dc.url):
-        assert server.poll() is None and loop.time() < deadline, logs["server"].read_text()[-2000:]
-        await asyncio.sleep(0.1)
-    agent = _spawn(["agent", "--config", str(agent_cfg)], logs["agent"])
-    while "connected to server" not in logs["agent"].read_text(errors="replace"):
-        assert agent.poll() is None and loop.time() < deadline, logs["agent"].read_text()[-2000:]
-        await asyncio.sleep(0.1)
-    yield dc, tmp_path / "dev", logs
-    await _stop(agent, "agent", logs["agent"])
-    await _stop(server, "server", logs["server"])
+    try:
+        while not await asyncio.to_thread(_healthy, dc.url):
+            assert server.poll() is None and loop.time() < deadline, logs["server"].read_text()[-2000:]
+            await asyncio.sleep(0.1)
+        agent = _spawn(["agent", "--config", str(agent_cfg)], logs["agent"])
+        while "connected to server" not in logs["agent"].read_text(errors="replace"):
+            assert agent.poll() is None and loop.time() < deadline, logs["agent"].read_text()[-2000:]
+            await asyncio.sleep(0.1)
+    except BaseException:
+        await stop()
+        raise
+    return dc, tmp_path / "dev", logs, stop
+
+
+@pytest.fixture
+async def recording_stack(tmp_path):
+    dc, dev, logs, stop = await start_product(tmp_path, """
+[recording]
+enabled = true
+input = true
+dir = "device-recordings"
+""")
+    yield dc, dev, logs
+    await stop()
 
 
 async def test_recorded_session_replays_to_the_same_output(recording_stack, make_container, new_page, request):

@@ -10,7 +10,7 @@ const MESSAGES = {
   too_many_sessions: "You have too many sessions open. Close one first.",
   session_not_found: "The server no longer knows this session (it ended or expired). Open it again.",
   grant_invalid: "The device refused the session grant as invalid. Does the device have this server's public key?",
-  grant_expired: "The session grant expired before the device checked it. Try again, and check the device's clock.",
+  grant_expired: "The session's grant expired (if at the start: try again, and check the device's clock).",
   grant_wrong_device: "The device refused a grant meant for another device.",
   grant_replayed: "The device refused a grant that was already used. Open a new session.",
   bad_sdp: "The device could not understand this browser's connection offer.",
@@ -23,6 +23,17 @@ const MESSAGES = {
   network: "Cannot reach the server.",
   server_gone: "The connection to the server was lost; the session ended.",
   channel_closed: "The terminal connection closed.",
+  // Device policy (docs/security.md).
+  target_denied: "The device does not allow sessions into that container.",
+  root_denied: "The device does not allow shells as root.",
+  user_denied: "The device does not allow that user.",
+  shell_denied: "The device does not offer that shell.",
+  env_denied: "The device does not accept that environment variable.",
+  audit_unavailable: "The audit log cannot be written, so no new session may start.",
+  view_only: "View only: you see the output, your typing is ignored.",
+  idle_timeout: "The session was closed after being idle too long.",
+  max_duration: "The session reached its maximum length and was closed.",
+  login_expired: "Your login expired, and with it this session. Log in again.",
 };
 
 export function describe(code, fallback) {

@@ -8,6 +8,8 @@ const ACK_TIMEOUT_MS = 10000;
 const STATS_INTERVAL_MS = 1000;
 // After {"type":"close"} is sent, time for it to leave before the pc closes.
 const CLOSE_FLUSH_MS = 300;
+// webrtc:disconnect reasons that are policy decisions, shown as errors with their own message.
+const POLICY_ENDS = ["idle_timeout", "max_duration", "grant_expired", "login_expired"];
 
 export class SessionError extends Error {
   constructor(code, message) {
@@ -124,7 +126,10 @@ export class TerminalSession {
         this.finish(data.code, data.message, false);
       } else if (event === "webrtc:disconnect") {
         const why = data.reason ? ` (${data.reason})` : "";
-        this.finish(this.exited ? null : "ended", `The session ended${why}.`, false);
+        // Ended by policy (docs/security.md): the reason is the code, and main.js explains it.
+        const policy = POLICY_ENDS.includes(data.reason);
+        this.finish(this.exited ? null : (policy ? data.reason : "ended"),
+          policy ? null : `The session ended${why}.`, false);
       }
     } catch (e) {
       this.fail(new SessionError("bad_sdp", `WebRTC refused the device's answer: ${e.message}`));
@@ -155,6 +160,7 @@ export class TerminalSession {
       this.term.write(`\r\n\x1b[2m[process exited with code ${msg.code}]\x1b[0m\r\n`);
       if (!this.ended) this.set({ session: "exited" });
     } else if (msg.type === "error" && !this.ended) {
+      if (POLICY_ENDS.includes(msg.code)) this.policyEnd = msg.code;  // the device closes next
       this.onEnd(msg.code || "internal", msg.message, { fatal: false });
     }
   }
@@ -188,6 +194,7 @@ export class TerminalSession {
     if (this.ended) return;
     this.set({ channel: "closed" });
     if (this.exited) this.finish(null, `The process exited with code ${this.exitCode}.`, true);
+    else if (this.policyEnd) this.finish(this.policyEnd, null, false);
     else this.finish("channel_closed", null, true);
   }
 
@@ -210,7 +217,8 @@ export class TerminalSession {
     };
     if (delayMs) setTimeout(teardown, delayMs);
     else teardown();
-    this.set({ session: code && code !== "ended" ? "failed" : "closed", channel: "closed" });
+    const failed = code && code !== "ended" && !POLICY_ENDS.includes(code);
+    this.set({ session: failed ? "failed" : "closed", channel: "closed" });
     this.onEnd(code, message, { fatal: true });
   }
 

@@ -1,0 +1,42 @@
+"""Policy ends, as a person in Chromium sees them: an idle terminal is closed
+with a clear reason on the page; a view-only grant says so at the start."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_browser_terminal import login, pick_target, wait_text
+from tests.e2e.test_recording import start_product
+
+
+class _Stack:
+    def __init__(self, dc) -> None:
+        self.url, self.username, self.password, self.device_id = dc.url, dc.username, dc.password, dc.device_id
+
+
+@pytest.fixture
+async def idle_stack(tmp_path):
+    dc, _, logs, stop = await start_product(tmp_path, "\n[policy]\nidle_timeout_s = 3\n")
+    yield _Stack(dc), logs
+    await stop()
+
+
+async def test_idle_terminal_is_closed_with_a_clear_reason(idle_stack, make_container, new_page):
+    stack, logs = idle_stack
+    c = make_container()
+    page = await new_page(viewport={"width": 900, "height": 600})
+    await login(page, stack)
+    await pick_target(page, stack, c.name)
+    await page.click("[data-testid=open-terminal]")
+    await page.evaluate("porthole.waitState('channel', 'open', 20000)")
+    await page.click("[data-testid=terminal]")
+    await page.keyboard.type("echo awake-$((1+1))")
+    await page.keyboard.press("Enter")
+    await wait_text(page, "awake-2")
+    # Then nothing: the device closes it and the page says why.
+    await page.evaluate("porthole.waitState('session', 'closed', 20000)")
+    assert await page.evaluate("porthole.lastError") == "idle_timeout"
+    banner = page.locator("[data-testid=error-banner]")
+    assert await banner.get_attribute("data-code") == "idle_timeout"
+    assert "idle" in (await page.text_content("[data-testid=error-message]"))
+    assert '"reason": "idle_timeout"' in logs["agent"].read_text()
