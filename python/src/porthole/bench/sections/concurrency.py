@@ -16,6 +16,8 @@ WARMUP = 3
 OPEN_PARALLEL = 8
 # After opening: let the execs' shells settle before measuring RSS and CPU.
 SETTLE_S = 1.0
+# Processes whose RSS per session is reported.
+RSS_OF = ("agent", "porthole-core", "client")
 # Every session's exec must be gone this long after the disconnects.
 CLOSE_TIMEOUT_S = 60.0
 
@@ -29,7 +31,11 @@ after {WARMUP} warm-up ones. Round trips from all sessions are pooled: median an
 p99. **CPU per session** = (utime+stime of the process over the typing window /
 window) / N, in % of one core. **RSS per session** = (VmRSS with N sessions open
 − VmRSS before opening) / N. The pion client of all N sessions runs in one Go
-process on the same 2 cores (its CPU is in the JSON). The reference is the
+process on the same 2 cores (its CPU is in the JSON). **dockerd + containerd**
+is what Docker itself spends carrying the execs' bytes, the same for any exec
+bridge; **machine busy** is how much of all cores every process on the machine
+used meanwhile (near 100 %: the machine was saturated, and round trips
+queue for CPU). The reference is the
 seed-004 aiortc bridge carrying N sessions in its one process, measured the
 same way at fewer N.""")
 async def run(ctx: Context) -> list[Figure]:
@@ -41,8 +47,9 @@ async def run(ctx: Context) -> list[Figure]:
     how = f"{p.concurrency_keystrokes} keystrokes per session, one per {INTERVAL_MS:g} ms"
     timeout = p.concurrency_keystrokes * INTERVAL_MS / 1000 * 3 + 120
     for n in p.concurrency_levels:
-        pids = {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid, "client": peer.proc.pid}
-        rss0 = {k: procstat.rss_kib(v) for k, v in pids.items()}
+        pids = {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid, "client": peer.proc.pid,
+                "docker": procstat.pids_by_comm(procstat.DOCKER_COMMS)}
+        rss0 = {k: procstat.rss_kib(pids[k]) for k in RSS_OF}
         sem = asyncio.Semaphore(OPEN_PARALLEL)
 
         async def one():
@@ -50,18 +57,25 @@ async def run(ctx: Context) -> list[Figure]:
                 return await stack.open_terminal(container)
         sessions = await asyncio.gather(*(one() for _ in range(n)))
         await asyncio.sleep(SETTLE_S)
-        rss1 = {k: procstat.rss_kib(v) for k, v in pids.items()}
-        meter = procstat.CpuMeter(pids)
+        rss1 = {k: procstat.rss_kib(pids[k]) for k in RSS_OF}
+        meter, machine = procstat.CpuMeter(pids), procstat.MachineMeter()
         meter.start()
+        machine.start()
         r = await peer.request("echo_many", peers=[s.peer for s in sessions], count=p.concurrency_keystrokes,
                                warmup=WARMUP, interval_ms=INTERVAL_MS, timeout=timeout)
-        cpu = meter.stop()
+        cpu, busy = meter.stop(), machine.stop()
         await asyncio.gather(*(stack.close_terminal(s) for s in sessions))
         await _wait_procs(ctx, "conc", base_procs)
         label = f"N={n}"
         figs.append(Figure.of(KEY, f"Porthole {label}: round trip", "porthole", "ms",
                               [x / 1000 for x in r["rtt_us"]], f"{how}; {n} sessions pooled", lost=r["lost"],
-                              sessions=n, cpu_share=cpu, rss_before_kib=rss0, rss_open_kib=rss1))
+                              sessions=n, cpu_share=cpu, machine_busy=busy, rss_before_kib=rss0,
+                              rss_open_kib=rss1))
+        figs.append(Figure.of(KEY, f"Porthole {label}: CPU per session, dockerd + containerd", "floor", "% core",
+                              [cpu["docker"] * 100 / n], f"total {cpu['docker'] * 100:.1f} % of a core / {n}; "
+                              "the Docker side of any exec bridge"))
+        figs.append(Figure.of(KEY, f"Porthole {label}: machine busy", "porthole", "% of all cores", [busy * 100],
+                              "/proc/stat over the typing window, every process on the machine"))
         for k in ("agent", "porthole-core"):
             figs.append(Figure.of(KEY, f"Porthole {label}: CPU per session, {k}", "porthole", "% core",
                                   [cpu[k] * 100 / n], f"total {cpu[k] * 100:.1f} % of a core / {n}"))
@@ -76,18 +90,20 @@ async def run(ctx: Context) -> list[Figure]:
         names = [(await refs.open_bridge(ctx, container))[0] for _ in range(n)]
         await asyncio.sleep(SETTLE_S)
         rss1 = {k: procstat.rss_kib(v) for k, v in pids.items()}
-        meter = procstat.CpuMeter(pids)
+        meter, machine = procstat.CpuMeter(pids), procstat.MachineMeter()
         meter.start()
+        machine.start()
         r = await peer.request("echo_many", peers=names, count=p.concurrency_keystrokes, warmup=WARMUP,
                                interval_ms=INTERVAL_MS, timeout=timeout)
-        cpu = meter.stop()
+        cpu, busy = meter.stop(), machine.stop()
         for name in names:
             await peer.request("close", peer=name)
         label = f"N={n}"
         k = "aiortc bridge"
         figs.append(Figure.of(KEY, f"aiortc bridge {label}: round trip", "reference", "ms",
                               [x / 1000 for x in r["rtt_us"]], f"{how}; {n} sessions pooled", lost=r["lost"],
-                              sessions=n, cpu_share=cpu, rss_before_kib=rss0, rss_open_kib=rss1))
+                              sessions=n, cpu_share=cpu, machine_busy=busy, rss_before_kib=rss0,
+                              rss_open_kib=rss1))
         figs.append(Figure.of(KEY, f"aiortc bridge {label}: CPU per session", "reference", "% core",
                               [cpu[k] * 100 / n], f"total {cpu[k] * 100:.1f} % of a core / {n}"))
         figs.append(Figure.of(KEY, f"aiortc bridge {label}: RSS per session", "reference", "KiB",
@@ -125,7 +141,9 @@ def _notes(figs: list[Figure]) -> list[str]:
     out = [f"With {n} sessions typing at 10 keys/s each, the p99 round trip is {top.worst:.1f} ms "
            f"(median {top.median:.1f} ms); each session costs the agent {ca:.2f} % of a core and "
            f"{ra:.0f} KiB, porthole-core {cs:.2f} % and {rs:.0f} KiB (in all: agent {ca * n:.0f} %, "
-           f"porthole-core {cs * n:.0f} % of a core)."]
+           f"porthole-core {cs * n:.0f} % of a core; dockerd + containerd "
+           f"{by[f'Porthole N={n}: CPU per session, dockerd + containerd'].median * n:.0f} %; the whole machine "
+           f"was {by[f'Porthole N={n}: machine busy'].median:.0f} % busy)."]
     bridge = [f for f in figs if f.name.startswith("aiortc bridge N=") and f.name.endswith("round trip")]
     if bridge:
         b = max(bridge, key=lambda f: f.extra["sessions"])

@@ -70,13 +70,17 @@ async def run(ctx: Context) -> list[Figure]:
     }
     rates: dict[tuple, list[float]] = {k: [] for k in paths}
     cpu_ms_per_mb: dict[tuple, list[float]] = {k: [] for k in paths}
+    busy: dict[tuple, list[float]] = {k: [] for k in paths}
     try:
         for _ in range(p.throughput_reps):
             for key, measure in paths.items():
                 meter = procstat.CpuMeter(device[key[2]]) if key[2] else None
                 if meter:
                     meter.start()
+                machine = procstat.MachineMeter()
+                machine.start()
                 took, nbytes = await measure()
+                busy[key].append(round(machine.stop() * 100, 1))
                 rates[key].append(nbytes / took / 1e6)
                 if meter:
                     cpu_s = sum(meter.stop().values()) * meter.wall
@@ -94,7 +98,7 @@ async def run(ctx: Context) -> list[Figure]:
         n_how = f"{p.throughput_reps} runs of {p.raw_bytes >> 20} MiB, paths taking turns" if role == "ceiling" \
             else how
         figs.append(Figure.of(KEY, name, role, "MB/s", rates[key], n_how, better="higher",
-                              mean_message_bytes=sizes))
+                              mean_message_bytes=sizes, machine_busy_percent=busy[key]))
     for key in paths:
         if cpu_ms_per_mb[key]:
             name, role, who = key
