@@ -10,6 +10,17 @@ from typing import Any, Literal
 Role = Literal["porthole", "floor", "reference", "ceiling"]
 
 
+def num(x: float | None) -> str:
+    """A figure for people: three significant digits or so, '-' when missing."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if abs(x) >= 100:
+        return f"{x:.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
 def percentile(samples: list[float], q: float) -> float:
     """The q-th percentile (0..100), linear between closest ranks."""
     if not samples:

@@ -8,19 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from porthole.bench.figures import Figure
+from porthole.bench.figures import num as _num
 from porthole.bench.sections import Section
 
 ROLE_TAG = {"porthole": "", "floor": "floor", "reference": "reference", "ceiling": "ceiling"}
-
-
-def _num(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    if abs(x) >= 100:
-        return f"{x:.0f}"
-    if abs(x) >= 10:
-        return f"{x:.1f}"
-    return f"{x:.2f}"
 
 
 def table(sections: dict[str, Section], figures: list[Figure]) -> str:

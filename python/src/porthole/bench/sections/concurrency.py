@@ -6,7 +6,7 @@ import asyncio
 
 from porthole.bench import procstat, refs
 from porthole.bench.context import Context
-from porthole.bench.figures import Figure
+from porthole.bench.figures import Figure, num
 from porthole.bench.sections import notes, section
 
 KEY = "concurrency"
@@ -138,8 +138,8 @@ def _notes(figs: list[Figure]) -> list[str]:
     cs = by[f"Porthole N={n}: CPU per session, porthole-core"].median
     ra = by[f"Porthole N={n}: RSS per session, agent"].median
     rs = by[f"Porthole N={n}: RSS per session, porthole-core"].median
-    out = [f"With {n} sessions typing at 10 keys/s each, the p99 round trip is {top.worst:.1f} ms "
-           f"(median {top.median:.1f} ms); each session costs the agent {ca:.2f} % of a core and "
+    out = [f"With {n} sessions typing at 10 keys/s each, the p99 round trip is {num(top.worst)} ms "
+           f"(median {num(top.median)} ms); each session costs the agent {ca:.2f} % of a core and "
            f"{ra:.0f} KiB, porthole-core {cs:.2f} % and {rs:.0f} KiB (in all: agent {ca * n:.0f} %, "
            f"porthole-core {cs * n:.0f} % of a core; dockerd + containerd "
            f"{by[f'Porthole N={n}: CPU per session, dockerd + containerd'].median * n:.0f} %; the whole machine "
@@ -150,6 +150,6 @@ def _notes(figs: list[Figure]) -> list[str]:
         bn = b.extra["sessions"]
         bc = by[f"aiortc bridge N={bn}: CPU per session"].median
         same = by.get(f"Porthole N={bn}: round trip")
-        cmp = f" (Porthole at N={bn}: p99 {same.worst:.1f} ms)" if same else ""
-        out.append(f"The aiortc bridge at N={bn}: p99 {b.worst:.1f} ms{cmp}, {bc:.2f} % of a core per session.")
+        cmp = f" (Porthole at N={bn}: p99 {num(same.worst)} ms)" if same else ""
+        out.append(f"The aiortc bridge at N={bn}: p99 {num(b.worst)} ms{cmp}, {bc:.2f} % of a core per session.")
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from porthole.bench import refs
 from porthole.bench.context import Context
-from porthole.bench.figures import Figure
+from porthole.bench.figures import Figure, num
 from porthole.bench.sections import notes, section
 
 KEY = "keystroke"
@@ -90,7 +90,7 @@ def _notes(figs: list[Figure]) -> list[str]:
     j, b = by["Porthole, JSON mode"], by["Porthole, binary mode"]
     a, f = by["aiortc bridge (seed 004), JSON"], by["docker exec, no WebRTC"]
     c = by["pion ↔ pion, 1-byte echo, no terminal"]
-    return [f"A keystroke comes back through Porthole in {j.median:.2f} ms median (p99 {j.worst:.2f} ms; "
-            f"binary mode {b.median:.2f} ms), {j.median - f.median:.2f} ms above the docker exec floor "
-            f"({f.median:.2f} ms), of which the WebRTC hop itself (pion ↔ pion) is {c.median:.2f} ms; "
-            f"the aiortc bridge takes {a.median:.2f} ms (p99 {a.worst:.2f} ms)."]
+    return [f"A keystroke comes back through Porthole in {num(j.median)} ms median (p99 {num(j.worst)} ms; "
+            f"binary mode {num(b.median)} ms), {num(j.median - f.median)} ms above the docker exec floor "
+            f"({num(f.median)} ms, p99 {num(f.worst)}), of which the WebRTC hop itself (pion ↔ pion) is "
+            f"{num(c.median)} ms; the aiortc bridge takes {num(a.median)} ms (p99 {num(a.worst)} ms)."]
