@@ -74,7 +74,6 @@ func (s *Session) stats() SessionStats {
 		ICEState:  s.iceState,
 		Age:       time.Since(s.created),
 	}
-	st.Screen = s.screenStats()
 	channels := append([]*webrtc.DataChannel(nil), s.channels...)
 	s.mu.Unlock()
 
@@ -86,6 +85,7 @@ func (s *Session) stats() SessionStats {
 	if s.pc == nil {
 		return st
 	}
+	st.Screen = s.screenStats() // s.screen is set before started closes
 	report := s.pc.GetStats()
 	for _, v := range report {
 		switch x := v.(type) {
