@@ -20,6 +20,7 @@ SMOKE_TIMEOUT_S = 150
 TERMINAL_SECTIONS = ["idle", "setup", "keystroke", "throughput", "concurrency"]
 # Figures that are times or rates must be positive; others (RSS deltas, idle CPU) may be 0 or negative.
 POSITIVE_UNITS = {"ms", "MB/s"}
+ROLES = ("porthole", "floor", "reference", "ceiling", "diagnostic")
 
 
 def test_smoke_run_writes_every_section(tmp_path, test_iface, docker_client, target_image):
@@ -41,7 +42,7 @@ def test_smoke_run_writes_every_section(tmp_path, test_iface, docker_client, tar
     assert {f["section"] for f in figures} == set(registry)
     for f in figures:
         assert f["n"] >= 1, f
-        assert f["how"] and f["unit"] and f["role"] in ("porthole", "floor", "reference", "ceiling"), f
+        assert f["how"] and f["unit"] and f["role"] in ROLES, f
         assert isinstance(f["median"], (int, float)) and math.isfinite(f["median"]), f
         if f["unit"] in POSITIVE_UNITS:
             assert f["median"] > 0 and f["worst"] > 0, f

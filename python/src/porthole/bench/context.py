@@ -3,6 +3,7 @@
 - ``await ctx.peer()``: the pion client (porthole-bench).
 - ``await ctx.stack()``: the real server + agent + porthole-core.
 - ``await ctx.bridge()``: the aiortc reference bridge process.
+- ``await ctx.coreonly()``: porthole-core with a stand-in agent, no Docker (diagnostic).
 - ``await ctx.container(name)``: a running container of the target image, named
   ``porthole-bench-<name>`` (the agent serves every ``porthole-bench-*``).
 - ``ctx.docker``: a docker-py APIClient; ``ctx.params``: the mode's sizes.
@@ -124,6 +125,7 @@ class Context:
         self._peer: PeerProcess | None = None
         self._stack: Stack | None = None
         self._bridge: BridgeProcess | None = None
+        self._coreonly = None
         self._containers: dict[str, str] = {}
         self.run_id = secrets.token_hex(3)
         self.started = time.monotonic()
@@ -139,6 +141,15 @@ class Context:
             self._stack = Stack(self.workdir, self.core, self.iface, await self.peer())
             await self._stack.start()
         return self._stack
+
+    async def coreonly(self):
+        """porthole-core with a stand-in agent and no Docker (porthole.bench.coreonly)."""
+        if self._coreonly is None:
+            from porthole.bench.coreonly import CoreOnly
+
+            self._coreonly = CoreOnly(self, await self.peer())
+            await self._coreonly.start()
+        return self._coreonly
 
     async def bridge(self) -> BridgeProcess:
         if self._bridge is None:
@@ -165,7 +176,7 @@ class Context:
         return len(top.get("Processes") or [])
 
     async def close(self) -> None:
-        for stop in (self._bridge, self._stack, self._peer):
+        for stop in (self._coreonly, self._bridge, self._stack, self._peer):
             if stop is not None:
                 try:
                     await stop.stop()

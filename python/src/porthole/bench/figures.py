@@ -7,7 +7,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Role = Literal["porthole", "floor", "reference", "ceiling"]
+Role = Literal["porthole", "floor", "reference", "ceiling", "diagnostic"]
 
 
 def num(x: float | None) -> str:

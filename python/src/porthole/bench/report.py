@@ -11,7 +11,8 @@ from porthole.bench.figures import Figure
 from porthole.bench.figures import num as _num
 from porthole.bench.sections import Section
 
-ROLE_TAG = {"porthole": "", "floor": "floor", "reference": "reference", "ceiling": "ceiling"}
+ROLE_TAG = {"porthole": "", "floor": "floor", "reference": "reference", "ceiling": "ceiling",
+            "diagnostic": "diagnostic"}
 
 
 def table(sections: dict[str, Section], figures: list[Figure]) -> str:
@@ -66,7 +67,9 @@ def write_markdown(path: Path, run: dict[str, Any], sections: dict[str, Section]
         "**Roles**: *porthole* is the product; *floor* is the same work with no WebRTC at all (the least "
         "any bridge can cost); *reference* is the bridge seed 004 proposed, aiortc and docker exec in one "
         "Python process (`python/src/porthole/bench/aiortc_bridge.py`, clearly not the product); *ceiling* "
-        "is what the transport alone (pion ↔ pion) carries. **median** and **p99/p1** summarise **n** "
+        "is what the transport alone (pion ↔ pion) carries; *diagnostic* is part of Porthole alone "
+        "(porthole-core and a stand-in agent speaking its gRPC stream from Python, no Docker), to tell "
+        "where Porthole's cost lies. **median** and **p99/p1** summarise **n** "
         "samples: p99 for times (lower is better), p1 for rates (higher is better); with fewer than 100 "
         "samples that is the worst sample or close to it.",
         "",

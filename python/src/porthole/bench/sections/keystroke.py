@@ -31,7 +31,10 @@ session opened through the real server, timed in the pion client;
 the agent's DockerExec used straight from the bench process, no WebRTC and
 no gRPC, timed there; **pion ↔ pion** = the transport alone: two pion peers
 in the client process, one echoing each 1-byte message straight back (the
-least a WebRTC hop adds).""")
+least a WebRTC hop adds); **porthole-core + gRPC** (diagnostic) = the pion
+client ↔ a porthole-core of its own ↔ a stand-in agent in the bench process
+that reads the Terminal gRPC stream with grpc.aio as the agent does and echoes
+like the shell, with no Docker and no PTY.""")
 async def run(ctx: Context) -> list[Figure]:
     p = ctx.params
     stack, peer = await ctx.stack(), await ctx.peer()
@@ -47,6 +50,8 @@ async def run(ctx: Context) -> list[Figure]:
     bin_s = await stack.open_terminal(container, binary=True)
     bridge_peer, _ = await refs.open_bridge(ctx, container)
     ex, _ = await refs.open_exec(ctx, container)
+    coreonly = await ctx.coreonly()
+    diag_peer = await coreonly.open()
 
     async def pion(name: str, warmup: int) -> tuple[list[float], int]:
         r = await peer.request("echo", peer=name, count=per_block, warmup=warmup,
@@ -64,6 +69,7 @@ async def run(ctx: Context) -> list[Figure]:
         ("aiortc bridge (seed 004), JSON", "reference"): lambda w: pion(bridge_peer, w),
         ("docker exec, no WebRTC", "floor"): lambda w: refs.exec_echo(ex, per_block, w, interval_ms / 1000),
         ("pion ↔ pion, 1-byte echo, no terminal", "ceiling"): raw,
+        ("porthole-core + gRPC, stand-in agent, no Docker", "diagnostic"): lambda w: pion(diag_peer, w),
     }
     samples: dict[tuple[str, str], list[float]] = {k: [] for k in paths}
     lost = dict.fromkeys(paths, 0)
@@ -79,6 +85,7 @@ async def run(ctx: Context) -> list[Figure]:
         await stack.close_terminal(bin_s)
         await peer.request("close", peer=bridge_peer)
         await ex.kill()
+        await coreonly.close(diag_peer)
     return [Figure.of(KEY, name, role, "ms", samples[(name, role)],
                       how.replace("keystrokes", "messages") if role == "ceiling" else how, lost=lost[(name, role)])
             for name, role in paths]

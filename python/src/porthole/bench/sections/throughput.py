@@ -27,7 +27,11 @@ session kept open throughout. **Device CPU per MB** is the CPU time the
 device-side processes used during a run (agent + porthole-core for Porthole,
 the bridge process for the reference; dockerd's share is the same for both
 and not counted) per MB delivered; for pion ↔ pion it is the client process,
-which holds both ends (sender and receiver).""")
+which holds both ends (sender and receiver). **porthole-core + gRPC**
+(diagnostic): a porthole-core of its own fed by a stand-in agent in the bench
+process (grpc.aio, 64 KiB frames, the base64 made beforehand), no Docker, no
+PTY: what Porthole's own pipeline carries; its CPU per MB counts porthole-core
+only.""")
 async def run(ctx: Context) -> list[Figure]:
     p = ctx.params
     stack, peer = await ctx.stack(), await ctx.peer()
@@ -41,9 +45,12 @@ async def run(ctx: Context) -> list[Figure]:
     bin_s = await stack.open_terminal(container, binary=True)
     bridge_peer, _ = await refs.open_bridge(ctx, container)
     ex, _ = await refs.open_exec(ctx, container)
+    coreonly = await ctx.coreonly()
+    diag_peer = await coreonly.open(binary=True)
     device = {"Porthole": {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid},
               "bridge": {"aiortc bridge": (await ctx.bridge()).pid},
-              "pion": {"the bench client (both pion ends)": peer.proc.pid}}
+              "pion": {"the bench client (both pion ends)": peer.proc.pid},
+              "coreonly": {"porthole-core": coreonly.sidecar.pid}}
 
     msg_sizes: dict[str, list[float]] = {}
 
@@ -67,6 +74,8 @@ async def run(ctx: Context) -> list[Figure]:
         ("aiortc bridge (seed 004), JSON", "reference", "bridge"): lambda: drain(bridge_peer),
         ("pion ↔ pion data channel", "ceiling", "pion"): raw,
         ("docker exec, no WebRTC", "floor", None): floor,
+        ("porthole-core + gRPC, binary, stand-in agent, no Docker", "diagnostic", "coreonly"):
+            lambda: drain(diag_peer),
     }
     rates: dict[tuple, list[float]] = {k: [] for k in paths}
     cpu_ms_per_mb: dict[tuple, list[float]] = {k: [] for k in paths}
@@ -90,7 +99,8 @@ async def run(ctx: Context) -> list[Figure]:
         await stack.close_terminal(bin_s)
         await peer.request("close", peer=bridge_peer)
         await ex.kill()
-    mean_msg = {json_s.peer: "JSON", bin_s.peer: "binary", bridge_peer: "bridge"}
+        await coreonly.close(diag_peer)
+    mean_msg = {json_s.peer: "JSON", bin_s.peer: "binary", bridge_peer: "bridge", diag_peer: "stand-in"}
     sizes = {mean_msg[k]: round(sum(v) / len(v)) for k, v in msg_sizes.items()}
     figs = []
     for key in paths:
