@@ -57,8 +57,8 @@ def validate_asciicast_v2(text: str) -> tuple[dict, list[list]]:
     return header, events
 
 
-async def start_product(tmp_path: Path, agent_extra: str):
-    """The real server (devconfig) and agent, with agent_extra appended to the agent's TOML.
+async def start_product(tmp_path: Path, agent_extra: str, server_extra: str = ""):
+    """The real server (devconfig) and agent, with agent_extra / server_extra appended to their TOML.
 
     Returns (devconfig result, its folder, logs, stop coroutine function)."""
     port = free_port()
@@ -80,6 +80,8 @@ binary = "{core_binary()}"
 socket = "core.sock"
 ice_interfaces = ["{ice_iface()}"]
 """ + agent_extra)
+    if server_extra:
+        dc.server_config.write_text(dc.server_config.read_text() + server_extra)
     logs = {"server": tmp_path / "server.log", "agent": tmp_path / "agent.log"}
     server = _spawn(["server", "--config", str(dc.server_config)], logs["server"])
     agent = None
