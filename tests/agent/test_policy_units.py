@@ -100,3 +100,14 @@ def test_recorder_keeps_utf8_split_across_chunks(tmp_path: Path):
     assert "".join(d for _, c, d in events if c == "o") == "Aé€Z"
     assert all(c != "i" for _, c, _ in events) and ["r", "100x30"] in [e[1:] for e in events]
     assert not list(tmp_path.glob("*.rec"))
+
+
+def test_audit_sink_follows_a_rotated_file(tmp_path: Path):
+    path = tmp_path / "audit.jsonl"
+    sink = audit.AuditSink(audit.AuditConfig(file=path, log=False), source="server")
+    sink.emit("login.failed", user="a")
+    path.rename(tmp_path / "audit.jsonl.1")  # what logrotate does
+    sink.emit("login.failed", user="b")
+    sink.close()
+    assert json.loads((tmp_path / "audit.jsonl.1").read_text())["user"] == "a"
+    assert json.loads(path.read_text())["user"] == "b"

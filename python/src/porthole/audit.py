@@ -127,6 +127,8 @@ class AuditSink:
             return True
         with self._lock:
             try:
+                if self._fh is not None and self._rotated():
+                    self._drop_handle()  # logrotate moved it: continue in a new file at the path
                 if self._fh is None:
                     self.cfg.file.parent.mkdir(parents=True, exist_ok=True)
                     self._fh = open(self.cfg.file, "a", encoding="utf-8")  # noqa: SIM115 - kept open
@@ -144,6 +146,15 @@ class AuditSink:
                 _internal.warning("audit file %s is writable again", self.cfg.file)
             self.last_error = None
             return True
+
+    def _rotated(self) -> bool:
+        """True when the open file is no longer the one at the configured path."""
+        try:
+            st = os.stat(self.cfg.file)
+        except OSError:
+            return True
+        own = os.fstat(self._fh.fileno())
+        return (st.st_dev, st.st_ino) != (own.st_dev, own.st_ino)
 
     def _drop_handle(self) -> None:
         fh, self._fh = self._fh, None
