@@ -122,5 +122,5 @@ async def test_each_refusal_has_its_own_code_is_audited_and_creates_no_exec(prod
     assert open_denied == [("other_org", "outsider"), ("target_not_found", "operator")], open_denied
     agent_recs = [r for r in audit(agent_audit) if r["source"] == "agent"]
     denied = [r for r in agent_recs if r["event"] == "session.denied"]
-    assert [(r["code"], r["session_id"], r["user"] if "user" in r else r["claimed_user"]) for r in denied] == \
+    assert [(r["code"], r["session_id"], r["user"]) for r in denied] == \
         [("root_denied", ack["session_id"], dc.username)]

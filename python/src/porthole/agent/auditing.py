@@ -15,8 +15,10 @@ from collections.abc import Callable
 
 import jwt
 
+from porthole import grant
 from porthole.agent.events import Event
 from porthole.audit import AuditSink
+from porthole.errors import PortholeError
 
 # Which bus events go to the audit log, and nothing else (candidates and state
 # changes are debugging detail, for `porthole ctl watch`).
@@ -32,6 +34,16 @@ def subscriber(sink: AuditSink) -> Callable[[Event], None]:
         if ev.name in AUDITED:
             sink.emit(ev.name, session_id=ev.session_id, **ev.fields)
     return on_event
+
+
+def identity(offer: object, public_key, device_id: str) -> dict[str, str]:
+    """Who a refused offer was for: the verified user, org, target, kind and mode when its grant
+    is good (a policy refusal), else what the grant claims (claimed_*)."""
+    try:
+        g = grant.verify(offer.get("grant") if isinstance(offer, dict) else None, public_key, device_id=device_id)
+    except PortholeError:
+        return claimed(offer)
+    return {"user": g.user, "org": g.org, "target": g.target_id, "kind": g.kind, "mode": g.mode}
 
 
 def claimed(offer: object) -> dict[str, str]:

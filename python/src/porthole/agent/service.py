@@ -181,7 +181,7 @@ class Agent:
             log.info("offer refused: %s", e.code, extra={"session_id": sid})
             self.events.publish("session.denied", sid if isinstance(sid, str) else None, ok=False,
                                 device=self.cfg.device_id, code=e.code, reason=e.message,
-                                **auditing.claimed(data))
+                                **auditing.identity(data, self.public_key, self.cfg.device_id))
             await self._error(sid, e)
             return
         assert session is not None
