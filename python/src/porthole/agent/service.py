@@ -415,6 +415,11 @@ class Agent:
             raise
         except Exception:
             log.exception("terminal bridge failed", extra={"session_id": session.id})
+        if reason == "sidecar_error" and not self.sidecar.alive():
+            # The stream broke because porthole-core died: every session on it ends as
+            # sidecar_restarted, whichever notices first (this, or the supervisor).
+            await self._on_sidecar_lost()
+            return
         await self.close_session(session.id, reason)
 
     def _recorder(self, session: Session) -> recording.Recorder:

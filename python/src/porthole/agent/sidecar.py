@@ -61,6 +61,17 @@ class Sidecar:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    def alive(self) -> bool:
+        """False once the process has exited, even before asyncio has reaped it (a zombie)."""
+        proc = self._proc
+        if proc is None or proc.returncode is not None:
+            return False
+        try:
+            state = open(f"/proc/{proc.pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state not in ("Z", "X")
+
     async def start(self) -> None:
         """Starts the process and returns once it is healthy (or raises)."""
         await self._launch()
