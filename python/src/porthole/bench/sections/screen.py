@@ -50,7 +50,12 @@ and aiortc's jitter buffer, which hands a frame over only when the next
 frame's first packet arrives (one frame period, ~33 ms). The same is then
 measured with headless Chromium as the receiver, to the presentation time
 `requestVideoFrameCallback` reports for the first frame whose centre changed
-(Chromium renders a frame as soon as it is complete). The reference is seed 000's pipeline run by `gst-launch-1.0` on the same
+(Chromium renders a frame as soon as it is complete). The full run then keeps
+one Chromium session up for 5.5 min (seed 000: > 5 min) and reports its
+uptime, decoded fps and `freezeCount`; Chromium counts a freeze whenever a
+frame comes 150 ms later than the average, which includes the gaps of a
+screen that simply did not change (nothing is sent then), so that count is
+an upper bound of what a person sees. The reference is seed 000's pipeline run by `gst-launch-1.0` on the same
 screens: `{GST_PIPELINE.format(display=':N')}` (encode only, no WebRTC).""")
 async def run(ctx: Context) -> list[Figure]:
     p = ctx.params
