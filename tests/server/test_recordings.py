@@ -143,3 +143,21 @@ async def test_who_may_list_and_download(env: Env) -> None:
         assert await visible("outsider") == (False, 404)  # another org: not even its existence
         async with http.get(env.url + "/api/recordings", headers={"Authorization": "Bearer nope"}) as r:
             assert r.status == 401
+
+
+async def test_a_recording_cut_short_by_a_crash_is_uploaded_at_start(env: Env, tmp_path: Path) -> None:
+    sid = "s_crashed000000000000000"
+    opened(env, sid)
+    up = uploader_for(tmp_path, env.url)
+    (tmp_path / "rec").mkdir()
+    partial = '{"version": 2, "width": 80, "height": 24}\n[0.1, "o", "before the crash"]\n'
+    (tmp_path / "rec" / f"{sid}.cast.rec").write_text(partial)  # what a killed agent leaves
+    task = asyncio.create_task(up.run())
+    try:
+        async with asyncio.timeout(30):
+            while up.uploaded < 1:
+                await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert (env.server.config.recordings.dir / f"{sid}.cast").read_text() == partial

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
+from porthole.agent.recording import PARTIAL_SUFFIX
+
 if TYPE_CHECKING:
     from porthole.agent.config import AgentConfig
 
@@ -46,8 +48,11 @@ class Uploader:
             self._queue.put_nowait(path)
 
     def enqueue_waiting(self) -> None:
-        """Finished recordings left by an earlier run."""
+        """Recordings left by an earlier run: finished ones, and those cut short by a crash
+        (every line is flushed as it is written, so what is there is a valid file)."""
         if self.dir.is_dir():
+            for p in sorted(self.dir.glob("s_*" + PARTIAL_SUFFIX)):
+                p.rename(p.with_name(p.name[: -len(PARTIAL_SUFFIX)] + ".cast"))
             for p in sorted(self.dir.glob("s_*.cast")):
                 self.enqueue(p)
 
