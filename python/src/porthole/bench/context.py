@@ -53,9 +53,9 @@ class Params:
     screen_soak_seconds: float = 0.0  # one Chromium session kept up this long (seed 000: > 5 min); 0 = skip
 
 
-FULL = Params(keystrokes=1000, keystroke_warmup=20, keystroke_interval_ms=20.0,
-              throughput_bytes=8 << 20, throughput_reps=5, raw_bytes=64 << 20,
-              setup_reps=30, concurrency_levels=(1, 10, 50, 100, 200), concurrency_keystrokes=100,
+FULL = Params(keystrokes=1000, keystroke_warmup=20, keystroke_interval_ms=10.0,
+              throughput_bytes=8 << 20, throughput_reps=5, raw_bytes=32 << 20,
+              setup_reps=30, concurrency_levels=(1, 10, 50, 100, 200), concurrency_keystrokes=60,
               bridge_concurrency_levels=(10, 50), idle_seconds=10.0,
               screen_seconds=10.0, screen_latency_samples=40, screen_soak_seconds=330.0)
 QUICK = Params(keystrokes=100, keystroke_warmup=10, keystroke_interval_ms=10.0,

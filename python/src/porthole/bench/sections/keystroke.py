@@ -21,8 +21,8 @@ The client types one byte and times until the shell's echo of it arrives:
 turn, so the line stays empty, into busybox `sh -i` in a container of the
 target image. The paths take turns in blocks (each path's sessions stay
 open throughout), so that other load on the machine falls on all of them
-alike. One keystroke every interval (no overlap: each echo arrives long
-before the next key), after a warm-up that is not counted; a keystroke whose
+alike. One keystroke every interval, or later if the last echo is late (never
+two in flight), after a warm-up that is not counted; a keystroke whose
 echo does not come within 5 s is counted as lost. Paths:
 **Porthole** = pion client ↔ porthole-core ↔ agent (gRPC) ↔ docker exec,
 session opened through the real server, timed in the pion client;
