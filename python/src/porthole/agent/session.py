@@ -99,9 +99,11 @@ class Session:
         first = await call.read()
         if first is grpc.aio.EOF or first.WhichOneof("frame") != "attached":
             return "peer_closed", "terminal channel closed before it was bridged"
+        # Registered before it starts: a session torn down while the exec is
+        # still starting must still kill it (stop() calls pty.kill()).
+        self.pty = pty
         try:
             await pty.start()
-            self.pty = pty
             self.exec_id = getattr(pty, "exec_id", None)
             if self.forbid_root and pty.pid and policy.proc_uid(pty.pid) == 0:
                 # targets.user named a user that is uid 0 in this image.
