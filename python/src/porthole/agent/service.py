@@ -157,7 +157,10 @@ class Agent:
 
     async def _on_disconnect(self, reason=None) -> None:
         self.connected.clear()
-        log.warning("disconnected from server (%s); reconnecting", reason)
+        if self._accepting:
+            log.warning("disconnected from server (%s); reconnecting", reason)
+        else:
+            log.info("disconnected from server")
 
     async def _on_connect_error(self, data=None) -> None:
         code = data.get("code") if isinstance(data, dict) else None
