@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import json
 import logging
+import math
 import os
 import sys
 import time
@@ -28,6 +30,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sections", default="", help="comma-separated section keys (default: all)")
     p.add_argument("--json", type=Path, help=f"results file (default docs/benchmarks.json for a complete "
                                              f"full run, else {LOCAL_RESULTS})")
+    p.add_argument("--render", type=Path, metavar="JSON",
+                   help="measure nothing: rewrite the Markdown page (--md, default docs/benchmarks.md) from a "
+                        "results file, e.g. after editing a section's text or notes")
     p.add_argument("--md", type=Path, help="Markdown page (default docs/benchmarks.md for a complete full "
                                            "run, else none)")
     return p.parse_args(argv)
@@ -84,8 +89,24 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def render(args: argparse.Namespace) -> int:
+    data = json.loads(args.render.read_text())
+    registry = sections.load()
+    figures = [Figure(**f) for f in data.pop("figures")]
+    for f in figures:
+        f.median = math.nan if f.median is None else f.median
+        f.worst = math.nan if f.worst is None else f.worst
+    todo = {k: v for k, v in registry.items() if any(f.section == k for f in figures)}
+    md_path = args.md or REPO / "docs" / "benchmarks.md"
+    report.write_markdown(md_path, data, todo, figures, os.path.relpath(args.render, md_path.parent))
+    print(f"rewrote {md_path} from {args.render}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.render:
+        return render(args)
     logging.basicConfig(level=logging.WARNING)
     try:
         return asyncio.run(run(args))

@@ -117,7 +117,8 @@ def write_markdown(path: Path, run: dict[str, Any], sections: dict[str, Section]
         "two minutes); `make bench BENCH_ARGS='--sections keystroke,throughput'` runs only some sections. "
         "Sizes of both modes are `Params` in `python/src/porthole/bench/context.py`. Only a complete full run "
         "rewrites this page and its JSON; a quick or partial run prints its table and writes "
-        "`bench-results.local.json`.",
+        "`bench-results.local.json`. `python -m porthole.bench --render docs/benchmarks.json` rewrites this "
+        "page from the JSON without measuring (after a change to a section's text).",
         "",
         "Sections are a registry (`python/src/porthole/bench/sections/__init__.py`); the screen section "
         "(`sections/screen.py`) is one. To add another, write `sections/<name>.py` with a coroutine "

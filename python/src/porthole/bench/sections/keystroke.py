@@ -97,7 +97,14 @@ def _notes(figs: list[Figure]) -> list[str]:
     j, b = by["Porthole, JSON mode"], by["Porthole, binary mode"]
     a, f = by["aiortc bridge (seed 004), JSON"], by["docker exec, no WebRTC"]
     c = by["pion ↔ pion, 1-byte echo, no terminal"]
-    return [f"A keystroke comes back through Porthole in {num(j.median)} ms median (p99 {num(j.worst)} ms; "
+    out = [f"A keystroke comes back through Porthole in {num(j.median)} ms median (p99 {num(j.worst)} ms; "
             f"binary mode {num(b.median)} ms), {num(j.median - f.median)} ms above the docker exec floor "
             f"({num(f.median)} ms, p99 {num(f.worst)}), of which the WebRTC hop itself (pion ↔ pion) is "
             f"{num(c.median)} ms; the aiortc bridge takes {num(a.median)} ms (p99 {num(a.worst)} ms)."]
+    d = by.get("porthole-core + gRPC, stand-in agent, no Docker")
+    if d is not None:
+        out.append(f"Without Docker (porthole-core and a Python stand-in agent on the same gRPC stream) a "
+                   f"keystroke takes {num(d.median)} ms: porthole-core, the gRPC hop and Python's grpc.aio add "
+                   f"{num(d.median - c.median)} ms to the bare WebRTC hop, and are where Porthole loses to the "
+                   f"one-process bridge.")
+    return out

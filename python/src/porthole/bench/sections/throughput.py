@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from porthole.bench import procstat, refs
 from porthole.bench.context import Context
-from porthole.bench.figures import Figure
+from porthole.bench.figures import Figure, num
 from porthole.bench.sections import notes, section
 
 KEY = "throughput"
@@ -124,7 +124,7 @@ def _notes(figs: list[Figure]) -> list[str]:
     j, b = by["Porthole, JSON mode"], by["Porthole, binary mode"]
     a, c = by["aiortc bridge (seed 004), JSON"], by["pion ↔ pion data channel"]
     d = by["docker exec, no WebRTC"]
-    return [f"Porthole delivers {j.median:.1f} MB/s in JSON mode and {b.median:.1f} MB/s in binary mode, "
+    out = [f"Porthole delivers {j.median:.1f} MB/s in JSON mode and {b.median:.1f} MB/s in binary mode, "
             f"{b.median / c.median:.0%} of the pion ↔ pion ceiling ({c.median:.1f} MB/s) and "
             f"{b.median / a.median:.1f}× the aiortc bridge ({a.median:.1f} MB/s); docker exec alone "
             f"gives {d.median:.1f} MB/s.",
@@ -133,3 +133,9 @@ def _notes(figs: list[Figure]) -> list[str]:
             f"mode (agent + porthole-core), the aiortc bridge "
             f"{by['aiortc bridge (seed 004), JSON: device CPU per MB'].median:.0f} ms; two pion ends in one "
             f"process need {by['pion ↔ pion data channel: device CPU per MB'].median:.0f} ms."]
+    d = by.get("porthole-core + gRPC, binary, stand-in agent, no Docker")
+    if d is not None:
+        out.append(f"Without Docker, porthole-core fed by a stand-in agent carries {num(d.median)} MB/s "
+                   f"(p1 {num(d.worst)}): Porthole's own pipeline is not what limits a terminal's output here; "
+                   f"docker exec and the PTY ({num(by['docker exec, no WebRTC'].median)} MB/s alone) are.")
+    return out
