@@ -58,3 +58,9 @@ def test_smoke_run_writes_every_section(tmp_path, test_iface, docker_client, tar
     # The table went to stdout too, one heading per section.
     for sec in registry.values():
         assert f"== {sec.title} ==" in proc.stdout
+
+    # --render rewrites the same page from the JSON without measuring anything.
+    again = tmp_path / "again.md"
+    subprocess.run([sys.executable, "-m", "porthole.bench", "--render", str(out_json), "--md", str(again)],
+                   cwd=REPO, check=True, capture_output=True, timeout=60)
+    assert again.read_text() == page
