@@ -1,7 +1,8 @@
 """`make bench`: Porthole's hot paths measured next to what a user would pick
 instead, in the same run on the same machine.
 
-    python -m porthole.bench [--quick] [--sections a,b] [--json PATH] [--md PATH]
+    python -m porthole.bench [--quick | --smoke] [--sections a,b] [--json PATH] [--md PATH]
+    python -m porthole.bench --render docs/benchmarks.json
 
 (`make bench`, `make bench QUICK=1`). Layout:
 
@@ -11,7 +12,11 @@ instead, in the same run on the same machine.
   ``sections/__init__.py`` (the registry; a new topic is a new module there).
 - ``context``: what sections share, started lazily and stopped at the end:
   the real server and agent (``stack``), the pion client (``peer``), the
-  aiortc reference bridge (``aiortc_bridge``), containers.
+  aiortc reference bridge (``aiortc_bridge``), porthole-core with a stand-in
+  agent and no Docker (``coreonly``, diagnostic), containers.
+- ``refs``: docker exec straight from the bench (the floor) and sessions
+  through the aiortc bridge; ``procstat``: CPU and RSS from /proc;
+  ``machine``: the machine and versions for the page.
 - ``figures``: the Figure record and the statistics (median, p99).
 - ``report``: the printed table, the JSON and the Markdown page.
 """
