@@ -21,7 +21,7 @@ from porthole import grant
 from porthole.server import passwords
 from porthole.server.auth import Tokens
 from tests.agent.test_terminal import exec_ids
-from tests.e2e.test_recording import start_product
+from tests.support.fullstack import start_stack
 from tests.support.rtc_client import TerminalClient
 
 
@@ -46,9 +46,9 @@ password_hash = "{passwords.hash_password(outsider_pw, n=2**8)}"
 devices = ["*"]
 targets = ["*"]
 """
-    dc, dev, logs, stop = await start_product(tmp_path, "", server_extra)
-    yield dc, dev, outsider_pw
-    await stop()
+    st = await start_stack(tmp_path, server_extra=server_extra)
+    yield st.dc, st.dc.directory, outsider_pw
+    await st.stop()
 
 
 async def login(http, url, user, password) -> str:

@@ -6,19 +6,14 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.test_browser_terminal import login, pick_target, wait_text
-from tests.e2e.test_recording import start_product
-
-
-class _Stack:
-    def __init__(self, dc) -> None:
-        self.url, self.username, self.password, self.device_id = dc.url, dc.username, dc.password, dc.device_id
+from tests.support.fullstack import start_stack
 
 
 @pytest.fixture
 async def idle_stack(tmp_path):
-    dc, _, logs, stop = await start_product(tmp_path, "\n[policy]\nidle_timeout_s = 3\n")
-    yield _Stack(dc), logs
-    await stop()
+    st = await start_stack(tmp_path, agent_extra="\n[policy]\nidle_timeout_s = 3\n")
+    yield st, st.logs
+    await st.stop()
 
 
 async def test_idle_terminal_is_closed_with_a_clear_reason(idle_stack, make_container, new_page):

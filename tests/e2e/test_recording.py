@@ -17,16 +17,12 @@ import aiohttp
 import pytest
 import socketio
 
-from porthole import devconfig
 from tests.agent.test_terminal import wait_no_extra_processes
 from tests.e2e.test_browser_terminal import login
 from tests.support.artifacts import artifacts_dir
-from tests.support.fullstack import _healthy, _spawn, _stop
+from tests.support.fullstack import start_stack
 from tests.support.rtc_client import TerminalClient
-from tests.support.stack import core_binary, ice_iface
-from tests.support.hub import free_port
 
-START_TIMEOUT_S = 30.0
 UPLOAD_TIMEOUT_S = 30.0
 ASCIICAST_CODES = {"o", "i", "r", "m"}
 
@@ -57,66 +53,16 @@ def validate_asciicast_v2(text: str) -> tuple[dict, list[list]]:
     return header, events
 
 
-async def start_product(tmp_path: Path, agent_extra: str, server_extra: str = ""):
-    """The real server (devconfig) and agent, with agent_extra / server_extra appended to their TOML.
-
-    Returns (devconfig result, its folder, logs, stop coroutine function)."""
-    port = free_port()
-    dc = devconfig.generate(tmp_path / "dev", host="127.0.0.1", port=port)
-    agent_cfg = tmp_path / "dev" / "agent-e2e.toml"
-    agent_cfg.write_text(f"""
-[agent]
-device_id = "{dc.device_id}"
-server_url = "{dc.url}"
-secret_file = "{dc.device_secret_file.name}"
-grant_public_key = "{dc.public_key.name}"
-inventory_interval_s = 0.5
-
-[targets]
-containers = ["porthole-test-*"]
-
-[sidecar]
-binary = "{core_binary()}"
-socket = "core.sock"
-ice_interfaces = ["{ice_iface()}"]
-""" + agent_extra)
-    if server_extra:
-        dc.server_config.write_text(dc.server_config.read_text() + server_extra)
-    logs = {"server": tmp_path / "server.log", "agent": tmp_path / "agent.log"}
-    server = _spawn(["server", "--config", str(dc.server_config)], logs["server"])
-    agent = None
-
-    async def stop() -> None:
-        if agent is not None:
-            await _stop(agent, "agent", logs["agent"])
-        await _stop(server, "server", logs["server"])
-
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + START_TIMEOUT_S
-    try:
-        while not await asyncio.to_thread(_healthy, dc.url):
-            assert server.poll() is None and loop.time() < deadline, logs["server"].read_text()[-2000:]
-            await asyncio.sleep(0.1)
-        agent = _spawn(["agent", "--config", str(agent_cfg)], logs["agent"])
-        while "connected to server" not in logs["agent"].read_text(errors="replace"):
-            assert agent.poll() is None and loop.time() < deadline, logs["agent"].read_text()[-2000:]
-            await asyncio.sleep(0.1)
-    except BaseException:
-        await stop()
-        raise
-    return dc, tmp_path / "dev", logs, stop
-
-
 @pytest.fixture
 async def recording_stack(tmp_path):
-    dc, dev, logs, stop = await start_product(tmp_path, """
+    st = await start_stack(tmp_path, agent_extra="""
 [recording]
 enabled = true
 input = true
 dir = "device-recordings"
 """)
-    yield dc, dev, logs
-    await stop()
+    yield st.dc, st.dc.directory, st.logs
+    await st.stop()
 
 
 async def test_recorded_session_replays_to_the_same_output(recording_stack, make_container, new_page, request):

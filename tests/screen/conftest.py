@@ -75,52 +75,16 @@ class KeyRecorder:
 @pytest.fixture
 async def screen_stack(tmp_path, xvfb):
     """The whole product (real server, agent, porthole-core) with the Xvfb as screen target "desk" at 1280x720."""
-    from porthole import devconfig
-    from tests.support.fullstack import START_TIMEOUT_S, Stack, _healthy, _spawn, _stop
-    from tests.support.hub import free_port
-    from tests.support.stack import core_binary, ice_iface
+    from tests.support.fullstack import start_stack
 
-    port = free_port()
-    dc = devconfig.generate(tmp_path / "dev", host="127.0.0.1", port=port)
-    agent_cfg = tmp_path / "dev" / "agent-screen.toml"
-    agent_cfg.write_text(f"""
-[agent]
-device_id = "{dc.device_id}"
-server_url = "{dc.url}"
-secret_file = "{dc.device_secret_file.name}"
-grant_public_key = "{dc.public_key.name}"
-inventory_interval_s = 0.5
-
-[targets]
-docker = false
-
-[sidecar]
-binary = "{core_binary()}"
-socket = "core.sock"
-ice_interfaces = ["{ice_iface()}"]
-
+    st = await start_stack(tmp_path, targets="[targets]\ndocker = false\n", agent_extra=f"""
 [[screens]]
 id = "{SCREEN_ID}"
 name = "Test desk"
 display = "{xvfb.display}"
 """)
-    logs = {"server": tmp_path / "server.log", "agent": tmp_path / "agent.log"}
-    server = _spawn(["server", "--config", str(dc.server_config)], logs["server"])
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + START_TIMEOUT_S
-    while not await asyncio.to_thread(_healthy, dc.url):
-        assert server.poll() is None and loop.time() < deadline, \
-            f"server did not start\n{logs['server'].read_text()[-2000:]}"
-        await asyncio.sleep(0.1)
-    agent = _spawn(["agent", "--config", str(agent_cfg)], logs["agent"])
-    st = Stack(url=dc.url, username=dc.username, password=dc.password, device_id=dc.device_id,
-               server=server, agent=agent, logs=logs)
-    while "connected to server" not in st.log("agent"):
-        assert agent.poll() is None and loop.time() < deadline, f"agent did not connect\n{st.log('agent')[-2000:]}"
-        await asyncio.sleep(0.1)
     yield st
-    await _stop(agent, "agent", logs["agent"])
-    await _stop(server, "server", logs["server"])
+    await st.stop()
 
 
 def decode_png(data: bytes):

@@ -28,11 +28,18 @@ class Stack:
     password: str
     device_id: str
     server: subprocess.Popen
-    agent: subprocess.Popen
+    agent: subprocess.Popen | None
     logs: dict[str, Path]
+    dc: devconfig.DevConfig | None = None
 
     def log(self, name: str) -> str:
         return self.logs[name].read_text(errors="replace")
+
+    async def stop(self) -> None:
+        """Agent first, then the server; each must exit cleanly on SIGTERM."""
+        if self.agent is not None:
+            await _stop(self.agent, "agent", self.logs["agent"])
+        await _stop(self.server, "server", self.logs["server"])
 
 
 def _spawn(args: list[str], log: Path) -> subprocess.Popen:
@@ -59,10 +66,17 @@ async def _stop(proc: subprocess.Popen, name: str, log: Path) -> None:
             raise AssertionError(f"{name} did not stop on SIGTERM\n{log.read_text()[-2000:]}")
 
 
-@pytest.fixture
-async def stack(tmp_path) -> Stack:
+DEFAULT_TARGETS = '[targets]\ncontainers = ["porthole-test-*"]\n'
+
+
+async def start_stack(tmp_path: Path, *, targets: str = DEFAULT_TARGETS, agent_extra: str = "",
+                      server_extra: str = "") -> Stack:
+    """The real server (from devconfig, plus server_extra TOML) and the real agent (targets and
+    agent_extra TOML appended to a test agent config); returns once the agent is connected."""
     port = free_port()
     dc = devconfig.generate(tmp_path / "dev", host="127.0.0.1", port=port)
+    if server_extra:
+        dc.server_config.write_text(dc.server_config.read_text() + server_extra)
     agent_cfg = tmp_path / "dev" / "agent-test.toml"
     agent_cfg.write_text(f"""
 [agent]
@@ -72,28 +86,36 @@ secret_file = "{dc.device_secret_file.name}"
 grant_public_key = "{dc.public_key.name}"
 inventory_interval_s = 0.5
 
-[targets]
-containers = ["porthole-test-*"]
-
 [sidecar]
 binary = "{core_binary()}"
 socket = "core.sock"
 ice_interfaces = ["{ice_iface()}"]
-""")
+
+""" + targets + agent_extra)
     logs = {"server": tmp_path / "server.log", "agent": tmp_path / "agent.log"}
-    server = _spawn(["server", "--config", str(dc.server_config)], logs["server"])
+    st = Stack(url=dc.url, username=dc.username, password=dc.password, device_id=dc.device_id,
+               server=_spawn(["server", "--config", str(dc.server_config)], logs["server"]), agent=None,
+               logs=logs, dc=dc)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + START_TIMEOUT_S
-    while not await asyncio.to_thread(_healthy, dc.url):
-        assert server.poll() is None and loop.time() < deadline, \
-            f"server did not start\n{logs['server'].read_text()[-2000:]}"
-        await asyncio.sleep(0.1)
-    agent = _spawn(["agent", "--config", str(agent_cfg)], logs["agent"])
-    st = Stack(url=dc.url, username=dc.username, password=dc.password, device_id=dc.device_id,
-               server=server, agent=agent, logs=logs)
-    while "connected to server" not in st.log("agent"):
-        assert agent.poll() is None and loop.time() < deadline, f"agent did not connect\n{st.log('agent')[-2000:]}"
-        await asyncio.sleep(0.1)
+    try:
+        while not await asyncio.to_thread(_healthy, dc.url):
+            assert st.server.poll() is None and loop.time() < deadline, \
+                f"server did not start\n{st.log('server')[-2000:]}"
+            await asyncio.sleep(0.1)
+        st.agent = _spawn(["agent", "--config", str(agent_cfg)], logs["agent"])
+        while "connected to server" not in st.log("agent"):
+            assert st.agent.poll() is None and loop.time() < deadline, \
+                f"agent did not connect\n{st.log('agent')[-2000:]}"
+            await asyncio.sleep(0.1)
+    except BaseException:
+        await st.stop()
+        raise
+    return st
+
+
+@pytest.fixture
+async def stack(tmp_path) -> Stack:
+    st = await start_stack(tmp_path)
     yield st
-    await _stop(agent, "agent", logs["agent"])
-    await _stop(server, "server", logs["server"])
+    await st.stop()
