@@ -45,18 +45,27 @@ async def wait_text(page, pattern: str, timeout_ms: int = 15000) -> str:
     return await terminal_text(page)
 
 
-async def test_terminal_in_chromium(stack, make_container, new_page, request):
-    c = make_container()
+async def open_terminal_in_page(new_page, stack, target: str):
+    """Logs in, picks the target, opens a terminal; returns the page once the channel is open."""
     page = await new_page(viewport={"width": 900, "height": 600})
     await login(page, stack)
-    await pick_target(page, stack, c.name)
+    await pick_target(page, stack, target)
     await page.click("[data-testid=open-terminal]")
     await page.evaluate("porthole.waitState('channel', 'open', 20000)")
+    return page
 
-    # Type like a person: focus the terminal and press keys.
+
+async def type_line(page, text: str) -> None:
+    """Types like a person: focus the terminal, press the keys, then Enter."""
     await page.click("[data-testid=terminal]")
-    await page.keyboard.type("echo typed-$((6*7))")
+    await page.keyboard.type(text)
     await page.keyboard.press("Enter")
+
+
+async def test_terminal_in_chromium(stack, make_container, new_page, request):
+    c = make_container()
+    page = await open_terminal_in_page(new_page, stack, c.name)
+    await type_line(page, "echo typed-$((6*7))")
     await wait_text(page, "typed-42")
 
     # The status bar shows the connection.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_browser_terminal import login, pick_target, wait_text
+from tests.e2e.test_browser_terminal import open_terminal_in_page, type_line, wait_text
 from tests.support.fullstack import start_stack
 
 
@@ -19,14 +19,8 @@ async def idle_stack(tmp_path):
 async def test_idle_terminal_is_closed_with_a_clear_reason(idle_stack, make_container, new_page):
     stack, logs = idle_stack
     c = make_container()
-    page = await new_page(viewport={"width": 900, "height": 600})
-    await login(page, stack)
-    await pick_target(page, stack, c.name)
-    await page.click("[data-testid=open-terminal]")
-    await page.evaluate("porthole.waitState('channel', 'open', 20000)")
-    await page.click("[data-testid=terminal]")
-    await page.keyboard.type("echo awake-$((1+1))")
-    await page.keyboard.press("Enter")
+    page = await open_terminal_in_page(new_page, stack, c.name)
+    await type_line(page, "echo awake-$((1+1))")
     await wait_text(page, "awake-2")
     # Then nothing: the device closes it and the page says why.
     await page.evaluate("porthole.waitState('session', 'closed', 20000)")
