@@ -55,8 +55,9 @@ test: setup build
 test-go:
 	cd core-go && go test -race -count=1 ./...
 
+## test-py: pytest; PYTEST_ARGS picks files or -k (default: testpaths = tests in pytest.ini)
 test-py: build $(BENCH_PEER)
-	PORTHOLE_CORE=$(CORE) PORTHOLE_BENCH_PEER=$(BENCH_PEER) bash scripts/in-netns.sh $(PY) -m pytest -q tests $(PYTEST_ARGS)
+	PORTHOLE_CORE=$(CORE) PORTHOLE_BENCH_PEER=$(BENCH_PEER) bash scripts/in-netns.sh $(PY) -m pytest -q $(PYTEST_ARGS)
 
 ## run: build and start server + agent + sidecar + a demo target, print where to open it
 run: setup build

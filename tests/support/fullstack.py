@@ -35,6 +35,24 @@ class Stack:
     def log(self, name: str) -> str:
         return self.logs[name].read_text(errors="replace")
 
+    async def stop_server(self, *, kill: bool = False) -> None:
+        """Stops the server as a deploy does (SIGTERM, graceful) or as a crash does (SIGKILL)."""
+        if kill:
+            self.server.kill()
+            await asyncio.to_thread(self.server.wait)
+        else:
+            await _stop(self.server, "server", self.logs["server"])
+
+    async def start_server(self) -> None:
+        """Starts the server again on the same port and config; returns once it answers /healthz."""
+        assert self.dc is not None and self.server.poll() is not None, "the server is still running"
+        self.server = _spawn(["server", "--config", str(self.dc.server_config)], self.logs["server"], append=True)
+        await _wait_healthy(self)
+
+    async def restart_server(self, *, kill: bool = False) -> None:
+        await self.stop_server(kill=kill)
+        await self.start_server()
+
     async def stop(self) -> None:
         """Agent first, then the server; each must exit cleanly on SIGTERM."""
         if self.agent is not None:
@@ -42,8 +60,8 @@ class Stack:
         await _stop(self.server, "server", self.logs["server"])
 
 
-def _spawn(args: list[str], log: Path) -> subprocess.Popen:
-    with log.open("wb") as out:
+def _spawn(args: list[str], log: Path, *, append: bool = False) -> subprocess.Popen:
+    with log.open("ab" if append else "wb") as out:
         return subprocess.Popen([sys.executable, "-m", "porthole", *args], stdout=out, stderr=subprocess.STDOUT,
                                 cwd=REPO)
 
@@ -64,6 +82,15 @@ async def _stop(proc: subprocess.Popen, name: str, log: Path) -> None:
         except TimeoutError:
             proc.kill()
             raise AssertionError(f"{name} did not stop on SIGTERM\n{log.read_text()[-2000:]}")
+
+
+async def _wait_healthy(st: Stack) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_TIMEOUT_S
+    while not await asyncio.to_thread(_healthy, st.url):
+        assert st.server.poll() is None and loop.time() < deadline, \
+            f"server did not start\n{st.log('server')[-2000:]}"
+        await asyncio.sleep(0.1)
 
 
 DEFAULT_TARGETS = '[targets]\ncontainers = ["porthole-test-*"]\n'
@@ -99,10 +126,7 @@ ice_interfaces = ["{ice_iface()}"]
     loop = asyncio.get_running_loop()
     deadline = loop.time() + START_TIMEOUT_S
     try:
-        while not await asyncio.to_thread(_healthy, dc.url):
-            assert st.server.poll() is None and loop.time() < deadline, \
-                f"server did not start\n{st.log('server')[-2000:]}"
-            await asyncio.sleep(0.1)
+        await _wait_healthy(st)
         st.agent = _spawn(["agent", "--config", str(agent_cfg)], logs["agent"])
         while "connected to server" not in st.log("agent"):
             assert st.agent.poll() is None and loop.time() < deadline, \

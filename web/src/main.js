@@ -58,6 +58,7 @@ const state = {
 let token = null;  // in memory only: never stored, never in a URL
 let tokenTimer = null;
 let socket = null;
+let everConnected = false;  // this socket was connected once: "connecting" now means reconnecting
 let term = null;
 let fit = null;
 let session = null;
@@ -217,17 +218,24 @@ function logout() {
 function setSocketState(s) {
   state.socket = s;
   const pill = $("socket-state");
-  pill.textContent = s;
+  // "connecting" after a connection was lost reads "reconnecting": the page is on its way back.
+  pill.textContent = s === "connecting" && everConnected ? "reconnecting" : s;
   pill.dataset.state = s;
 }
+
+// Socket.IO reconnects with a capped, jittered backoff (socket.io-client's
+// Manager): 1 s doubling to 10 s, ±50 %. Named here so docs/protocol.md can cite it.
+const RECONNECT = { reconnectionDelay: 1000, reconnectionDelayMax: 10000, randomizationFactor: 0.5 };
 
 function connectSocket() {
   if (socket) socket.disconnect();
   setSocketState("connecting");
   // Same origin; the token goes in the auth payload, never in the URL. On a
   // reconnect the callback hands over the newest token.
-  socket = io("/client", { auth: (cb) => cb({ token }), transports: ["websocket", "polling"] });
+  everConnected = false;
+  socket = io("/client", { auth: (cb) => cb({ token }), transports: ["websocket", "polling"], ...RECONNECT });
   socket.on("connect", () => {
+    everConnected = true;
     setSocketState("connected");
     refreshDevices();
   });
@@ -241,7 +249,13 @@ function connectSocket() {
       setSocketState("connecting");
     }
   });
-  socket.on("disconnect", () => {
+  socket.on("disconnect", (reason) => {
+    // A server that stops gracefully (a deploy, a restart) ends the socket with
+    // "io server disconnect", after which socket.io-client does not come back by
+    // itself. Ask it to: the Manager then retries with the backoff above until
+    // the server answers again (a revoked login comes back as connect_error
+    // "unauthenticated", handled above).
+    if (reason === "io server disconnect" && token && socket) socket.connect();
     setSocketState(socket && socket.active ? "connecting" : "disconnected");
     // The server ends every session of a socket that goes away.
     if (session && !session.ended) session.finish("server_gone", null, false);
