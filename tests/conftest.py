@@ -5,6 +5,7 @@ plugin (see tests/support/__init__.py for what each one provides):
   docker_client, target_image, make_container   (support/dockerenv.py)
   chromium, browser, new_page                    (support/browser.py)
   test_ip, test_iface                            (support/netns.py)
+  netns_factory (namespaces, links, faults)      (support/topology.py)
   no_public_stun (autouse), new_aiortc_peer()    (support/webrtc.py)
   wait_for(), async_wait_for()                   (support/waiting.py)
   artifacts_dir(), add_failure_section()         (support/artifacts.py)
@@ -38,6 +39,7 @@ SUPPORT_PLUGINS = [
     "tests.support.stack",
     "tests.support.fullstack",
     "tests.support.logscan",
+    "tests.support.topology",
     # add yours here: "tests.support.<topic>",
 ]
 

@@ -77,6 +77,8 @@ class AgentProcess:
 
 
 def write_agent_config(tmp: Path, hub_url: str, secret: str, public_pem: bytes, **targets) -> Path:
+    """targets: containers, host_shell, user, extra_toml; core_binary and ice_interfaces
+    (porthole-core started elsewhere, e.g. in a namespace of its own: tests/support/topology.py)."""
     (tmp / "device.secret").write_text(secret)
     (tmp / "grant.pub.pem").write_bytes(public_pem)
     containers = targets.get("containers", ["porthole-test-*"])
@@ -100,9 +102,9 @@ host_shell_command = ["/bin/sh", "-i"]
 {user_line}
 
 [sidecar]
-binary = "{core_binary()}"
+binary = "{targets.get("core_binary") or core_binary()}"
 socket = "core.sock"
-ice_interfaces = ["{ice_iface()}"]
+ice_interfaces = {list(targets.get("ice_interfaces") or [ice_iface()])!r}
 log_level = "debug"
 
 [admin]
