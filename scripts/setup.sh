@@ -21,7 +21,9 @@ PACKAGES=(
   # browser tests (headless Chromium driven by Playwright), fonts for screenshots
   chromium fonts-dejavu-core fonts-liberation
   # network namespaces for WebRTC tests (ip, unshare), docker top needs ps
-  iproute2 util-linux procps
+  iproute2 util-linux procps iptables
+  # TURN relay for the relay tests (started by the tests, never as a service)
+  coturn
   # X11 screen path: server, content, input checks, build deps (libyuv: -lyuv)
   xvfb xauth x11-apps x11-utils x11-xserver-utils xdotool libx11-dev libxext-dev libxtst-dev libxdamage-dev libvpx-dev libyuv-dev
   # make bench's screen reference: seed 000's GStreamer pipeline (ximagesrc, vp8enc)
