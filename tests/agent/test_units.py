@@ -101,12 +101,42 @@ def test_kill_session_kills_jobs_in_other_process_groups(tmp_path: Path):
     names = {Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").strip() for p in members
              if os.path.exists(f"/proc/{p}")}
     assert {b"sleep 1011", b"sleep 1012", b"sleep 1013"} <= names, names
-    assert killtree.kill_session(leader.pid) >= 4
+    # The count is of processes, each once (not of signals over several passes).
+    assert killtree.kill_session(leader.pid, killtree.start_time(leader.pid)) == len(members)
     leader.wait(timeout=5)
     time.sleep(0.2)
     assert not [p for p in members if _alive(p)]
     with pytest.raises(ValueError):
         killtree.kill_session(1)
+
+
+def test_kill_session_leaves_a_process_that_reused_the_pid_alone():
+    # The shell we knew started at some time; its pid now names another process
+    # (started later): that one, and its session, must not be touched.
+    other = subprocess.Popen(["bash", "-c", "sleep 1021 & sleep 1022"], start_new_session=True)
+    try:
+        time.sleep(0.3)
+        members = killtree.session_members(other.pid)
+        assert len(members) >= 2
+        then = killtree.start_time(other.pid) - 1  # "the shell we knew" started just before
+        assert killtree.session_members(other.pid, then) == {}
+        assert killtree.kill_session(other.pid, then) == 0
+        assert all(_alive(p) for p in members)
+    finally:
+        killtree.kill_session(other.pid)
+        other.wait(timeout=5)
+
+
+def test_start_time_tells_processes_apart():
+    a = subprocess.Popen(["sleep", "1031"])
+    try:
+        ta = killtree.start_time(a.pid)
+        assert ta is not None and ta == killtree.start_time(a.pid)
+        assert killtree.start_time(os.getpid()) < ta
+    finally:
+        a.kill()
+        a.wait()
+    assert killtree.start_time(a.pid) is None
 
 
 def _alive(pid: int) -> bool:

@@ -52,6 +52,7 @@ class DockerExec:
         self._size = (cols, rows)
         self.exec_id: str | None = None
         self.pid: int | None = None
+        self.pid_start: int | None = None  # with the pid, the shell's identity (pids are reused)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
@@ -71,6 +72,7 @@ class DockerExec:
         except (OSError, TimeoutError) as e:
             raise PortholeError(errors.EXEC_FAILED, f"docker exec start failed: {e}") from e
         self.pid = await self._wait_pid()
+        self.pid_start = killtree.start_time(self.pid) if self.pid else None
         if _api_version(self._api) < CONSOLE_SIZE_API:
             await self.resize(*self._size)
 
@@ -160,9 +162,10 @@ class DockerExec:
         killed = 0
         if self.pid is None and self.exec_id is not None:
             self.pid = await self._wait_pid()
+            self.pid_start = killtree.start_time(self.pid) if self.pid else None
         if self.pid:
             if killtree.visible(self.pid):
-                killed = await asyncio.to_thread(killtree.kill_session, self.pid)
+                killed = await asyncio.to_thread(killtree.kill_session, self.pid, self.pid_start)
             elif not await self._ended():
                 log.error("cannot see exec pid %s: the agent must run in the host PID namespace", self.pid)
         if self._writer is not None:

@@ -38,6 +38,7 @@ class HostShell:
         self._proc: subprocess.Popen | None = None
         self._eof = False
         self.pid: int | None = None
+        self.pid_start: int | None = None  # with the pid, the shell's identity (pids are reused)
 
     async def start(self) -> None:
         master, slave = os.openpty()
@@ -56,6 +57,7 @@ class HostShell:
         os.set_blocking(master, False)
         self._master = master
         self.pid = self._proc.pid
+        self.pid_start = killtree.start_time(self.pid)
 
     async def read(self) -> bytes:
         assert self._master is not None
@@ -112,7 +114,7 @@ class HostShell:
     async def kill(self) -> int:
         killed = 0
         if self.pid:
-            killed = await asyncio.to_thread(killtree.kill_session, self.pid)
+            killed = await asyncio.to_thread(killtree.kill_session, self.pid, self.pid_start)
         if self._proc is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.to_thread(self._proc.wait), 5.0)
