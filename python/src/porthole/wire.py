@@ -83,7 +83,18 @@ GRANT_EXPIRED = errors.GRANT_EXPIRED
 LOGIN_EXPIRED = "login_expired"
 VIEW_ONLY = "view_only"
 
-# Every `code` of an `error` ack, a `webrtc:error` or a terminal `error` message.
+# Codes of the screen `input` channel (porthole-core, core-go/internal/screen/input).
+INPUT_NOT_ALLOWED = "input_not_allowed"
+OUT_OF_RANGE = "out_of_range"
+UNKNOWN_KEYSYM = "unknown_keysym"
+DISPLAY_LOST = "display_lost"
+INJECT_FAILED = "inject_failed"
+# A recording upload that does not continue where the stored bytes end (HTTP 409).
+BAD_OFFSET = "bad_offset"
+
+# Every `code` that can reach a client or a device: an `error` ack, a
+# `webrtc:error`, an HTTP error body, or an `error` message on the `terminal`
+# or `input` channel. (`login_expired` is only ever a disconnect reason.)
 ERROR_CODES = frozenset({
     errors.BAD_REQUEST, errors.UNAUTHENTICATED, errors.RATE_LIMITED, errors.DENIED,
     errors.DEVICE_OFFLINE, errors.TARGET_NOT_FOUND, errors.TOO_MANY_SESSIONS,
@@ -92,15 +103,18 @@ ERROR_CODES = frozenset({
     errors.EXEC_FAILED, errors.SIDECAR_UNAVAILABLE, errors.SCREEN_UNAVAILABLE,
     errors.BAD_MESSAGE, errors.MESSAGE_TOO_LARGE, errors.INTERNAL,
     ROOT_DENIED, USER_DENIED, SHELL_DENIED, ENV_DENIED, TARGET_DENIED, AUDIT_UNAVAILABLE,
-    IDLE_TIMEOUT, MAX_DURATION, LOGIN_EXPIRED, VIEW_ONLY,
+    IDLE_TIMEOUT, MAX_DURATION, VIEW_ONLY,
+    INPUT_NOT_ALLOWED, OUT_OF_RANGE, UNKNOWN_KEYSYM, DISPLAY_LOST, INJECT_FAILED, BAD_OFFSET,
 })
 
-# Reasons of a `webrtc:disconnect` (and of the `session.ended` audit record).
+# Reasons of a `webrtc:disconnect`, of the device's `session.ended` audit
+# record, and of porthole-core's SessionClosed event (sidecar.proto).
 # Sent by the client: what it says is mapped onto CLIENT_REASONS.
 USER_CLOSED = "user_closed"
 CLIENT_GONE = "client_gone"
 CLIENT_REASONS = frozenset({USER_CLOSED, CLIENT_GONE})
 # Sent by the device (agent or porthole-core) or the server.
+CLOSED = "closed"  # the server's default for a webrtc:disconnect without a reason
 EXIT = "exit"
 PEER_CLOSED = "peer_closed"
 SETUP_TIMEOUT = "setup_timeout"
@@ -114,11 +128,11 @@ CLOSED_BY_ADMIN = "closed_by_admin"
 PEER_FAILED = "peer_failed"
 SCREEN_LOST = "screen_lost"
 DISCONNECT_REASONS = frozenset({
-    *CLIENT_REASONS, EXIT, PEER_CLOSED, SETUP_TIMEOUT, AGENT_SHUTDOWN, SIDECAR_RESTARTED,
+    *CLIENT_REASONS, CLOSED, EXIT, PEER_CLOSED, SETUP_TIMEOUT, AGENT_SHUTDOWN, SIDECAR_RESTARTED,
     SIDECAR_ERROR, SIDECAR_SHUTDOWN, CLOSED_DURING_SETUP, CLOSED_BY_AGENT, CLOSED_BY_ADMIN,
-    PEER_FAILED, SCREEN_LOST, errors.ICE_FAILED, errors.INTERNAL,
+    PEER_FAILED, SCREEN_LOST, errors.ICE_FAILED, errors.INTERNAL, errors.SIDECAR_UNAVAILABLE,
     errors.EXEC_FAILED, errors.TARGET_NOT_FOUND, ROOT_DENIED, IDLE_TIMEOUT, MAX_DURATION,
-    GRANT_EXPIRED, LOGIN_EXPIRED, errors.DEVICE_OFFLINE,
+    GRANT_EXPIRED, LOGIN_EXPIRED,
 })
 
 
