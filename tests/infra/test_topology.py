@@ -72,3 +72,32 @@ def test_cleanup_removes_namespaces_and_links():
     made.cleanup()
     assert ns.name not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert subprocess.run(["ip", "link", "show", link.host_dev], capture_output=True).returncode != 0
+
+
+def test_relay_topology_joins_dev_and_brw_only_through_cloud(netns_factory):
+    from tests.support.topology import relay_topology
+
+    t = relay_topology(netns_factory)
+    cloud_ip = t.link_of(t.cloud).ns_ip
+    servers = []
+    try:
+        for ns in (t.cloud, t.brw):
+            code = ("import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); "
+                    "s.bind(('0.0.0.0',7001)); s.listen(8)\n"
+                    "while True:\n c,_=s.accept(); c.sendall(b'hi'); c.close()")
+            servers.append(subprocess.Popen(ns.cmd("python3", "-c", code)))
+        import time
+        time.sleep(0.5)
+        assert reaches(t.dev, cloud_ip, 7001)
+        assert reaches(t.brw, cloud_ip, 7001)
+        assert not reaches(t.dev, t.link_of(t.brw).ns_ip, 7001)
+        srv, port = serve_once("0.0.0.0")
+        try:
+            assert not reaches(t.dev, "10.213.7.1", port), "dev reaches the test namespace"
+            assert reaches(t.cloud, "10.213.7.1", port)
+        finally:
+            srv.close()
+    finally:
+        for p in servers:
+            p.kill()
+            p.wait()

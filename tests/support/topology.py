@@ -11,6 +11,9 @@ are made for real on that link (TESTING.md):
 - ``link.rate(256)``: a tbf qdisc on both ends (kbit/s);
 - ``link.clear()``: no loss, no rate limit.
 
+``relay_topology(netns_factory)`` builds the three namespaces of the TURN
+tests: ``dev`` and ``brw`` reach ``cloud`` but not each other.
+
 ``ns.wrap(binary, tmp)`` writes a script that runs ``binary`` inside the
 namespace (``ip netns exec``), for a process another one launches (the
 agent's porthole-core). Everything is removed at teardown; the names carry a
@@ -125,6 +128,7 @@ class Namespaces:
         self.tag = secrets.token_hex(3)
         self.made: list[Namespace] = []
         self._next_net = LINK_NET_FIRST
+        self._cleanups: list = []
 
     def __call__(self, role: str) -> Namespace:
         ns = Namespace(role=role, name=f"pth-{self.tag}-{role}")
@@ -156,7 +160,13 @@ class Namespaces:
         ns.links.append(link)
         return link
 
+    def on_cleanup(self, fn) -> None:
+        self._cleanups.append(fn)
+
     def cleanup(self) -> None:
+        for fn in reversed(self._cleanups):
+            fn()
+        self._cleanups.clear()
         for ns in self.made:
             for link in ns.links:
                 subprocess.run(["ip", "link", "del", link.host_dev], capture_output=True)
@@ -166,6 +176,35 @@ class Namespaces:
                 subprocess.run(["kill", "-9", pid], capture_output=True)
             subprocess.run(["ip", "netns", "del", ns.name], capture_output=True)
         self.made.clear()
+
+
+@dataclass
+class RelayTopology:
+    """``dev`` and ``brw`` each reach ``cloud`` (through the test namespace, which
+    routes) but not each other, nor the test namespace's own addresses: only a
+    relay in ``cloud`` joins them (TESTING.md, the TURN topology)."""
+
+    dev: Namespace
+    brw: Namespace
+    cloud: Namespace
+
+    def link_of(self, ns: Namespace) -> Link:
+        return ns.links[0]
+
+
+def relay_topology(made: Namespaces) -> RelayTopology:
+    dev, brw, cloud = made("dev"), made("brw"), made("cloud")
+    links = {ns.role: made.link(ns) for ns in (dev, brw, cloud)}
+    _run(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+    for a, b in (("dev", "brw"), ("brw", "dev")):
+        _run(["iptables", "-w", "-A", "FORWARD", "-s", links[a].ns_ip, "-d", links[b].ns_ip, "-j", "DROP"])
+    for role in ("dev", "brw"):
+        # Nor may they reach the test namespace itself (the harness, aiortc, its other links).
+        _run(["iptables", "-w", "-A", "INPUT", "-s", links[role].ns_ip, "-j", "DROP"])
+    made.on_cleanup(lambda: [subprocess.run(["iptables", "-w", "-D", *rule.split()[1:]], capture_output=True)
+                             for rule in _run(["iptables", "-w", "-S"]).splitlines()
+                             if any(links[r].ns_ip in rule for r in ("dev", "brw"))])
+    return RelayTopology(dev, brw, cloud)
 
 
 @pytest.fixture
