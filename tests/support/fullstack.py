@@ -35,6 +35,18 @@ class Stack:
     def log(self, name: str) -> str:
         return self.logs[name].read_text(errors="replace")
 
+    async def start_server(self) -> None:
+        """Starts the server again (same config, same port) after a test stopped or killed it."""
+        assert self.server.poll() is not None, "the server is still running"
+        assert self.dc is not None
+        self.server = _spawn(["server", "--config", str(self.dc.server_config)], self.logs["server"], append=True)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + START_TIMEOUT_S
+        while not await asyncio.to_thread(_healthy, self.url):
+            assert self.server.poll() is None and loop.time() < deadline, \
+                f"server did not start again\n{self.log('server')[-2000:]}"
+            await asyncio.sleep(0.05)
+
     async def stop(self) -> None:
         """Agent first, then the server; each must exit cleanly on SIGTERM."""
         if self.agent is not None:
@@ -42,8 +54,8 @@ class Stack:
         await _stop(self.server, "server", self.logs["server"])
 
 
-def _spawn(args: list[str], log: Path) -> subprocess.Popen:
-    with log.open("wb") as out:
+def _spawn(args: list[str], log: Path, *, append: bool = False) -> subprocess.Popen:
+    with log.open("ab" if append else "wb") as out:
         return subprocess.Popen([sys.executable, "-m", "porthole", *args], stdout=out, stderr=subprocess.STDOUT,
                                 cwd=REPO)
 
@@ -70,9 +82,10 @@ DEFAULT_TARGETS = '[targets]\ncontainers = ["porthole-test-*"]\n'
 
 
 async def start_stack(tmp_path: Path, *, targets: str = DEFAULT_TARGETS, agent_extra: str = "",
-                      server_extra: str = "") -> Stack:
-    """The real server (from devconfig, plus server_extra TOML) and the real agent (targets and
-    agent_extra TOML appended to a test agent config); returns once the agent is connected."""
+                      server_extra: str = "", agent_keys: str = "") -> Stack:
+    """The real server (from devconfig, plus server_extra TOML) and the real agent (agent_keys
+    TOML lines in its [agent] table, then targets and agent_extra TOML appended to a test agent
+    config); returns once the agent is connected."""
     port = free_port()
     dc = devconfig.generate(tmp_path / "dev", host="127.0.0.1", port=port)
     if server_extra:
@@ -85,7 +98,7 @@ server_url = "{dc.url}"
 secret_file = "{dc.device_secret_file.name}"
 grant_public_key = "{dc.public_key.name}"
 inventory_interval_s = 0.5
-
+""" + agent_keys + f"""
 [sidecar]
 binary = "{core_binary()}"
 socket = "core.sock"
