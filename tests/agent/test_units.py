@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from porthole import grant
-from porthole.agent import config, killtree
+from porthole.agent import config, killtree, uplink
 from porthole.agent.service import _candidate_from_wire
 from porthole.errors import ConfigError, PortholeError
 
@@ -36,6 +36,10 @@ def test_config_defaults_and_relative_paths(tmp_path):
     ({"sidecar": {"mdns": "loud"}}, "sidecar.mdns"),
     ({"targets": {"containers": "plc"}}, "targets.containers"),
     ({"surprise": {}}, "unknown section"),
+    ({"agent": {"reconnect_delay_s": 0}}, "agent.reconnect_delay_s: 0.1..3600"),
+    ({"agent": {"reconnect_delay_s": "1"}}, "agent.reconnect_delay_s: expected float"),
+    ({"agent": {"reconnect_delay_max_s": 7200}}, "agent.reconnect_delay_max_s: 0.1..3600"),
+    ({"agent": {"reconnect_delay_s": 5, "reconnect_delay_max_s": 2}}, "must not be below agent.reconnect_delay_s"),
 ])
 def test_config_errors_name_the_key(tmp_path, patch, needle):
     raw = {k: dict(v) for k, v in BASE.items()}
@@ -44,6 +48,22 @@ def test_config_errors_name_the_key(tmp_path, patch, needle):
     with pytest.raises(ConfigError) as e:
         config.from_dict(raw, base=tmp_path)
     assert needle in str(e.value)
+
+
+def test_reconnect_delays_default_and_set(tmp_path):
+    cfg = config.from_dict(BASE, base=tmp_path)
+    assert (cfg.reconnect_delay_s, cfg.reconnect_delay_max_s) == (1.0, 30.0)
+    raw = {"agent": {**BASE["agent"], "reconnect_delay_s": 2, "reconnect_delay_max_s": 10.5}}
+    cfg = config.from_dict(raw, base=tmp_path)
+    assert (cfg.reconnect_delay_s, cfg.reconnect_delay_max_s) == (2.0, 10.5)
+
+
+def test_backoff_doubles_is_capped_and_jittered_down():
+    top = [uplink.backoff_delay(n, 1.0, 30.0, rand=lambda: 0.0) for n in range(8)]
+    assert top == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+    low = [uplink.backoff_delay(n, 1.0, 30.0, rand=lambda: 1.0) for n in range(8)]
+    assert low == [d * (1 - uplink.JITTER) for d in top]
+    assert uplink.backoff_delay(10_000, 1.0, 30.0) <= 30.0  # no overflow, still capped
 
 
 def test_secret_is_reread(tmp_path):

@@ -97,9 +97,10 @@ DEFAULT_TARGETS = '[targets]\ncontainers = ["porthole-test-*"]\n'
 
 
 async def start_stack(tmp_path: Path, *, targets: str = DEFAULT_TARGETS, agent_extra: str = "",
-                      server_extra: str = "") -> Stack:
-    """The real server (from devconfig, plus server_extra TOML) and the real agent (targets and
-    agent_extra TOML appended to a test agent config); returns once the agent is connected."""
+                      server_extra: str = "", agent_keys: str = "") -> Stack:
+    """The real server (from devconfig, plus server_extra TOML) and the real agent (agent_keys
+    TOML lines in its [agent] table, then targets and agent_extra TOML appended to a test agent
+    config); returns once the agent is connected."""
     port = free_port()
     dc = devconfig.generate(tmp_path / "dev", host="127.0.0.1", port=port)
     if server_extra:
@@ -112,7 +113,7 @@ server_url = "{dc.url}"
 secret_file = "{dc.device_secret_file.name}"
 grant_public_key = "{dc.public_key.name}"
 inventory_interval_s = 0.5
-
+""" + agent_keys + f"""
 [sidecar]
 binary = "{core_binary()}"
 socket = "core.sock"

@@ -236,12 +236,16 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             problems.append("sidecar not ready (starting or restarting)")
         if status != "SERVING":
             problems.append(f"sidecar health check: {status}")
-        if not agent.connected.is_set():
-            problems.append("not connected to the signaling server")
+        link = agent.uplink.status()
+        if link.state != "connected":
+            problems.append(f"not connected to the signaling server ({link.state} for "
+                            f"{link.disconnected_s:.0f} s{', last error: ' + link.last_error if link.last_error else ''})")
         return apb.HealthResponse(
             ok=not problems, problems=problems, device_id=agent.cfg.device_id, agent_pid=os.getpid(),
             uptime_ms=int((time.time() - self.metrics.started_at) * 1000), accepting=accepting,
-            signaling_connected=agent.connected.is_set(), server_url=_strip_userinfo(agent.cfg.server_url),
+            signaling_connected=link.state == "connected", server_url=_strip_userinfo(agent.cfg.server_url),
+            signaling_state=link.state, signaling_disconnected_ms=int(link.disconnected_s * 1000),
+            signaling_failed_attempts=link.failed_attempts, signaling_last_error=link.last_error,
             sidecar=apb.SidecarHealth(ready=side.ready, pid=side.pid or 0, restarts=side.restarts, status=status,
                                       check_ms=check_ms, socket=str(agent.cfg.sidecar.socket_path),
                                       sessions=n_sidecar),

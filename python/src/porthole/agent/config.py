@@ -22,6 +22,14 @@ from porthole.errors import ConfigError
 DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # The shell started in a container unless the config says otherwise: bash when
 # the image has it, else the POSIX sh every image has.
+# Reconnect to the signaling server: the first delay after a loss, doubling up
+# to the cap (each jittered; agent/uplink.py). One second is quick after a
+# server restart; thirty keeps a fleet from hammering a server that is down.
+DEFAULT_RECONNECT_DELAY_S = 1.0
+DEFAULT_RECONNECT_DELAY_MAX_S = 30.0
+# Bounds: below 0.1 s a down server is hammered; above an hour a device is
+# away too long after the server returns.
+MIN_RECONNECT_DELAY_S, MAX_RECONNECT_DELAY_S = 0.1, 3600.0
 DEFAULT_SHELL = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash -i; else exec sh -i; fi"]
 
 
@@ -79,6 +87,8 @@ class AgentConfig:
     inventory_interval_s: float = 5.0
     max_sessions: int = 64
     log_level: str = "info"
+    reconnect_delay_s: float = DEFAULT_RECONNECT_DELAY_S
+    reconnect_delay_max_s: float = DEFAULT_RECONNECT_DELAY_MAX_S
     policy: policy_mod.Policy = field(default_factory=policy_mod.Policy)
     audit: audit.AuditConfig = field(default_factory=audit.AuditConfig)
     recording: recording_mod.RecordingConfig = field(default_factory=recording_mod.RecordingConfig)
@@ -201,6 +211,7 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
     interval = _get(a, "inventory_interval_s", float, "agent", default=5.0)
     if not 0.2 <= interval <= 3600:
         raise ConfigError("agent.inventory_interval_s: 0.2..3600")
+    delay, delay_max = _reconnect_delays(a)
     return AgentConfig(
         device_id=device_id,
         server_url=url,
@@ -211,9 +222,25 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
         inventory_interval_s=interval,
         max_sessions=max_sessions,
         log_level=_get(a, "log_level", str, "agent", default="info"),
+        reconnect_delay_s=delay,
+        reconnect_delay_max_s=delay_max,
         policy=policy_mod.parse(raw.get("policy"), exec_user=targets.user),
         audit=audit.parse_config(raw.get("audit"), base),
         recording=recording_mod.parse(raw.get("recording"), base),
         admin=adminconfig.from_table(_get(raw, "admin", dict, "config", default={}), rel),
         screens=screenconfig.parse(raw.get("screens")),
     )
+
+
+def _reconnect_delays(a: dict) -> tuple[float, float]:
+    lo, hi = MIN_RECONNECT_DELAY_S, MAX_RECONNECT_DELAY_S
+    delay = _get(a, "reconnect_delay_s", float, "agent", default=DEFAULT_RECONNECT_DELAY_S)
+    if not lo <= delay <= hi:
+        raise ConfigError(f"agent.reconnect_delay_s: {lo:g}..{hi:g} seconds, got {delay:g}")
+    delay_max = _get(a, "reconnect_delay_max_s", float, "agent", default=max(delay, DEFAULT_RECONNECT_DELAY_MAX_S))
+    if not lo <= delay_max <= hi:
+        raise ConfigError(f"agent.reconnect_delay_max_s: {lo:g}..{hi:g} seconds, got {delay_max:g}")
+    if delay_max < delay:
+        raise ConfigError(f"agent.reconnect_delay_max_s ({delay_max:g}) must not be below "
+                          f"agent.reconnect_delay_s ({delay:g})")
+    return delay, delay_max

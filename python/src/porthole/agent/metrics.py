@@ -33,6 +33,7 @@ REASON_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_REASONS = 64
 OTHER_REASON = "other"
 KINDS = ("terminal", "screen")
+SIGNALING_STATES = ("connected", "connecting", "disconnected")  # agent/uplink.py STATES
 # Offer received → session running; ICE on a LAN takes well under a second,
 # through TURN or on a loaded device a few, and SETUP_TIMEOUT_S (45) is the end.
 SETUP_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 45.0)
@@ -185,8 +186,20 @@ class _LiveCollector:
                                   value=agent.sidecar.restarts)
         yield GaugeMetricFamily("porthole_agent_sidecar_up", "1 when porthole-core is running and healthy",
                                 value=1 if agent.sidecar.ready else 0)
+        link = agent.uplink.status()
         yield GaugeMetricFamily("porthole_agent_signaling_connected", "1 when connected to the signaling server",
-                                value=1 if agent.connected.is_set() else 0)
+                                value=1 if link.state == "connected" else 0)
+        st = GaugeMetricFamily("porthole_agent_signaling_state",
+                               "1 for the link's current state (connected, connecting, disconnected)", labels=["state"])
+        for state in SIGNALING_STATES:
+            st.add_metric([state], 1 if link.state == state else 0)
+        yield st
+        yield GaugeMetricFamily("porthole_agent_signaling_disconnected_seconds",
+                                "How long the signaling link has been down; 0 while connected",
+                                value=link.disconnected_s)
+        yield GaugeMetricFamily("porthole_agent_signaling_failed_attempts",
+                                "Connect attempts that failed since the link was last up",
+                                value=link.failed_attempts)
         yield GaugeMetricFamily("porthole_agent_targets", "Targets offered (containers, host)",
                                 value=len(agent.inventory.to_wire()))
 

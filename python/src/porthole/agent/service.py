@@ -28,6 +28,7 @@ from porthole.agent.screen import ScreenSession
 from porthole.agent.session import MAX_PENDING_CANDIDATES, SETUP_TIMEOUT_S, Pty, Session
 from porthole.agent.sidecar import Sidecar
 from porthole.agent.targets import Inventory
+from porthole.agent.uplink import Uplink
 from porthole.errors import PortholeError
 from porthole.rpc.v1 import sidecar_pb2 as pb
 
@@ -96,15 +97,11 @@ class Agent:
         self._accepting = False
         self._tasks: list[asyncio.Task] = []
         self._events_ready = asyncio.Event()
-        self.connected = asyncio.Event()
-        self.sio = socketio.AsyncClient(
-            reconnection=True, reconnection_delay=1, reconnection_delay_max=30,
-            randomization_factor=0.5, handle_sigint=False,
-        )
+        self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)  # uplink.py reconnects
+        self.uplink = Uplink(self.sio, cfg.server_url, NAMESPACE, auth=self._auth, on_connected=self._on_connect,
+                             delay_s=cfg.reconnect_delay_s, delay_max_s=cfg.reconnect_delay_max_s)
+        self.connected = self.uplink.connected
         for event, handler in {
-            "connect": self._on_connect,
-            "disconnect": self._on_disconnect,
-            "connect_error": self._on_connect_error,
             "webrtc:offer": self._on_offer,
             "webrtc:ice": self._on_remote_ice,
             "webrtc:disconnect": self._on_remote_disconnect,
@@ -124,13 +121,7 @@ class Agent:
         if self.uploader is not None:
             self._tasks.append(asyncio.create_task(self.uploader.run(), name="recording-upload"))
         self._accepting = True
-        self._tasks.append(asyncio.create_task(self._connect(), name="signaling"))
-
-    async def _connect(self) -> None:
-        await self.sio.connect(
-            self.cfg.server_url, namespaces=[NAMESPACE], auth=self._auth,
-            transports=["websocket"], retry=True, wait_timeout=10,
-        )
+        self.uplink.start()
 
     def _auth(self) -> dict[str, str]:
         # Called on every (re)connection attempt: a rotated secret takes effect.
@@ -141,8 +132,7 @@ class Agent:
         await asyncio.gather(*(self.close_session(sid, "agent_shutdown") for sid in list(self.sessions)),
                              return_exceptions=True)
         await self.admin.stop()
-        with contextlib.suppress(Exception):
-            await self.sio.disconnect()
+        await self.uplink.stop()
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -151,20 +141,7 @@ class Agent:
     # ---------------------------------------------------------------- signaling
 
     async def _on_connect(self) -> None:
-        log.info("connected to server", extra={"device": self.cfg.device_id})
-        self.connected.set()
         await self._emit("agent:inventory", {"targets": self.inventory.to_wire()})
-
-    async def _on_disconnect(self, reason=None) -> None:
-        self.connected.clear()
-        if self._accepting:
-            log.warning("disconnected from server (%s); reconnecting", reason)
-        else:
-            log.info("disconnected from server")
-
-    async def _on_connect_error(self, data=None) -> None:
-        code = data.get("code") if isinstance(data, dict) else None
-        log.error("server refused connection: %s", code or data)
 
     async def _emit(self, event: str, data: dict) -> None:
         try:

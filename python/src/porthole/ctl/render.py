@@ -223,12 +223,25 @@ def stats(s: apb.AgentStats) -> str:
     ])
 
 
+def signaling(h: apb.HealthResponse) -> str:
+    """"connected (url)", or the state, for how long, failed attempts and the last error."""
+    state = h.signaling_state or ("connected" if h.signaling_connected else "disconnected")
+    if state == "connected":
+        return f"connected ({h.server_url})"
+    parts = [f"{state} for {human_duration(h.signaling_disconnected_ms)}"]
+    if h.signaling_failed_attempts:
+        parts.append(f"{h.signaling_failed_attempts} failed attempts")
+    if h.signaling_last_error:
+        parts.append(f"last error {h.signaling_last_error}")
+    return f"{', '.join(parts)} ({h.server_url})"
+
+
 def health(h: apb.HealthResponse) -> str:
     sc = h.sidecar
     out = block(f"agent {h.device_id}: {'ok' if h.ok else 'NOT OK'}", [
         ("agent pid", h.agent_pid), ("uptime", human_duration(h.uptime_ms)),
         ("accepting", "yes" if h.accepting else "no"),
-        ("signaling", f"{'connected' if h.signaling_connected else 'disconnected'} ({h.server_url})"),
+        ("signaling", signaling(h)),
         ("sidecar", f"{sc.status}, {'ready' if sc.ready else 'not ready'}, pid {sc.pid or '-'}, "
                     f"{sc.restarts} restarts, check {sc.check_ms:.1f}ms"),
         ("sidecar socket", sc.socket), ("sidecar sessions", sc.sessions),

@@ -1007,8 +1007,23 @@ type HealthResponse struct {
 	// New offers are accepted (false while starting or shutting down).
 	Accepting bool `protobuf:"varint,6,opt,name=accepting,proto3" json:"accepting,omitempty"`
 	// Connected to the signaling server, and its URL (without any userinfo).
-	SignalingConnected bool           `protobuf:"varint,7,opt,name=signaling_connected,json=signalingConnected,proto3" json:"signaling_connected,omitempty"`
-	ServerUrl          string         `protobuf:"bytes,8,opt,name=server_url,json=serverUrl,proto3" json:"server_url,omitempty"`
+	SignalingConnected bool   `protobuf:"varint,7,opt,name=signaling_connected,json=signalingConnected,proto3" json:"signaling_connected,omitempty"`
+	ServerUrl          string `protobuf:"bytes,8,opt,name=server_url,json=serverUrl,proto3" json:"server_url,omitempty"`
+	// The link to the signaling server: "connected", "connecting" (an attempt
+	// is under way) or "disconnected" (waiting out the backoff before the next
+	// attempt). The agent reconnects by itself after every kind of loss.
+	SignalingState string `protobuf:"bytes,9,opt,name=signaling_state,json=signalingState,proto3" json:"signaling_state,omitempty"`
+	// How long the link has been down, milliseconds: since it was lost, or
+	// since the agent started when it never connected; 0 while connected.
+	SignalingDisconnectedMs int64 `protobuf:"varint,11,opt,name=signaling_disconnected_ms,json=signalingDisconnectedMs,proto3" json:"signaling_disconnected_ms,omitempty"`
+	// Connect attempts that failed since the link was last up (0 while up).
+	SignalingFailedAttempts uint32 `protobuf:"varint,12,opt,name=signaling_failed_attempts,json=signalingFailedAttempts,proto3" json:"signaling_failed_attempts,omitempty"`
+	// Why the last attempt failed or the link was lost: the server's refusal
+	// code ("unauthenticated"), "unreachable", a config error code when the
+	// secret cannot be read ("config_invalid"), or python-socketio's
+	// disconnect reason ("server disconnect", "transport close"); empty while
+	// connected.
+	SignalingLastError string         `protobuf:"bytes,13,opt,name=signaling_last_error,json=signalingLastError,proto3" json:"signaling_last_error,omitempty"`
 	Sidecar            *SidecarHealth `protobuf:"bytes,10,opt,name=sidecar,proto3" json:"sidecar,omitempty"`
 	// Where the agent serves Prometheus metrics ("host:port"); empty when
 	// metrics are off.
@@ -1103,6 +1118,34 @@ func (x *HealthResponse) GetSignalingConnected() bool {
 func (x *HealthResponse) GetServerUrl() string {
 	if x != nil {
 		return x.ServerUrl
+	}
+	return ""
+}
+
+func (x *HealthResponse) GetSignalingState() string {
+	if x != nil {
+		return x.SignalingState
+	}
+	return ""
+}
+
+func (x *HealthResponse) GetSignalingDisconnectedMs() int64 {
+	if x != nil {
+		return x.SignalingDisconnectedMs
+	}
+	return 0
+}
+
+func (x *HealthResponse) GetSignalingFailedAttempts() uint32 {
+	if x != nil {
+		return x.SignalingFailedAttempts
+	}
+	return 0
+}
+
+func (x *HealthResponse) GetSignalingLastError() string {
+	if x != nil {
+		return x.SignalingLastError
 	}
 	return ""
 }
@@ -1332,7 +1375,7 @@ const file_porthole_rpc_v1_admin_proto_rawDesc = "" +
 	"\x0fOpenByKindEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\rR\x05value:\x028\x01\"\x0f\n" +
-	"\rHealthRequest\"\xb3\x03\n" +
+	"\rHealthRequest\"\x86\x05\n" +
 	"\x0eHealthResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x1a\n" +
 	"\bproblems\x18\x02 \x03(\tR\bproblems\x12\x1b\n" +
@@ -1342,7 +1385,11 @@ const file_porthole_rpc_v1_admin_proto_rawDesc = "" +
 	"\taccepting\x18\x06 \x01(\bR\taccepting\x12/\n" +
 	"\x13signaling_connected\x18\a \x01(\bR\x12signalingConnected\x12\x1d\n" +
 	"\n" +
-	"server_url\x18\b \x01(\tR\tserverUrl\x128\n" +
+	"server_url\x18\b \x01(\tR\tserverUrl\x12'\n" +
+	"\x0fsignaling_state\x18\t \x01(\tR\x0esignalingState\x12:\n" +
+	"\x19signaling_disconnected_ms\x18\v \x01(\x03R\x17signalingDisconnectedMs\x12:\n" +
+	"\x19signaling_failed_attempts\x18\f \x01(\rR\x17signalingFailedAttempts\x120\n" +
+	"\x14signaling_last_error\x18\r \x01(\tR\x12signalingLastError\x128\n" +
 	"\asidecar\x18\n" +
 	" \x01(\v2\x1e.porthole.rpc.v1.SidecarHealthR\asidecar\x12'\n" +
 	"\x0fmetrics_address\x18\x14 \x01(\tR\x0emetricsAddress\x12!\n" +

@@ -192,7 +192,7 @@ class HealthRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class HealthResponse(_message.Message):
-    __slots__ = ("ok", "problems", "device_id", "agent_pid", "uptime_ms", "accepting", "signaling_connected", "server_url", "sidecar", "metrics_address", "admin_socket", "admin_tls_address")
+    __slots__ = ("ok", "problems", "device_id", "agent_pid", "uptime_ms", "accepting", "signaling_connected", "server_url", "signaling_state", "signaling_disconnected_ms", "signaling_failed_attempts", "signaling_last_error", "sidecar", "metrics_address", "admin_socket", "admin_tls_address")
     OK_FIELD_NUMBER: _ClassVar[int]
     PROBLEMS_FIELD_NUMBER: _ClassVar[int]
     DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -201,6 +201,10 @@ class HealthResponse(_message.Message):
     ACCEPTING_FIELD_NUMBER: _ClassVar[int]
     SIGNALING_CONNECTED_FIELD_NUMBER: _ClassVar[int]
     SERVER_URL_FIELD_NUMBER: _ClassVar[int]
+    SIGNALING_STATE_FIELD_NUMBER: _ClassVar[int]
+    SIGNALING_DISCONNECTED_MS_FIELD_NUMBER: _ClassVar[int]
+    SIGNALING_FAILED_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    SIGNALING_LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     SIDECAR_FIELD_NUMBER: _ClassVar[int]
     METRICS_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     ADMIN_SOCKET_FIELD_NUMBER: _ClassVar[int]
@@ -213,11 +217,15 @@ class HealthResponse(_message.Message):
     accepting: bool
     signaling_connected: bool
     server_url: str
+    signaling_state: str
+    signaling_disconnected_ms: int
+    signaling_failed_attempts: int
+    signaling_last_error: str
     sidecar: SidecarHealth
     metrics_address: str
     admin_socket: str
     admin_tls_address: str
-    def __init__(self, ok: _Optional[bool] = ..., problems: _Optional[_Iterable[str]] = ..., device_id: _Optional[str] = ..., agent_pid: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., accepting: _Optional[bool] = ..., signaling_connected: _Optional[bool] = ..., server_url: _Optional[str] = ..., sidecar: _Optional[_Union[SidecarHealth, _Mapping]] = ..., metrics_address: _Optional[str] = ..., admin_socket: _Optional[str] = ..., admin_tls_address: _Optional[str] = ...) -> None: ...
+    def __init__(self, ok: _Optional[bool] = ..., problems: _Optional[_Iterable[str]] = ..., device_id: _Optional[str] = ..., agent_pid: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., accepting: _Optional[bool] = ..., signaling_connected: _Optional[bool] = ..., server_url: _Optional[str] = ..., signaling_state: _Optional[str] = ..., signaling_disconnected_ms: _Optional[int] = ..., signaling_failed_attempts: _Optional[int] = ..., signaling_last_error: _Optional[str] = ..., sidecar: _Optional[_Union[SidecarHealth, _Mapping]] = ..., metrics_address: _Optional[str] = ..., admin_socket: _Optional[str] = ..., admin_tls_address: _Optional[str] = ...) -> None: ...
 
 class SidecarHealth(_message.Message):
     __slots__ = ("ready", "pid", "restarts", "status", "check_ms", "socket", "sessions")
