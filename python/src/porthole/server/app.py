@@ -100,8 +100,7 @@ class Server:
                 self.port = s.getsockname()[1]
                 break
         log.info("listening on %s", self.url)
-        policy = self.config.policy or security.ServerPolicy()
-        self._background.append(asyncio.create_task(security.end_expired_logins(self.hub, policy)))
+        self._background.append(asyncio.create_task(security.end_expired_logins(self.hub, self.config.policy)))
 
     async def stop(self) -> None:
         """Stops accepting, disconnects every socket, then closes within a deadline."""

@@ -20,7 +20,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -28,9 +27,10 @@ import socketio
 from aiohttp import web
 
 from porthole import audit, errors, grant
-from porthole.errors import ConfigError, PortholeError
+from porthole.errors import PortholeError
 from porthole.server.client_ns import ClientNamespace
 from porthole.server.hub import Hub
+from porthole.server.policyconfig import ServerPolicy
 from porthole.server.sessions import Session
 
 log = logging.getLogger("porthole.server.security")
@@ -41,25 +41,6 @@ LOGIN_EXPIRED = "login_expired"
 EXPIRY_TICK_S = 1.0
 # Strings copied from requests into audit records are cut to this length.
 MAX_FIELD_LEN = 128
-
-
-@dataclass(frozen=True)
-class ServerPolicy:
-    end_sessions_on_login_expiry: bool = False
-
-
-def parse_policy(raw: object) -> ServerPolicy:
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError("policy: expected a table")
-    unknown = sorted(set(raw) - {"end_sessions_on_login_expiry"})
-    if unknown:
-        raise ConfigError(f"policy.{unknown[0]}: unknown key")
-    v = raw.get("end_sessions_on_login_expiry", False)
-    if not isinstance(v, bool):
-        raise ConfigError("policy.end_sessions_on_login_expiry: expected true or false")
-    return ServerPolicy(end_sessions_on_login_expiry=v)
 
 
 def _clean(v: object) -> str | None:
