@@ -64,56 +64,54 @@ class LoginHandler:
 
     async def handle(self, request: web.Request) -> web.Response:
         """POST /api/login; publishes `login` (result, user, remote) for audit and metrics."""
-        user: list[str] = []  # the user name, once the body had one
         try:
-            response = await self._login(request, user)
+            response, user = await self._login(request)
         except web.HTTPException as e:
-            self._publish(request, e.status, user)
+            self._publish(request, e.status, None)
             raise
         self._publish(request, response.status, user)
         return response
 
-    def _publish(self, request: web.Request, status: int, user: list[str]) -> None:
+    def _publish(self, request: web.Request, status: int, user: str | None) -> None:
         result = LOGIN_RESULTS.get(status, "bad_request")
-        self.events.publish("login", None, result=result, user=clean(user[0]) if user else None,
-                            remote=clean(request.remote))
+        self.events.publish("login", None, result=result, user=clean(user), remote=clean(request.remote))
 
-    async def _login(self, request: web.Request, user_out: list[str]) -> web.Response:
+    async def _login(self, request: web.Request) -> tuple[web.Response, str | None]:
+        """The answer, and the user name the body gave (if it gave one)."""
         if request.content_type != "application/json":
-            return error_response(400, errors.BAD_REQUEST, "send Content-Type: application/json")
+            return error_response(400, errors.BAD_REQUEST, "send Content-Type: application/json"), None
         if request.content_length is not None and request.content_length > MAX_LOGIN_BODY:
-            return error_response(400, errors.BAD_REQUEST, "body too large")
+            return error_response(400, errors.BAD_REQUEST, "body too large"), None
         try:
             body = json.loads(await request.read())
         except (ValueError, UnicodeDecodeError):
-            return error_response(400, errors.BAD_REQUEST, "body is not JSON")
+            return error_response(400, errors.BAD_REQUEST, "body is not JSON"), None
         except web.HTTPRequestEntityTooLarge:
-            return error_response(400, errors.BAD_REQUEST, "body too large")
+            return error_response(400, errors.BAD_REQUEST, "body too large"), None
         if not isinstance(body, dict):
-            return error_response(400, errors.BAD_REQUEST, "body must be {username, password}")
+            return error_response(400, errors.BAD_REQUEST, "body must be {username, password}"), None
         username, password = body.get("username"), body.get("password")
-        if isinstance(username, str):
-            user_out.append(username)
+        name = username if isinstance(username, str) else None
         if not isinstance(username, str) or not 0 < len(username) <= MAX_USERNAME_LEN:
-            return error_response(400, errors.BAD_REQUEST, "username must be a non-empty string")
+            return error_response(400, errors.BAD_REQUEST, "username must be a non-empty string"), name
         if not isinstance(password, str) or not 0 < len(password) <= MAX_PASSWORD_LEN:
-            return error_response(400, errors.BAD_REQUEST, "password must be a non-empty string")
+            return error_response(400, errors.BAD_REQUEST, "password must be a non-empty string"), name
         key = (username, request.remote or "")
         if await self.limiter.blocked(key):
             log.warning("login for user=%r from %s refused: rate limited", username, key[1])
-            return error_response(429, errors.RATE_LIMITED, "too many failed logins; wait a minute")
+            return error_response(429, errors.RATE_LIMITED, "too many failed logins; wait a minute"), name
         user = self.policy.user(username)
         encoded = user.password_hash if user is not None else passwords.dummy_hash()
         ok = await asyncio.get_running_loop().run_in_executor(None, passwords.verify_password, password, encoded)
         if user is None or not ok:
             await self.limiter.failed(key)
             log.warning("login for user=%r from %s failed", username, key[1])
-            return error_response(401, errors.UNAUTHENTICATED, "wrong user name or password")
+            return error_response(401, errors.UNAUTHENTICATED, "wrong user name or password"), name
         await self.limiter.succeeded(key)
         token = self.tokens.issue(user.name, user.org)
         log.info("login: user=%s from %s", user.name, key[1])
         body_out: dict[str, Any] = {"token": token, "expires_in": self.tokens.ttl_s, "user": user.name, "org": user.org}
-        return web.json_response(body_out)
+        return web.json_response(body_out), name
 
 
 async def index(request: web.Request) -> web.StreamResponse:
