@@ -10,6 +10,7 @@ import json
 import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 import socketio
 
@@ -18,7 +19,14 @@ from porthole.server import config as config_mod
 from porthole.server.app import Server
 from porthole.server.auth import Tokens
 
+from tests.support.waiting import async_wait_for
+
 from .conftest import OFFER_SDP, PASSWORDS, TURN_CREDENTIAL, Env, open_session, write_config
+
+
+# How long after its grant a never-offered session may take to be ended (the sweep
+# ticks every second); generous, for a loaded 2-core machine.
+EXPIRY_WAIT_S = 10
 
 
 def records(path: Path) -> list[dict]:
@@ -114,7 +122,7 @@ async def test_sync_audit_refuses_sessions_when_the_sink_fails(custom_env) -> No
     op = await sync.client("operator")
     ack = await open_session(op, "edge-1", "plc-runtime")
     assert ack["ok"] is False and ack["error"]["code"] == "audit_unavailable", ack
-    assert len(sync.server.hub.sessions) == 0
+    assert await sync.server.store.count_sessions() == 0
 
     lenient = await custom_env('\n[audit]\nfile = "/dev/full"\nmode = "async"\n')
     await lenient.agent("edge-1")
@@ -154,4 +162,36 @@ async def test_without_the_policy_sessions_outlive_the_login(custom_env) -> None
     await agent.next("webrtc:offer")
     await asyncio.sleep(grant.LEEWAY_S + 3)  # past the expiry: nothing may happen
     assert op.pending("webrtc:disconnect") == 0
-    assert env.server.hub.sessions.get(ack["session_id"]) is not None
+    assert await env.server.store.get_session(ack["session_id"]) is not None
+
+
+async def test_a_session_never_offered_is_audited_when_its_grant_expires(tmp_path: Path) -> None:
+    # The shortest grant the config allows; no offer is ever sent for the session.
+    server = Server(config_mod.load(write_config(tmp_path, grant_ttl_s=5)))
+    await server.start()
+    async with aiohttp.ClientSession() as http:
+        env = Env(server, http, tmp_path / "server.toml", [])
+        try:
+            await env.agent("edge-1")
+            op = await env.client("operator")
+            ack = await open_session(op, "edge-1", "plc-runtime")
+            assert ack["ok"], ack
+            sid = ack["session_id"]
+
+            def closed() -> list[dict]:
+                return [r for r in records(audit_path(env)) if r["event"] == "session.closed"]
+
+            # Nobody asks about the session again: the server's own sweep must end it.
+            [rec] = await async_wait_for(closed, timeout=5 + EXPIRY_WAIT_S, message="session.closed in the audit")
+            assert (rec["session_id"], rec["reason"], rec["offered"], rec["user"]) == (
+                sid, "grant_expired", False, "operator")
+            assert rec["duration_s"] >= 5
+            assert await server.store.count_sessions() == 0
+            offer = await op.call("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": OFFER_SDP})
+            assert offer["error"]["code"] == "session_not_found"
+            async with http.get(env.url + "/metrics") as r:
+                assert 'porthole_server_sessions_ended_total{reason="grant_expired"} 1.0' in await r.text()
+        finally:
+            for p in env.peers:
+                await p.close()
+            await server.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -125,3 +126,17 @@ async def test_default_namespace_is_refused(env: Env) -> None:
     peer = env.peer("/")
     with pytest.raises(socketio.exceptions.ConnectionError):
         await peer.connect(env.url, {"token": await env.token()})
+
+
+async def test_a_revoked_login_token_is_refused_and_audited(env: Env) -> None:
+    token = await env.token("operator")
+    first = env.peer("/client")
+    await first.connect(env.url, {"token": token})  # good until revoked
+    await env.server.tokens.revoke(env.server.tokens.verify(token))
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await env.peer("/client").connect(env.url, {"token": token})
+    ack = await first.call("auth:refresh", {"token": token})
+    assert ack["ok"] is False and ack["error"]["code"] == "unauthenticated"
+    assert await env.peer("/client").connect(env.url, {"token": await env.token("operator")}) is None  # a new login
+    audit = [json.loads(line) for line in (env.config_path.parent / "audit.jsonl").read_text().splitlines()]
+    assert [r["code"] for r in audit if r["event"] == "connect.denied"] == ["token_revoked"]

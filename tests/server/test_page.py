@@ -112,15 +112,15 @@ async def test_login_failure_picker_and_errors(env: Env, new_page: Any) -> None:
 
 async def test_token_expiry_asks_for_a_new_login(env: Env, new_page: Any) -> None:
     page = await logged_in_page(env, new_page)
-    for conn in env.server.hub.clients.values():
-        conn.token_expires_at = 0
+    for conn in await env.server.store.clients():
+        await env.server.store.set_client_expiry(conn.sid, 0)
     await hook(page, "porthole.refreshDevices()")
     assert await hook(page, "porthole.lastError") == "unauthenticated"
     await page.wait_for_selector("[data-testid=login-note]", state="visible")
     await page.fill("[data-testid=login-password]", PASSWORDS["operator"])
     await page.click("[data-testid=login-submit]")
     await page.wait_for_selector("[data-testid=login]", state="hidden")
-    assert all(c.token_expires_at > 0 for c in env.server.hub.clients.values())
+    assert all(c.token_expires_at > 0 for c in await env.server.store.clients())
 
 
 @pytest.mark.parametrize("binary", [False, True])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from porthole import wire
 from porthole.errors import PortholeError
 from porthole.server import payloads
 
@@ -81,3 +82,36 @@ def test_lone_surrogates_are_refused() -> None:
             assert e.code == "bad_request"
         else:
             raise AssertionError("accepted a lone surrogate")
+
+
+def _refused(parse) -> bool:
+    try:
+        parse()
+    except PortholeError as e:
+        assert e.code == "bad_request"
+        return True
+    return False
+
+
+def test_limits_are_the_wire_rules() -> None:
+    """The server's edges are porthole.wire's, so that nothing it acks is refused by the device."""
+    def cand(idx: object) -> dict:
+        return {"candidate": {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "sdpMLineIndex": idx}}
+
+    assert not _refused(lambda: payloads.candidate(cand(wire.MAX_MLINE_INDEX)))
+    assert _refused(lambda: payloads.candidate(cand(wire.MAX_MLINE_INDEX + 1)))  # was accepted up to 1024
+    assert not _refused(lambda: payloads.session_id({"session_id": "s" * wire.MAX_SESSION_ID_LEN}))
+    assert _refused(lambda: payloads.session_id({"session_id": "s" * (wire.MAX_SESSION_ID_LEN + 1)}))
+    assert _refused(lambda: payloads.session_id({"session_id": "s_<script>"}))  # the device's character set
+    assert not _refused(lambda: payloads.reason({"reason": "r" * wire.MAX_REASON_LEN}, "closed"))
+    assert _refused(lambda: payloads.reason({"reason": "r" * (wire.MAX_REASON_LEN + 1)}, "closed"))
+    for n in (wire.MIN_DIM, wire.MAX_DIM):
+        assert payloads.dim({"cols": n}, "cols", 80) == n
+    for n in (wire.MIN_DIM - 1, wire.MAX_DIM + 1):
+        assert _refused(lambda n=n: payloads.dim({"cols": n}, "cols", 80))
+    targets = [{"id": f"t{i}"} for i in range(wire.MAX_TARGETS)]
+    assert len(payloads.inventory({"targets": targets})) == wire.MAX_TARGETS
+    assert _refused(lambda: payloads.inventory({"targets": [*targets, {"id": "one-more"}]}))
+    assert _refused(lambda: payloads.inventory({"targets": [{"id": "t" * (wire.MAX_TARGET_ID_LEN + 1)}]}))
+    assert {t["kind"] for t in payloads.inventory(
+        {"targets": [{"id": k, "kind": k} for k in wire.TARGET_KINDS]})} == set(wire.TARGET_KINDS)

@@ -8,7 +8,10 @@ import pytest
 from porthole import grant
 from porthole.server import config as config_mod
 from porthole.server.app import Server
-from porthole.server.sessions import Registry, Session
+from porthole.events import EventBus
+from porthole.server.hub import Hub
+from porthole.server.memstore import MemoryStore
+from porthole.server.sessions import Session
 
 from .conftest import OFFER_SDP, Env, open_session, write_config
 
@@ -115,29 +118,36 @@ async def test_too_many_sessions(tmp_path) -> None:
             await server.stop()
 
 
-def test_unoffered_sessions_expire_with_their_grant() -> None:
+async def test_unoffered_sessions_expire_with_their_grant() -> None:
     now = [1000.0]
-    reg = Registry(clock=lambda: now[0])
+    store = MemoryStore()
+    bus = EventBus()
+    closed: list[tuple[str | None, object]] = []
+    bus.subscribe(lambda ev: closed.append((ev.session_id, ev.fields.get("reason"))))
+    hub = Hub(None, None, store, bus, clock=lambda: now[0])  # type: ignore[arg-type] - no emits here
 
     def make(sid: str) -> Session:
         return Session(id=sid, user="u", org="o", device_id="d", target_id="t", kind="terminal",
                        mode="view", client_sid="c", agent_sid="a", grant="g", cols=80, rows=24,
                        created_at=now[0], offer_deadline=now[0] + 60)
 
-    reg.add(make("s_a"))
-    reg.add(make("s_b"))
-    reg.get("s_b").offered = True
+    for sid in ("s_a", "s_b", "s_c"):
+        await store.add_session(make(sid))
+    assert await store.mark_offered("s_b") == []
     now[0] += 61
-    assert reg.get("s_a") is None  # never offered: gone with its grant
-    assert reg.get("s_b") is not None  # offered sessions live until they end
-    assert reg.count_for_user("u") == 1
+    assert await hub.session("s_a") is None  # never offered: gone with its grant, and published
+    assert await hub.session("s_b") is not None  # offered sessions live until they end
+    assert closed == [("s_a", "grant_expired")]
+    await hub.expire_unoffered()  # the periodic sweep finds the one nobody asked for
+    assert closed == [("s_a", "grant_expired"), ("s_c", "grant_expired")]
+    assert await store.count_sessions("u") == 1
 
 
 async def test_expired_token_stops_new_sessions_until_refreshed(env: Env) -> None:
     await env.agent("edge-1")
     op = await env.client("operator")
-    conn = env.server.hub.clients[next(iter(env.server.hub.clients))]
-    conn.token_expires_at = 0  # as if the login token had run out meanwhile
+    [conn] = await env.server.store.clients()
+    await env.server.store.set_client_expiry(conn.sid, 0)  # as if the login token had run out meanwhile
     assert code(await op.call("devices:list")) == "unauthenticated"
     assert code(await open_session(op)) == "unauthenticated"
     assert code(await op.call("auth:refresh", {"token": "garbage"})) == "unauthenticated"

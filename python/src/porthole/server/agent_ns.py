@@ -1,4 +1,8 @@
-"""Socket.IO namespace `/agent`: the device side (docs/protocol.md §3)."""
+"""Socket.IO namespace `/agent`: the device side (docs/protocol.md §3).
+
+Which agent socket serves a device is the hub's store's; sessions end through
+the hub (session.closed on its bus).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ import socketio
 from porthole import errors
 from porthole.errors import PortholeError
 from porthole.server import passwords, payloads
-from porthole.server.hub import AGENT_NS, AgentConn, EventNamespace, Hub, log
+from porthole.server.hub import AGENT_NS, EventNamespace, Hub, log
 from porthole.server.sessions import Session
+from porthole.server.store import AgentConn
 
 
 class AgentNamespace(EventNamespace):
@@ -42,48 +47,45 @@ class AgentNamespace(EventNamespace):
             log.warning("agent connect %s refused: %s", sid, e.message)
             raise socketio.exceptions.ConnectionRefusedError(e.message, e.to_wire()) from None
         org = self.hub.config.devices[device_id].org
-        old = self.hub.online.get(device_id)
-        self.hub.agents[sid] = AgentConn(sid, device_id, org)
-        self.hub.online[device_id] = sid
+        old = await self.hub.store.add_agent(AgentConn(sid, device_id, org))
         log.info("agent %s connected: device=%s", sid, device_id)
-        if old is not None and old in self.hub.agents:
+        if old is not None and await self.hub.store.get_agent(old) is not None:
             log.info("agent %s replaced by %s: device=%s", old, sid, device_id)
             await self.hub.sio.disconnect(old, namespace=AGENT_NS)
         await self.hub.devices_changed(org)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        conn = self.hub.agents.pop(sid, None)
+        conn = await self.hub.store.remove_agent(sid)
         if conn is None:
             return
         log.info("agent %s disconnected: device=%s", sid, conn.device_id)
-        for s in self.hub.sessions.for_agent(sid):
+        for s in await self.hub.store.sessions_of_agent(sid):
             payload = {"session_id": s.id, "code": errors.DEVICE_OFFLINE, "message": "the device went offline"}
-            await self.hub.end_session(s, "device_offline", client=("webrtc:error", payload))
-        if self.hub.online.get(conn.device_id) == sid:
-            del self.hub.online[conn.device_id]
+            await self.hub.end_session(s, errors.DEVICE_OFFLINE, client=("webrtc:error", payload))
+        if await self.hub.store.release_device(conn.device_id, sid):
             await self.hub.devices_changed(conn.org)
 
-    def _session(self, sid: str, d: dict[str, Any]) -> Session:
-        s = self.hub.sessions.get(payloads.session_id(d))
+    async def _session(self, sid: str, d: dict[str, Any]) -> Session:
+        s = await self.hub.session(payloads.session_id(d))
         if s is None or s.agent_sid != sid or not s.offered:
             raise PortholeError(errors.SESSION_NOT_FOUND, "no such session")
         return s
 
     async def inventory(self, sid: str, data: Any) -> dict[str, Any]:
-        conn = self.hub.agents.get(sid)
+        conn = await self.hub.store.get_agent(sid)
         if conn is None:
             raise PortholeError(errors.UNAUTHENTICATED, "not connected")
         targets = payloads.inventory(data)
-        if targets != conn.targets:
-            conn.targets = targets
+        if await self.hub.store.set_targets(sid, targets):
             log.info("device %s inventory: %d targets", conn.device_id, len(targets))
-            if self.hub.online.get(conn.device_id) == sid:
+            route = await self.hub.store.agent_for(conn.device_id)
+            if route is not None and route.sid == sid:
                 await self.hub.devices_changed(conn.org)
         return {"ok": True}
 
     async def answer(self, sid: str, data: Any) -> dict[str, Any]:
         d = payloads.obj(data)
-        s = self._session(sid, d)
+        s = await self._session(sid, d)
         sdp = payloads.sdp(d, "answer")
         await self.hub.to_client("webrtc:answer", {"session_id": s.id, "type": "answer", "sdp": sdp}, s.client_sid)
         log.info("session %s: answer relayed to user=%s", s.id, s.user)
@@ -91,22 +93,22 @@ class AgentNamespace(EventNamespace):
 
     async def ice(self, sid: str, data: Any) -> dict[str, Any]:
         d = payloads.obj(data)
-        s = self._session(sid, d)
+        s = await self._session(sid, d)
         c = payloads.candidate(d)
         await self.hub.to_client("webrtc:ice", {"session_id": s.id, "candidate": c}, s.client_sid)
         return {"ok": True}
 
     async def error(self, sid: str, data: Any) -> dict[str, Any]:
         d = payloads.obj(data)
-        s = self._session(sid, d)
+        s = await self._session(sid, d)
         code, message = payloads.error(d)
         payload = {"session_id": s.id, "code": code, "message": message}
-        await self.hub.end_session(s, f"device error {code}", client=("webrtc:error", payload))
+        await self.hub.end_session(s, f"device error {code}", code=code, client=("webrtc:error", payload))
         return {"ok": True}
 
     async def disconnect_session(self, sid: str, data: Any) -> dict[str, Any]:
         d = payloads.obj(data)
-        s = self._session(sid, d)
+        s = await self._session(sid, d)
         why = payloads.reason(d, "closed")
         await self.hub.end_session(s, "device", client=("webrtc:disconnect", {"session_id": s.id, "reason": why}))
         return {"ok": True}

@@ -11,14 +11,17 @@ import socketio
 from aiohttp import web
 
 from porthole import audit, grant
-from porthole.server import recordings, security
+from porthole.events import EventBus
+from porthole.server import auditing, recordings, security
 from porthole.server.agent_ns import AgentNamespace
 from porthole.server.auth import LoginLimiter, Tokens
 from porthole.server.authz import Policy
 from porthole.server.client_ns import ClientNamespace
 from porthole.server.config import Config
 from porthole.server.hub import AGENT_NS, CLIENT_NS, Hub
+from porthole.server.memstore import MemoryStore
 from porthole.server.metrics import ServerMetrics
+from porthole.server.store import Store
 from porthole.server.web import LoginHandler, add_routes
 
 log = logging.getLogger("porthole.server")
@@ -31,13 +34,29 @@ SHUTDOWN_GRACE_S = 5.0
 
 
 class Server:
-    def __init__(self, config: Config) -> None:
+    """Wires the server: store and event bus first, then their users; start() and stop().
+
+    `store` holds the routing state (store.py); by default the in-process MemoryStore.
+    """
+
+    def __init__(self, config: Config, store: Store | None = None) -> None:
         self.config = config
         key = grant.load_private_key(config.server.signing_key)
         self.public_key = key.public_key()
-        self.tokens = Tokens(key, config.server.token_ttl_s)
+        self.store: Store = store if store is not None else MemoryStore()
+        # Session lifecycle, connects and logins are published here; audit subscribes
+        # first (a sync audit's verdict is read right after session.opened), then
+        # metrics and recordings.
+        self.events = EventBus()
+        self.audit = audit.AuditSink(config.audit, source="server")
+        self.events.subscribe(auditing.subscriber(self.audit))
+        self.metrics = ServerMetrics(self.store, config.server.metrics_token_file)
+        self.events.subscribe(self.metrics.on_event)
+        self.tokens = Tokens(key, config.server.token_ttl_s, self.store)
         self.policy = Policy(config)
-        self.limiter = LoginLimiter(config.server.login_max_failures, config.server.login_window_s)
+        self.recordings = recordings.Store(config, self.tokens, self.policy, self.audit)
+        self.events.subscribe(self.recordings.on_event)
+        self.limiter = LoginLimiter(self.store, config.server.login_max_failures, config.server.login_window_s)
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             cors_allowed_origins=self._origin_allowed,
@@ -50,21 +69,16 @@ class Server:
             logger=False,
             engineio_logger=False,
         )
-        self.hub = Hub(config, self.sio)
-        # Audit (porthole.server.security): logins, refused connects, session opens and ends.
-        self.audit = audit.AuditSink(config.audit, source="server")
-        self.hub.on_session_end.append(security.session_end_hook(self.audit))
-        self.recordings = recordings.Store(config, self.tokens, self.policy, self.audit)
-        client_ns = security.AuditedClientNamespace(self.hub, self.tokens, self.policy, key, sink=self.audit)
-        client_ns.opened_hooks.append(self.recordings.session_opened)
-        self.sio.register_namespace(client_ns)
+        self.hub = Hub(config, self.sio, self.store, self.events)
+        self.sio.register_namespace(ClientNamespace(self.hub, self.tokens, self.policy, key,
+                                                    audit_ok=auditing.sync_ok(self.audit)))
         self.sio.register_namespace(AgentNamespace(self.hub))
-        self.app = web.Application(middlewares=[security.login_middleware(self.audit)])
-        add_routes(self.app, LoginHandler(self.policy, self.tokens, self.limiter))
+        self.app = web.Application()
+        add_routes(self.app, LoginHandler(self.policy, self.tokens, self.limiter, self.events))
         self.recordings.add_routes(self.app)
+        self.app.router.add_get("/metrics", self.metrics.handler)
         self._background: list[asyncio.Task] = []
         self.sio.attach(self.app)
-        self.metrics = ServerMetrics.attach(self)  # GET /metrics; counts opens, failures, logins
         self._runner: web.AppRunner | None = None
         self.host = config.server.host
         self.port = config.server.port
@@ -100,8 +114,8 @@ class Server:
                 self.port = s.getsockname()[1]
                 break
         log.info("listening on %s", self.url)
-        policy = self.config.policy or security.ServerPolicy()
-        self._background.append(asyncio.create_task(security.end_expired_logins(self.hub, policy)))
+        self._background.append(asyncio.create_task(self.hub.expire_forever()))
+        self._background.append(asyncio.create_task(security.end_expired_logins(self.hub, self.config.policy)))
 
     async def stop(self) -> None:
         """Stops accepting, disconnects every socket, then closes within a deadline."""
@@ -113,8 +127,8 @@ class Server:
         await asyncio.gather(*self._background, return_exceptions=True)
         for site in list(runner.sites):
             await site.stop()
-        sockets = [(sid, CLIENT_NS) for sid in list(self.hub.clients)]
-        sockets += [(sid, AGENT_NS) for sid in list(self.hub.agents)]
+        sockets = [(c.sid, CLIENT_NS) for c in await self.store.clients()]
+        sockets += [(a.sid, AGENT_NS) for a in await self.store.agents()]
         try:
             async with asyncio.timeout(SHUTDOWN_GRACE_S):
                 for sid, ns in sockets:
@@ -123,4 +137,5 @@ class Server:
         except TimeoutError:
             log.warning("shutdown: sockets did not close within %.0f s", SHUTDOWN_GRACE_S)
         await runner.cleanup()
+        self.audit.close()
         log.info("stopped")

@@ -1,15 +1,16 @@
-"""Login tokens and the failed-login rate limiter.
+"""Login tokens, their revocation, and the failed-login rate limiter.
 
 A login token is a JWT signed with the server's Ed25519 key, like a grant, but
 with its own audience ("porthole-client") and a `use` claim, so that neither
-can ever pass for the other.
+can ever pass for the other. Revoked token ids and failed-login counters live
+in the server's Store (store.py), so that every node sees the same.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
-from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,14 +19,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from porthole import errors, grant
 from porthole.errors import PortholeError
+from porthole.server.store import Store
 
 AUDIENCE = "porthole-client"
 USE = "login"
 # A token is a few hundred bytes; refuse anything far larger before parsing.
 MAX_TOKEN_LEN = 4096
-# How many (username, address) pairs the limiter remembers; the oldest is
-# forgotten first, so a flood of made-up names cannot grow memory without bound.
-MAX_TRACKED_LOGINS = 10000
 
 
 @dataclass(frozen=True)
@@ -33,13 +32,21 @@ class Identity:
     user: str
     org: str
     expires_at: float
+    token_id: str = ""  # the `jti` claim: what revocation names
+
+
+class TokenRevoked(PortholeError):
+    """A valid login token that was revoked (code unauthenticated, as any refused token)."""
 
 
 class Tokens:
-    def __init__(self, key: Ed25519PrivateKey, ttl_s: int) -> None:
+    """Issues and verifies login tokens; with a store, also refuses revoked ones (`check`)."""
+
+    def __init__(self, key: Ed25519PrivateKey, ttl_s: int, store: Store | None = None) -> None:
         self._key = key
         self._public = key.public_key()
         self.ttl_s = ttl_s
+        self._store = store
 
     def issue(self, user: str, org: str, now: float | None = None) -> str:
         iat = int(time.time() if now is None else now)
@@ -76,42 +83,56 @@ class Tokens:
             raise PortholeError(errors.UNAUTHENTICATED, "invalid token") from e
         if claims.get("use") != USE or not isinstance(claims.get("org"), str):
             raise PortholeError(errors.UNAUTHENTICATED, "invalid token")
-        return Identity(user=claims["sub"], org=claims["org"], expires_at=float(claims["exp"]))
+        jti = claims.get("jti")
+        return Identity(user=claims["sub"], org=claims["org"], expires_at=float(claims["exp"]),
+                        token_id=jti if isinstance(jti, str) else "")
+
+    async def check(self, token: object) -> Identity:
+        """verify(), and refused when the token was revoked."""
+        ident = self.verify(token)
+        if self._store is not None and ident.token_id and await self._store.token_revoked(ident.token_id):
+            raise TokenRevoked(errors.UNAUTHENTICATED, "token revoked: log in again")
+        return ident
+
+    async def revoke(self, ident: Identity) -> None:
+        """Refuses this login token from now on (until it would have expired anyway)."""
+        if self._store is None or not ident.token_id:
+            raise PortholeError(errors.INTERNAL, "no store to revoke tokens in")
+        await self._store.revoke_token(ident.token_id, ident.expires_at + grant.LEEWAY_S)
+
+
+def token_problem(token: object) -> str:
+    """Why a client token was refused, as a stable audit code (no_token, token_expired, token_invalid)."""
+    if not isinstance(token, str) or not token:
+        return "no_token"
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+        exp = float(claims.get("exp", 0))
+    except (jwt.InvalidTokenError, TypeError, ValueError):
+        return "token_invalid"
+    return "token_expired" if exp + grant.LEEWAY_S < time.time() else "token_invalid"
 
 
 class LoginLimiter:
-    """At most `max_failures` failed logins per key within `window_s` seconds."""
+    """At most `max_failures` failed logins per (user name, address) within `window_s` seconds."""
 
-    def __init__(self, max_failures: int, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, store: Store, max_failures: int, window_s: float,
+                 clock: Callable[[], float] = time.time) -> None:
         self.max_failures = max_failures
         self.window_s = window_s
+        self._store = store
         self._clock = clock
-        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
 
-    def _recent(self, key: tuple[str, str]) -> deque[float] | None:
-        q = self._failures.get(key)
-        if q is None:
-            return None
-        cutoff = self._clock() - self.window_s
-        while q and q[0] < cutoff:
-            q.popleft()
-        if not q:
-            del self._failures[key]
-            return None
-        return q
+    @staticmethod
+    def _key(key: tuple[str, str]) -> str:
+        return json.dumps(key)  # unambiguous whatever the user name holds
 
-    def blocked(self, key: tuple[str, str]) -> bool:
-        q = self._recent(key)
-        return q is not None and len(q) >= self.max_failures
+    async def blocked(self, key: tuple[str, str]) -> bool:
+        since = self._clock() - self.window_s
+        return await self._store.failures_since(self._key(key), since) >= self.max_failures
 
-    def failed(self, key: tuple[str, str]) -> None:
-        q = self._recent(key)
-        if q is None:
-            q = self._failures[key] = deque(maxlen=self.max_failures)
-        self._failures.move_to_end(key)
-        q.append(self._clock())
-        while len(self._failures) > MAX_TRACKED_LOGINS:
-            self._failures.popitem(last=False)
+    async def failed(self, key: tuple[str, str]) -> None:
+        await self._store.add_failure(self._key(key), self._clock(), keep=self.max_failures)
 
-    def succeeded(self, key: tuple[str, str]) -> None:
-        self._failures.pop(key, None)
+    async def succeeded(self, key: tuple[str, str]) -> None:
+        await self._store.clear_failures(self._key(key))

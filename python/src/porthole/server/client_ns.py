@@ -1,27 +1,37 @@
-"""Socket.IO namespace `/client`: browsers and other clients (docs/protocol.md §2)."""
+"""Socket.IO namespace `/client`: browsers and other clients (docs/protocol.md §2).
+
+State is the hub's store; what happens to sessions is published on the hub's
+event bus (client.denied, session.opened, session.open_denied; session.closed
+from the hub), where audit, metrics and recordings listen.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 import socketio
 
-from porthole import errors, grant
+from porthole import errors, grant, wire
 from porthole.errors import PortholeError
 from porthole.server import execopts, payloads
-from porthole.server.auth import Tokens
+from porthole.server.auditing import clean
+from porthole.server.auth import TokenRevoked, Tokens, token_problem
 from porthole.server.authz import Policy
-from porthole.server.hub import CLIENT_NS, ClientConn, EventNamespace, Hub, log, org_room
+from porthole.server.hub import CLIENT_NS, EventNamespace, Hub, log, org_room
 from porthole.server.sessions import MAX_PENDING_ICE, Session, new_session_id
-
+from porthole.server.store import ClientConn
 
 class ClientNamespace(EventNamespace):
-    def __init__(self, hub: Hub, tokens: Tokens, policy: Policy, signing_key: Any) -> None:
+    def __init__(self, hub: Hub, tokens: Tokens, policy: Policy, signing_key: Any,
+                 audit_ok: Callable[[], bool] = lambda: True) -> None:
         super().__init__(CLIENT_NS, hub)
         self.tokens = tokens
         self.policy = policy
         self.signing_key = signing_key
+        # False when the audit is synchronous and its last record could not be written:
+        # no session without its record (docs/security.md).
+        self.audit_ok = audit_ok
         self.handlers = {
             "auth:refresh": self.refresh,
             "devices:list": self.devices_list,
@@ -34,27 +44,29 @@ class ClientNamespace(EventNamespace):
     async def on_connect(self, sid: str, environ: dict, auth: Any) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            ident = self.tokens.verify(token)
+            ident = await self.tokens.check(token)
             if self.policy.user(ident.user) is None:
                 raise PortholeError(errors.UNAUTHENTICATED, "unknown user")
         except PortholeError as e:
             log.info("client connect %s refused: %s", sid, e.message)
+            code = "token_revoked" if isinstance(e, TokenRevoked) else token_problem(token)
+            self.hub.events.publish("client.denied", None, ok=False, code=code, remote=clean(environ.get("REMOTE_ADDR")))
             raise socketio.exceptions.ConnectionRefusedError(e.message, e.to_wire()) from None
-        self.hub.clients[sid] = ClientConn(sid, ident.user, ident.org, ident.expires_at)
+        await self.hub.store.add_client(ClientConn(sid, ident.user, ident.org, ident.expires_at))
         await self.enter_room(sid, org_room(ident.org))
         log.info("client %s connected: user=%s", sid, ident.user)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        conn = self.hub.clients.pop(sid, None)
+        conn = await self.hub.store.remove_client(sid)
         if conn is None:
             return
         log.info("client %s disconnected: user=%s", sid, conn.user)
-        for s in self.hub.sessions.for_client(sid):
-            payload = {"session_id": s.id, "reason": "client_gone"}
-            await self.hub.end_session(s, "client_gone", agent=("webrtc:disconnect", payload))
+        for s in await self.hub.store.sessions_of_client(sid):
+            payload = {"session_id": s.id, "reason": wire.CLIENT_GONE}
+            await self.hub.end_session(s, wire.CLIENT_GONE, agent=("webrtc:disconnect", payload))
 
-    def _conn(self, sid: str) -> ClientConn:
-        conn = self.hub.clients.get(sid)
+    async def _conn(self, sid: str) -> ClientConn:
+        conn = await self.hub.store.get_client(sid)
         if conn is None:
             raise PortholeError(errors.UNAUTHENTICATED, "not connected")
         # The socket outlives the token; new authority needs a fresh login.
@@ -62,8 +74,8 @@ class ClientNamespace(EventNamespace):
             raise PortholeError(errors.UNAUTHENTICATED, "token expired: log in again")
         return conn
 
-    def _own_session(self, sid: str, d: dict[str, Any]) -> Session:
-        s = self.hub.sessions.get(payloads.session_id(d))
+    async def _own_session(self, sid: str, d: dict[str, Any]) -> Session:
+        s = await self.hub.session(payloads.session_id(d))
         if s is None or s.client_sid != sid:
             raise PortholeError(errors.SESSION_NOT_FOUND, "no such session")
         return s
@@ -71,37 +83,67 @@ class ClientNamespace(EventNamespace):
     async def refresh(self, sid: str, data: Any) -> dict[str, Any]:
         """A fresh token from a new login extends this socket's authority;
         the socket and its sessions stay as they are."""
-        conn = self.hub.clients.get(sid)
+        conn = await self.hub.store.get_client(sid)
         if conn is None:
             raise PortholeError(errors.UNAUTHENTICATED, "not connected")
-        ident = self.tokens.verify(payloads.obj(data).get("token"))
+        ident = await self.tokens.check(payloads.obj(data).get("token"))
         if (ident.user, ident.org) != (conn.user, conn.org):
             raise PortholeError(errors.UNAUTHENTICATED, "the token is for another user")
-        conn.token_expires_at = ident.expires_at
+        await self.hub.store.set_client_expiry(sid, ident.expires_at)
         return {"ok": True, "expires_at": int(ident.expires_at)}
 
     async def devices_list(self, sid: str, data: Any) -> dict[str, Any]:
         payloads.obj(data)
-        conn = self._conn(sid)
+        conn = await self._conn(sid)
         user = self.policy.user(conn.user)
         if user is None:
             raise PortholeError(errors.UNAUTHENTICATED, "unknown user")
         out = []
         for dev in self.policy.visible_devices(user):
-            agent = self.hub.agent_for(dev.id)
+            agent = await self.hub.store.agent_for(dev.id)
             targets = [dict(t) for t in agent.targets if self.policy.target_visible(user, dev, t["id"])] if agent else []
             out.append({"id": dev.id, "name": dev.name, "online": agent is not None, "targets": targets})
         return {"ok": True, "devices": out}
 
     async def session_open(self, sid: str, data: Any) -> dict[str, Any]:
-        conn = self._conn(sid)
+        """Opens a session; publishes session.opened, or session.open_denied with why."""
+        conn = await self.hub.store.get_client(sid)
+        d = data if isinstance(data, dict) else {}
+        who = {"user": conn.user if conn else None, "org": conn.org if conn else None,
+               "device": clean(d.get("device_id")), "target": clean(d.get("target_id")),
+               "kind": clean(d.get("kind")) or "terminal"}
+        try:
+            ack = await self._open(sid, data)
+            if not self.audit_ok():
+                s = await self.hub.store.get_session(ack["session_id"])
+                if s is not None:
+                    await self.hub.end_session(s, wire.AUDIT_UNAVAILABLE)
+                raise PortholeError(wire.AUDIT_UNAVAILABLE, "the audit log cannot be written; no session without it")
+        except PortholeError as e:
+            self.hub.events.publish("session.open_denied", None, ok=False, code=e.code,
+                                    reason=self._why(e, conn, d), **who)
+            raise
+        return ack
+
+    def _why(self, e: PortholeError, conn: ClientConn | None, d: dict[str, Any]) -> str:
+        """The audit's reason for a refusal: the code, made finer where it hides two cases."""
+        if e.code == errors.DENIED and conn is not None:
+            device_id = d.get("device_id")
+            dev = self.hub.config.devices.get(device_id) if isinstance(device_id, str) else None
+            return "other_org" if dev is not None and dev.org != conn.org else "no_grant"
+        if e.code == errors.UNAUTHENTICATED and conn is not None:
+            return "token_expired"
+        return e.code
+
+    async def _open(self, sid: str, data: Any) -> dict[str, Any]:
+        conn = await self._conn(sid)
         user = self.policy.user(conn.user)
         if user is None:
             raise PortholeError(errors.UNAUTHENTICATED, "unknown user")
         req = payloads.open_request(data)
         options = execopts.parse(data)
         mode = self.policy.authorize(user, req.device_id, req.target_id, req.kind, req.mode)
-        agent = self.hub.agent_for(req.device_id)
+        agent = await self.hub.store.agent_for(req.device_id)
         if agent is None:
             raise PortholeError(errors.DEVICE_OFFLINE, "the device is offline")
         target = next((t for t in agent.targets if t["id"] == req.target_id), None)
@@ -110,7 +152,8 @@ class ClientNamespace(EventNamespace):
         if (req.kind == "screen") != (target.get("kind") == "screen"):
             raise PortholeError(errors.BAD_REQUEST, f"this target cannot be opened as a {req.kind}")
         cfg = self.hub.config.server
-        if self.hub.sessions.count_for_user(user.name) >= cfg.max_sessions_per_user:
+        await self.hub.expire_unoffered()  # a session past its grant holds no slot
+        if await self.hub.store.count_sessions(user.name) >= cfg.max_sessions_per_user:
             raise PortholeError(errors.TOO_MANY_SESSIONS, f"at most {cfg.max_sessions_per_user} sessions at once")
         session_id = new_session_id()
         signed = grant.sign(
@@ -124,8 +167,8 @@ class ClientNamespace(EventNamespace):
             mode=mode,
             ttl_s=cfg.grant_ttl_s,
         )
-        now = self.hub.sessions.now()
-        self.hub.sessions.add(
+        now = self.hub.clock()
+        await self.hub.store.add_session(
             Session(
                 id=session_id, user=user.name, org=user.org, device_id=req.device_id,
                 target_id=req.target_id, kind=req.kind, mode=mode, client_sid=sid,
@@ -137,22 +180,25 @@ class ClientNamespace(EventNamespace):
             "session %s opened: user=%s device=%s target=%s kind=%s mode=%s",
             session_id, user.name, req.device_id, req.target_id, req.kind, mode,
         )
+        self.hub.events.publish("session.opened", session_id, user=user.name, org=user.org, device=req.device_id,
+                                target=req.target_id, kind=req.kind, mode=mode, opened_at=round(time.time(), 3))
         ice = [s.to_wire() for s in cfg.ice_servers]
         return {"ok": True, "session_id": session_id, "ice_servers": ice, "mode": mode}
 
     async def offer(self, sid: str, data: Any) -> dict[str, Any]:
         d = payloads.obj(data)
-        s = self._own_session(sid, d)
+        s = await self._own_session(sid, d)
         sdp = payloads.sdp(d, "offer")
         cols = payloads.dim(d, "cols", s.cols)
         rows = payloads.dim(d, "rows", s.rows)
         if s.offered:
             raise PortholeError(errors.BAD_REQUEST, "an offer was already sent for this session")
-        if s.agent_sid not in self.hub.agents:
-            await self.hub.end_session(s, "device_offline")
+        if await self.hub.store.get_agent(s.agent_sid) is None:
+            await self.hub.end_session(s, errors.DEVICE_OFFLINE)
             raise PortholeError(errors.DEVICE_OFFLINE, "the device is offline")
-        s.offered = True
-        pending, s.pending_ice = s.pending_ice, []
+        pending = await self.hub.store.mark_offered(s.id)
+        if pending is None:
+            raise PortholeError(errors.BAD_REQUEST, "an offer was already sent for this session")
         await self.hub.to_agent(
             "webrtc:offer",
             {"session_id": s.id, "type": "offer", "sdp": sdp, "grant": s.grant, "cols": cols, "rows": rows,
@@ -166,20 +212,20 @@ class ClientNamespace(EventNamespace):
 
     async def ice(self, sid: str, data: Any) -> dict[str, Any]:
         d = payloads.obj(data)
-        s = self._own_session(sid, d)
+        s = await self._own_session(sid, d)
         c = payloads.candidate(d)
         if not s.offered:
             # Trickled before the offer: held until the offer goes out.
-            if len(s.pending_ice) >= MAX_PENDING_ICE:
+            if not await self.hub.store.hold_candidate(s.id, c, MAX_PENDING_ICE):
                 raise PortholeError(errors.BAD_REQUEST, "too many candidates before the offer")
-            s.pending_ice.append(c)
             return {"ok": True}
         await self.hub.to_agent("webrtc:ice", {"session_id": s.id, "candidate": c}, s.agent_sid)
         return {"ok": True}
 
     async def disconnect_session(self, sid: str, data: Any) -> dict[str, Any]:
         d = payloads.obj(data)
-        s = self._own_session(sid, d)
+        s = await self._own_session(sid, d)
         why = payloads.reason(d, "closed")
         await self.hub.end_session(s, "client", agent=("webrtc:disconnect", {"session_id": s.id, "reason": why}))
         return {"ok": True}
+

@@ -15,6 +15,9 @@ from typing import Any
 from porthole import audit, grant
 from porthole.errors import ConfigError
 from porthole.server import passwords
+from porthole.server.policyconfig import ServerPolicy, parse_policy
+from porthole.server.recordings import RecordingsConfig
+from porthole.server.recordings import parse_config as parse_recordings
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 # Login tokens: long enough for a working session, short enough that a leaked one
@@ -97,8 +100,8 @@ class Config:
     devices: dict[str, Device]
     path: Path | None = None
     audit: audit.AuditConfig = field(default_factory=audit.AuditConfig)
-    policy: Any = None  # security.ServerPolicy ([policy])
-    recordings: Any = None  # recordings.RecordingsConfig ([recordings])
+    policy: ServerPolicy = field(default_factory=ServerPolicy)  # [policy]
+    recordings: RecordingsConfig | None = None  # [recordings]
 
 
 def parse_listen(value: object, key: str = "server.listen") -> tuple[str, int]:
@@ -289,13 +292,10 @@ def parse(data: dict, base_dir: Path, path: Path | None = None) -> Config:
         name = t.get("name", str, dev_id)
         devices[dev_id] = Device(dev_id, name[:128], org, _hash(t, "secret_hash"))
         t.done()
-    from porthole.server import recordings as recordings_mod
-    from porthole.server import security
-
     return Config(server=server, orgs=tuple(orgs), users=users, devices=devices, path=path,
                   audit=audit.parse_config(data.get("audit"), base_dir),
-                  policy=security.parse_policy(data.get("policy")),
-                  recordings=recordings_mod.parse_config(data.get("recordings"), base_dir))
+                  policy=parse_policy(data.get("policy")),
+                  recordings=parse_recordings(data.get("recordings"), base_dir))
 
 
 def load(path: Path) -> Config:

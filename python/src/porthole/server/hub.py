@@ -1,28 +1,35 @@
-"""Signaling state shared by the two namespaces, and their common event plumbing.
+"""What the two namespaces share: the store, the event bus, emits to either
+side, ending a session, and the event dispatch with error acks.
 
-The hub knows which clients and agents are connected, each device's inventory,
-and the sessions between them; it ends sessions and tells the other side.
-Everything runs on one event loop, so no locks: no method awaits between
-reading and changing the state it guards.
+The hub holds no routing state of its own: that is the Store's (store.py).
+Every session that leaves the store leaves it through `end_session`, which
+publishes `session.closed` on the bus (audit, metrics and recordings listen
+there), including sessions never offered within their grant's lifetime
+(`grant_expired`), found by `session()` or by the periodic `expire_unoffered`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass, field
+import time
 from typing import Any, Awaitable, Callable
 
 import socketio
 
-from porthole import errors
+from porthole import errors, wire
 from porthole.errors import PortholeError
+from porthole.events import EventBus
 from porthole.server.config import Config
-from porthole.server.sessions import Registry, Session
+from porthole.server.sessions import Session
+from porthole.server.store import Store
 
 log = logging.getLogger("porthole.server")
 
 CLIENT_NS = "/client"
 AGENT_NS = "/agent"
+# How often sessions never offered are looked for; one ends at most this long after its grant.
+EXPIRY_TICK_S = 1.0
 
 
 def org_room(org: str) -> str:
@@ -33,36 +40,14 @@ def fail(e: PortholeError) -> dict[str, Any]:
     return {"ok": False, "error": e.to_wire()}
 
 
-@dataclass
-class ClientConn:
-    sid: str
-    user: str
-    org: str
-    token_expires_at: float
-
-
-@dataclass
-class AgentConn:
-    sid: str
-    device_id: str
-    org: str
-    targets: list[dict[str, str]] = field(default_factory=list)
-
-
 class Hub:
-    def __init__(self, config: Config, sio: socketio.AsyncServer) -> None:
+    def __init__(self, config: Config, sio: socketio.AsyncServer, store: Store, events: EventBus,
+                 clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.sio = sio
-        self.sessions = Registry()
-        self.clients: dict[str, ClientConn] = {}
-        self.agents: dict[str, AgentConn] = {}  # by agent socket id
-        self.online: dict[str, str] = {}  # device id -> agent socket id
-        # Called as hook(session, why, monotonic now) when a session leaves the registry (the audit).
-        self.on_session_end: list[Callable[[Session, str, float], None]] = []
-
-    def agent_for(self, device_id: str) -> AgentConn | None:
-        sid = self.online.get(device_id)
-        return self.agents.get(sid) if sid is not None else None
+        self.store = store
+        self.events = events
+        self.clock = clock
 
     async def to_client(self, event: str, data: dict[str, Any], sid: str) -> None:
         await self.sio.emit(event, data, to=sid, namespace=CLIENT_NS)
@@ -73,26 +58,52 @@ class Hub:
     async def devices_changed(self, org: str) -> None:
         await self.sio.emit("devices:changed", to=org_room(org), namespace=CLIENT_NS)
 
+    async def session(self, session_id: str) -> Session | None:
+        """The live session with that id; one never offered past its deadline is ended here."""
+        s = await self.store.get_session(session_id)
+        if s is not None and not s.offered and s.offer_deadline < self.clock():
+            await self.end_session(s, wire.GRANT_EXPIRED)
+            return None
+        return s
+
+    async def expire_unoffered(self) -> None:
+        """Ends every session that was never offered within its grant's lifetime."""
+        for s in await self.store.unoffered_before(self.clock()):
+            await self.end_session(s, wire.GRANT_EXPIRED)
+
+    async def expire_forever(self) -> None:
+        while True:
+            await asyncio.sleep(EXPIRY_TICK_S)
+            try:
+                await self.expire_unoffered()
+            except Exception:  # noqa: BLE001 - the sweep must outlive one bad round
+                log.exception("ending expired sessions failed")
+
     async def end_session(
         self,
         session: Session,
         why: str,
         *,
+        code: str | None = None,
         client: tuple[str, dict[str, Any]] | None = None,
         agent: tuple[str, dict[str, Any]] | None = None,
     ) -> None:
-        """Forgets the session, then sends the given (event, payload) to either side."""
-        if self.sessions.remove(session.id) is None:
+        """Forgets the session and publishes `session.closed` (why: the reason; code: the
+        device's error code when it reported one), then sends the given (event, payload)
+        to either side."""
+        s = await self.store.remove_session(session.id)
+        if s is None:
             return
-        for hook in self.on_session_end:
-            hook(session, why, self.sessions.now())
-        log.info(
-            "session %s ended (%s): user=%s device=%s", session.id, why, session.user, session.device_id
+        self.events.publish(
+            "session.closed", s.id, user=s.user, org=s.org, device=s.device_id, target=s.target_id,
+            kind=s.kind, mode=s.mode, reason=why, code=code, duration_s=round(self.clock() - s.created_at, 3),
+            offered=s.offered,
         )
-        if client is not None and session.client_sid in self.clients:
-            await self.to_client(client[0], client[1], session.client_sid)
-        if agent is not None and session.offered and session.agent_sid in self.agents:
-            await self.to_agent(agent[0], agent[1], session.agent_sid)
+        log.info("session %s ended (%s): user=%s device=%s", s.id, why, s.user, s.device_id)
+        if client is not None and await self.store.get_client(s.client_sid) is not None:
+            await self.to_client(client[0], client[1], s.client_sid)
+        if agent is not None and s.offered and await self.store.get_agent(s.agent_sid) is not None:
+            await self.to_agent(agent[0], agent[1], s.agent_sid)
 
 
 Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]

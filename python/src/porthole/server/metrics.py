@@ -1,8 +1,9 @@
 """Prometheus metrics of the server, on GET /metrics of its HTTP listener.
 
-Counting wraps the namespaces' and the login's handlers from the outside
-(app.py wires it), so no handler knows about metrics. Live figures (connected
-agents and clients, open sessions) are read from the hub at scrape time.
+Counts come from the server's event bus (session.opened, session.open_denied,
+session.closed, login), so no handler knows about metrics. Live figures
+(connected agents and clients, open sessions) are read from the store at
+scrape time.
 
 Who may scrape: without `[server] metrics_token_file` only clients on
 loopback (127.0.0.0/8, ::1); with it, only requests that send
@@ -16,15 +17,14 @@ import ipaddress
 import logging
 import re
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from porthole.errors import ConfigError, PortholeError
-from porthole.server.hub import EventNamespace, Hub
+from porthole.errors import ConfigError
+from porthole.events import Event
+from porthole.server.store import Store
 
 log = logging.getLogger("porthole.server")
 
@@ -37,8 +37,7 @@ CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_CODES = 64
 OTHER = "other"
 KINDS = ("terminal", "screen")
-LOGIN_PATH = "/api/login"
-LOGIN_RESULTS = {200: "ok", 401: "failed", 429: "rate_limited"}
+LOGIN_RESULTS = ("ok", "failed", "rate_limited", "bad_request")
 
 
 def read_token(path: Path) -> str:
@@ -52,8 +51,8 @@ def read_token(path: Path) -> str:
 
 
 class ServerMetrics:
-    def __init__(self, hub: Hub, token_file: Path | None = None) -> None:
-        self.hub = hub
+    def __init__(self, store: Store, token_file: Path | None = None) -> None:
+        self.store = store
         self._token = read_token(token_file) if token_file else None
         self._codes: set[str] = set()
         self.registry = CollectorRegistry(auto_describe=True)
@@ -70,9 +69,11 @@ class ServerMetrics:
                               ["result"], registry=r)
         for k in KINDS:
             self.opened.labels(k)
-        for res in (*LOGIN_RESULTS.values(), "bad_request"):
+        for res in LOGIN_RESULTS:
             self.logins.labels(res)
-        r.register(_HubCollector(hub))
+        self.agents = Gauge("porthole_server_agents_connected", "Agents (devices) connected now", registry=r)
+        self.clients = Gauge("porthole_server_clients_connected", "Clients (browsers, CLIs) connected now", registry=r)
+        self.sessions = Gauge("porthole_server_sessions_open", "Sessions open now (opened, not yet ended)", registry=r)
 
     def _code(self, code: object) -> str:
         if not isinstance(code, str) or not CODE_RE.match(code):
@@ -83,73 +84,22 @@ class ServerMetrics:
             self._codes.add(code)
         return code
 
-    @classmethod
-    def attach(cls, server: Any) -> ServerMetrics:
-        """Wires metrics into a built Server: wraps its namespaces' handlers,
-        counts logins with a middleware, adds GET /metrics. Call before start()."""
-        m = cls(server.hub, server.config.server.metrics_token_file)
-        for ns in server.sio.namespace_handlers.values():
-            if "session:open" in getattr(ns, "handlers", {}):
-                m.watch_client(ns)
-            if "webrtc:error" in getattr(ns, "handlers", {}) and "webrtc:answer" in ns.handlers:
-                m.watch_agent(ns)
-        server.app.middlewares.append(m.login_middleware)
-        hooks = getattr(server.hub, "on_session_end", None)
-        if hooks is not None:
-            hooks.append(m.on_session_end)
-        server.app.router.add_get("/metrics", m.handler)
-        return m
-
-    def on_session_end(self, session: Any, why: str, now: float) -> None:
-        """Hub hook: why is a code, or "device error <code>" for errors the device reported."""
-        reason = "device_error" if why.startswith("device error") else why
-        self.ended.labels(self._code(reason)).inc()
-
-    # ---------------------------------------------------------------- wrapping
-
-    def watch_client(self, ns: EventNamespace) -> EventNamespace:
-        """Counts session:open outcomes of the /client namespace."""
-        orig = ns.handlers["session:open"]
-
-        async def session_open(sid: str, data: Any) -> dict[str, Any]:
-            try:
-                ack = await orig(sid, data)
-            except PortholeError as e:
-                self.failed.labels(self._code(e.code)).inc()
-                raise
-            s = self.hub.sessions.get(ack.get("session_id"))
-            kind = s.kind if s is not None and s.kind in KINDS else OTHER
-            self.opened.labels(kind).inc()
-            return ack
-
-        ns.handlers["session:open"] = session_open
-        return ns
-
-    def watch_agent(self, ns: EventNamespace) -> EventNamespace:
-        """Counts the errors devices report for sessions (webrtc:error on /agent)."""
-        orig = ns.handlers["webrtc:error"]
-
-        async def error(sid: str, data: Any) -> dict[str, Any]:
-            ack = await orig(sid, data)
-            if isinstance(ack, dict) and ack.get("ok") and isinstance(data, dict):
-                self.failed.labels(self._code(data.get("code"))).inc()
-            return ack
-
-        ns.handlers["webrtc:error"] = error
-        return ns
-
-    @web.middleware
-    async def login_middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        """Counts POST /api/login answers by result."""
-        if request.path != LOGIN_PATH or request.method != "POST":
-            return await handler(request)
-        try:
-            resp = await handler(request)
-        except web.HTTPException as e:
-            self.logins.labels(LOGIN_RESULTS.get(e.status, "bad_request")).inc()
-            raise
-        self.logins.labels(LOGIN_RESULTS.get(resp.status, "bad_request")).inc()
-        return resp
+    def on_event(self, ev: Event) -> None:
+        """Bus subscriber: counts opens by kind, refusals and device errors by code, ends by reason, logins."""
+        f = ev.fields
+        if ev.name == "session.opened":
+            kind = f.get("kind")
+            self.opened.labels(kind if kind in KINDS else OTHER).inc()
+        elif ev.name == "session.open_denied":
+            self.failed.labels(self._code(f.get("code"))).inc()
+        elif ev.name == "session.closed":
+            code = f.get("code")  # set when the device reported an error
+            if code is not None:
+                self.failed.labels(self._code(code)).inc()
+            self.ended.labels(self._code("device_error" if code is not None else f.get("reason"))).inc()
+        elif ev.name == "login":
+            result = f.get("result")
+            self.logins.labels(result if result in LOGIN_RESULTS else "bad_request").inc()
 
     # ---------------------------------------------------------------- endpoint
 
@@ -170,22 +120,9 @@ class ServerMetrics:
                                     headers={"WWW-Authenticate": "Bearer"})
             return web.Response(status=403, text="metrics are served to loopback only "
                                                  "(or set [server] metrics_token_file)\n")
+        self.agents.set(len(await self.store.agents()))
+        self.clients.set(len(await self.store.clients()))
+        self.sessions.set(await self.store.count_sessions())
         return web.Response(body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST,
                                                                          "Cache-Control": "no-store"})
 
-
-class _HubCollector:
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-
-    def describe(self):
-        return []
-
-    def collect(self):
-        hub = self.hub
-        yield GaugeMetricFamily("porthole_server_agents_connected", "Agents (devices) connected now",
-                                value=len(hub.agents))
-        yield GaugeMetricFamily("porthole_server_clients_connected", "Clients (browsers, CLIs) connected now",
-                                value=len(hub.clients))
-        yield GaugeMetricFamily("porthole_server_sessions_open", "Sessions open now (opened, not yet ended)",
-                                value=len(hub.sessions))

@@ -7,36 +7,18 @@ Relayed payloads are rebuilt from validated fields; nothing is passed through.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from porthole import errors, grant
+from porthole import errors, grant, wire
 from porthole.errors import PortholeError
 
-# An SDP offer with a data channel and a video track is a few KiB; 64 KiB
-# leaves room for many candidates inlined by non-trickling clients.
-MAX_SDP_BYTES = 64 * 1024
-# One ICE candidate line is ~100-200 characters.
-MAX_CANDIDATE_LEN = 1024
-MAX_MID_LEN = 64
-MAX_UFRAG_LEN = 256
-MAX_REASON_LEN = 128
-MAX_ERROR_MESSAGE_LEN = 1024
-MAX_SESSION_ID_LEN = 64
-# Inventory: a device with more containers than this is not an edge device.
-MAX_TARGETS = 256
-MAX_TARGET_ID_LEN = 128
-MAX_TARGET_TEXT_LEN = 256
-MAX_TARGET_STATE_LEN = 32
-TARGET_KINDS = ("container", "host", "screen")
-# Terminal size bounds (also enforced by the agent and on the data channel).
-MIN_DIM, MAX_DIM = 1, 1000
-DEFAULT_COLS, DEFAULT_ROWS = 80, 24
-
-TARGET_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]*$")
-CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Every limit and code set comes from porthole.wire, shared with the agent and
+# checked against porthole-core's; this module only applies them.
+# The longest kind name on the wire ("terminal", "screen", "container"); a guard before the set check.
+MAX_KIND_LEN = 32
+# A device secret is a random string of a few dozen characters.
+MAX_SECRET_LEN = 1024
 
 
 def bad(message: str) -> PortholeError:
@@ -73,13 +55,16 @@ def dim(d: dict[str, Any], key: str, default: int | None) -> int | None:
     v = d.get(key)
     if v is None:
         return default
-    if isinstance(v, bool) or not isinstance(v, int) or not MIN_DIM <= v <= MAX_DIM:
-        raise bad(f"{key} must be an integer {MIN_DIM}..{MAX_DIM}")
+    if not wire.dim_ok(v):
+        raise bad(f"{key} must be an integer {wire.MIN_DIM}..{wire.MAX_DIM}")
     return v
 
 
 def session_id(d: dict[str, Any]) -> str:
-    return text(d, "session_id", MAX_SESSION_ID_LEN)
+    v = text(d, "session_id", wire.MAX_SESSION_ID_LEN)
+    if not wire.session_id_ok(v):
+        raise bad(f"session_id must be 1..{wire.MAX_SESSION_ID_LEN} of [A-Za-z0-9_-]")
+    return v
 
 
 @dataclass(frozen=True)
@@ -94,16 +79,16 @@ class OpenRequest:
 
 def open_request(data: object) -> OpenRequest:
     d = obj(data)
-    device_id = text(d, "device_id", 64)
-    target_id = text(d, "target_id", MAX_TARGET_ID_LEN)
-    kind = text(d, "kind", 32, default="terminal")
+    device_id = text(d, "device_id", wire.MAX_DEVICE_ID_LEN)
+    target_id = text(d, "target_id", wire.MAX_TARGET_ID_LEN)
+    kind = text(d, "kind", MAX_KIND_LEN, default="terminal")
     if kind not in grant.KINDS:
         raise bad(f"kind must be one of {', '.join(grant.KINDS)}")
     mode = d.get("mode")
     if mode is not None and mode not in grant.MODES:
         raise bad(f"mode must be one of {', '.join(grant.MODES)}")
-    cols = dim(d, "cols", DEFAULT_COLS)
-    rows = dim(d, "rows", DEFAULT_ROWS)
+    cols = dim(d, "cols", wire.DEFAULT_COLS)
+    rows = dim(d, "rows", wire.DEFAULT_ROWS)
     assert cols is not None and rows is not None
     return OpenRequest(device_id, target_id, kind, mode, cols, rows)
 
@@ -114,14 +99,14 @@ def sdp(d: dict[str, Any], expected_type: str) -> str:
     v = d.get("sdp")
     if not isinstance(v, str) or not v:
         raise bad("sdp must be a non-empty string")
-    if len(v) > MAX_SDP_BYTES:
-        raise bad(f"sdp is larger than {MAX_SDP_BYTES} bytes")
+    if len(v) > wire.MAX_SDP_BYTES:
+        raise bad(f"sdp is larger than {wire.MAX_SDP_BYTES} bytes")
     try:
         size = len(v.encode("utf-8"))
     except UnicodeEncodeError:  # a lone surrogate, e.g. from a JSON "\ud800" escape
         raise bad("sdp is not valid Unicode text") from None
-    if size > MAX_SDP_BYTES:
-        raise bad(f"sdp is larger than {MAX_SDP_BYTES} bytes")
+    if size > wire.MAX_SDP_BYTES:
+        raise bad(f"sdp is larger than {wire.MAX_SDP_BYTES} bytes")
     return v
 
 
@@ -134,48 +119,48 @@ def candidate(d: dict[str, Any]) -> dict[str, Any] | None:
         return None
     if not isinstance(c, dict):
         raise bad("candidate must be an object or null")
-    out: dict[str, Any] = {"candidate": text(c, "candidate", MAX_CANDIDATE_LEN, default="", empty_ok=True)}
+    out: dict[str, Any] = {"candidate": text(c, "candidate", wire.MAX_CANDIDATE_LEN, default="", empty_ok=True)}
     mid = c.get("sdpMid")
-    if mid is not None and (not isinstance(mid, str) or len(mid) > MAX_MID_LEN):
+    if mid is not None and (not isinstance(mid, str) or len(mid) > wire.MAX_MID_LEN):
         raise bad("candidate.sdpMid must be a short string or null")
     out["sdpMid"] = mid
     idx = c.get("sdpMLineIndex")
-    if idx is not None and (isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx <= 1024):
-        raise bad("candidate.sdpMLineIndex must be an integer 0..1024 or null")
+    if idx is not None and not wire.mline_index_ok(idx):
+        raise bad(f"candidate.sdpMLineIndex must be an integer 0..{wire.MAX_MLINE_INDEX} or null")
     out["sdpMLineIndex"] = idx
     if mid is None and idx is None and out["candidate"]:
         raise bad("candidate needs sdpMid or sdpMLineIndex")
     ufrag = c.get("usernameFragment")
     if ufrag is not None:
-        if not isinstance(ufrag, str) or len(ufrag) > MAX_UFRAG_LEN:
+        if not isinstance(ufrag, str) or len(ufrag) > wire.MAX_UFRAG_LEN:
             raise bad("candidate.usernameFragment must be a short string or null")
         out["usernameFragment"] = ufrag
     return out
 
 
 def reason(d: dict[str, Any], default: str) -> str:
-    return text(d, "reason", MAX_REASON_LEN, default=default)
+    return text(d, "reason", wire.MAX_REASON_LEN, default=default)
 
 
 def error(d: dict[str, Any]) -> tuple[str, str]:
     code = text(d, "code", 64)
-    if not CODE_RE.match(code):
+    if not wire.CODE_RE.match(code):
         raise bad("code must be a lower_snake_case error code")
-    return code, text(d, "message", MAX_ERROR_MESSAGE_LEN, default="", empty_ok=True)
+    return code, text(d, "message", wire.MAX_ERROR_MESSAGE_LEN, default="", empty_ok=True)
 
 
 def _target(t: object, i: int) -> dict[str, str]:
     if not isinstance(t, dict):
         raise bad(f"targets[{i}] must be an object")
-    tid = text(t, "id", MAX_TARGET_ID_LEN)
-    if not TARGET_ID_RE.match(tid):
+    tid = text(t, "id", wire.MAX_TARGET_ID_LEN)
+    if not wire.TARGET_ID_RE.match(tid):
         raise bad(f"targets[{i}].id has characters outside [A-Za-z0-9_.:@/+-]")
-    kind = text(t, "kind", 16, default="container")
-    if kind not in TARGET_KINDS:
-        raise bad(f"targets[{i}].kind must be one of {', '.join(TARGET_KINDS)}")
-    name = text(t, "name", MAX_TARGET_TEXT_LEN, default=tid)
-    label = text(t, "label", MAX_TARGET_TEXT_LEN, default=name)
-    state = text(t, "state", MAX_TARGET_STATE_LEN, default="", empty_ok=True)
+    kind = text(t, "kind", MAX_KIND_LEN, default="container")
+    if kind not in wire.TARGET_KINDS:
+        raise bad(f"targets[{i}].kind must be one of {', '.join(wire.TARGET_KINDS)}")
+    name = text(t, "name", wire.MAX_TARGET_TEXT_LEN, default=tid)
+    label = text(t, "label", wire.MAX_TARGET_TEXT_LEN, default=name)
+    state = text(t, "state", wire.MAX_TARGET_STATE_LEN, default="", empty_ok=True)
     for key, v in (("name", name), ("label", label), ("state", state)):
         if not v.isprintable():
             raise bad(f"targets[{i}].{key} has control characters")
@@ -187,8 +172,8 @@ def inventory(data: object) -> list[dict[str, str]]:
     targets = d.get("targets")
     if not isinstance(targets, list):
         raise bad("targets must be a list")
-    if len(targets) > MAX_TARGETS:
-        raise bad(f"more than {MAX_TARGETS} targets")
+    if len(targets) > wire.MAX_TARGETS:
+        raise bad(f"more than {wire.MAX_TARGETS} targets")
     out = [_target(t, i) for i, t in enumerate(targets)]
     if len({t["id"] for t in out}) != len(out):
         raise bad("target ids must be unique")
@@ -199,8 +184,8 @@ def agent_auth(auth: object) -> tuple[str, str]:
     if not isinstance(auth, dict):
         raise PortholeError(errors.UNAUTHENTICATED, "auth must be {device_id, secret}")
     device_id, secret = auth.get("device_id"), auth.get("secret")
-    if not isinstance(device_id, str) or not DEVICE_ID_RE.match(device_id):
+    if not isinstance(device_id, str) or not wire.DEVICE_ID_RE.match(device_id):
         raise PortholeError(errors.UNAUTHENTICATED, "auth.device_id missing or malformed")
-    if not isinstance(secret, str) or not 0 < len(secret) <= 1024:
+    if not isinstance(secret, str) or not 0 < len(secret) <= MAX_SECRET_LEN:
         raise PortholeError(errors.UNAUTHENTICATED, "auth.secret missing or malformed")
     return device_id, secret

@@ -34,6 +34,7 @@ from aiohttp import web
 
 from porthole import audit, errors
 from porthole.errors import ConfigError, PortholeError
+from porthole.events import Event
 from porthole.server import passwords
 
 log = logging.getLogger("porthole.server.recordings")
@@ -107,6 +108,14 @@ class Store:
 
     def _path(self, sid: str, suffix: str) -> Path:
         return self.cfg.dir / f"{sid}{suffix}"
+
+    def on_event(self, ev: Event) -> None:
+        """Bus subscriber: a session.opened names who may later upload and read its recording."""
+        if ev.name == "session.opened" and ev.session_id is not None:
+            f = ev.fields
+            self.session_opened({"session_id": ev.session_id, "mode": f.get("mode"), "opened_at": f.get("opened_at"),
+                                 "user": f.get("user"), "org": f.get("org"), "device": f.get("device"),
+                                 "target": f.get("target"), "kind": f.get("kind")})
 
     def session_opened(self, meta: dict[str, Any]) -> None:
         """Remembers who opened a session, for its upload and its readers."""
@@ -184,12 +193,12 @@ class Store:
 
     # ------------------------------------------------------------ list and download (users)
 
-    def _user(self, request: web.Request):
+    async def _user(self, request: web.Request):
         h = request.headers.get("Authorization", "")
         scheme, _, token = h.partition(" ")
         if scheme != "Bearer":
             raise PortholeError(errors.UNAUTHENTICATED, "Authorization: Bearer <login token> required")
-        ident = self.tokens.verify(token)
+        ident = await self.tokens.check(token)
         user = self.policy.user(ident.user)
         if user is None:
             raise PortholeError(errors.UNAUTHENTICATED, "unknown user")
@@ -205,7 +214,7 @@ class Store:
 
     async def list(self, request: web.Request) -> web.Response:
         try:
-            user = self._user(request)
+            user = await self._user(request)
         except PortholeError as e:
             return _error(401, e.code, e.message)
         out = []
@@ -223,7 +232,7 @@ class Store:
     async def download(self, request: web.Request) -> web.StreamResponse:
         sid = request.match_info["sid"]
         try:
-            user = self._user(request)
+            user = await self._user(request)
         except PortholeError as e:
             return _error(401, e.code, e.message)
         meta = self._meta(sid) if SID_RE.match(sid) else None

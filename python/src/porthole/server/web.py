@@ -12,7 +12,9 @@ from typing import Any
 from aiohttp import web
 
 from porthole import errors
+from porthole.events import EventBus
 from porthole.server import passwords
+from porthole.server.auditing import clean
 from porthole.server.auth import LoginLimiter, Tokens
 from porthole.server.authz import Policy
 
@@ -23,6 +25,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 MAX_LOGIN_BODY = 16 * 1024
 MAX_USERNAME_LEN = 128
 MAX_PASSWORD_LEN = 1024
+# A login's HTTP status -> the `result` of its `login` event; anything else is bad_request.
+LOGIN_RESULTS = {200: "ok", 401: "failed", 429: "rate_limited"}
 _HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 
 # xterm.js's DOM renderer writes <style> elements for its theme and cell size,
@@ -52,45 +56,62 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
 
 
 class LoginHandler:
-    def __init__(self, policy: Policy, tokens: Tokens, limiter: LoginLimiter) -> None:
+    def __init__(self, policy: Policy, tokens: Tokens, limiter: LoginLimiter, events: EventBus) -> None:
         self.policy = policy
         self.tokens = tokens
         self.limiter = limiter
+        self.events = events
 
     async def handle(self, request: web.Request) -> web.Response:
+        """POST /api/login; publishes `login` (result, user, remote) for audit and metrics."""
+        try:
+            response, user = await self._login(request)
+        except web.HTTPException as e:
+            self._publish(request, e.status, None)
+            raise
+        self._publish(request, response.status, user)
+        return response
+
+    def _publish(self, request: web.Request, status: int, user: str | None) -> None:
+        result = LOGIN_RESULTS.get(status, "bad_request")
+        self.events.publish("login", None, result=result, user=clean(user), remote=clean(request.remote))
+
+    async def _login(self, request: web.Request) -> tuple[web.Response, str | None]:
+        """The answer, and the user name the body gave (if it gave one)."""
         if request.content_type != "application/json":
-            return error_response(400, errors.BAD_REQUEST, "send Content-Type: application/json")
+            return error_response(400, errors.BAD_REQUEST, "send Content-Type: application/json"), None
         if request.content_length is not None and request.content_length > MAX_LOGIN_BODY:
-            return error_response(400, errors.BAD_REQUEST, "body too large")
+            return error_response(400, errors.BAD_REQUEST, "body too large"), None
         try:
             body = json.loads(await request.read())
         except (ValueError, UnicodeDecodeError):
-            return error_response(400, errors.BAD_REQUEST, "body is not JSON")
+            return error_response(400, errors.BAD_REQUEST, "body is not JSON"), None
         except web.HTTPRequestEntityTooLarge:
-            return error_response(400, errors.BAD_REQUEST, "body too large")
+            return error_response(400, errors.BAD_REQUEST, "body too large"), None
         if not isinstance(body, dict):
-            return error_response(400, errors.BAD_REQUEST, "body must be {username, password}")
+            return error_response(400, errors.BAD_REQUEST, "body must be {username, password}"), None
         username, password = body.get("username"), body.get("password")
+        name = username if isinstance(username, str) else None
         if not isinstance(username, str) or not 0 < len(username) <= MAX_USERNAME_LEN:
-            return error_response(400, errors.BAD_REQUEST, "username must be a non-empty string")
+            return error_response(400, errors.BAD_REQUEST, "username must be a non-empty string"), name
         if not isinstance(password, str) or not 0 < len(password) <= MAX_PASSWORD_LEN:
-            return error_response(400, errors.BAD_REQUEST, "password must be a non-empty string")
+            return error_response(400, errors.BAD_REQUEST, "password must be a non-empty string"), name
         key = (username, request.remote or "")
-        if self.limiter.blocked(key):
+        if await self.limiter.blocked(key):
             log.warning("login for user=%r from %s refused: rate limited", username, key[1])
-            return error_response(429, errors.RATE_LIMITED, "too many failed logins; wait a minute")
+            return error_response(429, errors.RATE_LIMITED, "too many failed logins; wait a minute"), name
         user = self.policy.user(username)
         encoded = user.password_hash if user is not None else passwords.dummy_hash()
         ok = await asyncio.get_running_loop().run_in_executor(None, passwords.verify_password, password, encoded)
         if user is None or not ok:
-            self.limiter.failed(key)
+            await self.limiter.failed(key)
             log.warning("login for user=%r from %s failed", username, key[1])
-            return error_response(401, errors.UNAUTHENTICATED, "wrong user name or password")
-        self.limiter.succeeded(key)
+            return error_response(401, errors.UNAUTHENTICATED, "wrong user name or password"), name
+        await self.limiter.succeeded(key)
         token = self.tokens.issue(user.name, user.org)
         log.info("login: user=%s from %s", user.name, key[1])
         body_out: dict[str, Any] = {"token": token, "expires_in": self.tokens.ttl_s, "user": user.name, "org": user.org}
-        return web.json_response(body_out)
+        return web.json_response(body_out), name
 
 
 async def index(request: web.Request) -> web.StreamResponse:

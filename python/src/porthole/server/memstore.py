@@ -1,0 +1,164 @@
+"""The in-process Store: dicts on one event loop, for a single server node.
+
+Everything runs on one event loop and no method awaits inside, so each method
+is atomic without locks. What it returns are copies, as a shared store's would
+be: a caller that wants a change asks for it by a method.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections import OrderedDict, deque
+from typing import Any, Callable
+
+from porthole.server.sessions import Session
+from porthole.server.store import AgentConn, ClientConn, Store
+
+# How many login keys (user name, address) the failure counters remember; the
+# oldest is forgotten first, so a flood of made-up names cannot grow memory.
+MAX_TRACKED_LOGINS = 10000
+
+
+class MemoryStore(Store):
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock  # only to forget revoked tokens once they have expired
+        self._sessions: dict[str, Session] = {}
+        self._clients: dict[str, ClientConn] = {}
+        self._agents: dict[str, AgentConn] = {}  # by agent socket id
+        self._routes: dict[str, str] = {}  # device id -> agent socket id
+        self._revoked: dict[str, float] = {}  # token id -> its expiry
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    # ---------------------------------------------------------------- sessions
+
+    async def add_session(self, session: Session) -> None:
+        self._sessions[session.id] = copy.deepcopy(session)
+
+    async def get_session(self, session_id: str) -> Session | None:
+        s = self._sessions.get(session_id)
+        return copy.deepcopy(s) if s is not None else None
+
+    async def remove_session(self, session_id: str) -> Session | None:
+        return self._sessions.pop(session_id, None)
+
+    async def mark_offered(self, session_id: str) -> list[dict[str, Any] | None] | None:
+        s = self._sessions.get(session_id)
+        if s is None or s.offered:
+            return None
+        s.offered = True
+        held, s.pending_ice = s.pending_ice, []
+        return held
+
+    async def hold_candidate(self, session_id: str, candidate: dict[str, Any] | None, limit: int) -> bool:
+        s = self._sessions.get(session_id)
+        if s is None or len(s.pending_ice) >= limit:
+            return False
+        s.pending_ice.append(copy.deepcopy(candidate))
+        return True
+
+    async def sessions_of_client(self, client_sid: str) -> list[Session]:
+        return [copy.deepcopy(s) for s in self._sessions.values() if s.client_sid == client_sid]
+
+    async def sessions_of_agent(self, agent_sid: str) -> list[Session]:
+        return [copy.deepcopy(s) for s in self._sessions.values() if s.agent_sid == agent_sid]
+
+    async def count_sessions(self, user: str | None = None) -> int:
+        if user is None:
+            return len(self._sessions)
+        return sum(1 for s in self._sessions.values() if s.user == user)
+
+    async def unoffered_before(self, deadline: float) -> list[Session]:
+        return [copy.deepcopy(s) for s in self._sessions.values() if not s.offered and s.offer_deadline < deadline]
+
+    # ---------------------------------------------------------------- clients
+
+    async def add_client(self, conn: ClientConn) -> None:
+        self._clients[conn.sid] = copy.copy(conn)
+
+    async def get_client(self, sid: str) -> ClientConn | None:
+        c = self._clients.get(sid)
+        return copy.copy(c) if c is not None else None
+
+    async def remove_client(self, sid: str) -> ClientConn | None:
+        return self._clients.pop(sid, None)
+
+    async def clients(self) -> list[ClientConn]:
+        return [copy.copy(c) for c in self._clients.values()]
+
+    async def set_client_expiry(self, sid: str, expires_at: float) -> None:
+        c = self._clients.get(sid)
+        if c is not None:
+            c.token_expires_at = expires_at
+
+    # ---------------------------------------------------------------- agents and device routes
+
+    async def add_agent(self, conn: AgentConn) -> str | None:
+        old = self._routes.get(conn.device_id)
+        self._agents[conn.sid] = copy.deepcopy(conn)
+        self._routes[conn.device_id] = conn.sid
+        return old if old != conn.sid else None
+
+    async def get_agent(self, sid: str) -> AgentConn | None:
+        a = self._agents.get(sid)
+        return copy.deepcopy(a) if a is not None else None
+
+    async def remove_agent(self, sid: str) -> AgentConn | None:
+        return self._agents.pop(sid, None)
+
+    async def release_device(self, device_id: str, sid: str) -> bool:
+        if self._routes.get(device_id) != sid:
+            return False
+        del self._routes[device_id]
+        return True
+
+    async def agent_for(self, device_id: str) -> AgentConn | None:
+        sid = self._routes.get(device_id)
+        a = self._agents.get(sid) if sid is not None else None
+        return copy.deepcopy(a) if a is not None else None
+
+    async def set_targets(self, sid: str, targets: list[dict[str, str]]) -> bool:
+        a = self._agents.get(sid)
+        if a is None or a.targets == targets:
+            return False
+        a.targets = copy.deepcopy(targets)
+        return True
+
+    async def agents(self) -> list[AgentConn]:
+        return [copy.deepcopy(a) for a in self._agents.values()]
+
+    # ---------------------------------------------------------------- login tokens
+
+    async def revoke_token(self, token_id: str, expires_at: float) -> None:
+        now = self._clock()
+        for tid in [t for t, exp in self._revoked.items() if exp < now]:
+            del self._revoked[tid]  # expired anyway: no need to remember
+        self._revoked[token_id] = expires_at
+
+    async def token_revoked(self, token_id: str) -> bool:
+        return token_id in self._revoked
+
+    # ---------------------------------------------------------------- failed-login counters
+
+    async def add_failure(self, key: str, at: float, keep: int) -> None:
+        q = self._failures.get(key)
+        if q is None or q.maxlen != keep:
+            q = self._failures[key] = deque(q or (), maxlen=keep)
+        self._failures.move_to_end(key)
+        q.append(at)
+        while len(self._failures) > MAX_TRACKED_LOGINS:
+            self._failures.popitem(last=False)
+
+    async def failures_since(self, key: str, since: float) -> int:
+        q = self._failures.get(key)
+        if q is None:
+            return 0
+        while q and q[0] < since:
+            q.popleft()
+        if not q:
+            del self._failures[key]
+            return 0
+        return len(q)
+
+    async def clear_failures(self, key: str) -> None:
+        self._failures.pop(key, None)

@@ -1,0 +1,141 @@
+"""The server's routing state, behind one interface: sessions, which agent
+socket serves a device, connected clients and their login expiry, revoked
+login tokens, and the failed-login counters.
+
+Handlers never hold this state themselves; they ask a Store. `MemoryStore`
+(memstore.py) keeps it in this process, which is all one node needs. Every
+method is async and takes and returns plain values, so that a store shared by
+several nodes (Redis) can implement it: nothing returned is a live view, and a
+change is made by a method, never by editing what was returned. Methods that
+decide a race (`remove_session`, `mark_offered`, `release_device`) do so
+atomically: exactly one caller wins.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from porthole.server.sessions import Session
+
+
+@dataclass
+class ClientConn:
+    sid: str
+    user: str
+    org: str
+    token_expires_at: float
+
+
+@dataclass
+class AgentConn:
+    sid: str
+    device_id: str
+    org: str
+    targets: list[dict[str, str]] = field(default_factory=list)
+
+
+class Store(ABC):
+    # ---------------------------------------------------------------- sessions
+
+    @abstractmethod
+    async def add_session(self, session: Session) -> None: ...
+
+    @abstractmethod
+    async def get_session(self, session_id: str) -> Session | None: ...
+
+    @abstractmethod
+    async def remove_session(self, session_id: str) -> Session | None:
+        """Forgets the session; returns it to the one caller that removed it, None to the others."""
+
+    @abstractmethod
+    async def mark_offered(self, session_id: str) -> list[dict[str, Any] | None] | None:
+        """Marks the session offered and hands over its held candidates; None when it
+        is gone or was offered already."""
+
+    @abstractmethod
+    async def hold_candidate(self, session_id: str, candidate: dict[str, Any] | None, limit: int) -> bool:
+        """Keeps a candidate trickled before the offer; False when `limit` are held already."""
+
+    @abstractmethod
+    async def sessions_of_client(self, client_sid: str) -> list[Session]: ...
+
+    @abstractmethod
+    async def sessions_of_agent(self, agent_sid: str) -> list[Session]: ...
+
+    @abstractmethod
+    async def count_sessions(self, user: str | None = None) -> int:
+        """Sessions in the store (of one user when given)."""
+
+    @abstractmethod
+    async def unoffered_before(self, deadline: float) -> list[Session]:
+        """Sessions never offered whose offer deadline is earlier than `deadline`."""
+
+    # ---------------------------------------------------------------- clients
+
+    @abstractmethod
+    async def add_client(self, conn: ClientConn) -> None: ...
+
+    @abstractmethod
+    async def get_client(self, sid: str) -> ClientConn | None: ...
+
+    @abstractmethod
+    async def remove_client(self, sid: str) -> ClientConn | None: ...
+
+    @abstractmethod
+    async def clients(self) -> list[ClientConn]: ...
+
+    @abstractmethod
+    async def set_client_expiry(self, sid: str, expires_at: float) -> None:
+        """A fresh login (`auth:refresh`) moves the socket's login expiry."""
+
+    # ---------------------------------------------------------------- agents and device routes
+
+    @abstractmethod
+    async def add_agent(self, conn: AgentConn) -> str | None:
+        """Records the agent socket and routes its device to it; returns the socket the
+        device was routed to before (to be disconnected), if any."""
+
+    @abstractmethod
+    async def get_agent(self, sid: str) -> AgentConn | None: ...
+
+    @abstractmethod
+    async def remove_agent(self, sid: str) -> AgentConn | None:
+        """Forgets the agent socket (its device route is left to `release_device`)."""
+
+    @abstractmethod
+    async def release_device(self, device_id: str, sid: str) -> bool:
+        """Drops the device's route if it still points at `sid`; True when it did."""
+
+    @abstractmethod
+    async def agent_for(self, device_id: str) -> AgentConn | None:
+        """The agent socket the device is routed to, or None when it is offline."""
+
+    @abstractmethod
+    async def set_targets(self, sid: str, targets: list[dict[str, str]]) -> bool:
+        """Stores the agent's inventory; True when it changed."""
+
+    @abstractmethod
+    async def agents(self) -> list[AgentConn]: ...
+
+    # ---------------------------------------------------------------- login tokens
+
+    @abstractmethod
+    async def revoke_token(self, token_id: str, expires_at: float) -> None:
+        """Refuses the login token with this id (`jti`) until it expires anyway."""
+
+    @abstractmethod
+    async def token_revoked(self, token_id: str) -> bool: ...
+
+    # ---------------------------------------------------------------- failed-login counters
+
+    @abstractmethod
+    async def add_failure(self, key: str, at: float, keep: int) -> None:
+        """Records a failed login for key at time `at`; only the newest `keep` need be kept."""
+
+    @abstractmethod
+    async def failures_since(self, key: str, since: float) -> int: ...
+
+    @abstractmethod
+    async def clear_failures(self, key: str) -> None: ...

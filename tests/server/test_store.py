@@ -1,0 +1,90 @@
+"""The Store contract (server/store.py), on the in-process MemoryStore. A store
+shared by several nodes must pass the same: parametrize `store` over it."""
+
+from __future__ import annotations
+
+import pytest
+
+from porthole.server.memstore import MemoryStore
+from porthole.server.sessions import Session
+from porthole.server.store import AgentConn, ClientConn, Store
+
+
+@pytest.fixture(params=["memory"])
+def store(request) -> Store:
+    return MemoryStore()
+
+
+def session(sid: str, user: str = "u", client: str = "c1", agent: str = "a1") -> Session:
+    return Session(id=sid, user=user, org="o", device_id="d", target_id="t", kind="terminal", mode="view",
+                   client_sid=client, agent_sid=agent, grant="g", cols=80, rows=24, created_at=0.0,
+                   offer_deadline=60.0)
+
+
+async def test_sessions_are_removed_once_and_offered_once(store: Store) -> None:
+    await store.add_session(session("s_1"))
+    await store.add_session(session("s_2", user="v", client="c2", agent="a2"))
+    assert await store.hold_candidate("s_1", {"candidate": "c"}, limit=2)
+    assert await store.hold_candidate("s_1", None, limit=2)
+    assert not await store.hold_candidate("s_1", {"candidate": "over"}, limit=2)
+    assert await store.mark_offered("s_1") == [{"candidate": "c"}, None]
+    assert await store.mark_offered("s_1") is None  # a second offer loses
+    assert await store.mark_offered("s_nope") is None
+    assert [s.id for s in await store.unoffered_before(61.0)] == ["s_2"]
+    assert await store.unoffered_before(60.0) == []
+    assert (await store.count_sessions(), await store.count_sessions("u"), await store.count_sessions("w")) == (2, 1, 0)
+    assert [s.id for s in await store.sessions_of_client("c2")] == ["s_2"]
+    assert [s.id for s in await store.sessions_of_agent("a1")] == ["s_1"]
+    gone = await store.remove_session("s_1")
+    assert gone is not None and gone.offered
+    assert await store.remove_session("s_1") is None  # exactly one caller ends a session
+    assert await store.get_session("s_1") is None
+
+
+async def test_what_comes_back_is_a_copy(store: Store) -> None:
+    await store.add_session(session("s_1"))
+    s = await store.get_session("s_1")
+    assert s is not None
+    s.offered = True
+    s.pending_ice.append(None)
+    again = await store.get_session("s_1")
+    assert again is not None and not again.offered and again.pending_ice == []
+    await store.add_client(ClientConn("c1", "u", "o", 100.0))
+    c = await store.get_client("c1")
+    assert c is not None
+    c.token_expires_at = 0
+    assert (await store.get_client("c1")).token_expires_at == 100.0
+    await store.set_client_expiry("c1", 200.0)
+    assert [x.token_expires_at for x in await store.clients()] == [200.0]
+    assert await store.remove_client("c1") is not None and await store.clients() == []
+
+
+async def test_a_device_routes_to_its_newest_agent_socket(store: Store) -> None:
+    assert await store.add_agent(AgentConn("a1", "edge-1", "o")) is None
+    assert await store.add_agent(AgentConn("a2", "edge-1", "o")) == "a1"  # replaced: disconnect a1
+    assert (await store.agent_for("edge-1")).sid == "a2"
+    # The old socket going away leaves the new route alone.
+    assert await store.remove_agent("a1") is not None
+    assert not await store.release_device("edge-1", "a1")
+    assert (await store.agent_for("edge-1")).sid == "a2"
+    targets = [{"id": "t", "name": "t", "kind": "container", "label": "t", "state": ""}]
+    assert await store.set_targets("a2", targets)
+    assert not await store.set_targets("a2", targets)  # unchanged
+    assert (await store.agent_for("edge-1")).targets == targets
+    assert [a.sid for a in await store.agents()] == ["a2"]
+    await store.remove_agent("a2")
+    assert await store.release_device("edge-1", "a2")
+    assert await store.agent_for("edge-1") is None
+
+
+async def test_revoked_tokens_and_failure_counters(store: Store) -> None:
+    assert not await store.token_revoked("jti-1")
+    await store.revoke_token("jti-1", expires_at=2e9)
+    assert await store.token_revoked("jti-1") and not await store.token_revoked("jti-2")
+    for t in (10.0, 20.0, 30.0):
+        await store.add_failure("k", t, keep=2)
+    assert await store.failures_since("k", 0.0) == 2  # only the newest `keep` count
+    assert await store.failures_since("k", 25.0) == 1
+    assert await store.failures_since("other", 0.0) == 0
+    await store.clear_failures("k")
+    assert await store.failures_since("k", 0.0) == 0
