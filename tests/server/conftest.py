@@ -30,7 +30,8 @@ WAIT_S = 5.0
 
 PASSWORDS = {"operator": "op-Pa55word-xyzzy", "viewer": "vi-Pa55word-plugh", "outsider": "ou-Pa55word-frob"}
 SECRETS = {"edge-1": "sec-edge1-QWERTYUIOP", "edge-2": "sec-edge2-ASDFGHJKL", "far-1": "sec-far1-ZXCVBNM"}
-TURN_CREDENTIAL = "turn-cred-LKJHGFDSA"
+TURN_SECRET = "turn-secret-LKJHGFDSA-0123456789"
+TURN_CREDENTIAL = TURN_SECRET  # the long-lived TURN secret: no log, ack or audit record may hold it
 
 CLIENT_EVENTS = ("devices:changed", "webrtc:answer", "webrtc:ice", "webrtc:disconnect", "webrtc:error")
 AGENT_EVENTS = ("webrtc:offer", "webrtc:ice", "webrtc:disconnect")
@@ -53,11 +54,13 @@ def write_config(directory: Path, **server_overrides: Any) -> Path:
         **server_overrides,
     }
     lines = ["[server]"] + [f"{k} = {json.dumps(v)}" for k, v in server.items()]
+    (directory / "turn.secret").write_text(TURN_SECRET)
     lines += [
         "[[server.ice_servers]]",
-        'urls = ["turn:127.0.0.1:3478?transport=udp"]',
-        'username = "turnuser"',
-        f'credential = "{TURN_CREDENTIAL}"',
+        'urls = ["stun:127.0.0.1:3478"]',
+        "[server.turn]",
+        'urls = ["turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp"]',
+        'secret_file = "turn.secret"',
         '[[orgs]]\nid = "demo"',
         '[[orgs]]\nid = "other"',
         f'[[users]]\nname = "operator"\norg = "demo"\npassword_hash = "{h(PASSWORDS["operator"])}"',

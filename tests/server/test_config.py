@@ -57,7 +57,18 @@ def _edit(path: Path, old: str, new: str) -> Path:
     ('listen = "127.0.0.1:0"', "listen = 8080", "server.listen"),
     ('signing_key = "key.pem"', 'signing_key = "missing.pem"', "server.signing_key"),
     ('origins = ["https://console.example"]', 'origins = ["console.example/path"]', "server.origins[0]"),
-    ('urls = ["turn:127.0.0.1:3478?transport=udp"]', 'urls = ["http://x"]', "server.ice_servers[0].urls"),
+    ('urls = ["stun:127.0.0.1:3478"]', 'urls = ["http://x"]', "server.ice_servers[0].urls"),
+    # A fixed TURN credential would reach every user and never expire: TURN only through [server.turn].
+    ('urls = ["stun:127.0.0.1:3478"]', 'urls = ["turn:127.0.0.1:3478"]\nusername = "u"\ncredential = "fixed"',
+     "server.ice_servers[0].urls"),
+    ('secret_file = "turn.secret"', 'secret_file = "missing.secret"', "server.turn.secret_file"),
+    ('secret_file = "turn.secret"', 'secret_file = "turn.secret"\nmax_ttl_s = 5', "server.turn.max_ttl_s"),
+    ('urls = ["turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp"]',
+     'urls = ["stun:127.0.0.1:3478"]', "server.turn.urls"),
+    ('secret_file = "turn.secret"', 'secret_file = "turn.secret"\nusername = "u"', "server.turn.username"),
+    ('[[orgs]]\nid = "other"', '[[orgs]]\nid = "other"\nice_transport_policy = "sometimes"',
+     "orgs[1].ice_transport_policy"),
+    ('id = "edge-2"', 'id = "edge-2"\nice_transport_policy = "never"', "devices[1].ice_transport_policy"),
     ('mode = "view"', 'mode = "root"', "users[1].grants[0].mode"),
     ('kinds = ["terminal"]', 'kinds = ["video"]', "users[0].grants[0].kinds"),
     ('devices = ["edge-1"]', "devices = []", "users[1].grants[0].devices"),
@@ -162,3 +173,13 @@ async def test_devconfig_setup_runs(tmp_path: Path) -> None:
         await agent.close()
         await client.close()
         await server.stop()
+
+
+def test_relay_policy_needs_turn(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    text = path.read_text()
+    start, end = text.index("[server.turn]"), text.index("[[orgs]]")
+    path.write_text(text[:start] + text[end:].replace('id = "other"', 'id = "other"\nice_transport_policy = "relay"'))
+    with pytest.raises(ConfigError) as e:
+        config_mod.load(path)
+    assert "needs [server.turn]" in e.value.message and "'other'" in e.value.message

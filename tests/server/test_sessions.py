@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import time
+
 import aiohttp
 import pytest
 
@@ -13,7 +18,7 @@ from porthole.server.hub import Hub
 from porthole.server.memstore import MemoryStore
 from porthole.server.sessions import Session
 
-from .conftest import OFFER_SDP, Env, open_session, write_config
+from .conftest import OFFER_SDP, TURN_SECRET, Env, open_session, write_config
 
 
 def code(ack: dict) -> str:
@@ -61,6 +66,17 @@ async def test_open_bad_requests(env: Env, payload) -> None:
     assert code(await op.call("session:open", payload)) == "bad_request"
 
 
+def assert_minted(server: dict, *, principal: str) -> None:
+    """A TURN REST API credential for this principal, from the shared secret, expiring with the login."""
+    assert server["urls"] == ["turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp"]
+    expiry, who = server["username"].split(":", 1)
+    assert who == principal
+    # Past the grant (60 s), within the login (900 s by default): see server/ice.py.
+    assert time.time() + 55 < int(expiry) <= time.time() + 900 + 5
+    mac = hmac.new(TURN_SECRET.encode(), server["username"].encode(), hashlib.sha1).digest()
+    assert server["credential"] == base64.b64encode(mac).decode()
+
+
 async def test_open_ok_and_the_relayed_grant_verifies(env: Env) -> None:
     agent = await env.agent("edge-1")
     op = await env.client("operator")
@@ -68,11 +84,16 @@ async def test_open_ok_and_the_relayed_grant_verifies(env: Env) -> None:
     assert ack["ok"] is True and ack["mode"] == "interactive"
     sid = ack["session_id"]
     assert sid.startswith("s_") and len(sid) > 16
-    assert ack["ice_servers"] == [{"urls": ["turn:127.0.0.1:3478?transport=udp"], "username": "turnuser",
-                                   "credential": "turn-cred-LKJHGFDSA"}]
+    stun, browser_turn = ack["ice_servers"]
+    assert stun == {"urls": ["stun:127.0.0.1:3478"]} and ack["ice_transport_policy"] == "all"
+    assert_minted(browser_turn, principal=sid)
     assert await op.call("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": OFFER_SDP}) == {"ok": True}
     offer = await agent.next("webrtc:offer")
-    assert set(offer) == {"session_id", "type", "sdp", "grant", "cols", "rows"}
+    assert set(offer) == {"session_id", "type", "sdp", "grant", "cols", "rows", "ice_servers", "ice_transport_policy"}
+    # The device gets a credential of its own, never the browser's.
+    assert offer["ice_servers"][0] == stun and offer["ice_transport_policy"] == "all"
+    assert_minted(offer["ice_servers"][1], principal=sid + ".device")
+    assert offer["ice_servers"][1]["credential"] != browser_turn["credential"]
     assert (offer["session_id"], offer["type"], offer["sdp"], offer["cols"], offer["rows"]) == (
         sid, "offer", OFFER_SDP, 120, 40)
     public = grant.load_public_key(env.config_path.parent / "key.pub.pem")
@@ -155,3 +176,17 @@ async def test_expired_token_stops_new_sessions_until_refreshed(env: Env) -> Non
     ack = await op.call("auth:refresh", {"token": await env.token("operator")})
     assert ack["ok"] and ack["expires_at"] > 0
     assert (await open_session(op))["ok"]
+
+
+async def test_relay_policy_per_org_with_the_device_overriding(tmp_path) -> None:
+    path = write_config(tmp_path)
+    text = path.read_text().replace('[[orgs]]\nid = "demo"', '[[orgs]]\nid = "demo"\nice_transport_policy = "relay"')
+    text = text.replace('id = "edge-2"', 'id = "edge-2"\nice_transport_policy = "all"')  # the device wins
+    path.write_text(text)
+    cfg = config_mod.load(path)
+    from porthole.server import ice
+
+    assert ice.transport_policy(cfg, "edge-1") == "relay"
+    assert ice.transport_policy(cfg, "edge-2") == "all"
+    assert ice.transport_policy(cfg, "far-1") == "all"  # another org
+    assert ice.transport_policy(cfg, "unknown") == "all"

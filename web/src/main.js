@@ -10,7 +10,8 @@
 //                    session: "idle"|"opening"|"connecting"|"open"|"exited"|"closed"|"failed",
 //                    sessionId, ice (RTCIceConnectionState), pc (RTCPeerConnectionState),
 //                    channel: "none"|"connecting"|"open"|"closed", binary (bool),
-//                    localCandidateType, remoteCandidateType, rttMs, bytesReceived}
+//                    localCandidateType, remoteCandidateType, relayProtocol ("udp"|"tcp"|"tls"
+//                    when this side is relayed, else null), rttMs, bytesReceived}
 //   lastError        error code of the last failure (docs/protocol.md §6, plus
 //                    "network", "server_gone", "channel_closed", "ended"), or null
 //   lastErrorMessage the human message shown for it
@@ -52,7 +53,7 @@ const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 const state = {
   login: "logged_out", user: null, socket: "disconnected", session: "idle", sessionId: null,
   ice: null, pc: null, channel: "none", binary: false,
-  localCandidateType: null, remoteCandidateType: null, rttMs: null, bytesReceived: 0,
+  localCandidateType: null, remoteCandidateType: null, relayProtocol: null, rttMs: null, bytesReceived: 0,
 };
 
 let token = null;  // in memory only: never stored, never in a URL
@@ -372,6 +373,7 @@ function renderSessionState(s) {
   Object.assign(state, {
     session: s.session, ice: s.ice, pc: s.pc, channel: s.channel,
     localCandidateType: s.localCandidateType, remoteCandidateType: s.remoteCandidateType,
+    relayProtocol: s.relayProtocol,
     rttMs: s.rttMs, bytesReceived: s.bytesReceived,
   });
   if (s.videoWidth !== undefined) {
@@ -386,8 +388,9 @@ function renderSessionState(s) {
   }
   $("session-state").textContent = s.session;
   $("ice-state").textContent = s.ice || "\u2013";
+  const relay = s.relayProtocol ? ` (${s.relayProtocol})` : "";
   $("candidate-pair").textContent = s.localCandidateType
-    ? `${s.localCandidateType} \u2192 ${s.remoteCandidateType}` : "\u2013";
+    ? `${s.localCandidateType}${relay} \u2192 ${s.remoteCandidateType}` : "\u2013";
   $("candidate-pair").title = s.localAddress ? `${s.localAddress} \u2192 ${s.remoteAddress}` : "";
   $("rtt").textContent = s.rttMs === null || s.rttMs === undefined ? "\u2013" : `${s.rttMs} ms`;
   const busy = ["opening", "connecting", "open", "exited"].includes(s.session);

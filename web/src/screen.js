@@ -33,7 +33,7 @@ export class ScreenSession extends TerminalSession {
     if (this.ended) return;
     this.id = ack.session_id;
     this.mode = ack.mode || "interactive";
-    const pc = this.newPeerConnection(ack.ice_servers);
+    const pc = this.newPeerConnection(ack.ice_servers, ack.ice_transport_policy);
     pc.addTransceiver("video", { direction: "recvonly" });
     pc.ontrack = (ev) => {
       // A screen wants the newest frame now, not smooth playout: no extra jitter buffering.

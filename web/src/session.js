@@ -72,7 +72,7 @@ export class TerminalSession {
     if (this.ended) return;
     this.id = ack.session_id;
     this.mode = ack.mode || "interactive";
-    const pc = this.newPeerConnection(ack.ice_servers);
+    const pc = this.newPeerConnection(ack.ice_servers, ack.ice_transport_policy);
     const dc = pc.createDataChannel("terminal", { ordered: true, protocol: this.binary ? "porthole-binary" : "" });
     dc.binaryType = "arraybuffer";
     this.dc = dc;
@@ -93,8 +93,11 @@ export class TerminalSession {
   }
 
   // The peer connection with trickle ICE and state tracking (screen.js too).
-  newPeerConnection(servers) {
-    const pc = new RTCPeerConnection({ iceServers: iceServers(servers) });
+  // policy "relay" (the org's or device's, from the session:open ack): TURN only.
+  newPeerConnection(servers, policy) {
+    const pc = new RTCPeerConnection({
+      iceServers: iceServers(servers), iceTransportPolicy: policy === "relay" ? "relay" : "all",
+    });
     this.pc = pc;
     pc.onicecandidate = (ev) => {
       if (this.ended) return;
@@ -241,6 +244,8 @@ export class TerminalSession {
     this.set({
       localCandidateType: local ? local.candidateType : null,
       remoteCandidateType: remote ? remote.candidateType : null,
+      // How this browser reaches its TURN server when the pair is relayed: udp, tcp or tls.
+      relayProtocol: local && local.candidateType === "relay" ? local.relayProtocol || null : null,
       localAddress: local ? `${local.address || local.ip}:${local.port} ${local.protocol}` : null,
       remoteAddress: remote ? `${remote.address || remote.ip}:${remote.port} ${remote.protocol}` : null,
       rttMs: typeof rtt === "number" ? Math.round(rtt * 10000) / 10 : null,

@@ -14,7 +14,7 @@ import socketio
 
 from porthole import errors, grant, wire
 from porthole.errors import PortholeError
-from porthole.server import execopts, payloads
+from porthole.server import execopts, ice, payloads
 from porthole.server.auditing import clean
 from porthole.server.auth import TokenRevoked, Tokens, token_problem
 from porthole.server.authz import Policy
@@ -182,8 +182,9 @@ class ClientNamespace(EventNamespace):
         )
         self.hub.events.publish("session.opened", session_id, user=user.name, org=user.org, device=req.device_id,
                                 target=req.target_id, kind=req.kind, mode=mode, opened_at=round(time.time(), 3))
-        ice = [s.to_wire() for s in cfg.ice_servers]
-        return {"ok": True, "session_id": session_id, "ice_servers": ice, "mode": mode}
+        servers = ice.servers_for(self.hub.config, session_id, device=False, login_expires_at=conn.token_expires_at)
+        return {"ok": True, "session_id": session_id, "ice_servers": servers, "mode": mode,
+                "ice_transport_policy": ice.transport_policy(self.hub.config, req.device_id)}
 
     async def offer(self, sid: str, data: Any) -> dict[str, Any]:
         d = payloads.obj(data)
@@ -199,9 +200,12 @@ class ClientNamespace(EventNamespace):
         pending = await self.hub.store.mark_offered(s.id)
         if pending is None:
             raise PortholeError(errors.BAD_REQUEST, "an offer was already sent for this session")
+        conn = await self._conn(sid)
+        device_ice = ice.servers_for(self.hub.config, s.id, device=True, login_expires_at=conn.token_expires_at)
         await self.hub.to_agent(
             "webrtc:offer",
             {"session_id": s.id, "type": "offer", "sdp": sdp, "grant": s.grant, "cols": cols, "rows": rows,
+             "ice_servers": device_ice, "ice_transport_policy": ice.transport_policy(self.hub.config, s.device_id),
              **s.exec_options},
             s.agent_sid,
         )

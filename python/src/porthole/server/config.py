@@ -15,6 +15,7 @@ from typing import Any
 from porthole import audit, grant
 from porthole.errors import ConfigError
 from porthole.server import passwords
+from porthole.server.turnconfig import TurnSettings, parse_turn
 from porthole.server.policyconfig import ServerPolicy, parse_policy
 from porthole.server.recordings import RecordingsConfig
 from porthole.server.recordings import parse_config as parse_recordings
@@ -64,6 +65,8 @@ class ServerSettings:
     login_max_failures: int
     login_window_s: int
     ice_servers: tuple[IceServer, ...]
+    # [server.turn]: TURN with credentials minted per session (turnconfig.py); None = no TURN.
+    turn: TurnSettings | None = None
     # Bearer token for GET /metrics; None = loopback clients only (docs/ctl.md).
     metrics_token_file: Path | None = None
 
@@ -90,6 +93,8 @@ class Device:
     name: str
     org: str
     secret_hash: str = field(repr=False)
+    # "all" or "relay"; "" = the org's (server/ice.py).
+    ice_transport_policy: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,8 @@ class Config:
     users: dict[str, User]
     devices: dict[str, Device]
     path: Path | None = None
+    # org → "all" or "relay" ([[orgs]] ice_transport_policy); orgs not listed: "all".
+    org_ice_transport_policy: dict[str, str] = field(default_factory=dict)
     audit: audit.AuditConfig = field(default_factory=audit.AuditConfig)
     policy: ServerPolicy = field(default_factory=ServerPolicy)  # [policy]
     recordings: RecordingsConfig | None = None  # [recordings]
@@ -189,6 +196,10 @@ def _ice_server(data: object, key: str) -> IceServer:
     if not urls or not all(isinstance(u, str) and ICE_URL_RE.match(u) for u in urls):
         raise ConfigError(f"{t.name('urls')}: expected stun:, stuns:, turn: or turns: URLs")
     ice = IceServer(urls, t.get("username", str, None), t.get("credential", str, None))
+    if any(u.startswith(("turn:", "turns:")) for u in urls):
+        # A fixed TURN credential would reach every user and never expire.
+        raise ConfigError(f"{t.name('urls')}: TURN goes in [server.turn], which mints a credential per "
+                          "session; [[server.ice_servers]] is for STUN only")
     t.done()
     return ice
 
@@ -210,6 +221,8 @@ def _server(data: object, base_dir: Path) -> ServerSettings:
         raise ConfigError(f"server.signing_key: {key} is not a PEM private key") from e
     ice = tuple(_ice_server(x, f"server.ice_servers[{i}]") for i, x in enumerate(_tables(t.data, "ice_servers")))
     t.seen.add("ice_servers")
+    turn_settings = parse_turn(t.data.get("turn"), base_dir)
+    t.seen.add("turn")
     settings = ServerSettings(
         host=host,
         port=port,
@@ -221,6 +234,7 @@ def _server(data: object, base_dir: Path) -> ServerSettings:
         login_max_failures=t.int_in("login_max_failures", DEFAULT_LOGIN_MAX_FAILURES, 1, 1000),
         login_window_s=t.int_in("login_window_s", DEFAULT_LOGIN_WINDOW_S, 1, 86400),
         ice_servers=ice,
+        turn=turn_settings,
         metrics_token_file=_path(t, "metrics_token_file", base_dir),
     )
     t.done()
@@ -249,6 +263,14 @@ def _user_grant(data: object, key: str) -> UserGrant:
     return g
 
 
+def _ice_policy(t: _Table, default: str) -> str:
+    v = t.get("ice_transport_policy", str, default)
+    if v not in ("all", "relay") and not (v == "" and default == ""):
+        raise ConfigError(f"{t.name('ice_transport_policy')}: 'all' (peer to peer when possible) or 'relay' "
+                          "(TURN only)")
+    return v
+
+
 def parse(data: dict, base_dir: Path, path: Path | None = None) -> Config:
     """Builds a Config from parsed TOML; relative paths are relative to base_dir."""
     unknown = sorted(set(data) - {"server", "orgs", "users", "devices", "audit", "policy", "recordings"})
@@ -256,9 +278,11 @@ def parse(data: dict, base_dir: Path, path: Path | None = None) -> Config:
         raise ConfigError(f"{unknown[0]}: unknown key")
     server = _server(data.get("server", {}), base_dir)
     orgs: list[str] = []
+    policies: dict[str, str] = {}
     for i, raw in enumerate(_tables(data, "orgs")):
         t = _Table(raw, f"orgs[{i}]")
         org = t.ident("id")
+        policies[org] = _ice_policy(t, "all")
         t.done()
         if org in orgs:
             raise ConfigError(f"orgs[{i}].id: duplicate org {org!r}")
@@ -290,9 +314,15 @@ def parse(data: dict, base_dir: Path, path: Path | None = None) -> Config:
         if org not in orgs:
             raise ConfigError(f"devices[{i}].org: unknown org {org!r} (add it under [[orgs]])")
         name = t.get("name", str, dev_id)
-        devices[dev_id] = Device(dev_id, name[:128], org, _hash(t, "secret_hash"))
+        devices[dev_id] = Device(dev_id, name[:128], org, _hash(t, "secret_hash"), _ice_policy(t, ""))
         t.done()
+    relay = sorted({*(o for o, v in policies.items() if v == "relay"),
+                    *(d.id for d in devices.values() if d.ice_transport_policy == "relay")})
+    if relay and server.turn is None:
+        raise ConfigError(f"ice_transport_policy = 'relay' for {relay[0]!r} needs [server.turn]: "
+                          "with no relay, such sessions could never connect")
     return Config(server=server, orgs=tuple(orgs), users=users, devices=devices, path=path,
+                  org_ice_transport_policy=policies,
                   audit=audit.parse_config(data.get("audit"), base_dir),
                   policy=parse_policy(data.get("policy")),
                   recordings=parse_recordings(data.get("recordings"), base_dir))
