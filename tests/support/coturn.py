@@ -42,6 +42,11 @@ class Coturn:
         self.secrets_dir.joinpath(f"turn-credential-{secrets.token_hex(4)}.secret").write_text(cred.credential)
         return cred
 
+    def allocations(self, principal: str) -> int:
+        """How many allocations coturn granted to this principal's credentials."""
+        return sum(1 for line in self.log().splitlines()
+                   if f":{principal}>" in line and "ALLOCATE processed, success" in line)
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -65,7 +70,8 @@ def start_coturn(tmp: Path, listen_ip: str, *, allowed_peers: tuple[str, ...] = 
                  port: int | None = None) -> Coturn:
     """coturn listening on ``listen_ip`` (UDP and TCP), relaying from the same address."""
     secret = secrets.token_bytes(32)
-    port = port or _free_port(listen_ip)
+    # A namespace of the test's own is empty: the standard port is free there.
+    port = port or (3478 if ns is not None else _free_port(listen_ip))
     conf = tmp / "turnserver.conf"
     log_path = tmp / "turnserver.log"
     lines = [SHIPPED_CONF.read_text(),
@@ -76,6 +82,7 @@ def start_coturn(tmp: Path, listen_ip: str, *, allowed_peers: tuple[str, ...] = 
              f"relay-ip={listen_ip}",
              f"listening-port={port}",
              f"log-file={log_path}",
+             "verbose",  # one line per request: the tests read which user allocated
              f"pidfile={tmp / 'turnserver.pid'}",
              *(f"allowed-peer-ip={r}" for r in allowed_peers)]
     conf.write_text("\n".join(lines) + "\n")

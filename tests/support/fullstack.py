@@ -5,6 +5,7 @@ configured by porthole.devconfig, serving containers named porthole-test-*."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import sys
@@ -31,6 +32,7 @@ class Stack:
     agent: subprocess.Popen | None
     logs: dict[str, Path]
     dc: devconfig.DevConfig | None = None
+    server_prefix: tuple[str, ...] = ()  # e.g. `ip netns exec cloud`: where the server runs
 
     def log(self, name: str) -> str:
         return self.logs[name].read_text(errors="replace")
@@ -46,7 +48,8 @@ class Stack:
     async def start_server(self) -> None:
         """Starts the server again on the same port and config; returns once it answers /healthz."""
         assert self.dc is not None and self.server.poll() is not None, "the server is still running"
-        self.server = _spawn(["server", "--config", str(self.dc.server_config)], self.logs["server"], append=True)
+        self.server = _spawn(["server", "--config", str(self.dc.server_config)], self.logs["server"], append=True,
+                             prefix=self.server_prefix)
         await _wait_healthy(self)
 
     async def restart_server(self, *, kill: bool = False) -> None:
@@ -60,10 +63,10 @@ class Stack:
         await _stop(self.server, "server", self.logs["server"])
 
 
-def _spawn(args: list[str], log: Path, *, append: bool = False) -> subprocess.Popen:
+def _spawn(args: list[str], log: Path, *, append: bool = False, prefix: tuple[str, ...] = ()) -> subprocess.Popen:
     with log.open("ab" if append else "wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "porthole", *args], stdout=out, stderr=subprocess.STDOUT,
-                                cwd=REPO)
+        return subprocess.Popen([*prefix, sys.executable, "-m", "porthole", *args], stdout=out,
+                                stderr=subprocess.STDOUT, cwd=REPO)
 
 
 def _healthy(url: str) -> bool:
@@ -97,12 +100,15 @@ DEFAULT_TARGETS = '[targets]\ncontainers = ["porthole-test-*"]\n'
 
 
 async def start_stack(tmp_path: Path, *, targets: str = DEFAULT_TARGETS, agent_extra: str = "",
-                      server_extra: str = "", agent_keys: str = "") -> Stack:
+                      server_extra: str = "", agent_keys: str = "", host: str = "127.0.0.1",
+                      server_ns=None, agent_ns=None, ice_interfaces: list[str] | None = None) -> Stack:
     """The real server (from devconfig, plus server_extra TOML) and the real agent (agent_keys
     TOML lines in its [agent] table, then targets and agent_extra TOML appended to a test agent
-    config); returns once the agent is connected."""
+    config); returns once the agent is connected. server_ns / agent_ns (tests/support/topology.py)
+    run them in namespaces of their own, the server listening on ``host``; porthole-core runs
+    where its agent does and gathers on ``ice_interfaces`` (default: the test interface)."""
     port = free_port()
-    dc = devconfig.generate(tmp_path / "dev", host="127.0.0.1", port=port)
+    dc = devconfig.generate(tmp_path / "dev", host=host, port=port)
     if server_extra:
         dc.server_config.write_text(dc.server_config.read_text() + server_extra)
     agent_cfg = tmp_path / "dev" / "agent-test.toml"
@@ -117,18 +123,20 @@ inventory_interval_s = 0.5
 [sidecar]
 binary = "{core_binary()}"
 socket = "core.sock"
-ice_interfaces = ["{ice_iface()}"]
+ice_interfaces = {json.dumps(ice_interfaces or [ice_iface()])}
 
 """ + targets + agent_extra)
     logs = {"server": tmp_path / "server.log", "agent": tmp_path / "agent.log"}
+    server_prefix = tuple(server_ns.cmd()) if server_ns is not None else ()
     st = Stack(url=dc.url, username=dc.username, password=dc.password, device_id=dc.device_id,
-               server=_spawn(["server", "--config", str(dc.server_config)], logs["server"]), agent=None,
-               logs=logs, dc=dc)
+               server=_spawn(["server", "--config", str(dc.server_config)], logs["server"], prefix=server_prefix),
+               agent=None, logs=logs, dc=dc, server_prefix=server_prefix)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + START_TIMEOUT_S
     try:
         await _wait_healthy(st)
-        st.agent = _spawn(["agent", "--config", str(agent_cfg)], logs["agent"])
+        st.agent = _spawn(["agent", "--config", str(agent_cfg)], logs["agent"],
+                          prefix=tuple(agent_ns.cmd()) if agent_ns is not None else ())
         while "connected to server" not in st.log("agent"):
             assert st.agent.poll() is None and loop.time() < deadline, \
                 f"agent did not connect\n{st.log('agent')[-2000:]}"

@@ -1,0 +1,54 @@
+"""A terminal through a real coturn, on the whole real product.
+
+Topology (tests/support/topology.py, relay_topology): the server and coturn
+run in `cloud`; the agent (and the porthole-core it launches) in `dev`, with a
+container; the browser side is the test namespace itself, which reaches
+`cloud` but receives nothing from `dev` (and `dev` nothing from it). Only the
+relay joins the two: Chromium gets its TURN credential in the session:open
+ack, allocates on coturn, and the device's host candidate is reached through
+the relay."""
+
+from __future__ import annotations
+
+import re
+
+from tests.e2e.test_browser_terminal import open_terminal_in_page, type_line, wait_text
+from tests.support.coturn import start_coturn
+from tests.support.fullstack import start_stack
+from tests.support.topology import relay_topology
+
+ALLOWED = "10.213.0.0-10.213.255.255"  # the test namespaces: what this deployment allows the relay to reach
+
+
+async def relayed_product(tmp_path, netns_factory):
+    t = relay_topology(netns_factory)
+    cloud_ip = t.link_of(t.cloud).ns_ip
+    turn_dir = tmp_path / "turn"
+    turn_dir.mkdir()
+    coturn = start_coturn(turn_dir, cloud_ip, allowed_peers=(ALLOWED,), ns=t.cloud)
+    (tmp_path / "turn.secret").write_text(coturn.secret.decode())
+    server_extra = f"""
+[server.turn]
+urls = {list(coturn.urls)!r}
+secret_file = "{tmp_path / 'turn.secret'}"
+""".replace("'", '"')
+    st = await start_stack(tmp_path, host=cloud_ip, server_ns=t.cloud, agent_ns=t.dev,
+                           ice_interfaces=[t.link_of(t.dev).ns_dev], server_extra=server_extra)
+    return t, coturn, st
+
+
+async def test_terminal_in_chromium_through_the_relay(tmp_path, netns_factory, make_container, new_page, request):
+    t, coturn, st = await relayed_product(tmp_path, netns_factory)
+    try:
+        c = make_container()
+        page = await open_terminal_in_page(new_page, st, c.name)
+        await type_line(page, "echo relayed-$((6*7))")
+        await wait_text(page, "relayed-42")
+        await page.evaluate("porthole.waitState('localCandidateType', 'relay', 10000)")
+        pair = await page.inner_text("[data-testid=candidate-pair]")
+        assert re.match(r"relay \((udp|tcp)\) ", pair), pair
+        sid = await page.evaluate("porthole.state.sessionId")
+        assert coturn.allocations(sid) >= 1, coturn.log()[-2000:]  # with the browser's own credential
+    finally:
+        await st.stop()
+        coturn.stop()
