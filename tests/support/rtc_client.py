@@ -13,8 +13,9 @@ BINARY_PROTOCOL = "porthole-binary"
 
 
 class TerminalClient:
-    def __init__(self, *, binary: bool = False) -> None:
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    def __init__(self, *, binary: bool = False, ice_servers: list | None = None) -> None:
+        # Never aiortc's default (a public STUN server): none, or what a test gives (e.g. a local coturn).
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers or []))
         self.binary = binary
         self.channel = self.pc.createDataChannel("terminal", protocol=BINARY_PROTOCOL if binary else "")
         self.output = bytearray()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from tests.e2e.test_browser_terminal import open_terminal_in_page, type_line, wait_text
+from tests.support import product_client
 from tests.support.coturn import start_coturn
 from tests.support.fullstack import start_stack
 from tests.support.topology import relay_topology
@@ -49,6 +50,25 @@ async def test_terminal_in_chromium_through_the_relay(tmp_path, netns_factory, m
         assert re.match(r"relay \((udp|tcp)\) ", pair), pair
         sid = await page.evaluate("porthole.state.sessionId")
         assert coturn.allocations(sid) >= 1, coturn.log()[-2000:]  # with the browser's own credential
+    finally:
+        await st.stop()
+        coturn.stop()
+
+
+async def test_terminal_from_aiortc_through_the_relay(tmp_path, netns_factory, make_container):
+    t, coturn, st = await relayed_product(tmp_path, netns_factory)
+    try:
+        c = make_container()
+        token = await product_client.login(st.url, st.username, st.password)
+        s = await product_client.open_terminal(st.url, token, st.device_id, c.name)
+        try:
+            s.client.type("echo aiortc-relayed-$((6*7))\r")
+            await s.client.wait_output("aiortc-relayed-42")
+            pair = s.client.pc.sctp.transport.transport._connection._nominated[1]  # aioice: the selected pair
+            assert pair.local_candidate.type == "relay", pair
+            assert coturn.allocations(s.id) >= 1
+        finally:
+            await s.close()
     finally:
         await st.stop()
         coturn.stop()
