@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.test_browser_terminal import open_terminal_in_page, type_line, wait_text
+from tests.e2e.test_browser_terminal import login, open_terminal_in_page, pick_target, type_line, wait_text
 from tests.support import product_client
 from tests.support.coturn import start_coturn
 from tests.support.fullstack import start_stack
@@ -21,13 +21,13 @@ from tests.support.topology import relay_topology
 ALLOWED = "10.213.0.0-10.213.255.255"  # the test namespaces: what this deployment allows the relay to reach
 
 
-async def relayed_product(tmp_path, netns_factory):
+async def relayed_product(tmp_path, netns_factory, *, server_secret: str | None = None):
     t = relay_topology(netns_factory)
     cloud_ip = t.link_of(t.cloud).ns_ip
     turn_dir = tmp_path / "turn"
     turn_dir.mkdir()
     coturn = start_coturn(turn_dir, cloud_ip, allowed_peers=(ALLOWED,), ns=t.cloud)
-    (tmp_path / "turn.secret").write_text(coturn.secret.decode())
+    (tmp_path / "turn.secret").write_text(server_secret or coturn.secret.decode())
     server_extra = f"""
 [server.turn]
 urls = {list(coturn.urls)!r}
@@ -69,6 +69,27 @@ async def test_terminal_from_aiortc_through_the_relay(tmp_path, netns_factory, m
             assert coturn.allocations(s.id) >= 1
         finally:
             await s.close()
+    finally:
+        await st.stop()
+        coturn.stop()
+
+
+async def test_page_says_why_when_the_turn_credential_is_refused(tmp_path, netns_factory, make_container, new_page):
+    # The Porthole server and coturn do not share the secret: every minted credential gets 401.
+    t, coturn, st = await relayed_product(tmp_path, netns_factory, server_secret="not-the-coturn-secret-0123456789")
+    try:
+        c = make_container()
+        page = await new_page(viewport={"width": 900, "height": 600})
+        await login(page, st)
+        await pick_target(page, st, c.name)
+        await page.click("[data-testid=open-terminal]")
+        await page.evaluate("porthole.waitState('session', 'failed', 90000)")
+        assert await page.evaluate("porthole.lastError") == "ice_failed"
+        d = await page.evaluate("porthole.diagnosis")
+        assert d["hasTurn"] and d["local"]["relay"] == 0 and 401 in [e["code"] for e in d["turnErrors"]], d
+        message = await page.inner_text("[data-testid=error-message]")
+        assert "TURN server refused this browser's credential (401)" in message, message
+        assert coturn.allocations(await page.evaluate("porthole.state.sessionId")) == 0
     finally:
         await st.stop()
         coturn.stop()

@@ -16,6 +16,8 @@
 //                    "network", "server_gone", "channel_closed", "ended"), or null
 //   lastErrorMessage the human message shown for it
 //   devices          the last devices:list result
+//   diagnosis        why the last session could not connect (web/src/diagnose.js): {hint,
+//                    local, remote (candidate counts by type), pairs, turnErrors, hasTurn, policy}
 //   pc, dc           the current RTCPeerConnection and `terminal` RTCDataChannel
 //   socket           the socket.io-client Socket on /client
 //   term             the xterm.js Terminal
@@ -63,6 +65,7 @@ let everConnected = false;  // this socket was connected once: "connecting" now 
 let term = null;
 let fit = null;
 let session = null;
+let lastSession = null;  // kept after it ends, for porthole.diagnosis
 let devices = [];
 
 const hooks = {
@@ -70,6 +73,8 @@ const hooks = {
   lastError: null,
   lastErrorMessage: null,
   get devices() { return devices; },
+  // Why the current (or last) session could not connect: web/src/diagnose.js.
+  get diagnosis() { return lastSession && lastSession.diagnosis ? lastSession.diagnosis.toJSON() : null; },
   get pc() { return session ? session.pc : null; },
   get dc() { return session ? session.dc : null; },
   get socket() { return socket; },
@@ -425,6 +430,7 @@ async function openTerminal(deviceId, targetId, opts = {}) {
     },
   });
   session = s;
+  lastSession = s;
   try {
     await s.open();
     state.sessionId = s.id;
@@ -463,6 +469,7 @@ async function openScreen(deviceId, targetId) {
     },
   });
   session = s;
+  lastSession = s;
   try {
     await s.open();
   } catch (e) {

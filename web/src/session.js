@@ -2,6 +2,8 @@
 // data channel, trickle ICE both ways and the connection stats
 // (docs/protocol.md §2 and §5).
 
+import { IceDiagnosis } from "./diagnose.js";
+
 // How long to wait for any ack from the server.
 const ACK_TIMEOUT_MS = 10000;
 // How often the connection stats (ICE, candidate pair, RTT) are read.
@@ -99,8 +101,11 @@ export class TerminalSession {
       iceServers: iceServers(servers), iceTransportPolicy: policy === "relay" ? "relay" : "all",
     });
     this.pc = pc;
+    this.diagnosis = new IceDiagnosis(servers, policy);
+    pc.onicecandidateerror = (ev) => this.diagnosis.candidateError(ev);
     pc.onicecandidate = (ev) => {
       if (this.ended) return;
+      this.diagnosis.gathered(ev.candidate);
       const candidate = ev.candidate ? ev.candidate.toJSON() : null;
       request(this.socket, "webrtc:ice", { session_id: this.id, candidate }).catch((e) => this.fail(e));
     };
@@ -140,6 +145,7 @@ export class TerminalSession {
   }
 
   async addCandidate(c) {
+    if (this.diagnosis) this.diagnosis.received(c);
     if (c && c.candidate) await this.pc.addIceCandidate(c);
     else await this.pc.addIceCandidate();  // end of candidates
   }
@@ -210,6 +216,8 @@ export class TerminalSession {
   finish(code, message, notify, delayMs = 0) {
     if (this.ended) return;
     this.ended = true;
+    // No path to the device (seen here, or by the device first): say why, in words.
+    if (code === "ice_failed" && this.diagnosis) message = this.diagnosis.summary();
     clearInterval(this.statsTimer);
     if (notify && this.id) {
       request(this.socket, "webrtc:disconnect", { session_id: this.id, reason: code || "closed" }).catch(() => {});
@@ -227,6 +235,7 @@ export class TerminalSession {
 
   async readStats() {
     if (!this.pc || this.ended) return;
+    if (this.diagnosis && !this.state.localCandidateType) await this.diagnosis.readStats(this.pc);
     const stats = await this.pc.getStats();
     let pair = null;
     stats.forEach((r) => {
