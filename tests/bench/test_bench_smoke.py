@@ -15,9 +15,9 @@ import sys
 from porthole.bench import sections
 from tests.support.stack import REPO, core_binary
 
-# The smoke pass takes about half a minute; the rest is headroom for a busy machine.
-SMOKE_TIMEOUT_S = 150
-TERMINAL_SECTIONS = ["idle", "setup", "keystroke", "throughput", "concurrency"]
+# The smoke pass takes about a minute; the rest is headroom for a busy machine.
+SMOKE_TIMEOUT_S = 240
+TERMINAL_SECTIONS = ["idle", "setup", "keystroke", "relay", "throughput", "concurrency"]
 # Figures that are times or rates must be positive; others (RSS deltas, idle CPU) may be 0 or negative.
 POSITIVE_UNITS = {"ms", "MB/s"}
 ROLES = ("porthole", "floor", "reference", "ceiling", "diagnostic")

@@ -36,6 +36,8 @@ type Request struct {
 	Protocol   string                   `json:"protocol,omitempty"`
 	SDP        string                   `json:"sdp,omitempty"`
 	Candidate  *webrtc.ICECandidateInit `json:"candidate,omitempty"`
+	ICEServers []webrtc.ICEServer       `json:"ice_servers,omitempty"`
+	Relay      bool                     `json:"relay,omitempty"`
 	Count      int                      `json:"count,omitempty"`
 	Warmup     int                      `json:"warmup,omitempty"`
 	IntervalMS float64                  `json:"interval_ms,omitempty"`
@@ -129,7 +131,7 @@ func (d *Driver) do(req Request) (map[string]any, error) {
 	interval := time.Duration(req.IntervalMS * float64(time.Millisecond))
 	switch req.Op {
 	case "new":
-		p, sdp, err := NewPeer(d.api, req.Protocol)
+		p, sdp, err := NewPeer(d.api, req.Protocol, req.ICEServers, req.Relay)
 		if err != nil {
 			return nil, err
 		}

@@ -64,8 +64,14 @@ type Peer struct {
 // NewPeer creates a peer and its channel and returns it with its offer SDP,
 // complete with candidates (gathering is waited for, so no trickle is needed
 // towards the remote; the remote's candidates may still trickle in).
-func NewPeer(api *webrtc.API, protocol string) (*Peer, string, error) {
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+// servers are ICE servers (a TURN relay from the session:open ack); relay
+// makes the peer use relayed candidates only, as iceTransportPolicy "relay".
+func NewPeer(api *webrtc.API, protocol string, servers []webrtc.ICEServer, relay bool) (*Peer, string, error) {
+	cfg := webrtc.Configuration{ICEServers: servers}
+	if relay {
+		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	pc, err := api.NewPeerConnection(cfg)
 	if err != nil {
 		return nil, "", err
 	}

@@ -19,7 +19,7 @@ import aiohttp
 import socketio
 
 from porthole import devconfig
-from porthole.bench import procstat
+from porthole.bench import coturn, procstat
 from porthole.bench.peer import PeerProcess
 from porthole.errors import PortholeError
 
@@ -66,6 +66,7 @@ class Stack:
         self._tasks: set[asyncio.Task] = set()
         self.url = ""
         self.device_id = ""
+        self.turn: coturn.Coturn | None = None  # a local coturn, when Debian's is installed
 
     # ------------------------------------------------------------ processes
 
@@ -77,7 +78,16 @@ class Stack:
         if limit not in server_toml:
             raise PortholeError("internal", f"devconfig's server.toml no longer has {limit!r}; update the bench")
         bench_server = dc.directory / "server-bench.toml"
-        bench_server.write_text(server_toml.replace(limit, f"max_sessions_per_user = {MAX_SESSIONS}"))
+        server_toml = server_toml.replace(limit, f"max_sessions_per_user = {MAX_SESSIONS}")
+        ip = os.environ.get("PORTHOLE_TEST_IP", "")
+        if coturn.available() and ip:
+            # A relay next to the direct path (the relay section): coturn on the bench's own address.
+            turn_dir = self.workdir / "turn"
+            turn_dir.mkdir(exist_ok=True)
+            self.turn = coturn.start_coturn(turn_dir, ip, allowed_peers=(ip,))
+            server_toml += (f'\n[server.turn]\nurls = ["{self.turn.urls[0]}"]\n'
+                            f'secret_file = "{turn_dir / "turn.secret"}"\n')
+        bench_server.write_text(server_toml)
         agent_cfg = dc.directory / "agent-bench.toml"
         agent_cfg.write_text(f"""
 [agent]
@@ -138,6 +148,8 @@ socket = "admin.sock"
     async def stop(self) -> None:
         if self.sio is not None:
             await self.sio.disconnect()
+        if self.turn is not None:
+            self.turn.stop()
         for proc in (self.agent, self.server):
             if proc is not None and proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -208,15 +220,22 @@ socket = "admin.sock"
                 raise PortholeError("internal", f"the agent never reported target {target_id}")
             await asyncio.sleep(0.2)
 
-    async def open_terminal(self, container: str, *, binary: bool = False) -> Session:
+    async def open_terminal(self, container: str, *, binary: bool = False, relay: bool = False) -> Session:
         """Opens a terminal the way the page does and returns it once the prompt arrived,
-        with the setup split measured."""
-        offer = await self.peer.request("new", protocol="porthole-binary" if binary else "")
+        with the setup split measured. relay: the client uses the TURN relay only (its
+        ICE servers come from the session:open ack, so it is created after it)."""
+        protocol = "porthole-binary" if binary else ""
+        offer = None if relay else await self.peer.request("new", protocol=protocol)
         t_open = time.monotonic()
         ack = await self._call("session:open", {"device_id": self.device_id, "target_id": container,
                                                 "kind": "terminal", "cols": 80, "rows": 24})
+        open_s = time.monotonic() - t_open
+        if offer is None:
+            if self.turn is None:
+                raise PortholeError("internal", "no relay: Debian's coturn (turnserver) is not installed")
+            offer = await self.peer.request("new", protocol=protocol, ice_servers=ack["ice_servers"], relay=True)
         s = Session(id=ack["session_id"], peer=offer["peer"])
-        s.open_s = time.monotonic() - t_open
+        s.open_s = open_s
         s.answer = asyncio.get_running_loop().create_future()
         self.sessions[s.id] = s
         t0 = time.monotonic()
@@ -228,6 +247,8 @@ socket = "admin.sock"
         ready = await self.peer.request("ready", peer=s.peer, timeout_s=SIGNAL_TIMEOUT_S)
         s.ice_dtls_s = ready["ice_dtls_us"] / 1e6
         s.exec_s = ready["exec_us"] / 1e6
+        if relay and self.turn is not None and self.turn.allocations(s.id) < 1:
+            raise PortholeError("internal", f"session {s.id} did not allocate on the relay: not a relayed figure")
         return s
 
     async def close_terminal(self, s: Session) -> None:
