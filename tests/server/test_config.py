@@ -120,7 +120,7 @@ def test_devconfig_writes_a_private_ready_setup(tmp_path: Path) -> None:
     assert (cfg.server.host, cfg.server.port) == ("127.0.0.1", 18080)
     assert passwords.verify_password(dc.password, cfg.users["operator"].password_hash)
     secret = (d / "device.secret").read_text().strip()
-    assert passwords.verify_password(secret, cfg.devices["edge-9"].secret_hash)
+    assert passwords.verify_device_secret(secret, cfg.devices["edge-9"].secret_hash) is True  # a keyed hash
     agent = tomllib.loads(dc.agent_config.read_text())
     assert agent == {
         "agent": {"device_id": "edge-9", "server_url": "http://127.0.0.1:18080", "secret_file": "device.secret",

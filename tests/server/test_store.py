@@ -77,14 +77,19 @@ async def test_a_device_routes_to_its_newest_agent_socket(store: Store) -> None:
     assert await store.agent_for("edge-1") is None
 
 
-async def test_revoked_tokens_and_failure_counters(store: Store) -> None:
+async def test_revoked_tokens_and_attempt_budgets(store: Store) -> None:
     assert not await store.token_revoked("jti-1")
     await store.revoke_token("jti-1", expires_at=2e9)
     assert await store.token_revoked("jti-1") and not await store.token_revoked("jti-2")
-    for t in (10.0, 20.0, 30.0):
-        await store.add_failure("k", t, keep=2)
-    assert await store.failures_since("k", 0.0) == 2  # only the newest `keep` count
-    assert await store.failures_since("k", 25.0) == 1
-    assert await store.failures_since("other", 0.0) == 0
-    await store.clear_failures("k")
-    assert await store.failures_since("k", 0.0) == 0
+    # Two budgets: "a" allows 2 attempts, "b" 3; an attempt spends one of each or none.
+    budgets = [("a", 2), ("b", 3)]
+    assert await store.reserve_attempt(budgets, 10.0, since=0.0)
+    assert await store.reserve_attempt(budgets, 20.0, since=0.0)
+    assert not await store.reserve_attempt(budgets, 30.0, since=0.0)  # "a" is spent
+    assert await store.reserve_attempt([("b", 3)], 31.0, since=0.0)  # ... and recorded nothing in "b"
+    assert not await store.reserve_attempt([("b", 3)], 32.0, since=0.0)
+    assert await store.reserve_attempt(budgets, 40.0, since=15.0)  # the attempt at 10 left the window
+    await store.release_attempt(["a", "b"], 40.0)  # it succeeded: given back
+    assert await store.reserve_attempt([("a", 2)], 41.0, since=15.0)
+    await store.clear_attempts("a")
+    assert await store.reserve_attempt([("a", 1)], 42.0, since=0.0)

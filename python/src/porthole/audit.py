@@ -49,6 +49,7 @@ EVENT_CODES = {
     "login.failed": "PA3001",
     "login.rate_limited": "PA3002",
     "connect.denied": "PA3003",  # server: a /client connection without a valid login token
+    "device.denied": "PA3004",  # server: a wrong or rate-limited device secret (connect or recording upload)
     "recording.stored": "PA4000",
     "recording.downloaded": "PA4001",
     "recording.denied": "PA4002",

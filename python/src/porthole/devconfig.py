@@ -133,7 +133,7 @@ id = {_q(device_id)}
 name = {_q(device_id)}
 org = {_q(ORG)}
 # secret: see {SECRET_FILE}
-secret_hash = {_q(passwords.hash_password(secret))}
+secret_hash = {_q(passwords.hash_device_secret(secret))}
 """
 
 
@@ -164,7 +164,7 @@ def _server_matches(path: Path, listen: str, device_id: str, password: str, secr
             and len(users) == 1
             and len(devices) == 1
             and passwords.verify_password(password, users[0]["password_hash"])
-            and passwords.verify_password(secret, devices[0]["secret_hash"])
+            and passwords.verify_device_secret(secret, devices[0]["secret_hash"]) is True
         )
     except (OSError, ValueError, KeyError, TypeError):
         return False

@@ -6,22 +6,23 @@ the hub (session.closed on its bus).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import socketio
 
 from porthole import errors
 from porthole.errors import PortholeError
-from porthole.server import passwords, payloads
+from porthole.server import clientaddr, payloads
+from porthole.server.deviceauth import DeviceAuth
 from porthole.server.hub import AGENT_NS, EventNamespace, Hub, log
 from porthole.server.sessions import Session
 from porthole.server.store import AgentConn
 
 
 class AgentNamespace(EventNamespace):
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, devices: DeviceAuth) -> None:
         super().__init__(AGENT_NS, hub)
+        self.devices = devices
         self.handlers = {
             "agent:inventory": self.inventory,
             "webrtc:answer": self.answer,
@@ -30,19 +31,15 @@ class AgentNamespace(EventNamespace):
             "webrtc:disconnect": self.disconnect_session,
         }
 
-    async def _authenticate(self, auth: Any) -> str:
+    async def _authenticate(self, auth: Any, environ: dict) -> str:
         device_id, secret = payloads.agent_auth(auth)
-        device = self.hub.config.devices.get(device_id)
-        encoded = device.secret_hash if device is not None else passwords.dummy_hash()
-        # scrypt takes tens of milliseconds: keep it off the event loop.
-        ok = await asyncio.get_running_loop().run_in_executor(None, passwords.verify_password, secret, encoded)
-        if device is None or not ok:
-            raise PortholeError(errors.UNAUTHENTICATED, "unknown device or wrong secret")
+        remote = clientaddr.of_environ(environ, self.hub.config.server.trusted_proxies)
+        await self.devices.check(device_id, secret, remote, via="socket")
         return device_id
 
     async def on_connect(self, sid: str, environ: dict, auth: Any) -> None:
         try:
-            device_id = await self._authenticate(auth)
+            device_id = await self._authenticate(auth, environ)
         except PortholeError as e:
             log.warning("agent connect %s refused: %s", sid, e.message)
             raise socketio.exceptions.ConnectionRefusedError(e.message, e.to_wire()) from None

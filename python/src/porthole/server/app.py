@@ -14,7 +14,10 @@ from porthole import audit, grant
 from porthole.events import EventBus
 from porthole.server import auditing, recordings, security
 from porthole.server.agent_ns import AgentNamespace
-from porthole.server.auth import LoginLimiter, Tokens
+from porthole.server.auth import Tokens
+from porthole.server.deviceauth import DeviceAuth
+from porthole.server.hashpool import HashPool
+from porthole.server.limiter import AttemptLimiter
 from porthole.server.authz import Policy
 from porthole.server.client_ns import ClientNamespace
 from porthole.server.config import Config
@@ -54,9 +57,12 @@ class Server:
         self.events.subscribe(self.metrics.on_event)
         self.tokens = Tokens(key, config.server.token_ttl_s, self.store)
         self.policy = Policy(config)
+        self.limiter = AttemptLimiter(self.store, config.server.login_window_s)
+        self.hashes = HashPool()  # every scrypt of an unauthenticated caller runs here
+        self.devices = DeviceAuth(config, self.limiter, self.hashes, self.events)
         self.recordings = recordings.Store(config, self.tokens, self.policy, self.audit)
+        self.recordings.devices = self.devices
         self.events.subscribe(self.recordings.on_event)
-        self.limiter = LoginLimiter(self.store, config.server.login_max_failures, config.server.login_window_s)
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             cors_allowed_origins=self._origin_allowed,
@@ -72,9 +78,10 @@ class Server:
         self.hub = Hub(config, self.sio, self.store, self.events)
         self.sio.register_namespace(ClientNamespace(self.hub, self.tokens, self.policy, key,
                                                     audit_ok=auditing.sync_ok(self.audit)))
-        self.sio.register_namespace(AgentNamespace(self.hub))
+        self.sio.register_namespace(AgentNamespace(self.hub, self.devices))
         self.app = web.Application()
-        add_routes(self.app, LoginHandler(self.policy, self.tokens, self.limiter, self.events))
+        add_routes(self.app, LoginHandler(self.policy, self.tokens, self.limiter, self.hashes, config.server,
+                                          self.events))
         self.recordings.add_routes(self.app)
         self.app.router.add_get("/metrics", self.metrics.handler)
         self._background: list[asyncio.Task] = []
@@ -137,5 +144,6 @@ class Server:
         except TimeoutError:
             log.warning("shutdown: sockets did not close within %.0f s", SHUTDOWN_GRACE_S)
         await runner.cleanup()
+        self.hashes.close()
         self.audit.close()
         log.info("stopped")

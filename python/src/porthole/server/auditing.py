@@ -5,7 +5,8 @@ Records go to the server's AuditSink (porthole.audit: a file, default
 sessions whose record cannot be written: `sync_ok` is what client_ns asks).
 
 Audited: logins (succeeded, failed, rate limited), refused client connections
-(no token, invalid, expired, revoked), `session:open` granted or refused (with
+(no token, invalid, expired, revoked), refused device secrets (agent connects
+and recording uploads: wrong secret or rate limited), `session:open` granted or refused (with
 why: another org, no grant, ...), and every session leaving the store (reason,
 duration), including one never offered before its grant expired. Recordings
 stored, downloaded or refused are audited by the recordings store itself.
@@ -27,6 +28,7 @@ RECORDS = {
     "session.open_denied": "session.open_denied",
     "session.closed": "session.closed",
     "client.denied": "connect.denied",
+    "device.denied": "device.denied",
 }
 # Fields of a bus event that are not for the audit record.
 NOT_RECORDED = frozenset({"opened_at"})

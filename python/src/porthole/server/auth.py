@@ -1,18 +1,16 @@
-"""Login tokens, their revocation, and the failed-login rate limiter.
+"""Login tokens and their revocation (failed-attempt budgets: limiter.py).
 
 A login token is a JWT signed with the server's Ed25519 key, like a grant, but
 with its own audience ("porthole-client") and a `use` claim, so that neither
-can ever pass for the other. Revoked token ids and failed-login counters live
-in the server's Store (store.py), so that every node sees the same.
+can ever pass for the other. Revoked token ids live in the server's Store
+(store.py), so that every node sees the same.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Callable
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -111,28 +109,3 @@ def token_problem(token: object) -> str:
     except (jwt.InvalidTokenError, TypeError, ValueError):
         return "token_invalid"
     return "token_expired" if exp + grant.LEEWAY_S < time.time() else "token_invalid"
-
-
-class LoginLimiter:
-    """At most `max_failures` failed logins per (user name, address) within `window_s` seconds."""
-
-    def __init__(self, store: Store, max_failures: int, window_s: float,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._store = store
-        self._clock = clock
-
-    @staticmethod
-    def _key(key: tuple[str, str]) -> str:
-        return json.dumps(key)  # unambiguous whatever the user name holds
-
-    async def blocked(self, key: tuple[str, str]) -> bool:
-        since = self._clock() - self.window_s
-        return await self._store.failures_since(self._key(key), since) >= self.max_failures
-
-    async def failed(self, key: tuple[str, str]) -> None:
-        await self._store.add_failure(self._key(key), self._clock(), keep=self.max_failures)
-
-    async def succeeded(self, key: tuple[str, str]) -> None:
-        await self._store.clear_failures(self._key(key))

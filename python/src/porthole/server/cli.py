@@ -29,9 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="server_command", metavar="[COMMAND]")
     sub.add_parser(
         "hash-password",
-        help="read a password or device secret from stdin, print its scrypt hash",
-        description="Reads one line from stdin (without its newline) and prints the hash "
-        "for users.password_hash or devices.secret_hash.",
+        help="read a password from stdin, print its scrypt hash (users.password_hash)",
+        description="Reads one line from stdin (without its newline) and prints the hash for users.password_hash.",
+    )
+    sub.add_parser(
+        "hash-device-secret",
+        help="read a device secret from stdin, print its keyed hash (devices.secret_hash)",
+        description="Reads one line from stdin (without its newline) and prints the hash for devices.secret_hash. "
+        "Make the secret itself with `openssl rand -hex 32`.",
     )
     dev = sub.add_parser("dev-config", help="write a ready-to-run local setup (server.toml, agent.toml, keys)")
     dev.add_argument("directory", type=Path)
@@ -39,14 +44,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     dev.add_argument("--listen", dest="dev_listen", default="127.0.0.1:8080", metavar="HOST:PORT")
 
 
-def _hash_password() -> int:
+def _hash_stdin(command: str, hasher) -> int:
     line = sys.stdin.readline()
     secret = line[:-1] if line.endswith("\n") else line
     secret = secret[:-1] if secret.endswith("\r") else secret
     if not secret:
-        print("porthole server hash-password: empty input", file=sys.stderr)
+        print(f"porthole server {command}: empty input", file=sys.stderr)
         return 2
-    print(passwords.hash_password(secret))
+    print(hasher(secret))
     return 0
 
 
@@ -85,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
     logs.setup(args.log_level)
     try:
         if args.server_command == "hash-password":
-            return _hash_password()
+            return _hash_stdin("hash-password", passwords.hash_password)
+        if args.server_command == "hash-device-secret":
+            return _hash_stdin("hash-device-secret", passwords.hash_device_secret)
         if args.server_command == "dev-config":
             return _dev_config(args)
         if args.config is None:

@@ -14,7 +14,7 @@ import socketio
 
 from porthole import errors, grant, wire
 from porthole.errors import PortholeError
-from porthole.server import execopts, ice, payloads
+from porthole.server import clientaddr, execopts, ice, payloads
 from porthole.server.auditing import clean
 from porthole.server.auth import TokenRevoked, Tokens, token_problem
 from porthole.server.authz import Policy
@@ -50,7 +50,7 @@ class ClientNamespace(EventNamespace):
         except PortholeError as e:
             log.info("client connect %s refused: %s", sid, e.message)
             code = "token_revoked" if isinstance(e, TokenRevoked) else token_problem(token)
-            self.hub.events.publish("client.denied", None, ok=False, code=code, remote=clean(environ.get("REMOTE_ADDR")))
+            self.hub.events.publish("client.denied", None, ok=False, code=code, remote=clean(clientaddr.of_environ(environ, self.hub.config.server.trusted_proxies)))
             raise socketio.exceptions.ConnectionRefusedError(e.message, e.to_wire()) from None
         await self.hub.store.add_client(ClientConn(sid, ident.user, ident.org, ident.expires_at))
         await self.enter_room(sid, org_room(ident.org))

@@ -14,7 +14,7 @@ from typing import Any
 
 from porthole import audit, grant
 from porthole.errors import ConfigError
-from porthole.server import passwords
+from porthole.server import clientaddr, passwords
 from porthole.server.turnconfig import TurnSettings, parse_turn
 from porthole.server.policyconfig import ServerPolicy, parse_policy
 from porthole.server.recordings import RecordingsConfig
@@ -65,6 +65,11 @@ class ServerSettings:
     login_max_failures: int
     login_window_s: int
     ice_servers: tuple[IceServer, ...]
+    # Failed logins (and device connects) per address, and per user, within login_window_s (limiter.py).
+    login_max_failures_per_address: int = 20
+    login_max_failures_per_user: int = 50
+    # Reverse proxies whose X-Forwarded-For is believed (clientaddr.py); none by default.
+    trusted_proxies: tuple[Any, ...] = ()
     # [server.turn]: TURN with credentials minted per session (turnconfig.py); None = no TURN.
     turn: TurnSettings | None = None
     # Bearer token for GET /metrics; None = loopback clients only (docs/ctl.md).
@@ -189,6 +194,14 @@ def _hash(t: _Table, k: str) -> str:
     return v
 
 
+def _device_hash(t: _Table, k: str) -> str:
+    v = t.get(k, str, what="a string")
+    if not (passwords.is_device_hash(v) or passwords.is_valid_hash(v)):
+        raise ConfigError(f"{t.name(k)}: not a device secret hash (make one with "
+                          "`porthole server hash-device-secret`)")
+    return v
+
+
 def _ice_server(data: object, key: str) -> IceServer:
     t = _Table(data, key)
     urls = t.get("urls", (str, list), what="a string or a list of strings")
@@ -233,12 +246,22 @@ def _server(data: object, base_dir: Path) -> ServerSettings:
         max_sessions_per_user=t.int_in("max_sessions_per_user", DEFAULT_MAX_SESSIONS_PER_USER, 1, 10000),
         login_max_failures=t.int_in("login_max_failures", DEFAULT_LOGIN_MAX_FAILURES, 1, 1000),
         login_window_s=t.int_in("login_window_s", DEFAULT_LOGIN_WINDOW_S, 1, 86400),
+        login_max_failures_per_address=t.int_in("login_max_failures_per_address", 20, 1, 100000),
+        login_max_failures_per_user=t.int_in("login_max_failures_per_user", 50, 1, 100000),
+        trusted_proxies=_networks(t, "trusted_proxies"),
         ice_servers=ice,
         turn=turn_settings,
         metrics_token_file=_path(t, "metrics_token_file", base_dir),
     )
     t.done()
     return settings
+
+
+def _networks(t: _Table, k: str) -> tuple[Any, ...]:
+    try:
+        return clientaddr.parse_networks(t.str_list(k, []))
+    except ValueError as e:
+        raise ConfigError(f"{t.name(k)}: {e}") from None
 
 
 def _path(t: _Table, k: str, base_dir: Path) -> Path | None:
@@ -314,7 +337,7 @@ def parse(data: dict, base_dir: Path, path: Path | None = None) -> Config:
         if org not in orgs:
             raise ConfigError(f"devices[{i}].org: unknown org {org!r} (add it under [[orgs]])")
         name = t.get("name", str, dev_id)
-        devices[dev_id] = Device(dev_id, name[:128], org, _hash(t, "secret_hash"), _ice_policy(t, ""))
+        devices[dev_id] = Device(dev_id, name[:128], org, _device_hash(t, "secret_hash"), _ice_policy(t, ""))
         t.done()
     relay = sorted({*(o for o, v in policies.items() if v == "relay"),
                     *(d.id for d in devices.values() if d.ice_transport_policy == "relay")})

@@ -7,6 +7,7 @@ be: a caller that wants a change asks for it by a method.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from collections import OrderedDict, deque
@@ -15,8 +16,8 @@ from typing import Any, Callable
 from porthole.server.sessions import Session
 from porthole.server.store import AgentConn, ClientConn, Store
 
-# How many login keys (user name, address) the failure counters remember; the
-# oldest is forgotten first, so a flood of made-up names cannot grow memory.
+# How many attempt budgets (per user and address, per address, per user) are
+# remembered; the oldest is forgotten first, so a flood of made-up names cannot grow memory.
 MAX_TRACKED_LOGINS = 10000
 
 
@@ -140,25 +141,36 @@ class MemoryStore(Store):
 
     # ---------------------------------------------------------------- failed-login counters
 
-    async def add_failure(self, key: str, at: float, keep: int) -> None:
-        q = self._failures.get(key)
-        if q is None or q.maxlen != keep:
-            q = self._failures[key] = deque(q or (), maxlen=keep)
-        self._failures.move_to_end(key)
-        q.append(at)
-        while len(self._failures) > MAX_TRACKED_LOGINS:
-            self._failures.popitem(last=False)
-
-    async def failures_since(self, key: str, since: float) -> int:
+    def _recent(self, key: str, since: float) -> deque[float]:
         q = self._failures.get(key)
         if q is None:
-            return 0
+            return deque()
         while q and q[0] < since:
             q.popleft()
         if not q:
             del self._failures[key]
-            return 0
-        return len(q)
+        return q
 
-    async def clear_failures(self, key: str) -> None:
+    async def reserve_attempt(self, budgets: list[tuple[str, int]], at: float, since: float) -> bool:
+        # No await in here: check and record are one step for every other task.
+        if any(len(self._recent(k, since)) >= limit for k, limit in budgets):
+            return False
+        for k, limit in budgets:
+            q = self._failures.get(k)
+            if q is None or q.maxlen != limit:
+                q = self._failures[k] = deque(q or (), maxlen=limit)
+            self._failures.move_to_end(k)
+            q.append(at)
+        while len(self._failures) > MAX_TRACKED_LOGINS:
+            self._failures.popitem(last=False)
+        return True
+
+    async def release_attempt(self, keys: list[str], at: float) -> None:
+        for k in keys:
+            q = self._failures.get(k)
+            if q is not None:
+                with contextlib.suppress(ValueError):
+                    q.remove(at)
+
+    async def clear_attempts(self, key: str) -> None:
         self._failures.pop(key, None)

@@ -35,7 +35,7 @@ from aiohttp import web
 from porthole import audit, errors
 from porthole.errors import ConfigError, PortholeError
 from porthole.events import Event
-from porthole.server import passwords
+from porthole.server import clientaddr
 
 log = logging.getLogger("porthole.server.recordings")
 
@@ -97,6 +97,7 @@ class Store:
         self.tokens = tokens
         self.policy = policy
         self.sink = sink
+        self.devices: Any = None  # deviceauth.DeviceAuth, set by the server (it imports this module's config)
         self._lock = asyncio.Lock()  # uploads are rare and short: one at a time
 
     def add_routes(self, app: web.Application) -> None:
@@ -139,14 +140,17 @@ class Store:
         device_id, _, secret = cred.partition(":")
         if scheme != "Device" or not device_id or not secret:
             return None
-        device = self.config.devices.get(device_id)
-        encoded = device.secret_hash if device is not None else passwords.dummy_hash()
-        ok = await asyncio.get_running_loop().run_in_executor(None, passwords.verify_password, secret, encoded)
-        return device_id if device is not None and ok else None
+        assert self.devices is not None, "recordings.Store.devices is set by the server"
+        remote = clientaddr.of_request(request, self.config.server.trusted_proxies)
+        await self.devices.check(device_id[:64], secret[:1024], remote, via="recording_upload")
+        return device_id
 
     async def upload(self, request: web.Request) -> web.Response:
         sid = request.match_info["sid"]
-        device_id = await self._device(request)
+        try:
+            device_id = await self._device(request)
+        except PortholeError as e:
+            return _error(429 if e.code == errors.RATE_LIMITED else 401, e.code, e.message)
         if device_id is None:
             return _error(401, errors.UNAUTHENTICATED, "device credential missing or wrong")
         meta = self._meta(sid) if SID_RE.match(sid) else None

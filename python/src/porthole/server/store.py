@@ -128,14 +128,17 @@ class Store(ABC):
     @abstractmethod
     async def token_revoked(self, token_id: str) -> bool: ...
 
-    # ---------------------------------------------------------------- failed-login counters
+    # ---------------------------------------------------------------- attempt budgets (limiter.py)
 
     @abstractmethod
-    async def add_failure(self, key: str, at: float, keep: int) -> None:
-        """Records a failed login for key at time `at`; only the newest `keep` need be kept."""
+    async def reserve_attempt(self, budgets: list[tuple[str, int]], at: float, since: float) -> bool:
+        """Atomically: when every key has had fewer than its limit of attempts since `since`,
+        records one at `at` under each and returns True; otherwise records nothing, False."""
 
     @abstractmethod
-    async def failures_since(self, key: str, since: float) -> int: ...
+    async def release_attempt(self, keys: list[str], at: float) -> None:
+        """Forgets the attempt recorded at `at` under these keys (it succeeded)."""
 
     @abstractmethod
-    async def clear_failures(self, key: str) -> None: ...
+    async def clear_attempts(self, key: str) -> None:
+        """Forgets every attempt under key."""

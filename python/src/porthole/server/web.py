@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -12,11 +11,16 @@ from typing import Any
 from aiohttp import web
 
 from porthole import errors
+from porthole.errors import PortholeError
 from porthole.events import EventBus
-from porthole.server import passwords
+from porthole.server import clientaddr, passwords
+from porthole.server import limiter as limiter_mod
 from porthole.server.auditing import clean
-from porthole.server.auth import LoginLimiter, Tokens
+from porthole.server.auth import Tokens
 from porthole.server.authz import Policy
+from porthole.server.config import ServerSettings
+from porthole.server.hashpool import HashPool
+from porthole.server.limiter import AttemptLimiter
 
 log = logging.getLogger("porthole.server")
 
@@ -56,27 +60,40 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
 
 
 class LoginHandler:
-    def __init__(self, policy: Policy, tokens: Tokens, limiter: LoginLimiter, events: EventBus) -> None:
+    def __init__(self, policy: Policy, tokens: Tokens, limiter: AttemptLimiter, hashes: HashPool,
+                 settings: ServerSettings, events: EventBus) -> None:
         self.policy = policy
         self.tokens = tokens
         self.limiter = limiter
+        self.hashes = hashes
+        self.settings = settings
         self.events = events
 
     async def handle(self, request: web.Request) -> web.Response:
         """POST /api/login; publishes `login` (result, user, remote) for audit and metrics."""
+        remote = clientaddr.of_request(request, self.settings.trusted_proxies)
         try:
-            response, user = await self._login(request)
+            response, user = await self._login(request, remote)
         except web.HTTPException as e:
-            self._publish(request, e.status, None)
+            self._publish(e.status, None, remote)
             raise
-        self._publish(request, response.status, user)
+        self._publish(response.status, user, remote)
         return response
 
-    def _publish(self, request: web.Request, status: int, user: str | None) -> None:
+    def _publish(self, status: int, user: str | None, remote: str) -> None:
         result = LOGIN_RESULTS.get(status, "bad_request")
-        self.events.publish("login", None, result=result, user=clean(user), remote=clean(request.remote))
+        self.events.publish("login", None, result=result, user=clean(user), remote=clean(remote))
 
-    async def _login(self, request: web.Request) -> tuple[web.Response, str | None]:
+    def budgets(self, username: str, remote: str) -> dict[str, int]:
+        """What one login attempt spends (limiter.py): per user and address, per address, per user."""
+        s = self.settings
+        return {
+            limiter_mod.key("login", username, remote): s.login_max_failures,
+            limiter_mod.key("addr", remote): s.login_max_failures_per_address,
+            limiter_mod.key("user", username): s.login_max_failures_per_user,
+        }
+
+    async def _login(self, request: web.Request, remote: str) -> tuple[web.Response, str | None]:
         """The answer, and the user name the body gave (if it gave one)."""
         if request.content_type != "application/json":
             return error_response(400, errors.BAD_REQUEST, "send Content-Type: application/json"), None
@@ -96,20 +113,25 @@ class LoginHandler:
             return error_response(400, errors.BAD_REQUEST, "username must be a non-empty string"), name
         if not isinstance(password, str) or not 0 < len(password) <= MAX_PASSWORD_LEN:
             return error_response(400, errors.BAD_REQUEST, "password must be a non-empty string"), name
-        key = (username, request.remote or "")
-        if await self.limiter.blocked(key):
-            log.warning("login for user=%r from %s refused: rate limited", username, key[1])
+        # The attempt is taken from every budget before the slow hash: concurrent guesses
+        # cannot all pass a check made before any of them failed.
+        attempt = await self.limiter.reserve(self.budgets(username, remote))
+        if attempt is None:
+            log.warning("login for user=%r from %s refused: rate limited", username, remote)
             return error_response(429, errors.RATE_LIMITED, "too many failed logins; wait a minute"), name
         user = self.policy.user(username)
         encoded = user.password_hash if user is not None else passwords.dummy_hash()
-        ok = await asyncio.get_running_loop().run_in_executor(None, passwords.verify_password, password, encoded)
+        try:
+            ok = await self.hashes.verify(password, encoded)
+        except PortholeError as e:  # the hash queue is full
+            await self.limiter.succeeded(attempt)  # not this caller's failure
+            return error_response(429, e.code, e.message), name
         if user is None or not ok:
-            await self.limiter.failed(key)
-            log.warning("login for user=%r from %s failed", username, key[1])
+            log.warning("login for user=%r from %s failed", username, remote)
             return error_response(401, errors.UNAUTHENTICATED, "wrong user name or password"), name
-        await self.limiter.succeeded(key)
+        await self.limiter.succeeded(attempt, clear=(limiter_mod.key("login", username, remote),))
         token = self.tokens.issue(user.name, user.org)
-        log.info("login: user=%s from %s", user.name, key[1])
+        log.info("login: user=%s from %s", user.name, remote)
         body_out: dict[str, Any] = {"token": token, "expires_in": self.tokens.ttl_s, "user": user.name, "org": user.org}
         return web.json_response(body_out), name
 
