@@ -114,5 +114,6 @@ def test_go_codes_and_close_reasons_are_in_wire() -> None:
 
 def test_client_reasons_are_disconnect_reasons() -> None:
     assert wire.CLIENT_REASONS <= wire.DISCONNECT_REASONS
-    assert wire.client_reason("user_closed") == "user_closed"
-    assert wire.client_reason("anything else") == wire.USER_CLOSED
+    assert wire.client_reason("user_closed") == wire.client_reason(None) == "user_closed"
+    for other in ("anything else", "idle_timeout", "client_gone", "exit"):
+        assert wire.client_reason(other) == wire.CLIENT_ERROR

@@ -57,6 +57,16 @@ async def test_disconnect_from_client_reaches_agent_and_ends_session(env: Env) -
     client, agent, sid = await started(env)
     assert await client.call("webrtc:disconnect", {"session_id": sid, "reason": "user_closed"}) == {"ok": True}
     assert await agent.next("webrtc:disconnect") == {"session_id": sid, "reason": "user_closed"}
+
+
+@pytest.mark.parametrize("sent,relayed", [(None, "user_closed"), ("user_closed", "user_closed"),
+                                          ("idle_timeout", "client_error"), ("exit", "client_error"),
+                                          ("client_gone", "client_error"), ("ice_failed", "client_error")])
+async def test_a_client_cannot_write_the_devices_close_reason(env: Env, sent, relayed) -> None:
+    client, agent, sid = await started(env)
+    payload = {"session_id": sid} if sent is None else {"session_id": sid, "reason": sent}
+    assert await client.call("webrtc:disconnect", payload) == {"ok": True}
+    assert await agent.next("webrtc:disconnect") == {"session_id": sid, "reason": relayed}
     assert err(await client.call("webrtc:ice", {"session_id": sid, "candidate": None})) == "session_not_found"
     assert err(await agent.call("webrtc:answer", {"session_id": sid, "type": "answer", "sdp": ANSWER_SDP})) \
         == "session_not_found"

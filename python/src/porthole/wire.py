@@ -109,12 +109,14 @@ ERROR_CODES = frozenset({
 
 # Reasons of a `webrtc:disconnect`, of the device's `session.ended` audit
 # record, and of porthole-core's SessionClosed event (sidecar.proto).
-# Sent by the client: what it says is mapped onto CLIENT_REASONS.
+# From the client's side, to the device: what a client says is mapped onto
+# CLIENT_REASONS by the server (client_reason), so that a client cannot write
+# the device's audit (make its own close read `idle_timeout`, say).
 USER_CLOSED = "user_closed"
-CLIENT_GONE = "client_gone"
-CLIENT_REASONS = frozenset({USER_CLOSED, CLIENT_GONE})
-# Sent by the device (agent or porthole-core) or the server.
-CLOSED = "closed"  # the server's default for a webrtc:disconnect without a reason
+CLIENT_ERROR = "client_error"  # the client ended it for any other reason (a failure on its side)
+CLIENT_GONE = "client_gone"  # the server's: the client's socket went away
+CLIENT_REASONS = frozenset({USER_CLOSED, CLIENT_ERROR})
+CLOSED = "closed"  # the server's default for a device's webrtc:disconnect without a reason
 EXIT = "exit"
 PEER_CLOSED = "peer_closed"
 SETUP_TIMEOUT = "setup_timeout"
@@ -128,7 +130,7 @@ CLOSED_BY_ADMIN = "closed_by_admin"
 PEER_FAILED = "peer_failed"
 SCREEN_LOST = "screen_lost"
 DISCONNECT_REASONS = frozenset({
-    *CLIENT_REASONS, CLOSED, EXIT, PEER_CLOSED, SETUP_TIMEOUT, AGENT_SHUTDOWN, SIDECAR_RESTARTED,
+    *CLIENT_REASONS, CLIENT_GONE, CLOSED, EXIT, PEER_CLOSED, SETUP_TIMEOUT, AGENT_SHUTDOWN, SIDECAR_RESTARTED,
     SIDECAR_ERROR, SIDECAR_SHUTDOWN, CLOSED_DURING_SETUP, CLOSED_BY_AGENT, CLOSED_BY_ADMIN,
     PEER_FAILED, SCREEN_LOST, errors.ICE_FAILED, errors.INTERNAL, errors.SIDECAR_UNAVAILABLE,
     errors.EXEC_FAILED, errors.TARGET_NOT_FOUND, ROOT_DENIED, IDLE_TIMEOUT, MAX_DURATION,
@@ -138,4 +140,4 @@ DISCONNECT_REASONS = frozenset({
 
 def client_reason(v: object) -> str:
     """A client's own close reason, mapped onto the fixed set (it may not write the device's audit)."""
-    return v if isinstance(v, str) and v in CLIENT_REASONS else USER_CLOSED
+    return USER_CLOSED if v is None or v == USER_CLOSED else CLIENT_ERROR

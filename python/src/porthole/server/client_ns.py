@@ -229,7 +229,9 @@ class ClientNamespace(EventNamespace):
     async def disconnect_session(self, sid: str, data: Any) -> dict[str, Any]:
         d = payloads.obj(data)
         s = await self._own_session(sid, d)
-        why = payloads.reason(d, "closed")
+        # The shape is checked, then the reason mapped onto the client's fixed set: a client
+        # cannot make the device's audit say `idle_timeout` about its own close.
+        why = wire.client_reason(payloads.reason(d, wire.USER_CLOSED))
         await self.hub.end_session(s, "client", agent=("webrtc:disconnect", {"session_id": s.id, "reason": why}))
         return {"ok": True}
 
