@@ -58,9 +58,7 @@ async def test_async_wait_for_takes_sync_and_async_predicates():
 
 def _inner_session(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """An inner pytest run with our support plugins, artifacts under pytester's dir."""
-    pytester.makeconftest(
-        f"import sys\nsys.path.insert(0, {str(REPO)!r})\npytest_plugins = {SUPPORT_PLUGINS!r}\n"
-    )
+    pytester.makeconftest(f"import sys\nsys.path.insert(0, {str(REPO)!r})\npytest_plugins = {SUPPORT_PLUGINS!r}\n")
     pytester.makeini(
         "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
         "filterwarnings =\n    error\n    ignore::DeprecationWarning:aioice.*\n"

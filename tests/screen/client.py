@@ -38,6 +38,7 @@ class ScreenClient:
                     self.last_frame = await track.recv()
                     self.frames += 1
                     self._changed.set()
+
         self._reader = asyncio.ensure_future(read())
 
     async def offer(self) -> str:

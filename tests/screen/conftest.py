@@ -26,7 +26,8 @@ def xvfb():
 @pytest.fixture
 async def screen_agent(agent_factory, xvfb):
     """The real agent (and porthole-core) with [[screens]] desk = the Xvfb, shown at 640x360."""
-    return await agent_factory(extra_toml=f"""
+    return await agent_factory(
+        extra_toml=f"""
 [[screens]]
 id = "{SCREEN_ID}"
 name = "Test desk"
@@ -34,7 +35,8 @@ display = "{xvfb.display}"
 width = 640
 height = 360
 fps = 30
-""")
+"""
+    )
 
 
 def pointer(x: xdisplay.Xvfb) -> tuple[int, int]:
@@ -48,8 +50,12 @@ class KeyRecorder:
 
     def __init__(self, x: xdisplay.Xvfb) -> None:
         # stdbuf: xev's stdout is a pipe, which libc would block-buffer.
-        self.proc = subprocess.Popen(["stdbuf", "-oL", "xev", "-root", "-event", "keyboard"], env=x.env(),
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            ["stdbuf", "-oL", "xev", "-root", "-event", "keyboard"],
+            env=x.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         os.set_blocking(self.proc.stdout.fileno(), False)
         self.out = b""
         # Ready once a probe key typed by xdotool shows up (xev selected its events).
@@ -77,12 +83,16 @@ async def screen_stack(tmp_path, xvfb):
     """The whole product (real server, agent, porthole-core) with the Xvfb as screen target "desk" at 1280x720."""
     from tests.support.fullstack import start_stack
 
-    st = await start_stack(tmp_path, targets="[targets]\ndocker = false\n", agent_extra=f"""
+    st = await start_stack(
+        tmp_path,
+        targets="[targets]\ndocker = false\n",
+        agent_extra=f"""
 [[screens]]
 id = "{SCREEN_ID}"
 name = "Test desk"
 display = "{xvfb.display}"
-""")
+""",
+    )
     yield st
     await st.stop()
 

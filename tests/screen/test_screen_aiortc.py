@@ -18,8 +18,9 @@ async def open_screen(agent, mode: str = "interactive") -> tuple[str, ScreenClie
     client = ScreenClient()
     sid, token = agent.sign(SCREEN_ID, kind="screen", mode=mode)
     agent.clients.append(client)
-    await agent.hub.send("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": await client.offer(),
-                                          "grant": token})
+    await agent.hub.send(
+        "webrtc:offer", {"session_id": sid, "type": "offer", "sdp": await client.offer(), "grant": token}
+    )
     try:
         answer = await agent.hub.wait_event(sid, "webrtc:answer", timeout=15)
     except TimeoutError:
@@ -32,8 +33,14 @@ async def open_screen(agent, mode: str = "interactive") -> tuple[str, ScreenClie
 
 
 async def wait_colours(client: ScreenClient, left, right, what: str) -> None:
-    await client.wait_for(lambda: client.last_frame is not None and near(client.pixel(0.25, 0.5), left)
-                          and near(client.pixel(0.75, 0.5), right), what=what)
+    await client.wait_for(
+        lambda: (
+            client.last_frame is not None
+            and near(client.pixel(0.25, 0.5), left)
+            and near(client.pixel(0.75, 0.5), right)
+        ),
+        what=what,
+    )
 
 
 async def test_pattern_arrives_and_changes(screen_agent, xvfb):

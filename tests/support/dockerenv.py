@@ -51,8 +51,7 @@ def target_image(docker_client) -> str:
         docker_client.images.get(TARGET_IMAGE)
     except docker.errors.ImageNotFound:
         pytest.fail(
-            f"image {TARGET_IMAGE} not found; build it with scripts/build-target-image.sh "
-            f"(make setup does)",
+            f"image {TARGET_IMAGE} not found; build it with scripts/build-target-image.sh (make setup does)",
             pytrace=False,
         )
     return TARGET_IMAGE

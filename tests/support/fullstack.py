@@ -44,8 +44,9 @@ class Stack:
 
 def _spawn(args: list[str], log: Path) -> subprocess.Popen:
     with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "porthole", *args], stdout=out, stderr=subprocess.STDOUT,
-                                cwd=REPO)
+        return subprocess.Popen(
+            [sys.executable, "-m", "porthole", *args], stdout=out, stderr=subprocess.STDOUT, cwd=REPO
+        )
 
 
 def _healthy(url: str) -> bool:
@@ -69,8 +70,9 @@ async def _stop(proc: subprocess.Popen, name: str, log: Path) -> None:
 DEFAULT_TARGETS = '[targets]\ncontainers = ["porthole-test-*"]\n'
 
 
-async def start_stack(tmp_path: Path, *, targets: str = DEFAULT_TARGETS, agent_extra: str = "",
-                      server_extra: str = "") -> Stack:
+async def start_stack(
+    tmp_path: Path, *, targets: str = DEFAULT_TARGETS, agent_extra: str = "", server_extra: str = ""
+) -> Stack:
     """The real server (from devconfig, plus server_extra TOML) and the real agent (targets and
     agent_extra TOML appended to a test agent config); returns once the agent is connected."""
     port = free_port()
@@ -78,7 +80,8 @@ async def start_stack(tmp_path: Path, *, targets: str = DEFAULT_TARGETS, agent_e
     if server_extra:
         dc.server_config.write_text(dc.server_config.read_text() + server_extra)
     agent_cfg = tmp_path / "dev" / "agent-test.toml"
-    agent_cfg.write_text(f"""
+    agent_cfg.write_text(
+        f"""
 [agent]
 device_id = "{dc.device_id}"
 server_url = "{dc.url}"
@@ -91,22 +94,34 @@ binary = "{core_binary()}"
 socket = "core.sock"
 ice_interfaces = ["{ice_iface()}"]
 
-""" + targets + agent_extra)
+"""
+        + targets
+        + agent_extra
+    )
     logs = {"server": tmp_path / "server.log", "agent": tmp_path / "agent.log"}
-    st = Stack(url=dc.url, username=dc.username, password=dc.password, device_id=dc.device_id,
-               server=_spawn(["server", "--config", str(dc.server_config)], logs["server"]), agent=None,
-               logs=logs, dc=dc)
+    st = Stack(
+        url=dc.url,
+        username=dc.username,
+        password=dc.password,
+        device_id=dc.device_id,
+        server=_spawn(["server", "--config", str(dc.server_config)], logs["server"]),
+        agent=None,
+        logs=logs,
+        dc=dc,
+    )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + START_TIMEOUT_S
     try:
         while not await asyncio.to_thread(_healthy, dc.url):
-            assert st.server.poll() is None and loop.time() < deadline, \
+            assert st.server.poll() is None and loop.time() < deadline, (
                 f"server did not start\n{st.log('server')[-2000:]}"
+            )
             await asyncio.sleep(0.1)
         st.agent = _spawn(["agent", "--config", str(agent_cfg)], logs["agent"])
         while "connected to server" not in st.log("agent"):
-            assert st.agent.poll() is None and loop.time() < deadline, \
+            assert st.agent.poll() is None and loop.time() < deadline, (
                 f"agent did not connect\n{st.log('agent')[-2000:]}"
+            )
             await asyncio.sleep(0.1)
     except BaseException:
         await st.stop()

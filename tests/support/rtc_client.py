@@ -84,6 +84,7 @@ class TerminalClient:
     async def wait_message(self, mtype: str, timeout: float = 15.0, start: int = 0) -> dict:
         def found():
             return next((m for m in self.messages[start:] if m.get("type") == mtype), None)
+
         try:
             await self.wait_for(lambda: found() is not None, timeout)
         except TimeoutError:

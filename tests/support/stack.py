@@ -58,8 +58,9 @@ class AgentProcess:
     async def offer(self, client: TerminalClient, sid: str, token: str, *, cols=80, rows=24, sdp=None) -> None:
         self.clients.append(client)
         sdp = sdp if sdp is not None else await client.offer()
-        await self.hub.send("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": sdp, "grant": token,
-                                             "cols": cols, "rows": rows})
+        await self.hub.send(
+            "webrtc:offer", {"session_id": sid, "type": "offer", "sdp": sdp, "grant": token, "cols": cols, "rows": rows}
+        )
 
     async def open_terminal(self, target_id: str, *, binary=False, cols=80, rows=24) -> tuple[str, TerminalClient]:
         """Signs a good grant, offers, applies the answer and waits for the channel to open."""
@@ -83,7 +84,8 @@ def write_agent_config(tmp: Path, hub_url: str, secret: str, public_pem: bytes, 
     host_shell = "true" if targets.get("host_shell") else "false"
     user_line = f'user = "{targets["user"]}"' if "user" in targets else ""  # targets.user (exec user)
     cfg = tmp / "agent.toml"
-    cfg.write_text(f"""
+    cfg.write_text(
+        f"""
 [agent]
 device_id = "{DEVICE_ID}"
 server_url = "{hub_url}"
@@ -108,7 +110,9 @@ log_level = "debug"
 [admin]
 socket = "admin.sock"
 metrics_listen = "127.0.0.1:0"
-""".replace("'", '"') + targets.get("extra_toml", ""))  # e.g. [policy], [audit], [recording]
+""".replace("'", '"')
+        + targets.get("extra_toml", "")
+    )  # e.g. [policy], [audit], [recording]
     return cfg
 
 
@@ -121,8 +125,9 @@ async def agent_factory(tmp_path):
         from cryptography.hazmat.primitives import serialization
 
         key = Ed25519PrivateKey.generate()
-        public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+        public_pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         secret = secrets.token_urlsafe(24)
         hub = AgentHub(DEVICE_ID, secret)
         await hub.start()
@@ -131,8 +136,12 @@ async def agent_factory(tmp_path):
         cfg = write_agent_config(d, hub.url, secret, public_pem, **targets)
         log_path = d / "agent.log"
         with log_path.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "porthole", "agent", "--config", str(cfg)],
-                                    stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "porthole", "agent", "--config", str(cfg)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+            )
         ap = AgentProcess(hub=hub, key=key, proc=proc, log_path=log_path)
         started.append(ap)
         try:

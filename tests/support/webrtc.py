@@ -45,7 +45,7 @@ def sdp_candidates(sdp: str) -> list[dict]:
     for line in sdp.splitlines():
         if not line.startswith("a=candidate:"):
             continue
-        f = line[len("a=candidate:"):].split()
+        f = line[len("a=candidate:") :].split()
         cand = {
             "foundation": f[0],
             "component": int(f[1]),

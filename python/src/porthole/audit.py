@@ -78,7 +78,7 @@ def parse_config(table: object, base: Path, where: str = "audit", default_file: 
         raise ConfigError(f"{where}.{unknown[0]}: unknown key")
     file = table.get("file", default_file)
     if not isinstance(file, str):
-        raise ConfigError(f"{where}.file: expected a path string (\"\" for no file)")
+        raise ConfigError(f'{where}.file: expected a path string ("" for no file)')
     log_on = table.get("log", True)
     if not isinstance(log_on, bool):
         raise ConfigError(f"{where}.log: expected true or false")

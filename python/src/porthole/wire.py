@@ -84,16 +84,40 @@ LOGIN_EXPIRED = "login_expired"
 VIEW_ONLY = "view_only"
 
 # Every `code` of an `error` ack, a `webrtc:error` or a terminal `error` message.
-ERROR_CODES = frozenset({
-    errors.BAD_REQUEST, errors.UNAUTHENTICATED, errors.RATE_LIMITED, errors.DENIED,
-    errors.DEVICE_OFFLINE, errors.TARGET_NOT_FOUND, errors.TOO_MANY_SESSIONS,
-    errors.SESSION_NOT_FOUND, errors.GRANT_INVALID, errors.GRANT_EXPIRED,
-    errors.GRANT_WRONG_DEVICE, errors.GRANT_REPLAYED, errors.BAD_SDP, errors.ICE_FAILED,
-    errors.EXEC_FAILED, errors.SIDECAR_UNAVAILABLE, errors.SCREEN_UNAVAILABLE,
-    errors.BAD_MESSAGE, errors.MESSAGE_TOO_LARGE, errors.INTERNAL,
-    ROOT_DENIED, USER_DENIED, SHELL_DENIED, ENV_DENIED, TARGET_DENIED, AUDIT_UNAVAILABLE,
-    IDLE_TIMEOUT, MAX_DURATION, LOGIN_EXPIRED, VIEW_ONLY,
-})
+ERROR_CODES = frozenset(
+    {
+        errors.BAD_REQUEST,
+        errors.UNAUTHENTICATED,
+        errors.RATE_LIMITED,
+        errors.DENIED,
+        errors.DEVICE_OFFLINE,
+        errors.TARGET_NOT_FOUND,
+        errors.TOO_MANY_SESSIONS,
+        errors.SESSION_NOT_FOUND,
+        errors.GRANT_INVALID,
+        errors.GRANT_EXPIRED,
+        errors.GRANT_WRONG_DEVICE,
+        errors.GRANT_REPLAYED,
+        errors.BAD_SDP,
+        errors.ICE_FAILED,
+        errors.EXEC_FAILED,
+        errors.SIDECAR_UNAVAILABLE,
+        errors.SCREEN_UNAVAILABLE,
+        errors.BAD_MESSAGE,
+        errors.MESSAGE_TOO_LARGE,
+        errors.INTERNAL,
+        ROOT_DENIED,
+        USER_DENIED,
+        SHELL_DENIED,
+        ENV_DENIED,
+        TARGET_DENIED,
+        AUDIT_UNAVAILABLE,
+        IDLE_TIMEOUT,
+        MAX_DURATION,
+        LOGIN_EXPIRED,
+        VIEW_ONLY,
+    }
+)
 
 # Reasons of a `webrtc:disconnect` (and of the `session.ended` audit record).
 # Sent by the client: what it says is mapped onto CLIENT_REASONS.
@@ -113,13 +137,33 @@ CLOSED_BY_AGENT = "closed_by_agent"
 CLOSED_BY_ADMIN = "closed_by_admin"
 PEER_FAILED = "peer_failed"
 SCREEN_LOST = "screen_lost"
-DISCONNECT_REASONS = frozenset({
-    *CLIENT_REASONS, EXIT, PEER_CLOSED, SETUP_TIMEOUT, AGENT_SHUTDOWN, SIDECAR_RESTARTED,
-    SIDECAR_ERROR, SIDECAR_SHUTDOWN, CLOSED_DURING_SETUP, CLOSED_BY_AGENT, CLOSED_BY_ADMIN,
-    PEER_FAILED, SCREEN_LOST, errors.ICE_FAILED, errors.INTERNAL,
-    errors.EXEC_FAILED, errors.TARGET_NOT_FOUND, ROOT_DENIED, IDLE_TIMEOUT, MAX_DURATION,
-    GRANT_EXPIRED, LOGIN_EXPIRED, errors.DEVICE_OFFLINE,
-})
+DISCONNECT_REASONS = frozenset(
+    {
+        *CLIENT_REASONS,
+        EXIT,
+        PEER_CLOSED,
+        SETUP_TIMEOUT,
+        AGENT_SHUTDOWN,
+        SIDECAR_RESTARTED,
+        SIDECAR_ERROR,
+        SIDECAR_SHUTDOWN,
+        CLOSED_DURING_SETUP,
+        CLOSED_BY_AGENT,
+        CLOSED_BY_ADMIN,
+        PEER_FAILED,
+        SCREEN_LOST,
+        errors.ICE_FAILED,
+        errors.INTERNAL,
+        errors.EXEC_FAILED,
+        errors.TARGET_NOT_FOUND,
+        ROOT_DENIED,
+        IDLE_TIMEOUT,
+        MAX_DURATION,
+        GRANT_EXPIRED,
+        LOGIN_EXPIRED,
+        errors.DEVICE_OFFLINE,
+    }
+)
 
 
 def client_reason(v: object) -> str:

@@ -63,9 +63,17 @@ class BridgeSession:
 
     async def run(self, channel) -> None:
         loop = asyncio.get_running_loop()
-        exec_id = (await asyncio.to_thread(
-            self.api.exec_create, self.container, list(DEFAULT_SHELL), stdin=True, tty=True,
-            environment={"TERM": "xterm-256color"}, user=DEFAULT_USER))["Id"]
+        exec_id = (
+            await asyncio.to_thread(
+                self.api.exec_create,
+                self.container,
+                list(DEFAULT_SHELL),
+                stdin=True,
+                tty=True,
+                environment={"TERM": "xterm-256color"},
+                user=DEFAULT_USER,
+            )
+        )["Id"]
         sock = await asyncio.to_thread(self.api.exec_start, exec_id, socket=True, tty=True)
         self.sock = getattr(sock, "_sock", sock)
         self.sock.setblocking(False)
@@ -103,7 +111,7 @@ class BridgeSession:
                 while channel.bufferedAmount > HIGH_WATER:
                     low.clear()
                     await low.wait()
-                channel.send(json.dumps({"type": "output", "data": text[i:i + CHUNK]}))
+                channel.send(json.dumps({"type": "output", "data": text[i : i + CHUNK]}))
         if channel.readyState == "open":
             channel.send(json.dumps({"type": "exit", "code": 0}))
 

@@ -40,8 +40,13 @@ class PeerProcess:
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            binary_path(), "--iface", self.iface, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, limit=LINE_LIMIT)
+            binary_path(),
+            "--iface",
+            self.iface,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=LINE_LIMIT,
+        )
         self._reader = asyncio.create_task(self._read(), name="bench-peer-reader")
 
     async def _read(self) -> None:

@@ -16,14 +16,23 @@ from porthole.rpc.v1 import sidecar_pb2 as pb
 CHROMIUM = "/usr/bin/chromium"
 # TESTING.md: headless, no sandbox (root), no GPU, nothing fetched; local
 # addresses as candidates, not mDNS names porthole-core would not resolve.
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
-        "--disable-features=WebRtcHideLocalIpsWithMdns"]
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
 GATHER_TIMEOUT_MS = 10000
 
 # The page: offer recvonly video, gather every candidate (no trickle here),
 # then record each presented frame's centre luma and presentation time.
-PAGE_JS = """
+PAGE_JS = (
+    """
 async () => {
   const pc = new RTCPeerConnection({iceServers: []});
   pc.addTransceiver("video", {direction: "recvonly"});
@@ -62,7 +71,9 @@ async () => {
   });
   return pc.localDescription.sdp;
 }
-""" % GATHER_TIMEOUT_MS
+"""
+    % GATHER_TIMEOUT_MS
+)
 
 
 class ChromiumReceiver:
@@ -76,15 +87,23 @@ class ChromiumReceiver:
         self._browser = await self._pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         self.page = await self._browser.new_page()
         offer = await self.page.evaluate(PAGE_JS)
-        resp = await sidecar.stub.CreateSession(pb.CreateSessionRequest(
-            session_id=sid, offer_sdp=offer, kind="screen",
-            screen=pb.ScreenOptions(display=display, width=1280, height=720, fps=30)), timeout=10)
-        await self.page.evaluate("(sdp) => window.bench.pc.setRemoteDescription({type: 'answer', sdp})",
-                                 resp.answer_sdp)
+        resp = await sidecar.stub.CreateSession(
+            pb.CreateSessionRequest(
+                session_id=sid,
+                offer_sdp=offer,
+                kind="screen",
+                screen=pb.ScreenOptions(display=display, width=1280, height=720, fps=30),
+            ),
+            timeout=10,
+        )
+        await self.page.evaluate(
+            "(sdp) => window.bench.pc.setRemoteDescription({type: 'answer', sdp})", resp.answer_sdp
+        )
 
     async def state(self) -> dict:
         return await self.page.evaluate(
-            "({frames: bench.frames, white: bench.white, changedAt: bench.changedAt, receivedAt: bench.receivedAt})")
+            "({frames: bench.frames, white: bench.white, changedAt: bench.changedAt, receivedAt: bench.receivedAt})"
+        )
 
     async def wait_frames(self, n: int, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

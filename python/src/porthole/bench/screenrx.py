@@ -26,8 +26,10 @@ SESSION_TIMEOUT_S = 30.0
 WHITE_LUMA = 128
 # Seed 000's pipeline, with a caps filter for the same 30 fps and a sink that
 # prints a line per encoded frame (counted for the fps held).
-GST_PIPELINE = ("ximagesrc display-name={display} show-pointer=false ! video/x-raw,framerate=30/1 ! "
-                "videoconvert ! vp8enc deadline=1 target-bitrate=2000000 ! fakesink silent=false sync=false")
+GST_PIPELINE = (
+    "ximagesrc display-name={display} show-pointer=false ! video/x-raw,framerate=30/1 ! "
+    "videoconvert ! vp8enc deadline=1 target-bitrate=2000000 ! fakesink silent=false sync=false"
+)
 _PTS = re.compile(r"fakesink0:sink\) \(\d+ bytes, dts: [^,]*, pts: (\d+):(\d+):([\d.]+)")
 
 
@@ -97,6 +99,7 @@ class Receiver:
                     if white != self.white:
                         self.white, self.changed_at = white, now
                         self._changed.set()
+
         self._task = asyncio.ensure_future(read())
 
     async def wait_centre(self, white: bool, timeout: float = 10.0) -> float:
@@ -115,9 +118,15 @@ class Receiver:
 async def open_session(sidecar: Sidecar, display: str, sid: str) -> Receiver:
     rx = Receiver()
     await rx.pc.setLocalDescription(await rx.pc.createOffer())
-    resp = await sidecar.stub.CreateSession(pb.CreateSessionRequest(
-        session_id=sid, offer_sdp=rx.pc.localDescription.sdp, kind="screen",
-        screen=pb.ScreenOptions(display=display, width=1280, height=720, fps=30)), timeout=10)
+    resp = await sidecar.stub.CreateSession(
+        pb.CreateSessionRequest(
+            session_id=sid,
+            offer_sdp=rx.pc.localDescription.sdp,
+            kind="screen",
+            screen=pb.ScreenOptions(display=display, width=1280, height=720, fps=30),
+        ),
+        timeout=10,
+    )
     # aiortc does not trickle; the sidecar finds it as a peer-reflexive candidate.
     await rx.pc.setRemoteDescription(RTCSessionDescription(sdp=resp.answer_sdp, type="answer"))
     deadline = time.monotonic() + SESSION_TIMEOUT_S
@@ -138,8 +147,11 @@ def gst_available() -> bool:
 
 
 def gst_start(display: str) -> subprocess.Popen:
-    return subprocess.Popen(["gst-launch-1.0", "-v", *GST_PIPELINE.format(display=display).split()],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        ["gst-launch-1.0", "-v", *GST_PIPELINE.format(display=display).split()],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def gst_stop_fps(proc: subprocess.Popen, after_s: float) -> tuple[float, int]:

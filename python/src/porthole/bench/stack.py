@@ -112,8 +112,9 @@ socket = "admin.sock"
 
     def _spawn(self, args: list[str], log: str) -> subprocess.Popen:
         with (self.workdir / log).open("wb") as out:
-            return subprocess.Popen([sys.executable, "-m", "porthole", *args], stdout=out,
-                                    stderr=subprocess.STDOUT, cwd=self.workdir)
+            return subprocess.Popen(
+                [sys.executable, "-m", "porthole", *args], stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir
+            )
 
     def log(self, name: str) -> str:
         path = self.workdir / name
@@ -158,8 +159,9 @@ socket = "admin.sock"
         self.sio.on("webrtc:answer", self._on_answer, namespace="/client")
         self.sio.on("webrtc:ice", self._on_ice, namespace="/client")
         self.sio.on("webrtc:error", self._on_error, namespace="/client")
-        await self.sio.connect(self.url, namespaces=["/client"], auth={"token": body["token"]},
-                               transports=["websocket"], wait_timeout=10)
+        await self.sio.connect(
+            self.url, namespaces=["/client"], auth={"token": body["token"]}, transports=["websocket"], wait_timeout=10
+        )
 
     async def _on_answer(self, data: dict) -> None:
         s = self.sessions.get(data.get("session_id"))
@@ -201,8 +203,9 @@ socket = "admin.sock"
         deadline = time.monotonic() + INVENTORY_TIMEOUT_S
         while True:
             ack = await self._call("devices:list", None)
-            if any(t["id"] == target_id for d in ack["devices"] if d["id"] == self.device_id
-                   for t in d.get("targets", [])):
+            if any(
+                t["id"] == target_id for d in ack["devices"] if d["id"] == self.device_id for t in d.get("targets", [])
+            ):
                 return
             if time.monotonic() > deadline:
                 raise PortholeError("internal", f"the agent never reported target {target_id}")
@@ -213,8 +216,10 @@ socket = "admin.sock"
         with the setup split measured."""
         offer = await self.peer.request("new", protocol="porthole-binary" if binary else "")
         t_open = time.monotonic()
-        ack = await self._call("session:open", {"device_id": self.device_id, "target_id": container,
-                                                "kind": "terminal", "cols": 80, "rows": 24})
+        ack = await self._call(
+            "session:open",
+            {"device_id": self.device_id, "target_id": container, "kind": "terminal", "cols": 80, "rows": 24},
+        )
         s = Session(id=ack["session_id"], peer=offer["peer"])
         s.open_s = time.monotonic() - t_open
         s.answer = asyncio.get_running_loop().create_future()
