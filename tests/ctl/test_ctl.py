@@ -140,7 +140,7 @@ async def test_ctl_on_a_live_session(agent, make_container):
     assert shown["transport"]["selected_pair"]["remote_address"]
     r = await ctl("show", sid, socket=sock)
     assert r.code == 0, r
-    assert f"session {sid}" in r.out and f"exec id" in r.out and s["exec_id"] in r.out
+    assert f"session {sid}" in r.out and "exec id" in r.out and s["exec_id"] in r.out
     assert re.search(r"selected pair\s+host \S+ <-> host \S+ \(udp\)", r.out), r.out
     assert re.search(r"^terminal\s+json\s+open\s+\d+", r.out, re.M), r.out
 
@@ -342,7 +342,7 @@ async def test_sidecar_restart_shows_in_health_stats_and_metrics(agent, make_con
     sock = admin_socket(agent)
     c = make_container()
     await wait_target(agent, c.name)
-    sid, client = await agent.open_terminal(c.name)
+    sid, _client = await agent.open_terminal(c.name)
     h = (await ctl("health", "--json", socket=sock)).json()
     old_pid = h["sidecar"]["pid"]
     os.kill(old_pid, signal.SIGKILL)  # porthole-core dies under the agent (it was started by our agent)
@@ -411,6 +411,7 @@ async def test_watch_ends_clearly_when_the_agent_stops(agent):
 
 async def test_agent_refuses_an_admin_socket_another_process_serves(tmp_path):
     import socket as pysocket
+
     from porthole import grant as grants
 
     taken = tmp_path / "taken.sock"

@@ -16,8 +16,8 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-from tests.ctl.test_ctl import admin_socket, ctl, wait_stats
 from tests.agent.test_terminal import wait_target
+from tests.ctl.test_ctl import admin_socket, ctl, wait_stats
 
 XVFB_START_TIMEOUT_S = 10.0
 
@@ -57,6 +57,7 @@ async def test_show_a_screen_session(agent_factory, xvfb):
 
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no STUN: host candidates in the test netns
     frames = asyncio.Event()
+    pulls: list[asyncio.Task] = []  # held, or the loop may drop a reader mid-stream
 
     @pc.on("track")
     def on_track(track):
@@ -66,7 +67,7 @@ async def test_show_a_screen_session(agent_factory, xvfb):
                     await track.recv()
                     frames.set()
 
-        asyncio.ensure_future(pull())
+        pulls.append(asyncio.ensure_future(pull()))
 
     pc.addTransceiver("video", direction="recvonly")
     pc.createDataChannel("input")
@@ -104,3 +105,6 @@ async def test_show_a_screen_session(agent_factory, xvfb):
         assert st["ended_by_reason"] == {"closed_by_admin": 1} and st["sessions_started"] == 1
     finally:
         await pc.close()
+        for t in pulls:
+            t.cancel()
+        await asyncio.gather(*pulls, return_exceptions=True)

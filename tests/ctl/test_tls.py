@@ -29,7 +29,7 @@ def _write(path: Path, key, cert: x509.Certificate) -> None:
 
 def make_ca(d: Path, name: str):
     key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name(name))
@@ -62,7 +62,7 @@ def make_ca(d: Path, name: str):
 def issue(d: Path, name: str, ca, *, server: bool) -> None:
     ca_key, ca_cert = ca
     key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     b = (
         x509.CertificateBuilder()
         .subject_name(_name(name))

@@ -69,7 +69,7 @@ dir = "device-recordings"
 
 
 async def test_recorded_session_replays_to_the_same_output(recording_stack, make_container, new_page, request):
-    dc, dev_dir, logs = recording_stack
+    dc, dev_dir, _logs = recording_stack
     c = make_container()
     async with aiohttp.ClientSession() as http:
         async with http.post(dc.url + "/api/login", json={"username": dc.username, "password": dc.password}) as r:

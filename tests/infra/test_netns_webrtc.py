@@ -86,10 +86,15 @@ window.answerOffer = async (sdp) => {
 window.selectedPair = async () => {
   const stats = await window.pc.getStats();
   let pairId = null;
-  stats.forEach((s) => { if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId; });
+  stats.forEach((s) => {
+    if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+  });
   if (!pairId) return null;
   const pair = stats.get(pairId);
-  const cand = (id) => { const c = stats.get(id); return {address: c.address, port: c.port, type: c.candidateType, protocol: c.protocol}; };
+  const cand = (id) => {
+    const c = stats.get(id);
+    return {address: c.address, port: c.port, type: c.candidateType, protocol: c.protocol};
+  };
   return {state: pair.state, local: cand(pair.localCandidateId), remote: cand(pair.remoteCandidateId),
           bytesSent: pair.bytesSent, bytesReceived: pair.bytesReceived};
 };

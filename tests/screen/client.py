@@ -58,7 +58,7 @@ class ScreenClient:
                     self._changed.clear()
                     await self._changed.wait()
         except TimeoutError:
-            raise AssertionError(f"timed out waiting for {what}; frames={self.frames} replies={self.replies}")
+            raise AssertionError(f"timed out waiting for {what}; frames={self.frames} replies={self.replies}") from None
 
     async def reply(self, start: int, timeout: float = 10.0) -> dict:
         await self.wait_for(lambda: len(self.replies) > start, timeout, "a reply on the input channel")
@@ -81,4 +81,4 @@ class ScreenClient:
 
 def near(rgb: tuple[int, int, int], want: tuple[int, int, int], tol: int = 40) -> bool:
     """Within codec tolerance: I420 (BT.601, limited range) and VP8 shift flat colours by a few levels."""
-    return all(abs(a - b) <= tol for a, b in zip(rgb, want))
+    return all(abs(a - b) <= tol for a, b in zip(rgb, want, strict=True))

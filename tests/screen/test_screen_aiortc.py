@@ -24,7 +24,7 @@ async def open_screen(agent, mode: str = "interactive") -> tuple[str, ScreenClie
     try:
         answer = await agent.hub.wait_event(sid, "webrtc:answer", timeout=15)
     except TimeoutError:
-        raise AssertionError(f"no answer; agent said {agent.hub.events[sid]!r}\n{agent.log()[-3000:]}")
+        raise AssertionError(f"no answer; agent said {agent.hub.events[sid]!r}\n{agent.log()[-3000:]}") from None
     await client.accept(answer["sdp"])
     async with asyncio.timeout(20):
         await client.opened.wait()
@@ -57,7 +57,7 @@ async def test_pattern_arrives_and_changes(screen_agent, xvfb):
 
 
 async def test_input_arrives_in_x_server(screen_agent, xvfb):
-    sid, client = await open_screen(screen_agent)
+    _sid, client = await open_screen(screen_agent)
     keys = KeyRecorder(xvfb)
     try:
         # Video is 640x360, the display 1280x720: (100, 50) is (200, 100) on the display.
@@ -82,7 +82,7 @@ async def test_input_arrives_in_x_server(screen_agent, xvfb):
 
 
 async def test_view_only_grant_refuses_input(screen_agent, xvfb):
-    sid, client = await open_screen(screen_agent, mode="view")
+    _sid, client = await open_screen(screen_agent, mode="view")
     before = pointer(xvfb)
     client.send({"type": "move", "x": 10, "y": 10})
     client.send({"type": "key", "keysym": 0x61, "down": True})
@@ -96,7 +96,7 @@ async def test_view_only_grant_refuses_input(screen_agent, xvfb):
 
 
 async def test_bad_input_is_refused_and_stream_goes_on(screen_agent, xvfb):
-    sid, client = await open_screen(screen_agent)
+    _sid, client = await open_screen(screen_agent)
     client.send({"type": "move", "x": 8, "y": 8})
     client.send({"type": "ping"})
     await client.reply(0)

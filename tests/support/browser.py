@@ -23,14 +23,15 @@ Never ``playwright install``: Playwright's own browsers cannot be downloaded her
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import pytest
 import pytest_asyncio
@@ -152,7 +153,7 @@ class ChromiumProcess:
         self.ws_endpoint: str | None = None
         self.log_path: Path | None = None
 
-    def start(self) -> "ChromiumProcess":
+    def start(self) -> ChromiumProcess:
         if not os.access(self.executable, os.X_OK):
             raise RuntimeError(f"{self.executable} not found: run `make setup` (Debian package chromium)")
         self.user_data_dir = tempfile.mkdtemp(prefix="porthole-chromium-")
@@ -193,19 +194,15 @@ class ChromiumProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def _signal_group(self, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def stop(self) -> None:
         if self.proc is not None:
             if self.proc.poll() is None:
                 self._signal_group(signal.SIGTERM)
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    pass
             # Chromium's helpers (zygote, renderers) share its process group.
             self._signal_group(signal.SIGKILL)
             self.proc.wait(STOP_TIMEOUT)
@@ -213,7 +210,7 @@ class ChromiumProcess:
             shutil.rmtree(self.user_data_dir, ignore_errors=True)
             self.user_data_dir = None
 
-    def __enter__(self) -> "ChromiumProcess":
+    def __enter__(self) -> ChromiumProcess:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -269,7 +266,7 @@ async def new_page(browser: Browser, request: pytest.FixtureRequest):
         add_failure_section(
             item,
             f"browser console, page {n}",
-            lambda: "\n".join(logs + [f"(screenshot at teardown: {shot})"]),
+            lambda: "\n".join([*logs, f"(screenshot at teardown: {shot})"]),
         )
         pages.append(page)
         return page
@@ -281,7 +278,7 @@ async def new_page(browser: Browser, request: pytest.FixtureRequest):
         if failed and not page.is_closed():
             try:
                 await page.screenshot(path=artifacts_dir(item) / f"page{n}.png", timeout=SCREENSHOT_TIMEOUT_MS)
-            except Exception as exc:  # a dead page must not hide the real failure
+            except Exception as exc:  # noqa: BLE001 - a dead page must not hide the real failure
                 (artifacts_dir(item) / f"page{n}.screenshot-error.txt").write_text(repr(exc))
         _console_logs.pop(id(page), None)
         try:

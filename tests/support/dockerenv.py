@@ -38,7 +38,7 @@ def docker_client():
         pytest.fail(f"Docker Engine not reachable ({exc}); {SETUP_HINT}", pytrace=False)
     try:
         client.ping()
-    except Exception as exc:  # requests' ConnectionError, APIError, ...
+    except Exception as exc:  # noqa: BLE001 - requests' ConnectionError, APIError, ...
         client.close()
         pytest.fail(f"Docker Engine not answering ping ({exc}); {SETUP_HINT}", pytrace=False)
     yield client

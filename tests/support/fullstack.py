@@ -64,7 +64,7 @@ async def _stop(proc: subprocess.Popen, name: str, log: Path) -> None:
             await asyncio.wait_for(asyncio.to_thread(proc.wait), 20)
         except TimeoutError:
             proc.kill()
-            raise AssertionError(f"{name} did not stop on SIGTERM\n{log.read_text()[-2000:]}")
+            raise AssertionError(f"{name} did not stop on SIGTERM\n{log.read_text()[-2000:]}") from None
 
 
 DEFAULT_TARGETS = '[targets]\ncontainers = ["porthole-test-*"]\n'

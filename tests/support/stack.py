@@ -70,7 +70,7 @@ class AgentProcess:
         try:
             answer = await self.hub.wait_event(sid, "webrtc:answer", timeout=15)
         except TimeoutError:
-            raise AssertionError(f"no answer; agent said {self.hub.events[sid]!r}\n{self.log()[-3000:]}")
+            raise AssertionError(f"no answer; agent said {self.hub.events[sid]!r}\n{self.log()[-3000:]}") from None
         await client.accept(answer["sdp"])
         async with asyncio.timeout(20):
             await client.opened.wait()
@@ -149,7 +149,7 @@ async def agent_factory(tmp_path):
                 await hub.connected.wait()
                 await hub.inventory_changed.wait()
         except TimeoutError:
-            raise AssertionError(f"agent did not connect; exit={proc.poll()}\n{ap.log()[-3000:]}")
+            raise AssertionError(f"agent did not connect; exit={proc.poll()}\n{ap.log()[-3000:]}") from None
         return ap
 
     yield start
@@ -163,7 +163,7 @@ async def agent_factory(tmp_path):
                 await asyncio.wait_for(asyncio.to_thread(ap.proc.wait), 20)
             except TimeoutError:
                 ap.proc.kill()
-                raise AssertionError(f"agent did not stop on SIGTERM\n{ap.log()[-3000:]}")
+                raise AssertionError(f"agent did not stop on SIGTERM\n{ap.log()[-3000:]}") from None
         await ap.hub.stop()
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from typing import Awaitable, Callable, TypeVar, Union
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -61,7 +62,7 @@ def wait_for(
 
 
 async def async_wait_for(
-    predicate: Callable[[], Union[T, Awaitable[T]]],
+    predicate: Callable[[], T | Awaitable[T]],
     timeout: float,
     interval: float = DEFAULT_INTERVAL,
     message: str | None = None,
@@ -79,7 +80,7 @@ async def async_wait_for(
             error = None
             if last:
                 return last  # type: ignore[return-value]
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             error = exc
         except ignore as exc:
             error = exc

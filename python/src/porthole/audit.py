@@ -21,13 +21,14 @@ sessions go on.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from porthole.errors import ConfigError
@@ -113,7 +114,7 @@ class AuditSink:
         now = time.time()
         record: dict[str, object] = {
             "ts": round(now, 3),
-            "time": datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "time": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "event": event,
             "event_code": EVENT_CODES.get(event, "PA0000"),
             "ok": ok,
@@ -159,10 +160,8 @@ class AuditSink:
     def _drop_handle(self) -> None:
         fh, self._fh = self._fh, None
         if fh is not None:
-            try:
+            with contextlib.suppress(OSError):
                 fh.close()
-            except OSError:
-                pass
 
     def close(self) -> None:
         with self._lock:

@@ -5,6 +5,7 @@ config in .porthole-dev/. Ctrl-C stops everything, the demo container too."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -196,8 +197,6 @@ def run(args: argparse.Namespace) -> int:
         _stop(server, "server")
         _stop_screen(screen, screen_clients)
         if use_docker and client is not None:
-            try:
+            with contextlib.suppress(Exception):  # already gone is fine; nothing else to do on the way out
                 client.containers.get(DEMO_CONTAINER).remove(force=True)
-            except Exception:  # noqa: BLE001 - already gone is fine
-                pass
     return 0

@@ -20,7 +20,7 @@ from porthole import errors
 # Session ids are minted by the server ("s_" + 22 url-safe characters); 64
 # leaves room for other servers' formats without letting an id be data.
 MAX_SESSION_ID_LEN = 64
-SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,%d}$" % MAX_SESSION_ID_LEN)
+SESSION_ID_RE = re.compile(rf"^[A-Za-z0-9_-]{{1,{MAX_SESSION_ID_LEN}}}$")
 
 # An SDP offer with a data channel and a video track is a few KiB; 64 KiB
 # leaves room for many candidates inlined by non-trickling clients.

@@ -64,13 +64,13 @@ async def run(args: argparse.Namespace) -> int:
     json_path = args.json or (REPO / ("docs/benchmarks.json" if complete else LOCAL_RESULTS))
     md_path = args.md or (REPO / "docs" / "benchmarks.md" if complete else None)
 
-    started = datetime.datetime.now(datetime.timezone.utc)
+    started = datetime.datetime.now(datetime.UTC)
     load_before = os.getloadavg()
     t0 = time.monotonic()
     ctx = Context(params, quick=short, core=core, iface=iface)
     figures: list[Figure] = []
     try:
-        for key, sec in todo.items():
+        for sec in todo.values():
             print(f"bench: {sec.title} ...", file=sys.stderr, flush=True)
             ts = time.monotonic()
             figures += await sec.run(ctx)

@@ -44,6 +44,8 @@ class BridgeSession:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # never aiortc's public STUN default
         self.sock: socket.socket | None = None
         self.tasks: list[asyncio.Task] = []
+        # Input writes in flight: held until done, or the loop may drop one mid-send.
+        self.sends: set[asyncio.Task] = set()
         self.pc.on("datachannel", self.on_channel)
         self.pc.on("connectionstatechange", self.on_state)
 
@@ -94,7 +96,9 @@ class BridgeSession:
                     return
                 else:
                     return
-            loop.create_task(loop.sock_sendall(self.sock, data))
+            send = loop.create_task(loop.sock_sendall(self.sock, data))
+            self.sends.add(send)
+            send.add_done_callback(self.sends.discard)
 
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         while True:

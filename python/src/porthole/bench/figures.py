@@ -62,7 +62,7 @@ class Figure:
         how: str,
         better: Literal["lower", "higher"] = "lower",
         **extra: Any,
-    ) -> "Figure":
+    ) -> Figure:
         if not samples:
             return cls(section, name, role, unit, math.nan, math.nan, 0, how, better, extra)
         worst = percentile(samples, 99 if better == "lower" else 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +121,7 @@ def write_markdown(
             )
         notes = _notes(sec, figs)
         if notes:
-            out += [""] + notes
+            out += ["", *notes]
         out.append("")
     out += [
         "## Rerun, extend",

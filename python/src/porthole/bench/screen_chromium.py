@@ -31,8 +31,7 @@ GATHER_TIMEOUT_MS = 10000
 
 # The page: offer recvonly video, gather every candidate (no trickle here),
 # then record each presented frame's centre luma and presentation time.
-PAGE_JS = (
-    """
+PAGE_JS = """
 async () => {
   const pc = new RTCPeerConnection({iceServers: []});
   pc.addTransceiver("video", {direction: "recvonly"});
@@ -67,13 +66,11 @@ async () => {
   await new Promise((resolve) => {
     if (pc.iceGatheringState === "complete") return resolve();
     pc.onicegatheringstatechange = () => pc.iceGatheringState === "complete" && resolve();
-    setTimeout(resolve, %d);
+    setTimeout(resolve, GATHER_TIMEOUT_MS);
   });
   return pc.localDescription.sdp;
 }
-"""
-    % GATHER_TIMEOUT_MS
-)
+""".replace("GATHER_TIMEOUT_MS", str(GATHER_TIMEOUT_MS))
 
 
 class ChromiumReceiver:

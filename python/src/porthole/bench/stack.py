@@ -6,6 +6,7 @@ the way the browser page does (login, session:open, webrtc:offer, trickle)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -150,11 +151,11 @@ socket = "admin.sock"
     # ------------------------------------------------------------ signaling client
 
     async def _connect_client(self, username: str, password: str) -> None:
-        async with aiohttp.ClientSession() as http:
-            async with http.post(self.url + "/api/login", json={"username": username, "password": password}) as r:
-                body = await r.json()
-                if r.status != 200:
-                    raise PortholeError("internal", f"login failed: {body}")
+        login = {"username": username, "password": password}
+        async with aiohttp.ClientSession() as http, http.post(self.url + "/api/login", json=login) as r:
+            body = await r.json()
+            if r.status != 200:
+                raise PortholeError("internal", f"login failed: {body}")
         self.sio = socketio.AsyncClient(reconnection=False)
         self.sio.on("webrtc:answer", self._on_answer, namespace="/client")
         self.sio.on("webrtc:ice", self._on_ice, namespace="/client")
@@ -238,10 +239,8 @@ socket = "admin.sock"
     async def close_terminal(self, s: Session) -> None:
         """Ends the session the way the page's close button does, and closes the client peer."""
         self.sessions.pop(s.id, None)
-        try:
+        with contextlib.suppress(PortholeError):  # already over
             await self._call("webrtc:disconnect", {"session_id": s.id, "reason": "user_closed"})
-        except PortholeError:
-            pass  # already over
         await self.peer.request("close", peer=s.peer)
 
 
@@ -255,9 +254,11 @@ def _free_port() -> int:
 
 async def _healthy(url: str) -> bool:
     try:
-        async with aiohttp.ClientSession() as http:
-            async with http.get(url + "/healthz", timeout=aiohttp.ClientTimeout(total=1)) as r:
-                return r.status == 200
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(url + "/healthz", timeout=aiohttp.ClientTimeout(total=1)) as r,
+        ):
+            return r.status == 200
     except (aiohttp.ClientError, TimeoutError, OSError):
         return False
 

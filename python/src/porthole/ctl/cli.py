@@ -30,7 +30,7 @@ COMMANDS = ("sessions", "show", "watch", "close", "stats", "health")
 
 def _common(p: argparse.ArgumentParser, suppress: bool) -> None:
     """Connection and output options, accepted before or after the command."""
-    d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)  # noqa: E731
+    d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
     g = p.add_argument_group("connection and output")
     g.add_argument(
         "--socket", type=Path, default=d(None), help=f"the agent's admin unix socket (default: {default_socket_path()})"
@@ -174,10 +174,8 @@ def _watch(stub, args) -> int:
             file=sys.stderr,
             flush=True,
         )
-        n = 0
-        for ev in call:
+        for n, ev in enumerate(call, start=1):
             _out(render.dumps_line(ev) if args.json else render.event(ev))
-            n += 1
             if args.count and n >= args.count:
                 call.cancel()
                 break

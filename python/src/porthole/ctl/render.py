@@ -81,12 +81,12 @@ def human_duration(ms: float) -> str:
 def when(micros: int) -> str:
     if not micros:
         return "-"
-    t = dt.datetime.fromtimestamp(micros / 1e6, tz=dt.timezone.utc)
+    t = dt.datetime.fromtimestamp(micros / 1e6, tz=dt.UTC)
     return t.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
 
 
 def clock(micros: int) -> str:
-    t = dt.datetime.fromtimestamp(micros / 1e6, tz=dt.timezone.utc)
+    t = dt.datetime.fromtimestamp(micros / 1e6, tz=dt.UTC)
     return t.strftime("%H:%M:%S.%f")[:-3]
 
 
@@ -109,8 +109,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     rows = [[str(c) for c in r] for r in rows]
     widths = [len(h) for h in headers]
     for r in rows:
-        widths = [max(w, len(c)) for w, c in zip(widths, r)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+        widths = [max(w, len(c)) for w, c in zip(widths, r, strict=True)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
     return "\n".join([line(list(headers)), *(line(r) for r in rows)])
 
 

@@ -60,11 +60,11 @@ async def run(ctx: Context) -> list[Figure]:
         rss0 = {k: procstat.rss_kib(pids[k]) for k in RSS_OF}
         sem = asyncio.Semaphore(OPEN_PARALLEL)
 
-        async def one():
+        async def one(sem: asyncio.Semaphore):
             async with sem:
                 return await stack.open_terminal(container)
 
-        sessions = await asyncio.gather(*(one() for _ in range(n)))
+        sessions = await asyncio.gather(*(one(sem) for _ in range(n)))
         await asyncio.sleep(SETTLE_S)
         rss1 = {k: procstat.rss_kib(pids[k]) for k in RSS_OF}
         meter, machine = procstat.CpuMeter(pids), procstat.MachineMeter()
