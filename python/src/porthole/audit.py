@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from porthole.errors import ConfigError
 
@@ -102,7 +103,7 @@ class AuditSink:
         self.cfg = cfg
         self.source = source
         self.last_error: str | None = None
-        self._fh = None
+        self._fh: TextIO | None = None
         self._lock = threading.Lock()  # the server's login path may emit from an executor thread
 
     @property
@@ -128,7 +129,7 @@ class AuditSink:
             return True
         with self._lock:
             try:
-                if self._fh is not None and self._rotated():
+                if self._fh is not None and self._rotated(self.cfg.file, self._fh):
                     self._drop_handle()  # logrotate moved it: continue in a new file at the path
                 if self._fh is None:
                     self.cfg.file.parent.mkdir(parents=True, exist_ok=True)
@@ -148,13 +149,14 @@ class AuditSink:
             self.last_error = None
             return True
 
-    def _rotated(self) -> bool:
+    @staticmethod
+    def _rotated(path: Path, fh: TextIO) -> bool:
         """True when the open file is no longer the one at the configured path."""
         try:
-            st = os.stat(self.cfg.file)
+            st = os.stat(path)
         except OSError:
             return True
-        own = os.fstat(self._fh.fileno())
+        own = os.fstat(fh.fileno())
         return (st.st_dev, st.st_ino) != (own.st_dev, own.st_ino)
 
     def _drop_handle(self) -> None:

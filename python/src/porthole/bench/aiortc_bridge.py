@@ -24,6 +24,7 @@ import codecs
 import json
 import socket
 import sys
+from typing import Any, cast
 
 import docker
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -76,9 +77,10 @@ class BridgeSession:
                 user=DEFAULT_USER,
             )
         )["Id"]
-        sock = await asyncio.to_thread(self.api.exec_start, exec_id, socket=True, tty=True)
-        self.sock = getattr(sock, "_sock", sock)
-        self.sock.setblocking(False)
+        # With socket=True docker-py gives a SocketIO around the socket (its stubs say bytes).
+        io: Any = await asyncio.to_thread(self.api.exec_start, exec_id, socket=True, tty=True)
+        self.sock = sock = cast(socket.socket, getattr(io, "_sock", io))
+        sock.setblocking(False)
         low = asyncio.Event()
         channel.bufferedAmountLowThreshold = LOW_WATER
         channel.on("bufferedamountlow", low.set)
@@ -96,14 +98,14 @@ class BridgeSession:
                     return
                 else:
                     return
-            send = loop.create_task(loop.sock_sendall(self.sock, data))
+            send = loop.create_task(loop.sock_sendall(sock, data))
             self.sends.add(send)
             send.add_done_callback(self.sends.discard)
 
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         while True:
             try:
-                data = await loop.sock_recv(self.sock, READ)
+                data = await loop.sock_recv(sock, READ)
             except OSError:
                 break
             if not data:

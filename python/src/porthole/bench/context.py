@@ -20,12 +20,16 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import docker
 
 from porthole.bench.peer import PeerProcess
 from porthole.bench.stack import Stack
 from porthole.errors import PortholeError
+
+if TYPE_CHECKING:  # coreonly imports this module; it is loaded on first use
+    from porthole.bench.coreonly import CoreOnly
 
 TARGET_IMAGE = os.environ.get("PORTHOLE_TARGET_IMAGE", "porthole/target:dev")
 BENCH_LABEL = "porthole.bench"
@@ -120,6 +124,7 @@ class BridgeProcess:
             stdout=asyncio.subprocess.PIPE,
             limit=1 << 24,
         )
+        assert self.proc.stdout is not None  # stdout=PIPE
         line = await asyncio.wait_for(self.proc.stdout.readline(), BRIDGE_START_TIMEOUT_S)
         if not line or not json.loads(line).get("ready"):
             raise PortholeError("internal", f"aiortc bridge did not start: {line!r}")
@@ -142,7 +147,8 @@ class BridgeProcess:
 
     async def stop(self) -> None:
         if self.proc and self.proc.returncode is None:
-            self.proc.stdin.close()
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
             try:
                 await asyncio.wait_for(self.proc.wait(), 10)
             except TimeoutError:
@@ -161,7 +167,7 @@ class Context:
         self._peer: PeerProcess | None = None
         self._stack: Stack | None = None
         self._bridge: BridgeProcess | None = None
-        self._coreonly = None
+        self._coreonly: CoreOnly | None = None
         self._containers: dict[str, str] = {}
         self.run_id = secrets.token_hex(3)
         self.started = time.monotonic()
@@ -178,7 +184,7 @@ class Context:
             await self._stack.start()
         return self._stack
 
-    async def coreonly(self):
+    async def coreonly(self) -> CoreOnly:
         """porthole-core with a stand-in agent and no Docker (porthole.bench.coreonly)."""
         if self._coreonly is None:
             from porthole.bench.coreonly import CoreOnly

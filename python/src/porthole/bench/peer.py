@@ -60,6 +60,11 @@ class PeerProcess:
             if not fut.done():
                 fut.set_exception(BenchPeerError("porthole-bench exited"))
 
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, "PeerProcess.start() was not called"
+        return self.proc.pid
+
     async def request(self, op: str, timeout: float = 120.0, **args: Any) -> dict[str, Any]:
         assert self.proc and self.proc.stdin
         rid = next(self._ids)
@@ -77,7 +82,8 @@ class PeerProcess:
             return
         try:
             await self.request("quit", timeout=10)
-            self.proc.stdin.close()
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
             await asyncio.wait_for(self.proc.wait(), 15)
         except (TimeoutError, BenchPeerError, ConnectionError):
             self.proc.kill()

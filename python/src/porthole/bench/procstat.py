@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -80,7 +81,7 @@ class MachineMeter:
 class CpuMeter:
     """CPU used by some processes between start() and stop(), as a share of one core."""
 
-    def __init__(self, pids: dict[str, int | list[int]]) -> None:
+    def __init__(self, pids: Mapping[str, int | list[int]]) -> None:
         self.pids = pids
         self._t0 = 0.0
         self._cpu0: dict[str, float] = {}

@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from playwright.async_api import async_playwright
+from playwright.async_api import Browser, Page, Playwright, async_playwright
 
 from porthole.bench.screenrx import Sidecar
+from porthole.errors import PortholeError
 from porthole.rpc.v1 import sidecar_pb2 as pb
 
 CHROMIUM = "/usr/bin/chromium"
@@ -75,14 +76,20 @@ async () => {
 
 class ChromiumReceiver:
     def __init__(self) -> None:
-        self._pw = None
-        self._browser = None
-        self.page = None
+        self._pw: Playwright | None = None
+        self._browser: Browser | None = None
+        self._page: Page | None = None
+
+    @property
+    def page(self) -> Page:
+        if self._page is None:
+            raise PortholeError("internal", "ChromiumReceiver.open() was not called")
+        return self._page
 
     async def open(self, sidecar: Sidecar, display: str, sid: str) -> None:
-        self._pw = await async_playwright().start()
-        self._browser = await self._pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        self.page = await self._browser.new_page()
+        self._pw = pw = await async_playwright().start()
+        self._browser = browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        self._page = await browser.new_page()
         offer = await self.page.evaluate(PAGE_JS)
         resp = await sidecar.stub.CreateSession(
             pb.CreateSessionRequest(

@@ -41,7 +41,7 @@ class Sidecar:
         self.argv = [core, "--listen", str(self.sock), "--log-level", "warn", "--ice-interfaces", iface]
         self.proc: subprocess.Popen | None = None
         self.channel: grpc.aio.Channel | None = None
-        self.stub: sidecar_pb2_grpc.SidecarStub | None = None
+        self._stub: sidecar_pb2_grpc.SidecarStub | None = None
 
     async def start(self) -> None:
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE)
@@ -51,7 +51,13 @@ class Sidecar:
                 raise PortholeError("internal", f"porthole-core did not start (exit {self.proc.poll()})")
             await asyncio.sleep(0.05)
         self.channel = grpc.aio.insecure_channel(f"unix:{self.sock}")
-        self.stub = sidecar_pb2_grpc.SidecarStub(self.channel)
+        self._stub = sidecar_pb2_grpc.SidecarStub(self.channel)
+
+    @property
+    def stub(self) -> sidecar_pb2_grpc.SidecarStub:
+        if self._stub is None:
+            raise PortholeError("internal", "porthole-core is not started")
+        return self._stub
 
     @property
     def pid(self) -> int:
@@ -66,7 +72,8 @@ class Sidecar:
         if self.channel is not None:
             await self.channel.close()
         if self.proc and self.proc.poll() is None:
-            self.proc.stdin.close()  # porthole-core exits when its stdin closes
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()  # porthole-core exits when its stdin closes
             try:
                 await asyncio.wait_for(asyncio.to_thread(self.proc.wait), 10)
             except TimeoutError:

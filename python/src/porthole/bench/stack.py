@@ -165,12 +165,12 @@ socket = "admin.sock"
         )
 
     async def _on_answer(self, data: dict) -> None:
-        s = self.sessions.get(data.get("session_id"))
+        s = self.sessions.get(data.get("session_id", ""))
         if s is not None and s.answer is not None and not s.answer.done():
             s.answer.set_result((time.monotonic(), data["sdp"]))
 
     async def _on_ice(self, data: dict) -> None:
-        s = self.sessions.get(data.get("session_id"))
+        s = self.sessions.get(data.get("session_id", ""))
         if s is None:
             return
         if data.get("candidate"):
@@ -184,7 +184,7 @@ socket = "admin.sock"
         await self.peer.request("candidate", peer=s.peer, candidate=candidate)
 
     async def _on_error(self, data: dict) -> None:
-        sid = data.get("session_id")
+        sid = str(data.get("session_id", ""))
         self.errors[sid].append(data)
         s = self.sessions.get(sid)
         if s is not None and s.answer is not None and not s.answer.done():

@@ -33,12 +33,13 @@ def to_dict(msg: Message) -> dict:
         elif f.type == FieldDescriptor.TYPE_MESSAGE:
             if not msg.HasField(f.name):
                 out[f.name] = None
-            elif f.message_type.full_name == STRUCT:
+            elif f.message_type is not None and f.message_type.full_name == STRUCT:
                 out[f.name] = json_format.MessageToDict(value)
             else:
                 out[f.name] = to_dict(value)
-        elif f.type == FieldDescriptor.TYPE_ENUM:
-            out[f.name] = f.enum_type.values_by_number[value].name if value in f.enum_type.values_by_number else value
+        elif f.type == FieldDescriptor.TYPE_ENUM and f.enum_type is not None:
+            known = f.enum_type.values_by_number
+            out[f.name] = known[value].name if value in known else value
         else:
             out[f.name] = value
     return out
@@ -58,10 +59,11 @@ def dumps_line(msg: Message) -> str:
 def human_bytes(n: int) -> str:
     if n < 1024:
         return f"{n} B"
+    v = float(n)
     for unit in ("KiB", "MiB", "GiB", "TiB"):
-        n /= 1024
-        if n < 1024 or unit == "TiB":
-            return f"{n:.1f} {unit}"
+        v /= 1024
+        if v < 1024 or unit == "TiB":
+            return f"{v:.1f} {unit}"
     return f"{n} B"
 
 
@@ -106,12 +108,12 @@ def pair(p: apb.SessionInfo) -> str:
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    rows = [[str(c) for c in r] for r in rows]
+    cells = [[str(c) for c in r] for r in rows]
     widths = [len(h) for h in headers]
-    for r in rows:
+    for r in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, r, strict=True)]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
-    return "\n".join([line(list(headers)), *(line(r) for r in rows)])
+    return "\n".join([line(list(headers)), *(line(r) for r in cells)])
 
 
 def block(title: str, items: Sequence[tuple[str, object]]) -> str:

@@ -51,13 +51,9 @@ async def run(ctx: Context) -> list[Figure]:
     how = f"{p.concurrency_keystrokes} keystrokes per session, one per {INTERVAL_MS:g} ms"
     timeout = p.concurrency_keystrokes * INTERVAL_MS / 1000 * 3 + 120
     for n in p.concurrency_levels:
-        pids = {
-            "agent": stack.agent_pid,
-            "porthole-core": stack.sidecar_pid,
-            "client": peer.proc.pid,
-            "docker": procstat.pids_by_comm(procstat.DOCKER_COMMS),
-        }
-        rss0 = {k: procstat.rss_kib(pids[k]) for k in RSS_OF}
+        single = {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid, "client": peer.pid}
+        pids: dict[str, int | list[int]] = {**single, "docker": procstat.pids_by_comm(procstat.DOCKER_COMMS)}
+        rss0 = {k: procstat.rss_kib(single[k]) for k in RSS_OF}
         sem = asyncio.Semaphore(OPEN_PARALLEL)
 
         async def one(sem: asyncio.Semaphore):
@@ -66,7 +62,7 @@ async def run(ctx: Context) -> list[Figure]:
 
         sessions = await asyncio.gather(*(one(sem) for _ in range(n)))
         await asyncio.sleep(SETTLE_S)
-        rss1 = {k: procstat.rss_kib(pids[k]) for k in RSS_OF}
+        rss1 = {k: procstat.rss_kib(single[k]) for k in RSS_OF}
         meter, machine = procstat.CpuMeter(pids), procstat.MachineMeter()
         meter.start()
         machine.start()
@@ -143,12 +139,12 @@ async def run(ctx: Context) -> list[Figure]:
 
     bridge = await ctx.bridge()
     for n in p.bridge_concurrency_levels:
-        pids = {"aiortc bridge": bridge.pid, "client": peer.proc.pid}
-        rss0 = {k: procstat.rss_kib(v) for k, v in pids.items()}
+        ref_pids = {"aiortc bridge": bridge.pid, "client": peer.pid}
+        rss0 = {k: procstat.rss_kib(v) for k, v in ref_pids.items()}
         names = [(await refs.open_bridge(ctx, container))[0] for _ in range(n)]
         await asyncio.sleep(SETTLE_S)
-        rss1 = {k: procstat.rss_kib(v) for k, v in pids.items()}
-        meter, machine = procstat.CpuMeter(pids), procstat.MachineMeter()
+        rss1 = {k: procstat.rss_kib(v) for k, v in ref_pids.items()}
+        meter, machine = procstat.CpuMeter(ref_pids), procstat.MachineMeter()
         meter.start()
         machine.start()
         r = await peer.request(

@@ -6,7 +6,7 @@ import asyncio
 
 from porthole.bench import procstat
 from porthole.bench.context import Context
-from porthole.bench.figures import Figure
+from porthole.bench.figures import Figure, Role
 from porthole.bench.sections import notes, section
 
 KEY = "idle"
@@ -41,7 +41,7 @@ async def run(ctx: Context) -> list[Figure]:
         await asyncio.sleep(SAMPLE_EVERY_S)
     cpu = meter.stop()
     window = f"{ctx.params.idle_seconds:g} s"
-    roles = {"agent": "porthole", "porthole-core": "porthole", "aiortc bridge": "reference"}
+    roles: dict[str, Role] = {"agent": "porthole", "porthole-core": "porthole", "aiortc bridge": "reference"}
     figs = []
     for k in pids:
         figs.append(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from porthole.bench import refs
 from porthole.bench.context import Context
-from porthole.bench.figures import Figure, num
+from porthole.bench.figures import Figure, Role, num
 from porthole.bench.sections import notes, section
 
 KEY = "keystroke"
@@ -69,7 +71,7 @@ async def run(ctx: Context) -> list[Figure]:
         r = await peer.request("raw_echo", count=per_block, warmup=warmup, interval_ms=interval_ms, timeout=timeout)
         return [x / 1000 for x in r["rtt_us"]], r["lost"]
 
-    paths = {
+    paths: dict[tuple[str, Role], Callable[[int], Awaitable[tuple[list[float], int]]]] = {
         ("Porthole, JSON mode", "porthole"): lambda w: pion(json_s.peer, w),
         ("Porthole, binary mode", "porthole"): lambda w: pion(bin_s.peer, w),
         ("aiortc bridge (seed 004), JSON", "reference"): lambda w: pion(bridge_peer, w),

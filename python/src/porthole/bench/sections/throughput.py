@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from porthole.bench import procstat, refs
 from porthole.bench.context import Context
-from porthole.bench.figures import Figure, num
+from porthole.bench.figures import Figure, Role, num
 from porthole.bench.sections import notes, section
 
 KEY = "throughput"
@@ -54,7 +56,7 @@ async def run(ctx: Context) -> list[Figure]:
     device = {
         "Porthole": {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid},
         "bridge": {"aiortc bridge": (await ctx.bridge()).pid},
-        "pion": {"the bench client (both pion ends)": peer.proc.pid},
+        "pion": {"the bench client (both pion ends)": peer.pid},
         "coreonly": {"porthole-core": coreonly.sidecar.pid},
     }
 
@@ -75,7 +77,8 @@ async def run(ctx: Context) -> list[Figure]:
         n, took = await refs.exec_drain(ex, p.throughput_bytes)
         return took, n
 
-    paths = {
+    # (figure name, role, whose processes' CPU is counted: a key of device, or None)
+    paths: dict[tuple[str, Role, str | None], Callable[[], Awaitable[tuple[float, int]]]] = {
         ("Porthole, JSON mode", "porthole", "Porthole"): lambda: drain(json_s.peer),
         ("Porthole, binary mode", "porthole", "Porthole"): lambda: drain(bin_s.peer),
         ("aiortc bridge (seed 004), JSON", "reference", "bridge"): lambda: drain(bridge_peer),
@@ -89,7 +92,8 @@ async def run(ctx: Context) -> list[Figure]:
     try:
         for _ in range(p.throughput_reps):
             for key, measure in paths.items():
-                meter = procstat.CpuMeter(device[key[2]]) if key[2] else None
+                who = key[2]
+                meter = procstat.CpuMeter(device[who]) if who else None
                 if meter:
                     meter.start()
                 machine = procstat.MachineMeter()
@@ -126,8 +130,8 @@ async def run(ctx: Context) -> list[Figure]:
             )
         )
     for key in paths:
-        if cpu_ms_per_mb[key]:
-            name, role, who = key
+        name, role, who = key
+        if who is not None and cpu_ms_per_mb[key]:
             procs = " + ".join(device[who])
             figs.append(
                 Figure.of(
@@ -159,11 +163,11 @@ def _notes(figs: list[Figure]) -> list[str]:
         f"{by['aiortc bridge (seed 004), JSON: device CPU per MB'].median:.0f} ms; two pion ends in one "
         f"process need {by['pion ↔ pion data channel: device CPU per MB'].median:.0f} ms.",
     ]
-    d = by.get("porthole-core + gRPC, binary, stand-in agent, no Docker")
-    if d is not None:
+    core = by.get("porthole-core + gRPC, binary, stand-in agent, no Docker")
+    if core is not None:
         out.append(
-            f"Without Docker, porthole-core fed by a stand-in agent carries {num(d.median)} MB/s "
-            f"(p1 {num(d.worst)}): Porthole's own pipeline is not what limits a terminal's output here; "
+            f"Without Docker, porthole-core fed by a stand-in agent carries {num(core.median)} MB/s "
+            f"(p1 {num(core.worst)}): Porthole's own pipeline is not what limits a terminal's output here; "
             f"docker exec and the PTY ({num(by['docker exec, no WebRTC'].median)} MB/s alone) are."
         )
     return out
