@@ -10,7 +10,7 @@ CORE     := $(BIN)/porthole-core
 BENCH_PEER := $(BIN)/porthole-bench
 GOFLAGS_BUILD := -trimpath
 
-.PHONY: build setup venv core python proto web check-generated test test-go test-py run bench clean
+.PHONY: build setup venv core python proto web check-generated lint lint-tools lint-py lint-go lint-web test test-go test-py run bench clean
 
 ## setup: install system packages and start dockerd when missing (idempotent, needs root)
 setup:
@@ -48,6 +48,40 @@ check-generated: proto web
 	git diff --exit-code -- core-go/gen python/src/porthole/rpc python/src/porthole/server/static
 	@test -z "$$(git status --porcelain -- core-go/gen python/src/porthole/rpc python/src/porthole/server/static)" || { git status --porcelain; echo "generated files are stale: run make proto web and commit"; exit 1; }
 
+## lint: ruff (lint + format check) on python/src and tests, mypy on python/src, go vet and staticcheck on
+## core-go, eslint on web/ (every tool pinned: python/requirements-lint.lock, core-go/tools/go.mod, web/package.json)
+lint: lint-py lint-go lint-web
+
+# TEMPORARY (issue 9): agent/ and server/ are being rewritten, so they and their tests are left out of
+# `make lint` until that lands; then their findings are fixed and this list is emptied, together with the
+# matching section at the end of mypy.ini. Nothing else may be added here.
+LINT_PY_EXCLUDE := python/src/porthole/agent python/src/porthole/server tests/agent tests/server
+
+# python/src/porthole/rpc is generated (make proto): ruff.toml excludes it, and so does this list.
+LINT_MYPY_FILES = $(shell find python/src/porthole -name '*.py' -not -path 'python/src/porthole/rpc/*' \
+	$(foreach d,$(LINT_PY_EXCLUDE),-not -path '$(d)/*') | sort)
+
+## lint-tools: the pinned Python linters in .venv
+lint-tools: $(VENV)/.lint-installed
+$(VENV)/.lint-installed: $(VENV)/.installed python/requirements-lint.lock
+	$(VENV)/bin/pip install -q -r python/requirements.lock -r python/requirements-lint.lock
+	touch $@
+
+lint-py: lint-tools
+	$(VENV)/bin/ruff check $(foreach d,$(LINT_PY_EXCLUDE),--extend-exclude $(d)) python/src tests
+	$(VENV)/bin/ruff format --check $(foreach d,$(LINT_PY_EXCLUDE),--extend-exclude $(d)) python/src tests
+	$(VENV)/bin/mypy --config-file mypy.ini $(LINT_MYPY_FILES)
+
+# staticcheck from its own module file, so that its dependencies never move the sidecar's.
+lint-go:
+	cd core-go && go vet ./... && go tool -modfile=tools/go.mod staticcheck ./...
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+lint-web: web/node_modules/.package-lock.json
+	cd web && npx --no-install eslint --max-warnings=0 .
+
 ## test: every test (Go with -race, pytest on real Docker, aiortc, Chromium)
 test: setup build
 	$(MAKE) -k test-go test-py
@@ -56,7 +90,7 @@ test-go:
 	cd core-go && go test -race -count=1 ./...
 
 test-py: build $(BENCH_PEER)
-	PORTHOLE_CORE=$(CORE) PORTHOLE_BENCH_PEER=$(BENCH_PEER) bash scripts/in-netns.sh $(PY) -m pytest -q tests $(PYTEST_ARGS)
+	PORTHOLE_CORE=$(CORE) PORTHOLE_BENCH_PEER=$(BENCH_PEER) bash scripts/in-netns.sh $(PY) -m pytest -q $(PYTEST_ARGS)
 
 ## run: build and start server + agent + sidecar + a demo target, print where to open it
 run: setup build
