@@ -42,8 +42,11 @@ CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MIN_DIM, MAX_DIM = 1, 1000
 DEFAULT_COLS, DEFAULT_ROWS = 80, 24
 
-# The largest message a peer may send on a data channel (terminal, input).
+# The largest message a peer may send on the `terminal` data channel.
 MAX_CHANNEL_MESSAGE = 64 * 1024
+# The largest message on a screen's `input` channel: the largest valid one is
+# under 100 bytes (docs/protocol.md, porthole-core's input.MaxMessageSize).
+MAX_INPUT_MESSAGE = 1024
 
 # Device ids and the inventory a device announces.
 DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
