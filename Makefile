@@ -48,7 +48,7 @@ check-generated: proto web
 	git diff --exit-code -- core-go/gen python/src/porthole/rpc python/src/porthole/server/static
 	@test -z "$$(git status --porcelain -- core-go/gen python/src/porthole/rpc python/src/porthole/server/static)" || { git status --porcelain; echo "generated files are stale: run make proto web and commit"; exit 1; }
 
-## lint: ruff (lint + format check) on python/src and tests, mypy on python/src, go vet and staticcheck on
+## lint: ruff (lint + format check) and mypy on python/src and tests, go vet and staticcheck on
 ## core-go, eslint on web/ (every tool pinned: python/requirements-lint.lock, core-go/tools/go.mod, web/package.json)
 lint: lint-py lint-go lint-web
 
@@ -58,7 +58,7 @@ lint: lint-py lint-go lint-web
 LINT_PY_EXCLUDE := python/src/porthole/agent python/src/porthole/server tests/agent tests/server
 
 # python/src/porthole/rpc is generated (make proto): ruff.toml excludes it, and so does this list.
-LINT_MYPY_FILES = $(shell find python/src/porthole -name '*.py' -not -path 'python/src/porthole/rpc/*' \
+LINT_MYPY_FILES = $(shell find python/src/porthole tests -name '*.py' -not -path 'python/src/porthole/rpc/*' \
 	$(foreach d,$(LINT_PY_EXCLUDE),-not -path '$(d)/*') | sort)
 
 ## lint-tools: the pinned Python linters in .venv

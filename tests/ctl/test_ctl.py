@@ -40,6 +40,7 @@ async def ctl(*args: str, socket=None) -> Result:
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=REPO
     )
     out, err = await asyncio.wait_for(proc.communicate(), CTL_TIMEOUT_S)
+    assert proc.returncode is not None  # communicate() waited for the exit
     return Result(proc.returncode, out.decode(), err.decode())
 
 
@@ -91,6 +92,7 @@ async def test_ctl_on_a_live_session(agent, make_container):
         stderr=asyncio.subprocess.PIPE,
         cwd=REPO,
     )
+    assert watch.stderr is not None  # stderr=PIPE
     line = await asyncio.wait_for(watch.stderr.readline(), CTL_TIMEOUT_S)
     assert b"watching session events" in line, line
 
@@ -160,7 +162,9 @@ async def test_ctl_on_a_live_session(agent, make_container):
     r = await ctl("health", "--json", socket=sock)
     assert r.code == 0, r
     h = r.json()
-    sidecar_pid = int(re.search(r"sidecar ready pid=(\d+)", agent.log()).group(1))
+    ready = re.search(r"sidecar ready pid=(\d+)", agent.log())
+    assert ready, agent.log()
+    sidecar_pid = int(ready.group(1))
     assert h["ok"] is True and h["problems"] == [] and h["accepting"] and h["signaling_connected"]
     assert h["agent_pid"] == agent.proc.pid
     assert h["sidecar"]["status"] == "SERVING" and h["sidecar"]["pid"] == sidecar_pid and h["sidecar"]["sessions"] == 1
@@ -254,6 +258,7 @@ async def test_denied_offer_is_counted_and_watched_and_the_socket_is_private(age
         stderr=asyncio.subprocess.PIPE,
         cwd=REPO,
     )
+    assert watch.stderr is not None  # stderr=PIPE
     assert b"watching" in await asyncio.wait_for(watch.stderr.readline(), CTL_TIMEOUT_S)
     sid, token = agent.sign("porthole-test-does-not-exist")
     await agent.offer(TerminalClient(), sid, token)
@@ -400,6 +405,7 @@ async def test_watch_ends_clearly_when_the_agent_stops(agent):
         stderr=asyncio.subprocess.PIPE,
         cwd=REPO,
     )
+    assert watch.stderr is not None  # stderr=PIPE
     assert b"watching" in await asyncio.wait_for(watch.stderr.readline(), CTL_TIMEOUT_S)
     agent.proc.terminate()
     await asyncio.wait_for(asyncio.to_thread(agent.proc.wait), 20)

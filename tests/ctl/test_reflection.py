@@ -26,6 +26,7 @@ def test_reflection_lists_and_describes_the_sidecar(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    assert proc.stdin is not None  # stdin=PIPE
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not sock.exists():

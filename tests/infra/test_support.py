@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,7 +16,7 @@ INNER_TIMEOUT = 120  # s for a whole inner pytest run (it starts its own Chromiu
 
 
 def test_wait_for_returns_the_first_truthy_value():
-    values = iter([0, None, [], "ready"])
+    values: Iterator[object] = iter([0, None, [], "ready"])
     assert wait_for(lambda: next(values), timeout=5, interval=0.001) == "ready"
 
 

@@ -7,9 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from typing import TYPE_CHECKING
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
+
+if TYPE_CHECKING:
+    import av
 
 
 class ScreenClient:
@@ -20,7 +24,7 @@ class ScreenClient:
         self.opened = asyncio.Event()
         self.replies: list[dict] = []
         self.frames = 0
-        self.last_frame = None  # av.VideoFrame
+        self.last_frame: av.VideoFrame | None = None
         self._changed = asyncio.Event()
         self._reader: asyncio.Task | None = None
         self.channel.on("open", self.opened.set)
@@ -66,6 +70,7 @@ class ScreenClient:
 
     def pixel(self, fx: float, fy: float) -> tuple[int, int, int]:
         """RGB of the last decoded frame at a fraction of its width and height."""
+        assert self.last_frame is not None, "no frame received yet"
         f = self.last_frame.reformat(format="rgb24")
         plane = f.planes[0]
         x, y = int(f.width * fx), int(f.height * fy)

@@ -55,7 +55,9 @@ class KeyRecorder:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        os.set_blocking(self.proc.stdout.fileno(), False)
+        assert self.proc.stdout is not None  # stdout=PIPE
+        self.stdout = self.proc.stdout
+        os.set_blocking(self.stdout.fileno(), False)
         self.out = b""
         # Ready once a probe key typed by xdotool shows up (xev selected its events).
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -66,7 +68,7 @@ class KeyRecorder:
         self.out = b""
 
     def text(self) -> str:
-        chunk = self.proc.stdout.read()
+        chunk = self.stdout.read()
         if chunk:
             self.out += chunk
         return self.out.decode(errors="replace")
@@ -74,7 +76,7 @@ class KeyRecorder:
     def stop(self) -> None:
         self.proc.kill()
         self.proc.wait()
-        self.proc.stdout.close()
+        self.stdout.close()
 
 
 @pytest.fixture
@@ -102,7 +104,7 @@ def decode_png(data: bytes):
 
     import av
 
-    with av.open(io.BytesIO(data)) as c:
+    with av.open(io.BytesIO(data), mode="r") as c:
         return next(c.decode(video=0)).reformat(format="rgb24")
 
 

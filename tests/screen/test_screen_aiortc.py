@@ -49,6 +49,7 @@ async def test_pattern_arrives_and_changes(screen_agent, xvfb):
     xvfb.halves("#ff0000", "#0000ff")
     sid, client = await open_screen(screen_agent)
     f = client.last_frame
+    assert f is not None
     assert (f.width, f.height) == (640, 360), "the 1280x720 display is scaled to the configured 640x360"
     await wait_colours(client, RED, BLUE, "red | blue")
     xvfb.halves("#00ff00", "#ffff00")

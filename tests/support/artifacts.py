@@ -45,7 +45,7 @@ def test_failed(item: pytest.Item) -> bool:
     return any(rep.failed for rep in reports.values())
 
 
-test_failed.__test__ = False  # a helper, not a test, if someone imports it into a test module
+test_failed.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test, if someone imports it into a test module
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

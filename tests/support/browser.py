@@ -171,14 +171,14 @@ class ChromiumProcess:
         with open(self.log_path, "ab") as log:  # a restart after a crash keeps the crash
             log.write(("$ " + " ".join(cmd) + "\n").encode())
             log.flush()
-            self.proc = subprocess.Popen(
+            self.proc = proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         port_file = Path(self.user_data_dir) / "DevToolsActivePort"
 
         def ready():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Chromium exited with {self.proc.returncode} while starting; see {self.log_path}")
+            if proc.poll() is not None:
+                raise RuntimeError(f"Chromium exited with {proc.returncode} while starting; see {self.log_path}")
             lines = port_file.read_text().split() if port_file.exists() else []
             return lines if len(lines) == 2 else None
 
@@ -194,6 +194,8 @@ class ChromiumProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def _signal_group(self, sig: int) -> None:
+        if self.proc is None:
+            return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
 
@@ -231,6 +233,7 @@ async def browser(chromium: ChromiumProcess):
         chromium.stop()
         chromium.start()
     async with async_playwright() as pw:
+        assert chromium.ws_endpoint is not None  # alive, so started
         b = await pw.chromium.connect_over_cdp(chromium.ws_endpoint, timeout=CONNECT_TIMEOUT_MS, is_local=True)
         try:
             yield b

@@ -128,6 +128,7 @@ def container_processes(container: Container) -> list[dict]:
     Each: ``{"pid": int, "ppid": int, "uid": int, "stat": str, "cmd": str}``.
     ``uid`` is the host uid (the same as in the container: no user namespaces).
     """
+    assert container.client is not None and container.id is not None, container  # a container from the API has both
     top = container.client.api.top(container.id, ps_args=TOP_PS_ARGS)
     titles = [t.upper() for t in top["Titles"]]
     expected = ["PID", "PPID", "UID", "STAT", "COMMAND"]

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ class Stack:
     server: subprocess.Popen
     agent: subprocess.Popen | None
     logs: dict[str, Path]
-    dc: devconfig.DevConfig | None = None
+    dc: devconfig.DevConfig
 
     def log(self, name: str) -> str:
         return self.logs[name].read_text(errors="replace")
@@ -130,7 +131,7 @@ ice_interfaces = ["{ice_iface()}"]
 
 
 @pytest.fixture
-async def stack(tmp_path) -> Stack:
+async def stack(tmp_path) -> AsyncIterator[Stack]:
     st = await start_stack(tmp_path)
     yield st
     await st.stop()

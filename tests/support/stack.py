@@ -11,6 +11,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -51,7 +52,9 @@ class AgentProcess:
 
     def sign(self, target_id: str, *, session_id: str | None = None, **kw) -> tuple[str, str]:
         sid = session_id or "s_" + secrets.token_urlsafe(12)
-        claims = dict(session_id=sid, user="alice", org="acme", device_id=self.device_id, target_id=target_id)
+        claims: dict[str, Any] = dict(
+            session_id=sid, user="alice", org="acme", device_id=self.device_id, target_id=target_id
+        )
         claims.update(kw)
         return sid, grant.sign(self.key, **claims)
 
