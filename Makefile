@@ -48,7 +48,7 @@ check-generated: proto web
 	git diff --exit-code -- core-go/gen python/src/porthole/rpc python/src/porthole/server/static
 	@test -z "$$(git status --porcelain -- core-go/gen python/src/porthole/rpc python/src/porthole/server/static)" || { git status --porcelain; echo "generated files are stale: run make proto web and commit"; exit 1; }
 
-## lint: ruff (lint + format check) and mypy on python/src and tests, go vet and staticcheck on
+## lint: ruff (lint + format check) and mypy on python/src and tests, gofmt, go vet and staticcheck on
 ## core-go, eslint on web/ (every tool pinned: python/requirements-lint.lock, core-go/tools/go.mod, web/package.json)
 lint: lint-py lint-go lint-web
 
@@ -72,8 +72,9 @@ lint-py: lint-tools
 	$(VENV)/bin/ruff format --check $(foreach d,$(LINT_PY_EXCLUDE),--extend-exclude $(d)) python/src tests
 	$(VENV)/bin/mypy --config-file mypy.ini $(LINT_MYPY_FILES)
 
-# staticcheck from its own module file, so that its dependencies never move the sidecar's.
+# gofmt, go vet, then staticcheck from its own module file, so that its dependencies never move the sidecar's.
 lint-go:
+	@unformatted=$$(cd core-go && gofmt -l .); test -z "$$unformatted" || { echo "gofmt needed: $$unformatted"; exit 1; }
 	cd core-go && go vet ./... && go tool -modfile=tools/go.mod staticcheck ./...
 
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json
