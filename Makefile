@@ -10,7 +10,7 @@ CORE     := $(BIN)/porthole-core
 BENCH_PEER := $(BIN)/porthole-bench
 GOFLAGS_BUILD := -trimpath
 
-.PHONY: build setup venv core python proto web check-generated test test-go test-py run bench clean
+.PHONY: build setup venv core python proto web check-generated lint lint-tools lint-py lint-go lint-web test test-go test-py run bench clean
 
 ## setup: install system packages and start dockerd when missing (idempotent, needs root)
 setup:
@@ -47,6 +47,44 @@ web:
 check-generated: proto web
 	git diff --exit-code -- core-go/gen python/src/porthole/rpc python/src/porthole/server/static
 	@test -z "$$(git status --porcelain -- core-go/gen python/src/porthole/rpc python/src/porthole/server/static)" || { git status --porcelain; echo "generated files are stale: run make proto web and commit"; exit 1; }
+
+## lint: ruff (lint + format check) and mypy on python/src and tests, gofmt, go vet and staticcheck on
+## core-go, eslint on web/ (every tool pinned: python/requirements-lint.lock, core-go/tools/go.mod, web/package.json)
+lint: lint-py lint-go lint-web
+
+# TEMPORARY (issue 9): agent/ and server/ are being rewritten, so they and their tests are left out of
+# `make lint` until that lands; then their findings are fixed and this list is emptied, together with the
+# matching section at the end of mypy.ini. Nothing else may be added here.
+LINT_PY_EXCLUDE := python/src/porthole/agent python/src/porthole/server tests/agent tests/server
+
+# python/src/porthole/rpc is generated (make proto): ruff.toml excludes it, and so does this list.
+LINT_MYPY_FILES = $(shell find python/src/porthole tests -name '*.py' -not -path 'python/src/porthole/rpc/*' \
+	$(foreach d,$(LINT_PY_EXCLUDE),-not -path '$(d)/*') | sort)
+
+## lint-tools: the pinned Python linters in .venv
+lint-tools: $(VENV)/.lint-installed
+$(VENV)/.lint-installed: $(VENV)/.installed python/requirements-lint.lock
+	$(VENV)/bin/pip install -q -r python/requirements.lock -r python/requirements-lint.lock
+	touch $@
+
+lint-py: lint-tools
+	$(VENV)/bin/ruff check $(foreach d,$(LINT_PY_EXCLUDE),--extend-exclude $(d)) python/src tests
+	$(VENV)/bin/ruff format --check $(foreach d,$(LINT_PY_EXCLUDE),--extend-exclude $(d)) python/src tests
+	$(VENV)/bin/mypy --config-file mypy.ini $(LINT_MYPY_FILES)
+
+# gofmt, go vet, then staticcheck from its own module file, so that its dependencies never move the sidecar's.
+# With the build's flags (-trimpath), so that vet, staticcheck and `make core` share the compiled packages in
+# the Go build cache: on a cold cache (a new CI machine) the dependencies are compiled once, not twice.
+LINT_GOFLAGS = GOFLAGS="$(GOFLAGS_BUILD) $$GOFLAGS"
+lint-go:
+	@unformatted=$$(cd core-go && gofmt -l .); test -z "$$unformatted" || { echo "gofmt needed: $$unformatted"; exit 1; }
+	cd core-go && $(LINT_GOFLAGS) go vet ./... && $(LINT_GOFLAGS) go tool -modfile=tools/go.mod staticcheck ./...
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+lint-web: web/node_modules/.package-lock.json
+	cd web && npx --no-install eslint --max-warnings=0 .
 
 ## test: every test (Go with -race, pytest on real Docker, aiortc, Chromium)
 test: setup build

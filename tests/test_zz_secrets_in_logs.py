@@ -18,7 +18,9 @@ def test_the_scanner_finds_what_it_looks_for():
         root = Path(d)
         (root / "device.secret").write_text("planted-Secret-1234\n")
         (root / "a.log").write_text("connect with secret planted-Secret-1234\n")
-        (root / "b.jsonl").write_text('{"grant": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVzLXh5eg"}\n')
+        (root / "b.jsonl").write_text(
+            '{"grant": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVzLXh5eg"}\n'
+        )
         (root / "c.txt").write_text("-----BEGIN PRIVATE KEY-----\n")
         (root / "clean.log").write_text("session s_abc opened: user=alice\n")
         secrets = logscan.known_secrets(root)
@@ -35,6 +37,7 @@ def test_no_secret_in_any_log_of_the_run(tmp_path_factory):
     secrets = logscan.known_secrets(base)
     try:
         from tests.server.conftest import PASSWORDS, SECRETS, TURN_CREDENTIAL
+
         secrets |= {*PASSWORDS.values(), *SECRETS.values(), TURN_CREDENTIAL}
     except ImportError:  # the server tests are not part of this checkout
         pass

@@ -27,9 +27,24 @@ def test_smoke_run_writes_every_section(tmp_path, test_iface, docker_client, tar
     out_json, out_md = tmp_path / "bench.json", tmp_path / "bench.md"
     env = {**os.environ, "PORTHOLE_CORE": core_binary()}
     proc = subprocess.run(
-        [sys.executable, "-m", "porthole.bench", "--smoke", "--sections", ",".join(TERMINAL_SECTIONS),
-         "--json", str(out_json), "--md", str(out_md)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=SMOKE_TIMEOUT_S)
+        [
+            sys.executable,
+            "-m",
+            "porthole.bench",
+            "--smoke",
+            "--sections",
+            ",".join(TERMINAL_SECTIONS),
+            "--json",
+            str(out_json),
+            "--md",
+            str(out_md),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SMOKE_TIMEOUT_S,
+    )
     assert proc.returncode == 0, f"bench failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
 
     data = json.loads(out_json.read_text())
@@ -61,6 +76,11 @@ def test_smoke_run_writes_every_section(tmp_path, test_iface, docker_client, tar
 
     # --render rewrites the same page from the JSON without measuring anything.
     again = tmp_path / "again.md"
-    subprocess.run([sys.executable, "-m", "porthole.bench", "--render", str(out_json), "--md", str(again)],
-                   cwd=REPO, check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-m", "porthole.bench", "--render", str(out_json), "--md", str(again)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     assert again.read_text() == page

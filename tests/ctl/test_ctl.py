@@ -36,9 +36,11 @@ async def ctl(*args: str, socket=None) -> Result:
     argv = [sys.executable, "-m", "porthole", "ctl", *args]
     if socket is not None:
         argv += ["--socket", str(socket)]
-    proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE, cwd=REPO)
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=REPO
+    )
     out, err = await asyncio.wait_for(proc.communicate(), CTL_TIMEOUT_S)
+    assert proc.returncode is not None  # communicate() waited for the exit
     return Result(proc.returncode, out.decode(), err.decode())
 
 
@@ -78,8 +80,19 @@ async def test_ctl_on_a_live_session(agent, make_container):
 
     # watch first: once it says it is watching, it misses nothing.
     watch = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "porthole", "ctl", "--socket", str(sock), "watch", "--json",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=REPO)
+        sys.executable,
+        "-m",
+        "porthole",
+        "ctl",
+        "--socket",
+        str(sock),
+        "watch",
+        "--json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
+    assert watch.stderr is not None  # stderr=PIPE
     line = await asyncio.wait_for(watch.stderr.readline(), CTL_TIMEOUT_S)
     assert b"watching session events" in line, line
 
@@ -129,7 +142,7 @@ async def test_ctl_on_a_live_session(agent, make_container):
     assert shown["transport"]["selected_pair"]["remote_address"]
     r = await ctl("show", sid, socket=sock)
     assert r.code == 0, r
-    assert f"session {sid}" in r.out and f"exec id" in r.out and s["exec_id"] in r.out
+    assert f"session {sid}" in r.out and "exec id" in r.out and s["exec_id"] in r.out
     assert re.search(r"selected pair\s+host \S+ <-> host \S+ \(udp\)", r.out), r.out
     assert re.search(r"^terminal\s+json\s+open\s+\d+", r.out, re.M), r.out
 
@@ -149,7 +162,9 @@ async def test_ctl_on_a_live_session(agent, make_container):
     r = await ctl("health", "--json", socket=sock)
     assert r.code == 0, r
     h = r.json()
-    sidecar_pid = int(re.search(r"sidecar ready pid=(\d+)", agent.log()).group(1))
+    ready = re.search(r"sidecar ready pid=(\d+)", agent.log())
+    assert ready, agent.log()
+    sidecar_pid = int(ready.group(1))
     assert h["ok"] is True and h["problems"] == [] and h["accepting"] and h["signaling_connected"]
     assert h["agent_pid"] == agent.proc.pid
     assert h["sidecar"]["status"] == "SERVING" and h["sidecar"]["pid"] == sidecar_pid and h["sidecar"]["sessions"] == 1
@@ -200,8 +215,14 @@ async def test_ctl_on_a_live_session(agent, make_container):
     events = [json.loads(x) for x in out.decode().splitlines()]
     mine = [e for e in events if e["session_id"] == sid]
     names = [e["name"] for e in mine]
-    for name in ("session.requested", "session.answered", "session.candidate", "session.state",
-                 "session.started", "session.ended"):
+    for name in (
+        "session.requested",
+        "session.answered",
+        "session.candidate",
+        "session.state",
+        "session.started",
+        "session.ended",
+    ):
         assert name in names, names
     assert names.index("session.requested") < names.index("session.answered") < names.index("session.ended")
     sides = {e["fields"]["side"] for e in mine if e["name"] == "session.candidate"}
@@ -223,8 +244,21 @@ async def test_denied_offer_is_counted_and_watched_and_the_socket_is_private(age
     await wait_target(agent, c.name)
 
     watch = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "porthole", "ctl", "watch", "--json", "--count", "1", "--socket", str(sock),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=REPO)
+        sys.executable,
+        "-m",
+        "porthole",
+        "ctl",
+        "watch",
+        "--json",
+        "--count",
+        "1",
+        "--socket",
+        str(sock),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
+    assert watch.stderr is not None  # stderr=PIPE
     assert b"watching" in await asyncio.wait_for(watch.stderr.readline(), CTL_TIMEOUT_S)
     sid, token = agent.sign("porthole-test-does-not-exist")
     await agent.offer(TerminalClient(), sid, token)
@@ -249,9 +283,21 @@ async def test_denied_offer_is_counted_and_watched_and_the_socket_is_private(age
     assert mode == 0o600, oct(mode)
     # Another user gets a clear "permission denied", exit code 4.
     proc = await asyncio.create_subprocess_exec(
-        "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-        sys.executable, "-m", "porthole", "ctl", "--socket", str(sock), "sessions",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=REPO)
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        sys.executable,
+        "-m",
+        "porthole",
+        "ctl",
+        "--socket",
+        str(sock),
+        "sessions",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), CTL_TIMEOUT_S)
     assert proc.returncode == 4, (out, err)
     assert err.decode().strip() == f"porthole ctl: permission denied on {sock}: run as the agent's user (or root)"
@@ -264,12 +310,15 @@ async def test_ctl_without_an_agent(tmp_path):
     for cmd in ("sessions", "watch"):
         r = await ctl(cmd, socket=missing)
         assert r.code == 3, r
-        assert r.err.strip() == (f"porthole ctl: cannot reach the agent at {missing}: is `porthole agent` running? "
-                                 "(no socket there; see --socket and [admin] socket)"), r.err
+        assert r.err.strip() == (
+            f"porthole ctl: cannot reach the agent at {missing}: is `porthole agent` running? "
+            "(no socket there; see --socket and [admin] socket)"
+        ), r.err
         assert r.out == ""
 
     # A socket file nobody listens on (an agent that was killed).
     import socket as pysocket
+
     stale = tmp_path / "stale.sock"
     s = pysocket.socket(pysocket.AF_UNIX)
     s.bind(str(stale))
@@ -298,7 +347,7 @@ async def test_sidecar_restart_shows_in_health_stats_and_metrics(agent, make_con
     sock = admin_socket(agent)
     c = make_container()
     await wait_target(agent, c.name)
-    sid, client = await agent.open_terminal(c.name)
+    sid, _client = await agent.open_terminal(c.name)
     h = (await ctl("health", "--json", socket=sock)).json()
     old_pid = h["sidecar"]["pid"]
     os.kill(old_pid, signal.SIGKILL)  # porthole-core dies under the agent (it was started by our agent)
@@ -332,16 +381,31 @@ async def test_client_chosen_close_reasons_do_not_become_labels(agent, make_cont
     await wait_no_extra_processes(c)
     st = await wait_stats(sock, lambda st: st["sessions_ended"] == 1)
     assert st["ended_by_reason"] == {"other": 1}, st
-    text = urllib.request.urlopen(f"http://{(await ctl('health', '--json', socket=sock)).json()['metrics_address']}"
-                                  "/metrics", timeout=5).read().decode()
+    text = (
+        urllib.request.urlopen(
+            f"http://{(await ctl('health', '--json', socket=sock)).json()['metrics_address']}/metrics", timeout=5
+        )
+        .read()
+        .decode()
+    )
     assert "Bye" not in text and 'porthole_agent_sessions_ended_total{reason="other"} 1.0' in text
 
 
 async def test_watch_ends_clearly_when_the_agent_stops(agent):
     sock = admin_socket(agent)
     watch = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "porthole", "ctl", "--socket", str(sock), "watch",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=REPO)
+        sys.executable,
+        "-m",
+        "porthole",
+        "ctl",
+        "--socket",
+        str(sock),
+        "watch",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
+    assert watch.stderr is not None  # stderr=PIPE
     assert b"watching" in await asyncio.wait_for(watch.stderr.readline(), CTL_TIMEOUT_S)
     agent.proc.terminate()
     await asyncio.wait_for(asyncio.to_thread(agent.proc.wait), 20)
@@ -353,6 +417,7 @@ async def test_watch_ends_clearly_when_the_agent_stops(agent):
 
 async def test_agent_refuses_an_admin_socket_another_process_serves(tmp_path):
     import socket as pysocket
+
     from porthole import grant as grants
 
     taken = tmp_path / "taken.sock"
@@ -375,9 +440,17 @@ socket = "core.sock"
 socket = "{taken}"
 """)
     try:
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "porthole", "agent", "--config", str(cfg),
-                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-                                                    cwd=REPO)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "porthole",
+            "agent",
+            "--config",
+            str(cfg),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=REPO,
+        )
         out, _ = await asyncio.wait_for(proc.communicate(), CTL_TIMEOUT_S)
     finally:
         listener.close()

@@ -20,8 +20,13 @@ START_TIMEOUT_S = 15.0
 
 def test_reflection_lists_and_describes_the_sidecar(tmp_path):
     sock = tmp_path / "core.sock"
-    proc = subprocess.Popen([core_binary(), "--listen", str(sock)], stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [core_binary(), "--listen", str(sock)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdin is not None  # stdin=PIPE
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not sock.exists():
@@ -36,8 +41,9 @@ def test_reflection_lists_and_describes_the_sidecar(tmp_path):
             # As `grpcurl describe porthole.rpc.v1.Sidecar` does: the full schema comes over the wire.
             pool = DescriptorPool(db)
             svc = pool.FindServiceByName("porthole.rpc.v1.Sidecar")
-            assert {"CreateSession", "AddRemoteCandidate", "WatchEvents", "Terminal", "CloseSession",
-                    "GetStats"} <= {m.name for m in svc.methods}
+            assert {"CreateSession", "AddRemoteCandidate", "WatchEvents", "Terminal", "CloseSession", "GetStats"} <= {
+                m.name for m in svc.methods
+            }
             stats = pool.FindMessageTypeByName("porthole.rpc.v1.SessionStats")
             assert "rtt_ms" in stats.fields_by_name
     finally:
@@ -53,5 +59,11 @@ async def test_reflection_on_the_admin_api(agent):
         db = ProtoReflectionDescriptorDatabase(channel)
         assert "porthole.rpc.v1.Admin" in set(db.get_services())
         svc = DescriptorPool(db).FindServiceByName("porthole.rpc.v1.Admin")
-        assert {m.name for m in svc.methods} == {"ListSessions", "GetSession", "WatchEvents", "CloseSession",
-                                                 "GetStats", "Health"}
+        assert {m.name for m in svc.methods} == {
+            "ListSessions",
+            "GetSession",
+            "WatchEvents",
+            "CloseSession",
+            "GetStats",
+            "Health",
+        }

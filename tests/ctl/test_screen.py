@@ -16,8 +16,8 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-from tests.ctl.test_ctl import admin_socket, ctl, wait_stats
 from tests.agent.test_terminal import wait_target
+from tests.ctl.test_ctl import admin_socket, ctl, wait_stats
 
 XVFB_START_TIMEOUT_S = 10.0
 
@@ -25,10 +25,16 @@ XVFB_START_TIMEOUT_S = 10.0
 @pytest.fixture
 def xvfb():
     """A fresh Xvfb on a free display number; yields ":N"."""
-    n = next(n for n in range(90 + os.getpid() % 300, 1000) if not Path(f"/tmp/.X11-unix/X{n}").exists()
-             and not Path(f"/tmp/.X{n}-lock").exists())
-    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "640x480x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    n = next(
+        n
+        for n in range(90 + os.getpid() % 300, 1000)
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists()
+    )
+    proc = subprocess.Popen(
+        ["Xvfb", f":{n}", "-screen", "0", "640x480x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     sock = Path(f"/tmp/.X11-unix/X{n}")
     try:
         deadline = time.monotonic() + XVFB_START_TIMEOUT_S
@@ -43,13 +49,15 @@ def xvfb():
 
 
 async def test_show_a_screen_session(agent_factory, xvfb):
-    agent = await agent_factory(extra_toml=f'\n[[screens]]\nid = "desk"\ndisplay = "{xvfb}"\n'
-                                           'width = 640\nheight = 480\nfps = 10\n')
+    agent = await agent_factory(
+        extra_toml=f'\n[[screens]]\nid = "desk"\ndisplay = "{xvfb}"\nwidth = 640\nheight = 480\nfps = 10\n'
+    )
     sock = admin_socket(agent)
     await wait_target(agent, "desk")
 
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no STUN: host candidates in the test netns
     frames = asyncio.Event()
+    pulls: list[asyncio.Task] = []  # held, or the loop may drop a reader mid-stream
 
     @pc.on("track")
     def on_track(track):
@@ -58,15 +66,17 @@ async def test_show_a_screen_session(agent_factory, xvfb):
                 while True:
                     await track.recv()
                     frames.set()
-        asyncio.ensure_future(pull())
+
+        pulls.append(asyncio.ensure_future(pull()))
 
     pc.addTransceiver("video", direction="recvonly")
     pc.createDataChannel("input")
     await pc.setLocalDescription(await pc.createOffer())
     sid, token = agent.sign("desk", kind="screen", mode="view")
     try:
-        await agent.hub.send("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": pc.localDescription.sdp,
-                                              "grant": token})
+        await agent.hub.send(
+            "webrtc:offer", {"session_id": sid, "type": "offer", "sdp": pc.localDescription.sdp, "grant": token}
+        )
         answer = await agent.hub.wait_event(sid, "webrtc:answer", timeout=15)
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
         await asyncio.wait_for(frames.wait(), 20)
@@ -95,3 +105,6 @@ async def test_show_a_screen_session(agent_factory, xvfb):
         assert st["ended_by_reason"] == {"closed_by_admin": 1} and st["sessions_started"] == 1
     finally:
         await pc.close()
+        for t in pulls:
+            t.cancel()
+        await asyncio.gather(*pulls, return_exceptions=True)

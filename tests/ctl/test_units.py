@@ -19,15 +19,18 @@ def rel(p: str) -> Path:
     return Path("/etc/porthole") / p
 
 
-@pytest.mark.parametrize("table,message", [
-    ({"listen": "127.0.0.1:7443"}, "admin.listen needs admin.tls_cert, admin.tls_key, admin.tls_client_ca"),
-    ({"listen": "127.0.0.1:7443", "tls_cert": "a", "tls_key": "b"}, "admin.listen needs admin.tls_client_ca"),
-    ({"listen": "nohostport"}, "admin.listen: expected HOST:PORT"),
-    ({"metrics_listen": "127.0.0.1:99999"}, "admin.metrics_listen: expected HOST:PORT"),
-    ({"socket": 5}, "admin.socket: expected str"),
-    ({"enabled": "yes"}, "admin.enabled: expected bool"),
-    ({"sokcet": "x"}, "admin: unknown key(s): sokcet"),
-])
+@pytest.mark.parametrize(
+    "table,message",
+    [
+        ({"listen": "127.0.0.1:7443"}, "admin.listen needs admin.tls_cert, admin.tls_key, admin.tls_client_ca"),
+        ({"listen": "127.0.0.1:7443", "tls_cert": "a", "tls_key": "b"}, "admin.listen needs admin.tls_client_ca"),
+        ({"listen": "nohostport"}, "admin.listen: expected HOST:PORT"),
+        ({"metrics_listen": "127.0.0.1:99999"}, "admin.metrics_listen: expected HOST:PORT"),
+        ({"socket": 5}, "admin.socket: expected str"),
+        ({"enabled": "yes"}, "admin.enabled: expected bool"),
+        ({"sokcet": "x"}, "admin: unknown key(s): sokcet"),
+    ],
+)
 def test_admin_config_mistakes_name_the_key(table, message):
     with pytest.raises(ConfigError) as e:
         adminconfig.from_table(table, rel)
@@ -35,8 +38,17 @@ def test_admin_config_mistakes_name_the_key(table, message):
 
 
 def test_admin_config_paths_and_defaults(monkeypatch):
-    c = adminconfig.from_table({"socket": "admin.sock", "listen": "[::1]:0", "tls_cert": "c.pem", "tls_key": "k.pem",
-                                "tls_client_ca": "ca.pem", "metrics_listen": "127.0.0.1:9464"}, rel)
+    c = adminconfig.from_table(
+        {
+            "socket": "admin.sock",
+            "listen": "[::1]:0",
+            "tls_cert": "c.pem",
+            "tls_key": "k.pem",
+            "tls_client_ca": "ca.pem",
+            "metrics_listen": "127.0.0.1:9464",
+        },
+        rel,
+    )
     assert c.socket_path == Path("/etc/porthole/admin.sock") and not c.socket_is_default
     assert c.tls_client_ca == Path("/etc/porthole/ca.pem")
     assert adminconfig.parse_hostport(c.listen, "x") == ("::1", 0)
@@ -49,13 +61,23 @@ def test_admin_config_paths_and_defaults(monkeypatch):
 
 
 def test_events_never_carry_secrets_or_ufrags():
-    ev = Event("session.candidate", "s_1", {"side": "local", "grant": "eyJ.x.y", "sdp": "v=0", "token": "t",
-                                            "candidate": "candidate:1 1 udp 1 10.0.0.1 5000 typ host ufrag AbCd "
-                                                         "generation 0"})
+    ev = Event(
+        "session.candidate",
+        "s_1",
+        {
+            "side": "local",
+            "grant": "eyJ.x.y",
+            "sdp": "v=0",
+            "token": "t",
+            "candidate": "candidate:1 1 udp 1 10.0.0.1 5000 typ host ufrag AbCd generation 0",
+        },
+    )
     msg = event_to_proto(ev)
     d = render.to_dict(msg)
-    assert d["fields"] == {"side": "local", "candidate": "candidate:1 1 udp 1 10.0.0.1 5000 typ host "
-                                                         "ufrag <redacted> generation 0"}
+    assert d["fields"] == {
+        "side": "local",
+        "candidate": "candidate:1 1 udp 1 10.0.0.1 5000 typ host ufrag <redacted> generation 0",
+    }
     assert d["session_id"] == "s_1" and d["time_unix_micros"] == int(ev.ts * 1_000_000)
 
 

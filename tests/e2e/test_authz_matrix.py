@@ -63,8 +63,9 @@ async def connect(url, token):
     failed: asyncio.Queue = asyncio.Queue()
     sio.on("connect_error", errors.append, namespace="/client")
     sio.on("webrtc:error", failed.put_nowait, namespace="/client")
-    await sio.connect(url, namespaces=["/client"], auth={"token": token} if token else {},
-                      transports=["websocket"], wait_timeout=10)
+    await sio.connect(
+        url, namespaces=["/client"], auth={"token": token} if token else {}, transports=["websocket"], wait_timeout=10
+    )
     return sio, failed
 
 
@@ -79,8 +80,11 @@ async def test_each_refusal_has_its_own_code_is_audited_and_creates_no_exec(prod
         sio, failed = await connect(dc.url, token)
         try:
             async with asyncio.timeout(15):
-                while not any(t["id"] == c.name for d in (await sio.call("devices:list", namespace="/client"))["devices"]
-                              for t in d["targets"]):
+                while not any(
+                    t["id"] == c.name
+                    for d in (await sio.call("devices:list", namespace="/client"))["devices"]
+                    for t in d["targets"]
+                ):
                     await asyncio.sleep(0.3)
 
             # 1. No token, 2. an expired token: the server refuses the connection.
@@ -92,23 +96,29 @@ async def test_each_refusal_has_its_own_code_is_audited_and_creates_no_exec(prod
 
             # 3. Another org: refused at session:open.
             out_sio, _ = await connect(dc.url, await login(http, dc.url, "outsider", outsider_pw))
-            ack = await out_sio.call("session:open", {"device_id": dc.device_id, "target_id": c.name},
-                                     namespace="/client")
+            ack = await out_sio.call(
+                "session:open", {"device_id": dc.device_id, "target_id": c.name}, namespace="/client"
+            )
             await out_sio.disconnect()
             assert ack["ok"] is False and ack["error"]["code"] == "denied", ack
 
             # 4. A container the device does not offer: the server finds no such target.
-            ack = await sio.call("session:open", {"device_id": dc.device_id, "target_id": other.name},
-                                 namespace="/client")
+            ack = await sio.call(
+                "session:open", {"device_id": dc.device_id, "target_id": other.name}, namespace="/client"
+            )
             assert ack["ok"] is False and ack["error"]["code"] == "target_not_found", ack
 
             # 5. Root asked for: the device refuses the offer.
-            ack = await sio.call("session:open", {"device_id": dc.device_id, "target_id": c.name, "user": "root"},
-                                 namespace="/client")
+            ack = await sio.call(
+                "session:open", {"device_id": dc.device_id, "target_id": c.name, "user": "root"}, namespace="/client"
+            )
             assert ack["ok"], ack
             client = TerminalClient()
-            await sio.call("webrtc:offer", {"session_id": ack["session_id"], "type": "offer",
-                                            "sdp": await client.offer()}, namespace="/client")
+            await sio.call(
+                "webrtc:offer",
+                {"session_id": ack["session_id"], "type": "offer", "sdp": await client.offer()},
+                namespace="/client",
+            )
             err = await asyncio.wait_for(failed.get(), 15)
             await client.close()
             assert (err["session_id"], err["code"]) == (ack["session_id"], "root_denied"), err
@@ -122,5 +132,6 @@ async def test_each_refusal_has_its_own_code_is_audited_and_creates_no_exec(prod
     assert open_denied == [("other_org", "outsider"), ("target_not_found", "operator")], open_denied
     agent_recs = [r for r in audit(agent_audit) if r["source"] == "agent"]
     denied = [r for r in agent_recs if r["event"] == "session.denied"]
-    assert [(r["code"], r["session_id"], r["user"]) for r in denied] == \
-        [("root_denied", ack["session_id"], dc.username)]
+    assert [(r["code"], r["session_id"], r["user"]) for r in denied] == [
+        ("root_denied", ack["session_id"], dc.username)
+    ]

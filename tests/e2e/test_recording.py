@@ -55,18 +55,21 @@ def validate_asciicast_v2(text: str) -> tuple[dict, list[list]]:
 
 @pytest.fixture
 async def recording_stack(tmp_path):
-    st = await start_stack(tmp_path, agent_extra="""
+    st = await start_stack(
+        tmp_path,
+        agent_extra="""
 [recording]
 enabled = true
 input = true
 dir = "device-recordings"
-""")
+""",
+    )
     yield st.dc, st.dc.directory, st.logs
     await st.stop()
 
 
 async def test_recorded_session_replays_to_the_same_output(recording_stack, make_container, new_page, request):
-    dc, dev_dir, logs = recording_stack
+    dc, dev_dir, _logs = recording_stack
     c = make_container()
     async with aiohttp.ClientSession() as http:
         async with http.post(dc.url + "/api/login", json={"username": dc.username, "password": dc.password}) as r:
@@ -87,8 +90,11 @@ async def test_recorded_session_replays_to_the_same_output(recording_stack, make
                     if any(t["id"] == c.name for d in ack["devices"] for t in d["targets"]):
                         break
                     await asyncio.sleep(0.3)
-            ack = await sio.call("session:open", {"device_id": dc.device_id, "target_id": c.name,
-                                                  "cols": 90, "rows": 30}, namespace="/client")
+            ack = await sio.call(
+                "session:open",
+                {"device_id": dc.device_id, "target_id": c.name, "cols": 90, "rows": 30},
+                namespace="/client",
+            )
             assert ack["ok"], ack
             sid = ack["session_id"]
             client = TerminalClient()
@@ -144,8 +150,13 @@ async def test_recorded_session_replays_to_the_same_output(recording_stack, make
     path.write_text(cast)
     asciinema = shutil.which("asciinema", path=str(Path(sys.executable).parent))
     assert asciinema, "asciinema (a pinned dev dependency) is not installed in the venv"
-    played = await asyncio.to_thread(subprocess.run, [asciinema, "play", "-s", "1000", str(path)],
-                                     stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    played = await asyncio.to_thread(
+        subprocess.run,
+        [asciinema, "play", "-s", "1000", str(path)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+    )
     assert played.returncode == 0, played.stderr
     assert played.stdout.decode() == recorded
 

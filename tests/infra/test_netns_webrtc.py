@@ -86,10 +86,15 @@ window.answerOffer = async (sdp) => {
 window.selectedPair = async () => {
   const stats = await window.pc.getStats();
   let pairId = null;
-  stats.forEach((s) => { if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId; });
+  stats.forEach((s) => {
+    if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+  });
   if (!pairId) return null;
   const pair = stats.get(pairId);
-  const cand = (id) => { const c = stats.get(id); return {address: c.address, port: c.port, type: c.candidateType, protocol: c.protocol}; };
+  const cand = (id) => {
+    const c = stats.get(id);
+    return {address: c.address, port: c.port, type: c.candidateType, protocol: c.protocol};
+  };
   return {state: pair.state, local: cand(pair.localCandidateId), remote: cand(pair.remoteCandidateId),
           bytesSent: pair.bytesSent, bytesReceived: pair.bytesReceived};
 };
@@ -112,7 +117,7 @@ async def page_url():
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    port = runner.addresses[0][1]
     yield f"http://127.0.0.1:{port}/"
     await runner.cleanup()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,7 +16,7 @@ INNER_TIMEOUT = 120  # s for a whole inner pytest run (it starts its own Chromiu
 
 
 def test_wait_for_returns_the_first_truthy_value():
-    values = iter([0, None, [], "ready"])
+    values: Iterator[object] = iter([0, None, [], "ready"])
     assert wait_for(lambda: next(values), timeout=5, interval=0.001) == "ready"
 
 
@@ -58,9 +59,7 @@ async def test_async_wait_for_takes_sync_and_async_predicates():
 
 def _inner_session(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """An inner pytest run with our support plugins, artifacts under pytester's dir."""
-    pytester.makeconftest(
-        f"import sys\nsys.path.insert(0, {str(REPO)!r})\npytest_plugins = {SUPPORT_PLUGINS!r}\n"
-    )
+    pytester.makeconftest(f"import sys\nsys.path.insert(0, {str(REPO)!r})\npytest_plugins = {SUPPORT_PLUGINS!r}\n")
     pytester.makeini(
         "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
         "filterwarnings =\n    error\n    ignore::DeprecationWarning:aioice.*\n"

@@ -20,7 +20,9 @@ from tests.support.waiting import wait_for
 EXEC_TIMEOUT = 15.0  # s; an exec in a busybox container answers in milliseconds
 
 
-def run_tty_exec(container, cmd: list[str], rows: int, cols: int, user: str = "", stdin: bytes = b"") -> tuple[str, int]:
+def run_tty_exec(
+    container, cmd: list[str], rows: int, cols: int, user: str = "", stdin: bytes = b""
+) -> tuple[str, int]:
     """Runs cmd in a TTY exec, resizes it to rows x cols, then writes stdin.
 
     The exec must still be running when it is resized: start cmd with

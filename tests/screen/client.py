@@ -7,9 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from typing import TYPE_CHECKING
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
+
+if TYPE_CHECKING:
+    import av
 
 
 class ScreenClient:
@@ -20,7 +24,7 @@ class ScreenClient:
         self.opened = asyncio.Event()
         self.replies: list[dict] = []
         self.frames = 0
-        self.last_frame = None  # av.VideoFrame
+        self.last_frame: av.VideoFrame | None = None
         self._changed = asyncio.Event()
         self._reader: asyncio.Task | None = None
         self.channel.on("open", self.opened.set)
@@ -38,6 +42,7 @@ class ScreenClient:
                     self.last_frame = await track.recv()
                     self.frames += 1
                     self._changed.set()
+
         self._reader = asyncio.ensure_future(read())
 
     async def offer(self) -> str:
@@ -57,7 +62,7 @@ class ScreenClient:
                     self._changed.clear()
                     await self._changed.wait()
         except TimeoutError:
-            raise AssertionError(f"timed out waiting for {what}; frames={self.frames} replies={self.replies}")
+            raise AssertionError(f"timed out waiting for {what}; frames={self.frames} replies={self.replies}") from None
 
     async def reply(self, start: int, timeout: float = 10.0) -> dict:
         await self.wait_for(lambda: len(self.replies) > start, timeout, "a reply on the input channel")
@@ -65,6 +70,7 @@ class ScreenClient:
 
     def pixel(self, fx: float, fy: float) -> tuple[int, int, int]:
         """RGB of the last decoded frame at a fraction of its width and height."""
+        assert self.last_frame is not None, "no frame received yet"
         f = self.last_frame.reformat(format="rgb24")
         plane = f.planes[0]
         x, y = int(f.width * fx), int(f.height * fy)
@@ -80,4 +86,4 @@ class ScreenClient:
 
 def near(rgb: tuple[int, int, int], want: tuple[int, int, int], tol: int = 40) -> bool:
     """Within codec tolerance: I420 (BT.601, limited range) and VP8 shift flat colours by a few levels."""
-    return all(abs(a - b) <= tol for a, b in zip(rgb, want))
+    return all(abs(a - b) <= tol for a, b in zip(rgb, want, strict=True))

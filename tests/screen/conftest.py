@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import time
@@ -26,7 +25,8 @@ def xvfb():
 @pytest.fixture
 async def screen_agent(agent_factory, xvfb):
     """The real agent (and porthole-core) with [[screens]] desk = the Xvfb, shown at 640x360."""
-    return await agent_factory(extra_toml=f"""
+    return await agent_factory(
+        extra_toml=f"""
 [[screens]]
 id = "{SCREEN_ID}"
 name = "Test desk"
@@ -34,7 +34,8 @@ display = "{xvfb.display}"
 width = 640
 height = 360
 fps = 30
-""")
+"""
+    )
 
 
 def pointer(x: xdisplay.Xvfb) -> tuple[int, int]:
@@ -48,9 +49,15 @@ class KeyRecorder:
 
     def __init__(self, x: xdisplay.Xvfb) -> None:
         # stdbuf: xev's stdout is a pipe, which libc would block-buffer.
-        self.proc = subprocess.Popen(["stdbuf", "-oL", "xev", "-root", "-event", "keyboard"], env=x.env(),
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        os.set_blocking(self.proc.stdout.fileno(), False)
+        self.proc = subprocess.Popen(
+            ["stdbuf", "-oL", "xev", "-root", "-event", "keyboard"],
+            env=x.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert self.proc.stdout is not None  # stdout=PIPE
+        self.stdout = self.proc.stdout
+        os.set_blocking(self.stdout.fileno(), False)
         self.out = b""
         # Ready once a probe key typed by xdotool shows up (xev selected its events).
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -61,7 +68,7 @@ class KeyRecorder:
         self.out = b""
 
     def text(self) -> str:
-        chunk = self.proc.stdout.read()
+        chunk = self.stdout.read()
         if chunk:
             self.out += chunk
         return self.out.decode(errors="replace")
@@ -69,7 +76,7 @@ class KeyRecorder:
     def stop(self) -> None:
         self.proc.kill()
         self.proc.wait()
-        self.proc.stdout.close()
+        self.stdout.close()
 
 
 @pytest.fixture
@@ -77,12 +84,16 @@ async def screen_stack(tmp_path, xvfb):
     """The whole product (real server, agent, porthole-core) with the Xvfb as screen target "desk" at 1280x720."""
     from tests.support.fullstack import start_stack
 
-    st = await start_stack(tmp_path, targets="[targets]\ndocker = false\n", agent_extra=f"""
+    st = await start_stack(
+        tmp_path,
+        targets="[targets]\ndocker = false\n",
+        agent_extra=f"""
 [[screens]]
 id = "{SCREEN_ID}"
 name = "Test desk"
 display = "{xvfb.display}"
-""")
+""",
+    )
     yield st
     await st.stop()
 
@@ -93,7 +104,7 @@ def decode_png(data: bytes):
 
     import av
 
-    with av.open(io.BytesIO(data)) as c:
+    with av.open(io.BytesIO(data), mode="r") as c:
         return next(c.decode(video=0)).reformat(format="rgb24")
 
 

@@ -18,12 +18,13 @@ async def open_screen(agent, mode: str = "interactive") -> tuple[str, ScreenClie
     client = ScreenClient()
     sid, token = agent.sign(SCREEN_ID, kind="screen", mode=mode)
     agent.clients.append(client)
-    await agent.hub.send("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": await client.offer(),
-                                          "grant": token})
+    await agent.hub.send(
+        "webrtc:offer", {"session_id": sid, "type": "offer", "sdp": await client.offer(), "grant": token}
+    )
     try:
         answer = await agent.hub.wait_event(sid, "webrtc:answer", timeout=15)
     except TimeoutError:
-        raise AssertionError(f"no answer; agent said {agent.hub.events[sid]!r}\n{agent.log()[-3000:]}")
+        raise AssertionError(f"no answer; agent said {agent.hub.events[sid]!r}\n{agent.log()[-3000:]}") from None
     await client.accept(answer["sdp"])
     async with asyncio.timeout(20):
         await client.opened.wait()
@@ -32,8 +33,14 @@ async def open_screen(agent, mode: str = "interactive") -> tuple[str, ScreenClie
 
 
 async def wait_colours(client: ScreenClient, left, right, what: str) -> None:
-    await client.wait_for(lambda: client.last_frame is not None and near(client.pixel(0.25, 0.5), left)
-                          and near(client.pixel(0.75, 0.5), right), what=what)
+    await client.wait_for(
+        lambda: (
+            client.last_frame is not None
+            and near(client.pixel(0.25, 0.5), left)
+            and near(client.pixel(0.75, 0.5), right)
+        ),
+        what=what,
+    )
 
 
 async def test_pattern_arrives_and_changes(screen_agent, xvfb):
@@ -42,6 +49,7 @@ async def test_pattern_arrives_and_changes(screen_agent, xvfb):
     xvfb.halves("#ff0000", "#0000ff")
     sid, client = await open_screen(screen_agent)
     f = client.last_frame
+    assert f is not None
     assert (f.width, f.height) == (640, 360), "the 1280x720 display is scaled to the configured 640x360"
     await wait_colours(client, RED, BLUE, "red | blue")
     xvfb.halves("#00ff00", "#ffff00")
@@ -50,7 +58,7 @@ async def test_pattern_arrives_and_changes(screen_agent, xvfb):
 
 
 async def test_input_arrives_in_x_server(screen_agent, xvfb):
-    sid, client = await open_screen(screen_agent)
+    _sid, client = await open_screen(screen_agent)
     keys = KeyRecorder(xvfb)
     try:
         # Video is 640x360, the display 1280x720: (100, 50) is (200, 100) on the display.
@@ -75,7 +83,7 @@ async def test_input_arrives_in_x_server(screen_agent, xvfb):
 
 
 async def test_view_only_grant_refuses_input(screen_agent, xvfb):
-    sid, client = await open_screen(screen_agent, mode="view")
+    _sid, client = await open_screen(screen_agent, mode="view")
     before = pointer(xvfb)
     client.send({"type": "move", "x": 10, "y": 10})
     client.send({"type": "key", "keysym": 0x61, "down": True})
@@ -89,7 +97,7 @@ async def test_view_only_grant_refuses_input(screen_agent, xvfb):
 
 
 async def test_bad_input_is_refused_and_stream_goes_on(screen_agent, xvfb):
-    sid, client = await open_screen(screen_agent)
+    _sid, client = await open_screen(screen_agent)
     client.send({"type": "move", "x": 8, "y": 8})
     client.send({"type": "ping"})
     await client.reply(0)

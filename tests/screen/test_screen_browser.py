@@ -50,8 +50,11 @@ async def test_screen_in_chromium(screen_stack, xvfb, new_page, request):
     await page.click("[data-testid=open-terminal]")
     await page.evaluate("porthole.waitState('channel', 'open', 20000)")
     first = await wait_state(page, lambda s: s.get("framesDecoded", 0) > 0, "frames decoded")
-    st = await wait_state(page, lambda s: s["framesDecoded"] > first["framesDecoded"] + 5 and s["videoWidth"] == 1280,
-                          "framesDecoded grows")
+    st = await wait_state(
+        page,
+        lambda s: s["framesDecoded"] > first["framesDecoded"] + 5 and s["videoWidth"] == 1280,
+        "framesDecoded grows",
+    )
     assert (st["videoWidth"], st["videoHeight"]) == (1280, 720)
     assert await page.is_visible("[data-testid=screen]") and not await page.is_visible("[data-testid=terminal]")
     assert "1280" in await page.inner_text("[data-testid=video-size]")

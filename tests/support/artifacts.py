@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -45,7 +45,7 @@ def test_failed(item: pytest.Item) -> bool:
     return any(rep.failed for rep in reports.values())
 
 
-test_failed.__test__ = False  # a helper, not a test, if someone imports it into a test module
+test_failed.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test, if someone imports it into a test module
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -56,7 +56,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         for title, supplier in item.stash.get(_sections_key, []):
             try:
                 text = supplier()
-            except Exception as exc:  # the report must still come out
+            except Exception as exc:  # noqa: BLE001 - the report must still come out
                 text = f"(could not collect: {type(exc).__name__}: {exc})"
             rep.sections.append((title, text))
             fname = re.sub(r"[^A-Za-z0-9_.-]+", "_", title) + ".txt"

@@ -23,14 +23,15 @@ Never ``playwright install``: Playwright's own browsers cannot be downloaded her
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import pytest
 import pytest_asyncio
@@ -152,7 +153,7 @@ class ChromiumProcess:
         self.ws_endpoint: str | None = None
         self.log_path: Path | None = None
 
-    def start(self) -> "ChromiumProcess":
+    def start(self) -> ChromiumProcess:
         if not os.access(self.executable, os.X_OK):
             raise RuntimeError(f"{self.executable} not found: run `make setup` (Debian package chromium)")
         self.user_data_dir = tempfile.mkdtemp(prefix="porthole-chromium-")
@@ -170,14 +171,14 @@ class ChromiumProcess:
         with open(self.log_path, "ab") as log:  # a restart after a crash keeps the crash
             log.write(("$ " + " ".join(cmd) + "\n").encode())
             log.flush()
-            self.proc = subprocess.Popen(
+            self.proc = proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         port_file = Path(self.user_data_dir) / "DevToolsActivePort"
 
         def ready():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Chromium exited with {self.proc.returncode} while starting; see {self.log_path}")
+            if proc.poll() is not None:
+                raise RuntimeError(f"Chromium exited with {proc.returncode} while starting; see {self.log_path}")
             lines = port_file.read_text().split() if port_file.exists() else []
             return lines if len(lines) == 2 else None
 
@@ -193,19 +194,17 @@ class ChromiumProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def _signal_group(self, sig: int) -> None:
-        try:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def stop(self) -> None:
         if self.proc is not None:
             if self.proc.poll() is None:
                 self._signal_group(signal.SIGTERM)
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    pass
             # Chromium's helpers (zygote, renderers) share its process group.
             self._signal_group(signal.SIGKILL)
             self.proc.wait(STOP_TIMEOUT)
@@ -213,7 +212,7 @@ class ChromiumProcess:
             shutil.rmtree(self.user_data_dir, ignore_errors=True)
             self.user_data_dir = None
 
-    def __enter__(self) -> "ChromiumProcess":
+    def __enter__(self) -> ChromiumProcess:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -234,6 +233,7 @@ async def browser(chromium: ChromiumProcess):
         chromium.stop()
         chromium.start()
     async with async_playwright() as pw:
+        assert chromium.ws_endpoint is not None  # alive, so started
         b = await pw.chromium.connect_over_cdp(chromium.ws_endpoint, timeout=CONNECT_TIMEOUT_MS, is_local=True)
         try:
             yield b
@@ -269,7 +269,7 @@ async def new_page(browser: Browser, request: pytest.FixtureRequest):
         add_failure_section(
             item,
             f"browser console, page {n}",
-            lambda: "\n".join(logs + [f"(screenshot at teardown: {shot})"]),
+            lambda: "\n".join([*logs, f"(screenshot at teardown: {shot})"]),
         )
         pages.append(page)
         return page
@@ -281,7 +281,7 @@ async def new_page(browser: Browser, request: pytest.FixtureRequest):
         if failed and not page.is_closed():
             try:
                 await page.screenshot(path=artifacts_dir(item) / f"page{n}.png", timeout=SCREENSHOT_TIMEOUT_MS)
-            except Exception as exc:  # a dead page must not hide the real failure
+            except Exception as exc:  # noqa: BLE001 - a dead page must not hide the real failure
                 (artifacts_dir(item) / f"page{n}.screenshot-error.txt").write_text(repr(exc))
         _console_logs.pop(id(page), None)
         try:

@@ -38,7 +38,7 @@ def docker_client():
         pytest.fail(f"Docker Engine not reachable ({exc}); {SETUP_HINT}", pytrace=False)
     try:
         client.ping()
-    except Exception as exc:  # requests' ConnectionError, APIError, ...
+    except Exception as exc:  # noqa: BLE001 - requests' ConnectionError, APIError, ...
         client.close()
         pytest.fail(f"Docker Engine not answering ping ({exc}); {SETUP_HINT}", pytrace=False)
     yield client
@@ -51,8 +51,7 @@ def target_image(docker_client) -> str:
         docker_client.images.get(TARGET_IMAGE)
     except docker.errors.ImageNotFound:
         pytest.fail(
-            f"image {TARGET_IMAGE} not found; build it with scripts/build-target-image.sh "
-            f"(make setup does)",
+            f"image {TARGET_IMAGE} not found; build it with scripts/build-target-image.sh (make setup does)",
             pytrace=False,
         )
     return TARGET_IMAGE
@@ -129,6 +128,7 @@ def container_processes(container: Container) -> list[dict]:
     Each: ``{"pid": int, "ppid": int, "uid": int, "stat": str, "cmd": str}``.
     ``uid`` is the host uid (the same as in the container: no user namespaces).
     """
+    assert container.client is not None and container.id is not None, container  # a container from the API has both
     top = container.client.api.top(container.id, ps_args=TOP_PS_ARGS)
     titles = [t.upper() for t in top["Titles"]]
     expected = ["PID", "PPID", "UID", "STAT", "COMMAND"]

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ class Stack:
     server: subprocess.Popen
     agent: subprocess.Popen | None
     logs: dict[str, Path]
-    dc: devconfig.DevConfig | None = None
+    dc: devconfig.DevConfig
     server_prefix: tuple[str, ...] = ()  # e.g. `ip netns exec cloud`: where the server runs
 
     def log(self, name: str) -> str:
@@ -48,8 +49,12 @@ class Stack:
     async def start_server(self) -> None:
         """Starts the server again on the same port and config; returns once it answers /healthz."""
         assert self.dc is not None and self.server.poll() is not None, "the server is still running"
-        self.server = _spawn(["server", "--config", str(self.dc.server_config)], self.logs["server"], append=True,
-                             prefix=self.server_prefix)
+        self.server = _spawn(
+            ["server", "--config", str(self.dc.server_config)],
+            self.logs["server"],
+            append=True,
+            prefix=self.server_prefix,
+        )
         await _wait_healthy(self)
 
     async def restart_server(self, *, kill: bool = False) -> None:
@@ -65,8 +70,9 @@ class Stack:
 
 def _spawn(args: list[str], log: Path, *, append: bool = False, prefix: tuple[str, ...] = ()) -> subprocess.Popen:
     with log.open("ab" if append else "wb") as out:
-        return subprocess.Popen([*prefix, sys.executable, "-m", "porthole", *args], stdout=out,
-                                stderr=subprocess.STDOUT, cwd=REPO)
+        return subprocess.Popen(
+            [*prefix, sys.executable, "-m", "porthole", *args], stdout=out, stderr=subprocess.STDOUT, cwd=REPO
+        )
 
 
 def _healthy(url: str) -> bool:
@@ -84,24 +90,32 @@ async def _stop(proc: subprocess.Popen, name: str, log: Path) -> None:
             await asyncio.wait_for(asyncio.to_thread(proc.wait), 20)
         except TimeoutError:
             proc.kill()
-            raise AssertionError(f"{name} did not stop on SIGTERM\n{log.read_text()[-2000:]}")
+            raise AssertionError(f"{name} did not stop on SIGTERM\n{log.read_text()[-2000:]}") from None
 
 
 async def _wait_healthy(st: Stack) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + START_TIMEOUT_S
     while not await asyncio.to_thread(_healthy, st.url):
-        assert st.server.poll() is None and loop.time() < deadline, \
-            f"server did not start\n{st.log('server')[-2000:]}"
+        assert st.server.poll() is None and loop.time() < deadline, f"server did not start\n{st.log('server')[-2000:]}"
         await asyncio.sleep(0.1)
 
 
 DEFAULT_TARGETS = '[targets]\ncontainers = ["porthole-test-*"]\n'
 
 
-async def start_stack(tmp_path: Path, *, targets: str = DEFAULT_TARGETS, agent_extra: str = "",
-                      server_extra: str = "", agent_keys: str = "", host: str = "127.0.0.1",
-                      server_ns=None, agent_ns=None, ice_interfaces: list[str] | None = None) -> Stack:
+async def start_stack(
+    tmp_path: Path,
+    *,
+    targets: str = DEFAULT_TARGETS,
+    agent_extra: str = "",
+    server_extra: str = "",
+    agent_keys: str = "",
+    host: str = "127.0.0.1",
+    server_ns=None,
+    agent_ns=None,
+    ice_interfaces: list[str] | None = None,
+) -> Stack:
     """The real server (from devconfig, plus server_extra TOML) and the real agent (agent_keys
     TOML lines in its [agent] table, then targets and agent_extra TOML appended to a test agent
     config); returns once the agent is connected. server_ns / agent_ns (tests/support/topology.py)
@@ -112,34 +126,52 @@ async def start_stack(tmp_path: Path, *, targets: str = DEFAULT_TARGETS, agent_e
     if server_extra:
         dc.server_config.write_text(dc.server_config.read_text() + server_extra)
     agent_cfg = tmp_path / "dev" / "agent-test.toml"
-    agent_cfg.write_text(f"""
+    agent_cfg.write_text(
+        f"""
 [agent]
 device_id = "{dc.device_id}"
 server_url = "{dc.url}"
 secret_file = "{dc.device_secret_file.name}"
 grant_public_key = "{dc.public_key.name}"
 inventory_interval_s = 0.5
-""" + agent_keys + f"""
+"""
+        + agent_keys
+        + f"""
 [sidecar]
 binary = "{core_binary()}"
 socket = "core.sock"
 ice_interfaces = {json.dumps(ice_interfaces or [ice_iface()])}
 
-""" + targets + agent_extra)
+"""
+        + targets
+        + agent_extra
+    )
     logs = {"server": tmp_path / "server.log", "agent": tmp_path / "agent.log"}
     server_prefix = tuple(server_ns.cmd()) if server_ns is not None else ()
-    st = Stack(url=dc.url, username=dc.username, password=dc.password, device_id=dc.device_id,
-               server=_spawn(["server", "--config", str(dc.server_config)], logs["server"], prefix=server_prefix),
-               agent=None, logs=logs, dc=dc, server_prefix=server_prefix)
+    st = Stack(
+        url=dc.url,
+        username=dc.username,
+        password=dc.password,
+        device_id=dc.device_id,
+        server=_spawn(["server", "--config", str(dc.server_config)], logs["server"], prefix=server_prefix),
+        agent=None,
+        logs=logs,
+        dc=dc,
+        server_prefix=server_prefix,
+    )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + START_TIMEOUT_S
     try:
         await _wait_healthy(st)
-        st.agent = _spawn(["agent", "--config", str(agent_cfg)], logs["agent"],
-                          prefix=tuple(agent_ns.cmd()) if agent_ns is not None else ())
+        st.agent = _spawn(
+            ["agent", "--config", str(agent_cfg)],
+            logs["agent"],
+            prefix=tuple(agent_ns.cmd()) if agent_ns is not None else (),
+        )
         while "connected to server" not in st.log("agent"):
-            assert st.agent.poll() is None and loop.time() < deadline, \
+            assert st.agent.poll() is None and loop.time() < deadline, (
                 f"agent did not connect\n{st.log('agent')[-2000:]}"
+            )
             await asyncio.sleep(0.1)
     except BaseException:
         await st.stop()
@@ -148,7 +180,7 @@ ice_interfaces = {json.dumps(ice_interfaces or [ice_iface()])}
 
 
 @pytest.fixture
-async def stack(tmp_path) -> Stack:
+async def stack(tmp_path) -> AsyncIterator[Stack]:
     st = await start_stack(tmp_path)
     yield st
     await st.stop()

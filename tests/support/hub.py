@@ -73,10 +73,14 @@ class AgentHub:
 
     def _recorder(self, event: str):
         async def record(sid, data):
-            target = self.events[data["session_id"]] if isinstance(data, dict) and data.get("session_id") \
+            target = (
+                self.events[data["session_id"]]
+                if isinstance(data, dict) and data.get("session_id")
                 else self.unsessioned
+            )
             target.append((event, data))
             self._changed.set()
+
         return record
 
     async def send(self, event: str, data: dict) -> None:

@@ -96,8 +96,11 @@ def known_secrets(basetemp: Path) -> set[str]:
 
 def secrets_in_logs(files: Iterable[Path], secrets: Iterable[str]) -> list[str]:
     """Findings as 'file: what' lines (never the secret itself)."""
-    needles = [(s.encode(), f"secret #{i} ({len(s)} chars)") for i, s in enumerate(sorted(set(secrets)))
-               if len(s) >= MIN_SECRET_LEN]
+    needles = [
+        (s.encode(), f"secret #{i} ({len(s)} chars)")
+        for i, s in enumerate(sorted(set(secrets)))
+        if len(s) >= MIN_SECRET_LEN
+    ]
     findings = []
     for f in files:
         try:
@@ -109,10 +112,10 @@ def secrets_in_logs(files: Iterable[Path], secrets: Iterable[str]) -> list[str]:
             continue
         for needle, what in needles:
             if needle in data:
-                line = data[:data.index(needle)].count(b"\n") + 1
+                line = data[: data.index(needle)].count(b"\n") + 1
                 findings.append(f"{f}:{line}: {what}")
         for m in JWT_RE.finditer(data):
-            line = data[:m.start()].count(b"\n") + 1
+            line = data[: m.start()].count(b"\n") + 1
             findings.append(f"{f}:{line}: a JWT (token or grant)")
         if PEM_KEY_RE.search(data):
             findings.append(f"{f}: a PEM private key")

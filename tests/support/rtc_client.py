@@ -79,16 +79,19 @@ class TerminalClient:
         try:
             await self.wait_for(lambda: needle in self.text(), timeout)
         except TimeoutError:
-            raise AssertionError(f"{needle!r} not in terminal output after {timeout}s: {self.text()[-2000:]!r}")
+            raise AssertionError(
+                f"{needle!r} not in terminal output after {timeout}s: {self.text()[-2000:]!r}"
+            ) from None
         return self.text()
 
     async def wait_message(self, mtype: str, timeout: float = 15.0, start: int = 0) -> dict:
         def found():
             return next((m for m in self.messages[start:] if m.get("type") == mtype), None)
+
         try:
             await self.wait_for(lambda: found() is not None, timeout)
         except TimeoutError:
-            raise AssertionError(f"no {mtype!r} message after {timeout}s; got {self.messages!r}")
+            raise AssertionError(f"no {mtype!r} message after {timeout}s; got {self.messages!r}") from None
         return found()
 
     async def close(self) -> None:

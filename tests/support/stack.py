@@ -11,6 +11,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -51,15 +52,18 @@ class AgentProcess:
 
     def sign(self, target_id: str, *, session_id: str | None = None, **kw) -> tuple[str, str]:
         sid = session_id or "s_" + secrets.token_urlsafe(12)
-        claims = dict(session_id=sid, user="alice", org="acme", device_id=self.device_id, target_id=target_id)
+        claims: dict[str, Any] = dict(
+            session_id=sid, user="alice", org="acme", device_id=self.device_id, target_id=target_id
+        )
         claims.update(kw)
         return sid, grant.sign(self.key, **claims)
 
     async def offer(self, client: TerminalClient, sid: str, token: str, *, cols=80, rows=24, sdp=None) -> None:
         self.clients.append(client)
         sdp = sdp if sdp is not None else await client.offer()
-        await self.hub.send("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": sdp, "grant": token,
-                                             "cols": cols, "rows": rows})
+        await self.hub.send(
+            "webrtc:offer", {"session_id": sid, "type": "offer", "sdp": sdp, "grant": token, "cols": cols, "rows": rows}
+        )
 
     async def open_terminal(self, target_id: str, *, binary=False, cols=80, rows=24) -> tuple[str, TerminalClient]:
         """Signs a good grant, offers, applies the answer and waits for the channel to open."""
@@ -69,7 +73,7 @@ class AgentProcess:
         try:
             answer = await self.hub.wait_event(sid, "webrtc:answer", timeout=15)
         except TimeoutError:
-            raise AssertionError(f"no answer; agent said {self.hub.events[sid]!r}\n{self.log()[-3000:]}")
+            raise AssertionError(f"no answer; agent said {self.hub.events[sid]!r}\n{self.log()[-3000:]}") from None
         await client.accept(answer["sdp"])
         async with asyncio.timeout(20):
             await client.opened.wait()
@@ -85,7 +89,8 @@ def write_agent_config(tmp: Path, hub_url: str, secret: str, public_pem: bytes, 
     host_shell = "true" if targets.get("host_shell") else "false"
     user_line = f'user = "{targets["user"]}"' if "user" in targets else ""  # targets.user (exec user)
     cfg = tmp / "agent.toml"
-    cfg.write_text(f"""
+    cfg.write_text(
+        f"""
 [agent]
 device_id = "{DEVICE_ID}"
 server_url = "{hub_url}"
@@ -110,7 +115,9 @@ log_level = "debug"
 [admin]
 socket = "admin.sock"
 metrics_listen = "127.0.0.1:0"
-""".replace("'", '"') + targets.get("extra_toml", ""))  # e.g. [policy], [audit], [recording]
+""".replace("'", '"')
+        + targets.get("extra_toml", "")
+    )  # e.g. [policy], [audit], [recording]
     return cfg
 
 
@@ -123,8 +130,9 @@ async def agent_factory(tmp_path):
         from cryptography.hazmat.primitives import serialization
 
         key = Ed25519PrivateKey.generate()
-        public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+        public_pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         secret = secrets.token_urlsafe(24)
         hub = AgentHub(DEVICE_ID, secret)
         await hub.start()
@@ -133,8 +141,12 @@ async def agent_factory(tmp_path):
         cfg = write_agent_config(d, hub.url, secret, public_pem, **targets)
         log_path = d / "agent.log"
         with log_path.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "porthole", "agent", "--config", str(cfg)],
-                                    stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "porthole", "agent", "--config", str(cfg)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+            )
         ap = AgentProcess(hub=hub, key=key, proc=proc, log_path=log_path)
         started.append(ap)
         try:
@@ -142,7 +154,7 @@ async def agent_factory(tmp_path):
                 await hub.connected.wait()
                 await hub.inventory_changed.wait()
         except TimeoutError:
-            raise AssertionError(f"agent did not connect; exit={proc.poll()}\n{ap.log()[-3000:]}")
+            raise AssertionError(f"agent did not connect; exit={proc.poll()}\n{ap.log()[-3000:]}") from None
         return ap
 
     yield start
@@ -156,7 +168,7 @@ async def agent_factory(tmp_path):
                 await asyncio.wait_for(asyncio.to_thread(ap.proc.wait), 20)
             except TimeoutError:
                 ap.proc.kill()
-                raise AssertionError(f"agent did not stop on SIGTERM\n{ap.log()[-3000:]}")
+                raise AssertionError(f"agent did not stop on SIGTERM\n{ap.log()[-3000:]}") from None
         await ap.hub.stop()
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from typing import Awaitable, Callable, TypeVar, Union
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -30,7 +31,7 @@ def _describe(message: str | None, timeout: float, last: object, error: BaseExce
 
 
 def wait_for(
-    predicate: Callable[[], T],
+    predicate: Callable[[], T | None],
     timeout: float,
     interval: float = DEFAULT_INTERVAL,
     message: str | None = None,
@@ -44,14 +45,14 @@ def wait_for(
     The predicate is always tried at least once, and once more at the deadline.
     """
     deadline = time.monotonic() + timeout
-    last: object = None
+    last: T | None = None
     error: BaseException | None = None
     while True:
         try:
-            last = predicate()
+            value = last = predicate()
             error = None
-            if last:
-                return last  # type: ignore[return-value]
+            if value:
+                return value
         except ignore as exc:
             error = exc
         remaining = deadline - time.monotonic()
@@ -60,13 +61,33 @@ def wait_for(
         time.sleep(min(interval, remaining))
 
 
+@overload
 async def async_wait_for(
-    predicate: Callable[[], Union[T, Awaitable[T]]],
+    predicate: Callable[[], Awaitable[T | None]],
+    timeout: float,
+    interval: float = ...,
+    message: str | None = ...,
+    ignore: tuple[type[BaseException], ...] = ...,
+) -> T: ...
+
+
+@overload
+async def async_wait_for(
+    predicate: Callable[[], T | None],
+    timeout: float,
+    interval: float = ...,
+    message: str | None = ...,
+    ignore: tuple[type[BaseException], ...] = ...,
+) -> T: ...
+
+
+async def async_wait_for(
+    predicate: Callable[[], Any],
     timeout: float,
     interval: float = DEFAULT_INTERVAL,
     message: str | None = None,
     ignore: tuple[type[BaseException], ...] = (),
-) -> T:
+) -> Any:
     """``wait_for`` for async tests: ``predicate`` may be sync or return an awaitable."""
     deadline = time.monotonic() + timeout
     last: object = None
@@ -78,8 +99,8 @@ async def async_wait_for(
                 last = await asyncio.wait_for(last, max(deadline - time.monotonic(), interval))
             error = None
             if last:
-                return last  # type: ignore[return-value]
-        except asyncio.TimeoutError as exc:
+                return last
+        except TimeoutError as exc:
             error = exc
         except ignore as exc:
             error = exc

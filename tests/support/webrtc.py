@@ -27,17 +27,16 @@ class PublicStunRefused(AssertionError):
 
 @pytest.fixture(scope="session", autouse=True)
 def no_public_stun():
-    original = RTCIceGatherer.__dict__["getDefaultIceServers"]
-
     def refuse(*_args, **_kwargs):
         raise PublicStunRefused(
             "aiortc would use its default public STUN server: create peers with "
             "tests.support.webrtc.new_aiortc_peer() or RTCConfiguration(iceServers=[])"
         )
 
-    RTCIceGatherer.getDefaultIceServers = staticmethod(refuse)
-    yield
-    RTCIceGatherer.getDefaultIceServers = original
+    # MonkeyPatch restores the class's own attribute (a staticmethod) as it was.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(RTCIceGatherer, "getDefaultIceServers", staticmethod(refuse))
+        yield
 
 
 def sdp_candidates(sdp: str) -> list[dict]:
@@ -45,7 +44,7 @@ def sdp_candidates(sdp: str) -> list[dict]:
     for line in sdp.splitlines():
         if not line.startswith("a=candidate:"):
             continue
-        f = line[len("a=candidate:"):].split()
+        f = line[len("a=candidate:") :].split()
         cand = {
             "foundation": f[0],
             "component": int(f[1]),

@@ -151,11 +151,11 @@ async function login(username, password) {
       credentials: "omit",
       cache: "no-store",
     });
-  } catch (e) {
+  } catch {
     return loginFailed("network");
   }
   let body = {};
-  try { body = await res.json(); } catch (e) { /* not JSON */ }
+  try { body = await res.json(); } catch { /* not JSON */ }
   if (!res.ok) {
     const code = res.status === 401 ? "login_failed" : (body.error && body.error.code) || "internal";
     return loginFailed(code, body.error && body.error.message);
@@ -180,7 +180,7 @@ async function login(username, password) {
     try {
       await request(socket, "auth:refresh", { token });
       return refreshDevices();
-    } catch (e) { /* fall through to a new socket */ }
+    } catch { /* fall through to a new socket */ }
   }
   connectSocket();
   return undefined;

@@ -47,7 +47,7 @@ export function setupRecordings(getToken) {
     const res = await fetch(path, { headers: { Authorization: `Bearer ${token}` }, credentials: "omit", cache: "no-store" });
     if (!res.ok) {
       let msg = `HTTP ${res.status}`;
-      try { msg = (await res.json()).error.message || msg; } catch (e) { /* not JSON */ }
+      try { msg = (await res.json()).error.message || msg; } catch { /* not JSON */ }
       throw new Error(msg);
     }
     return res;

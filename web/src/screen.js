@@ -61,7 +61,7 @@ export class ScreenSession extends TerminalSession {
 
   receive(data) {
     let msg;
-    try { msg = JSON.parse(data); } catch (e) { return; }
+    try { msg = JSON.parse(data); } catch { return; }
     if (msg.type === "error") {
       // Input refused: the stream goes on; count it and show the last one.
       this.set({ inputErrors: this.state.inputErrors + 1, lastInputError: msg.code || "internal" });

@@ -26,7 +26,7 @@ export async function request(socket, event, data) {
     ack = data === undefined
       ? await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event)
       : await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, data);
-  } catch (e) {
+  } catch {
     throw new SessionError("network", "The server did not answer in time.");
   }
   if (!ack || ack.ok !== true) {
@@ -158,7 +158,7 @@ export class TerminalSession {
     let msg;
     try {
       msg = JSON.parse(data);
-    } catch (e) {
+    } catch {
       return;
     }
     if (msg.type === "output" && typeof msg.data === "string") {

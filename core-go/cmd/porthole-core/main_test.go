@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,7 +40,8 @@ func binary(t *testing.T) string {
 		}
 		binPath = filepath.Join(dir, "porthole-core")
 		// -trimpath as in `make core`, so the build cache of that build is reused.
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-o", binPath, ".")
+		// Plain "go": `go test` puts its own GOROOT/bin first on the test's PATH.
+		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, ".")
 		buildOut, buildErr = cmd.CombinedOutput()
 	})
 	if buildErr != nil {

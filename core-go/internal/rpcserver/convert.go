@@ -1,6 +1,8 @@
 package rpcserver
 
 import (
+	"fmt"
+
 	rpcv1 "porthole/core-go/gen/porthole/rpc/v1"
 	"porthole/core-go/internal/rtc"
 	"porthole/core-go/internal/screen"
@@ -74,12 +76,17 @@ func eventToProto(e rtc.Event) *rpcv1.SessionEvent {
 	return pe
 }
 
-func peerFrameToProto(m terminal.PeerMessage) *rpcv1.TerminalFromPeer {
+// peerFrameToProto converts a peer frame the bridge forwards to the agent.
+// Only input and resize are forwarded (the bridge answers ping and handles
+// close itself); any other kind is errUnknownPeerFrame, never a guess.
+func peerFrameToProto(m terminal.PeerMessage) (*rpcv1.TerminalFromPeer, error) {
 	switch m.Kind {
+	case terminal.PeerInput:
+		return &rpcv1.TerminalFromPeer{Frame: &rpcv1.TerminalFromPeer_Input{Input: m.Data}}, nil
 	case terminal.PeerResize:
-		return &rpcv1.TerminalFromPeer{Frame: &rpcv1.TerminalFromPeer_Resize{Resize: &rpcv1.Resize{Cols: m.Cols, Rows: m.Rows}}}
+		return &rpcv1.TerminalFromPeer{Frame: &rpcv1.TerminalFromPeer_Resize{Resize: &rpcv1.Resize{Cols: m.Cols, Rows: m.Rows}}}, nil
 	default:
-		return &rpcv1.TerminalFromPeer{Frame: &rpcv1.TerminalFromPeer_Input{Input: m.Data}}
+		return nil, fmt.Errorf("%w: %d", errUnknownPeerFrame, m.Kind)
 	}
 }
 

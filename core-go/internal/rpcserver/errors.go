@@ -12,6 +12,11 @@ import (
 	"porthole/core-go/internal/terminal"
 )
 
+// errUnknownPeerFrame is a peer frame of a kind the agent's stream has no
+// frame for: a bug between the terminal bridge and this server, so it maps
+// to codes.Internal.
+var errUnknownPeerFrame = errors.New("rpcserver: unknown peer frame kind")
+
 // toStatus maps domain errors to gRPC statuses (sidecar.proto's header).
 func toStatus(err error) error {
 	if err == nil {

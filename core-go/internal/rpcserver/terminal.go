@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -60,11 +61,11 @@ func (s *Server) Terminal(stream rpcv1.Sidecar_TerminalServer) error {
 	for {
 		select {
 		case m := <-b.Frames():
-			if err := stream.Send(peerFrameToProto(m)); err != nil {
+			if err := sendPeerFrame(stream, m, log); err != nil {
 				return err
 			}
 		case <-b.Done():
-			return sendClose(stream, b)
+			return sendClose(stream, b, log)
 		case err := <-recvDone:
 			if err != nil {
 				log.Info("terminal stream ended", "err", err)
@@ -77,11 +78,11 @@ func (s *Server) Terminal(stream rpcv1.Sidecar_TerminalServer) error {
 }
 
 // sendClose delivers the frames still queued, then the final Close.
-func sendClose(stream rpcv1.Sidecar_TerminalServer, b *terminal.Bridge) error {
+func sendClose(stream rpcv1.Sidecar_TerminalServer, b *terminal.Bridge, log *slog.Logger) error {
 	for {
 		select {
 		case m := <-b.Frames():
-			if err := stream.Send(peerFrameToProto(m)); err != nil {
+			if err := sendPeerFrame(stream, m, log); err != nil {
 				return err
 			}
 		default:
@@ -90,6 +91,18 @@ func sendClose(stream rpcv1.Sidecar_TerminalServer, b *terminal.Bridge) error {
 			}})
 		}
 	}
+}
+
+// sendPeerFrame sends one peer frame to the agent. A frame that cannot be
+// converted is logged and ends the stream with codes.Internal instead of
+// reaching the shell as something it is not.
+func sendPeerFrame(stream rpcv1.Sidecar_TerminalServer, m terminal.PeerMessage, log *slog.Logger) error {
+	f, err := peerFrameToProto(m)
+	if err != nil {
+		log.Error("terminal stream ended: frame not forwarded", "err", err)
+		return toStatus(err)
+	}
+	return stream.Send(f)
 }
 
 // pumpFromAgent copies the agent's frames to the peer until the agent

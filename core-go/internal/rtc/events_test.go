@@ -63,7 +63,7 @@ func TestValidateSessionID(t *testing.T) {
 		}
 	}
 	if ValidateSessionID(string(long[:MaxSessionIDLen])) != nil {
-		t.Error("128 bytes refused")
+		t.Errorf("%d bytes refused", MaxSessionIDLen)
 	}
 }
 

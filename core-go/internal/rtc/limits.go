@@ -27,7 +27,9 @@ const (
 // Limits of the API (sidecar.proto).
 const (
 	// MaxSessionIDLen bounds session ids: they are signaling ids, not data.
-	MaxSessionIDLen = 128
+	// The server mints "s_" + 22 characters; 64 is the signaling limit
+	// (python/src/porthole/wire.py, tests/test_wire_rules.py keeps them equal).
+	MaxSessionIDLen = 64
 
 	// MaxOfferSize bounds an offer; a data-only offer with many candidates
 	// is a few KiB, so 64 KiB leaves room without letting a caller make us

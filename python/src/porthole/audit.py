@@ -21,14 +21,16 @@ sessions go on.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from porthole.errors import ConfigError
 
@@ -79,7 +81,7 @@ def parse_config(table: object, base: Path, where: str = "audit", default_file: 
         raise ConfigError(f"{where}.{unknown[0]}: unknown key")
     file = table.get("file", default_file)
     if not isinstance(file, str):
-        raise ConfigError(f"{where}.file: expected a path string (\"\" for no file)")
+        raise ConfigError(f'{where}.file: expected a path string ("" for no file)')
     log_on = table.get("log", True)
     if not isinstance(log_on, bool):
         raise ConfigError(f"{where}.log: expected true or false")
@@ -102,7 +104,7 @@ class AuditSink:
         self.cfg = cfg
         self.source = source
         self.last_error: str | None = None
-        self._fh = None
+        self._fh: TextIO | None = None
         self._lock = threading.Lock()  # the server's login path may emit from an executor thread
 
     @property
@@ -114,7 +116,7 @@ class AuditSink:
         now = time.time()
         record: dict[str, object] = {
             "ts": round(now, 3),
-            "time": datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "time": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "event": event,
             "event_code": EVENT_CODES.get(event, "PA0000"),
             "ok": ok,
@@ -128,7 +130,7 @@ class AuditSink:
             return True
         with self._lock:
             try:
-                if self._fh is not None and self._rotated():
+                if self._fh is not None and self._rotated(self.cfg.file, self._fh):
                     self._drop_handle()  # logrotate moved it: continue in a new file at the path
                 if self._fh is None:
                     self.cfg.file.parent.mkdir(parents=True, exist_ok=True)
@@ -148,22 +150,21 @@ class AuditSink:
             self.last_error = None
             return True
 
-    def _rotated(self) -> bool:
+    @staticmethod
+    def _rotated(path: Path, fh: TextIO) -> bool:
         """True when the open file is no longer the one at the configured path."""
         try:
-            st = os.stat(self.cfg.file)
+            st = os.stat(path)
         except OSError:
             return True
-        own = os.fstat(self._fh.fileno())
+        own = os.fstat(fh.fileno())
         return (st.st_dev, st.st_ino) != (own.st_dev, own.st_ino)
 
     def _drop_handle(self) -> None:
         fh, self._fh = self._fh, None
         if fh is not None:
-            try:
+            with contextlib.suppress(OSError):
                 fh.close()
-            except OSError:
-                pass
 
     def close(self) -> None:
         with self._lock:

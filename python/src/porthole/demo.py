@@ -5,6 +5,7 @@ config in .porthole-dev/. Ctrl-C stops everything, the demo container too."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -57,8 +58,15 @@ def _start_demo_container(client) -> bool:
             c.remove(force=True)
             raise docker.errors.NotFound("stale")
     except docker.errors.NotFound:
-        client.containers.run(DEMO_IMAGE, name=DEMO_CONTAINER, detach=True, network_mode="none",
-                              hostname="plc-demo", labels={"porthole.demo": "1"}, init=False)
+        client.containers.run(
+            DEMO_IMAGE,
+            name=DEMO_CONTAINER,
+            detach=True,
+            network_mode="none",
+            hostname="plc-demo",
+            labels={"porthole.demo": "1"},
+            init=False,
+        )
     return True
 
 
@@ -93,16 +101,22 @@ def _stop_screen(x, clients) -> None:
 
 def _agent_config(dc: devconfig.DevConfig, *, docker: bool, display: str | None = None) -> Path:
     path = dc.directory / "agent-demo.toml"
-    targets = (f'docker = true\ncontainers = ["{DEMO_CONTAINER}"]\nhost_shell = false\n' if docker else
-               'docker = false\nhost_shell = true\nhost_shell_command = ["/bin/bash", "-i"]\n')
+    targets = (
+        f'docker = true\ncontainers = ["{DEMO_CONTAINER}"]\nhost_shell = false\n'
+        if docker
+        else 'docker = false\nhost_shell = true\nhost_shell_command = ["/bin/bash", "-i"]\n'
+    )
     path.write_text(
         "# Written by `porthole demo` from agent.toml; edit agent.toml for your own setups.\n"
         f"[agent]\ndevice_id = {json.dumps(dc.device_id)}\nserver_url = {json.dumps(dc.url)}\n"
         f'secret_file = "{dc.device_secret_file.name}"\ngrant_public_key = "{dc.public_key.name}"\n\n'
         f"[targets]\n{targets}\n"
         "[sidecar]\n# Loopback too, so a browser on this machine always has a path.\nice_loopback = true\n"
-        + (f'\n[[screens]]\nid = "{DEMO_SCREEN}"\nname = "Demo screen (Xvfb {display})"\n'
-           f'display = "{display}"\n' if display else "")
+        + (
+            f'\n[[screens]]\nid = "{DEMO_SCREEN}"\nname = "Demo screen (Xvfb {display})"\ndisplay = "{display}"\n'
+            if display
+            else ""
+        )
     )
     return path
 
@@ -156,15 +170,19 @@ def run(args: argparse.Namespace) -> int:
         _wait_http(dc.url, server, START_TIMEOUT_S)
         agent = subprocess.Popen([py, "-m", "porthole", "agent", "--config", str(agent_cfg)])
         password = dc.password if sys.stdout.isatty() else f"(in {dc.password_file})"
-        target = (f"container {DEMO_CONTAINER!r}" if use_docker else
-                  "target 'host shell' — NO DOCKER: a shell on THIS machine as " + os.environ.get("USER", "you"))
+        target = (
+            f"container {DEMO_CONTAINER!r}"
+            if use_docker
+            else "target 'host shell' — NO DOCKER: a shell on THIS machine as " + os.environ.get("USER", "you")
+        )
         print(
-            "\n" + "=" * 72 +
-            f"\n  Open      {dc.url}\n  Log in    {dc.username} / {password}\n"
+            "\n" + "=" * 72 + f"\n  Open      {dc.url}\n  Log in    {dc.username} / {password}\n"
             f"  Then pick device {dc.device_id!r} and {target}, and press Open terminal.\n"
-            + (f"  Or pick {DEMO_SCREEN!r} (a live X display) and press Open screen.\n" if screen else "") +
-            f"  Debug     {Path(sys.executable).parent / 'porthole'} ctl sessions | watch | health  (docs/ctl.md)\n"
-            "  Ctrl-C stops the demo.\n" + "=" * 72 + "\n", flush=True)
+            + (f"  Or pick {DEMO_SCREEN!r} (a live X display) and press Open screen.\n" if screen else "")
+            + f"  Debug     {Path(sys.executable).parent / 'porthole'} ctl sessions | watch | health  (docs/ctl.md)\n"
+            "  Ctrl-C stops the demo.\n" + "=" * 72 + "\n",
+            flush=True,
+        )
         while not stopping:
             for name, proc in (("server", server), ("agent", agent)):
                 if proc.poll() is not None:
@@ -179,8 +197,6 @@ def run(args: argparse.Namespace) -> int:
         _stop(server, "server")
         _stop_screen(screen, screen_clients)
         if use_docker and client is not None:
-            try:
+            with contextlib.suppress(Exception):  # already gone is fine; nothing else to do on the way out
                 client.containers.get(DEMO_CONTAINER).remove(force=True)
-            except Exception:  # noqa: BLE001 - already gone is fine
-                pass
     return 0

@@ -20,7 +20,7 @@ from porthole import errors
 # Session ids are minted by the server ("s_" + 22 url-safe characters); 64
 # leaves room for other servers' formats without letting an id be data.
 MAX_SESSION_ID_LEN = 64
-SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,%d}$" % MAX_SESSION_ID_LEN)
+SESSION_ID_RE = re.compile(rf"^[A-Za-z0-9_-]{{1,{MAX_SESSION_ID_LEN}}}$")
 
 # An SDP offer with a data channel and a video track is a few KiB; 64 KiB
 # leaves room for many candidates inlined by non-trickling clients.
@@ -42,8 +42,11 @@ CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MIN_DIM, MAX_DIM = 1, 1000
 DEFAULT_COLS, DEFAULT_ROWS = 80, 24
 
-# The largest message a peer may send on a data channel (terminal, input).
+# The largest message a peer may send on the `terminal` data channel.
 MAX_CHANNEL_MESSAGE = 64 * 1024
+# The largest message on a screen's `input` channel: the largest valid one is
+# under 100 bytes (docs/protocol.md, porthole-core's input.MaxMessageSize).
+MAX_INPUT_MESSAGE = 1024
 
 # Device ids and the inventory a device announces.
 DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -95,17 +98,45 @@ BAD_OFFSET = "bad_offset"
 # Every `code` that can reach a client or a device: an `error` ack, a
 # `webrtc:error`, an HTTP error body, or an `error` message on the `terminal`
 # or `input` channel. (`login_expired` is only ever a disconnect reason.)
-ERROR_CODES = frozenset({
-    errors.BAD_REQUEST, errors.UNAUTHENTICATED, errors.RATE_LIMITED, errors.DENIED,
-    errors.DEVICE_OFFLINE, errors.TARGET_NOT_FOUND, errors.TOO_MANY_SESSIONS,
-    errors.SESSION_NOT_FOUND, errors.GRANT_INVALID, errors.GRANT_EXPIRED,
-    errors.GRANT_WRONG_DEVICE, errors.GRANT_REPLAYED, errors.BAD_SDP, errors.ICE_FAILED,
-    errors.EXEC_FAILED, errors.SIDECAR_UNAVAILABLE, errors.SCREEN_UNAVAILABLE,
-    errors.BAD_MESSAGE, errors.MESSAGE_TOO_LARGE, errors.INTERNAL,
-    ROOT_DENIED, USER_DENIED, SHELL_DENIED, ENV_DENIED, TARGET_DENIED, AUDIT_UNAVAILABLE,
-    IDLE_TIMEOUT, MAX_DURATION, VIEW_ONLY,
-    INPUT_NOT_ALLOWED, OUT_OF_RANGE, UNKNOWN_KEYSYM, DISPLAY_LOST, INJECT_FAILED, BAD_OFFSET,
-})
+ERROR_CODES = frozenset(
+    {
+        errors.BAD_REQUEST,
+        errors.UNAUTHENTICATED,
+        errors.RATE_LIMITED,
+        errors.DENIED,
+        errors.DEVICE_OFFLINE,
+        errors.TARGET_NOT_FOUND,
+        errors.TOO_MANY_SESSIONS,
+        errors.SESSION_NOT_FOUND,
+        errors.GRANT_INVALID,
+        errors.GRANT_EXPIRED,
+        errors.GRANT_WRONG_DEVICE,
+        errors.GRANT_REPLAYED,
+        errors.BAD_SDP,
+        errors.ICE_FAILED,
+        errors.EXEC_FAILED,
+        errors.SIDECAR_UNAVAILABLE,
+        errors.SCREEN_UNAVAILABLE,
+        errors.BAD_MESSAGE,
+        errors.MESSAGE_TOO_LARGE,
+        errors.INTERNAL,
+        ROOT_DENIED,
+        USER_DENIED,
+        SHELL_DENIED,
+        ENV_DENIED,
+        TARGET_DENIED,
+        AUDIT_UNAVAILABLE,
+        IDLE_TIMEOUT,
+        MAX_DURATION,
+        VIEW_ONLY,
+        INPUT_NOT_ALLOWED,
+        OUT_OF_RANGE,
+        UNKNOWN_KEYSYM,
+        DISPLAY_LOST,
+        INJECT_FAILED,
+        BAD_OFFSET,
+    }
+)
 
 # Reasons of a `webrtc:disconnect`, of the device's `session.ended` audit
 # record, and of porthole-core's SessionClosed event (sidecar.proto).
@@ -129,13 +160,35 @@ CLOSED_BY_AGENT = "closed_by_agent"
 CLOSED_BY_ADMIN = "closed_by_admin"
 PEER_FAILED = "peer_failed"
 SCREEN_LOST = "screen_lost"
-DISCONNECT_REASONS = frozenset({
-    *CLIENT_REASONS, CLIENT_GONE, CLOSED, EXIT, PEER_CLOSED, SETUP_TIMEOUT, AGENT_SHUTDOWN, SIDECAR_RESTARTED,
-    SIDECAR_ERROR, SIDECAR_SHUTDOWN, CLOSED_DURING_SETUP, CLOSED_BY_AGENT, CLOSED_BY_ADMIN,
-    PEER_FAILED, SCREEN_LOST, errors.ICE_FAILED, errors.INTERNAL, errors.SIDECAR_UNAVAILABLE,
-    errors.EXEC_FAILED, errors.TARGET_NOT_FOUND, ROOT_DENIED, IDLE_TIMEOUT, MAX_DURATION,
-    GRANT_EXPIRED, LOGIN_EXPIRED,
-})
+DISCONNECT_REASONS = frozenset(
+    {
+        *CLIENT_REASONS,
+        CLIENT_GONE,
+        CLOSED,
+        EXIT,
+        PEER_CLOSED,
+        SETUP_TIMEOUT,
+        AGENT_SHUTDOWN,
+        SIDECAR_RESTARTED,
+        SIDECAR_ERROR,
+        SIDECAR_SHUTDOWN,
+        CLOSED_DURING_SETUP,
+        CLOSED_BY_AGENT,
+        CLOSED_BY_ADMIN,
+        PEER_FAILED,
+        SCREEN_LOST,
+        errors.ICE_FAILED,
+        errors.INTERNAL,
+        errors.SIDECAR_UNAVAILABLE,
+        errors.EXEC_FAILED,
+        errors.TARGET_NOT_FOUND,
+        ROOT_DENIED,
+        IDLE_TIMEOUT,
+        MAX_DURATION,
+        GRANT_EXPIRED,
+        LOGIN_EXPIRED,
+    }
+)
 
 
 def client_reason(v: object) -> str:

@@ -74,7 +74,7 @@ def _halves_xbm(width: int) -> str:
         row.append(b)
     values = [f"0x{b:02x}" for b in row * 2]
     # Xlib's XBM reader wants short lines.
-    data = ",\n".join(", ".join(values[i:i + 12]) for i in range(0, len(values), 12))
+    data = ",\n".join(", ".join(values[i : i + 12]) for i in range(0, len(values), 12))
     return f"#define h_width {width}\n#define h_height 2\nstatic unsigned char h_bits[] = {{\n{data}}};\n"
 
 
@@ -86,7 +86,10 @@ def start(width: int = 1280, height: int = 720) -> Xvfb:
     try:
         proc = subprocess.Popen(
             ["Xvfb", "-displayfd", str(w), "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp", "-noreset"],
-            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            pass_fds=(w,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     finally:
         os.close(w)
     try:

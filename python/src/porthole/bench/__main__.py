@@ -28,13 +28,21 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="smaller sizes for development (under two minutes)")
     p.add_argument("--smoke", action="store_true", help="the smallest sizes: checks the tool works (tests/bench)")
     p.add_argument("--sections", default="", help="comma-separated section keys (default: all)")
-    p.add_argument("--json", type=Path, help=f"results file (default docs/benchmarks.json for a complete "
-                                             f"full run, else {LOCAL_RESULTS})")
-    p.add_argument("--render", type=Path, metavar="JSON",
-                   help="measure nothing: rewrite the Markdown page (--md, default docs/benchmarks.md) from a "
-                        "results file, e.g. after editing a section's text or notes")
-    p.add_argument("--md", type=Path, help="Markdown page (default docs/benchmarks.md for a complete full "
-                                           "run, else none)")
+    p.add_argument(
+        "--json",
+        type=Path,
+        help=f"results file (default docs/benchmarks.json for a complete full run, else {LOCAL_RESULTS})",
+    )
+    p.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: rewrite the Markdown page (--md, default docs/benchmarks.md) from a "
+        "results file, e.g. after editing a section's text or notes",
+    )
+    p.add_argument(
+        "--md", type=Path, help="Markdown page (default docs/benchmarks.md for a complete full run, else none)"
+    )
     return p.parse_args(argv)
 
 
@@ -56,13 +64,13 @@ async def run(args: argparse.Namespace) -> int:
     json_path = args.json or (REPO / ("docs/benchmarks.json" if complete else LOCAL_RESULTS))
     md_path = args.md or (REPO / "docs" / "benchmarks.md" if complete else None)
 
-    started = datetime.datetime.now(datetime.timezone.utc)
+    started = datetime.datetime.now(datetime.UTC)
     load_before = os.getloadavg()
     t0 = time.monotonic()
     ctx = Context(params, quick=short, core=core, iface=iface)
     figures: list[Figure] = []
     try:
-        for key, sec in todo.items():
+        for sec in todo.values():
             print(f"bench: {sec.title} ...", file=sys.stderr, flush=True)
             ts = time.monotonic()
             figures += await sec.run(ctx)
@@ -81,8 +89,9 @@ async def run(args: argparse.Namespace) -> int:
         "loadavg_1m": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
     }
     print(report.table(todo, figures))
-    print(f"\n{len(figures)} figures in {duration:.0f} s; written to {json_path}"
-          + (f" and {md_path}" if md_path else ""))
+    print(
+        f"\n{len(figures)} figures in {duration:.0f} s; written to {json_path}" + (f" and {md_path}" if md_path else "")
+    )
     report.write_json(json_path, run_info, figures)
     if md_path:
         report.write_markdown(md_path, run_info, todo, figures, os.path.relpath(json_path, md_path.parent))

@@ -24,6 +24,7 @@ import codecs
 import json
 import socket
 import sys
+from typing import Any, cast
 
 import docker
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -44,6 +45,8 @@ class BridgeSession:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # never aiortc's public STUN default
         self.sock: socket.socket | None = None
         self.tasks: list[asyncio.Task] = []
+        # Input writes in flight: held until done, or the loop may drop one mid-send.
+        self.sends: set[asyncio.Task] = set()
         self.pc.on("datachannel", self.on_channel)
         self.pc.on("connectionstatechange", self.on_state)
 
@@ -63,12 +66,21 @@ class BridgeSession:
 
     async def run(self, channel) -> None:
         loop = asyncio.get_running_loop()
-        exec_id = (await asyncio.to_thread(
-            self.api.exec_create, self.container, list(DEFAULT_SHELL), stdin=True, tty=True,
-            environment={"TERM": "xterm-256color"}, user=DEFAULT_USER))["Id"]
-        sock = await asyncio.to_thread(self.api.exec_start, exec_id, socket=True, tty=True)
-        self.sock = getattr(sock, "_sock", sock)
-        self.sock.setblocking(False)
+        exec_id = (
+            await asyncio.to_thread(
+                self.api.exec_create,
+                self.container,
+                list(DEFAULT_SHELL),
+                stdin=True,
+                tty=True,
+                environment={"TERM": "xterm-256color"},
+                user=DEFAULT_USER,
+            )
+        )["Id"]
+        # With socket=True docker-py gives a SocketIO around the socket (its stubs say bytes).
+        io: Any = await asyncio.to_thread(self.api.exec_start, exec_id, socket=True, tty=True)
+        self.sock = sock = cast(socket.socket, getattr(io, "_sock", io))
+        sock.setblocking(False)
         low = asyncio.Event()
         channel.bufferedAmountLowThreshold = LOW_WATER
         channel.on("bufferedamountlow", low.set)
@@ -86,12 +98,14 @@ class BridgeSession:
                     return
                 else:
                     return
-            loop.create_task(loop.sock_sendall(self.sock, data))
+            send = loop.create_task(loop.sock_sendall(sock, data))
+            self.sends.add(send)
+            send.add_done_callback(self.sends.discard)
 
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         while True:
             try:
-                data = await loop.sock_recv(self.sock, READ)
+                data = await loop.sock_recv(sock, READ)
             except OSError:
                 break
             if not data:
@@ -103,7 +117,7 @@ class BridgeSession:
                 while channel.bufferedAmount > HIGH_WATER:
                     low.clear()
                     await low.wait()
-                channel.send(json.dumps({"type": "output", "data": text[i:i + CHUNK]}))
+                channel.send(json.dumps({"type": "output", "data": text[i : i + CHUNK]}))
         if channel.readyState == "open":
             channel.send(json.dumps({"type": "exit", "code": 0}))
 

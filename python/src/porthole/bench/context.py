@@ -20,12 +20,16 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import docker
 
 from porthole.bench.peer import PeerProcess
 from porthole.bench.stack import Stack
 from porthole.errors import PortholeError
+
+if TYPE_CHECKING:  # coreonly imports this module; it is loaded on first use
+    from porthole.bench.coreonly import CoreOnly
 
 TARGET_IMAGE = os.environ.get("PORTHOLE_TARGET_IMAGE", "porthole/target:dev")
 BENCH_LABEL = "porthole.bench"
@@ -53,24 +57,55 @@ class Params:
     screen_soak_seconds: float = 0.0  # one Chromium session kept up this long (seed 000: > 5 min); 0 = skip
 
 
-FULL = Params(keystrokes=1000, keystroke_warmup=20, keystroke_interval_ms=10.0,
-              throughput_bytes=8 << 20, throughput_reps=5, raw_bytes=32 << 20,
-              setup_reps=30, concurrency_levels=(1, 10, 50, 100, 200), concurrency_keystrokes=60,
-              bridge_concurrency_levels=(10, 50), idle_seconds=10.0,
-              screen_seconds=10.0, screen_latency_samples=40, screen_soak_seconds=330.0)
-QUICK = Params(keystrokes=100, keystroke_warmup=10, keystroke_interval_ms=10.0,
-               throughput_bytes=1 << 20, throughput_reps=2, raw_bytes=8 << 20,
-               setup_reps=3, concurrency_levels=(5,), concurrency_keystrokes=20,
-               bridge_concurrency_levels=(5,), idle_seconds=2.0,
-               screen_seconds=4.0, screen_latency_samples=10)
+FULL = Params(
+    keystrokes=1000,
+    keystroke_warmup=20,
+    keystroke_interval_ms=10.0,
+    throughput_bytes=8 << 20,
+    throughput_reps=5,
+    raw_bytes=32 << 20,
+    setup_reps=30,
+    concurrency_levels=(1, 10, 50, 100, 200),
+    concurrency_keystrokes=60,
+    bridge_concurrency_levels=(10, 50),
+    idle_seconds=10.0,
+    screen_seconds=10.0,
+    screen_latency_samples=40,
+    screen_soak_seconds=330.0,
+)
+QUICK = Params(
+    keystrokes=100,
+    keystroke_warmup=10,
+    keystroke_interval_ms=10.0,
+    throughput_bytes=1 << 20,
+    throughput_reps=2,
+    raw_bytes=8 << 20,
+    setup_reps=3,
+    concurrency_levels=(5,),
+    concurrency_keystrokes=20,
+    bridge_concurrency_levels=(5,),
+    idle_seconds=2.0,
+    screen_seconds=4.0,
+    screen_latency_samples=10,
+)
 
 # The smallest configuration: one pass over every section to prove the tool
 # works (tests/bench); its figures mean little.
-SMOKE = Params(keystrokes=10, keystroke_warmup=2, keystroke_interval_ms=10.0,
-               throughput_bytes=64 << 10, throughput_reps=1, raw_bytes=1 << 20,
-               setup_reps=1, concurrency_levels=(2,), concurrency_keystrokes=5,
-               bridge_concurrency_levels=(2,), idle_seconds=1.0,
-               screen_seconds=1.0, screen_latency_samples=2)
+SMOKE = Params(
+    keystrokes=10,
+    keystroke_warmup=2,
+    keystroke_interval_ms=10.0,
+    throughput_bytes=64 << 10,
+    throughput_reps=1,
+    raw_bytes=1 << 20,
+    setup_reps=1,
+    concurrency_levels=(2,),
+    concurrency_keystrokes=5,
+    bridge_concurrency_levels=(2,),
+    idle_seconds=1.0,
+    screen_seconds=1.0,
+    screen_latency_samples=2,
+)
 
 
 class BridgeProcess:
@@ -82,8 +117,14 @@ class BridgeProcess:
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "porthole.bench.aiortc_bridge",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=1 << 24)
+            sys.executable,
+            "-m",
+            "porthole.bench.aiortc_bridge",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=1 << 24,
+        )
+        assert self.proc.stdout is not None  # stdout=PIPE
         line = await asyncio.wait_for(self.proc.stdout.readline(), BRIDGE_START_TIMEOUT_S)
         if not line or not json.loads(line).get("ready"):
             raise PortholeError("internal", f"aiortc bridge did not start: {line!r}")
@@ -106,7 +147,8 @@ class BridgeProcess:
 
     async def stop(self) -> None:
         if self.proc and self.proc.returncode is None:
-            self.proc.stdin.close()
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
             try:
                 await asyncio.wait_for(self.proc.wait(), 10)
             except TimeoutError:
@@ -125,7 +167,7 @@ class Context:
         self._peer: PeerProcess | None = None
         self._stack: Stack | None = None
         self._bridge: BridgeProcess | None = None
-        self._coreonly = None
+        self._coreonly: CoreOnly | None = None
         self._containers: dict[str, str] = {}
         self.run_id = secrets.token_hex(3)
         self.started = time.monotonic()
@@ -142,7 +184,7 @@ class Context:
             await self._stack.start()
         return self._stack
 
-    async def coreonly(self):
+    async def coreonly(self) -> CoreOnly:
         """porthole-core with a stand-in agent and no Docker (porthole.bench.coreonly)."""
         if self._coreonly is None:
             from porthole.bench.coreonly import CoreOnly
@@ -163,8 +205,12 @@ class Context:
         if name not in self._containers:
             full = f"porthole-bench-{self.run_id}-{name}"
             created = self.docker.create_container(
-                TARGET_IMAGE, command=["sleep", "86400"], name=full, labels={BENCH_LABEL: "1"},
-                host_config=self.docker.create_host_config(network_mode="none"))
+                TARGET_IMAGE,
+                command=["sleep", "86400"],
+                name=full,
+                labels={BENCH_LABEL: "1"},
+                host_config=self.docker.create_host_config(network_mode="none"),
+            )
             self.docker.start(created["Id"])
             self._containers[name] = full
             if self._stack is not None:

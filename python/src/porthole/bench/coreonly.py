@@ -72,9 +72,15 @@ class CoreOnly:
     async def _forward(self, sid: str, c: pb.IceCandidate) -> None:
         event = self._answered.setdefault(sid, asyncio.Event())
         await asyncio.wait_for(event.wait(), RPC_TIMEOUT_S)
-        await self.peer.request("candidate", peer=self._peers[sid], candidate={
-            "candidate": c.candidate, "sdpMid": c.sdp_mid or None,
-            "sdpMLineIndex": c.sdp_mline_index if c.sdp_mline_index >= 0 else None})
+        await self.peer.request(
+            "candidate",
+            peer=self._peers[sid],
+            candidate={
+                "candidate": c.candidate,
+                "sdpMid": c.sdp_mid or None,
+                "sdpMLineIndex": c.sdp_mline_index if c.sdp_mline_index >= 0 else None,
+            },
+        )
 
     async def open(self, *, binary: bool = False) -> str:
         """A terminal session through porthole-core to the stand-in shell; returns the peer name."""
@@ -83,7 +89,8 @@ class CoreOnly:
         sid = f"coreonly-{self._n}"
         self._peers[sid] = offer["peer"]
         resp = await self.sidecar.stub.CreateSession(
-            pb.CreateSessionRequest(session_id=sid, offer_sdp=offer["sdp"], kind="terminal"), timeout=RPC_TIMEOUT_S)
+            pb.CreateSessionRequest(session_id=sid, offer_sdp=offer["sdp"], kind="terminal"), timeout=RPC_TIMEOUT_S
+        )
         self._spawn(self._shell(sid))
         await self.peer.request("answer", peer=offer["peer"], sdp=resp.answer_sdp)
         self._answered.setdefault(sid, asyncio.Event()).set()
@@ -106,7 +113,7 @@ class CoreOnly:
                     await call.write(pb.TerminalFromAgent(output=data))  # the echoed command line
                     out = self._output(int(m.group(1))) + b"BENCH_DONE\r\n" + PROMPT
                     for i in range(0, len(out), FRAME):
-                        await call.write(pb.TerminalFromAgent(output=out[i:i + FRAME]))
+                        await call.write(pb.TerminalFromAgent(output=out[i : i + FRAME]))
                 else:
                     await call.write(pb.TerminalFromAgent(output=DEL_ECHO if data == b"\x7f" else data))
 

@@ -52,8 +52,17 @@ class Figure:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, section: str, name: str, role: Role, unit: str, samples: list[float], how: str,
-           better: Literal["lower", "higher"] = "lower", **extra: Any) -> "Figure":
+    def of(
+        cls,
+        section: str,
+        name: str,
+        role: Role,
+        unit: str,
+        samples: list[float],
+        how: str,
+        better: Literal["lower", "higher"] = "lower",
+        **extra: Any,
+    ) -> Figure:
         if not samples:
             return cls(section, name, role, unit, math.nan, math.nan, 0, how, better, extra)
         worst = percentile(samples, 99 if better == "lower" else 1)

@@ -40,8 +40,13 @@ class PeerProcess:
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            binary_path(), "--iface", self.iface, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, limit=LINE_LIMIT)
+            binary_path(),
+            "--iface",
+            self.iface,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=LINE_LIMIT,
+        )
         self._reader = asyncio.create_task(self._read(), name="bench-peer-reader")
 
     async def _read(self) -> None:
@@ -54,6 +59,11 @@ class PeerProcess:
         for fut in self._waiting.values():
             if not fut.done():
                 fut.set_exception(BenchPeerError("porthole-bench exited"))
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, "PeerProcess.start() was not called"
+        return self.proc.pid
 
     async def request(self, op: str, timeout: float = 120.0, **args: Any) -> dict[str, Any]:
         assert self.proc and self.proc.stdin
@@ -72,7 +82,8 @@ class PeerProcess:
             return
         try:
             await self.request("quit", timeout=10)
-            self.proc.stdin.close()
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
             await asyncio.wait_for(self.proc.wait(), 15)
         except (TimeoutError, BenchPeerError, ConnectionError):
             self.proc.kill()

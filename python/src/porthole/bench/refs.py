@@ -28,8 +28,16 @@ def throughput_command(nbytes: int) -> tuple[str, str]:
 async def open_exec(ctx: Context, container: str) -> tuple[DockerExec, float]:
     """A docker exec PTY like the agent's; returns it and the time from
     exec create to the first prompt byte (seconds)."""
-    ex = DockerExec(ctx.docker, DOCKER_SOCKET, container, list(DEFAULT_SHELL), env={"TERM": "xterm-256color"},
-                    user=DEFAULT_USER, cols=80, rows=24)
+    ex = DockerExec(
+        ctx.docker,
+        DOCKER_SOCKET,
+        container,
+        list(DEFAULT_SHELL),
+        env={"TERM": "xterm-256color"},
+        user=DEFAULT_USER,
+        cols=80,
+        rows=24,
+    )
     t0 = time.perf_counter()
     await ex.start()
     await asyncio.wait_for(ex.read(), SETUP_TIMEOUT_S)
@@ -87,10 +95,10 @@ async def exec_drain(ex: DockerExec, nbytes: int, timeout_s: float = 120.0) -> t
             if not data:
                 raise EOFError("exec ended before the marker")
             n += len(data)
-            tail = (tail + data)[-(len(mb) + len(data)):]
+            tail = (tail + data)[-(len(mb) + len(data)) :]
             if mb in tail:
                 return n, time.perf_counter() - t0
-            tail = tail[-len(mb):]
+            tail = tail[-len(mb) :]
 
 
 async def open_bridge(ctx: Context, container: str) -> tuple[str, dict[str, float]]:
@@ -102,5 +110,8 @@ async def open_bridge(ctx: Context, container: str) -> tuple[str, dict[str, floa
     signaling = time.monotonic() - t0
     await peer.request("answer", peer=offer["peer"], sdp=answer)
     ready = await peer.request("ready", peer=offer["peer"], timeout_s=SETUP_TIMEOUT_S)
-    return offer["peer"], {"signaling_s": signaling, "ice_dtls_s": ready["ice_dtls_us"] / 1e6,
-                           "exec_s": ready["exec_us"] / 1e6}
+    return offer["peer"], {
+        "signaling_s": signaling,
+        "ice_dtls_s": ready["ice_dtls_us"] / 1e6,
+        "exec_s": ready["exec_us"] / 1e6,
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +10,13 @@ from porthole.bench.figures import Figure
 from porthole.bench.figures import num as _num
 from porthole.bench.sections import Section
 
-ROLE_TAG = {"porthole": "", "floor": "floor", "reference": "reference", "ceiling": "ceiling",
-            "diagnostic": "diagnostic"}
+ROLE_TAG = {
+    "porthole": "",
+    "floor": "floor",
+    "reference": "reference",
+    "ceiling": "ceiling",
+    "diagnostic": "diagnostic",
+}
 
 
 def table(sections: dict[str, Section], figures: list[Figure]) -> str:
@@ -25,8 +29,9 @@ def table(sections: dict[str, Section], figures: list[Figure]) -> str:
             continue
         lines += ["", f"== {sec.title} ==", head]
         for f in figs:
-            lines.append(f"  {f.name:<{width}}{ROLE_TAG[f.role]:<11}{_num(f.median):>10}{_num(f.worst):>10}"
-                         f"{f.n:>7}  {f.unit}")
+            lines.append(
+                f"  {f.name:<{width}}{ROLE_TAG[f.role]:<11}{_num(f.median):>10}{_num(f.worst):>10}{f.n:>7}  {f.unit}"
+            )
     return "\n".join(lines)
 
 
@@ -50,8 +55,9 @@ def _all_notes(sections: dict[str, Section], figures: list[Figure]) -> list[str]
     return out
 
 
-def write_markdown(path: Path, run: dict[str, Any], sections: dict[str, Section], figures: list[Figure],
-                   json_name: str) -> None:
+def write_markdown(
+    path: Path, run: dict[str, Any], sections: dict[str, Section], figures: list[Figure], json_name: str
+) -> None:
     m = run["machine"]
     out = [
         "# Porthole benchmarks",
@@ -100,15 +106,22 @@ def write_markdown(path: Path, run: dict[str, Any], sections: dict[str, Section]
         figs = [f for f in figures if f.section == key]
         if not figs:
             continue
-        out += [f"## {sec.title}", "", sec.about, "", "| figure | role | median | p99/p1 | n | unit | how |",
-                "|---|---|--:|--:|--:|---|---|"]
+        out += [
+            f"## {sec.title}",
+            "",
+            sec.about,
+            "",
+            "| figure | role | median | p99/p1 | n | unit | how |",
+            "|---|---|--:|--:|--:|---|---|",
+        ]
         for f in figs:
             lost = f" ({f.extra['lost']} lost)" if f.extra.get("lost") else ""
-            out.append(f"| {f.name} | {f.role} | {_num(f.median)} | {_num(f.worst)} | {f.n} | {f.unit} | "
-                       f"{f.how}{lost} |")
+            out.append(
+                f"| {f.name} | {f.role} | {_num(f.median)} | {_num(f.worst)} | {f.n} | {f.unit} | {f.how}{lost} |"
+            )
         notes = _notes(sec, figs)
         if notes:
-            out += [""] + notes
+            out += ["", *notes]
         out.append("")
     out += [
         "## Rerun, extend",
@@ -122,9 +135,9 @@ def write_markdown(path: Path, run: dict[str, Any], sections: dict[str, Section]
         "",
         "Sections are a registry (`python/src/porthole/bench/sections/__init__.py`); the screen section "
         "(`sections/screen.py`) is one. To add another, write `sections/<name>.py` with a coroutine "
-        "decorated `@section(\"<name>\", title, about)` that returns `Figure.of(...)` records (each with a "
-        "role and a `how` that lets someone rerun it), optionally a `@notes(\"<name>\")` function for the "
-        "sentences under its table and in the summary, add `\"<name>\"` to `MODULES`, and its sizes to "
+        'decorated `@section("<name>", title, about)` that returns `Figure.of(...)` records (each with a '
+        'role and a `how` that lets someone rerun it), optionally a `@notes("<name>")` function for the '
+        'sentences under its table and in the summary, add `"<name>"` to `MODULES`, and its sizes to '
         "`Params` (FULL, QUICK and SMOKE). Shared resources (the real server and agent, the pion client, "
         "the aiortc bridge, containers) come from `Context`; a section that needs more (Xvfb, a GStreamer "
         "pipeline, Chromium) starts and stops it itself. The pion client's operations are in "

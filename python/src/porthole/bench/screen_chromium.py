@@ -8,17 +8,26 @@ from __future__ import annotations
 import asyncio
 import time
 
-from playwright.async_api import async_playwright
+from playwright.async_api import Browser, Page, Playwright, async_playwright
 
 from porthole.bench.screenrx import Sidecar
+from porthole.errors import PortholeError
 from porthole.rpc.v1 import sidecar_pb2 as pb
 
 CHROMIUM = "/usr/bin/chromium"
 # TESTING.md: headless, no sandbox (root), no GPU, nothing fetched; local
 # addresses as candidates, not mDNS names porthole-core would not resolve.
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
-        "--disable-features=WebRtcHideLocalIpsWithMdns"]
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
 GATHER_TIMEOUT_MS = 10000
 
 # The page: offer recvonly video, gather every candidate (no trickle here),
@@ -58,33 +67,47 @@ async () => {
   await new Promise((resolve) => {
     if (pc.iceGatheringState === "complete") return resolve();
     pc.onicegatheringstatechange = () => pc.iceGatheringState === "complete" && resolve();
-    setTimeout(resolve, %d);
+    setTimeout(resolve, GATHER_TIMEOUT_MS);
   });
   return pc.localDescription.sdp;
 }
-""" % GATHER_TIMEOUT_MS
+""".replace("GATHER_TIMEOUT_MS", str(GATHER_TIMEOUT_MS))
 
 
 class ChromiumReceiver:
     def __init__(self) -> None:
-        self._pw = None
-        self._browser = None
-        self.page = None
+        self._pw: Playwright | None = None
+        self._browser: Browser | None = None
+        self._page: Page | None = None
+
+    @property
+    def page(self) -> Page:
+        if self._page is None:
+            raise PortholeError("internal", "ChromiumReceiver.open() was not called")
+        return self._page
 
     async def open(self, sidecar: Sidecar, display: str, sid: str) -> None:
-        self._pw = await async_playwright().start()
-        self._browser = await self._pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        self.page = await self._browser.new_page()
+        self._pw = pw = await async_playwright().start()
+        self._browser = browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        self._page = await browser.new_page()
         offer = await self.page.evaluate(PAGE_JS)
-        resp = await sidecar.stub.CreateSession(pb.CreateSessionRequest(
-            session_id=sid, offer_sdp=offer, kind="screen",
-            screen=pb.ScreenOptions(display=display, width=1280, height=720, fps=30)), timeout=10)
-        await self.page.evaluate("(sdp) => window.bench.pc.setRemoteDescription({type: 'answer', sdp})",
-                                 resp.answer_sdp)
+        resp = await sidecar.stub.CreateSession(
+            pb.CreateSessionRequest(
+                session_id=sid,
+                offer_sdp=offer,
+                kind="screen",
+                screen=pb.ScreenOptions(display=display, width=1280, height=720, fps=30),
+            ),
+            timeout=10,
+        )
+        await self.page.evaluate(
+            "(sdp) => window.bench.pc.setRemoteDescription({type: 'answer', sdp})", resp.answer_sdp
+        )
 
     async def state(self) -> dict:
         return await self.page.evaluate(
-            "({frames: bench.frames, white: bench.white, changedAt: bench.changedAt, receivedAt: bench.receivedAt})")
+            "({frames: bench.frames, white: bench.white, changedAt: bench.changedAt, receivedAt: bench.receivedAt})"
+        )
 
     async def wait_frames(self, n: int, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -26,8 +26,10 @@ SESSION_TIMEOUT_S = 30.0
 WHITE_LUMA = 128
 # Seed 000's pipeline, with a caps filter for the same 30 fps and a sink that
 # prints a line per encoded frame (counted for the fps held).
-GST_PIPELINE = ("ximagesrc display-name={display} show-pointer=false ! video/x-raw,framerate=30/1 ! "
-                "videoconvert ! vp8enc deadline=1 target-bitrate=2000000 ! fakesink silent=false sync=false")
+GST_PIPELINE = (
+    "ximagesrc display-name={display} show-pointer=false ! video/x-raw,framerate=30/1 ! "
+    "videoconvert ! vp8enc deadline=1 target-bitrate=2000000 ! fakesink silent=false sync=false"
+)
 _PTS = re.compile(r"fakesink0:sink\) \(\d+ bytes, dts: [^,]*, pts: (\d+):(\d+):([\d.]+)")
 
 
@@ -39,7 +41,7 @@ class Sidecar:
         self.argv = [core, "--listen", str(self.sock), "--log-level", "warn", "--ice-interfaces", iface]
         self.proc: subprocess.Popen | None = None
         self.channel: grpc.aio.Channel | None = None
-        self.stub: sidecar_pb2_grpc.SidecarStub | None = None
+        self._stub: sidecar_pb2_grpc.SidecarStub | None = None
 
     async def start(self) -> None:
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE)
@@ -49,7 +51,13 @@ class Sidecar:
                 raise PortholeError("internal", f"porthole-core did not start (exit {self.proc.poll()})")
             await asyncio.sleep(0.05)
         self.channel = grpc.aio.insecure_channel(f"unix:{self.sock}")
-        self.stub = sidecar_pb2_grpc.SidecarStub(self.channel)
+        self._stub = sidecar_pb2_grpc.SidecarStub(self.channel)
+
+    @property
+    def stub(self) -> sidecar_pb2_grpc.SidecarStub:
+        if self._stub is None:
+            raise PortholeError("internal", "porthole-core is not started")
+        return self._stub
 
     @property
     def pid(self) -> int:
@@ -64,7 +72,8 @@ class Sidecar:
         if self.channel is not None:
             await self.channel.close()
         if self.proc and self.proc.poll() is None:
-            self.proc.stdin.close()  # porthole-core exits when its stdin closes
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()  # porthole-core exits when its stdin closes
             try:
                 await asyncio.wait_for(asyncio.to_thread(self.proc.wait), 10)
             except TimeoutError:
@@ -97,6 +106,7 @@ class Receiver:
                     if white != self.white:
                         self.white, self.changed_at = white, now
                         self._changed.set()
+
         self._task = asyncio.ensure_future(read())
 
     async def wait_centre(self, white: bool, timeout: float = 10.0) -> float:
@@ -115,9 +125,15 @@ class Receiver:
 async def open_session(sidecar: Sidecar, display: str, sid: str) -> Receiver:
     rx = Receiver()
     await rx.pc.setLocalDescription(await rx.pc.createOffer())
-    resp = await sidecar.stub.CreateSession(pb.CreateSessionRequest(
-        session_id=sid, offer_sdp=rx.pc.localDescription.sdp, kind="screen",
-        screen=pb.ScreenOptions(display=display, width=1280, height=720, fps=30)), timeout=10)
+    resp = await sidecar.stub.CreateSession(
+        pb.CreateSessionRequest(
+            session_id=sid,
+            offer_sdp=rx.pc.localDescription.sdp,
+            kind="screen",
+            screen=pb.ScreenOptions(display=display, width=1280, height=720, fps=30),
+        ),
+        timeout=10,
+    )
     # aiortc does not trickle; the sidecar finds it as a peer-reflexive candidate.
     await rx.pc.setRemoteDescription(RTCSessionDescription(sdp=resp.answer_sdp, type="answer"))
     deadline = time.monotonic() + SESSION_TIMEOUT_S
@@ -138,8 +154,11 @@ def gst_available() -> bool:
 
 
 def gst_start(display: str) -> subprocess.Popen:
-    return subprocess.Popen(["gst-launch-1.0", "-v", *GST_PIPELINE.format(display=display).split()],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        ["gst-launch-1.0", "-v", *GST_PIPELINE.format(display=display).split()],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def gst_stop_fps(proc: subprocess.Popen, after_s: float) -> tuple[float, int]:

@@ -6,6 +6,7 @@ the way the browser page does (login, session:open, webrtc:offer, trickle)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -85,8 +86,9 @@ class Stack:
             turn_dir = self.workdir / "turn"
             turn_dir.mkdir(exist_ok=True)
             self.turn = coturn.start_coturn(turn_dir, ip, allowed_peers=(ip,))
-            server_toml += (f'\n[server.turn]\nurls = ["{self.turn.urls[0]}"]\n'
-                            f'secret_file = "{turn_dir / "turn.secret"}"\n')
+            server_toml += (
+                f'\n[server.turn]\nurls = ["{self.turn.urls[0]}"]\nsecret_file = "{turn_dir / "turn.secret"}"\n'
+            )
         bench_server.write_text(server_toml)
         agent_cfg = dc.directory / "agent-bench.toml"
         agent_cfg.write_text(f"""
@@ -122,8 +124,9 @@ socket = "admin.sock"
 
     def _spawn(self, args: list[str], log: str) -> subprocess.Popen:
         with (self.workdir / log).open("wb") as out:
-            return subprocess.Popen([sys.executable, "-m", "porthole", *args], stdout=out,
-                                    stderr=subprocess.STDOUT, cwd=self.workdir)
+            return subprocess.Popen(
+                [sys.executable, "-m", "porthole", *args], stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir
+            )
 
     def log(self, name: str) -> str:
         path = self.workdir / name
@@ -161,25 +164,26 @@ socket = "admin.sock"
     # ------------------------------------------------------------ signaling client
 
     async def _connect_client(self, username: str, password: str) -> None:
-        async with aiohttp.ClientSession() as http:
-            async with http.post(self.url + "/api/login", json={"username": username, "password": password}) as r:
-                body = await r.json()
-                if r.status != 200:
-                    raise PortholeError("internal", f"login failed: {body}")
+        login = {"username": username, "password": password}
+        async with aiohttp.ClientSession() as http, http.post(self.url + "/api/login", json=login) as r:
+            body = await r.json()
+            if r.status != 200:
+                raise PortholeError("internal", f"login failed: {body}")
         self.sio = socketio.AsyncClient(reconnection=False)
         self.sio.on("webrtc:answer", self._on_answer, namespace="/client")
         self.sio.on("webrtc:ice", self._on_ice, namespace="/client")
         self.sio.on("webrtc:error", self._on_error, namespace="/client")
-        await self.sio.connect(self.url, namespaces=["/client"], auth={"token": body["token"]},
-                               transports=["websocket"], wait_timeout=10)
+        await self.sio.connect(
+            self.url, namespaces=["/client"], auth={"token": body["token"]}, transports=["websocket"], wait_timeout=10
+        )
 
     async def _on_answer(self, data: dict) -> None:
-        s = self.sessions.get(data.get("session_id"))
+        s = self.sessions.get(data.get("session_id", ""))
         if s is not None and s.answer is not None and not s.answer.done():
             s.answer.set_result((time.monotonic(), data["sdp"]))
 
     async def _on_ice(self, data: dict) -> None:
-        s = self.sessions.get(data.get("session_id"))
+        s = self.sessions.get(data.get("session_id", ""))
         if s is None:
             return
         if data.get("candidate"):
@@ -193,7 +197,7 @@ socket = "admin.sock"
         await self.peer.request("candidate", peer=s.peer, candidate=candidate)
 
     async def _on_error(self, data: dict) -> None:
-        sid = data.get("session_id")
+        sid = str(data.get("session_id", ""))
         self.errors[sid].append(data)
         s = self.sessions.get(sid)
         if s is not None and s.answer is not None and not s.answer.done():
@@ -213,8 +217,9 @@ socket = "admin.sock"
         deadline = time.monotonic() + INVENTORY_TIMEOUT_S
         while True:
             ack = await self._call("devices:list", None)
-            if any(t["id"] == target_id for d in ack["devices"] if d["id"] == self.device_id
-                   for t in d.get("targets", [])):
+            if any(
+                t["id"] == target_id for d in ack["devices"] if d["id"] == self.device_id for t in d.get("targets", [])
+            ):
                 return
             if time.monotonic() > deadline:
                 raise PortholeError("internal", f"the agent never reported target {target_id}")
@@ -227,8 +232,10 @@ socket = "admin.sock"
         protocol = "porthole-binary" if binary else ""
         offer = None if relay else await self.peer.request("new", protocol=protocol)
         t_open = time.monotonic()
-        ack = await self._call("session:open", {"device_id": self.device_id, "target_id": container,
-                                                "kind": "terminal", "cols": 80, "rows": 24})
+        ack = await self._call(
+            "session:open",
+            {"device_id": self.device_id, "target_id": container, "kind": "terminal", "cols": 80, "rows": 24},
+        )
         open_s = time.monotonic() - t_open
         if offer is None:
             if self.turn is None:
@@ -254,10 +261,8 @@ socket = "admin.sock"
     async def close_terminal(self, s: Session) -> None:
         """Ends the session the way the page's close button does, and closes the client peer."""
         self.sessions.pop(s.id, None)
-        try:
+        with contextlib.suppress(PortholeError):  # already over
             await self._call("webrtc:disconnect", {"session_id": s.id, "reason": "user_closed"})
-        except PortholeError:
-            pass  # already over
         await self.peer.request("close", peer=s.peer)
 
 
@@ -271,9 +276,11 @@ def _free_port() -> int:
 
 async def _healthy(url: str) -> bool:
     try:
-        async with aiohttp.ClientSession() as http:
-            async with http.get(url + "/healthz", timeout=aiohttp.ClientTimeout(total=1)) as r:
-                return r.status == 200
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(url + "/healthz", timeout=aiohttp.ClientTimeout(total=1)) as r,
+        ):
+            return r.status == 200
     except (aiohttp.ClientError, TimeoutError, OSError):
         return False
 

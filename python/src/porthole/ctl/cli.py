@@ -30,19 +30,33 @@ COMMANDS = ("sessions", "show", "watch", "close", "stats", "health")
 
 def _common(p: argparse.ArgumentParser, suppress: bool) -> None:
     """Connection and output options, accepted before or after the command."""
-    d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)  # noqa: E731
+    d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
     g = p.add_argument_group("connection and output")
-    g.add_argument("--socket", type=Path, default=d(None),
-                   help=f"the agent's admin unix socket (default: {default_socket_path()})")
-    g.add_argument("--target", default=d(""), metavar="HOST:PORT",
-                   help="the agent's mutual-TLS admin listener ([admin] listen) instead of the socket")
+    g.add_argument(
+        "--socket", type=Path, default=d(None), help=f"the agent's admin unix socket (default: {default_socket_path()})"
+    )
+    g.add_argument(
+        "--target",
+        default=d(""),
+        metavar="HOST:PORT",
+        help="the agent's mutual-TLS admin listener ([admin] listen) instead of the socket",
+    )
     g.add_argument("--tls-ca", type=Path, default=d(None), metavar="PEM", help="CA that signed the agent's certificate")
     g.add_argument("--tls-cert", type=Path, default=d(None), metavar="PEM", help="this client's certificate")
     g.add_argument("--tls-key", type=Path, default=d(None), metavar="PEM", help="this client's private key")
-    g.add_argument("--tls-server-name", default=d(""), metavar="NAME",
-                   help="name to expect in the agent's certificate (default: HOST)")
-    g.add_argument("--timeout", type=float, default=d(DEFAULT_TIMEOUT_S), metavar="S",
-                   help=f"deadline of each call, seconds (default {DEFAULT_TIMEOUT_S:g})")
+    g.add_argument(
+        "--tls-server-name",
+        default=d(""),
+        metavar="NAME",
+        help="name to expect in the agent's certificate (default: HOST)",
+    )
+    g.add_argument(
+        "--timeout",
+        type=float,
+        default=d(DEFAULT_TIMEOUT_S),
+        metavar="S",
+        help=f"deadline of each call, seconds (default {DEFAULT_TIMEOUT_S:g})",
+    )
     g.add_argument("--json", action="store_true", default=d(False), help="machine-readable output")
 
 
@@ -62,8 +76,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     w = cmd("watch", "a live stream of session events (Ctrl-C stops)")
     w.add_argument("--session", default="", metavar="ID", help="only this session's events")
     w.add_argument("--count", type=int, default=0, metavar="N", help="stop after N events")
-    w.add_argument("--for", dest="duration", type=float, default=0.0, metavar="S",
-                   help="stop after S seconds (default: run until Ctrl-C)")
+    w.add_argument(
+        "--for",
+        dest="duration",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="stop after S seconds (default: run until Ctrl-C)",
+    )
     c = cmd("close", "end a session, with the same cleanup as any close")
     c.add_argument("session_id", metavar="ID")
     c.add_argument("--reason", default="", help="reason code recorded (default closed_by_admin)")
@@ -76,10 +96,17 @@ def _endpoint(args: argparse.Namespace) -> Endpoint:
         if args.socket:
             raise CtlError("give --socket or --target, not both", EXIT_USAGE)
         if not (args.tls_ca and args.tls_cert and args.tls_key):
-            raise CtlError("--target needs --tls-ca, --tls-cert and --tls-key (the TCP admin listener is "
-                           "mutual TLS only)", EXIT_USAGE)
-        return Endpoint(target=args.target, tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key,
-                        tls_server_name=args.tls_server_name)
+            raise CtlError(
+                "--target needs --tls-ca, --tls-cert and --tls-key (the TCP admin listener is mutual TLS only)",
+                EXIT_USAGE,
+            )
+        return Endpoint(
+            target=args.target,
+            tls_ca=args.tls_ca,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            tls_server_name=args.tls_server_name,
+        )
     return Endpoint(socket=args.socket or default_socket_path())
 
 
@@ -116,8 +143,9 @@ def _show(stub, args) -> int:
 
 
 def _watch(stub, args) -> int:
-    call = stub.WatchEvents(apb.AdminWatchEventsRequest(session_id=args.session),
-                            timeout=args.duration if args.duration > 0 else None)
+    call = stub.WatchEvents(
+        apb.AdminWatchEventsRequest(session_id=args.session), timeout=args.duration if args.duration > 0 else None
+    )
     # SIGTERM ends the watch as Ctrl-C does: cancel the call, exit 0.
     signal.signal(signal.SIGTERM, lambda *_: call.cancel())
     # The agent sends initial metadata once we are subscribed; that wait has the usual deadline.
@@ -133,17 +161,21 @@ def _watch(stub, args) -> int:
         timer.cancel()
     if call.done():
         if call.code() == grpc.StatusCode.CANCELLED:
-            raise CtlError(f"the agent at {args.socket or args.target or default_socket_path()} did not answer "
-                           f"within {args.timeout:g} s", EXIT_UNREACHABLE)
+            raise CtlError(
+                f"the agent at {args.socket or args.target or default_socket_path()} did not answer "
+                f"within {args.timeout:g} s",
+                EXIT_UNREACHABLE,
+            )
         raise call  # the call is its own grpc.RpcError: run() explains it
     try:
         # Confirmation on stderr, so stdout stays pure events (one JSON object per line with --json).
-        print(f"watching session events on {args.socket or args.target or default_socket_path()} "
-              "(Ctrl-C stops)", file=sys.stderr, flush=True)
-        n = 0
-        for ev in call:
+        print(
+            f"watching session events on {args.socket or args.target or default_socket_path()} (Ctrl-C stops)",
+            file=sys.stderr,
+            flush=True,
+        )
+        for n, ev in enumerate(call, start=1):
             _out(render.dumps_line(ev) if args.json else render.event(ev))
-            n += 1
             if args.count and n >= args.count:
                 call.cancel()
                 break
@@ -161,8 +193,9 @@ def _watch(stub, args) -> int:
 
 
 def _close(stub, args) -> int:
-    resp = stub.CloseSession(apb.AdminCloseSessionRequest(session_id=args.session_id, reason=args.reason),
-                             timeout=args.timeout)
+    resp = stub.CloseSession(
+        apb.AdminCloseSessionRequest(session_id=args.session_id, reason=args.reason), timeout=args.timeout
+    )
     if args.json:
         _out(render.dumps(resp))
     else:
@@ -182,5 +215,4 @@ def _health(stub, args) -> int:
     return EXIT_OK if resp.ok else EXIT_FAILED
 
 
-_COMMANDS = {"sessions": _sessions, "show": _show, "watch": _watch, "close": _close, "stats": _stats,
-             "health": _health}
+_COMMANDS = {"sessions": _sessions, "show": _show, "watch": _watch, "close": _close, "stats": _stats, "health": _health}

@@ -65,8 +65,11 @@ class Endpoint:
         except PermissionError:
             raise CtlError(f"permission denied on {path}: run as the agent's user (or root)", EXIT_DENIED) from None
         except OSError:
-            raise CtlError(f"cannot reach the agent at {path}: is `porthole agent` running? "
-                           "(no socket there; see --socket and [admin] socket)", EXIT_UNREACHABLE) from None
+            raise CtlError(
+                f"cannot reach the agent at {path}: is `porthole agent` running? "
+                "(no socket there; see --socket and [admin] socket)",
+                EXIT_UNREACHABLE,
+            ) from None
         if not os.access(path, os.R_OK | os.W_OK):
             raise CtlError(f"permission denied on {path}: run as the agent's user (or root)", EXIT_DENIED)
 
@@ -86,11 +89,15 @@ class Endpoint:
             if self.target and any(w in low for w in ("ssl", "tls", "handshake", "certificate")):
                 return CtlError(f"TLS with the agent at {where} failed: {details}", EXIT_DENIED)
             if self.socket is not None:
-                return CtlError(f"cannot reach the agent at {where}: is `porthole agent` running? ({details})",
-                                EXIT_UNREACHABLE)
+                return CtlError(
+                    f"cannot reach the agent at {where}: is `porthole agent` running? ({details})", EXIT_UNREACHABLE
+                )
             # A client certificate the agent refuses looks like a closed socket from here.
-            return CtlError(f"cannot reach the agent at {where} over mutual TLS: {details} (is it running, and does "
-                            "it accept this --tls-cert? see [admin] tls_client_ca)", EXIT_UNREACHABLE)
+            return CtlError(
+                f"cannot reach the agent at {where} over mutual TLS: {details} (is it running, and does "
+                "it accept this --tls-cert? see [admin] tls_client_ca)",
+                EXIT_UNREACHABLE,
+            )
         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
             return CtlError(f"the agent at {where} did not answer within {timeout:g} s", EXIT_UNREACHABLE)
         if code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
@@ -98,6 +105,5 @@ class Endpoint:
         if code == grpc.StatusCode.NOT_FOUND:
             return CtlError(details or "not found", EXIT_FAILED)
         if code == grpc.StatusCode.UNIMPLEMENTED:
-            return CtlError(f"the agent at {where} does not serve this call (an older agent?): {details}",
-                            EXIT_FAILED)
+            return CtlError(f"the agent at {where} does not serve this call (an older agent?): {details}", EXIT_FAILED)
         return CtlError(f"{code.name.lower()}: {details}", EXIT_FAILED)

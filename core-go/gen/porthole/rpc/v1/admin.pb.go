@@ -146,7 +146,7 @@ func (x *ListSessionsResponse) GetTotal() uint32 {
 
 type GetSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The session id (1..128 of [A-Za-z0-9_-]).
+	// The session id (1..64 of [A-Za-z0-9_-]).
 	SessionId     string `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -101,7 +101,7 @@ func (x *IceServer) GetCredential() string {
 
 type CreateSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Opaque id chosen by the agent (the signaling session id), 1..128 bytes
+	// Opaque id chosen by the agent (the signaling session id), 1..64 bytes
 	// of [A-Za-z0-9_-]. Unique among live sessions.
 	SessionId string `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	// The remote peer's SDP offer, at most 64 KiB.

@@ -42,6 +42,7 @@ def section(key: str, title: str, about: str):
     def register(fn):
         REGISTRY[key] = Section(key, title, about, fn)
         return fn
+
     return register
 
 
@@ -49,6 +50,7 @@ def notes(key: str):
     def register(fn):
         REGISTRY[key].notes = fn
         return fn
+
     return register
 
 

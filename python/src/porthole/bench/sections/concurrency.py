@@ -22,7 +22,10 @@ RSS_OF = ("agent", "porthole-core", "client")
 CLOSE_TIMEOUT_S = 60.0
 
 
-@section(KEY, "Concurrency", f"""\
+@section(
+    KEY,
+    "Concurrency",
+    f"""\
 N terminal sessions on one agent (one porthole-core), opened through the real
 server ({OPEN_PARALLEL} at a time) on one container, all JSON mode; then every
 session types one keystroke every {INTERVAL_MS:g} ms (x / DEL as in the keystroke
@@ -37,7 +40,8 @@ bridge; **machine busy** is how much of all cores every process on the machine
 used meanwhile (near 100 %: the machine was saturated, and round trips
 queue for CPU). The reference is the
 seed-004 aiortc bridge carrying N sessions in its one process, measured the
-same way at fewer N.""")
+same way at fewer N.""",
+)
 async def run(ctx: Context) -> list[Figure]:
     p = ctx.params
     stack, peer = await ctx.stack(), await ctx.peer()
@@ -47,73 +51,164 @@ async def run(ctx: Context) -> list[Figure]:
     how = f"{p.concurrency_keystrokes} keystrokes per session, one per {INTERVAL_MS:g} ms"
     timeout = p.concurrency_keystrokes * INTERVAL_MS / 1000 * 3 + 120
     for n in p.concurrency_levels:
-        pids = {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid, "client": peer.proc.pid,
-                "docker": procstat.pids_by_comm(procstat.DOCKER_COMMS)}
-        rss0 = {k: procstat.rss_kib(pids[k]) for k in RSS_OF}
+        single = {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid, "client": peer.pid}
+        pids: dict[str, int | list[int]] = {**single, "docker": procstat.pids_by_comm(procstat.DOCKER_COMMS)}
+        rss0 = {k: procstat.rss_kib(single[k]) for k in RSS_OF}
         sem = asyncio.Semaphore(OPEN_PARALLEL)
 
-        async def one():
+        async def one(sem: asyncio.Semaphore):
             async with sem:
                 return await stack.open_terminal(container)
-        sessions = await asyncio.gather(*(one() for _ in range(n)))
+
+        sessions = await asyncio.gather(*(one(sem) for _ in range(n)))
         await asyncio.sleep(SETTLE_S)
-        rss1 = {k: procstat.rss_kib(pids[k]) for k in RSS_OF}
+        rss1 = {k: procstat.rss_kib(single[k]) for k in RSS_OF}
         meter, machine = procstat.CpuMeter(pids), procstat.MachineMeter()
         meter.start()
         machine.start()
-        r = await peer.request("echo_many", peers=[s.peer for s in sessions], count=p.concurrency_keystrokes,
-                               warmup=WARMUP, interval_ms=INTERVAL_MS, timeout=timeout)
+        r = await peer.request(
+            "echo_many",
+            peers=[s.peer for s in sessions],
+            count=p.concurrency_keystrokes,
+            warmup=WARMUP,
+            interval_ms=INTERVAL_MS,
+            timeout=timeout,
+        )
         cpu, busy = meter.stop(), machine.stop()
         await asyncio.gather(*(stack.close_terminal(s) for s in sessions))
         await _wait_procs(ctx, "conc", base_procs)
         label = f"N={n}"
-        figs.append(Figure.of(KEY, f"Porthole {label}: round trip", "porthole", "ms",
-                              [x / 1000 for x in r["rtt_us"]], f"{how}; {n} sessions pooled", lost=r["lost"],
-                              sessions=n, cpu_share=cpu, machine_busy=busy, rss_before_kib=rss0,
-                              rss_open_kib=rss1))
-        figs.append(Figure.of(KEY, f"Porthole {label}: CPU per session, dockerd + containerd", "floor", "% core",
-                              [cpu["docker"] * 100 / n], f"total {cpu['docker'] * 100:.1f} % of a core / {n}; "
-                              "the Docker side of any exec bridge"))
-        figs.append(Figure.of(KEY, f"Porthole {label}: machine busy", "porthole", "% of all cores", [busy * 100],
-                              "/proc/stat over the typing window, every process on the machine"))
+        figs.append(
+            Figure.of(
+                KEY,
+                f"Porthole {label}: round trip",
+                "porthole",
+                "ms",
+                [x / 1000 for x in r["rtt_us"]],
+                f"{how}; {n} sessions pooled",
+                lost=r["lost"],
+                sessions=n,
+                cpu_share=cpu,
+                machine_busy=busy,
+                rss_before_kib=rss0,
+                rss_open_kib=rss1,
+            )
+        )
+        figs.append(
+            Figure.of(
+                KEY,
+                f"Porthole {label}: CPU per session, dockerd + containerd",
+                "floor",
+                "% core",
+                [cpu["docker"] * 100 / n],
+                f"total {cpu['docker'] * 100:.1f} % of a core / {n}; the Docker side of any exec bridge",
+            )
+        )
+        figs.append(
+            Figure.of(
+                KEY,
+                f"Porthole {label}: machine busy",
+                "porthole",
+                "% of all cores",
+                [busy * 100],
+                "/proc/stat over the typing window, every process on the machine",
+            )
+        )
         for k in ("agent", "porthole-core"):
-            figs.append(Figure.of(KEY, f"Porthole {label}: CPU per session, {k}", "porthole", "% core",
-                                  [cpu[k] * 100 / n], f"total {cpu[k] * 100:.1f} % of a core / {n}"))
+            figs.append(
+                Figure.of(
+                    KEY,
+                    f"Porthole {label}: CPU per session, {k}",
+                    "porthole",
+                    "% core",
+                    [cpu[k] * 100 / n],
+                    f"total {cpu[k] * 100:.1f} % of a core / {n}",
+                )
+            )
         for k in ("agent", "porthole-core"):
-            figs.append(Figure.of(KEY, f"Porthole {label}: RSS per session, {k}", "porthole", "KiB",
-                                  [(rss1[k] - rss0[k]) / n], f"({rss1[k]} − {rss0[k]} KiB) / {n}"))
+            figs.append(
+                Figure.of(
+                    KEY,
+                    f"Porthole {label}: RSS per session, {k}",
+                    "porthole",
+                    "KiB",
+                    [(rss1[k] - rss0[k]) / n],
+                    f"({rss1[k]} − {rss0[k]} KiB) / {n}",
+                )
+            )
 
     bridge = await ctx.bridge()
     for n in p.bridge_concurrency_levels:
-        pids = {"aiortc bridge": bridge.pid, "client": peer.proc.pid}
-        rss0 = {k: procstat.rss_kib(v) for k, v in pids.items()}
+        ref_pids = {"aiortc bridge": bridge.pid, "client": peer.pid}
+        rss0 = {k: procstat.rss_kib(v) for k, v in ref_pids.items()}
         names = [(await refs.open_bridge(ctx, container))[0] for _ in range(n)]
         await asyncio.sleep(SETTLE_S)
-        rss1 = {k: procstat.rss_kib(v) for k, v in pids.items()}
-        meter, machine = procstat.CpuMeter(pids), procstat.MachineMeter()
+        rss1 = {k: procstat.rss_kib(v) for k, v in ref_pids.items()}
+        meter, machine = procstat.CpuMeter(ref_pids), procstat.MachineMeter()
         meter.start()
         machine.start()
-        r = await peer.request("echo_many", peers=names, count=p.concurrency_keystrokes, warmup=WARMUP,
-                               interval_ms=INTERVAL_MS, timeout=timeout)
+        r = await peer.request(
+            "echo_many",
+            peers=names,
+            count=p.concurrency_keystrokes,
+            warmup=WARMUP,
+            interval_ms=INTERVAL_MS,
+            timeout=timeout,
+        )
         cpu, busy = meter.stop(), machine.stop()
         for name in names:
             await peer.request("close", peer=name)
         label = f"N={n}"
         k = "aiortc bridge"
-        figs.append(Figure.of(KEY, f"aiortc bridge {label}: round trip", "reference", "ms",
-                              [x / 1000 for x in r["rtt_us"]], f"{how}; {n} sessions pooled", lost=r["lost"],
-                              sessions=n, cpu_share=cpu, machine_busy=busy, rss_before_kib=rss0,
-                              rss_open_kib=rss1))
-        figs.append(Figure.of(KEY, f"aiortc bridge {label}: CPU per session", "reference", "% core",
-                              [cpu[k] * 100 / n], f"total {cpu[k] * 100:.1f} % of a core / {n}"))
-        figs.append(Figure.of(KEY, f"aiortc bridge {label}: RSS per session", "reference", "KiB",
-                              [(rss1[k] - rss0[k]) / n], f"({rss1[k]} − {rss0[k]} KiB) / {n}"))
+        figs.append(
+            Figure.of(
+                KEY,
+                f"aiortc bridge {label}: round trip",
+                "reference",
+                "ms",
+                [x / 1000 for x in r["rtt_us"]],
+                f"{how}; {n} sessions pooled",
+                lost=r["lost"],
+                sessions=n,
+                cpu_share=cpu,
+                machine_busy=busy,
+                rss_before_kib=rss0,
+                rss_open_kib=rss1,
+            )
+        )
+        figs.append(
+            Figure.of(
+                KEY,
+                f"aiortc bridge {label}: CPU per session",
+                "reference",
+                "% core",
+                [cpu[k] * 100 / n],
+                f"total {cpu[k] * 100:.1f} % of a core / {n}",
+            )
+        )
+        figs.append(
+            Figure.of(
+                KEY,
+                f"aiortc bridge {label}: RSS per session",
+                "reference",
+                "KiB",
+                [(rss1[k] - rss0[k]) / n],
+                f"({rss1[k]} − {rss0[k]} KiB) / {n}",
+            )
+        )
 
     after = {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid}
     for k, pid in after.items():
-        figs.append(Figure.of(KEY, f"RSS after every session closed, {k}", "porthole", "MiB",
-                              [procstat.rss_kib(pid) / 1024], "VmRSS once the last level's sessions are gone "
-                              "(compare with the idle figure)"))
+        figs.append(
+            Figure.of(
+                KEY,
+                f"RSS after every session closed, {k}",
+                "porthole",
+                "MiB",
+                [procstat.rss_kib(pid) / 1024],
+                "VmRSS once the last level's sessions are gone (compare with the idle figure)",
+            )
+        )
     return figs
 
 
@@ -138,12 +233,14 @@ def _notes(figs: list[Figure]) -> list[str]:
     cs = by[f"Porthole N={n}: CPU per session, porthole-core"].median
     ra = by[f"Porthole N={n}: RSS per session, agent"].median
     rs = by[f"Porthole N={n}: RSS per session, porthole-core"].median
-    out = [f"With {n} sessions typing at 10 keys/s each, the p99 round trip is {num(top.worst)} ms "
-           f"(median {num(top.median)} ms); each session costs the agent {ca:.2f} % of a core and "
-           f"{ra:.0f} KiB, porthole-core {cs:.2f} % and {rs:.0f} KiB (in all: agent {ca * n:.0f} %, "
-           f"porthole-core {cs * n:.0f} % of a core; dockerd + containerd "
-           f"{by[f'Porthole N={n}: CPU per session, dockerd + containerd'].median * n:.0f} %; the whole machine "
-           f"was {by[f'Porthole N={n}: machine busy'].median:.0f} % busy)."]
+    out = [
+        f"With {n} sessions typing at 10 keys/s each, the p99 round trip is {num(top.worst)} ms "
+        f"(median {num(top.median)} ms); each session costs the agent {ca:.2f} % of a core and "
+        f"{ra:.0f} KiB, porthole-core {cs:.2f} % and {rs:.0f} KiB (in all: agent {ca * n:.0f} %, "
+        f"porthole-core {cs * n:.0f} % of a core; dockerd + containerd "
+        f"{by[f'Porthole N={n}: CPU per session, dockerd + containerd'].median * n:.0f} %; the whole machine "
+        f"was {by[f'Porthole N={n}: machine busy'].median:.0f} % busy)."
+    ]
     bridge = [f for f in figs if f.name.startswith("aiortc bridge N=") and f.name.endswith("round trip")]
     if bridge:
         b = max(bridge, key=lambda f: f.extra["sessions"])

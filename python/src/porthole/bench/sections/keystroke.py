@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from porthole.bench import refs
 from porthole.bench.context import Context
-from porthole.bench.figures import Figure, num
+from porthole.bench.figures import Figure, Role, num
 from porthole.bench.sections import notes, section
 
 KEY = "keystroke"
@@ -15,7 +17,10 @@ BLOCKS = 10
 BLOCK_WARMUP = 2
 
 
-@section(KEY, "Keystroke round trip", """\
+@section(
+    KEY,
+    "Keystroke round trip",
+    """\
 The client types one byte and times until the shell's echo of it arrives:
 `x` (echoed as `x`) and DEL (echoed as `\\b` plus an erase sequence) in
 turn, so the line stays empty, into busybox `sh -i` in a container of the
@@ -34,15 +39,18 @@ in the client process, one echoing each 1-byte message straight back (the
 least a WebRTC hop adds); **porthole-core + gRPC** (diagnostic) = the pion
 client ↔ a porthole-core of its own ↔ a stand-in agent in the bench process
 that reads the Terminal gRPC stream with grpc.aio as the agent does and echoes
-like the shell, with no Docker and no PTY.""")
+like the shell, with no Docker and no PTY.""",
+)
 async def run(ctx: Context) -> list[Figure]:
     p = ctx.params
     stack, peer = await ctx.stack(), await ctx.peer()
     container = await ctx.container("keys")
     blocks = max(1, min(BLOCKS, p.keystrokes // 10))
     per_block = max(1, p.keystrokes // blocks)
-    how = (f"{per_block * blocks} keystrokes, one per {p.keystroke_interval_ms:g} ms, paths taking turns in "
-           f"{blocks} blocks, each after {BLOCK_WARMUP} warm-up ({p.keystroke_warmup} in the first)")
+    how = (
+        f"{per_block * blocks} keystrokes, one per {p.keystroke_interval_ms:g} ms, paths taking turns in "
+        f"{blocks} blocks, each after {BLOCK_WARMUP} warm-up ({p.keystroke_warmup} in the first)"
+    )
     timeout = (per_block + p.keystroke_warmup) * (p.keystroke_interval_ms / 1000 + 0.05) + 60
     interval_ms = p.keystroke_interval_ms
 
@@ -54,16 +62,16 @@ async def run(ctx: Context) -> list[Figure]:
     diag_peer = await coreonly.open()
 
     async def pion(name: str, warmup: int) -> tuple[list[float], int]:
-        r = await peer.request("echo", peer=name, count=per_block, warmup=warmup,
-                               interval_ms=interval_ms, timeout=timeout)
+        r = await peer.request(
+            "echo", peer=name, count=per_block, warmup=warmup, interval_ms=interval_ms, timeout=timeout
+        )
         return [x / 1000 for x in r["rtt_us"]], r["lost"]
 
     async def raw(warmup: int) -> tuple[list[float], int]:
-        r = await peer.request("raw_echo", count=per_block, warmup=warmup, interval_ms=interval_ms,
-                               timeout=timeout)
+        r = await peer.request("raw_echo", count=per_block, warmup=warmup, interval_ms=interval_ms, timeout=timeout)
         return [x / 1000 for x in r["rtt_us"]], r["lost"]
 
-    paths = {
+    paths: dict[tuple[str, Role], Callable[[int], Awaitable[tuple[list[float], int]]]] = {
         ("Porthole, JSON mode", "porthole"): lambda w: pion(json_s.peer, w),
         ("Porthole, binary mode", "porthole"): lambda w: pion(bin_s.peer, w),
         ("aiortc bridge (seed 004), JSON", "reference"): lambda w: pion(bridge_peer, w),
@@ -86,9 +94,18 @@ async def run(ctx: Context) -> list[Figure]:
         await peer.request("close", peer=bridge_peer)
         await ex.kill()
         await coreonly.close(diag_peer)
-    return [Figure.of(KEY, name, role, "ms", samples[(name, role)],
-                      how.replace("keystrokes", "messages") if role == "ceiling" else how, lost=lost[(name, role)])
-            for name, role in paths]
+    return [
+        Figure.of(
+            KEY,
+            name,
+            role,
+            "ms",
+            samples[(name, role)],
+            how.replace("keystrokes", "messages") if role == "ceiling" else how,
+            lost=lost[(name, role)],
+        )
+        for name, role in paths
+    ]
 
 
 @notes(KEY)
@@ -97,14 +114,18 @@ def _notes(figs: list[Figure]) -> list[str]:
     j, b = by["Porthole, JSON mode"], by["Porthole, binary mode"]
     a, f = by["aiortc bridge (seed 004), JSON"], by["docker exec, no WebRTC"]
     c = by["pion ↔ pion, 1-byte echo, no terminal"]
-    out = [f"A keystroke comes back through Porthole in {num(j.median)} ms median (p99 {num(j.worst)} ms; "
-            f"binary mode {num(b.median)} ms), {num(j.median - f.median)} ms above the docker exec floor "
-            f"({num(f.median)} ms, p99 {num(f.worst)}), of which the WebRTC hop itself (pion ↔ pion) is "
-            f"{num(c.median)} ms; the aiortc bridge takes {num(a.median)} ms (p99 {num(a.worst)} ms)."]
+    out = [
+        f"A keystroke comes back through Porthole in {num(j.median)} ms median (p99 {num(j.worst)} ms; "
+        f"binary mode {num(b.median)} ms), {num(j.median - f.median)} ms above the docker exec floor "
+        f"({num(f.median)} ms, p99 {num(f.worst)}), of which the WebRTC hop itself (pion ↔ pion) is "
+        f"{num(c.median)} ms; the aiortc bridge takes {num(a.median)} ms (p99 {num(a.worst)} ms)."
+    ]
     d = by.get("porthole-core + gRPC, stand-in agent, no Docker")
     if d is not None:
-        out.append(f"Without Docker (porthole-core and a Python stand-in agent on the same gRPC stream) a "
-                   f"keystroke takes {num(d.median)} ms: porthole-core, the gRPC hop and Python's grpc.aio add "
-                   f"{num(d.median - c.median)} ms to the bare WebRTC hop, and are where Porthole loses to the "
-                   f"one-process bridge.")
+        out.append(
+            f"Without Docker (porthole-core and a Python stand-in agent on the same gRPC stream) a "
+            f"keystroke takes {num(d.median)} ms: porthole-core, the gRPC hop and Python's grpc.aio add "
+            f"{num(d.median - c.median)} ms to the bare WebRTC hop, and are where Porthole loses to the "
+            f"one-process bridge."
+        )
     return out

@@ -30,7 +30,10 @@ BUSY = ("ico", "-faces", "-geometry", "1280x720+0+0")  # x11-apps: polygons redr
 TICKER = ("ico", "-geometry", "160x120+0+0")  # a small moving corner: keeps frames flowing
 
 
-@section(KEY, "Screen streaming (1280x720@30)", f"""\
+@section(
+    KEY,
+    "Screen streaming (1280x720@30)",
+    f"""\
 One porthole-core (started by the bench, no agent or server: signaling is not
 measured here) streams a private 1280x720 Xvfb to an aiortc receiver that
 decodes every frame (VP8, its own libvpx binding), over the test interface.
@@ -56,7 +59,8 @@ uptime, decoded fps and `freezeCount`; Chromium counts a freeze whenever a
 frame comes 150 ms later than the average, which includes the gaps of a
 screen that simply did not change (nothing is sent then), so that count is
 an upper bound of what a person sees. The reference is seed 000's pipeline run by `gst-launch-1.0` on the same
-screens: `{GST_PIPELINE.format(display=':N')}` (encode only, no WebRTC).""")
+screens: `{GST_PIPELINE.format(display=":N")}` (encode only, no WebRTC).""",
+)
 async def run(ctx: Context) -> list[Figure]:
     p = ctx.params
     window = p.screen_seconds
@@ -125,29 +129,93 @@ async def run(ctx: Context) -> list[Figure]:
 
     how_core = "porthole-core, 1280x720@30 VP8 (cpu-used -8, CBR from 2000 kbps), aiortc receiver"
     figs += [
-        Figure.of(KEY, "encode time per frame (capture+I420+VP8)", "porthole", "ms", [st.encode_p50_ms],
-                  f"{how_core}; busy screen; median of the last 256 frames", p99_ms=st.encode_p99_ms),
-        Figure.of(KEY, "encode time per frame, p99", "porthole", "ms", [st.encode_p99_ms],
-                  f"{how_core}; busy screen; 99th percentile of the last 256 frames"),
-        Figure.of(KEY, "fps held, sent (busy screen)", "porthole", "fps", fps,
-                  f"{how_core}; ScreenStats.fps each second of {window:g} s", better="higher"),
-        Figure.of(KEY, "fps held, decoded by the receiver", "porthole", "fps", [rx_fps],
-                  f"aiortc decoded frames / {window:g} s of busy screen", better="higher"),
-        Figure.of(KEY, "CPU, porthole-core, static screen", "porthole", "% of a core", [static_cpu * 100],
-                  f"(utime+stime)/wall over {window:g} s, one session, nothing drawn"),
-        Figure.of(KEY, "CPU, porthole-core, busy screen", "porthole", "% of a core", [busy_cpu * 100],
-                  f"(utime+stime)/wall over {window:g} s, one session, ico -faces full screen",
-                  kbps=round(st.bitrate_kbps), target_kbps=st.target_bitrate_kbps),
-        Figure.of(KEY, "glass-to-glass (xsetroot → decoded frame)", "porthole", "ms", g2g,
-                  f"{len(g2g)} full-screen colour changes, aiortc receiver (adds ~1 frame)"),
-        Figure.of(KEY, "glass-to-glass, Chromium (xsetroot → frame presented)", "porthole", "ms", g2g_chromium,
-                  f"{len(g2g_chromium)} full-screen colour changes; headless Chromium, requestVideoFrameCallback "
-                  "presentation time of the first frame with the new centre"),
-        Figure.of(KEY, "change → frame received, Chromium (last packet)", "porthole", "ms", g2g_received,
-                  "the same changes, to requestVideoFrameCallback's receiveTime: capture wait, encode, "
-                  "transport; the rest of glass-to-glass is Chromium's decode and render"),
-        Figure.of(KEY, "xsetroot run (part of glass-to-glass)", "floor", "ms", tool,
-                  "the drawing tool alone: spawn, connect, draw, exit"),
+        Figure.of(
+            KEY,
+            "encode time per frame (capture+I420+VP8)",
+            "porthole",
+            "ms",
+            [st.encode_p50_ms],
+            f"{how_core}; busy screen; median of the last 256 frames",
+            p99_ms=st.encode_p99_ms,
+        ),
+        Figure.of(
+            KEY,
+            "encode time per frame, p99",
+            "porthole",
+            "ms",
+            [st.encode_p99_ms],
+            f"{how_core}; busy screen; 99th percentile of the last 256 frames",
+        ),
+        Figure.of(
+            KEY,
+            "fps held, sent (busy screen)",
+            "porthole",
+            "fps",
+            fps,
+            f"{how_core}; ScreenStats.fps each second of {window:g} s",
+            better="higher",
+        ),
+        Figure.of(
+            KEY,
+            "fps held, decoded by the receiver",
+            "porthole",
+            "fps",
+            [rx_fps],
+            f"aiortc decoded frames / {window:g} s of busy screen",
+            better="higher",
+        ),
+        Figure.of(
+            KEY,
+            "CPU, porthole-core, static screen",
+            "porthole",
+            "% of a core",
+            [static_cpu * 100],
+            f"(utime+stime)/wall over {window:g} s, one session, nothing drawn",
+        ),
+        Figure.of(
+            KEY,
+            "CPU, porthole-core, busy screen",
+            "porthole",
+            "% of a core",
+            [busy_cpu * 100],
+            f"(utime+stime)/wall over {window:g} s, one session, ico -faces full screen",
+            kbps=round(st.bitrate_kbps),
+            target_kbps=st.target_bitrate_kbps,
+        ),
+        Figure.of(
+            KEY,
+            "glass-to-glass (xsetroot → decoded frame)",
+            "porthole",
+            "ms",
+            g2g,
+            f"{len(g2g)} full-screen colour changes, aiortc receiver (adds ~1 frame)",
+        ),
+        Figure.of(
+            KEY,
+            "glass-to-glass, Chromium (xsetroot → frame presented)",
+            "porthole",
+            "ms",
+            g2g_chromium,
+            f"{len(g2g_chromium)} full-screen colour changes; headless Chromium, requestVideoFrameCallback "
+            "presentation time of the first frame with the new centre",
+        ),
+        Figure.of(
+            KEY,
+            "change → frame received, Chromium (last packet)",
+            "porthole",
+            "ms",
+            g2g_received,
+            "the same changes, to requestVideoFrameCallback's receiveTime: capture wait, encode, "
+            "transport; the rest of glass-to-glass is Chromium's decode and render",
+        ),
+        Figure.of(
+            KEY,
+            "xsetroot run (part of glass-to-glass)",
+            "floor",
+            "ms",
+            tool,
+            "the drawing tool alone: spawn, connect, draw, exit",
+        ),
     ]
     figs += soak
     figs += await _reference(x, window, settle)
@@ -155,8 +223,9 @@ async def run(ctx: Context) -> list[Figure]:
     return figs
 
 
-async def _chromium_g2g(sidecar: Sidecar, x: xdisplay.Xvfb, samples: int,
-                        settle: float) -> tuple[list[float], list[float]]:
+async def _chromium_g2g(
+    sidecar: Sidecar, x: xdisplay.Xvfb, samples: int, settle: float
+) -> tuple[list[float], list[float]]:
     """Glass to glass with Chromium presenting the frames (the small ico keeps frames flowing):
     change → presented, and change → the frame's last packet received."""
     sid = SID + "-chromium"
@@ -211,12 +280,26 @@ async def _soak(sidecar: Sidecar, x: xdisplay.Xvfb, seconds: float) -> list[Figu
         await rx.close()
     how = f"one Chromium session, a small ico moving in a corner, stats every {SOAK_SAMPLE_S:g} s"
     return [
-        Figure.of(KEY, "soak: stream up, Chromium", "porthole", "min", [up / 60], f"{how}; stopped at "
-                  f"{seconds:g} s or when the connection left 'connected'", better="higher",
-                  state=last["state"], frames=last["framesDecoded"] - first["framesDecoded"]),
+        Figure.of(
+            KEY,
+            "soak: stream up, Chromium",
+            "porthole",
+            "min",
+            [up / 60],
+            f"{how}; stopped at {seconds:g} s or when the connection left 'connected'",
+            better="higher",
+            state=last["state"],
+            frames=last["framesDecoded"] - first["framesDecoded"],
+        ),
         Figure.of(KEY, "soak: decoded fps, Chromium", "porthole", "fps", fps, how, better="higher"),
-        Figure.of(KEY, "soak: freezes, Chromium", "porthole", "count", [last["freezeCount"] - first["freezeCount"]],
-                  f"{how}; inbound-rtp freezeCount over the soak"),
+        Figure.of(
+            KEY,
+            "soak: freezes, Chromium",
+            "porthole",
+            "count",
+            [last["freezeCount"] - first["freezeCount"]],
+            f"{how}; inbound-rtp freezeCount over the soak",
+        ),
     ]
 
 
@@ -224,8 +307,11 @@ async def _reference(x: xdisplay.Xvfb, window: float, settle: float) -> list[Fig
     """Seed 000's GStreamer pipeline on the same static and busy screens."""
     how = f"gst-launch-1.0 {GST_PIPELINE.format(display=x.display)}"
     if not await asyncio.to_thread(gst_available):
-        print("bench: screen: no GStreamer reference (scripts/setup.sh installs gstreamer1.0-tools and "
-              "gstreamer1.0-plugins-good)", file=sys.stderr)
+        print(
+            "bench: screen: no GStreamer reference (scripts/setup.sh installs gstreamer1.0-tools and "
+            "gstreamer1.0-plugins-good)",
+            file=sys.stderr,
+        )
         return []
     out = []
     for label, busy_argv in (("static", None), ("busy", BUSY)):
@@ -241,12 +327,28 @@ async def _reference(x: xdisplay.Xvfb, window: float, settle: float) -> list[Fig
         if client:
             client.terminate()
             client.wait()
-        out.append(Figure.of(KEY, f"CPU, GStreamer seed-000 pipeline, {label} screen", "reference", "% of a core",
-                             [cpu * 100], f"{how}; (utime+stime)/wall over {window:g} s"))
+        out.append(
+            Figure.of(
+                KEY,
+                f"CPU, GStreamer seed-000 pipeline, {label} screen",
+                "reference",
+                "% of a core",
+                [cpu * 100],
+                f"{how}; (utime+stime)/wall over {window:g} s",
+            )
+        )
         if busy_argv:
-            out.append(Figure.of(KEY, "fps held, GStreamer seed-000 pipeline (busy)", "reference", "fps", [fps],
-                                 f"{how}; encoded frames by pts after a {settle:g} s settle ({n} frames)",
-                                 better="higher"))
+            out.append(
+                Figure.of(
+                    KEY,
+                    "fps held, GStreamer seed-000 pipeline (busy)",
+                    "reference",
+                    "fps",
+                    [fps],
+                    f"{how}; encoded frames by pts after a {settle:g} s settle ({n} frames)",
+                    better="higher",
+                )
+            )
     return out
 
 
@@ -256,21 +358,27 @@ def _notes(figs: list[Figure]) -> list[str]:
     enc, g2g = by["encode time per frame (capture+I420+VP8)"], by["glass-to-glass (xsetroot → decoded frame)"]
     cs, cb = by["CPU, porthole-core, static screen"], by["CPU, porthole-core, busy screen"]
     gc = by["glass-to-glass, Chromium (xsetroot → frame presented)"]
-    out = [f"A busy 1280x720 screen costs porthole-core {cb.median:.0f}% of a core at "
-           f"{by['fps held, sent (busy screen)'].median:.0f} fps (encode {enc.median:.1f} ms per frame, "
-           f"p99 {enc.extra.get('p99_ms', float('nan')):.1f} ms); a static one {cs.median:.1f}%.",
-           f"Glass to glass, median {g2g.median:.0f} ms, p99 {g2g.worst:.0f} ms with aiortc as the receiver; "
-           f"with Chromium, median {gc.median:.0f} ms, p99 {gc.worst:.0f} ms (seed 000 asks for under 50 ms; "
-           f"xsetroot itself takes {by['xsetroot run (part of glass-to-glass)'].median:.0f} ms of it)."]
+    out = [
+        f"A busy 1280x720 screen costs porthole-core {cb.median:.0f}% of a core at "
+        f"{by['fps held, sent (busy screen)'].median:.0f} fps (encode {enc.median:.1f} ms per frame, "
+        f"p99 {enc.extra.get('p99_ms', float('nan')):.1f} ms); a static one {cs.median:.1f}%.",
+        f"Glass to glass, median {g2g.median:.0f} ms, p99 {g2g.worst:.0f} ms with aiortc as the receiver; "
+        f"with Chromium, median {gc.median:.0f} ms, p99 {gc.worst:.0f} ms (seed 000 asks for under 50 ms; "
+        f"xsetroot itself takes {by['xsetroot run (part of glass-to-glass)'].median:.0f} ms of it).",
+    ]
     soak = by.get("soak: stream up, Chromium")
     if soak is not None:
-        out.append(f"Soak: one Chromium session stayed {soak.extra.get('state')} for {soak.median:.1f} min "
-                   f"({soak.extra.get('frames')} frames, {by['soak: freezes, Chromium'].median:.0f} freezes, "
-                   f"{by['soak: decoded fps, Chromium'].median:.0f} fps median); seed 000 asks for > 5 min.")
+        out.append(
+            f"Soak: one Chromium session stayed {soak.extra.get('state')} for {soak.median:.1f} min "
+            f"({soak.extra.get('frames')} frames, {by['soak: freezes, Chromium'].median:.0f} freezes, "
+            f"{by['soak: decoded fps, Chromium'].median:.0f} fps median); seed 000 asks for > 5 min."
+        )
     ref = by.get("CPU, GStreamer seed-000 pipeline, busy screen")
     if ref is not None:
-        out.append(f"Seed 000's GStreamer pipeline uses {ref.median:.0f}% of a core on the same busy screen, "
-                   f"{by['CPU, GStreamer seed-000 pipeline, static screen'].median:.0f}% on the static one "
-                   f"(it encodes every frame), at "
-                   f"{by['fps held, GStreamer seed-000 pipeline (busy)'].median:.0f} fps.")
+        out.append(
+            f"Seed 000's GStreamer pipeline uses {ref.median:.0f}% of a core on the same busy screen, "
+            f"{by['CPU, GStreamer seed-000 pipeline, static screen'].median:.0f}% on the static one "
+            f"(it encodes every frame), at "
+            f"{by['fps held, GStreamer seed-000 pipeline (busy)'].median:.0f} fps."
+        )
     return out

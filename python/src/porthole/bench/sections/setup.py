@@ -14,7 +14,10 @@ KEY = "setup"
 PAUSE_S = 0.3
 
 
-@section(KEY, "Session setup", """\
+@section(
+    KEY,
+    "Session setup",
+    """\
 A pion client opens a terminal like the browser page: `session:open` on the
 real server (not counted in the total: it happens before the offer), then the
 offer with all of its candidates; the device's answer and candidates trickle
@@ -28,7 +31,8 @@ agent starts `docker exec` only once the channel is open; timed in the pion
 client). Sessions run one after another in JSON mode, each closed before the
 next. References: the aiortc bridge (no signaling server: its "signaling" is
 one stdin/stdout hop to the bridge, which answers with complete SDP), and
-`docker exec` alone (exec create → first prompt byte, the agent's DockerExec).""")
+`docker exec` alone (exec create → first prompt byte, the agent's DockerExec).""",
+)
 async def run(ctx: Context) -> list[Figure]:
     stack = await ctx.stack()
     peer = await ctx.peer()
@@ -59,19 +63,43 @@ async def run(ctx: Context) -> list[Figure]:
     n = f"{reps} sessions, one at a time, taking turns with the references"
     return [
         Figure.of(KEY, "Porthole: total, offer → first prompt byte", "porthole", "ms", ph["total"], n),
-        Figure.of(KEY, "Porthole: signaling, offer → answer", "porthole", "ms", ph["signaling"],
-                  f"{n}; via the real server and agent"),
+        Figure.of(
+            KEY,
+            "Porthole: signaling, offer → answer",
+            "porthole",
+            "ms",
+            ph["signaling"],
+            f"{n}; via the real server and agent",
+        ),
         Figure.of(KEY, "Porthole: ICE/DTLS, answer → channel open", "porthole", "ms", ph["ice"], n),
         Figure.of(KEY, "Porthole: exec start, channel open → first byte", "porthole", "ms", ph["exec"], n),
-        Figure.of(KEY, "Porthole: session:open (before the offer)", "porthole", "ms", ph["open"],
-                  f"{n}; authorization and grant, not in the total"),
-        Figure.of(KEY, "aiortc bridge: total, offer → first prompt byte", "reference", "ms", br["total"],
-                  f"{n}; no signaling server"),
+        Figure.of(
+            KEY,
+            "Porthole: session:open (before the offer)",
+            "porthole",
+            "ms",
+            ph["open"],
+            f"{n}; authorization and grant, not in the total",
+        ),
+        Figure.of(
+            KEY,
+            "aiortc bridge: total, offer → first prompt byte",
+            "reference",
+            "ms",
+            br["total"],
+            f"{n}; no signaling server",
+        ),
         Figure.of(KEY, "aiortc bridge: offer → answer", "reference", "ms", br["signaling"], n),
         Figure.of(KEY, "aiortc bridge: ICE/DTLS, answer → channel open", "reference", "ms", br["ice"], n),
         Figure.of(KEY, "aiortc bridge: exec start, channel open → first byte", "reference", "ms", br["exec"], n),
-        Figure.of(KEY, "docker exec alone: create → first prompt byte", "floor", "ms", floor,
-                  f"{reps} execs, the agent's DockerExec from the bench process"),
+        Figure.of(
+            KEY,
+            "docker exec alone: create → first prompt byte",
+            "floor",
+            "ms",
+            floor,
+            f"{reps} execs, the agent's DockerExec from the bench process",
+        ),
     ]
 
 
@@ -84,7 +112,9 @@ def _notes(figs: list[Figure]) -> list[str]:
     e = by["Porthole: exec start, channel open → first byte"]
     b = by["aiortc bridge: total, offer → first prompt byte"]
     f = by["docker exec alone: create → first prompt byte"]
-    return [f"A Porthole terminal is ready {t.median:.0f} ms (median) after the offer: signaling "
-            f"{s.median:.0f} ms, ICE/DTLS {i.median:.0f} ms, exec start {e.median:.0f} ms "
-            f"(docker exec alone: {f.median:.0f} ms). The aiortc bridge, with no server in the way, "
-            f"takes {b.median:.0f} ms."]
+    return [
+        f"A Porthole terminal is ready {t.median:.0f} ms (median) after the offer: signaling "
+        f"{s.median:.0f} ms, ICE/DTLS {i.median:.0f} ms, exec start {e.median:.0f} ms "
+        f"(docker exec alone: {f.median:.0f} ms). The aiortc bridge, with no server in the way, "
+        f"takes {b.median:.0f} ms."
+    ]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from porthole.bench import procstat, refs
 from porthole.bench.context import Context
-from porthole.bench.figures import Figure, num
+from porthole.bench.figures import Figure, Role, num
 from porthole.bench.sections import notes, section
 
 KEY = "throughput"
 
 
-@section(KEY, "Output throughput", """\
+@section(
+    KEY,
+    "Output throughput",
+    """\
 The client types `head -c N /dev/urandom | base64; echo BENCH_''DONE` into
 the shell and times from sending it to receiving the marker `BENCH_DONE`;
 throughput = output bytes received (base64 with the PTY's CRLF line ends,
@@ -31,7 +36,8 @@ which holds both ends (sender and receiver). **porthole-core + gRPC**
 (diagnostic): a porthole-core of its own fed by a stand-in agent in the bench
 process (grpc.aio, 64 KiB frames, the base64 made beforehand), no Docker, no
 PTY: what Porthole's own pipeline carries; its CPU per MB counts porthole-core
-only.""")
+only.""",
+)
 async def run(ctx: Context) -> list[Figure]:
     p = ctx.params
     stack, peer = await ctx.stack(), await ctx.peer()
@@ -47,16 +53,19 @@ async def run(ctx: Context) -> list[Figure]:
     ex, _ = await refs.open_exec(ctx, container)
     coreonly = await ctx.coreonly()
     diag_peer = await coreonly.open(binary=True)
-    device = {"Porthole": {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid},
-              "bridge": {"aiortc bridge": (await ctx.bridge()).pid},
-              "pion": {"the bench client (both pion ends)": peer.proc.pid},
-              "coreonly": {"porthole-core": coreonly.sidecar.pid}}
+    device = {
+        "Porthole": {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid},
+        "bridge": {"aiortc bridge": (await ctx.bridge()).pid},
+        "pion": {"the bench client (both pion ends)": peer.pid},
+        "coreonly": {"porthole-core": coreonly.sidecar.pid},
+    }
 
     msg_sizes: dict[str, list[float]] = {}
 
     async def drain(name: str) -> tuple[float, int]:
-        r = await peer.request("drain", peer=name, input=command, marker=marker, timeout_s=timeout,
-                               timeout=timeout + 10)
+        r = await peer.request(
+            "drain", peer=name, input=command, marker=marker, timeout_s=timeout, timeout=timeout + 10
+        )
         msg_sizes.setdefault(name, []).append(r["bytes"] / max(1, r["messages"]))
         return r["seconds"], r["bytes"]
 
@@ -68,14 +77,14 @@ async def run(ctx: Context) -> list[Figure]:
         n, took = await refs.exec_drain(ex, p.throughput_bytes)
         return took, n
 
-    paths = {
+    # (figure name, role, whose processes' CPU is counted: a key of device, or None)
+    paths: dict[tuple[str, Role, str | None], Callable[[], Awaitable[tuple[float, int]]]] = {
         ("Porthole, JSON mode", "porthole", "Porthole"): lambda: drain(json_s.peer),
         ("Porthole, binary mode", "porthole", "Porthole"): lambda: drain(bin_s.peer),
         ("aiortc bridge (seed 004), JSON", "reference", "bridge"): lambda: drain(bridge_peer),
         ("pion ↔ pion data channel", "ceiling", "pion"): raw,
         ("docker exec, no WebRTC", "floor", None): floor,
-        ("porthole-core + gRPC, binary, stand-in agent, no Docker", "diagnostic", "coreonly"):
-            lambda: drain(diag_peer),
+        ("porthole-core + gRPC, binary, stand-in agent, no Docker", "diagnostic", "coreonly"): lambda: drain(diag_peer),
     }
     rates: dict[tuple, list[float]] = {k: [] for k in paths}
     cpu_ms_per_mb: dict[tuple, list[float]] = {k: [] for k in paths}
@@ -83,7 +92,8 @@ async def run(ctx: Context) -> list[Figure]:
     try:
         for _ in range(p.throughput_reps):
             for key, measure in paths.items():
-                meter = procstat.CpuMeter(device[key[2]]) if key[2] else None
+                who = key[2]
+                meter = procstat.CpuMeter(device[who]) if who else None
                 if meter:
                     meter.start()
                 machine = procstat.MachineMeter()
@@ -105,16 +115,34 @@ async def run(ctx: Context) -> list[Figure]:
     figs = []
     for key in paths:
         name, role, _ = key
-        n_how = f"{p.throughput_reps} runs of {p.raw_bytes >> 20} MiB, paths taking turns" if role == "ceiling" \
-            else how
-        figs.append(Figure.of(KEY, name, role, "MB/s", rates[key], n_how, better="higher",
-                              mean_message_bytes=sizes, machine_busy_percent=busy[key]))
+        n_how = f"{p.throughput_reps} runs of {p.raw_bytes >> 20} MiB, paths taking turns" if role == "ceiling" else how
+        figs.append(
+            Figure.of(
+                KEY,
+                name,
+                role,
+                "MB/s",
+                rates[key],
+                n_how,
+                better="higher",
+                mean_message_bytes=sizes,
+                machine_busy_percent=busy[key],
+            )
+        )
     for key in paths:
-        if cpu_ms_per_mb[key]:
-            name, role, who = key
+        name, role, who = key
+        if who is not None and cpu_ms_per_mb[key]:
             procs = " + ".join(device[who])
-            figs.append(Figure.of(KEY, f"{name}: device CPU per MB", role, "ms/MB", cpu_ms_per_mb[key],
-                                  f"CPU time of {procs} during each run / MB delivered"))
+            figs.append(
+                Figure.of(
+                    KEY,
+                    f"{name}: device CPU per MB",
+                    role,
+                    "ms/MB",
+                    cpu_ms_per_mb[key],
+                    f"CPU time of {procs} during each run / MB delivered",
+                )
+            )
     return figs
 
 
@@ -124,18 +152,22 @@ def _notes(figs: list[Figure]) -> list[str]:
     j, b = by["Porthole, JSON mode"], by["Porthole, binary mode"]
     a, c = by["aiortc bridge (seed 004), JSON"], by["pion ↔ pion data channel"]
     d = by["docker exec, no WebRTC"]
-    out = [f"Porthole delivers {j.median:.1f} MB/s in JSON mode and {b.median:.1f} MB/s in binary mode, "
-            f"{b.median / c.median:.0%} of the pion ↔ pion ceiling ({c.median:.1f} MB/s) and "
-            f"{b.median / a.median:.1f}× the aiortc bridge ({a.median:.1f} MB/s); docker exec alone "
-            f"gives {d.median:.1f} MB/s.",
-            f"Per MB delivered the device spends {by['Porthole, binary mode: device CPU per MB'].median:.0f} ms "
-            f"of CPU in binary mode and {by['Porthole, JSON mode: device CPU per MB'].median:.0f} ms in JSON "
-            f"mode (agent + porthole-core), the aiortc bridge "
-            f"{by['aiortc bridge (seed 004), JSON: device CPU per MB'].median:.0f} ms; two pion ends in one "
-            f"process need {by['pion ↔ pion data channel: device CPU per MB'].median:.0f} ms."]
-    d = by.get("porthole-core + gRPC, binary, stand-in agent, no Docker")
-    if d is not None:
-        out.append(f"Without Docker, porthole-core fed by a stand-in agent carries {num(d.median)} MB/s "
-                   f"(p1 {num(d.worst)}): Porthole's own pipeline is not what limits a terminal's output here; "
-                   f"docker exec and the PTY ({num(by['docker exec, no WebRTC'].median)} MB/s alone) are.")
+    out = [
+        f"Porthole delivers {j.median:.1f} MB/s in JSON mode and {b.median:.1f} MB/s in binary mode, "
+        f"{b.median / c.median:.0%} of the pion ↔ pion ceiling ({c.median:.1f} MB/s) and "
+        f"{b.median / a.median:.1f}× the aiortc bridge ({a.median:.1f} MB/s); docker exec alone "
+        f"gives {d.median:.1f} MB/s.",
+        f"Per MB delivered the device spends {by['Porthole, binary mode: device CPU per MB'].median:.0f} ms "
+        f"of CPU in binary mode and {by['Porthole, JSON mode: device CPU per MB'].median:.0f} ms in JSON "
+        f"mode (agent + porthole-core), the aiortc bridge "
+        f"{by['aiortc bridge (seed 004), JSON: device CPU per MB'].median:.0f} ms; two pion ends in one "
+        f"process need {by['pion ↔ pion data channel: device CPU per MB'].median:.0f} ms.",
+    ]
+    core = by.get("porthole-core + gRPC, binary, stand-in agent, no Docker")
+    if core is not None:
+        out.append(
+            f"Without Docker, porthole-core fed by a stand-in agent carries {num(core.median)} MB/s "
+            f"(p1 {num(core.worst)}): Porthole's own pipeline is not what limits a terminal's output here; "
+            f"docker exec and the PTY ({num(by['docker exec, no WebRTC'].median)} MB/s alone) are."
+        )
     return out
