@@ -38,7 +38,7 @@ def table_after(text: str, heading: str) -> list[list[str]]:
     except ValueError:
         raise AssertionError(f"docs/protocol.md has no heading {heading!r}") from None
     rows: list[list[str]] = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if line.startswith("## "):
             break
         if line.startswith("|"):
@@ -64,8 +64,10 @@ def documented_codes(text: str, heading: str) -> set[str]:
 
 
 def drift(documented: set[str], emitted: frozenset[str]) -> str:
-    return (f"undocumented (in wire.py, not in the doc): {sorted(emitted - documented)}; "
-            f"documented but not in wire.py: {sorted(documented - emitted)}")
+    return (
+        f"undocumented (in wire.py, not in the doc): {sorted(emitted - documented)}; "
+        f"documented but not in wire.py: {sorted(documented - emitted)}"
+    )
 
 
 def go_strings(rel: str, pattern: re.Pattern[str]) -> set[str]:
@@ -85,8 +87,10 @@ def test_documented_disconnect_reasons_equal_wire() -> None:
 
 
 def test_the_parser_sees_a_missing_an_extra_and_a_malformed_row() -> None:
-    doc = (f"{ERRORS_HEADING}\n\ntext\n\n| code | meaning |\n|---|---|\n"
-           "| `bad_request` | x |\n| `made_up` | y |\n\n## 7. Next\n| `not_this` | z |\n")
+    doc = (
+        f"{ERRORS_HEADING}\n\ntext\n\n| code | meaning |\n|---|---|\n"
+        "| `bad_request` | x |\n| `made_up` | y |\n\n## 7. Next\n| `not_this` | z |\n"
+    )
     got = documented_codes(doc, ERRORS_HEADING)
     assert got == {"bad_request", "made_up"}
     assert got != wire.ERROR_CODES

@@ -187,7 +187,8 @@ async def test_ctl_on_a_live_session(agent, make_container):
     r = await ctl("close", sid, "--json", socket=sock)
     assert r.code == 0, r
     closed = r.json()
-    assert closed["reason"] == "closed_by_admin" and closed["processes_killed"] == 3, closed  # shell + 2 sleeps, each once
+    # The shell and its 2 sleeps, each counted once.
+    assert closed["reason"] == "closed_by_admin" and closed["processes_killed"] == 3, closed
     await wait_no_extra_processes(c)
     bye = await agent.hub.wait_event(sid, "webrtc:disconnect")
     assert bye["reason"] == "closed_by_admin"

@@ -100,8 +100,12 @@ def test_tables_and_units():
 def test_health_shows_how_long_signaling_is_down():
     up = apb.HealthResponse(signaling_connected=True, signaling_state="connected", server_url="http://s:1")
     assert "connected (http://s:1)" in render.health(up)
-    down = apb.HealthResponse(signaling_state="disconnected", signaling_disconnected_ms=75_000,
-                              signaling_failed_attempts=4, signaling_last_error="unauthenticated",
-                              server_url="http://s:1")
+    down = apb.HealthResponse(
+        signaling_state="disconnected",
+        signaling_disconnected_ms=75_000,
+        signaling_failed_attempts=4,
+        signaling_last_error="unauthenticated",
+        server_url="http://s:1",
+    )
     line = next(ln for ln in render.health(down).splitlines() if "signaling" in ln)
     assert "disconnected for 1m15s, 4 failed attempts, last error unauthenticated (http://s:1)" in line

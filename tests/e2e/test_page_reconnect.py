@@ -25,11 +25,11 @@ async def device_online(page, device_id: str) -> bool | None:
 
 async def wait_device_listed_online(page, device_id: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while not (await page.evaluate("porthole.state.socket") == "connected"
-               and await device_online(page, device_id)):
+    while not (await page.evaluate("porthole.state.socket") == "connected" and await device_online(page, device_id)):
         assert time.monotonic() < deadline, (
             f"device {device_id} not back online in the page: socket="
-            f"{await page.evaluate('porthole.state.socket')!r} devices={await page.evaluate('porthole.devices')!r}")
+            f"{await page.evaluate('porthole.state.socket')!r} devices={await page.evaluate('porthole.devices')!r}"
+        )
         await asyncio.sleep(0.2)
 
 

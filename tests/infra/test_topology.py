@@ -30,8 +30,7 @@ def serve_once(host: str) -> tuple[socket.socket, int]:
 
 def reaches(ns, host: str, port: int) -> bool:
     """A TCP connect from inside ``ns`` that reads the server's greeting within 2 s."""
-    code = (f"import socket; s=socket.create_connection(('{host}',{port}),timeout=2); "
-            "assert s.recv(2)==b'hi'")
+    code = f"import socket; s=socket.create_connection(('{host}',{port}),timeout=2); assert s.recv(2)==b'hi'"
     return subprocess.run(ns.cmd("python3", "-c", code), capture_output=True, timeout=10).returncode == 0
 
 
@@ -82,11 +81,14 @@ def test_relay_topology_joins_dev_and_brw_only_through_cloud(netns_factory):
     servers = []
     try:
         for ns in (t.cloud, t.brw):
-            code = ("import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); "
-                    "s.bind(('0.0.0.0',7001)); s.listen(8)\n"
-                    "while True:\n c,_=s.accept(); c.sendall(b'hi'); c.close()")
+            code = (
+                "import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); "
+                "s.bind(('0.0.0.0',7001)); s.listen(8)\n"
+                "while True:\n c,_=s.accept(); c.sendall(b'hi'); c.close()"
+            )
             servers.append(subprocess.Popen(ns.cmd("python3", "-c", code)))
         import time
+
         time.sleep(0.5)
         assert reaches(t.dev, cloud_ip, 7001)
         assert reaches(t.brw, cloud_ip, 7001)

@@ -17,8 +17,7 @@ from tests.support.rtc_client import TerminalClient
 
 
 def rtc_ice_servers(servers: list[dict]) -> list[RTCIceServer]:
-    return [RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
-            for s in servers]
+    return [RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential")) for s in servers]
 
 
 @dataclass
@@ -38,14 +37,15 @@ class ProductSession:
 
 
 async def login(url: str, username: str, password: str) -> str:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(url + "/api/login", json={"username": username, "password": password}) as r:
-            assert r.status == 200, await r.text()
-            return (await r.json())["token"]
+    body = {"username": username, "password": password}
+    async with aiohttp.ClientSession() as http, http.post(url + "/api/login", json=body) as r:
+        assert r.status == 200, await r.text()
+        return (await r.json())["token"]
 
 
-async def open_terminal(url: str, token: str, device_id: str, target_id: str, *, binary: bool = False,
-                        timeout: float = 30) -> ProductSession:
+async def open_terminal(
+    url: str, token: str, device_id: str, target_id: str, *, binary: bool = False, timeout: float = 30
+) -> ProductSession:
     sio = socketio.AsyncClient(reconnection=False)
     answers: asyncio.Queue = asyncio.Queue()
     sio.on("webrtc:answer", answers.put_nowait, namespace="/client")

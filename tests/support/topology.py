@@ -22,6 +22,7 @@ random part so that concurrent test runs on one machine never meet.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import subprocess
 from dataclasses import dataclass, field
@@ -75,8 +76,25 @@ class Link:
         """Drops each packet entering either end with this probability."""
         self.clear_loss()
         for prefix, dev in ((self.ns.cmd(), self.ns_dev), ([], self.host_dev)):
-            _run([*prefix, "iptables", "-w", "-I", "INPUT", "-i", dev, "-m", "statistic", "--mode", "random",
-                  "--probability", f"{probability:.4f}", "-j", "DROP"])
+            _run(
+                [
+                    *prefix,
+                    "iptables",
+                    "-w",
+                    "-I",
+                    "INPUT",
+                    "-i",
+                    dev,
+                    "-m",
+                    "statistic",
+                    "--mode",
+                    "random",
+                    "--probability",
+                    f"{probability:.4f}",
+                    "-j",
+                    "DROP",
+                ]
+            )
 
     def clear_loss(self) -> None:
         for prefix, dev in ((self.ns.cmd(), self.ns_dev), ([], self.host_dev)):
@@ -91,8 +109,24 @@ class Link:
             dev = self.host_dev if not args else self.ns_dev
             _ip(*args, "link", "show", dev)  # a clear error when the link is gone
             subprocess.run(["tc", *args, "qdisc", "del", "dev", dev, "root"], capture_output=True)
-            _run(["tc", *args, "qdisc", "add", "dev", dev, "root", "tbf", "rate", f"{kbit}kbit",
-                  "burst", "32kb", "latency", "200ms"])
+            _run(
+                [
+                    "tc",
+                    *args,
+                    "qdisc",
+                    "add",
+                    "dev",
+                    dev,
+                    "root",
+                    "tbf",
+                    "rate",
+                    f"{kbit}kbit",
+                    "burst",
+                    "32kb",
+                    "latency",
+                    "200ms",
+                ]
+            )
 
     def clear(self) -> None:
         self.clear_loss()
@@ -145,11 +179,15 @@ class Namespaces:
         host_ip, ns_ip = f"10.213.{n}.1", f"10.213.{n}.2"
         _ip("link", "add", host_dev, "type", "veth", "peer", "name", ns_dev, "netns", ns.name)
         for args, dev in (((), host_dev), (("-n", ns.name), ns_dev)):
-            try:  # no IPv6 link-local candidates on test links
-                _run([*(["ip", "netns", "exec", ns.name] if args else []), "sysctl", "-qw",
-                      f"net.ipv6.conf.{dev}.disable_ipv6=1"])
-            except RuntimeError:
-                pass
+            with contextlib.suppress(RuntimeError):  # no IPv6 link-local candidates on test links
+                _run(
+                    [
+                        *(["ip", "netns", "exec", ns.name] if args else []),
+                        "sysctl",
+                        "-qw",
+                        f"net.ipv6.conf.{dev}.disable_ipv6=1",
+                    ]
+                )
         _ip("addr", "add", f"{host_ip}/30", "dev", host_dev)
         _ip("-n", ns.name, "addr", "add", f"{ns_ip}/30", "dev", ns_dev)
         _ip("link", "set", host_dev, "up")
@@ -201,9 +239,13 @@ def relay_topology(made: Namespaces) -> RelayTopology:
     for role in ("dev", "brw"):
         # Nor may they reach the test namespace itself (the harness, aiortc, its other links).
         _run(["iptables", "-w", "-A", "INPUT", "-s", links[role].ns_ip, "-j", "DROP"])
-    made.on_cleanup(lambda: [subprocess.run(["iptables", "-w", "-D", *rule.split()[1:]], capture_output=True)
-                             for rule in _run(["iptables", "-w", "-S"]).splitlines()
-                             if any(links[r].ns_ip in rule for r in ("dev", "brw"))])
+    made.on_cleanup(
+        lambda: [
+            subprocess.run(["iptables", "-w", "-D", *rule.split()[1:]], capture_output=True)
+            for rule in _run(["iptables", "-w", "-S"]).splitlines()
+            if any(links[r].ns_ip in rule for r in ("dev", "brw"))
+        ]
+    )
     return RelayTopology(dev, brw, cloud)
 
 

@@ -35,8 +35,9 @@ class Sink(asyncio.DatagramProtocol):
 
 
 async def allocate(c, cred: turn.TurnCredential, transport: str = "udp"):
-    return await create_turn_endpoint(Sink, (c.ip, c.port), cred.username, cred.credential, transport=transport,
-                                      lifetime=60)
+    return await create_turn_endpoint(
+        Sink, (c.ip, c.port), cred.username, cred.credential, transport=transport, lifetime=60
+    )
 
 
 def error_code(e: stun.TransactionFailed) -> int:

@@ -31,15 +31,21 @@ async def relayed_product(tmp_path, netns_factory, *, server_secret: str | None 
     server_extra = f"""
 [server.turn]
 urls = {list(coturn.urls)!r}
-secret_file = "{tmp_path / 'turn.secret'}"
+secret_file = "{tmp_path / "turn.secret"}"
 """.replace("'", '"')
-    st = await start_stack(tmp_path, host=cloud_ip, server_ns=t.cloud, agent_ns=t.dev,
-                           ice_interfaces=[t.link_of(t.dev).ns_dev], server_extra=server_extra)
+    st = await start_stack(
+        tmp_path,
+        host=cloud_ip,
+        server_ns=t.cloud,
+        agent_ns=t.dev,
+        ice_interfaces=[t.link_of(t.dev).ns_dev],
+        server_extra=server_extra,
+    )
     return t, coturn, st
 
 
 async def test_terminal_in_chromium_through_the_relay(tmp_path, netns_factory, make_container, new_page, request):
-    t, coturn, st = await relayed_product(tmp_path, netns_factory)
+    _, coturn, st = await relayed_product(tmp_path, netns_factory)
     try:
         c = make_container()
         page = await open_terminal_in_page(new_page, st, c.name)
@@ -56,7 +62,7 @@ async def test_terminal_in_chromium_through_the_relay(tmp_path, netns_factory, m
 
 
 async def test_terminal_from_aiortc_through_the_relay(tmp_path, netns_factory, make_container):
-    t, coturn, st = await relayed_product(tmp_path, netns_factory)
+    _, coturn, st = await relayed_product(tmp_path, netns_factory)
     try:
         c = make_container()
         token = await product_client.login(st.url, st.username, st.password)
@@ -68,7 +74,9 @@ async def test_terminal_from_aiortc_through_the_relay(tmp_path, netns_factory, m
         try:
             s.client.type("echo aiortc-relayed-$((6*7))\r")
             await s.client.wait_output("aiortc-relayed-42")
-            pair = s.client.pc.sctp.transport.transport._connection._nominated[1]  # aioice: the selected pair
+            sctp = s.client.pc.sctp
+            assert sctp is not None
+            pair = sctp.transport.transport._connection._nominated[1]  # aioice (pinned): the selected pair
             assert pair.local_candidate.type == "relay", pair
             assert coturn.allocations(s.id) >= 1
         finally:
@@ -80,7 +88,7 @@ async def test_terminal_from_aiortc_through_the_relay(tmp_path, netns_factory, m
 
 async def test_page_says_why_when_the_turn_credential_is_refused(tmp_path, netns_factory, make_container, new_page):
     # The Porthole server and coturn do not share the secret: every minted credential gets 401.
-    t, coturn, st = await relayed_product(tmp_path, netns_factory, server_secret="not-the-coturn-secret-0123456789")
+    _, coturn, st = await relayed_product(tmp_path, netns_factory, server_secret="not-the-coturn-secret-0123456789")
     try:
         c = make_container()
         page = await new_page(viewport={"width": 900, "height": 600})

@@ -47,5 +47,5 @@ class EventBus:
         for fn in list(self._subscribers):
             try:
                 fn(ev)
-            except Exception:  # noqa: BLE001 - a subscriber must never break a session
+            except Exception:  # a subscriber must never break a session
                 log.exception("event subscriber failed", extra={"event": name})

@@ -47,7 +47,8 @@ def mint(secret: bytes, principal: str, urls: tuple[str, ...], *, expires_at: in
     return TurnCredential(tuple(urls), username, base64.b64encode(digest).decode(), int(expires_at))
 
 
-def mint_for(secret: bytes, principal: str, urls: tuple[str, ...], ttl_s: float,
-             now: float | None = None) -> TurnCredential:
+def mint_for(
+    secret: bytes, principal: str, urls: tuple[str, ...], ttl_s: float, now: float | None = None
+) -> TurnCredential:
     """A credential valid for ``ttl_s`` seconds from now."""
     return mint(secret, principal, urls, expires_at=int((time.time() if now is None else now) + ttl_s))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from porthole import turn
+
 REPO = Path(__file__).resolve().parents[4]
 SHIPPED_CONF = REPO / "deploy" / "coturn" / "turnserver.conf"
 START_TIMEOUT_S = 15.0
@@ -47,8 +48,9 @@ class Coturn:
 
     def allocations(self, principal: str) -> int:
         """How many allocations coturn granted to this principal's credentials."""
-        return sum(1 for line in self.log().splitlines()
-                   if f":{principal}>" in line and "ALLOCATE processed, success" in line)
+        return sum(
+            1 for line in self.log().splitlines() if f":{principal}>" in line and "ALLOCATE processed, success" in line
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -73,34 +75,42 @@ def available() -> bool:
     return shutil.which("turnserver") is not None and SHIPPED_CONF.is_file()
 
 
-def start_coturn(tmp: Path, listen_ip: str, *, allowed_peers: tuple[str, ...] = (), prefix: tuple[str, ...] = (),
-                 port: int | None = None) -> Coturn:
+def start_coturn(
+    tmp: Path,
+    listen_ip: str,
+    *,
+    allowed_peers: tuple[str, ...] = (),
+    prefix: tuple[str, ...] = (),
+    port: int | None = None,
+) -> Coturn:
     """coturn listening on ``listen_ip`` (UDP and TCP), relaying from the same address."""
     secret = secrets.token_bytes(32)
     # A namespace of the test's own is empty: the standard port is free there.
     port = port or (3478 if prefix else _free_port(listen_ip))
     conf = tmp / "turnserver.conf"
     log_path = tmp / "turnserver.log"
-    lines = [SHIPPED_CONF.read_text(),
-             "# ---- test deployment",
-             f"static-auth-secret={secret.hex()}",
-             "realm=porthole.test",
-             f"listening-ip={listen_ip}",
-             f"relay-ip={listen_ip}",
-             f"listening-port={port}",
-             f"log-file={log_path}",
-             "verbose",  # one line per request: the tests read which user allocated
-             f"pidfile={tmp / 'turnserver.pid'}",
-             *(f"allowed-peer-ip={r}" for r in allowed_peers)]
+    lines = [
+        SHIPPED_CONF.read_text(),
+        "# ---- test deployment",
+        f"static-auth-secret={secret.hex()}",
+        "realm=porthole.test",
+        f"listening-ip={listen_ip}",
+        f"relay-ip={listen_ip}",
+        f"listening-port={port}",
+        f"log-file={log_path}",
+        "verbose",  # one line per request: the tests read which user allocated
+        f"pidfile={tmp / 'turnserver.pid'}",
+        *(f"allowed-peer-ip={r}" for r in allowed_peers),
+    ]
     conf.write_text("\n".join(lines) + "\n")
     conf.chmod(0o600)  # it holds the secret
     (tmp / "turn.secret").write_text(secret.hex())  # for the secrets scan of the run's logs
     argv = [*prefix, "turnserver", "-c", str(conf)]
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     # The secret in the config is hex text: coturn uses the string as the HMAC key.
-    c = Coturn(proc=proc, secret=secret.hex().encode(), ip=listen_ip, port=port, log_path=log_path,
-               secrets_dir=tmp)
+    c = Coturn(proc=proc, secret=secret.hex().encode(), ip=listen_ip, port=port, log_path=log_path, secrets_dir=tmp)
     deadline = time.monotonic() + START_TIMEOUT_S
     while "Total General servers" not in c.log() and "listener opened on" not in c.log():
         if proc.poll() is not None or time.monotonic() > deadline:

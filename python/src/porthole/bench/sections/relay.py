@@ -15,7 +15,10 @@ PAUSE_S = 0.3
 BLOCKS = 5
 
 
-@section(KEY, "Through a TURN relay", """\
+@section(
+    KEY,
+    "Through a TURN relay",
+    """\
 The same pion client opens Porthole terminals in two ways, taking turns:
 **direct** = as in the setup and keystroke sections (host candidates, peer to
 peer); **relayed** = the client uses its relay candidate only
@@ -26,7 +29,8 @@ the relay. coturn runs on the bench's own address, so the relay adds its
 processing and one more hop, not a network's distance. Setup is offer → first
 prompt byte (as in the setup section; the relayed client is created after the
 ack, when it has its credential, and its gathering, TURN allocation included,
-is not in the total); keystrokes as in the keystroke section, JSON mode.""")
+is not in the total); keystrokes as in the keystroke section, JSON mode.""",
+)
 async def run(ctx: Context) -> list[Figure]:
     p = ctx.params
     stack, peer = await ctx.stack(), await ctx.peer()
@@ -51,8 +55,14 @@ async def run(ctx: Context) -> list[Figure]:
     try:
         for block in range(BLOCKS):
             for path, s in (("direct", direct), ("relayed", relayed)):
-                r = await peer.request("echo", peer=s.peer, count=per_block, interval_ms=interval_ms,
-                                       warmup=p.keystroke_warmup if block == 0 else 2, timeout=timeout)
+                r = await peer.request(
+                    "echo",
+                    peer=s.peer,
+                    count=per_block,
+                    interval_ms=interval_ms,
+                    warmup=p.keystroke_warmup if block == 0 else 2,
+                    timeout=timeout,
+                )
                 rtt[path] += [x / 1000 for x in r["rtt_us"]]
                 lost[path] += r["lost"]
     finally:
@@ -62,11 +72,11 @@ async def run(ctx: Context) -> list[Figure]:
     k = f"{per_block * BLOCKS} keystrokes each, one per {interval_ms:g} ms, in {BLOCKS} blocks taking turns"
     return [
         Figure.of(KEY, "setup, direct: offer → first prompt byte", "reference", "ms", setups["direct"], n),
-        Figure.of(KEY, "setup, through the relay: offer → first prompt byte", "porthole", "ms",
-                  setups["relayed"], n),
+        Figure.of(KEY, "setup, through the relay: offer → first prompt byte", "porthole", "ms", setups["relayed"], n),
         Figure.of(KEY, "keystroke round trip, direct", "reference", "ms", rtt["direct"], k, lost=lost["direct"]),
-        Figure.of(KEY, "keystroke round trip, through the relay", "porthole", "ms", rtt["relayed"], k,
-                  lost=lost["relayed"]),
+        Figure.of(
+            KEY, "keystroke round trip, through the relay", "porthole", "ms", rtt["relayed"], k, lost=lost["relayed"]
+        ),
     ]
 
 
@@ -75,6 +85,8 @@ def _notes(figs: list[Figure]) -> list[str]:
     by = {f.name: f for f in figs}
     sd, sr = by["setup, direct: offer → first prompt byte"], by["setup, through the relay: offer → first prompt byte"]
     kd, kr = by["keystroke round trip, direct"], by["keystroke round trip, through the relay"]
-    return [f"Through a local coturn a session is ready {num(sr.median)} ms after the offer (direct "
-            f"{num(sd.median)} ms), and a keystroke comes back in {num(kr.median)} ms (direct {num(kd.median)} ms, "
-            f"ratio {kr.median / kd.median:.2f}): the relay's own cost, without a network's distance."]
+    return [
+        f"Through a local coturn a session is ready {num(sr.median)} ms after the offer (direct "
+        f"{num(sd.median)} ms), and a keystroke comes back in {num(kr.median)} ms (direct {num(kd.median)} ms, "
+        f"ratio {kr.median / kd.median:.2f}): the relay's own cost, without a network's distance."
+    ]
