@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -64,7 +65,8 @@ def write_config(directory: Path, **server_overrides: Any) -> Path:
         '[[orgs]]\nid = "demo"',
         '[[orgs]]\nid = "other"',
         f'[[users]]\nname = "operator"\norg = "demo"\npassword_hash = "{h(PASSWORDS["operator"])}"',
-        '[[users.grants]]\ndevices = ["edge-*"]\ntargets = ["plc-*", "host"]\nkinds = ["terminal"]\nmode = "interactive"',
+        '[[users.grants]]\ndevices = ["edge-*"]\ntargets = ["plc-*", "host"]',
+        'kinds = ["terminal"]\nmode = "interactive"',
         f'[[users]]\nname = "viewer"\norg = "demo"\npassword_hash = "{h(PASSWORDS["viewer"])}"',
         '[[users.grants]]\ndevices = ["edge-1"]\nmode = "view"',
         f'[[users]]\nname = "outsider"\norg = "other"\npassword_hash = "{h(PASSWORDS["outsider"])}"',
@@ -99,11 +101,16 @@ class Peer:
     async def _connect_error(self, data: Any = None) -> None:
         self.connect_errors.append(data)
 
-    async def connect(self, url: str, auth: Any, headers: dict[str, str] | None = None,
-                      transports: list[str] | None = None) -> None:
+    async def connect(
+        self, url: str, auth: Any, headers: dict[str, str] | None = None, transports: list[str] | None = None
+    ) -> None:
         await self.sio.connect(
-            url, auth=auth, headers=headers or {}, namespaces=[self.namespace],
-            transports=transports or ["websocket"], wait_timeout=WAIT_S,
+            url,
+            auth=auth,
+            headers=headers or {},
+            namespaces=[self.namespace],
+            transports=transports or ["websocket"],
+            wait_timeout=WAIT_S,
         )
 
     async def call(self, event: str, data: Any = None) -> Any:
@@ -162,8 +169,13 @@ class Env:
         await peer.connect(self.url, {"device_id": device_id, "secret": SECRETS[device_id]})
         if targets is None:
             targets = [
-                {"id": "plc-runtime", "name": "plc-runtime", "kind": "container",
-                 "label": "plc-runtime (busybox)", "state": "running"},
+                {
+                    "id": "plc-runtime",
+                    "name": "plc-runtime",
+                    "kind": "container",
+                    "label": "plc-runtime (busybox)",
+                    "state": "running",
+                },
                 {"id": "historian", "kind": "container"},
                 {"id": "host", "kind": "host", "label": "host shell (no Docker)"},
             ]
@@ -194,7 +206,9 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
 
 
 async def open_session(client: Peer, device_id: str = "edge-1", target_id: str = "plc-runtime", **extra: Any) -> dict:
-    return await client.call("session:open", {"device_id": device_id, "target_id": target_id, "kind": "terminal", **extra})
+    return await client.call(
+        "session:open", {"device_id": device_id, "target_id": target_id, "kind": "terminal", **extra}
+    )
 
 
 OFFER_SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"

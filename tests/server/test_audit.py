@@ -18,11 +18,9 @@ from porthole import grant
 from porthole.server import config as config_mod
 from porthole.server.app import Server
 from porthole.server.auth import Tokens
-
 from tests.support.waiting import async_wait_for
 
 from .conftest import OFFER_SDP, PASSWORDS, TURN_CREDENTIAL, Env, open_session, write_config
-
 
 # How long after its grant a never-offered session may take to be ended (the sweep
 # ticks every second); generous, for a loaded 2-core machine.
@@ -61,8 +59,14 @@ async def test_refusals_each_have_their_own_code_in_the_audit(env: Env) -> None:
     await env.agent("edge-1")
     await env.agent("far-1", targets=[{"id": "secret-app"}])
     # No token, and an expired token: refused connects.
-    for auth in ({}, {"token": Tokens(grant.load_private_key(env.server.config.server.signing_key), 60)
-                      .issue("operator", "demo", now=time.time() - 3600)}):
+    for auth in (
+        {},
+        {
+            "token": Tokens(grant.load_private_key(env.server.config.server.signing_key), 60).issue(
+                "operator", "demo", now=time.time() - 3600
+            )
+        },
+    ):
         with pytest.raises(socketio.exceptions.ConnectionError):
             await env.peer("/client").connect(env.url, auth)
     op = await env.client("operator")
@@ -78,8 +82,9 @@ async def test_refusals_each_have_their_own_code_in_the_audit(env: Env) -> None:
     denied = [(r["reason"], r["device"], r["user"], r["org"]) for r in recs if r["event"] == "session.open_denied"]
     assert denied == [("other_org", "far-1", "operator", "demo"), ("no_grant", "edge-1", "operator", "demo")]
     opened = [r for r in recs if r["event"] == "session.opened"]
-    assert [(r["session_id"], r["target"], r["mode"]) for r in opened] == [(ok["session_id"], "plc-runtime",
-                                                                         "interactive")]
+    assert [(r["session_id"], r["target"], r["mode"]) for r in opened] == [
+        (ok["session_id"], "plc-runtime", "interactive")
+    ]
     closed = [r for r in recs if r["event"] == "session.closed"]
     assert closed and closed[0]["session_id"] == ok["session_id"] and closed[0]["reason"] == "client"
     assert isinstance(closed[0]["duration_s"], float)
@@ -100,6 +105,7 @@ async def custom_env(tmp_path: Path):
 
     async def make(extra: str) -> Env:
         import aiohttp
+
         d = tmp_path / f"s{len(made)}"
         d.mkdir()
         server, path = await _server(d, extra)
@@ -184,7 +190,11 @@ async def test_a_session_never_offered_is_audited_when_its_grant_expires(tmp_pat
             # Nobody asks about the session again: the server's own sweep must end it.
             [rec] = await async_wait_for(closed, timeout=5 + EXPIRY_WAIT_S, message="session.closed in the audit")
             assert (rec["session_id"], rec["reason"], rec["offered"], rec["user"]) == (
-                sid, "grant_expired", False, "operator")
+                sid,
+                "grant_expired",
+                False,
+                "operator",
+            )
             assert rec["duration_s"] >= 5
             assert await server.store.count_sessions() == 0
             offer = await op.call("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": OFFER_SDP})

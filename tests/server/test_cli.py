@@ -33,8 +33,9 @@ def free_port() -> int:
 
 
 def test_hash_password_reads_stdin() -> None:
-    out = subprocess.run(server_cmd("hash-password"), input="s3cret pass\n", capture_output=True, text=True,
-                         timeout=30, check=True)
+    out = subprocess.run(
+        server_cmd("hash-password"), input="s3cret pass\n", capture_output=True, text=True, timeout=30, check=True
+    )
     encoded = out.stdout.strip()
     assert passwords.verify_password("s3cret pass", encoded)
     empty = subprocess.run(server_cmd("hash-password"), input="\n", capture_output=True, text=True, timeout=30)
@@ -52,10 +53,16 @@ def test_missing_or_bad_config_exits_2(tmp_path: Path) -> None:
 
 def test_dev_config_then_run_then_sigterm(tmp_path: Path) -> None:
     port = free_port()
-    subprocess.run(server_cmd("dev-config", str(tmp_path), "--listen", f"127.0.0.1:{port}"),
-                   capture_output=True, text=True, timeout=30, check=True)
-    proc = subprocess.Popen(server_cmd("--config", str(tmp_path / "server.toml")),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    subprocess.run(
+        server_cmd("dev-config", str(tmp_path), "--listen", f"127.0.0.1:{port}"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    proc = subprocess.Popen(
+        server_cmd("--config", str(tmp_path / "server.toml")), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:

@@ -21,13 +21,19 @@ from .conftest import Peer, write_config
 
 def test_passwords_roundtrip_and_format() -> None:
     encoded = passwords.hash_password("correct horse", n=2**8)
-    scheme, n, r, p, salt, digest = encoded.split("$")
+    scheme, n, r, p, _salt, _digest = encoded.split("$")
     assert (scheme, n, r, p) == ("scrypt", "256", "8", "1")
     assert passwords.verify_password("correct horse", encoded)
     assert not passwords.verify_password("correct horsE", encoded)
     assert passwords.hash_password("x", n=2**8) != passwords.hash_password("x", n=2**8)  # salted
-    for bad in ("", "scrypt$", "bcrypt$1$2$3$AAAA$BBBB", encoded.replace("$256$", "$255$"),
-                encoded.replace("$256$", f"${2**30}$"), encoded[:-4] + "!!!!"):
+    for bad in (
+        "",
+        "scrypt$",
+        "bcrypt$1$2$3$AAAA$BBBB",
+        encoded.replace("$256$", "$255$"),
+        encoded.replace("$256$", f"${2**30}$"),
+        encoded[:-4] + "!!!!",
+    ):
         assert not passwords.is_valid_hash(bad)
         assert not passwords.verify_password("correct horse", bad)
 
@@ -52,36 +58,48 @@ def _edit(path: Path, old: str, new: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("old,new,key", [
-    ('listen = "127.0.0.1:0"', 'listen = "nope"', "server.listen"),
-    ('listen = "127.0.0.1:0"', "listen = 8080", "server.listen"),
-    ('signing_key = "key.pem"', 'signing_key = "missing.pem"', "server.signing_key"),
-    ('origins = ["https://console.example"]', 'origins = ["console.example/path"]', "server.origins[0]"),
-    ('urls = ["stun:127.0.0.1:3478"]', 'urls = ["http://x"]', "server.ice_servers[0].urls"),
-    # A fixed TURN credential would reach every user and never expire: TURN only through [server.turn].
-    ('urls = ["stun:127.0.0.1:3478"]', 'urls = ["turn:127.0.0.1:3478"]\nusername = "u"\ncredential = "fixed"',
-     "server.ice_servers[0].urls"),
-    ('secret_file = "turn.secret"', 'secret_file = "missing.secret"', "server.turn.secret_file"),
-    ('secret_file = "turn.secret"', 'secret_file = "turn.secret"\nmax_ttl_s = 5', "server.turn.max_ttl_s"),
-    ('urls = ["turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp"]',
-     'urls = ["stun:127.0.0.1:3478"]', "server.turn.urls"),
-    ('secret_file = "turn.secret"', 'secret_file = "turn.secret"\nusername = "u"', "server.turn.username"),
-    ('[[orgs]]\nid = "other"', '[[orgs]]\nid = "other"\nice_transport_policy = "sometimes"',
-     "orgs[1].ice_transport_policy"),
-    ('id = "edge-2"', 'id = "edge-2"\nice_transport_policy = "never"', "devices[1].ice_transport_policy"),
-    ('mode = "view"', 'mode = "root"', "users[1].grants[0].mode"),
-    ('kinds = ["terminal"]', 'kinds = ["video"]', "users[0].grants[0].kinds"),
-    ('devices = ["edge-1"]', "devices = []", "users[1].grants[0].devices"),
-    ('name = "viewer"\norg = "demo"', 'name = "viewer"\norg = "nowhere"', "users[1].org"),
-    ('name = "viewer"', 'name = "operator"', "users[1].name"),
-    ('id = "edge-2"', 'id = "edge 2"', "devices[1].id"),
-    ('id = "edge-2"', 'id = "edge-1"', "devices[1].id"),
-    ('id = "edge-2"', 'id = "porthole-client"', "devices[1].id"),
-    ('id = "edge-2"', 'id = "edge-2"\ncolour = "red"', "devices[1].colour"),
-    ('[server]', '[server]\ntoken_ttl_s = true', "server.token_ttl_s"),
-    ('[server]', '[server]\ngrant_ttl_s = 100000', "server.grant_ttl_s"),
-    ('[server]', '[serverx]', "serverx"),
-])
+@pytest.mark.parametrize(
+    "old,new,key",
+    [
+        ('listen = "127.0.0.1:0"', 'listen = "nope"', "server.listen"),
+        ('listen = "127.0.0.1:0"', "listen = 8080", "server.listen"),
+        ('signing_key = "key.pem"', 'signing_key = "missing.pem"', "server.signing_key"),
+        ('origins = ["https://console.example"]', 'origins = ["console.example/path"]', "server.origins[0]"),
+        ('urls = ["stun:127.0.0.1:3478"]', 'urls = ["http://x"]', "server.ice_servers[0].urls"),
+        # A fixed TURN credential would reach every user and never expire: TURN only through [server.turn].
+        (
+            'urls = ["stun:127.0.0.1:3478"]',
+            'urls = ["turn:127.0.0.1:3478"]\nusername = "u"\ncredential = "fixed"',
+            "server.ice_servers[0].urls",
+        ),
+        ('secret_file = "turn.secret"', 'secret_file = "missing.secret"', "server.turn.secret_file"),
+        ('secret_file = "turn.secret"', 'secret_file = "turn.secret"\nmax_ttl_s = 5', "server.turn.max_ttl_s"),
+        (
+            'urls = ["turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp"]',
+            'urls = ["stun:127.0.0.1:3478"]',
+            "server.turn.urls",
+        ),
+        ('secret_file = "turn.secret"', 'secret_file = "turn.secret"\nusername = "u"', "server.turn.username"),
+        (
+            '[[orgs]]\nid = "other"',
+            '[[orgs]]\nid = "other"\nice_transport_policy = "sometimes"',
+            "orgs[1].ice_transport_policy",
+        ),
+        ('id = "edge-2"', 'id = "edge-2"\nice_transport_policy = "never"', "devices[1].ice_transport_policy"),
+        ('mode = "view"', 'mode = "root"', "users[1].grants[0].mode"),
+        ('kinds = ["terminal"]', 'kinds = ["video"]', "users[0].grants[0].kinds"),
+        ('devices = ["edge-1"]', "devices = []", "users[1].grants[0].devices"),
+        ('name = "viewer"\norg = "demo"', 'name = "viewer"\norg = "nowhere"', "users[1].org"),
+        ('name = "viewer"', 'name = "operator"', "users[1].name"),
+        ('id = "edge-2"', 'id = "edge 2"', "devices[1].id"),
+        ('id = "edge-2"', 'id = "edge-1"', "devices[1].id"),
+        ('id = "edge-2"', 'id = "porthole-client"', "devices[1].id"),
+        ('id = "edge-2"', 'id = "edge-2"\ncolour = "red"', "devices[1].colour"),
+        ("[server]", "[server]\ntoken_ttl_s = true", "server.token_ttl_s"),
+        ("[server]", "[server]\ngrant_ttl_s = 100000", "server.grant_ttl_s"),
+        ("[server]", "[serverx]", "serverx"),
+    ],
+)
 def test_config_errors_name_the_key(tmp_path: Path, old: str, new: str, key: str) -> None:
     path = _edit(write_config(tmp_path), old, new)
     with pytest.raises(ConfigError) as e:
@@ -93,7 +111,7 @@ def test_a_plain_password_is_not_a_hash(tmp_path: Path) -> None:
     path = write_config(tmp_path)
     text = path.read_text()
     start = text.index('password_hash = "') + len('password_hash = "')
-    path.write_text(text[:start] + "hunter2" + text[text.index('"', start):])
+    path.write_text(text[:start] + "hunter2" + text[text.index('"', start) :])
     with pytest.raises(ConfigError) as e:
         config_mod.load(path)
     assert e.value.message.startswith("users[0].password_hash:") and "hunter2" not in e.value.message
@@ -123,8 +141,12 @@ def test_devconfig_writes_a_private_ready_setup(tmp_path: Path) -> None:
     assert passwords.verify_device_secret(secret, cfg.devices["edge-9"].secret_hash) is True  # a keyed hash
     agent = tomllib.loads(dc.agent_config.read_text())
     assert agent == {
-        "agent": {"device_id": "edge-9", "server_url": "http://127.0.0.1:18080", "secret_file": "device.secret",
-                  "grant_public_key": "grant_ed25519.pub.pem"},
+        "agent": {
+            "device_id": "edge-9",
+            "server_url": "http://127.0.0.1:18080",
+            "secret_file": "device.secret",
+            "grant_public_key": "grant_ed25519.pub.pem",
+        },
         "targets": {"docker": True, "containers": ["*"], "host_shell": False},
     }
     # The public key the agent gets matches the server's signing key.

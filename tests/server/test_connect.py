@@ -9,6 +9,7 @@ import time
 import pytest
 import socketio
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from porthole import grant
 from porthole.server.auth import Tokens
@@ -43,6 +44,7 @@ async def test_client_connect_with_expired_token_is_refused(env: Env) -> None:
 async def test_token_signed_by_another_key_or_a_grant_is_refused(env: Env) -> None:
     other_priv, _ = grant.generate_keypair()
     other = serialization.load_pem_private_key(other_priv, password=None)
+    assert isinstance(other, Ed25519PrivateKey)
     forged = Tokens(other, 60).issue("operator", "demo")
     key = grant.load_private_key(env.server.config.server.signing_key)
     a_grant = grant.sign(key, session_id="s_x", user="operator", org="demo", device_id="edge-1", target_id="t")
@@ -63,8 +65,7 @@ async def test_cross_origin_handshake_is_refused(env: Env, transport: str) -> No
     token = await env.token()
     peer = env.peer("/client")
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await peer.connect(env.url, {"token": token}, headers={"Origin": "http://evil.example"},
-                           transports=[transport])
+        await peer.connect(env.url, {"token": token}, headers={"Origin": "http://evil.example"}, transports=[transport])
     assert not peer.sio.connected
 
 
@@ -77,8 +78,12 @@ async def test_same_origin_and_configured_origin_are_accepted(env: Env) -> None:
 async def test_polling_handshake_checks_the_origin(env: Env) -> None:
     # A bare engine.io polling handshake (no long-poll left open behind it).
     url = env.url + "/socket.io/?EIO=4&transport=polling"
-    for origin, status in ((env.url, 200), ("https://console.example", 200), ("http://evil.example", 400),
-                           (env.url.replace("127.0.0.1", "localhost"), 400)):
+    for origin, status in (
+        (env.url, 200),
+        ("https://console.example", 200),
+        ("http://evil.example", 400),
+        (env.url.replace("127.0.0.1", "localhost"), 400),
+    ):
         async with env.http.get(url, headers={"Origin": origin}) as r:
             assert r.status == status, origin
             if status == 200:
@@ -137,6 +142,8 @@ async def test_a_revoked_login_token_is_refused_and_audited(env: Env) -> None:
         await env.peer("/client").connect(env.url, {"token": token})
     ack = await first.call("auth:refresh", {"token": token})
     assert ack["ok"] is False and ack["error"]["code"] == "unauthenticated"
-    assert await env.peer("/client").connect(env.url, {"token": await env.token("operator")}) is None  # a new login
+    fresh = env.peer("/client")
+    await fresh.connect(env.url, {"token": await env.token("operator")})  # a new login
+    assert fresh.sio.connected
     audit = [json.loads(line) for line in (env.config_path.parent / "audit.jsonl").read_text().splitlines()]
     assert [r["code"] for r in audit if r["event"] == "connect.denied"] == ["token_revoked"]

@@ -21,8 +21,13 @@ async def test_devices_list_filters_by_org_and_grants(env: Env) -> None:
     # operator's grant names plc-* and host: historian is hidden.
     assert [t["id"] for t in op["edge-1"]["targets"]] == ["plc-runtime", "host"]
     plc, host = op["edge-1"]["targets"]
-    assert plc == {"id": "plc-runtime", "name": "plc-runtime", "kind": "container",
-                   "label": "plc-runtime (busybox)", "state": "running"}
+    assert plc == {
+        "id": "plc-runtime",
+        "name": "plc-runtime",
+        "kind": "container",
+        "label": "plc-runtime (busybox)",
+        "state": "running",
+    }
     assert host["kind"] == "host" and host["label"] == "host shell (no Docker)"
 
     viewer = by_id(await (await env.client("viewer")).call("devices:list"))

@@ -23,10 +23,18 @@ async def test_exec_choices_reach_the_agent_in_the_offer(env: Env) -> None:
     assert not {"shell", "user", "env"} & set(offer)
 
 
-@pytest.mark.parametrize("extra", [
-    {"shell": "/bin/bash -c id"}, {"shell": 7}, {"user": "root; id"}, {"env": ["LANG"]},
-    {"env": {"LANG": 1}}, {"env": {"BAD NAME": "x"}}, {"env": {f"V{i}": "x" for i in range(17)}},
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"shell": "/bin/bash -c id"},
+        {"shell": 7},
+        {"user": "root; id"},
+        {"env": ["LANG"]},
+        {"env": {"LANG": 1}},
+        {"env": {"BAD NAME": "x"}},
+        {"env": {f"V{i}": "x" for i in range(17)}},
+    ],
+)
 async def test_malformed_exec_choices_are_bad_requests(env: Env, extra) -> None:
     await env.agent("edge-1")
     op = await env.client("operator")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from porthole.server.auth import AUDIENCE
 import jwt
+
+from porthole.server.auth import AUDIENCE
 
 from .conftest import PASSWORDS, Env
 
 
 async def test_login_ok_returns_a_client_token(env: Env) -> None:
-    async with env.http.post(env.url + "/api/login", json={"username": "operator", "password": PASSWORDS["operator"]}) as r:
+    async with env.http.post(
+        env.url + "/api/login", json={"username": "operator", "password": PASSWORDS["operator"]}
+    ) as r:
         assert r.status == 200
         body = await r.json()
         assert r.headers["Cache-Control"] == "no-store"

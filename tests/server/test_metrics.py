@@ -46,8 +46,9 @@ async def test_metrics_count_connections_sessions_and_logins(env: Env) -> None:
     assert denied["ok"] is False
     assert await client.call("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": OFFER_SDP}) == {"ok": True}
     await agent.next("webrtc:offer")
-    assert await agent.call("webrtc:error", {"session_id": sid, "code": "ice_failed", "message": "no pair"}) == \
-        {"ok": True}
+    assert await agent.call("webrtc:error", {"session_id": sid, "code": "ice_failed", "message": "no pair"}) == {
+        "ok": True
+    }
     await client.next("webrtc:error")
 
     status, text = await scrape(env)
@@ -71,10 +72,9 @@ async def test_metrics_outside_loopback_are_refused(tmp_path, test_ip) -> None:
     server = Server(config_mod.load(write_config(tmp_path, listen=f"{test_ip}:0")))
     await server.start()
     try:
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"http://{test_ip}:{server.port}/metrics") as r:
-                assert r.status == 403
-                assert "loopback only" in await r.text()
+        async with aiohttp.ClientSession() as http, http.get(f"http://{test_ip}:{server.port}/metrics") as r:
+            assert r.status == 403
+            assert "loopback only" in await r.text()
     finally:
         await server.stop()
 

@@ -9,14 +9,14 @@ import pytest
 from tests.server.conftest import Env
 
 NEAR_MISSES = [
-    "https://console.example.evil",     # suffix
-    "https://evil.console.example",     # subdomain
-    "https://console.example.",         # trailing dot
-    "http://console.example",           # other scheme
-    "https://console.example:8443",     # other port
-    "https://console.exampl",           # prefix
+    "https://console.example.evil",  # suffix
+    "https://evil.console.example",  # subdomain
+    "https://console.example.",  # trailing dot
+    "http://console.example",  # other scheme
+    "https://console.example:8443",  # other port
+    "https://console.exampl",  # prefix
     "https://console.example@evil.example",
-    "null",                             # sandboxed iframe, file://, data:
+    "null",  # sandboxed iframe, file://, data:
     "https://console.example, https://evil.example",
 ]
 

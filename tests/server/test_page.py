@@ -14,11 +14,10 @@ import os
 from typing import Any
 
 import pytest
-import socketio
 
 from porthole import grant
 
-from .conftest import PASSWORDS, SECRETS, Env
+from .conftest import PASSWORDS, Env
 
 # No skip when Chromium is missing: the `chromium` fixture fails with a clear
 # message instead (scripts/setup.sh installs it), so CI can never go green without it.
@@ -89,20 +88,24 @@ async def test_login_failure_picker_and_errors(env: Env, new_page: Any) -> None:
         if await page.locator("[data-testid=target-select] option").count() == 2:
             break
         await asyncio.sleep(0.05)
-    devices = await page.eval_on_selector_all("[data-testid=device-select] option",
-                                              "os => os.map(o => [o.value, o.dataset.online])")
+    devices = await page.eval_on_selector_all(
+        "[data-testid=device-select] option", "os => os.map(o => [o.value, o.dataset.online])"
+    )
     assert devices == [["edge-1", "true"], ["edge-2", "false"]]
-    targets = await page.eval_on_selector_all("[data-testid=target-select] option",
-                                              "os => os.map(o => [o.value, o.dataset.kind, o.textContent])")
+    targets = await page.eval_on_selector_all(
+        "[data-testid=target-select] option", "os => os.map(o => [o.value, o.dataset.kind, o.textContent])"
+    )
     assert [t[:2] for t in targets] == [["plc-runtime", "container"], ["host", "host"]]
     assert "HOST" in targets[1][2]
     assert not await page.is_visible("[data-testid=host-warning]")
     await page.select_option("[data-testid=target-select]", "host")
     assert await page.is_visible("[data-testid=host-warning]")
 
-    for device, target, code in (("edge-2", "plc-runtime", "device_offline"),
-                                 ("edge-1", "plc-gone", "target_not_found"),
-                                 ("edge-1", "historian", "denied")):
+    for device, target, code in (
+        ("edge-2", "plc-runtime", "device_offline"),
+        ("edge-1", "plc-gone", "target_not_found"),
+        ("edge-1", "historian", "denied"),
+    ):
         await hook(page, f"porthole.open('{device}', '{target}')")
         assert await hook(page, "porthole.lastError") == code
         assert await page.get_attribute("[data-testid=error-banner]", "data-code") == code
@@ -125,8 +128,9 @@ async def test_token_expiry_asks_for_a_new_login(env: Env, new_page: Any) -> Non
 
 @pytest.mark.parametrize("binary", [False, True])
 async def test_terminal_over_webrtc(env: Env, new_page: Any, binary: bool) -> None:
-    assert os.environ.get("PORTHOLE_TEST_NETNS"), \
+    assert os.environ.get("PORTHOLE_TEST_NETNS"), (
         "needs the test network namespace: run under scripts/in-netns.sh (make test-py)"
+    )
     device = await new_page()
     await device.goto("about:blank")
     await device.evaluate(DEVICE_JS)
@@ -139,8 +143,9 @@ async def test_terminal_over_webrtc(env: Env, new_page: Any, binary: bool) -> No
         offers.append(data)
         grant.verify(data["grant"], public, device_id="edge-1")
         sdp = await device.evaluate("([s, sdp]) => dev.answer(s, sdp)", [data["session_id"], data["sdp"]])
-        await agent.sio.emit("webrtc:answer", {"session_id": data["session_id"], "type": "answer", "sdp": sdp},
-                             namespace="/agent")
+        await agent.sio.emit(
+            "webrtc:answer", {"session_id": data["session_id"], "type": "answer", "sdp": sdp}, namespace="/agent"
+        )
 
     async def on_ice(data: dict) -> None:
         await device.evaluate("([s, c]) => dev.ice(s, c)", [data["session_id"], data["candidate"]])
@@ -170,7 +175,10 @@ async def test_terminal_over_webrtc(env: Env, new_page: Any, binary: bool) -> No
     assert await hook(page, "porthole.pc.connectionState") == "connected"
     assert await hook(page, "porthole.dc.protocol") == ("porthole-binary" if binary else "")
     offer = offers[0]
-    assert (offer["cols"], offer["rows"]) == (await hook(page, "porthole.term.cols"), await hook(page, "porthole.term.rows"))
+    assert (offer["cols"], offer["rows"]) == (
+        await hook(page, "porthole.term.cols"),
+        await hook(page, "porthole.term.rows"),
+    )
 
     # The terminal follows the window: a smaller viewport sends a resize.
     await page.set_viewport_size({"width": 700, "height": 420})

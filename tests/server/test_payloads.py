@@ -11,9 +11,31 @@ from porthole.errors import PortholeError
 from porthole.server import payloads
 
 RUNS = 3000
-KEYS = ["session_id", "sdp", "type", "candidate", "sdpMid", "sdpMLineIndex", "usernameFragment", "reason",
-        "code", "message", "targets", "id", "kind", "name", "label", "state", "device_id", "target_id",
-        "cols", "rows", "mode", "secret", "token"]
+KEYS = [
+    "session_id",
+    "sdp",
+    "type",
+    "candidate",
+    "sdpMid",
+    "sdpMLineIndex",
+    "usernameFragment",
+    "reason",
+    "code",
+    "message",
+    "targets",
+    "id",
+    "kind",
+    "name",
+    "label",
+    "state",
+    "device_id",
+    "target_id",
+    "cols",
+    "rows",
+    "mode",
+    "secret",
+    "token",
+]
 
 
 def value(rng: random.Random, depth: int = 0) -> Any:
@@ -27,8 +49,23 @@ def value(rng: random.Random, depth: int = 0) -> Any:
     if choice == 3:
         return rng.random() * 1e6
     if choice == 4:
-        return rng.choice(["", "a", "offer", "answer", "terminal", "host", "container", "view", "edge-1",
-                           "x" * rng.randrange(0, 70000), "\x00\x1b[31m", "\ud800", "é" * 40000])
+        return rng.choice(
+            [
+                "",
+                "a",
+                "offer",
+                "answer",
+                "terminal",
+                "host",
+                "container",
+                "view",
+                "edge-1",
+                "x" * rng.randrange(0, 70000),
+                "\x00\x1b[31m",
+                "\ud800",
+                "é" * 40000,
+            ]
+        )
     if choice == 5:
         return "".join(chr(rng.randrange(1, 0x3000)) for _ in range(rng.randrange(0, 40)))
     if choice == 6:
@@ -64,18 +101,29 @@ def test_parsers_only_raise_porthole_errors() -> None:
 
 
 def test_candidate_is_rebuilt_from_known_fields() -> None:
-    c = payloads.candidate({"candidate": {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host",
-                                          "sdpMid": "0", "sdpMLineIndex": 0, "evil": {"x": 1}}})
+    c = payloads.candidate(
+        {
+            "candidate": {
+                "candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host",
+                "sdpMid": "0",
+                "sdpMLineIndex": 0,
+                "evil": {"x": 1},
+            }
+        }
+    )
     assert c == {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "sdpMid": "0", "sdpMLineIndex": 0}
     assert payloads.candidate({"candidate": None}) is None
     # End-of-candidates in RTCIceCandidateInit form (empty candidate string) is fine.
-    assert payloads.candidate({"candidate": {"candidate": "", "sdpMid": "0"}})["candidate"] == ""
+    end = payloads.candidate({"candidate": {"candidate": "", "sdpMid": "0"}})
+    assert end is not None and end["candidate"] == ""
 
 
 def test_lone_surrogates_are_refused() -> None:
-    for parse in (lambda: payloads.sdp({"sdp": "v=0\ud800"}, "offer"),
-                  lambda: payloads.reason({"reason": "\udfff"}, "closed"),
-                  lambda: payloads.candidate({"candidate": {"candidate": "c\ud800", "sdpMid": "0"}})):
+    for parse in (
+        lambda: payloads.sdp({"sdp": "v=0\ud800"}, "offer"),
+        lambda: payloads.reason({"reason": "\udfff"}, "closed"),
+        lambda: payloads.candidate({"candidate": {"candidate": "c\ud800", "sdpMid": "0"}}),
+    ):
         try:
             parse()
         except PortholeError as e:
@@ -95,6 +143,7 @@ def _refused(parse) -> bool:
 
 def test_limits_are_the_wire_rules() -> None:
     """The server's edges are porthole.wire's, so that nothing it acks is refused by the device."""
+
     def cand(idx: object) -> dict:
         return {"candidate": {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "sdpMLineIndex": idx}}
 
@@ -113,5 +162,6 @@ def test_limits_are_the_wire_rules() -> None:
     assert len(payloads.inventory({"targets": targets})) == wire.MAX_TARGETS
     assert _refused(lambda: payloads.inventory({"targets": [*targets, {"id": "one-more"}]}))
     assert _refused(lambda: payloads.inventory({"targets": [{"id": "t" * (wire.MAX_TARGET_ID_LEN + 1)}]}))
-    assert {t["kind"] for t in payloads.inventory(
-        {"targets": [{"id": k, "kind": k} for k in wire.TARGET_KINDS]})} == set(wire.TARGET_KINDS)
+    assert {
+        t["kind"] for t in payloads.inventory({"targets": [{"id": k, "kind": k} for k in wire.TARGET_KINDS]})
+    } == set(wire.TARGET_KINDS)

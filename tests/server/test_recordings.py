@@ -68,18 +68,34 @@ class DroppingProxy:
 def uploader_for(tmp: Path, url: str, device: str = "edge-1", secret: str | None = None) -> Uploader:
     (tmp / "device.secret").write_text(secret or SECRETS[device])
     (tmp / "pub.pem").write_text("")
-    cfg = agent_config.from_dict({
-        "agent": {"device_id": device, "server_url": url, "secret_file": "device.secret",
-                  "grant_public_key": "pub.pem"},
-        "recording": {"enabled": True, "dir": "rec"},
-    }, base=tmp)
+    cfg = agent_config.from_dict(
+        {
+            "agent": {
+                "device_id": device,
+                "server_url": url,
+                "secret_file": "device.secret",
+                "grant_public_key": "pub.pem",
+            },
+            "recording": {"enabled": True, "dir": "rec"},
+        },
+        base=tmp,
+    )
     return Uploader(cfg)
 
 
 def opened(env: Env, sid: str, device: str = "edge-1", user: str = "operator", target: str = "plc-runtime") -> None:
-    env.server.recordings.session_opened({"session_id": sid, "device": device, "user": user, "org": "demo",
-                                          "target": target, "kind": "terminal", "mode": "interactive",
-                                          "opened_at": 1.0})
+    env.server.recordings.session_opened(
+        {
+            "session_id": sid,
+            "device": device,
+            "user": user,
+            "org": "demo",
+            "target": target,
+            "kind": "terminal",
+            "mode": "interactive",
+            "opened_at": 1.0,
+        }
+    )
 
 
 async def test_upload_resumes_after_the_link_drops(env: Env, tmp_path: Path) -> None:
@@ -100,7 +116,7 @@ async def test_upload_resumes_after_the_link_drops(env: Env, tmp_path: Path) -> 
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await proxy.stop()
-    stored = env.server.config.recordings.dir / f"{sid}.cast"
+    stored = recordings_dir(env) / f"{sid}.cast"
     assert stored.read_bytes() == body
     assert proxy.connections >= 2, "the link never dropped"
     # Resumed: the chunk cut in flight is sent again, the one stored before is not.
@@ -127,9 +143,10 @@ async def test_upload_needs_the_device_of_the_session(env: Env, tmp_path: Path) 
 async def test_who_may_list_and_download(env: Env) -> None:
     sid = "s_readers000000000000000"
     opened(env, sid, device="edge-1", user="operator", target="plc-runtime")
-    stored = env.server.config.recordings.dir / f"{sid}.cast"
+    stored = recordings_dir(env) / f"{sid}.cast"
     stored.write_text('{"version": 2, "width": 80, "height": 24}\n')
     async with aiohttp.ClientSession() as http:
+
         async def visible(user: str) -> tuple[bool, int]:
             headers = {"Authorization": f"Bearer {await env.token(user)}"}
             async with http.get(env.url + "/api/recordings", headers=headers) as r:
@@ -160,4 +177,10 @@ async def test_a_recording_cut_short_by_a_crash_is_uploaded_at_start(env: Env, t
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    assert (env.server.config.recordings.dir / f"{sid}.cast").read_text() == partial
+    assert (recordings_dir(env) / f"{sid}.cast").read_text() == partial
+
+
+def recordings_dir(env: Env) -> Path:
+    rec = env.server.config.recordings
+    assert rec is not None, "the test config has [recordings]"
+    return rec.dir

@@ -59,17 +59,27 @@ async def test_disconnect_from_client_reaches_agent_and_ends_session(env: Env) -
     assert await agent.next("webrtc:disconnect") == {"session_id": sid, "reason": "user_closed"}
 
 
-@pytest.mark.parametrize("sent,relayed", [(None, "user_closed"), ("user_closed", "user_closed"),
-                                          ("idle_timeout", "client_error"), ("exit", "client_error"),
-                                          ("client_gone", "client_error"), ("ice_failed", "client_error")])
+@pytest.mark.parametrize(
+    "sent,relayed",
+    [
+        (None, "user_closed"),
+        ("user_closed", "user_closed"),
+        ("idle_timeout", "client_error"),
+        ("exit", "client_error"),
+        ("client_gone", "client_error"),
+        ("ice_failed", "client_error"),
+    ],
+)
 async def test_a_client_cannot_write_the_devices_close_reason(env: Env, sent, relayed) -> None:
     client, agent, sid = await started(env)
     payload = {"session_id": sid} if sent is None else {"session_id": sid, "reason": sent}
     assert await client.call("webrtc:disconnect", payload) == {"ok": True}
     assert await agent.next("webrtc:disconnect") == {"session_id": sid, "reason": relayed}
     assert err(await client.call("webrtc:ice", {"session_id": sid, "candidate": None})) == "session_not_found"
-    assert err(await agent.call("webrtc:answer", {"session_id": sid, "type": "answer", "sdp": ANSWER_SDP})) \
+    assert (
+        err(await agent.call("webrtc:answer", {"session_id": sid, "type": "answer", "sdp": ANSWER_SDP}))
         == "session_not_found"
+    )
 
 
 async def test_disconnect_from_agent_reaches_client(env: Env) -> None:
@@ -93,10 +103,13 @@ async def test_someone_elses_session_is_never_relayed(env: Env) -> None:
     same_user_other_socket = await env.client("operator")
     viewer = await env.client("viewer")
     for intruder in (same_user_other_socket, viewer):
-        assert err(await intruder.call("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": OFFER_SDP})) \
+        assert (
+            err(await intruder.call("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": OFFER_SDP}))
             == "session_not_found"
-        assert err(await intruder.call("webrtc:ice", {"session_id": sid, "candidate": CANDIDATE})) \
-            == "session_not_found"
+        )
+        assert (
+            err(await intruder.call("webrtc:ice", {"session_id": sid, "candidate": CANDIDATE})) == "session_not_found"
+        )
         assert err(await intruder.call("webrtc:disconnect", {"session_id": sid})) == "session_not_found"
     for payload in (
         ("webrtc:answer", {"session_id": sid, "type": "answer", "sdp": ANSWER_SDP}),
@@ -128,7 +141,7 @@ async def test_agent_gone_tells_the_client(env: Env) -> None:
 
 
 async def test_replaced_agent_ends_its_sessions(env: Env) -> None:
-    client, agent, sid = await started(env)
+    client, _agent, _sid = await started(env)
     await env.agent("edge-1")
     assert (await client.next("webrtc:error"))["code"] == "device_offline"
 
@@ -139,27 +152,32 @@ async def test_offer_twice_or_oversized_sdp_is_a_bad_request(env: Env) -> None:
     sid = (await open_session(client))["session_id"]
     big = "v=0\r\n" + "a=x\r\n" * 20000
     assert err(await client.call("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": big})) == "bad_request"
-    assert err(await client.call("webrtc:offer", {"session_id": sid, "type": "answer", "sdp": OFFER_SDP})) \
-        == "bad_request"
+    assert (
+        err(await client.call("webrtc:offer", {"session_id": sid, "type": "answer", "sdp": OFFER_SDP})) == "bad_request"
+    )
     assert await client.call("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": OFFER_SDP}) == {"ok": True}
-    assert err(await client.call("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": OFFER_SDP})) \
-        == "bad_request"
+    assert (
+        err(await client.call("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": OFFER_SDP})) == "bad_request"
+    )
     await agent.next("webrtc:offer")
     assert agent.pending("webrtc:offer") == 0
 
 
-@pytest.mark.parametrize("event,payload", [
-    ("webrtc:offer", None),
-    ("webrtc:offer", "s_x"),
-    ("webrtc:offer", {"session_id": 5, "sdp": OFFER_SDP}),
-    ("webrtc:ice", {"session_id": "SID"}),
-    ("webrtc:ice", {"session_id": "SID", "candidate": "candidate:1"}),
-    ("webrtc:ice", {"session_id": "SID", "candidate": {"candidate": "x" * 5000, "sdpMid": "0"}}),
-    ("webrtc:ice", {"session_id": "SID", "candidate": {"candidate": "c", "sdpMLineIndex": -1}}),
-    ("webrtc:ice", {"session_id": "SID", "candidate": {"candidate": "c"}}),
-    ("webrtc:disconnect", {"session_id": "SID", "reason": 7}),
-    ("no:such:event", {}),
-])
+@pytest.mark.parametrize(
+    "event,payload",
+    [
+        ("webrtc:offer", None),
+        ("webrtc:offer", "s_x"),
+        ("webrtc:offer", {"session_id": 5, "sdp": OFFER_SDP}),
+        ("webrtc:ice", {"session_id": "SID"}),
+        ("webrtc:ice", {"session_id": "SID", "candidate": "candidate:1"}),
+        ("webrtc:ice", {"session_id": "SID", "candidate": {"candidate": "x" * 5000, "sdpMid": "0"}}),
+        ("webrtc:ice", {"session_id": "SID", "candidate": {"candidate": "c", "sdpMLineIndex": -1}}),
+        ("webrtc:ice", {"session_id": "SID", "candidate": {"candidate": "c"}}),
+        ("webrtc:disconnect", {"session_id": "SID", "reason": 7}),
+        ("no:such:event", {}),
+    ],
+)
 async def test_bad_client_payloads_get_bad_request_and_nothing_breaks(env: Env, event: str, payload) -> None:
     client, agent, sid = await started(env)
     if isinstance(payload, dict) and payload.get("session_id") == "SID":
@@ -172,14 +190,17 @@ async def test_bad_client_payloads_get_bad_request_and_nothing_breaks(env: Env, 
     assert (await agent.next("webrtc:ice"))["candidate"] == CANDIDATE
 
 
-@pytest.mark.parametrize("event,payload", [
-    ("webrtc:answer", {"session_id": "SID", "type": "answer", "sdp": "x" * 70000}),
-    ("webrtc:answer", {"session_id": "SID", "type": "answer"}),
-    ("webrtc:error", {"session_id": "SID", "code": "Not A Code"}),
-    ("webrtc:error", {"session_id": "SID", "code": "internal", "message": "m" * 2000}),
-    ("agent:inventory", {"targets": None}),
-    ("session:open", {}),
-])
+@pytest.mark.parametrize(
+    "event,payload",
+    [
+        ("webrtc:answer", {"session_id": "SID", "type": "answer", "sdp": "x" * 70000}),
+        ("webrtc:answer", {"session_id": "SID", "type": "answer"}),
+        ("webrtc:error", {"session_id": "SID", "code": "Not A Code"}),
+        ("webrtc:error", {"session_id": "SID", "code": "internal", "message": "m" * 2000}),
+        ("agent:inventory", {"targets": None}),
+        ("session:open", {}),
+    ],
+)
 async def test_bad_agent_payloads_get_bad_request(env: Env, event: str, payload) -> None:
     client, agent, sid = await started(env)
     if isinstance(payload, dict) and payload.get("session_id") == "SID":
@@ -200,7 +221,15 @@ async def test_logs_carry_ids_but_no_credentials(env: Env, caplog: pytest.LogCap
     await client.next("webrtc:error")
     text = caplog.text
     assert sid in text and "operator" in text and "edge-1" in text
-    secrets = [*PASSWORDS.values(), *SECRETS.values(), TURN_CREDENTIAL, token, "wrong-Pa55-guess",
-               "eyJ", "a=", "candidate:1"]
+    secrets = [
+        *PASSWORDS.values(),
+        *SECRETS.values(),
+        TURN_CREDENTIAL,
+        token,
+        "wrong-Pa55-guess",
+        "eyJ",
+        "a=",
+        "candidate:1",
+    ]
     for s in secrets:
         assert s not in text, f"{s[:12]}... appears in the logs"

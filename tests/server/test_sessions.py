@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 
 from porthole import grant
+from porthole.events import EventBus
 from porthole.server import config as config_mod
 from porthole.server.app import Server
-from porthole.events import EventBus
 from porthole.server.hub import Hub
 from porthole.server.memstore import MemoryStore
 from porthole.server.sessions import Session
@@ -47,19 +47,22 @@ async def test_open_device_offline_and_target_not_found(env: Env) -> None:
     assert code(await open_session(op, "edge-1", "plc-gone")) == "target_not_found"
 
 
-@pytest.mark.parametrize("payload", [
-    None,
-    "edge-1",
-    {"target_id": "plc-runtime"},
-    {"device_id": "edge-1"},
-    {"device_id": "edge-1", "target_id": "plc-runtime", "kind": "video"},
-    {"device_id": "edge-1", "target_id": "plc-runtime", "cols": 0},
-    {"device_id": "edge-1", "target_id": "plc-runtime", "rows": 1001},
-    {"device_id": "edge-1", "target_id": "plc-runtime", "cols": "80"},
-    {"device_id": "edge-1", "target_id": "plc-runtime", "cols": True},
-    {"device_id": "edge-1", "target_id": "plc-runtime", "mode": "root"},
-    {"device_id": ["edge-1"], "target_id": "plc-runtime"},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        "edge-1",
+        {"target_id": "plc-runtime"},
+        {"device_id": "edge-1"},
+        {"device_id": "edge-1", "target_id": "plc-runtime", "kind": "video"},
+        {"device_id": "edge-1", "target_id": "plc-runtime", "cols": 0},
+        {"device_id": "edge-1", "target_id": "plc-runtime", "rows": 1001},
+        {"device_id": "edge-1", "target_id": "plc-runtime", "cols": "80"},
+        {"device_id": "edge-1", "target_id": "plc-runtime", "cols": True},
+        {"device_id": "edge-1", "target_id": "plc-runtime", "mode": "root"},
+        {"device_id": ["edge-1"], "target_id": "plc-runtime"},
+    ],
+)
 async def test_open_bad_requests(env: Env, payload) -> None:
     await env.agent("edge-1")
     op = await env.client("operator")
@@ -95,11 +98,23 @@ async def test_open_ok_and_the_relayed_grant_verifies(env: Env) -> None:
     assert_minted(offer["ice_servers"][1], principal=sid + ".device")
     assert offer["ice_servers"][1]["credential"] != browser_turn["credential"]
     assert (offer["session_id"], offer["type"], offer["sdp"], offer["cols"], offer["rows"]) == (
-        sid, "offer", OFFER_SDP, 120, 40)
+        sid,
+        "offer",
+        OFFER_SDP,
+        120,
+        40,
+    )
     public = grant.load_public_key(env.config_path.parent / "key.pub.pem")
     g = grant.verify(offer["grant"], public, device_id="edge-1")
     assert (g.session_id, g.user, g.org, g.device_id, g.target_id, g.kind, g.mode) == (
-        sid, "operator", "demo", "edge-1", "plc-runtime", "terminal", "interactive")
+        sid,
+        "operator",
+        "demo",
+        "edge-1",
+        "plc-runtime",
+        "terminal",
+        "interactive",
+    )
     assert g.expires_at - g.issued_at == 60
     with pytest.raises(grant.PortholeError) as e:
         grant.verify(offer["grant"], public, device_id="edge-2")
@@ -145,12 +160,25 @@ async def test_unoffered_sessions_expire_with_their_grant() -> None:
     bus = EventBus()
     closed: list[tuple[str | None, object]] = []
     bus.subscribe(lambda ev: closed.append((ev.session_id, ev.fields.get("reason"))))
-    hub = Hub(None, None, store, bus, clock=lambda: now[0])  # type: ignore[arg-type] - no emits here
+    hub = Hub(None, None, store, bus, clock=lambda: now[0])  # type: ignore[arg-type]  # no emits here
 
     def make(sid: str) -> Session:
-        return Session(id=sid, user="u", org="o", device_id="d", target_id="t", kind="terminal",
-                       mode="view", client_sid="c", agent_sid="a", grant="g", cols=80, rows=24,
-                       created_at=now[0], offer_deadline=now[0] + 60)
+        return Session(
+            id=sid,
+            user="u",
+            org="o",
+            device_id="d",
+            target_id="t",
+            kind="terminal",
+            mode="view",
+            client_sid="c",
+            agent_sid="a",
+            grant="g",
+            cols=80,
+            rows=24,
+            created_at=now[0],
+            offer_deadline=now[0] + 60,
+        )
 
     for sid in ("s_a", "s_b", "s_c"):
         await store.add_session(make(sid))

@@ -16,9 +16,22 @@ def store(request) -> Store:
 
 
 def session(sid: str, user: str = "u", client: str = "c1", agent: str = "a1") -> Session:
-    return Session(id=sid, user=user, org="o", device_id="d", target_id="t", kind="terminal", mode="view",
-                   client_sid=client, agent_sid=agent, grant="g", cols=80, rows=24, created_at=0.0,
-                   offer_deadline=60.0)
+    return Session(
+        id=sid,
+        user=user,
+        org="o",
+        device_id="d",
+        target_id="t",
+        kind="terminal",
+        mode="view",
+        client_sid=client,
+        agent_sid=agent,
+        grant="g",
+        cols=80,
+        rows=24,
+        created_at=0.0,
+        offer_deadline=60.0,
+    )
 
 
 async def test_sessions_are_removed_once_and_offered_once(store: Store) -> None:
@@ -53,24 +66,31 @@ async def test_what_comes_back_is_a_copy(store: Store) -> None:
     c = await store.get_client("c1")
     assert c is not None
     c.token_expires_at = 0
-    assert (await store.get_client("c1")).token_expires_at == 100.0
+    client = await store.get_client("c1")
+    assert client is not None and client.token_expires_at == 100.0
     await store.set_client_expiry("c1", 200.0)
     assert [x.token_expires_at for x in await store.clients()] == [200.0]
     assert await store.remove_client("c1") is not None and await store.clients() == []
 
 
+async def sid_for(store: Store, device_id: str) -> str | None:
+    conn = await store.agent_for(device_id)
+    return conn.sid if conn is not None else None
+
+
 async def test_a_device_routes_to_its_newest_agent_socket(store: Store) -> None:
     assert await store.add_agent(AgentConn("a1", "edge-1", "o")) is None
     assert await store.add_agent(AgentConn("a2", "edge-1", "o")) == "a1"  # replaced: disconnect a1
-    assert (await store.agent_for("edge-1")).sid == "a2"
+    assert await sid_for(store, "edge-1") == "a2"
     # The old socket going away leaves the new route alone.
     assert await store.remove_agent("a1") is not None
     assert not await store.release_device("edge-1", "a1")
-    assert (await store.agent_for("edge-1")).sid == "a2"
+    assert await sid_for(store, "edge-1") == "a2"
     targets = [{"id": "t", "name": "t", "kind": "container", "label": "t", "state": ""}]
     assert await store.set_targets("a2", targets)
     assert not await store.set_targets("a2", targets)  # unchanged
-    assert (await store.agent_for("edge-1")).targets == targets
+    route = await store.agent_for("edge-1")
+    assert route is not None and route.targets == targets
     assert [a.sid for a in await store.agents()] == ["a2"]
     await store.remove_agent("a2")
     assert await store.release_device("edge-1", "a2")

@@ -15,13 +15,13 @@ from porthole.events import EventBus
 from porthole.server import auditing, recordings, security
 from porthole.server.agent_ns import AgentNamespace
 from porthole.server.auth import Tokens
-from porthole.server.deviceauth import DeviceAuth
-from porthole.server.hashpool import HashPool
-from porthole.server.limiter import AttemptLimiter
 from porthole.server.authz import Policy
 from porthole.server.client_ns import ClientNamespace
 from porthole.server.config import Config
+from porthole.server.deviceauth import DeviceAuth
+from porthole.server.hashpool import HashPool
 from porthole.server.hub import AGENT_NS, CLIENT_NS, Hub
+from porthole.server.limiter import AttemptLimiter
 from porthole.server.memstore import MemoryStore
 from porthole.server.metrics import ServerMetrics
 from porthole.server.store import Store
@@ -76,12 +76,14 @@ class Server:
             engineio_logger=False,
         )
         self.hub = Hub(config, self.sio, self.store, self.events)
-        self.sio.register_namespace(ClientNamespace(self.hub, self.tokens, self.policy, key,
-                                                    audit_ok=auditing.sync_ok(self.audit)))
+        self.sio.register_namespace(
+            ClientNamespace(self.hub, self.tokens, self.policy, key, audit_ok=auditing.sync_ok(self.audit))
+        )
         self.sio.register_namespace(AgentNamespace(self.hub, self.devices))
         self.app = web.Application()
-        add_routes(self.app, LoginHandler(self.policy, self.tokens, self.limiter, self.hashes, config.server,
-                                          self.events))
+        add_routes(
+            self.app, LoginHandler(self.policy, self.tokens, self.limiter, self.hashes, config.server, self.events)
+        )
         self.recordings.add_routes(self.app)
         self.app.router.add_get("/metrics", self.metrics.handler)
         self._background: list[asyncio.Task] = []

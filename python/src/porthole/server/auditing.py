@@ -55,12 +55,12 @@ def subscriber(sink: AuditSink) -> Callable[[Event], None]:
             name, ok, code = LOGIN_RECORDS.get(str(ev.fields.get("result")), LOGIN_RECORDS["bad_request"])
             sink.emit(name, ok=ok, user=ev.fields.get("user"), remote=ev.fields.get("remote"), code=code)
             return
-        name = RECORDS.get(ev.name)
-        if name is None:
+        record = RECORDS.get(ev.name)
+        if record is None:
             return
         fields = {k: v for k, v in ev.fields.items() if k not in NOT_RECORDED}
-        ok = fields.pop("ok", True)
-        sink.emit(name, ok=bool(ok), session_id=ev.session_id, **fields)
+        sink.emit(record, ok=bool(fields.pop("ok", True)), session_id=ev.session_id, **fields)
+
     return on_event
 
 

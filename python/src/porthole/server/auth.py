@@ -82,8 +82,12 @@ class Tokens:
         if claims.get("use") != USE or not isinstance(claims.get("org"), str):
             raise PortholeError(errors.UNAUTHENTICATED, "invalid token")
         jti = claims.get("jti")
-        return Identity(user=claims["sub"], org=claims["org"], expires_at=float(claims["exp"]),
-                        token_id=jti if isinstance(jti, str) else "")
+        return Identity(
+            user=claims["sub"],
+            org=claims["org"],
+            expires_at=float(claims["exp"]),
+            token_id=jti if isinstance(jti, str) else "",
+        )
 
     async def check(self, token: object) -> Identity:
         """verify(), and refused when the token was revoked."""

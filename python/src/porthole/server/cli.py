@@ -1,8 +1,8 @@
 """`porthole server`: run the server, or a helper command.
 
-    porthole server --config server.toml [--listen HOST:PORT]
-    porthole server hash-password < password.txt      # prints a scrypt hash
-    porthole server dev-config DIR [--device-id ID] [--listen HOST:PORT]
+porthole server --config server.toml [--listen HOST:PORT]
+porthole server hash-password < password.txt      # prints a scrypt hash
+porthole server dev-config DIR [--device-id ID] [--listen HOST:PORT]
 """
 
 from __future__ import annotations

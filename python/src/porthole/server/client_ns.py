@@ -8,7 +8,8 @@ from the hub), where audit, metrics and recordings listen.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import socketio
 
@@ -22,9 +23,11 @@ from porthole.server.hub import CLIENT_NS, EventNamespace, Hub, log, org_room
 from porthole.server.sessions import MAX_PENDING_ICE, Session, new_session_id
 from porthole.server.store import ClientConn
 
+
 class ClientNamespace(EventNamespace):
-    def __init__(self, hub: Hub, tokens: Tokens, policy: Policy, signing_key: Any,
-                 audit_ok: Callable[[], bool] = lambda: True) -> None:
+    def __init__(
+        self, hub: Hub, tokens: Tokens, policy: Policy, signing_key: Any, audit_ok: Callable[[], bool] = lambda: True
+    ) -> None:
         super().__init__(CLIENT_NS, hub)
         self.tokens = tokens
         self.policy = policy
@@ -50,7 +53,13 @@ class ClientNamespace(EventNamespace):
         except PortholeError as e:
             log.info("client connect %s refused: %s", sid, e.message)
             code = "token_revoked" if isinstance(e, TokenRevoked) else token_problem(token)
-            self.hub.events.publish("client.denied", None, ok=False, code=code, remote=clean(clientaddr.of_environ(environ, self.hub.config.server.trusted_proxies)))
+            self.hub.events.publish(
+                "client.denied",
+                None,
+                ok=False,
+                code=code,
+                remote=clean(clientaddr.of_environ(environ, self.hub.config.server.trusted_proxies)),
+            )
             raise socketio.exceptions.ConnectionRefusedError(e.message, e.to_wire()) from None
         await self.hub.store.add_client(ClientConn(sid, ident.user, ident.org, ident.expires_at))
         await self.enter_room(sid, org_room(ident.org))
@@ -101,7 +110,9 @@ class ClientNamespace(EventNamespace):
         out = []
         for dev in self.policy.visible_devices(user):
             agent = await self.hub.store.agent_for(dev.id)
-            targets = [dict(t) for t in agent.targets if self.policy.target_visible(user, dev, t["id"])] if agent else []
+            targets = (
+                [dict(t) for t in agent.targets if self.policy.target_visible(user, dev, t["id"])] if agent else []
+            )
             out.append({"id": dev.id, "name": dev.name, "online": agent is not None, "targets": targets})
         return {"ok": True, "devices": out}
 
@@ -109,9 +120,13 @@ class ClientNamespace(EventNamespace):
         """Opens a session; publishes session.opened, or session.open_denied with why."""
         conn = await self.hub.store.get_client(sid)
         d = data if isinstance(data, dict) else {}
-        who = {"user": conn.user if conn else None, "org": conn.org if conn else None,
-               "device": clean(d.get("device_id")), "target": clean(d.get("target_id")),
-               "kind": clean(d.get("kind")) or "terminal"}
+        who = {
+            "user": conn.user if conn else None,
+            "org": conn.org if conn else None,
+            "device": clean(d.get("device_id")),
+            "target": clean(d.get("target_id")),
+            "kind": clean(d.get("kind")) or "terminal",
+        }
         try:
             ack = await self._open(sid, data)
             if not self.audit_ok():
@@ -120,8 +135,9 @@ class ClientNamespace(EventNamespace):
                     await self.hub.end_session(s, wire.AUDIT_UNAVAILABLE)
                 raise PortholeError(wire.AUDIT_UNAVAILABLE, "the audit log cannot be written; no session without it")
         except PortholeError as e:
-            self.hub.events.publish("session.open_denied", None, ok=False, code=e.code,
-                                    reason=self._why(e, conn, d), **who)
+            self.hub.events.publish(
+                "session.open_denied", None, ok=False, code=e.code, reason=self._why(e, conn, d), **who
+            )
             raise
         return ack
 
@@ -170,21 +186,51 @@ class ClientNamespace(EventNamespace):
         now = self.hub.clock()
         await self.hub.store.add_session(
             Session(
-                id=session_id, user=user.name, org=user.org, device_id=req.device_id,
-                target_id=req.target_id, kind=req.kind, mode=mode, client_sid=sid,
-                agent_sid=agent.sid, grant=signed, cols=req.cols, rows=req.rows,
-                created_at=now, offer_deadline=now + cfg.grant_ttl_s, exec_options=options,
+                id=session_id,
+                user=user.name,
+                org=user.org,
+                device_id=req.device_id,
+                target_id=req.target_id,
+                kind=req.kind,
+                mode=mode,
+                client_sid=sid,
+                agent_sid=agent.sid,
+                grant=signed,
+                cols=req.cols,
+                rows=req.rows,
+                created_at=now,
+                offer_deadline=now + cfg.grant_ttl_s,
+                exec_options=options,
             )
         )
         log.info(
             "session %s opened: user=%s device=%s target=%s kind=%s mode=%s",
-            session_id, user.name, req.device_id, req.target_id, req.kind, mode,
+            session_id,
+            user.name,
+            req.device_id,
+            req.target_id,
+            req.kind,
+            mode,
         )
-        self.hub.events.publish("session.opened", session_id, user=user.name, org=user.org, device=req.device_id,
-                                target=req.target_id, kind=req.kind, mode=mode, opened_at=round(time.time(), 3))
+        self.hub.events.publish(
+            "session.opened",
+            session_id,
+            user=user.name,
+            org=user.org,
+            device=req.device_id,
+            target=req.target_id,
+            kind=req.kind,
+            mode=mode,
+            opened_at=round(time.time(), 3),
+        )
         servers = ice.servers_for(self.hub.config, session_id, device=False, login_expires_at=conn.token_expires_at)
-        return {"ok": True, "session_id": session_id, "ice_servers": servers, "mode": mode,
-                "ice_transport_policy": ice.transport_policy(self.hub.config, req.device_id)}
+        return {
+            "ok": True,
+            "session_id": session_id,
+            "ice_servers": servers,
+            "mode": mode,
+            "ice_transport_policy": ice.transport_policy(self.hub.config, req.device_id),
+        }
 
     async def offer(self, sid: str, data: Any) -> dict[str, Any]:
         d = payloads.obj(data)
@@ -204,9 +250,17 @@ class ClientNamespace(EventNamespace):
         device_ice = ice.servers_for(self.hub.config, s.id, device=True, login_expires_at=conn.token_expires_at)
         await self.hub.to_agent(
             "webrtc:offer",
-            {"session_id": s.id, "type": "offer", "sdp": sdp, "grant": s.grant, "cols": cols, "rows": rows,
-             "ice_servers": device_ice, "ice_transport_policy": ice.transport_policy(self.hub.config, s.device_id),
-             **s.exec_options},
+            {
+                "session_id": s.id,
+                "type": "offer",
+                "sdp": sdp,
+                "grant": s.grant,
+                "cols": cols,
+                "rows": rows,
+                "ice_servers": device_ice,
+                "ice_transport_policy": ice.transport_policy(self.hub.config, s.device_id),
+                **s.exec_options,
+            },
             s.agent_sid,
         )
         for c in pending:
@@ -234,4 +288,3 @@ class ClientNamespace(EventNamespace):
         why = wire.client_reason(payloads.reason(d, wire.USER_CLOSED))
         await self.hub.end_session(s, "client", agent=("webrtc:disconnect", {"session_id": s.id, "reason": why}))
         return {"ok": True}
-

@@ -15,10 +15,10 @@ from typing import Any
 from porthole import audit, grant
 from porthole.errors import ConfigError
 from porthole.server import clientaddr, passwords
-from porthole.server.turnconfig import TurnSettings, parse_turn
 from porthole.server.policyconfig import ServerPolicy, parse_policy
 from porthole.server.recordings import RecordingsConfig
 from porthole.server.recordings import parse_config as parse_recordings
+from porthole.server.turnconfig import TurnSettings, parse_turn
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 # Login tokens: long enough for a working session, short enough that a leaked one
@@ -151,7 +151,9 @@ class _Table:
         if isinstance(v, bool) and typ is int:
             raise ConfigError(f"{self.name(k)}: expected {what or typ}, got a boolean")
         if not isinstance(v, typ):
-            raise ConfigError(f"{self.name(k)}: expected {what or getattr(typ, '__name__', typ)}, got {type(v).__name__}")
+            raise ConfigError(
+                f"{self.name(k)}: expected {what or getattr(typ, '__name__', typ)}, got {type(v).__name__}"
+            )
         return v
 
     def int_in(self, k: str, default: int, lo: int, hi: int) -> int:
@@ -197,8 +199,7 @@ def _hash(t: _Table, k: str) -> str:
 def _device_hash(t: _Table, k: str) -> str:
     v = t.get(k, str, what="a string")
     if not (passwords.is_device_hash(v) or passwords.is_valid_hash(v)):
-        raise ConfigError(f"{t.name(k)}: not a device secret hash (make one with "
-                          "`porthole server hash-device-secret`)")
+        raise ConfigError(f"{t.name(k)}: not a device secret hash (make one with `porthole server hash-device-secret`)")
     return v
 
 
@@ -211,8 +212,10 @@ def _ice_server(data: object, key: str) -> IceServer:
     ice = IceServer(urls, t.get("username", str, None), t.get("credential", str, None))
     if any(u.startswith(("turn:", "turns:")) for u in urls):
         # A fixed TURN credential would reach every user and never expire.
-        raise ConfigError(f"{t.name('urls')}: TURN goes in [server.turn], which mints a credential per "
-                          "session; [[server.ice_servers]] is for STUN only")
+        raise ConfigError(
+            f"{t.name('urls')}: TURN goes in [server.turn], which mints a credential per "
+            "session; [[server.ice_servers]] is for STUN only"
+        )
     t.done()
     return ice
 
@@ -289,8 +292,9 @@ def _user_grant(data: object, key: str) -> UserGrant:
 def _ice_policy(t: _Table, default: str) -> str:
     v = t.get("ice_transport_policy", str, default)
     if v not in ("all", "relay") and not (v == "" and default == ""):
-        raise ConfigError(f"{t.name('ice_transport_policy')}: 'all' (peer to peer when possible) or 'relay' "
-                          "(TURN only)")
+        raise ConfigError(
+            f"{t.name('ice_transport_policy')}: 'all' (peer to peer when possible) or 'relay' (TURN only)"
+        )
     return v
 
 
@@ -339,16 +343,28 @@ def parse(data: dict, base_dir: Path, path: Path | None = None) -> Config:
         name = t.get("name", str, dev_id)
         devices[dev_id] = Device(dev_id, name[:128], org, _device_hash(t, "secret_hash"), _ice_policy(t, ""))
         t.done()
-    relay = sorted({*(o for o, v in policies.items() if v == "relay"),
-                    *(d.id for d in devices.values() if d.ice_transport_policy == "relay")})
+    relay = sorted(
+        {
+            *(o for o, v in policies.items() if v == "relay"),
+            *(d.id for d in devices.values() if d.ice_transport_policy == "relay"),
+        }
+    )
     if relay and server.turn is None:
-        raise ConfigError(f"ice_transport_policy = 'relay' for {relay[0]!r} needs [server.turn]: "
-                          "with no relay, such sessions could never connect")
-    return Config(server=server, orgs=tuple(orgs), users=users, devices=devices, path=path,
-                  org_ice_transport_policy=policies,
-                  audit=audit.parse_config(data.get("audit"), base_dir),
-                  policy=parse_policy(data.get("policy")),
-                  recordings=parse_recordings(data.get("recordings"), base_dir))
+        raise ConfigError(
+            f"ice_transport_policy = 'relay' for {relay[0]!r} needs [server.turn]: "
+            "with no relay, such sessions could never connect"
+        )
+    return Config(
+        server=server,
+        orgs=tuple(orgs),
+        users=users,
+        devices=devices,
+        path=path,
+        org_ice_transport_policy=policies,
+        audit=audit.parse_config(data.get("audit"), base_dir),
+        policy=parse_policy(data.get("policy")),
+        recordings=parse_recordings(data.get("recordings"), base_dir),
+    )
 
 
 def load(path: Path) -> Config:

@@ -30,8 +30,12 @@ class DeviceAuth:
     async def check(self, device_id: str, secret: str, remote: str, *, via: str) -> None:
         """Returns when the secret is this device's; raises unauthenticated or rate_limited."""
         s = self.config.server
-        attempt = await self.limiter.reserve({key("device", device_id, remote): s.login_max_failures,
-                                              key("addr", remote): s.login_max_failures_per_address})
+        attempt = await self.limiter.reserve(
+            {
+                key("device", device_id, remote): s.login_max_failures,
+                key("addr", remote): s.login_max_failures_per_address,
+            }
+        )
         if attempt is None:
             self._denied(device_id, remote, via, errors.RATE_LIMITED)
             raise PortholeError(errors.RATE_LIMITED, "too many failed attempts; wait a minute")
@@ -50,5 +54,6 @@ class DeviceAuth:
         await self.limiter.succeeded(attempt, clear=(key("device", device_id, remote),))
 
     def _denied(self, device_id: str, remote: str, via: str, code: str) -> None:
-        self.events.publish("device.denied", None, ok=False, code=code, device=clean(device_id),
-                            remote=clean(remote), via=via)
+        self.events.publish(
+            "device.denied", None, ok=False, code=code, device=clean(device_id), remote=clean(remote), via=via
+        )

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import socketio
 
@@ -41,8 +42,14 @@ def fail(e: PortholeError) -> dict[str, Any]:
 
 
 class Hub:
-    def __init__(self, config: Config, sio: socketio.AsyncServer, store: Store, events: EventBus,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: Config,
+        sio: socketio.AsyncServer,
+        store: Store,
+        events: EventBus,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
         self.sio = sio
         self.store = store
@@ -76,7 +83,7 @@ class Hub:
             await asyncio.sleep(EXPIRY_TICK_S)
             try:
                 await self.expire_unoffered()
-            except Exception:  # noqa: BLE001 - the sweep must outlive one bad round
+            except Exception:
                 log.exception("ending expired sessions failed")
 
     async def end_session(
@@ -95,8 +102,17 @@ class Hub:
         if s is None:
             return
         self.events.publish(
-            "session.closed", s.id, user=s.user, org=s.org, device=s.device_id, target=s.target_id,
-            kind=s.kind, mode=s.mode, reason=why, code=code, duration_s=round(self.clock() - s.created_at, 3),
+            "session.closed",
+            s.id,
+            user=s.user,
+            org=s.org,
+            device=s.device_id,
+            target=s.target_id,
+            kind=s.kind,
+            mode=s.mode,
+            reason=why,
+            code=code,
+            duration_s=round(self.clock() - s.created_at, 3),
             offered=s.offered,
         )
         log.info("session %s ended (%s): user=%s device=%s", s.id, why, s.user, s.device_id)

@@ -29,8 +29,9 @@ def transport_policy(cfg: Config, device_id: str) -> str:
     return cfg.org_ice_transport_policy.get(org or "", POLICY_ALL)
 
 
-def servers_for(cfg: Config, session_id: str, *, device: bool, login_expires_at: float,
-                now: float | None = None) -> list[dict[str, Any]]:
+def servers_for(
+    cfg: Config, session_id: str, *, device: bool, login_expires_at: float, now: float | None = None
+) -> list[dict[str, Any]]:
     """RTCIceServer dicts for one side of one session."""
     out = [s.to_wire() for s in cfg.server.ice_servers]
     t = cfg.server.turn

@@ -11,7 +11,8 @@ import contextlib
 import copy
 import time
 from collections import OrderedDict, deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from porthole.server.sessions import Session
 from porthole.server.store import AgentConn, ClientConn, Store

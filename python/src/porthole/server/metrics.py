@@ -57,16 +57,24 @@ class ServerMetrics:
         self._codes: set[str] = set()
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.opened = Counter("porthole_server_sessions_opened", "Sessions opened (session:open granted)", ["kind"],
-                              registry=r)
-        self.failed = Counter("porthole_server_sessions_failed",
-                              "Sessions refused at session:open, or ended by an error the device reported, by code",
-                              ["code"], registry=r)
-        self.ended = Counter("porthole_server_sessions_ended",
-                             "Sessions ended, by reason: client, device, client_gone, device_offline, device_error, "
-                             "login_expired, ...", ["reason"], registry=r)
-        self.logins = Counter("porthole_server_logins", "Logins by result: ok, failed, rate_limited, bad_request",
-                              ["result"], registry=r)
+        self.opened = Counter(
+            "porthole_server_sessions_opened", "Sessions opened (session:open granted)", ["kind"], registry=r
+        )
+        self.failed = Counter(
+            "porthole_server_sessions_failed",
+            "Sessions refused at session:open, or ended by an error the device reported, by code",
+            ["code"],
+            registry=r,
+        )
+        self.ended = Counter(
+            "porthole_server_sessions_ended",
+            "Sessions ended, by reason: client, device, client_gone, device_offline, device_error, login_expired, ...",
+            ["reason"],
+            registry=r,
+        )
+        self.logins = Counter(
+            "porthole_server_logins", "Logins by result: ok, failed, rate_limited, bad_request", ["result"], registry=r
+        )
         for k in KINDS:
             self.opened.labels(k)
         for res in LOGIN_RESULTS:
@@ -116,13 +124,18 @@ class ServerMetrics:
         if not self._allowed(request):
             log.warning("GET /metrics from %s refused", request.remote)
             if self._token is not None:
-                return web.Response(status=401, text="send Authorization: Bearer <metrics token>\n",
-                                    headers={"WWW-Authenticate": "Bearer"})
-            return web.Response(status=403, text="metrics are served to loopback only "
-                                                 "(or set [server] metrics_token_file)\n")
+                return web.Response(
+                    status=401,
+                    text="send Authorization: Bearer <metrics token>\n",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            return web.Response(
+                status=403, text="metrics are served to loopback only (or set [server] metrics_token_file)\n"
+            )
         self.agents.set(len(await self.store.agents()))
         self.clients.set(len(await self.store.clients()))
         self.sessions.set(await self.store.count_sessions())
-        return web.Response(body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST,
-                                                                         "Cache-Control": "no-store"})
-
+        return web.Response(
+            body=generate_latest(self.registry),
+            headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"},
+        )

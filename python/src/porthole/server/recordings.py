@@ -114,9 +114,18 @@ class Store:
         """Bus subscriber: a session.opened names who may later upload and read its recording."""
         if ev.name == "session.opened" and ev.session_id is not None:
             f = ev.fields
-            self.session_opened({"session_id": ev.session_id, "mode": f.get("mode"), "opened_at": f.get("opened_at"),
-                                 "user": f.get("user"), "org": f.get("org"), "device": f.get("device"),
-                                 "target": f.get("target"), "kind": f.get("kind")})
+            self.session_opened(
+                {
+                    "session_id": ev.session_id,
+                    "mode": f.get("mode"),
+                    "opened_at": f.get("opened_at"),
+                    "user": f.get("user"),
+                    "org": f.get("org"),
+                    "device": f.get("device"),
+                    "target": f.get("target"),
+                    "kind": f.get("kind"),
+                }
+            )
 
     def session_opened(self, meta: dict[str, Any]) -> None:
         """Remembers who opened a session, for its upload and its readers."""
@@ -178,8 +187,9 @@ class Store:
             body = await _read_body(request, last - first + 1)
             if len(body) != last - first + 1:
                 # A body cut short (a dropped link): nothing stored, resume from Upload-Offset.
-                return _error(409, "bad_offset", "body length does not match Content-Range",
-                              **{"Upload-Offset": str(have)})
+                return _error(
+                    409, "bad_offset", "body length does not match Content-Range", **{"Upload-Offset": str(have)}
+                )
             with part.open("ab") as f:
                 f.write(body)
                 f.flush()
@@ -191,8 +201,15 @@ class Store:
             part.unlink()
             return _error(409, "bad_offset", "more bytes than announced; start again", **{"Upload-Offset": "0"})
         part.rename(final)
-        self.sink.emit("recording.stored", session_id=sid, device=meta.get("device"), user=meta.get("user"),
-                       org=meta.get("org"), target=meta.get("target"), bytes=total)
+        self.sink.emit(
+            "recording.stored",
+            session_id=sid,
+            device=meta.get("device"),
+            user=meta.get("user"),
+            org=meta.get("org"),
+            target=meta.get("target"),
+            bytes=total,
+        )
         return web.json_response({"ok": True, "complete": True}, status=200, headers={"Upload-Offset": str(total)})
 
     # ------------------------------------------------------------ list and download (users)
@@ -228,8 +245,15 @@ class Store:
                 meta = self._meta(sid)
                 if meta is None or not self._may_read(user, meta):
                     continue
-                out.append({**{k: meta.get(k) for k in ("session_id", "user", "device", "target", "kind",
-                                                         "mode", "opened_at")}, "bytes": cast.stat().st_size})
+                out.append(
+                    {
+                        **{
+                            k: meta.get(k)
+                            for k in ("session_id", "user", "device", "target", "kind", "mode", "opened_at")
+                        },
+                        "bytes": cast.stat().st_size,
+                    }
+                )
         out.sort(key=lambda r: r.get("opened_at") or 0, reverse=True)
         return web.json_response({"ok": True, "recordings": out})
 
@@ -244,10 +268,22 @@ class Store:
         # Not yours and not there look the same: ids cannot be probed.
         if meta is None or not cast.is_file() or not self._may_read(user, meta):
             if meta is not None:
-                self.sink.emit("recording.denied", ok=False, session_id=sid, user=user.name, org=user.org,
-                               code=errors.DENIED)
+                self.sink.emit(
+                    "recording.denied", ok=False, session_id=sid, user=user.name, org=user.org, code=errors.DENIED
+                )
             return _error(404, errors.SESSION_NOT_FOUND, "no such recording")
-        self.sink.emit("recording.downloaded", session_id=sid, user=user.name, org=user.org,
-                       device=meta.get("device"), target=meta.get("target"))
-        return web.FileResponse(cast, headers={"Content-Type": "application/x-asciicast",
-                                               "Content-Disposition": f'attachment; filename="{sid}.cast"'})
+        self.sink.emit(
+            "recording.downloaded",
+            session_id=sid,
+            user=user.name,
+            org=user.org,
+            device=meta.get("device"),
+            target=meta.get("target"),
+        )
+        return web.FileResponse(
+            cast,
+            headers={
+                "Content-Type": "application/x-asciicast",
+                "Content-Disposition": f'attachment; filename="{sid}.cast"',
+            },
+        )

@@ -34,5 +34,6 @@ async def end_expired_logins(hub: Hub, policy: ServerPolicy) -> None:
             for s in await hub.store.sessions_of_client(conn.sid):
                 payload = {"session_id": s.id, "reason": wire.LOGIN_EXPIRED}
                 log.info("session %s: login of user=%s expired", s.id, conn.user)
-                await hub.end_session(s, wire.LOGIN_EXPIRED, client=("webrtc:disconnect", payload),
-                                      agent=("webrtc:disconnect", payload))
+                await hub.end_session(
+                    s, wire.LOGIN_EXPIRED, client=("webrtc:disconnect", payload), agent=("webrtc:disconnect", payload)
+                )

@@ -47,10 +47,16 @@ def parse_turn(raw: object, base_dir: Path) -> TurnSettings | None:
     urls = raw.get("urls")
     if isinstance(urls, str):
         urls = [urls]
-    if not isinstance(urls, list) or not urls or len(urls) > MAX_URLS \
-            or not all(isinstance(u, str) and TURN_URL_RE.match(u) for u in urls):
-        raise ConfigError(f"server.turn.urls: 1..{MAX_URLS} URLs like 'turn:host:3478?transport=udp' "
-                          "(turn: or turns:, transport udp or tcp)")
+    if (
+        not isinstance(urls, list)
+        or not urls
+        or len(urls) > MAX_URLS
+        or not all(isinstance(u, str) and TURN_URL_RE.match(u) for u in urls)
+    ):
+        raise ConfigError(
+            f"server.turn.urls: 1..{MAX_URLS} URLs like 'turn:host:3478?transport=udp' "
+            "(turn: or turns:, transport udp or tcp)"
+        )
     path = raw.get("secret_file")
     if not isinstance(path, str) or not path:
         raise ConfigError("server.turn.secret_file: required, the path of the secret shared with coturn")
@@ -60,8 +66,10 @@ def parse_turn(raw: object, base_dir: Path) -> TurnSettings | None:
     except OSError as e:
         raise ConfigError(f"server.turn.secret_file: cannot read {p}: {e.strerror}") from e
     if len(secret) < turn.MIN_SECRET_BYTES:
-        raise ConfigError(f"server.turn.secret_file: the secret must be at least {turn.MIN_SECRET_BYTES} bytes "
-                          "(make one with `openssl rand -hex 32`)")
+        raise ConfigError(
+            f"server.turn.secret_file: the secret must be at least {turn.MIN_SECRET_BYTES} bytes "
+            "(make one with `openssl rand -hex 32`)"
+        )
     ttl = raw.get("max_ttl_s", DEFAULT_MAX_TTL_S)
     if isinstance(ttl, bool) or not isinstance(ttl, int) or not 60 <= ttl <= 7 * 86400:
         raise ConfigError("server.turn.max_ttl_s: an integer number of seconds, 60..604800")

@@ -60,8 +60,15 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
 
 
 class LoginHandler:
-    def __init__(self, policy: Policy, tokens: Tokens, limiter: AttemptLimiter, hashes: HashPool,
-                 settings: ServerSettings, events: EventBus) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        tokens: Tokens,
+        limiter: AttemptLimiter,
+        hashes: HashPool,
+        settings: ServerSettings,
+        events: EventBus,
+    ) -> None:
         self.policy = policy
         self.tokens = tokens
         self.limiter = limiter
