@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -38,11 +39,15 @@ type fixture struct {
 
 func newFixture(t *testing.T, policy Policy) *fixture {
 	t.Helper()
+	return newFixtureAt(t, filepath.Join(t.TempDir(), "core.sock.fd"), policy)
+}
+
+func newFixtureAt(t *testing.T, path string, policy Policy) *fixture {
+	t.Helper()
 	mgr, err := rtc.New(config.RTC{Interfaces: []string{"lo"}, Loopback: true, MDNS: config.MDNSOff, MaxSessions: 4}, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "core.sock.fd")
 	lis, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: path, Net: "unixpacket"})
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +136,17 @@ func openFDs(t *testing.T) int {
 	return len(ents) - 1 // the directory's own descriptor
 }
 
+// listFDs describes the open descriptors, for failure messages.
+func listFDs() string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	var b strings.Builder
+	for _, e := range ents {
+		target, _ := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+		fmt.Fprintf(&b, "%s -> %s\n", e.Name(), target)
+	}
+	return b.String()
+}
+
 func TestRefusedMessagesCloseTheirDescriptorsAndTheConnectionGoesOn(t *testing.T) {
 	f := newFixture(t, ownPolicy())
 	c := f.dial()
@@ -174,7 +190,7 @@ func TestRefusedMessagesCloseTheirDescriptorsAndTheConnectionGoesOn(t *testing.T
 	deadline := time.Now().Add(wait)
 	for openFDs(t) > baseline {
 		if time.Now().After(deadline) {
-			t.Fatalf("open descriptors %d, want %d: refused descriptors leaked", openFDs(t), baseline)
+			t.Fatalf("open descriptors %d, want %d: refused descriptors leaked\n%s", openFDs(t), baseline, listFDs())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

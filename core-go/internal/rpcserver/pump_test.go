@@ -258,6 +258,12 @@ func TestHandoffRecording(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The first batch (the preread) proves the stream holds the recording;
+	// a second reader is then refused.
+	first, err := rec.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
 	second, _ := h.client.WatchRecording(ctxT(t), &rpcv1.WatchRecordingRequest{SessionId: "fd-rec"})
 	if _, err := second.Recv(); status.Code(err) != codes.AlreadyExists {
 		t.Fatalf("second recording reader: %v", err)
@@ -281,14 +287,7 @@ func TestHandoffRecording(t *testing.T) {
 	// The stream holds every byte in order and ends once the session closed.
 	var out, in bytes.Buffer
 	var order []bool
-	for {
-		b, err := rec.Recv()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("recording stream: %v", err)
-		}
+	for b := first; ; {
 		for _, c := range b.GetChunks() {
 			if c.GetDroppedBytes() != 0 || c.GetTimeUnixMicros() == 0 {
 				t.Fatalf("chunk %v", c)
@@ -302,14 +301,18 @@ func TestHandoffRecording(t *testing.T) {
 				order = append(order, c.GetInput())
 			}
 		}
+		if b, err = rec.Recv(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("recording stream: %v", err)
+		}
 	}
 	if out.String() != "pre out1out2" || in.String() != "in1" || len(order) != 3 || !order[1] {
 		t.Fatalf("recorded output %q, input %q, order %v", out.String(), in.String(), order)
 	}
 
 	// Without "record" there is nothing to watch.
-	p2 := h.connect("fd-norec", testpeer.Options{})
-	_ = p2
+	h.connect("fd-norec", testpeer.Options{})
 	_, theirs2 := streamPair(t)
 	h.mustHandoff(handoff.Header{SessionID: "fd-norec", Kind: handoff.KindSocket}, theirs2)
 	s, _ := h.client.WatchRecording(ctxT(t), &rpcv1.WatchRecordingRequest{SessionId: "fd-norec"})
