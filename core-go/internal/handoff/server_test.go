@@ -155,7 +155,12 @@ func TestRefusedMessagesCloseTheirDescriptorsAndTheConnectionGoesOn(t *testing.T
 	if err != nil {
 		t.Fatal(err)
 	}
-	baseline := openFDs(t)
+	// One round trip first: the server side of the connection is then
+	// open and counted in the baseline.
+	if r := send(t, c, []byte("{}")); r.Code != CodeBadHeader {
+		t.Fatalf("first reply %+v", r)
+	}
+	baseline, before := openFDs(t), listFDs()
 
 	good := Header{Version: 1, SessionID: "nope", Kind: KindSocket}
 	cases := []struct {
@@ -190,7 +195,7 @@ func TestRefusedMessagesCloseTheirDescriptorsAndTheConnectionGoesOn(t *testing.T
 	deadline := time.Now().Add(wait)
 	for openFDs(t) > baseline {
 		if time.Now().After(deadline) {
-			t.Fatalf("open descriptors %d, want %d: refused descriptors leaked\n%s", openFDs(t), baseline, listFDs())
+			t.Fatalf("open descriptors %d, want %d: refused descriptors leaked\nbefore:\n%s\nafter:\n%s", openFDs(t), baseline, before, listFDs())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -258,5 +263,21 @@ func TestHandoffToALiveSession(t *testing.T) {
 	}
 	if n, err := unix.Read(ours, make([]byte, 16)); n != 0 || err != nil {
 		t.Fatalf("read after close = %d, %v; want EOF", n, err)
+	}
+}
+
+func TestHandoffWhileShuttingDown(t *testing.T) {
+	f := newFixture(t, ownPolicy())
+	c := f.dial()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := f.mgr.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := socketpair(t)
+	defer unix.Close(ours)
+	defer unix.Close(theirs)
+	if r := send(t, c, header(t, Header{Version: 1, SessionID: "late", Kind: KindSocket}), theirs); r.OK || r.Code != CodeShuttingDown {
+		t.Fatalf("reply %+v, want shutting_down", r)
 	}
 }

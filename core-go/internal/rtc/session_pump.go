@@ -23,6 +23,12 @@ type Handoff struct {
 // HandoffTerminal makes the session pump its terminal from h.File instead
 // of an agent Terminal stream; see sidecar.proto and docs/protocol.md.
 func (m *Manager) HandoffTerminal(id string, h Handoff) error {
+	m.mu.Lock()
+	closed := m.closed
+	m.mu.Unlock()
+	if closed {
+		return ErrShutdown
+	}
 	s, err := m.Session(id)
 	if err != nil {
 		return err
