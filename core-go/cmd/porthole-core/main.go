@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"porthole/core-go/internal/config"
+	"porthole/core-go/internal/handoff"
 	"porthole/core-go/internal/rpcserver"
 	"porthole/core-go/internal/rtc"
 )
@@ -55,11 +56,22 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 		_ = mgr.Shutdown(context.Background())
 		return 1
 	}
+	fdLis, err := listenUnixPacket(cfg.FDListen)
+	if err != nil {
+		log.Error("listen failed", "err", err)
+		lis.Close()
+		_ = mgr.Shutdown(context.Background())
+		return 1
+	}
 	gs, health := rpcserver.NewGRPCServer(rpcserver.New(mgr, log))
+	// The agent launched us: only it (our parent, as our uid) may hand
+	// descriptors over.
+	hs := handoff.New(mgr, handoff.Policy{UID: os.Getuid(), PIDs: []int{os.Getppid()}}, log)
 
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- gs.Serve(lis) }()
-	log.Info("porthole-core serving", "listen", cfg.Listen, "rtc", cfg.RTC)
+	go func() { serveErr <- hs.Serve(fdLis) }()
+	log.Info("porthole-core serving", "listen", cfg.Listen, "fd_listen", cfg.FDListen, "rtc", cfg.RTC)
 
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
@@ -78,12 +90,14 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 	case <-stdinClosed:
 		log.Info("shutting down", "cause", "stdin closed")
 	case err := <-serveErr:
-		log.Error("grpc server failed", "err", err)
+		log.Error("server failed", "err", err)
 		code = 1
 	}
 
 	// Reverse order of construction: stop taking work, close the sessions
-	// (their closed events reach the watchers), then stop gRPC.
+	// (their closed events reach the watchers; their descriptors are
+	// closed), then stop gRPC.
+	hs.Close()
 	health.Shutdown()
 	ctx, cancel := context.WithTimeout(context.Background(), sessionsShutdownTimeout)
 	if err := mgr.Shutdown(ctx); err != nil {
@@ -91,8 +105,10 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 	}
 	cancel()
 	stopGRPC(gs, grpcStopTimeout)
-	if err := os.Remove(cfg.Listen); err != nil && !errors.Is(err, os.ErrNotExist) {
-		log.Warn("remove socket", "err", err)
+	for _, p := range []string{cfg.Listen, cfg.FDListen} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			log.Warn("remove socket", "err", err)
+		}
 	}
 	log.Info("porthole-core stopped")
 	return code

@@ -147,6 +147,18 @@ func TestExitsWhenStdinCloses(t *testing.T) {
 	if perm := fi.Mode().Perm(); perm != 0o600 {
 		t.Errorf("socket mode %o, want 600", perm)
 	}
+	// The handoff socket sits next to it, as private, and takes us: we
+	// are porthole-core's parent, as the agent is.
+	fi, err = os.Stat(sock + ".fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o600 || fi.Mode()&os.ModeSocket == 0 {
+		t.Errorf("handoff socket mode %v, want a 0600 socket", fi.Mode())
+	}
+	if reply := handoffUnknown(t, sock+".fd"); !strings.Contains(reply, `"code":"unknown_session"`) {
+		t.Errorf("handoff from the parent: %s", reply)
+	}
 	// Reflection answers (grpcurl works).
 	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -177,6 +189,9 @@ func TestExitsWhenStdinCloses(t *testing.T) {
 	waitExit(t, cmd, stderr)
 	if !strings.Contains(stderr.String(), "stdin closed") {
 		t.Errorf("log lacks the cause:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(sock + ".fd"); !os.IsNotExist(err) {
+		t.Errorf("handoff socket left behind: %v", err)
 	}
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Errorf("socket left behind: %v", err)
@@ -220,6 +235,57 @@ func TestListenUnix(t *testing.T) {
 	}
 	if _, err := listenUnix(file); err == nil {
 		t.Fatal("regular file replaced")
+	}
+}
+
+// handoffUnknown hands a descriptor over for a session that does not
+// exist and returns the reply: the peer check passed if it is
+// unknown_session.
+func handoffUnknown(t *testing.T, path string) string {
+	t.Helper()
+	c, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: path, Net: "unixpacket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fds[0])
+	defer syscall.Close(fds[1])
+	msg := []byte(`{"version":1,"session_id":"none","kind":"socket"}`)
+	if _, _, err := c.WriteMsgUnix(msg, syscall.UnixRights(fds[1]), nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(waitTimeout))
+	buf := make([]byte, 1024)
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(buf[:n])
+}
+
+func TestListenUnixPacket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "core.sock.fd")
+	stale, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: path, Net: "unixpacket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.SetUnlinkOnClose(false)
+	stale.Close()
+	l, err := listenUnixPacket(path)
+	if err != nil {
+		t.Fatalf("stale packet socket: %v", err)
+	}
+	defer l.Close()
+	// A live packet socket is recognised (the probe dials its own type).
+	if _, err := listenUnixPacket(path); err == nil || !strings.Contains(err.Error(), "listening") {
+		t.Fatalf("live packet socket: %v", err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode: %v %v", fi, err)
 	}
 }
 

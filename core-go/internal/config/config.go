@@ -19,6 +19,11 @@ const (
 	maxSessionsLimit = 65536
 )
 
+// FDListenSuffix names the descriptor handoff socket next to the gRPC one
+// when --fd-listen is not given: same directory, so the same directory
+// permissions protect both.
+const FDListenSuffix = ".fd"
+
 // Environment variables that carry TURN credentials. They are read from the
 // environment rather than flags so they never appear in `ps` output.
 const (
@@ -42,6 +47,9 @@ const (
 type Config struct {
 	// Listen is the unix socket path of the gRPC server.
 	Listen string
+	// FDListen is the SOCK_SEQPACKET unix socket on which the agent hands
+	// terminal descriptors over (SCM_RIGHTS); default Listen + ".fd".
+	FDListen string
 	// LogLevel is the minimum level written to stderr.
 	LogLevel slog.Level
 	// RTC configures the WebRTC engine.

@@ -50,6 +50,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 		iceServers []string
 	)
 	fs.StringVar(&cfg.Listen, "listen", "", "unix socket path for the gRPC server (required; a stale socket is replaced; mode 0600)")
+	fs.StringVar(&cfg.FDListen, "fd-listen", "", "unix socket path (SOCK_SEQPACKET) for terminal descriptor handoff from the agent (default: the --listen path + \".fd\"; mode 0600; only porthole-core's parent process, running as its uid, may use it)")
 	fs.BoolVar(&cfg.RTC.Loopback, "ice-loopback", false, "gather loopback candidates (127.0.0.1, ::1)")
 	fs.IntVar(&cfg.RTC.MaxSessions, "max-sessions", DefaultMaxSessions, "maximum number of concurrent sessions")
 	fs.Func("ice-server", "STUN/TURN server URL, e.g. stun:host:3478 or turn:host:3478?transport=udp (repeatable)", func(s string) error {
@@ -99,6 +100,9 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
+	if cfg.FDListen == "" && cfg.Listen != "" {
+		cfg.FDListen = cfg.Listen + FDListenSuffix
+	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -110,6 +114,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Listen == "" {
 		errs = append(errs, errors.New("--listen is required"))
+	}
+	if c.FDListen == c.Listen && c.Listen != "" {
+		errs = append(errs, errors.New("--fd-listen must differ from --listen"))
 	}
 	r := c.RTC
 	if (r.UDPPortMin == 0) != (r.UDPPortMax == 0) {

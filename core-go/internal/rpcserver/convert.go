@@ -2,6 +2,7 @@ package rpcserver
 
 import (
 	"fmt"
+	"time"
 
 	rpcv1 "porthole/core-go/gen/porthole/rpc/v1"
 	"porthole/core-go/internal/rtc"
@@ -72,6 +73,10 @@ func eventToProto(e rtc.Event) *rpcv1.SessionEvent {
 		pe.Event = &rpcv1.SessionEvent_ChannelOpened{ChannelOpened: &rpcv1.ChannelOpened{Label: e.Label, Protocol: e.Protocol}}
 	case rtc.EventClosed:
 		pe.Event = &rpcv1.SessionEvent_Closed{Closed: &rpcv1.SessionClosed{Reason: e.Reason, Message: e.Message}}
+	case rtc.EventTerminalResize:
+		pe.Event = &rpcv1.SessionEvent_TerminalResize{TerminalResize: &rpcv1.Resize{Cols: e.Cols, Rows: e.Rows}}
+	case rtc.EventTerminalEnded:
+		pe.Event = &rpcv1.SessionEvent_TerminalEnded{TerminalEnded: &rpcv1.TerminalEnded{Reason: e.Reason, Message: e.Message}}
 	}
 	return pe
 }
@@ -101,6 +106,7 @@ func sessionStatsToProto(st rtc.SessionStats) *rpcv1.SessionStats {
 		BytesReceived: st.BytesReceived,
 		AgeMs:         st.Age.Milliseconds(),
 		Screen:        screenStatsToProto(st.Screen),
+		Terminal:      terminalStatsToProto(st.Terminal),
 	}
 	if p := st.SelectedPair; p != nil {
 		ps.SelectedPair = &rpcv1.CandidatePair{
@@ -124,4 +130,25 @@ func sessionStatsToProto(st rtc.SessionStats) *rpcv1.SessionStats {
 		})
 	}
 	return ps
+}
+
+func terminalStatsToProto(t *rtc.TerminalStats) *rpcv1.TerminalActivity {
+	if t == nil {
+		return nil
+	}
+	return &rpcv1.TerminalActivity{
+		LastInputUnixMicros:  unixMicros(t.LastInput),
+		LastOutputUnixMicros: unixMicros(t.LastOutput),
+		InputBytes:           t.InputBytes,
+		OutputBytes:          t.OutputBytes,
+		HandedOver:           t.HandedOver,
+	}
+}
+
+// unixMicros is 0 for the zero time ("never").
+func unixMicros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
 }

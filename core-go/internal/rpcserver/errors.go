@@ -32,15 +32,17 @@ func toStatus(err error) error {
 		errors.Is(err, rtc.ErrBadCandidate), errors.Is(err, rtc.ErrBadICEServer),
 		errors.Is(err, terminal.ErrOutputTooLarge), errors.Is(err, screen.ErrBadOptions):
 		code = codes.InvalidArgument
-	case errors.Is(err, rtc.ErrSessionNotFound):
+	case errors.Is(err, rtc.ErrSessionNotFound), errors.Is(err, terminal.ErrClosed):
 		code = codes.NotFound
-	case errors.Is(err, rtc.ErrSessionExists), errors.Is(err, terminal.ErrAlreadyAttached):
+	case errors.Is(err, rtc.ErrSessionExists), errors.Is(err, terminal.ErrAlreadyAttached),
+		errors.Is(err, terminal.ErrRecordingClaimed):
 		code = codes.AlreadyExists
 	case errors.Is(err, rtc.ErrTooManySessions), errors.Is(err, rtc.ErrCandidateQueueFull),
 		errors.Is(err, rtc.ErrWatcherTooSlow):
 		code = codes.ResourceExhausted
 	case errors.Is(err, rtc.ErrNotTerminal), errors.Is(err, terminal.ErrDetached),
-		errors.Is(err, screen.ErrUnavailable):
+		errors.Is(err, screen.ErrUnavailable), errors.Is(err, rtc.ErrNoHandoff),
+		errors.Is(err, rtc.ErrNoRecording), errors.Is(err, terminal.ErrPumpEnded):
 		code = codes.FailedPrecondition
 	case errors.Is(err, rtc.ErrShutdown):
 		code = codes.Unavailable

@@ -20,6 +20,7 @@ import (
 
 	rpcv1 "porthole/core-go/gen/porthole/rpc/v1"
 	"porthole/core-go/internal/config"
+	"porthole/core-go/internal/handoff"
 	"porthole/core-go/internal/rtc"
 	"porthole/core-go/internal/testpeer"
 )
@@ -55,6 +56,7 @@ type harness struct {
 	t      *testing.T
 	mgr    *rtc.Manager
 	client rpcv1.SidecarClient
+	fdSock string // the descriptor handoff socket
 
 	mu     sync.Mutex
 	events map[string][]*rpcv1.SessionEvent
@@ -89,6 +91,18 @@ func newHarness(t *testing.T, cfg config.RTC) *harness {
 		defer close(served)
 		_ = gs.Serve(lis)
 	}()
+	// The test process plays the agent: it is the one peer allowed.
+	fdSock := sock + config.FDListenSuffix
+	fdLis, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: fdSock, Net: "unixpacket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := handoff.New(mgr, handoff.Policy{UID: os.Getuid(), PIDs: []int{os.Getpid()}}, testLogger())
+	hsServed := make(chan struct{})
+	go func() {
+		defer close(hsServed)
+		_ = hs.Serve(fdLis)
+	}()
 	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +111,7 @@ func newHarness(t *testing.T, cfg config.RTC) *harness {
 		t:      t,
 		mgr:    mgr,
 		client: rpcv1.NewSidecarClient(conn),
+		fdSock: fdSock,
 		events: make(map[string][]*rpcv1.SessionEvent),
 		links:  make(map[string]*peerLink),
 		notify: make(chan struct{}, 1),
@@ -117,6 +132,8 @@ func newHarness(t *testing.T, cfg config.RTC) *harness {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
 		_ = mgr.Shutdown(ctx)
+		hs.Close()
+		<-hsServed
 		select {
 		case <-h.ended:
 		case <-time.After(wait):

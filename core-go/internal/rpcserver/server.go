@@ -50,6 +50,8 @@ func New(mgr *rtc.Manager, log *slog.Logger) *Server {
 // health server is for marking NOT_SERVING at shutdown.
 func NewGRPCServer(srv *Server) (*grpc.Server, *health.Server) {
 	gs := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(recoverUnary(srv.log)),
+		grpc.ChainStreamInterceptor(recoverStream(srv.log)),
 		grpc.InitialWindowSize(streamWindow),
 		grpc.InitialConnWindowSize(connWindow),
 		grpc.MaxRecvMsgSize(maxRecvMsg),

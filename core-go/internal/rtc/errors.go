@@ -41,6 +41,14 @@ var (
 	// session of another kind.
 	ErrNotTerminal = errors.New("rtc: session has no terminal channel")
 
+	// ErrNoHandoff is returned by EndTerminal for a session whose terminal
+	// descriptor was not handed over.
+	ErrNoHandoff = errors.New("rtc: no terminal descriptor was handed over for this session")
+
+	// ErrNoRecording is returned by Recording when the handoff did not ask
+	// for one.
+	ErrNoRecording = errors.New("rtc: the handoff of this session asked for no recording")
+
 	// ErrShutdown is returned once the manager is shutting down.
 	ErrShutdown = errors.New("rtc: sidecar shutting down")
 

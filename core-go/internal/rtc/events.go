@@ -15,6 +15,8 @@ const (
 	EventPeerState
 	EventChannelOpened
 	EventClosed
+	EventTerminalResize
+	EventTerminalEnded
 )
 
 // Candidate is an ICE candidate in the RTCIceCandidateInit shape. An empty
@@ -35,8 +37,10 @@ type Event struct {
 	State     string    // EventICEState, EventPeerState
 	Label     string    // EventChannelOpened
 	Protocol  string    // EventChannelOpened
-	Reason    string    // EventClosed
-	Message   string    // EventClosed
+	Reason    string    // EventClosed, EventTerminalEnded
+	Message   string    // EventClosed, EventTerminalEnded
+	Cols      uint32    // EventTerminalResize
+	Rows      uint32    // EventTerminalResize
 }
 
 // Hub fans events out to watchers. Publishing never blocks: a watcher whose

@@ -39,6 +39,8 @@ type Session struct {
 	channels  []*webrtc.DataChannel
 	closing   bool
 	inputDC   *webrtc.DataChannel // a screen session's `input` channel
+	pump      *terminal.Pump      // set once by a descriptor handoff
+	recorder  *terminal.Recorder  // the pump's recording, nil when not asked
 
 	screen *screenParts // set before start for screen sessions, then fixed
 

@@ -64,13 +64,16 @@ func (s *Session) finishClose(ctx context.Context, reason, message string, flush
 	defer close(s.closeDone)
 	<-s.started // start is quick; after it, pc is set or nil
 	s.mu.Lock()
-	b, dc := s.term, s.termDC
+	b, dc, p := s.term, s.termDC, s.pump
 	s.mu.Unlock()
 	if flush && b != nil {
 		s.flush(ctx, b, dc, reason != ReasonSidecarShutdown)
 	}
 	if b != nil {
 		b.Shutdown(reason)
+	}
+	if p != nil {
+		<-p.Done() // the descriptor is closed and the pump's goroutines gone
 	}
 	s.stopScreen()
 	if s.pc != nil {

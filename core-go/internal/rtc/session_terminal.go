@@ -65,8 +65,11 @@ func (s *Session) AttachTerminal(ctx context.Context) (*terminal.Bridge, error) 
 		return nil, ctx.Err()
 	}
 	s.mu.Lock()
-	b := s.term
+	b, handedOver := s.term, s.pump != nil
 	s.mu.Unlock()
+	if handedOver {
+		return nil, terminal.ErrAlreadyAttached
+	}
 	if err := b.Attach(); err != nil {
 		return nil, err
 	}

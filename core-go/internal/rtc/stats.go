@@ -9,6 +9,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"porthole/core-go/internal/screen"
+	"porthole/core-go/internal/terminal"
 )
 
 // SessionStats is a snapshot of one session's transport.
@@ -23,7 +24,14 @@ type SessionStats struct {
 	BytesReceived uint64
 	Channels      []ChannelStats
 	Age           time.Duration
-	Screen        *screen.Stats // screen sessions only
+	Screen        *screen.Stats  // screen sessions only
+	Terminal      *TerminalStats // terminal sessions once the channel opened
+}
+
+// TerminalStats is what crossed a terminal, for the agent's idle timeouts.
+type TerminalStats struct {
+	terminal.Activity
+	HandedOver bool // pumped from a handed-over descriptor
 }
 
 // CandidatePair is the nominated ICE candidate pair.
@@ -75,6 +83,9 @@ func (s *Session) stats() SessionStats {
 		Age:       time.Since(s.created),
 	}
 	channels := append([]*webrtc.DataChannel(nil), s.channels...)
+	if s.term != nil {
+		st.Terminal = &TerminalStats{Activity: s.term.Activity(), HandedOver: s.pump != nil}
+	}
 	s.mu.Unlock()
 
 	select {

@@ -47,7 +47,8 @@ type Bridge struct {
 	onClose func() // the peer sent {"type":"close"}
 
 	frames chan PeerMessage // input and resize for the agent
-	low    chan struct{}    // buffered amount fell to the low mark (cap 1)
+	low    lowSignal        // buffered amount fell to the low mark
+	act    activity         // what crossed the channel, for idle timeouts
 
 	// outMu serialises the agent-side writers (one stream at a time, but
 	// Exit after Output must not interleave) and guards chunker.
@@ -72,7 +73,7 @@ func NewBridge(ch Channel, binary bool, log *slog.Logger, onPeerClose func()) *B
 		log:       log,
 		onClose:   onPeerClose,
 		frames:    make(chan PeerMessage, PeerQueueLen),
-		low:       make(chan struct{}, 1),
+		low:       newLowSignal(),
 		chunker:   NewChunker(MaxOutputChunk),
 		agentDone: make(chan struct{}),
 		done:      make(chan struct{}),
@@ -95,6 +96,9 @@ func (b *Bridge) HandleMessage(data []byte, isText bool) {
 		b.reply(EncodeError(pe.Code, pe.Message))
 		return
 	}
+	if msg.Kind == PeerInput {
+		b.act.input(len(msg.Data))
+	}
 	switch msg.Kind {
 	case PeerPing:
 		b.reply(msgPong)
@@ -110,7 +114,15 @@ func (b *Bridge) HandleMessage(data []byte, isText bool) {
 	}
 }
 
+// reply answers the peer from the channel's read loop. Like a full input
+// queue, a channel above the high-water mark blocks the read loop until it
+// drained (or the bridge shut down): a peer that stops reading and keeps
+// sending pings or bad messages is pushed back by SCTP instead of growing
+// our send buffer.
 func (b *Bridge) reply(s string) {
+	if err := b.waitWritable(context.Background()); err != nil {
+		return // shut down
+	}
 	if err := b.ch.SendText(s); err != nil {
 		b.log.Debug("reply to peer failed", "err", err)
 	}
@@ -118,12 +130,10 @@ func (b *Bridge) reply(s string) {
 
 // NotifyBufferedLow wakes a writer waiting for the channel to drain. Wire it
 // to the channel's OnBufferedAmountLow with threshold LowWaterMark.
-func (b *Bridge) NotifyBufferedLow() {
-	select {
-	case b.low <- struct{}{}:
-	default:
-	}
-}
+func (b *Bridge) NotifyBufferedLow() { b.low.notify() }
+
+// Activity reports what crossed the channel so far.
+func (b *Bridge) Activity() Activity { return b.act.snapshot() }
 
 // Frames delivers input and resize messages for the agent, in order.
 func (b *Bridge) Frames() <-chan PeerMessage { return b.frames }
@@ -165,6 +175,13 @@ func (b *Bridge) Attach() error {
 	return nil
 }
 
+// Attached reports whether an agent stream or a pump claimed the bridge.
+func (b *Bridge) Attached() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.state != stateFree
+}
+
 // Detach releases the bridge when the agent stream ends.
 func (b *Bridge) Detach() {
 	b.mu.Lock()
@@ -201,6 +218,7 @@ func (b *Bridge) Output(ctx context.Context, p []byte) error {
 	}
 	b.outMu.Lock()
 	defer b.outMu.Unlock()
+	b.act.output(len(p))
 	if b.binary {
 		for len(p) > 0 {
 			n := min(len(p), MaxOutputChunk)
@@ -297,11 +315,17 @@ func (b *Bridge) waitWritable(ctx context.Context) error {
 	}
 	// Above the high mark: wait until the channel drained to the low mark
 	// (hysteresis, so we do not wake for every acknowledged packet).
+	// The signal is taken before each re-check so that a notify between
+	// the check and the wait is not lost.
 	timer := time.NewTimer(writablePoll)
 	defer timer.Stop()
-	for b.ch.BufferedAmount() > LowWaterMark {
+	for {
+		low := b.low.wait()
+		if b.ch.BufferedAmount() <= LowWaterMark {
+			return nil
+		}
 		select {
-		case <-b.low:
+		case <-low:
 		case <-timer.C:
 			timer.Reset(writablePoll)
 		case <-b.done:
@@ -310,5 +334,4 @@ func (b *Bridge) waitWritable(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	return nil
 }

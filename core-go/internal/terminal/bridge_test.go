@@ -176,3 +176,42 @@ func TestBridgeExitFlushesTail(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Issue 14 item 5: a peer that stops reading and sends pings or bad
+// messages must not grow our send buffer. Replies wait like output does.
+func TestBridgeRepliesWaitForRoom(t *testing.T) {
+	for _, msg := range []string{`{"type":"ping"}`, `{"type":"nope"}`, "not json"} {
+		ch := &fakeChannel{}
+		b := NewBridge(ch, false, discard, nil)
+		ch.setBuffered(HighWaterMark + 1)
+		done := make(chan struct{})
+		go func() {
+			b.HandleMessage([]byte(msg), true)
+			close(done)
+		}()
+		select {
+		case <-done:
+			t.Fatalf("%s: replied above the high-water mark (%d replies)", msg, len(ch.texts()))
+		case <-time.After(50 * time.Millisecond):
+		}
+		ch.setBuffered(LowWaterMark)
+		b.NotifyBufferedLow()
+		<-done
+		if got := ch.texts(); len(got) != 1 {
+			t.Fatalf("%s: replies %q", msg, got)
+		}
+
+		// Shutdown releases a read loop waiting to reply, without sending.
+		ch.setBuffered(HighWaterMark + 1)
+		done = make(chan struct{})
+		go func() {
+			b.HandleMessage([]byte(msg), true)
+			close(done)
+		}()
+		b.Shutdown("peer_closed")
+		<-done
+		if got := ch.texts(); len(got) != 1 {
+			t.Fatalf("%s: replied after shutdown: %q", msg, got)
+		}
+	}
+}

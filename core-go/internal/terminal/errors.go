@@ -19,3 +19,12 @@ var (
 	// MaxAgentOutput.
 	ErrOutputTooLarge = errors.New("terminal: output frame above 64 KiB")
 )
+
+var (
+	// ErrRecordingClaimed is returned by Recorder.Claim when another reader
+	// has the recording.
+	ErrRecordingClaimed = errors.New("terminal: the recording already has a reader")
+
+	// ErrPumpEnded is returned by Pump.End after the first call.
+	ErrPumpEnded = errors.New("terminal: the handed-over terminal was already ended")
+)

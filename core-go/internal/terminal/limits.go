@@ -51,6 +51,42 @@ const (
 	PeerQueueLen = 256
 )
 
+// Handed-over descriptors (Pump) and their recordings (Recorder).
+const (
+	// PumpReadSize is one read from a handed-over descriptor: 32 KiB takes
+	// a flood in few syscalls (a PTY hands out at most 4 KiB a read, a
+	// Docker stream up to its socket buffer) and stays below
+	// MaxAgentOutput, the most Bridge.Output takes at once.
+	PumpReadSize = 32 << 10
+
+	// MaxPreread bounds the bytes the agent read past the HTTP upgrade and
+	// hands over with the descriptor: Docker answers the upgrade and the
+	// first output in a few KiB; 64 KiB is one Output.
+	MaxPreread = MaxAgentOutput
+
+	// ResizeEventInterval coalesces the peer's resizes into events: a
+	// window being dragged sends dozens a second, the agent needs only the
+	// last (each costs a Docker API call), and a peer must not be able to
+	// flood the agent's event stream (EventBuffer) with them.
+	ResizeEventInterval = 50 * time.Millisecond
+
+	// MaxRecordingBacklog bounds the recording copies waiting for the agent,
+	// per session: a few seconds of a flood at the sidecar's throughput,
+	// so a busy agent drops nothing, yet one session can hold at most
+	// this much. Each chunk also counts recordChunkOverhead.
+	MaxRecordingBacklog = 4 << 20
+
+	// MaxRecordingBatch bounds the data of one RecordingBatch message: far
+	// below gRPC's default 4 MiB receive limit in the agent, large enough
+	// that a flood needs few messages.
+	MaxRecordingBatch = 256 << 10
+
+	// recordChunkOverhead is what one chunk costs beyond its data (slice
+	// header, time, flags), counted against MaxRecordingBacklog so that a
+	// stream of one-byte echoes is bounded too.
+	recordChunkOverhead = 64
+)
+
 // Timing.
 const (
 	// DrainTimeout bounds how long an agent's half-close waits for the

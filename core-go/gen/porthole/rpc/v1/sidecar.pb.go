@@ -2,6 +2,12 @@
 // porthole-core (Go, the server): the agent drives WebRTC sessions in the
 // sidecar over gRPC on a unix socket.
 //
+// A terminal's bytes travel one of two ways, chosen per session by the
+// agent: on the Terminal stream below, or pumped by the sidecar itself from
+// a descriptor the agent hands over on the side socket next to this one
+// (docs/protocol.md, "Descriptor handoff"); control (resize, end, exit,
+// recordings, activity) stays here.
+//
 // The sidecar knows nothing of users, Docker or Socket.IO. It owns peer
 // connections (ICE, DTLS, SCTP), speaks the `terminal` data-channel protocol
 // with the remote peer (see docs/protocol.md) and hands the agent plain,
@@ -549,6 +555,8 @@ type SessionEvent struct {
 	//	*SessionEvent_PeerState
 	//	*SessionEvent_ChannelOpened
 	//	*SessionEvent_Closed
+	//	*SessionEvent_TerminalResize
+	//	*SessionEvent_TerminalEnded
 	Event         isSessionEvent_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -650,6 +658,24 @@ func (x *SessionEvent) GetClosed() *SessionClosed {
 	return nil
 }
 
+func (x *SessionEvent) GetTerminalResize() *Resize {
+	if x != nil {
+		if x, ok := x.Event.(*SessionEvent_TerminalResize); ok {
+			return x.TerminalResize
+		}
+	}
+	return nil
+}
+
+func (x *SessionEvent) GetTerminalEnded() *TerminalEnded {
+	if x != nil {
+		if x, ok := x.Event.(*SessionEvent_TerminalEnded); ok {
+			return x.TerminalEnded
+		}
+	}
+	return nil
+}
+
 type isSessionEvent_Event interface {
 	isSessionEvent_Event()
 }
@@ -682,6 +708,21 @@ type SessionEvent_Closed struct {
 	Closed *SessionClosed `protobuf:"bytes,14,opt,name=closed,proto3,oneof"`
 }
 
+type SessionEvent_TerminalResize struct {
+	// The peer resized its terminal (handed-over terminals only; on the
+	// Terminal stream resize stays a frame). The agent applies it to the
+	// exec or PTY. Resizes closer together than 50 ms are coalesced: the
+	// last size always arrives.
+	TerminalResize *Resize `protobuf:"bytes,15,opt,name=terminal_resize,json=terminalResize,proto3,oneof"`
+}
+
+type SessionEvent_TerminalEnded struct {
+	// The handed-over descriptor reached its end (the process exited) or
+	// could not be read. The agent fetches the exit code and calls
+	// EndTerminal. Sent at most once per session.
+	TerminalEnded *TerminalEnded `protobuf:"bytes,16,opt,name=terminal_ended,json=terminalEnded,proto3,oneof"`
+}
+
 func (*SessionEvent_LocalCandidate) isSessionEvent_Event() {}
 
 func (*SessionEvent_IceState) isSessionEvent_Event() {}
@@ -691,6 +732,65 @@ func (*SessionEvent_PeerState) isSessionEvent_Event() {}
 func (*SessionEvent_ChannelOpened) isSessionEvent_Event() {}
 
 func (*SessionEvent_Closed) isSessionEvent_Event() {}
+
+func (*SessionEvent_TerminalResize) isSessionEvent_Event() {}
+
+func (*SessionEvent_TerminalEnded) isSessionEvent_Event() {}
+
+type TerminalEnded struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "eof" (end of stream; for a PTY, every slave descriptor closed) or
+	// "read_error" (message says which).
+	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Human-readable detail for logs; empty for "eof".
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TerminalEnded) Reset() {
+	*x = TerminalEnded{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TerminalEnded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TerminalEnded) ProtoMessage() {}
+
+func (x *TerminalEnded) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TerminalEnded.ProtoReflect.Descriptor instead.
+func (*TerminalEnded) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *TerminalEnded) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *TerminalEnded) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
 
 type ChannelOpened struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -705,7 +805,7 @@ type ChannelOpened struct {
 
 func (x *ChannelOpened) Reset() {
 	*x = ChannelOpened{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -717,7 +817,7 @@ func (x *ChannelOpened) String() string {
 func (*ChannelOpened) ProtoMessage() {}
 
 func (x *ChannelOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -730,7 +830,7 @@ func (x *ChannelOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelOpened.ProtoReflect.Descriptor instead.
 func (*ChannelOpened) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{9}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ChannelOpened) GetLabel() string {
@@ -762,7 +862,7 @@ type SessionClosed struct {
 
 func (x *SessionClosed) Reset() {
 	*x = SessionClosed{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -774,7 +874,7 @@ func (x *SessionClosed) String() string {
 func (*SessionClosed) ProtoMessage() {}
 
 func (x *SessionClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -787,7 +887,7 @@ func (x *SessionClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionClosed.ProtoReflect.Descriptor instead.
 func (*SessionClosed) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{10}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SessionClosed) GetReason() string {
@@ -820,7 +920,7 @@ type TerminalFromAgent struct {
 
 func (x *TerminalFromAgent) Reset() {
 	*x = TerminalFromAgent{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -832,7 +932,7 @@ func (x *TerminalFromAgent) String() string {
 func (*TerminalFromAgent) ProtoMessage() {}
 
 func (x *TerminalFromAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -845,7 +945,7 @@ func (x *TerminalFromAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalFromAgent.ProtoReflect.Descriptor instead.
 func (*TerminalFromAgent) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{11}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TerminalFromAgent) GetFrame() isTerminalFromAgent_Frame {
@@ -935,7 +1035,7 @@ type Attach struct {
 
 func (x *Attach) Reset() {
 	*x = Attach{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -947,7 +1047,7 @@ func (x *Attach) String() string {
 func (*Attach) ProtoMessage() {}
 
 func (x *Attach) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -960,7 +1060,7 @@ func (x *Attach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attach.ProtoReflect.Descriptor instead.
 func (*Attach) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{12}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Attach) GetSessionId() string {
@@ -979,7 +1079,7 @@ type Exit struct {
 
 func (x *Exit) Reset() {
 	*x = Exit{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -991,7 +1091,7 @@ func (x *Exit) String() string {
 func (*Exit) ProtoMessage() {}
 
 func (x *Exit) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1004,7 +1104,7 @@ func (x *Exit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exit.ProtoReflect.Descriptor instead.
 func (*Exit) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{13}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Exit) GetCode() int32 {
@@ -1025,7 +1125,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1037,7 +1137,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1050,7 +1150,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{14}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Error) GetCode() string {
@@ -1083,7 +1183,7 @@ type TerminalFromPeer struct {
 
 func (x *TerminalFromPeer) Reset() {
 	*x = TerminalFromPeer{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1095,7 +1195,7 @@ func (x *TerminalFromPeer) String() string {
 func (*TerminalFromPeer) ProtoMessage() {}
 
 func (x *TerminalFromPeer) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1108,7 +1208,7 @@ func (x *TerminalFromPeer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalFromPeer.ProtoReflect.Descriptor instead.
 func (*TerminalFromPeer) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{15}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TerminalFromPeer) GetFrame() isTerminalFromPeer_Frame {
@@ -1197,7 +1297,7 @@ type Attached struct {
 
 func (x *Attached) Reset() {
 	*x = Attached{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1209,7 +1309,7 @@ func (x *Attached) String() string {
 func (*Attached) ProtoMessage() {}
 
 func (x *Attached) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1222,7 +1322,7 @@ func (x *Attached) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attached.ProtoReflect.Descriptor instead.
 func (*Attached) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{16}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Attached) GetBinary() bool {
@@ -1242,7 +1342,7 @@ type Resize struct {
 
 func (x *Resize) Reset() {
 	*x = Resize{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1254,7 +1354,7 @@ func (x *Resize) String() string {
 func (*Resize) ProtoMessage() {}
 
 func (x *Resize) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1267,7 +1367,7 @@ func (x *Resize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resize.ProtoReflect.Descriptor instead.
 func (*Resize) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{17}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Resize) GetCols() uint32 {
@@ -1293,7 +1393,7 @@ type Close struct {
 
 func (x *Close) Reset() {
 	*x = Close{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1305,7 +1405,7 @@ func (x *Close) String() string {
 func (*Close) ProtoMessage() {}
 
 func (x *Close) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1318,7 +1418,7 @@ func (x *Close) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Close.ProtoReflect.Descriptor instead.
 func (*Close) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{18}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Close) GetReason() string {
@@ -1326,6 +1426,271 @@ func (x *Close) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+type EndTerminalRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The process's exit code, sent as {"type":"exit","code":N}.
+	ExitCode int32 `protobuf:"varint,2,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
+	// Optional failure reported to the peer as {"type":"error",...} before
+	// the exit message.
+	Error         *Error `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndTerminalRequest) Reset() {
+	*x = EndTerminalRequest{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndTerminalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndTerminalRequest) ProtoMessage() {}
+
+func (x *EndTerminalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndTerminalRequest.ProtoReflect.Descriptor instead.
+func (*EndTerminalRequest) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *EndTerminalRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *EndTerminalRequest) GetExitCode() int32 {
+	if x != nil {
+		return x.ExitCode
+	}
+	return 0
+}
+
+func (x *EndTerminalRequest) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+type EndTerminalResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndTerminalResponse) Reset() {
+	*x = EndTerminalResponse{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndTerminalResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndTerminalResponse) ProtoMessage() {}
+
+func (x *EndTerminalResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndTerminalResponse.ProtoReflect.Descriptor instead.
+func (*EndTerminalResponse) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{21}
+}
+
+type WatchRecordingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRecordingRequest) Reset() {
+	*x = WatchRecordingRequest{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRecordingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRecordingRequest) ProtoMessage() {}
+
+func (x *WatchRecordingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRecordingRequest.ProtoReflect.Descriptor instead.
+func (*WatchRecordingRequest) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *WatchRecordingRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+// One batch of recorded bytes, in the order they crossed the sidecar; at
+// most MaxRecordingBatch (256 KiB) of data.
+type RecordingBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Chunks        []*RecordingChunk      `protobuf:"bytes,1,rep,name=chunks,proto3" json:"chunks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordingBatch) Reset() {
+	*x = RecordingBatch{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordingBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordingBatch) ProtoMessage() {}
+
+func (x *RecordingBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordingBatch.ProtoReflect.Descriptor instead.
+func (*RecordingBatch) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RecordingBatch) GetChunks() []*RecordingChunk {
+	if x != nil {
+		return x.Chunks
+	}
+	return nil
+}
+
+type RecordingChunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the sidecar read the bytes, Unix time in microseconds.
+	TimeUnixMicros int64 `protobuf:"varint,1,opt,name=time_unix_micros,json=timeUnixMicros,proto3" json:"time_unix_micros,omitempty"`
+	// True for input from the peer (only when the handoff asked for input),
+	// false for output of the descriptor.
+	Input bool `protobuf:"varint,2,opt,name=input,proto3" json:"input,omitempty"`
+	// The bytes as read or written, at most 64 KiB per chunk; output is raw
+	// (the UTF-8 repair of JSON mode is not applied). Empty in a gap.
+	Data []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	// A gap: this many bytes were left out here because the backlog was full
+	// (the agent fell more than 4 MiB behind); data is empty and time is when
+	// the first of them was dropped. 0 for an ordinary chunk.
+	DroppedBytes  uint64 `protobuf:"varint,4,opt,name=dropped_bytes,json=droppedBytes,proto3" json:"dropped_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordingChunk) Reset() {
+	*x = RecordingChunk{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordingChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordingChunk) ProtoMessage() {}
+
+func (x *RecordingChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordingChunk.ProtoReflect.Descriptor instead.
+func (*RecordingChunk) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *RecordingChunk) GetTimeUnixMicros() int64 {
+	if x != nil {
+		return x.TimeUnixMicros
+	}
+	return 0
+}
+
+func (x *RecordingChunk) GetInput() bool {
+	if x != nil {
+		return x.Input
+	}
+	return false
+}
+
+func (x *RecordingChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *RecordingChunk) GetDroppedBytes() uint64 {
+	if x != nil {
+		return x.DroppedBytes
+	}
+	return 0
 }
 
 type CloseSessionRequest struct {
@@ -1340,7 +1705,7 @@ type CloseSessionRequest struct {
 
 func (x *CloseSessionRequest) Reset() {
 	*x = CloseSessionRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1352,7 +1717,7 @@ func (x *CloseSessionRequest) String() string {
 func (*CloseSessionRequest) ProtoMessage() {}
 
 func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1365,7 +1730,7 @@ func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionRequest.ProtoReflect.Descriptor instead.
 func (*CloseSessionRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{19}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CloseSessionRequest) GetSessionId() string {
@@ -1390,7 +1755,7 @@ type CloseSessionResponse struct {
 
 func (x *CloseSessionResponse) Reset() {
 	*x = CloseSessionResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1402,7 +1767,7 @@ func (x *CloseSessionResponse) String() string {
 func (*CloseSessionResponse) ProtoMessage() {}
 
 func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1415,7 +1780,7 @@ func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionResponse.ProtoReflect.Descriptor instead.
 func (*CloseSessionResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{20}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{26}
 }
 
 type GetStatsRequest struct {
@@ -1428,7 +1793,7 @@ type GetStatsRequest struct {
 
 func (x *GetStatsRequest) Reset() {
 	*x = GetStatsRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1805,7 @@ func (x *GetStatsRequest) String() string {
 func (*GetStatsRequest) ProtoMessage() {}
 
 func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1818,7 @@ func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetStatsRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{21}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetStatsRequest) GetSessionId() string {
@@ -1472,7 +1837,7 @@ type GetStatsResponse struct {
 
 func (x *GetStatsResponse) Reset() {
 	*x = GetStatsResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1484,7 +1849,7 @@ func (x *GetStatsResponse) String() string {
 func (*GetStatsResponse) ProtoMessage() {}
 
 func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1497,7 +1862,7 @@ func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetStatsResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{22}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetStatsResponse) GetSessions() []*SessionStats {
@@ -1524,14 +1889,16 @@ type SessionStats struct {
 	// Session age, milliseconds.
 	AgeMs int64 `protobuf:"varint,10,opt,name=age_ms,json=ageMs,proto3" json:"age_ms,omitempty"`
 	// Set for screen sessions only.
-	Screen        *ScreenStats `protobuf:"bytes,11,opt,name=screen,proto3" json:"screen,omitempty"`
+	Screen *ScreenStats `protobuf:"bytes,11,opt,name=screen,proto3" json:"screen,omitempty"`
+	// Set for terminal sessions once the `terminal` channel opened.
+	Terminal      *TerminalActivity `protobuf:"bytes,12,opt,name=terminal,proto3" json:"terminal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SessionStats) Reset() {
 	*x = SessionStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1543,7 +1910,7 @@ func (x *SessionStats) String() string {
 func (*SessionStats) ProtoMessage() {}
 
 func (x *SessionStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1556,7 +1923,7 @@ func (x *SessionStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStats.ProtoReflect.Descriptor instead.
 func (*SessionStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{23}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SessionStats) GetSessionId() string {
@@ -1636,6 +2003,98 @@ func (x *SessionStats) GetScreen() *ScreenStats {
 	return nil
 }
 
+func (x *SessionStats) GetTerminal() *TerminalActivity {
+	if x != nil {
+		return x.Terminal
+	}
+	return nil
+}
+
+// What crossed a terminal, for idle timeouts. Counted at the data channel,
+// so it holds for handed-over descriptors and Terminal streams alike.
+type TerminalActivity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Last input from the peer (input messages only; ping and resize do not
+	// count) and last output sent to it, Unix time in microseconds; 0 before
+	// the first.
+	LastInputUnixMicros  int64 `protobuf:"varint,1,opt,name=last_input_unix_micros,json=lastInputUnixMicros,proto3" json:"last_input_unix_micros,omitempty"`
+	LastOutputUnixMicros int64 `protobuf:"varint,2,opt,name=last_output_unix_micros,json=lastOutputUnixMicros,proto3" json:"last_output_unix_micros,omitempty"`
+	// Totals, bytes: input from the peer, output towards it (before the JSON
+	// encoding).
+	InputBytes  uint64 `protobuf:"varint,3,opt,name=input_bytes,json=inputBytes,proto3" json:"input_bytes,omitempty"`
+	OutputBytes uint64 `protobuf:"varint,4,opt,name=output_bytes,json=outputBytes,proto3" json:"output_bytes,omitempty"`
+	// True when the terminal's bytes are pumped from a handed-over descriptor,
+	// false for a Terminal stream or while nothing is attached.
+	HandedOver    bool `protobuf:"varint,5,opt,name=handed_over,json=handedOver,proto3" json:"handed_over,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TerminalActivity) Reset() {
+	*x = TerminalActivity{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TerminalActivity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TerminalActivity) ProtoMessage() {}
+
+func (x *TerminalActivity) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TerminalActivity.ProtoReflect.Descriptor instead.
+func (*TerminalActivity) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *TerminalActivity) GetLastInputUnixMicros() int64 {
+	if x != nil {
+		return x.LastInputUnixMicros
+	}
+	return 0
+}
+
+func (x *TerminalActivity) GetLastOutputUnixMicros() int64 {
+	if x != nil {
+		return x.LastOutputUnixMicros
+	}
+	return 0
+}
+
+func (x *TerminalActivity) GetInputBytes() uint64 {
+	if x != nil {
+		return x.InputBytes
+	}
+	return 0
+}
+
+func (x *TerminalActivity) GetOutputBytes() uint64 {
+	if x != nil {
+		return x.OutputBytes
+	}
+	return 0
+}
+
+func (x *TerminalActivity) GetHandedOver() bool {
+	if x != nil {
+		return x.HandedOver
+	}
+	return false
+}
+
 // The encoder side of a screen session.
 type ScreenStats struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1675,7 +2134,7 @@ type ScreenStats struct {
 
 func (x *ScreenStats) Reset() {
 	*x = ScreenStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1687,7 +2146,7 @@ func (x *ScreenStats) String() string {
 func (*ScreenStats) ProtoMessage() {}
 
 func (x *ScreenStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1700,7 +2159,7 @@ func (x *ScreenStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScreenStats.ProtoReflect.Descriptor instead.
 func (*ScreenStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{24}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ScreenStats) GetDisplayWidth() uint32 {
@@ -1845,7 +2304,7 @@ type CandidatePair struct {
 
 func (x *CandidatePair) Reset() {
 	*x = CandidatePair{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1857,7 +2316,7 @@ func (x *CandidatePair) String() string {
 func (*CandidatePair) ProtoMessage() {}
 
 func (x *CandidatePair) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1870,7 +2329,7 @@ func (x *CandidatePair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CandidatePair.ProtoReflect.Descriptor instead.
 func (*CandidatePair) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{25}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CandidatePair) GetLocalType() string {
@@ -1925,7 +2384,7 @@ type ChannelStats struct {
 
 func (x *ChannelStats) Reset() {
 	*x = ChannelStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1937,7 +2396,7 @@ func (x *ChannelStats) String() string {
 func (*ChannelStats) ProtoMessage() {}
 
 func (x *ChannelStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1950,7 +2409,7 @@ func (x *ChannelStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelStats.ProtoReflect.Descriptor instead.
 func (*ChannelStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{26}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ChannelStats) GetLabel() string {
@@ -2050,7 +2509,7 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\tcandidate\x18\x02 \x01(\v2\x1d.porthole.rpc.v1.IceCandidateR\tcandidate\"4\n" +
 	"\x1aAddRemoteCandidateResponse\x12\x16\n" +
 	"\x06queued\x18\x01 \x01(\bR\x06queued\"\x14\n" +
-	"\x12WatchEventsRequest\"\xed\x02\n" +
+	"\x12WatchEventsRequest\"\xfa\x03\n" +
 	"\fSessionEvent\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12(\n" +
@@ -2061,8 +2520,13 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
 	"peer_state\x18\f \x01(\tH\x00R\tpeerState\x12G\n" +
 	"\x0echannel_opened\x18\r \x01(\v2\x1e.porthole.rpc.v1.ChannelOpenedH\x00R\rchannelOpened\x128\n" +
-	"\x06closed\x18\x0e \x01(\v2\x1e.porthole.rpc.v1.SessionClosedH\x00R\x06closedB\a\n" +
+	"\x06closed\x18\x0e \x01(\v2\x1e.porthole.rpc.v1.SessionClosedH\x00R\x06closed\x12B\n" +
+	"\x0fterminal_resize\x18\x0f \x01(\v2\x17.porthole.rpc.v1.ResizeH\x00R\x0eterminalResize\x12G\n" +
+	"\x0eterminal_ended\x18\x10 \x01(\v2\x1e.porthole.rpc.v1.TerminalEndedH\x00R\rterminalEndedB\a\n" +
 	"\x05event\"A\n" +
+	"\rTerminalEnded\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"A\n" +
 	"\rChannelOpened\x12\x14\n" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12\x1a\n" +
 	"\bprotocol\x18\x02 \x01(\tR\bprotocol\"A\n" +
@@ -2095,7 +2559,23 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\x04cols\x18\x01 \x01(\rR\x04cols\x12\x12\n" +
 	"\x04rows\x18\x02 \x01(\rR\x04rows\"\x1f\n" +
 	"\x05Close\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"L\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"~\n" +
+	"\x12EndTerminalRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1b\n" +
+	"\texit_code\x18\x02 \x01(\x05R\bexitCode\x12,\n" +
+	"\x05error\x18\x03 \x01(\v2\x16.porthole.rpc.v1.ErrorR\x05error\"\x15\n" +
+	"\x13EndTerminalResponse\"6\n" +
+	"\x15WatchRecordingRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\"I\n" +
+	"\x0eRecordingBatch\x127\n" +
+	"\x06chunks\x18\x01 \x03(\v2\x1f.porthole.rpc.v1.RecordingChunkR\x06chunks\"\x89\x01\n" +
+	"\x0eRecordingChunk\x12(\n" +
+	"\x10time_unix_micros\x18\x01 \x01(\x03R\x0etimeUnixMicros\x12\x14\n" +
+	"\x05input\x18\x02 \x01(\bR\x05input\x12\x12\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\x12#\n" +
+	"\rdropped_bytes\x18\x04 \x01(\x04R\fdroppedBytes\"L\n" +
 	"\x13CloseSessionRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x16\n" +
@@ -2105,7 +2585,7 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\"M\n" +
 	"\x10GetStatsResponse\x129\n" +
-	"\bsessions\x18\x01 \x03(\v2\x1d.porthole.rpc.v1.SessionStatsR\bsessions\"\xa7\x03\n" +
+	"\bsessions\x18\x01 \x03(\v2\x1d.porthole.rpc.v1.SessionStatsR\bsessions\"\xe6\x03\n" +
 	"\fSessionStats\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x12\n" +
@@ -2121,7 +2601,16 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\bchannels\x18\t \x03(\v2\x1d.porthole.rpc.v1.ChannelStatsR\bchannels\x12\x15\n" +
 	"\x06age_ms\x18\n" +
 	" \x01(\x03R\x05ageMs\x124\n" +
-	"\x06screen\x18\v \x01(\v2\x1c.porthole.rpc.v1.ScreenStatsR\x06screen\"\x84\x05\n" +
+	"\x06screen\x18\v \x01(\v2\x1c.porthole.rpc.v1.ScreenStatsR\x06screen\x12=\n" +
+	"\bterminal\x18\f \x01(\v2!.porthole.rpc.v1.TerminalActivityR\bterminal\"\xe3\x01\n" +
+	"\x10TerminalActivity\x123\n" +
+	"\x16last_input_unix_micros\x18\x01 \x01(\x03R\x13lastInputUnixMicros\x125\n" +
+	"\x17last_output_unix_micros\x18\x02 \x01(\x03R\x14lastOutputUnixMicros\x12\x1f\n" +
+	"\vinput_bytes\x18\x03 \x01(\x04R\n" +
+	"inputBytes\x12!\n" +
+	"\foutput_bytes\x18\x04 \x01(\x04R\voutputBytes\x12\x1f\n" +
+	"\vhanded_over\x18\x05 \x01(\bR\n" +
+	"handedOver\"\x84\x05\n" +
 	"\vScreenStats\x12#\n" +
 	"\rdisplay_width\x18\x01 \x01(\rR\fdisplayWidth\x12%\n" +
 	"\x0edisplay_height\x18\x02 \x01(\rR\rdisplayHeight\x12\x1f\n" +
@@ -2161,14 +2650,16 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
 	"bytes_sent\x18\x06 \x01(\x04R\tbytesSent\x12%\n" +
 	"\x0ebytes_received\x18\a \x01(\x04R\rbytesReceived\x12'\n" +
-	"\x0fbuffered_amount\x18\b \x01(\x04R\x0ebufferedAmount2\xb2\x04\n" +
+	"\x0fbuffered_amount\x18\b \x01(\x04R\x0ebufferedAmount2\xe9\x05\n" +
 	"\aSidecar\x12^\n" +
 	"\rCreateSession\x12%.porthole.rpc.v1.CreateSessionRequest\x1a&.porthole.rpc.v1.CreateSessionResponse\x12m\n" +
 	"\x12AddRemoteCandidate\x12*.porthole.rpc.v1.AddRemoteCandidateRequest\x1a+.porthole.rpc.v1.AddRemoteCandidateResponse\x12S\n" +
 	"\vWatchEvents\x12#.porthole.rpc.v1.WatchEventsRequest\x1a\x1d.porthole.rpc.v1.SessionEvent0\x01\x12U\n" +
 	"\bTerminal\x12\".porthole.rpc.v1.TerminalFromAgent\x1a!.porthole.rpc.v1.TerminalFromPeer(\x010\x01\x12[\n" +
 	"\fCloseSession\x12$.porthole.rpc.v1.CloseSessionRequest\x1a%.porthole.rpc.v1.CloseSessionResponse\x12O\n" +
-	"\bGetStats\x12 .porthole.rpc.v1.GetStatsRequest\x1a!.porthole.rpc.v1.GetStatsResponseB,Z*porthole/core-go/gen/porthole/rpc/v1;rpcv1b\x06proto3"
+	"\bGetStats\x12 .porthole.rpc.v1.GetStatsRequest\x1a!.porthole.rpc.v1.GetStatsResponse\x12X\n" +
+	"\vEndTerminal\x12#.porthole.rpc.v1.EndTerminalRequest\x1a$.porthole.rpc.v1.EndTerminalResponse\x12[\n" +
+	"\x0eWatchRecording\x12&.porthole.rpc.v1.WatchRecordingRequest\x1a\x1f.porthole.rpc.v1.RecordingBatch0\x01B,Z*porthole/core-go/gen/porthole/rpc/v1;rpcv1b\x06proto3"
 
 var (
 	file_porthole_rpc_v1_sidecar_proto_rawDescOnce sync.Once
@@ -2182,7 +2673,7 @@ func file_porthole_rpc_v1_sidecar_proto_rawDescGZIP() []byte {
 	return file_porthole_rpc_v1_sidecar_proto_rawDescData
 }
 
-var file_porthole_rpc_v1_sidecar_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_porthole_rpc_v1_sidecar_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_porthole_rpc_v1_sidecar_proto_goTypes = []any{
 	(*IceServer)(nil),                  // 0: porthole.rpc.v1.IceServer
 	(*CreateSessionRequest)(nil),       // 1: porthole.rpc.v1.CreateSessionRequest
@@ -2193,59 +2684,75 @@ var file_porthole_rpc_v1_sidecar_proto_goTypes = []any{
 	(*AddRemoteCandidateResponse)(nil), // 6: porthole.rpc.v1.AddRemoteCandidateResponse
 	(*WatchEventsRequest)(nil),         // 7: porthole.rpc.v1.WatchEventsRequest
 	(*SessionEvent)(nil),               // 8: porthole.rpc.v1.SessionEvent
-	(*ChannelOpened)(nil),              // 9: porthole.rpc.v1.ChannelOpened
-	(*SessionClosed)(nil),              // 10: porthole.rpc.v1.SessionClosed
-	(*TerminalFromAgent)(nil),          // 11: porthole.rpc.v1.TerminalFromAgent
-	(*Attach)(nil),                     // 12: porthole.rpc.v1.Attach
-	(*Exit)(nil),                       // 13: porthole.rpc.v1.Exit
-	(*Error)(nil),                      // 14: porthole.rpc.v1.Error
-	(*TerminalFromPeer)(nil),           // 15: porthole.rpc.v1.TerminalFromPeer
-	(*Attached)(nil),                   // 16: porthole.rpc.v1.Attached
-	(*Resize)(nil),                     // 17: porthole.rpc.v1.Resize
-	(*Close)(nil),                      // 18: porthole.rpc.v1.Close
-	(*CloseSessionRequest)(nil),        // 19: porthole.rpc.v1.CloseSessionRequest
-	(*CloseSessionResponse)(nil),       // 20: porthole.rpc.v1.CloseSessionResponse
-	(*GetStatsRequest)(nil),            // 21: porthole.rpc.v1.GetStatsRequest
-	(*GetStatsResponse)(nil),           // 22: porthole.rpc.v1.GetStatsResponse
-	(*SessionStats)(nil),               // 23: porthole.rpc.v1.SessionStats
-	(*ScreenStats)(nil),                // 24: porthole.rpc.v1.ScreenStats
-	(*CandidatePair)(nil),              // 25: porthole.rpc.v1.CandidatePair
-	(*ChannelStats)(nil),               // 26: porthole.rpc.v1.ChannelStats
+	(*TerminalEnded)(nil),              // 9: porthole.rpc.v1.TerminalEnded
+	(*ChannelOpened)(nil),              // 10: porthole.rpc.v1.ChannelOpened
+	(*SessionClosed)(nil),              // 11: porthole.rpc.v1.SessionClosed
+	(*TerminalFromAgent)(nil),          // 12: porthole.rpc.v1.TerminalFromAgent
+	(*Attach)(nil),                     // 13: porthole.rpc.v1.Attach
+	(*Exit)(nil),                       // 14: porthole.rpc.v1.Exit
+	(*Error)(nil),                      // 15: porthole.rpc.v1.Error
+	(*TerminalFromPeer)(nil),           // 16: porthole.rpc.v1.TerminalFromPeer
+	(*Attached)(nil),                   // 17: porthole.rpc.v1.Attached
+	(*Resize)(nil),                     // 18: porthole.rpc.v1.Resize
+	(*Close)(nil),                      // 19: porthole.rpc.v1.Close
+	(*EndTerminalRequest)(nil),         // 20: porthole.rpc.v1.EndTerminalRequest
+	(*EndTerminalResponse)(nil),        // 21: porthole.rpc.v1.EndTerminalResponse
+	(*WatchRecordingRequest)(nil),      // 22: porthole.rpc.v1.WatchRecordingRequest
+	(*RecordingBatch)(nil),             // 23: porthole.rpc.v1.RecordingBatch
+	(*RecordingChunk)(nil),             // 24: porthole.rpc.v1.RecordingChunk
+	(*CloseSessionRequest)(nil),        // 25: porthole.rpc.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil),       // 26: porthole.rpc.v1.CloseSessionResponse
+	(*GetStatsRequest)(nil),            // 27: porthole.rpc.v1.GetStatsRequest
+	(*GetStatsResponse)(nil),           // 28: porthole.rpc.v1.GetStatsResponse
+	(*SessionStats)(nil),               // 29: porthole.rpc.v1.SessionStats
+	(*TerminalActivity)(nil),           // 30: porthole.rpc.v1.TerminalActivity
+	(*ScreenStats)(nil),                // 31: porthole.rpc.v1.ScreenStats
+	(*CandidatePair)(nil),              // 32: porthole.rpc.v1.CandidatePair
+	(*ChannelStats)(nil),               // 33: porthole.rpc.v1.ChannelStats
 }
 var file_porthole_rpc_v1_sidecar_proto_depIdxs = []int32{
 	0,  // 0: porthole.rpc.v1.CreateSessionRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
 	2,  // 1: porthole.rpc.v1.CreateSessionRequest.screen:type_name -> porthole.rpc.v1.ScreenOptions
 	4,  // 2: porthole.rpc.v1.AddRemoteCandidateRequest.candidate:type_name -> porthole.rpc.v1.IceCandidate
 	4,  // 3: porthole.rpc.v1.SessionEvent.local_candidate:type_name -> porthole.rpc.v1.IceCandidate
-	9,  // 4: porthole.rpc.v1.SessionEvent.channel_opened:type_name -> porthole.rpc.v1.ChannelOpened
-	10, // 5: porthole.rpc.v1.SessionEvent.closed:type_name -> porthole.rpc.v1.SessionClosed
-	12, // 6: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
-	13, // 7: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
-	14, // 8: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
-	16, // 9: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
-	17, // 10: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
-	18, // 11: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
-	23, // 12: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
-	25, // 13: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
-	26, // 14: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
-	24, // 15: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
-	1,  // 16: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
-	5,  // 17: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
-	7,  // 18: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
-	11, // 19: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
-	19, // 20: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
-	21, // 21: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
-	3,  // 22: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
-	6,  // 23: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
-	8,  // 24: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
-	15, // 25: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
-	20, // 26: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
-	22, // 27: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
-	22, // [22:28] is the sub-list for method output_type
-	16, // [16:22] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	10, // 4: porthole.rpc.v1.SessionEvent.channel_opened:type_name -> porthole.rpc.v1.ChannelOpened
+	11, // 5: porthole.rpc.v1.SessionEvent.closed:type_name -> porthole.rpc.v1.SessionClosed
+	18, // 6: porthole.rpc.v1.SessionEvent.terminal_resize:type_name -> porthole.rpc.v1.Resize
+	9,  // 7: porthole.rpc.v1.SessionEvent.terminal_ended:type_name -> porthole.rpc.v1.TerminalEnded
+	13, // 8: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
+	14, // 9: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
+	15, // 10: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
+	17, // 11: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
+	18, // 12: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
+	19, // 13: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
+	15, // 14: porthole.rpc.v1.EndTerminalRequest.error:type_name -> porthole.rpc.v1.Error
+	24, // 15: porthole.rpc.v1.RecordingBatch.chunks:type_name -> porthole.rpc.v1.RecordingChunk
+	29, // 16: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
+	32, // 17: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
+	33, // 18: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
+	31, // 19: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
+	30, // 20: porthole.rpc.v1.SessionStats.terminal:type_name -> porthole.rpc.v1.TerminalActivity
+	1,  // 21: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
+	5,  // 22: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
+	7,  // 23: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
+	12, // 24: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
+	25, // 25: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
+	27, // 26: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
+	20, // 27: porthole.rpc.v1.Sidecar.EndTerminal:input_type -> porthole.rpc.v1.EndTerminalRequest
+	22, // 28: porthole.rpc.v1.Sidecar.WatchRecording:input_type -> porthole.rpc.v1.WatchRecordingRequest
+	3,  // 29: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
+	6,  // 30: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
+	8,  // 31: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
+	16, // 32: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
+	26, // 33: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
+	28, // 34: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
+	21, // 35: porthole.rpc.v1.Sidecar.EndTerminal:output_type -> porthole.rpc.v1.EndTerminalResponse
+	23, // 36: porthole.rpc.v1.Sidecar.WatchRecording:output_type -> porthole.rpc.v1.RecordingBatch
+	29, // [29:37] is the sub-list for method output_type
+	21, // [21:29] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_porthole_rpc_v1_sidecar_proto_init() }
@@ -2259,14 +2766,16 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 		(*SessionEvent_PeerState)(nil),
 		(*SessionEvent_ChannelOpened)(nil),
 		(*SessionEvent_Closed)(nil),
+		(*SessionEvent_TerminalResize)(nil),
+		(*SessionEvent_TerminalEnded)(nil),
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[11].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[12].OneofWrappers = []any{
 		(*TerminalFromAgent_Attach)(nil),
 		(*TerminalFromAgent_Output)(nil),
 		(*TerminalFromAgent_Exit)(nil),
 		(*TerminalFromAgent_Error)(nil),
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[15].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[16].OneofWrappers = []any{
 		(*TerminalFromPeer_Attached)(nil),
 		(*TerminalFromPeer_Input)(nil),
 		(*TerminalFromPeer_Resize)(nil),
@@ -2278,7 +2787,7 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_porthole_rpc_v1_sidecar_proto_rawDesc), len(file_porthole_rpc_v1_sidecar_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -2,6 +2,12 @@
 // porthole-core (Go, the server): the agent drives WebRTC sessions in the
 // sidecar over gRPC on a unix socket.
 //
+// A terminal's bytes travel one of two ways, chosen per session by the
+// agent: on the Terminal stream below, or pumped by the sidecar itself from
+// a descriptor the agent hands over on the side socket next to this one
+// (docs/protocol.md, "Descriptor handoff"); control (resize, end, exit,
+// recordings, activity) stays here.
+//
 // The sidecar knows nothing of users, Docker or Socket.IO. It owns peer
 // connections (ICE, DTLS, SCTP), speaks the `terminal` data-channel protocol
 // with the remote peer (see docs/protocol.md) and hands the agent plain,
@@ -39,6 +45,8 @@ const (
 	Sidecar_Terminal_FullMethodName           = "/porthole.rpc.v1.Sidecar/Terminal"
 	Sidecar_CloseSession_FullMethodName       = "/porthole.rpc.v1.Sidecar/CloseSession"
 	Sidecar_GetStats_FullMethodName           = "/porthole.rpc.v1.Sidecar/GetStats"
+	Sidecar_EndTerminal_FullMethodName        = "/porthole.rpc.v1.Sidecar/EndTerminal"
+	Sidecar_WatchRecording_FullMethodName     = "/porthole.rpc.v1.Sidecar/WatchRecording"
 )
 
 // SidecarClient is the client API for Sidecar service.
@@ -73,6 +81,27 @@ type SidecarClient interface {
 	CloseSession(ctx context.Context, in *CloseSessionRequest, opts ...grpc.CallOption) (*CloseSessionResponse, error)
 	// Transport statistics of one session, or of all when session_id is empty.
 	GetStats(ctx context.Context, in *GetStatsRequest, opts ...grpc.CallOption) (*GetStatsResponse, error)
+	// Ends a terminal whose descriptor was handed over on the side socket
+	// (docs/protocol.md, "Descriptor handoff"): the sidecar stops reading the
+	// descriptor, sends the output it already read, then `error` (when set)
+	// and {"type":"exit","code":exit_code} to the peer. The agent calls it
+	// after SessionEvent.terminal_ended, once it has the exit code. It
+	// returns when the exit message is queued on the data channel (it waits,
+	// within the call's deadline, while the channel is above its high-water
+	// mark). NOT_FOUND for an unknown session, FAILED_PRECONDITION when the
+	// session has no handed-over descriptor or was already ended.
+	EndTerminal(ctx context.Context, in *EndTerminalRequest, opts ...grpc.CallOption) (*EndTerminalResponse, error)
+	// The output (and, when asked in the handoff, input) copies of one
+	// handed-over terminal, for the agent's recording. The sidecar tees every
+	// byte into a bounded backlog (MaxRecordingBacklog, 4 MiB) that never
+	// slows the echo; this stream drains it in batches. Nothing is dropped
+	// while the agent keeps within the bound; what does not fit becomes a gap
+	// chunk (RecordingChunk.dropped_bytes) where it was left out. The stream
+	// ends with OK after the last batch once the session closed. One reader
+	// per session: a second gets ALREADY_EXISTS; NOT_FOUND for an unknown
+	// session, FAILED_PRECONDITION when the handoff did not ask for a
+	// recording.
+	WatchRecording(ctx context.Context, in *WatchRecordingRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RecordingBatch], error)
 }
 
 type sidecarClient struct {
@@ -155,6 +184,35 @@ func (c *sidecarClient) GetStats(ctx context.Context, in *GetStatsRequest, opts 
 	return out, nil
 }
 
+func (c *sidecarClient) EndTerminal(ctx context.Context, in *EndTerminalRequest, opts ...grpc.CallOption) (*EndTerminalResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EndTerminalResponse)
+	err := c.cc.Invoke(ctx, Sidecar_EndTerminal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *sidecarClient) WatchRecording(ctx context.Context, in *WatchRecordingRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RecordingBatch], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Sidecar_ServiceDesc.Streams[2], Sidecar_WatchRecording_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchRecordingRequest, RecordingBatch]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Sidecar_WatchRecordingClient = grpc.ServerStreamingClient[RecordingBatch]
+
 // SidecarServer is the server API for Sidecar service.
 // All implementations must embed UnimplementedSidecarServer
 // for forward compatibility.
@@ -187,6 +245,27 @@ type SidecarServer interface {
 	CloseSession(context.Context, *CloseSessionRequest) (*CloseSessionResponse, error)
 	// Transport statistics of one session, or of all when session_id is empty.
 	GetStats(context.Context, *GetStatsRequest) (*GetStatsResponse, error)
+	// Ends a terminal whose descriptor was handed over on the side socket
+	// (docs/protocol.md, "Descriptor handoff"): the sidecar stops reading the
+	// descriptor, sends the output it already read, then `error` (when set)
+	// and {"type":"exit","code":exit_code} to the peer. The agent calls it
+	// after SessionEvent.terminal_ended, once it has the exit code. It
+	// returns when the exit message is queued on the data channel (it waits,
+	// within the call's deadline, while the channel is above its high-water
+	// mark). NOT_FOUND for an unknown session, FAILED_PRECONDITION when the
+	// session has no handed-over descriptor or was already ended.
+	EndTerminal(context.Context, *EndTerminalRequest) (*EndTerminalResponse, error)
+	// The output (and, when asked in the handoff, input) copies of one
+	// handed-over terminal, for the agent's recording. The sidecar tees every
+	// byte into a bounded backlog (MaxRecordingBacklog, 4 MiB) that never
+	// slows the echo; this stream drains it in batches. Nothing is dropped
+	// while the agent keeps within the bound; what does not fit becomes a gap
+	// chunk (RecordingChunk.dropped_bytes) where it was left out. The stream
+	// ends with OK after the last batch once the session closed. One reader
+	// per session: a second gets ALREADY_EXISTS; NOT_FOUND for an unknown
+	// session, FAILED_PRECONDITION when the handoff did not ask for a
+	// recording.
+	WatchRecording(*WatchRecordingRequest, grpc.ServerStreamingServer[RecordingBatch]) error
 	mustEmbedUnimplementedSidecarServer()
 }
 
@@ -214,6 +293,12 @@ func (UnimplementedSidecarServer) CloseSession(context.Context, *CloseSessionReq
 }
 func (UnimplementedSidecarServer) GetStats(context.Context, *GetStatsRequest) (*GetStatsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetStats not implemented")
+}
+func (UnimplementedSidecarServer) EndTerminal(context.Context, *EndTerminalRequest) (*EndTerminalResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EndTerminal not implemented")
+}
+func (UnimplementedSidecarServer) WatchRecording(*WatchRecordingRequest, grpc.ServerStreamingServer[RecordingBatch]) error {
+	return status.Error(codes.Unimplemented, "method WatchRecording not implemented")
 }
 func (UnimplementedSidecarServer) mustEmbedUnimplementedSidecarServer() {}
 func (UnimplementedSidecarServer) testEmbeddedByValue()                 {}
@@ -326,6 +411,35 @@ func _Sidecar_GetStats_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Sidecar_EndTerminal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EndTerminalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SidecarServer).EndTerminal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Sidecar_EndTerminal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SidecarServer).EndTerminal(ctx, req.(*EndTerminalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Sidecar_WatchRecording_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchRecordingRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(SidecarServer).WatchRecording(m, &grpc.GenericServerStream[WatchRecordingRequest, RecordingBatch]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Sidecar_WatchRecordingServer = grpc.ServerStreamingServer[RecordingBatch]
+
 // Sidecar_ServiceDesc is the grpc.ServiceDesc for Sidecar service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -349,6 +463,10 @@ var Sidecar_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "GetStats",
 			Handler:    _Sidecar_GetStats_Handler,
 		},
+		{
+			MethodName: "EndTerminal",
+			Handler:    _Sidecar_EndTerminal_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -361,6 +479,11 @@ var Sidecar_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _Sidecar_Terminal_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "WatchRecording",
+			Handler:       _Sidecar_WatchRecording_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "porthole/rpc/v1/sidecar.proto",

@@ -83,7 +83,7 @@ class WatchEventsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class SessionEvent(_message.Message):
-    __slots__ = ("session_id", "time_unix_micros", "local_candidate", "ice_state", "peer_state", "channel_opened", "closed")
+    __slots__ = ("session_id", "time_unix_micros", "local_candidate", "ice_state", "peer_state", "channel_opened", "closed", "terminal_resize", "terminal_ended")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_UNIX_MICROS_FIELD_NUMBER: _ClassVar[int]
     LOCAL_CANDIDATE_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +91,8 @@ class SessionEvent(_message.Message):
     PEER_STATE_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_OPENED_FIELD_NUMBER: _ClassVar[int]
     CLOSED_FIELD_NUMBER: _ClassVar[int]
+    TERMINAL_RESIZE_FIELD_NUMBER: _ClassVar[int]
+    TERMINAL_ENDED_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     time_unix_micros: int
     local_candidate: IceCandidate
@@ -98,7 +100,17 @@ class SessionEvent(_message.Message):
     peer_state: str
     channel_opened: ChannelOpened
     closed: SessionClosed
-    def __init__(self, session_id: _Optional[str] = ..., time_unix_micros: _Optional[int] = ..., local_candidate: _Optional[_Union[IceCandidate, _Mapping]] = ..., ice_state: _Optional[str] = ..., peer_state: _Optional[str] = ..., channel_opened: _Optional[_Union[ChannelOpened, _Mapping]] = ..., closed: _Optional[_Union[SessionClosed, _Mapping]] = ...) -> None: ...
+    terminal_resize: Resize
+    terminal_ended: TerminalEnded
+    def __init__(self, session_id: _Optional[str] = ..., time_unix_micros: _Optional[int] = ..., local_candidate: _Optional[_Union[IceCandidate, _Mapping]] = ..., ice_state: _Optional[str] = ..., peer_state: _Optional[str] = ..., channel_opened: _Optional[_Union[ChannelOpened, _Mapping]] = ..., closed: _Optional[_Union[SessionClosed, _Mapping]] = ..., terminal_resize: _Optional[_Union[Resize, _Mapping]] = ..., terminal_ended: _Optional[_Union[TerminalEnded, _Mapping]] = ...) -> None: ...
+
+class TerminalEnded(_message.Message):
+    __slots__ = ("reason", "message")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    message: str
+    def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class ChannelOpened(_message.Message):
     __slots__ = ("label", "protocol")
@@ -180,6 +192,44 @@ class Close(_message.Message):
     reason: str
     def __init__(self, reason: _Optional[str] = ...) -> None: ...
 
+class EndTerminalRequest(_message.Message):
+    __slots__ = ("session_id", "exit_code", "error")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    exit_code: int
+    error: Error
+    def __init__(self, session_id: _Optional[str] = ..., exit_code: _Optional[int] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+
+class EndTerminalResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class WatchRecordingRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    def __init__(self, session_id: _Optional[str] = ...) -> None: ...
+
+class RecordingBatch(_message.Message):
+    __slots__ = ("chunks",)
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    chunks: _containers.RepeatedCompositeFieldContainer[RecordingChunk]
+    def __init__(self, chunks: _Optional[_Iterable[_Union[RecordingChunk, _Mapping]]] = ...) -> None: ...
+
+class RecordingChunk(_message.Message):
+    __slots__ = ("time_unix_micros", "input", "data", "dropped_bytes")
+    TIME_UNIX_MICROS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    time_unix_micros: int
+    input: bool
+    data: bytes
+    dropped_bytes: int
+    def __init__(self, time_unix_micros: _Optional[int] = ..., input: _Optional[bool] = ..., data: _Optional[bytes] = ..., dropped_bytes: _Optional[int] = ...) -> None: ...
+
 class CloseSessionRequest(_message.Message):
     __slots__ = ("session_id", "reason")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -205,7 +255,7 @@ class GetStatsResponse(_message.Message):
     def __init__(self, sessions: _Optional[_Iterable[_Union[SessionStats, _Mapping]]] = ...) -> None: ...
 
 class SessionStats(_message.Message):
-    __slots__ = ("session_id", "kind", "peer_state", "ice_state", "selected_pair", "rtt_ms", "bytes_sent", "bytes_received", "channels", "age_ms", "screen")
+    __slots__ = ("session_id", "kind", "peer_state", "ice_state", "selected_pair", "rtt_ms", "bytes_sent", "bytes_received", "channels", "age_ms", "screen", "terminal")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     PEER_STATE_FIELD_NUMBER: _ClassVar[int]
@@ -217,6 +267,7 @@ class SessionStats(_message.Message):
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
     AGE_MS_FIELD_NUMBER: _ClassVar[int]
     SCREEN_FIELD_NUMBER: _ClassVar[int]
+    TERMINAL_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     kind: str
     peer_state: str
@@ -228,7 +279,22 @@ class SessionStats(_message.Message):
     channels: _containers.RepeatedCompositeFieldContainer[ChannelStats]
     age_ms: int
     screen: ScreenStats
-    def __init__(self, session_id: _Optional[str] = ..., kind: _Optional[str] = ..., peer_state: _Optional[str] = ..., ice_state: _Optional[str] = ..., selected_pair: _Optional[_Union[CandidatePair, _Mapping]] = ..., rtt_ms: _Optional[float] = ..., bytes_sent: _Optional[int] = ..., bytes_received: _Optional[int] = ..., channels: _Optional[_Iterable[_Union[ChannelStats, _Mapping]]] = ..., age_ms: _Optional[int] = ..., screen: _Optional[_Union[ScreenStats, _Mapping]] = ...) -> None: ...
+    terminal: TerminalActivity
+    def __init__(self, session_id: _Optional[str] = ..., kind: _Optional[str] = ..., peer_state: _Optional[str] = ..., ice_state: _Optional[str] = ..., selected_pair: _Optional[_Union[CandidatePair, _Mapping]] = ..., rtt_ms: _Optional[float] = ..., bytes_sent: _Optional[int] = ..., bytes_received: _Optional[int] = ..., channels: _Optional[_Iterable[_Union[ChannelStats, _Mapping]]] = ..., age_ms: _Optional[int] = ..., screen: _Optional[_Union[ScreenStats, _Mapping]] = ..., terminal: _Optional[_Union[TerminalActivity, _Mapping]] = ...) -> None: ...
+
+class TerminalActivity(_message.Message):
+    __slots__ = ("last_input_unix_micros", "last_output_unix_micros", "input_bytes", "output_bytes", "handed_over")
+    LAST_INPUT_UNIX_MICROS_FIELD_NUMBER: _ClassVar[int]
+    LAST_OUTPUT_UNIX_MICROS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    HANDED_OVER_FIELD_NUMBER: _ClassVar[int]
+    last_input_unix_micros: int
+    last_output_unix_micros: int
+    input_bytes: int
+    output_bytes: int
+    handed_over: bool
+    def __init__(self, last_input_unix_micros: _Optional[int] = ..., last_output_unix_micros: _Optional[int] = ..., input_bytes: _Optional[int] = ..., output_bytes: _Optional[int] = ..., handed_over: _Optional[bool] = ...) -> None: ...
 
 class ScreenStats(_message.Message):
     __slots__ = ("display_width", "display_height", "video_width", "video_height", "fps", "target_fps", "target_bitrate_kbps", "bitrate_kbps", "frames", "keyframes", "frames_skipped", "keyframe_requests", "bytes_encoded", "input_events", "input_errors", "last_encode_ms", "encode_p50_ms", "encode_p99_ms")

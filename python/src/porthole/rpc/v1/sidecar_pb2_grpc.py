@@ -64,6 +64,16 @@ class SidecarStub:
                 request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.GetStatsRequest.SerializeToString,
                 response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.GetStatsResponse.FromString,
                 _registered_method=True)
+        self.EndTerminal = channel.unary_unary(
+                '/porthole.rpc.v1.Sidecar/EndTerminal',
+                request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.EndTerminalRequest.SerializeToString,
+                response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.EndTerminalResponse.FromString,
+                _registered_method=True)
+        self.WatchRecording = channel.unary_stream(
+                '/porthole.rpc.v1.Sidecar/WatchRecording',
+                request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.WatchRecordingRequest.SerializeToString,
+                response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RecordingBatch.FromString,
+                _registered_method=True)
 
 
 class SidecarServicer:
@@ -127,6 +137,37 @@ class SidecarServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EndTerminal(self, request, context):
+        """Ends a terminal whose descriptor was handed over on the side socket
+        (docs/protocol.md, "Descriptor handoff"): the sidecar stops reading the
+        descriptor, sends the output it already read, then `error` (when set)
+        and {"type":"exit","code":exit_code} to the peer. The agent calls it
+        after SessionEvent.terminal_ended, once it has the exit code. It
+        returns when the exit message is queued on the data channel (it waits,
+        within the call's deadline, while the channel is above its high-water
+        mark). NOT_FOUND for an unknown session, FAILED_PRECONDITION when the
+        session has no handed-over descriptor or was already ended.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchRecording(self, request, context):
+        """The output (and, when asked in the handoff, input) copies of one
+        handed-over terminal, for the agent's recording. The sidecar tees every
+        byte into a bounded backlog (MaxRecordingBacklog, 4 MiB) that never
+        slows the echo; this stream drains it in batches. Nothing is dropped
+        while the agent keeps within the bound; what does not fit becomes a gap
+        chunk (RecordingChunk.dropped_bytes) where it was left out. The stream
+        ends with OK after the last batch once the session closed. One reader
+        per session: a second gets ALREADY_EXISTS; NOT_FOUND for an unknown
+        session, FAILED_PRECONDITION when the handoff did not ask for a
+        recording.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SidecarServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -159,6 +200,16 @@ def add_SidecarServicer_to_server(servicer, server):
                     servicer.GetStats,
                     request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.GetStatsRequest.FromString,
                     response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.GetStatsResponse.SerializeToString,
+            ),
+            'EndTerminal': grpc.unary_unary_rpc_method_handler(
+                    servicer.EndTerminal,
+                    request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.EndTerminalRequest.FromString,
+                    response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.EndTerminalResponse.SerializeToString,
+            ),
+            'WatchRecording': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchRecording,
+                    request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.WatchRecordingRequest.FromString,
+                    response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RecordingBatch.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -323,6 +374,60 @@ class Sidecar:
             '/porthole.rpc.v1.Sidecar/GetStats',
             porthole_dot_rpc_dot_v1_dot_sidecar__pb2.GetStatsRequest.SerializeToString,
             porthole_dot_rpc_dot_v1_dot_sidecar__pb2.GetStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EndTerminal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/porthole.rpc.v1.Sidecar/EndTerminal',
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.EndTerminalRequest.SerializeToString,
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.EndTerminalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchRecording(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/porthole.rpc.v1.Sidecar/WatchRecording',
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.WatchRecordingRequest.SerializeToString,
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RecordingBatch.FromString,
             options,
             channel_credentials,
             insecure,
