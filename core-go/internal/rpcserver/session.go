@@ -25,6 +25,7 @@ func (s *Server) CreateSession(_ context.Context, req *rpcv1.CreateSessionReques
 		Kind:       req.GetKind(),
 		ICEServers: servers,
 		Screen:     screenOptions(req.GetScreen()),
+		RelayOnly:  req.GetRelayOnly(),
 	})
 	if err != nil {
 		s.log.Info("create session refused", "session", safeID(req.GetSessionId()), "err", err)

@@ -35,6 +35,8 @@ func TestCreateSessionErrors(t *testing.T) {
 		{"long id", &rpcv1.CreateSessionRequest{SessionId: strings.Repeat("a", 129), OfferSdp: offer, Kind: "terminal"}, codes.InvalidArgument},
 		{"bad ice server", &rpcv1.CreateSessionRequest{SessionId: "a", OfferSdp: offer, Kind: "terminal",
 			IceServers: []*rpcv1.IceServer{{Urls: []string{"http://x"}}}}, codes.InvalidArgument},
+		{"relay only without turn", &rpcv1.CreateSessionRequest{SessionId: "a", OfferSdp: offer, Kind: "terminal",
+			RelayOnly: true, IceServers: []*rpcv1.IceServer{{Urls: []string{"stun:127.0.0.1:3478"}}}}, codes.InvalidArgument},
 	} {
 		_, err := h.client.CreateSession(ctxT(t), c.req)
 		if status.Code(err) != c.code {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
@@ -116,4 +117,16 @@ func iceServers(servers []config.ICEServer) []webrtc.ICEServer {
 		out = append(out, ws)
 	}
 	return out
+}
+
+// hasTURN reports whether any server is a TURN relay (turn: or turns:).
+func hasTURN(servers []config.ICEServer) bool {
+	for _, s := range servers {
+		for _, u := range s.URLs {
+			if strings.HasPrefix(u, "turn:") || strings.HasPrefix(u, "turns:") {
+				return true
+			}
+		}
+	}
+	return false
 }

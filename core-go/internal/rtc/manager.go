@@ -37,6 +37,8 @@ type CreateRequest struct {
 	Kind       string
 	ICEServers []config.ICEServer
 	Screen     *screen.Config // required for KindScreen; defaults applied here
+	// RelayOnly gathers and uses relayed candidates only (a TURN server is required).
+	RelayOnly bool
 }
 
 // New builds the pion API from cfg. Call Shutdown to release it.
@@ -143,6 +145,10 @@ func (m *Manager) CreateSession(req CreateRequest) (string, error) {
 		}
 	}
 
+	if req.RelayOnly && !hasTURN(servers) {
+		return "", fmt.Errorf("%w: relay_only needs a turn: or turns: server", ErrBadICEServer)
+	}
+
 	m.mu.Lock()
 	switch {
 	case m.closed:
@@ -160,7 +166,7 @@ func (m *Manager) CreateSession(req CreateRequest) (string, error) {
 	early := m.pending.take(s.id, time.Now())
 	m.mu.Unlock()
 
-	answer, err := s.start(req.OfferSDP, iceServers(servers), early, scr)
+	answer, err := s.start(req.OfferSDP, iceServers(servers), req.RelayOnly, early, scr)
 	close(s.started)
 	if err != nil {
 		s.abort()

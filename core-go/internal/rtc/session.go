@@ -74,7 +74,8 @@ func (s *Session) ID() string { return s.id }
 
 // start creates the peer connection, applies the offer and the early
 // candidates and returns the answer without waiting for ICE gathering.
-func (s *Session) start(offer string, servers []webrtc.ICEServer, early []Candidate, scr *screen.Config) (string, error) {
+func (s *Session) start(offer string, servers []webrtc.ICEServer, relayOnly bool, early []Candidate,
+	scr *screen.Config) (string, error) {
 	api := s.m.api
 	if scr != nil {
 		if err := s.prepareScreen(*scr); err != nil {
@@ -82,7 +83,11 @@ func (s *Session) start(offer string, servers []webrtc.ICEServer, early []Candid
 		}
 		api = s.screen.api
 	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: servers})
+	cfg := webrtc.Configuration{ICEServers: servers}
+	if relayOnly {
+		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	pc, err := api.NewPeerConnection(cfg)
 	if err != nil {
 		return "", fmt.Errorf("new peer connection: %w", err)
 	}

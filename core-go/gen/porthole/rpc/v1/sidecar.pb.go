@@ -120,7 +120,11 @@ type CreateSessionRequest struct {
 	// A screen offer must have a video section the peer can receive on.
 	Kind string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
 	// Required when kind is "screen", ignored otherwise.
-	Screen        *ScreenOptions `protobuf:"bytes,5,opt,name=screen,proto3" json:"screen,omitempty"`
+	Screen *ScreenOptions `protobuf:"bytes,5,opt,name=screen,proto3" json:"screen,omitempty"`
+	// Relayed candidates only (iceTransportPolicy "relay"): the org's or the
+	// device's policy where peer-to-peer must not happen. Needs a TURN server
+	// among ice_servers (or the sidecar's own); INVALID_ARGUMENT otherwise.
+	RelayOnly     bool `protobuf:"varint,6,opt,name=relay_only,json=relayOnly,proto3" json:"relay_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -188,6 +192,13 @@ func (x *CreateSessionRequest) GetScreen() *ScreenOptions {
 		return x.Screen
 	}
 	return nil
+}
+
+func (x *CreateSessionRequest) GetRelayOnly() bool {
+	if x != nil {
+		return x.RelayOnly
+	}
+	return false
 }
 
 // What a screen session captures and how it encodes it. Zero values take
@@ -2478,7 +2489,7 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\busername\x18\x02 \x01(\tR\busername\x12\x1e\n" +
 	"\n" +
 	"credential\x18\x03 \x01(\tR\n" +
-	"credential\"\xdb\x01\n" +
+	"credential\"\xfa\x01\n" +
 	"\x14CreateSessionRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1b\n" +
@@ -2486,7 +2497,9 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\vice_servers\x18\x03 \x03(\v2\x1a.porthole.rpc.v1.IceServerR\n" +
 	"iceServers\x12\x12\n" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\x126\n" +
-	"\x06screen\x18\x05 \x01(\v2\x1e.porthole.rpc.v1.ScreenOptionsR\x06screen\"\xde\x01\n" +
+	"\x06screen\x18\x05 \x01(\v2\x1e.porthole.rpc.v1.ScreenOptionsR\x06screen\x12\x1d\n" +
+	"\n" +
+	"relay_only\x18\x06 \x01(\bR\trelayOnly\"\xde\x01\n" +
 	"\rScreenOptions\x12\x18\n" +
 	"\adisplay\x18\x01 \x01(\tR\adisplay\x12\x14\n" +
 	"\x05width\x18\x02 \x01(\rR\x05width\x12\x16\n" +

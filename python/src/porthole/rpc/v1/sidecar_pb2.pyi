@@ -17,18 +17,20 @@ class IceServer(_message.Message):
     def __init__(self, urls: _Optional[_Iterable[str]] = ..., username: _Optional[str] = ..., credential: _Optional[str] = ...) -> None: ...
 
 class CreateSessionRequest(_message.Message):
-    __slots__ = ("session_id", "offer_sdp", "ice_servers", "kind", "screen")
+    __slots__ = ("session_id", "offer_sdp", "ice_servers", "kind", "screen", "relay_only")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     OFFER_SDP_FIELD_NUMBER: _ClassVar[int]
     ICE_SERVERS_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     SCREEN_FIELD_NUMBER: _ClassVar[int]
+    RELAY_ONLY_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     offer_sdp: str
     ice_servers: _containers.RepeatedCompositeFieldContainer[IceServer]
     kind: str
     screen: ScreenOptions
-    def __init__(self, session_id: _Optional[str] = ..., offer_sdp: _Optional[str] = ..., ice_servers: _Optional[_Iterable[_Union[IceServer, _Mapping]]] = ..., kind: _Optional[str] = ..., screen: _Optional[_Union[ScreenOptions, _Mapping]] = ...) -> None: ...
+    relay_only: bool
+    def __init__(self, session_id: _Optional[str] = ..., offer_sdp: _Optional[str] = ..., ice_servers: _Optional[_Iterable[_Union[IceServer, _Mapping]]] = ..., kind: _Optional[str] = ..., screen: _Optional[_Union[ScreenOptions, _Mapping]] = ..., relay_only: _Optional[bool] = ...) -> None: ...
 
 class ScreenOptions(_message.Message):
     __slots__ = ("display", "width", "height", "fps", "min_bitrate_kbps", "max_bitrate_kbps", "allow_input")
