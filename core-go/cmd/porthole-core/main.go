@@ -69,7 +69,8 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 	hs := handoff.New(mgr, handoff.Policy{UID: os.Getuid(), PIDs: []int{os.Getppid()}}, log)
 
 	serveErr := make(chan error, 2)
-	go func() { serveErr <- gs.Serve(lis) }()
+	// gRPC: only this user's processes (the agent; grpcurl when debugging as the same user).
+	go func() { serveErr <- gs.Serve(handoff.Policy{UID: os.Getuid()}.Guard(lis, log)) }()
 	go func() { serveErr <- hs.Serve(fdLis) }()
 	log.Info("porthole-core serving", "listen", cfg.Listen, "fd_listen", cfg.FDListen, "rtc", cfg.RTC)
 

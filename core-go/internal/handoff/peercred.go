@@ -2,6 +2,7 @@ package handoff
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
 
@@ -49,4 +50,39 @@ func (p Policy) check(c Cred) error {
 		return fmt.Errorf("peer pid %d is not the agent (%v)", c.PID, p.PIDs)
 	}
 	return nil
+}
+
+// Guard is lis with every connection from a peer that p refuses closed at
+// once (logged), so a server on it (porthole-core's gRPC) never reads a
+// byte from another user. Accept returns only accepted peers.
+func (p Policy) Guard(lis net.Listener, log *slog.Logger) net.Listener {
+	return &guarded{Listener: lis, policy: p, log: log}
+}
+
+type guarded struct {
+	net.Listener
+	policy Policy
+	log    *slog.Logger
+}
+
+func (g *guarded) Accept() (net.Conn, error) {
+	for {
+		c, err := g.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		uc, ok := c.(*net.UnixConn)
+		if !ok {
+			return c, nil // not a unix socket: nothing to check (tests on TCP)
+		}
+		cred, err := peerCred(uc)
+		if err == nil {
+			err = g.policy.check(cred)
+		}
+		if err == nil {
+			return c, nil
+		}
+		g.log.Warn("connection refused", "peer_pid", cred.PID, "peer_uid", cred.UID, "err", err)
+		c.Close()
+	}
 }
