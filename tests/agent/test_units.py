@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from porthole import grant
+from porthole import grant, wire
 from porthole.agent import config, killtree, uplink
-from porthole.agent.service import _candidate_from_wire
+from porthole.agent.signaling import candidate_from_wire as _candidate_from_wire
 from porthole.errors import ConfigError, PortholeError
 
 BASE = {"agent": {"device_id": "edge-1", "server_url": "http://127.0.0.1:1", "secret_file": "s",
@@ -88,6 +88,10 @@ def test_candidate_parser_accepts_browser_shapes():
     c = _candidate_from_wire({"candidate": "candidate:1 1 udp 1 10.0.0.1 5000 typ host", "sdpMid": "0",
                               "sdpMLineIndex": 0})
     assert c.sdp_mid == "0" and c.sdp_mline_index == 0
+    top = _candidate_from_wire({"candidate": "c", "sdpMLineIndex": wire.MAX_MLINE_INDEX})
+    assert top.sdp_mline_index == wire.MAX_MLINE_INDEX  # what the server acks, the device takes (wire.py)
+    with pytest.raises(PortholeError):
+        _candidate_from_wire({"candidate": "c", "sdpMLineIndex": wire.MAX_MLINE_INDEX + 1})
     end = _candidate_from_wire(None)
     assert end.candidate == "" and end.sdp_mline_index == -1
 

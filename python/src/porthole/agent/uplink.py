@@ -18,10 +18,10 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 import socketio
 
+from porthole.agent.views import UplinkStatus
 from porthole.errors import PortholeError
 
 log = logging.getLogger("porthole.agent")
@@ -51,16 +51,6 @@ def backoff_delay(attempt: int, base_s: float, max_s: float, rand: Callable[[], 
     """Delay before retry number `attempt` (0 = the first): doubling from base_s, capped at max_s, jittered."""
     d = min(max_s, base_s * 2 ** min(attempt, 32))
     return d * (1 - JITTER * rand())
-
-
-@dataclass(frozen=True)
-class UplinkStatus:
-    """What admin and metrics read about the link."""
-
-    state: str  # one of STATES
-    disconnected_s: float  # how long it has been down (since start when never up); 0 when connected
-    failed_attempts: int  # attempts since the last connection that did not connect
-    last_error: str  # code of the last failed attempt or loss reason; "" when none
 
 
 class Uplink:
