@@ -20,7 +20,6 @@ class ScreenSession(Session):
     def __init__(self, session_id: str, grant: Grant, target: Target, events: EventBus | None = None) -> None:
         assert target.screen is not None, "a screen session needs a screen target"
         super().__init__(session_id, grant, target, 0, 0, events)
-        self.shell = None
         self.screen = target.screen
         self.started = False
 

@@ -35,8 +35,9 @@ class Session:
         self.started_monotonic = time.monotonic()
         self.started_wall = time.time()
         self.conn = Connection()
+        # A screen session (screen.py) has none: porthole-core captures and injects by itself.
         self.shell: Shell | None = Shell(session_id, cols, rows, interactive=grant.mode == "interactive",
-                                         forbid_root=forbid_root)
+                                         forbid_root=forbid_root) if grant.kind != "screen" else None
         self.end_request: tuple[str, str] | None = None  # (code, message) asked by the watchdog
         self.end_requested = asyncio.Event()
 

@@ -64,7 +64,6 @@ class Uplink:
         self._on_connected = on_connected
         self.delay_s, self.delay_max_s = delay_s, delay_max_s
         self.state = DISCONNECTED
-        self.connected = asyncio.Event()
         self._down_since = time.monotonic()
         self._failed = 0
         self._last_error = ""
@@ -144,7 +143,9 @@ class Uplink:
         return None
 
     async def _wait_lost(self) -> None:
-        while not self._lost.is_set() and self.sio.connected:
+        # The namespace too: a server that drops it while connect() is still returning
+        # sends a disconnect the client ignores (it does not count itself connected yet).
+        while not self._lost.is_set() and self.sio.connected and self.namespace in self.sio.namespaces:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._lost.wait(), LOST_POLL_S)
         self._mark_down()
@@ -153,7 +154,6 @@ class Uplink:
         if self.state == CONNECTED:
             self._down_since = time.monotonic()
         self.state = DISCONNECTED
-        self.connected.clear()
 
     # ---------------------------------------------------------------- client events
 
@@ -161,7 +161,6 @@ class Uplink:
         log.info("connected to server")
         self.state = CONNECTED
         self._last_error = ""
-        self.connected.set()
         await self._on_connected()
 
     async def _handle_disconnect(self, reason: object = None) -> None:
