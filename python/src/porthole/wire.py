@@ -117,7 +117,10 @@ DISCONNECT_REASONS = frozenset({
     *CLIENT_REASONS, EXIT, PEER_CLOSED, SETUP_TIMEOUT, AGENT_SHUTDOWN, SIDECAR_RESTARTED,
     SIDECAR_ERROR, SIDECAR_SHUTDOWN, CLOSED_DURING_SETUP, CLOSED_BY_AGENT, CLOSED_BY_ADMIN,
     PEER_FAILED, SCREEN_LOST, errors.ICE_FAILED, errors.INTERNAL,
-    errors.EXEC_FAILED, errors.TARGET_NOT_FOUND, ROOT_DENIED, IDLE_TIMEOUT, MAX_DURATION,
+    # The terminal could not start: its error code is the reason (sidecar_unavailable when
+    # porthole-core did not come back in time to bridge it).
+    errors.EXEC_FAILED, errors.TARGET_NOT_FOUND, ROOT_DENIED, errors.SIDECAR_UNAVAILABLE,
+    IDLE_TIMEOUT, MAX_DURATION,
     GRANT_EXPIRED, LOGIN_EXPIRED, errors.DEVICE_OFFLINE,
 })
 
