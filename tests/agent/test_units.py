@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from porthole import grant
+from porthole import grant, wire
 from porthole.agent import config, killtree, uplink
-from porthole.agent.service import _candidate_from_wire
+from porthole.agent.signaling import candidate_from_wire as _candidate_from_wire
 from porthole.errors import ConfigError, PortholeError
 
 BASE = {"agent": {"device_id": "edge-1", "server_url": "http://127.0.0.1:1", "secret_file": "s",
@@ -88,6 +88,10 @@ def test_candidate_parser_accepts_browser_shapes():
     c = _candidate_from_wire({"candidate": "candidate:1 1 udp 1 10.0.0.1 5000 typ host", "sdpMid": "0",
                               "sdpMLineIndex": 0})
     assert c.sdp_mid == "0" and c.sdp_mline_index == 0
+    top = _candidate_from_wire({"candidate": "c", "sdpMLineIndex": wire.MAX_MLINE_INDEX})
+    assert top.sdp_mline_index == wire.MAX_MLINE_INDEX  # what the server acks, the device takes (wire.py)
+    with pytest.raises(PortholeError):
+        _candidate_from_wire({"candidate": "c", "sdpMLineIndex": wire.MAX_MLINE_INDEX + 1})
     end = _candidate_from_wire(None)
     assert end.candidate == "" and end.sdp_mline_index == -1
 
@@ -166,3 +170,40 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rfind(")") + 2] != "Z"
+
+
+async def test_uplink_retries_unreachable_and_unreadable_secret_with_one_loop(tmp_path):
+    """Against a closed port: attempts fail as `unreachable` and keep coming; a secret that cannot be
+    read fails as `config_invalid` and is read again on the next attempt; a second loop is refused."""
+    import asyncio
+
+    import socketio
+
+    from tests.support.hub import free_port
+    from tests.support.waiting import async_wait_for
+
+    cfg = config.from_dict(BASE, base=tmp_path)  # secret file "s" does not exist yet
+    calls = []
+
+    async def on_connected() -> None:
+        calls.append("connected")
+
+    link = uplink.Uplink(socketio.AsyncClient(reconnection=False), f"http://127.0.0.1:{free_port()}", "/agent",
+                         auth=lambda: {"device_id": "edge-1", "secret": cfg.read_secret()},
+                         on_connected=on_connected, delay_s=0.1, delay_max_s=0.2)
+    link.start()
+    try:
+        with pytest.raises(RuntimeError):
+            link.start()
+        await async_wait_for(lambda: link.status().failed_attempts >= 2, timeout=20, message="two failed attempts")
+        assert link.status().last_error == "config_invalid"
+        (tmp_path / "s").write_text("secret")  # now readable: the next attempt gets as far as the network
+        await async_wait_for(lambda: link.status().last_error == "unreachable", timeout=20, message="unreachable")
+        st = link.status()
+        assert st.state in ("disconnected", "connecting") and st.disconnected_s > 0 and not calls
+    finally:
+        await link.stop()
+    assert link.status().state == "disconnected"
+    n = link.status().failed_attempts
+    await asyncio.sleep(0.5)  # over twice the longest delay: no loop is left to try again
+    assert link.status().failed_attempts == n

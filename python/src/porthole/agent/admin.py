@@ -1,7 +1,8 @@
 """The agent's admin gRPC API and its Prometheus endpoint: what `porthole ctl`
 talks to (docs/ctl.md).
 
-`AdminServer(agent)` is built with the agent (so its metrics see every event),
+`AdminServer(...)` is built with the agent (so its metrics see every event) and
+gets narrow views of it (views.py), never the agent itself;
 `start()` listens on the unix socket (mode 0600 in a 0700 folder), on the
 optional mutual-TLS TCP port and on the optional metrics port; `stop()` undoes
 it. The RPCs themselves are in admin_rpc.py.
@@ -16,7 +17,6 @@ import socket
 import stat
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import grpc
 from aiohttp import web
@@ -27,12 +27,10 @@ from porthole.agent import adminconfig
 from porthole.agent.admin_rpc import SIDECAR_RPC_TIMEOUT_S, AdminService
 from porthole.agent.metrics import CONTENT_TYPE, AgentMetrics
 from porthole.agent.sidecar import SERVICE_NAME as SIDECAR_SERVICE
+from porthole.agent.views import AgentViews
 from porthole.errors import ConfigError
 from porthole.rpc.v1 import admin_pb2 as apb
 from porthole.rpc.v1 import admin_pb2_grpc
-
-if TYPE_CHECKING:
-    from porthole.agent.service import Agent
 
 log = logging.getLogger("porthole.agent.admin")
 
@@ -43,9 +41,9 @@ STOP_GRACE_S = 1.0
 class AdminServer:
     """The admin API's listeners and the metrics endpoint of one agent."""
 
-    def __init__(self, agent: Agent) -> None:
+    def __init__(self, cfg: adminconfig.AdminConfig, agent: AgentViews) -> None:
         self.agent = agent
-        self.cfg: adminconfig.AdminConfig = agent.cfg.admin
+        self.cfg = cfg
         self.metrics = AgentMetrics(agent)
         self._server: grpc.aio.Server | None = None
         self._socket: Path | None = None
@@ -62,7 +60,7 @@ class AdminServer:
             log.info("admin API disabled ([admin] enabled = false)")
             return
         server = grpc.aio.server()
-        admin_pb2_grpc.add_AdminServicer_to_server(AdminService(self), server)
+        admin_pb2_grpc.add_AdminServicer_to_server(AdminService(self.agent, self.metrics, self), server)
         # Reflection, so grpcurl can list and call the admin API too (docs/ctl.md).
         reflection.enable_server_reflection(
             (apb.DESCRIPTOR.services_by_name["Admin"].full_name, reflection.SERVICE_NAME), server)
@@ -145,7 +143,7 @@ class AdminServer:
     async def check_sidecar(self) -> tuple[str, float]:
         """The sidecar's own health check, on a channel of our own: (status, milliseconds)."""
         if self._sidecar_channel is None:
-            self._sidecar_channel = grpc.aio.insecure_channel(f"unix://{self.agent.cfg.sidecar.socket_path}")
+            self._sidecar_channel = grpc.aio.insecure_channel(f"unix://{self.agent.sidecar_socket}")
         stub = health_pb2_grpc.HealthStub(self._sidecar_channel)
         t0 = time.monotonic()
         try:

@@ -9,25 +9,24 @@ import logging
 import os
 import re
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import grpc
 from google.protobuf import struct_pb2
 
+from porthole import wire
 from porthole.agent.events import Event
-from porthole.agent.metrics import REASON_RE
+from porthole.agent.metrics import REASON_RE, AgentMetrics
+from porthole.agent.views import AgentViews, SessionSnapshot
 from porthole.rpc.v1 import admin_pb2 as apb
 from porthole.rpc.v1 import admin_pb2_grpc
 from porthole.rpc.v1 import sidecar_pb2 as pb
 
-if TYPE_CHECKING:
-    from porthole.agent.admin import AdminServer
-
 log = logging.getLogger("porthole.agent.admin")
 
-SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-DEFAULT_CLOSE_REASON = "closed_by_admin"
+SESSION_ID_ERROR = f"session_id: 1..{wire.MAX_SESSION_ID_LEN} of [A-Za-z0-9_-]"
+DEFAULT_CLOSE_REASON = wire.CLOSED_BY_ADMIN
 DEFAULT_LIST_LIMIT = 1000
 # Events a watcher may lag behind before it is cut off (RESOURCE_EXHAUSTED).
 WATCH_BUFFER = 1024
@@ -71,11 +70,21 @@ def _strip_userinfo(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+class Listeners(Protocol):
+    """Where the admin API and metrics listen (admin.AdminServer), and the sidecar's own health check."""
+
+    metrics_address: str
+    socket_address: str
+    tls_address: str
+
+    async def check_sidecar(self) -> tuple[str, float]: ...
+
+
 class AdminService(admin_pb2_grpc.AdminServicer):
-    def __init__(self, server: AdminServer) -> None:
-        self._srv = server
-        self.agent = server.agent
-        self.metrics = server.metrics
+    def __init__(self, agent: AgentViews, metrics: AgentMetrics, listeners: Listeners) -> None:
+        self._srv = listeners
+        self.agent = agent
+        self.metrics = metrics
 
     # ---------------------------------------------------------------- joining
 
@@ -92,32 +101,28 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             return {}, f"sidecar unavailable: {e.code().name}: {e.details()}"
         return {s.session_id: s for s in resp.sessions}, ""
 
-    def _info(self, sid: str, stats: dict[str, pb.SessionStats], err: str) -> apb.SessionInfo:
-        s = self.agent.sessions[sid]
-        g, t = s.grant, s.target
+    def _info(self, s: SessionSnapshot, stats: dict[str, pb.SessionStats], err: str) -> apb.SessionInfo:
+        sid, g = s.id, s.grant
         live = self.metrics.live.get(sid)
-        # getattr: other session kinds (screen) need not have a PTY or an exec.
-        pty = getattr(s, "pty", None)
-        if pty is not None or (live is not None and live.started_at):
+        if s.has_process or (live is not None and live.started_at):
             state = "running"
-        elif getattr(s, "created", False):
+        elif s.created:
             state = "connecting"
         else:
             state = "negotiating"
         info = apb.SessionInfo(
             session_id=sid, kind=g.kind, mode=g.mode, state=state,
             user=g.user, org=g.org, device_id=g.device_id, target_id=g.target_id,
-            target_kind=getattr(t, "kind", ""), container_id=getattr(t, "container_id", "") or "",
+            target_kind=s.target_kind, container_id=s.container_id,
             grant_expires_unix_micros=_micros(g.expires_at),
-            exec_id=getattr(s, "exec_id", None) or "", pid=getattr(pty, "pid", None) or 0,
-            cols=getattr(s, "cols", 0) or 0, rows=getattr(s, "rows", 0) or 0,
+            exec_id=s.exec_id, pid=s.pid, cols=s.cols, rows=s.rows,
             binary=live.binary if live else False,
             opened_unix_micros=_micros(s.started_wall),
             started_unix_micros=_micros(live.started_at) if live else 0,
             setup_ms=live.setup_s * 1000 if live else 0.0,
             age_ms=int((time.monotonic() - s.started_monotonic) * 1000),
-            bytes_from_peer=getattr(s, "bytes_from_peer", 0), bytes_to_peer=getattr(s, "bytes_to_peer", 0),
-            ice_state=getattr(s, "ice_state", ""), peer_state=getattr(s, "peer_state", ""),
+            bytes_from_peer=s.bytes_from_peer, bytes_to_peer=s.bytes_to_peer,
+            ice_state=s.ice_state, peer_state=s.peer_state,
         )
         if sid in stats:
             info.transport.CopyFrom(stats[sid])
@@ -125,35 +130,38 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             info.transport_error = err or "the sidecar has no peer connection for it (yet)"
         return info
 
-    async def _live(self, sid: str, context: grpc.aio.ServicerContext) -> None:
-        if not SESSION_ID_RE.match(sid):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "session_id: 1..128 of [A-Za-z0-9_-]")
-        if sid not in self.agent.sessions:
+    async def _live(self, sid: str, context: grpc.aio.ServicerContext) -> SessionSnapshot:
+        if not wire.session_id_ok(sid):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, SESSION_ID_ERROR)
+        s = self.agent.sessions.get(sid)
+        if s is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no live session {sid!r} on this agent")
+        return s
 
     # ---------------------------------------------------------------- RPCs
 
     async def ListSessions(self, request, context):
         limit = request.limit or DEFAULT_LIST_LIMIT
-        stats, err = await self._transport() if self.agent.sessions else ({}, "")
-        ids = sorted(self.agent.sessions, key=lambda i: self.agent.sessions[i].started_monotonic)
+        sessions = self.agent.sessions
+        stats, err = await self._transport() if sessions.count() else ({}, "")
+        ids = sessions.ids()
         out = apb.ListSessionsResponse(total=len(ids))
         for sid in ids[:limit]:
-            if sid in self.agent.sessions:  # may have ended while we asked the sidecar
-                out.sessions.append(self._info(sid, stats, err))
+            s = sessions.get(sid)
+            if s is not None:  # may have ended while we asked the sidecar
+                out.sessions.append(self._info(s, stats, err))
         return out
 
     async def GetSession(self, request, context):
         sid = request.session_id
         await self._live(sid, context)
         stats, err = await self._transport(sid)
-        await self._live(sid, context)
-        return self._info(sid, stats, err)
+        return self._info(await self._live(sid, context), stats, err)
 
     async def WatchEvents(self, request, context):
         only = request.session_id
-        if only and not SESSION_ID_RE.match(only):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "session_id: 1..128 of [A-Za-z0-9_-]")
+        if only and not wire.session_id_ok(only):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, SESSION_ID_ERROR)
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
         cut_off = False
 
@@ -183,14 +191,14 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def CloseSession(self, request, context):
         sid = request.session_id
         reason = request.reason or DEFAULT_CLOSE_REASON
-        if not REASON_RE.match(reason) or len(reason) > 64:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "reason: 1..64 of [a-z0-9_], starting with a letter")
+        if not REASON_RE.match(reason) or len(reason) > wire.MAX_REASON_LEN:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "reason: 1..40 of [a-z0-9_], starting with a letter")
         await self._live(sid, context)
         ended: list[Event] = []
         unsubscribe = self.agent.events.subscribe(
             lambda ev: ended.append(ev) if ev.name == "session.ended" and ev.session_id == sid else None)
         try:
-            await self.agent.close_session(sid, reason)
+            await self.agent.sessions.close(sid, reason)
         finally:
             unsubscribe()
         if not ended:  # another close got there first; it did the cleanup
@@ -202,12 +210,12 @@ class AdminService(admin_pb2_grpc.AdminServicer):
 
     async def GetStats(self, request, context):
         m, agent = self.metrics, self.agent
-        stats, _ = await self._transport() if agent.sessions else ({}, "")
+        stats, _ = await self._transport() if agent.sessions.count() else ({}, "")
         bytes_in, bytes_out = m.bytes_totals()
         return apb.AgentStats(
-            device_id=agent.cfg.device_id,
+            device_id=agent.device_id,
             uptime_ms=int((time.time() - m.started_at) * 1000),
-            sessions_open=len(agent.sessions), max_sessions=agent.cfg.max_sessions,
+            sessions_open=agent.sessions.count(), max_sessions=agent.max_sessions,
             sessions_requested=m.requested, sessions_started=m.started,
             sessions_failed=sum(m.failed.values()), sessions_ended=sum(m.ended.values()),
             failed_by_reason=dict(m.failed), ended_by_reason=dict(m.ended), open_by_kind=m.open_by_kind(),
@@ -216,8 +224,8 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             transport_bytes_received=sum(s.bytes_received for s in stats.values()),
             setup_ms_mean=(m.setup_sum_s / m.started * 1000) if m.started else 0.0,
             setup_ms_max=m.setup_max_s * 1000,
-            targets=len(agent.inventory.to_wire()), sidecar_restarts=agent.sidecar.restarts,
-            signaling_connected=agent.connected.is_set(),
+            targets=agent.target_count(), sidecar_restarts=agent.sidecar.restarts,
+            signaling_connected=agent.link.status().state == "connected",
         )
 
     async def Health(self, request, context):
@@ -228,7 +236,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         if status == "SERVING":
             stats, err = await self._transport()
             n_sidecar = len(stats)
-        accepting = bool(getattr(agent, "_accepting", False))
+        accepting = agent.accepting()
         problems = []
         if not accepting:
             problems.append("not accepting sessions (starting or shutting down)")
@@ -236,18 +244,18 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             problems.append("sidecar not ready (starting or restarting)")
         if status != "SERVING":
             problems.append(f"sidecar health check: {status}")
-        link = agent.uplink.status()
+        link = agent.link.status()
         if link.state != "connected":
             problems.append(f"not connected to the signaling server ({link.state} for "
                             f"{link.disconnected_s:.0f} s{', last error: ' + link.last_error if link.last_error else ''})")
         return apb.HealthResponse(
-            ok=not problems, problems=problems, device_id=agent.cfg.device_id, agent_pid=os.getpid(),
+            ok=not problems, problems=problems, device_id=agent.device_id, agent_pid=os.getpid(),
             uptime_ms=int((time.time() - self.metrics.started_at) * 1000), accepting=accepting,
-            signaling_connected=link.state == "connected", server_url=_strip_userinfo(agent.cfg.server_url),
+            signaling_connected=link.state == "connected", server_url=_strip_userinfo(agent.server_url),
             signaling_state=link.state, signaling_disconnected_ms=int(link.disconnected_s * 1000),
             signaling_failed_attempts=link.failed_attempts, signaling_last_error=link.last_error,
             sidecar=apb.SidecarHealth(ready=side.ready, pid=side.pid or 0, restarts=side.restarts, status=status,
-                                      check_ms=check_ms, socket=str(agent.cfg.sidecar.socket_path),
+                                      check_ms=check_ms, socket=str(agent.sidecar_socket),
                                       sessions=n_sidecar),
             metrics_address=self._srv.metrics_address, admin_socket=self._srv.socket_address,
             admin_tls_address=self._srv.tls_address,

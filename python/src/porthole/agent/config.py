@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from porthole.agent import adminconfig
-from porthole import audit
+from porthole import audit, wire
 from porthole.agent import policy as policy_mod
 from porthole.agent import recording as recording_mod
 from porthole.agent import screenconfig
 from porthole.errors import ConfigError
 
-DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DEVICE_ID_RE = wire.DEVICE_ID_RE
 # The shell started in a container unless the config says otherwise: bash when
 # the image has it, else the POSIX sh every image has.
 # Reconnect to the signaling server: the first delay after a loss, doubling up

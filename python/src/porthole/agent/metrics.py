@@ -12,16 +12,13 @@ import re
 import time
 from collections import Counter as Tally
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from porthole.agent.events import Event
-
-if TYPE_CHECKING:
-    from porthole.agent.service import Agent
+from porthole.agent.views import AgentViews
 
 # The *_created series double every counter for no use here.
 disable_created_metrics()
@@ -33,7 +30,7 @@ REASON_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_REASONS = 64
 OTHER_REASON = "other"
 KINDS = ("terminal", "screen")
-SIGNALING_STATES = ("connected", "connecting", "disconnected")  # agent/uplink.py STATES
+SIGNALING_STATES = ("connected", "connecting", "disconnected")  # uplink.STATES
 # Offer received → session running; ICE on a LAN takes well under a second,
 # through TURN or on a loaded device a few, and SETUP_TIMEOUT_S (45) is the end.
 SETUP_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 45.0)
@@ -56,7 +53,7 @@ class Live:
 
 
 class AgentMetrics:
-    def __init__(self, agent: Agent) -> None:
+    def __init__(self, agent: AgentViews) -> None:
         self.agent = agent
         self.started_at = time.time()
         self.live: dict[str, Live] = {}
@@ -145,13 +142,13 @@ class AgentMetrics:
 
     def bytes_totals(self) -> tuple[int, int]:
         """(from peers, to peers) over ended and live sessions."""
-        live = list(self.agent.sessions.values())
-        return (self.bytes_from_peers_ended + sum(getattr(s, "bytes_from_peer", 0) for s in live),
-                self.bytes_to_peers_ended + sum(getattr(s, "bytes_to_peer", 0) for s in live))
+        live = self.agent.sessions.snapshots()
+        return (self.bytes_from_peers_ended + sum(s.bytes_from_peer for s in live),
+                self.bytes_to_peers_ended + sum(s.bytes_to_peer for s in live))
 
     def open_by_kind(self) -> dict[str, int]:
         out: Tally[str] = Tally({k: 0 for k in KINDS})
-        for s in self.agent.sessions.values():
+        for s in self.agent.sessions.snapshots():
             out[_kind(s.grant.kind)] += 1
         return dict(out)
 
@@ -175,7 +172,7 @@ class _LiveCollector:
             g.add_metric([kind], n)
         yield g
         yield GaugeMetricFamily("porthole_agent_max_sessions", "Configured session limit",
-                                value=agent.cfg.max_sessions)
+                                value=agent.max_sessions)
         b = CounterMetricFamily("porthole_agent_session_bytes", "Bytes between processes and peers, "
                                 "direction in = from peers (input), out = to peers (output)", labels=["direction"])
         bytes_in, bytes_out = self.m.bytes_totals()
@@ -186,7 +183,7 @@ class _LiveCollector:
                                   value=agent.sidecar.restarts)
         yield GaugeMetricFamily("porthole_agent_sidecar_up", "1 when porthole-core is running and healthy",
                                 value=1 if agent.sidecar.ready else 0)
-        link = agent.uplink.status()
+        link = agent.link.status()
         yield GaugeMetricFamily("porthole_agent_signaling_connected", "1 when connected to the signaling server",
                                 value=1 if link.state == "connected" else 0)
         st = GaugeMetricFamily("porthole_agent_signaling_state",
@@ -201,7 +198,7 @@ class _LiveCollector:
                                 "Connect attempts that failed since the link was last up",
                                 value=link.failed_attempts)
         yield GaugeMetricFamily("porthole_agent_targets", "Targets offered (containers, host)",
-                                value=len(agent.inventory.to_wire()))
+                                value=agent.target_count())
 
 
 def _kind(value: object) -> str:

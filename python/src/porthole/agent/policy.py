@@ -20,19 +20,20 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from porthole import wire
 from porthole.errors import ConfigError, PortholeError
 
-# Error codes of this module (docs/protocol.md §6).
-ROOT_DENIED = "root_denied"
-USER_DENIED = "user_denied"
-SHELL_DENIED = "shell_denied"
-ENV_DENIED = "env_denied"
-TARGET_DENIED = "target_denied"
-AUDIT_UNAVAILABLE = "audit_unavailable"
+# Error codes of this module (docs/protocol.md §6), written once in wire.py.
+ROOT_DENIED = wire.ROOT_DENIED
+USER_DENIED = wire.USER_DENIED
+SHELL_DENIED = wire.SHELL_DENIED
+ENV_DENIED = wire.ENV_DENIED
+TARGET_DENIED = wire.TARGET_DENIED
+AUDIT_UNAVAILABLE = wire.AUDIT_UNAVAILABLE
 # Close reasons (webrtc:disconnect reason, terminal error code, audit reason).
-IDLE_TIMEOUT = "idle_timeout"
-MAX_DURATION = "max_duration"
-GRANT_EXPIRED = "grant_expired"
+IDLE_TIMEOUT = wire.IDLE_TIMEOUT
+MAX_DURATION = wire.MAX_DURATION
+GRANT_EXPIRED = wire.GRANT_EXPIRED
 
 # Not root in any image: a numeric uid/gid needs no /etc/passwd entry and
 # owns nothing (the conventional `nobody`).

@@ -4,8 +4,6 @@ started when the peer connects, and closes it like any other session."""
 
 from __future__ import annotations
 
-import time
-
 from porthole.agent.events import EventBus
 from porthole.agent.session import Session
 from porthole.agent.targets import Target
@@ -16,11 +14,18 @@ KIND = "screen"
 
 
 class ScreenSession(Session):
+    """No shell: porthole-core captures and injects by itself. Never idle (see Session.last_activity):
+    the idle timeout is about forgotten terminals; a screen ends with the page, max_session_s or the grant."""
+
     def __init__(self, session_id: str, grant: Grant, target: Target, events: EventBus | None = None) -> None:
         assert target.screen is not None, "a screen session needs a screen target"
         super().__init__(session_id, grant, target, 0, 0, events)
         self.screen = target.screen
         self.started = False
+
+    @property
+    def running(self) -> bool:
+        return self.started
 
     @property
     def allow_input(self) -> bool:
@@ -44,18 +49,6 @@ class ScreenSession(Session):
         if state != "connected" or self.started:
             return
         self.started = True
-        if self.setup_timer:
-            self.setup_timer.cancel()
+        self.conn.cancel_setup()
         self.events.publish("session.started", self.id, **self.audit_fields(), display=self.screen.display,
                             allow_input=self.allow_input)
-
-    # A screen being watched is never idle: the idle timeout is about
-    # forgotten terminals; screen sessions end with the page, max_session_s
-    # or the grant.
-    @property
-    def last_activity(self) -> float:
-        return time.monotonic()
-
-    @last_activity.setter
-    def last_activity(self, _value: float) -> None:
-        pass

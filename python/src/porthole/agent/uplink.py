@@ -18,10 +18,10 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 import socketio
 
+from porthole.agent.views import UplinkStatus
 from porthole.errors import PortholeError
 
 log = logging.getLogger("porthole.agent")
@@ -53,16 +53,6 @@ def backoff_delay(attempt: int, base_s: float, max_s: float, rand: Callable[[], 
     return d * (1 - JITTER * rand())
 
 
-@dataclass(frozen=True)
-class UplinkStatus:
-    """What admin and metrics read about the link."""
-
-    state: str  # one of STATES
-    disconnected_s: float  # how long it has been down (since start when never up); 0 when connected
-    failed_attempts: int  # attempts since the last connection that did not connect
-    last_error: str  # code of the last failed attempt or loss reason; "" when none
-
-
 class Uplink:
     def __init__(self, sio: socketio.AsyncClient, url: str, namespace: str, *,
                  auth: Callable[[], dict[str, str]], on_connected: Callable[[], Awaitable[None]],
@@ -74,7 +64,6 @@ class Uplink:
         self._on_connected = on_connected
         self.delay_s, self.delay_max_s = delay_s, delay_max_s
         self.state = DISCONNECTED
-        self.connected = asyncio.Event()
         self._down_since = time.monotonic()
         self._failed = 0
         self._last_error = ""
@@ -154,7 +143,9 @@ class Uplink:
         return None
 
     async def _wait_lost(self) -> None:
-        while not self._lost.is_set() and self.sio.connected:
+        # The namespace too: a server that drops it while connect() is still returning
+        # sends a disconnect the client ignores (it does not count itself connected yet).
+        while not self._lost.is_set() and self.sio.connected and self.namespace in self.sio.namespaces:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._lost.wait(), LOST_POLL_S)
         self._mark_down()
@@ -163,7 +154,6 @@ class Uplink:
         if self.state == CONNECTED:
             self._down_since = time.monotonic()
         self.state = DISCONNECTED
-        self.connected.clear()
 
     # ---------------------------------------------------------------- client events
 
@@ -171,7 +161,6 @@ class Uplink:
         log.info("connected to server")
         self.state = CONNECTED
         self._last_error = ""
-        self.connected.set()
         await self._on_connected()
 
     async def _handle_disconnect(self, reason: object = None) -> None:

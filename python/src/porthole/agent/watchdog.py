@@ -1,6 +1,6 @@
 """Session timeouts: idle, maximum length, and (when the policy says so) grant expiry.
 
-One loop over the agent's sessions. A session that is due is asked to end
+One loop over the session registry's snapshots (views.SessionRegistry). A session that is due is asked to end
 with its reason (`idle_timeout`, `max_duration`, `grant_expired`): the client
 gets a terminal `error` message with that code, then `webrtc:disconnect` with
 it as the reason, and the audit record of the end carries it too.
@@ -14,13 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from porthole.agent import policy as policy_mod
-
-if TYPE_CHECKING:
-    from porthole.agent.service import Agent
-    from porthole.agent.session import Session
+from porthole.agent.views import SessionRegistry
+from porthole.grant import Grant
 
 log = logging.getLogger("porthole.agent.watchdog")
 
@@ -35,7 +33,15 @@ def tick_s(p: policy_mod.Policy) -> float:
     return max(MIN_TICK_S, min([MAX_TICK_S, *(t / 4 for t in limits)]))
 
 
-def due(session: Session, p: policy_mod.Policy, now_mono: float, now_wall: float) -> tuple[str, str] | None:
+class Clocked(Protocol):
+    """What due() reads of a session (a views.SessionSnapshot)."""
+
+    started_monotonic: float
+    last_activity: float
+    grant: Grant
+
+
+def due(session: Clocked, p: policy_mod.Policy, now_mono: float, now_wall: float) -> tuple[str, str] | None:
     """(reason, message) if the session must end now, else None."""
     if p.max_session_s and now_mono - session.started_monotonic >= p.max_session_s:
         return policy_mod.MAX_DURATION, f"the session reached its maximum length of {p.max_session_s:g} s"
@@ -46,22 +52,16 @@ def due(session: Session, p: policy_mod.Policy, now_mono: float, now_wall: float
     return None
 
 
-async def run(agent: Agent) -> None:
-    p = agent.cfg.policy
+async def run(sessions: SessionRegistry, p: policy_mod.Policy) -> None:
     interval = tick_s(p)
     while True:
         await asyncio.sleep(interval)
         now_mono, now_wall = time.monotonic(), time.time()
-        for sid, session in list(agent.sessions.items()):
-            if session.end_request is not None:
+        for s in sessions.snapshots():
+            if s.ending:
                 continue
-            why = due(session, p, now_mono, now_wall)
+            why = due(s, p, now_mono, now_wall)
             if why is None:
                 continue
-            log.info("ending session: %s", why[0], extra={"session_id": sid})
-            task = session.terminal_task
-            if task is not None and not task.done():
-                session.request_end(*why)  # the terminal says why on the channel, then closes
-            else:
-                session.end_request = why
-                asyncio.ensure_future(agent.close_session(sid, why[0]))
+            log.info("ending session: %s", why[0], extra={"session_id": s.id})
+            sessions.end(s.id, *why)

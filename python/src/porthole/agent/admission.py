@@ -1,0 +1,118 @@
+"""Whether an offer may become a session, decided before anything exists: the
+offer's shape (wire.py limits), the grant (signature, session, replay), the
+target (inventory and policy), the exec spec, the SDP, the size and the
+device's session limit. The server is not trusted blindly."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from porthole import errors, grant, wire
+from porthole.agent import policy
+from porthole.agent.config import AgentConfig
+from porthole.agent.shell import TERM
+from porthole.agent.targets import Inventory, Target
+from porthole.agent.views import SessionRegistry
+from porthole.errors import PortholeError
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """An offer that passed every check."""
+
+    session_id: str
+    grant: grant.Grant
+    target: Target
+    spec: policy.ExecSpec | None  # None for a screen
+    sdp: str
+    cols: int
+    rows: int
+
+
+def size(data: dict) -> tuple[int, int]:
+    cols, rows = data.get("cols", wire.DEFAULT_COLS), data.get("rows", wire.DEFAULT_ROWS)
+    if not (wire.dim_ok(cols) and wire.dim_ok(rows)):
+        raise PortholeError(errors.BAD_REQUEST,
+                            f"cols and rows must be integers {wire.MIN_DIM}..{wire.MAX_DIM}")
+    return cols, rows
+
+
+class Admission:
+    def __init__(self, cfg: AgentConfig, public_key, inventory: Inventory, sessions: SessionRegistry,
+                 accepting: Callable[[], bool]) -> None:
+        self.cfg = cfg
+        self.public_key = public_key
+        self.inventory = inventory
+        self.sessions = sessions
+        self._accepting = accepting
+        self._used_grants: dict[str, float] = {}  # session id → when it may be forgotten
+
+    async def check(self, data: object) -> Admitted:
+        """The offer as an Admitted, or PortholeError with the code the client gets."""
+        if not isinstance(data, dict):
+            raise PortholeError(errors.BAD_REQUEST, "offer must be an object")
+        sid = data.get("session_id")
+        if not wire.session_id_ok(sid):
+            raise PortholeError(errors.BAD_REQUEST, "session_id missing or malformed")
+        if not self._accepting():
+            raise PortholeError(errors.SIDECAR_UNAVAILABLE, "agent is shutting down")
+        g = grant.verify(data.get("grant"), self.public_key, device_id=self.cfg.device_id)
+        if g.session_id != sid:
+            raise PortholeError(errors.GRANT_INVALID, "grant is for another session")
+        self._forget_old_grants()
+        if sid in self._used_grants or self.sessions.get(sid) is not None:
+            raise PortholeError(errors.GRANT_REPLAYED, "grant already used")
+        self._used_grants[sid] = g.expires_at + grant.LEEWAY_S
+        if g.kind not in ("terminal", "screen"):
+            raise PortholeError(errors.GRANT_INVALID, f"sessions of kind {g.kind!r} are not supported")
+        target = await self._target(g.target_id)
+        if (g.kind == "screen") != (target.kind == "screen"):
+            raise PortholeError(errors.BAD_REQUEST, f"target {g.target_id!r} cannot be opened as a {g.kind}")
+        spec = await self._exec_spec(target, data) if g.kind == "terminal" else None
+        sdp = data.get("sdp")
+        if data.get("type", "offer") != "offer" or not isinstance(sdp, str) or not sdp \
+                or len(sdp.encode()) > wire.MAX_SDP_BYTES:
+            raise PortholeError(errors.BAD_SDP, "offer sdp missing, not a string or over 64 KiB")
+        cols, rows = size(data)
+        if self.sessions.count() >= self.cfg.max_sessions:
+            raise PortholeError(errors.TOO_MANY_SESSIONS, "device session limit reached")
+        return Admitted(sid, g, target, spec, sdp, cols, rows)
+
+    async def _target(self, target_id: str) -> Target:
+        target = self.inventory.get(target_id)
+        if target is None:
+            await self.inventory.refresh()
+            target = self.inventory.get(target_id)
+        if target is None and target_id in self.inventory.excluded:
+            raise PortholeError(policy.TARGET_DENIED, f"target {target_id!r} may not be opened on this device")
+        if target is None:
+            raise PortholeError(errors.TARGET_NOT_FOUND, f"no target {target_id!r} on this device")
+        return target
+
+    async def _exec_spec(self, target: Target, data: dict) -> policy.ExecSpec:
+        """What to run, from policy; the offer may only pick among allowed shells, users, variables."""
+        p, t = self.cfg.policy, self.cfg.targets
+        spec = policy.exec_spec(p, default_cmd=t.shell, default_user=t.user, term=TERM,
+                                shell=data.get("shell"), user=data.get("user"), env=data.get("env"))
+        if target.kind == "host":
+            return policy.ExecSpec(cmd=t.host_shell_command, user="", env=spec.env, shell_name="")
+        if not spec.user and not p.allow_root:
+            api = self.inventory.api
+            if api is None:
+                raise PortholeError(errors.EXEC_FAILED, "docker is not reachable")
+            try:
+                info = await asyncio.to_thread(api.inspect_container, target.container_id)
+            except Exception as e:  # noqa: BLE001 - docker errors of any kind: the container is not usable
+                raise PortholeError(errors.TARGET_NOT_FOUND, "container is gone") from e
+            image_user = (info.get("Config") or {}).get("User") or ""
+            if not image_user or policy.is_root(image_user):
+                raise PortholeError(policy.ROOT_DENIED, "the image's default user is root, which is not allowed")
+        return spec
+
+    def _forget_old_grants(self) -> None:
+        now = time.time()
+        for sid in [s for s, until in self._used_grants.items() if until < now]:
+            del self._used_grants[sid]

@@ -1,0 +1,46 @@
+"""What a terminal session's shell runs in: a docker exec or a host PTY (from
+the session's target and exec spec), and its recorder when the policy records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from porthole import errors
+from porthole.agent import recording
+from porthole.agent.config import AgentConfig
+from porthole.agent.pty_docker import DockerExec
+from porthole.agent.pty_host import HostShell
+from porthole.agent.session import Session
+from porthole.agent.shell import TERM, Pty
+from porthole.errors import PortholeError
+
+
+class PtyFactory:
+    def __init__(self, cfg: AgentConfig, docker_api: Callable[[], object | None]) -> None:
+        self.cfg = cfg
+        self._docker_api = docker_api  # the inventory's Docker client, None when Docker is unreachable
+
+    def make(self, session: Session) -> Pty:
+        target, spec, shell = session.target, session.spec, session.shell
+        assert spec is not None and shell is not None, "offer accepted without an exec spec"
+        if target.kind == "host":
+            return HostShell(list(spec.cmd), env=dict(spec.env), cols=shell.cols, rows=shell.rows)
+        api = self._docker_api()
+        if api is None:
+            raise PortholeError(errors.EXEC_FAILED, "docker is not reachable")
+        return DockerExec(api, self.cfg.targets.docker_socket, target.container_id, list(spec.cmd),
+                          env=dict(spec.env), user=spec.user, cols=shell.cols, rows=shell.rows)
+
+    def recorder_for(self, session: Session) -> Callable[[], recording.Recorder] | None:
+        """Makes the session's recorder once its process runs; None when recording is off."""
+        rec = self.cfg.recording
+        if not rec.enabled or session.shell is None:
+            return None
+        shell, g = session.shell, session.grant
+
+        def make() -> recording.Recorder:
+            return recording.Recorder(rec.dir, session.id, cols=shell.cols, rows=shell.rows,
+                                      record_input=rec.input, term=TERM,
+                                      title=f"{g.user}@{g.device_id}/{g.target_id} {session.id}")
+        return make

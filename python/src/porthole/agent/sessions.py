@@ -1,0 +1,230 @@
+"""The session manager: the registry of live sessions and their lifecycle —
+open one in porthole-core, hand it candidates, run its terminal, end it for
+any reason. Admin, metrics and the watchdog see it through views.SessionRegistry
+(snapshots and `close`/`end`), never the sessions themselves.
+
+What it says to the server goes through an Outbox (signaling.py implements it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import grpc
+
+from porthole import audit, errors, wire
+from porthole.agent import policy
+from porthole.agent.admission import Admitted
+from porthole.agent.bridge import run_terminal
+from porthole.agent.events import EventBus
+from porthole.agent.ptys import PtyFactory
+from porthole.agent.screen import ScreenSession
+from porthole.agent.session import SETUP_TIMEOUT_S, Session
+from porthole.agent.sidecar import Sidecar
+from porthole.agent.views import SessionSnapshot
+from porthole.errors import PortholeError
+from porthole.rpc.v1 import sidecar_pb2 as pb
+
+log = logging.getLogger("porthole.agent")
+
+# Deadline of each sidecar call; they are local and answer in milliseconds.
+RPC_TIMEOUT_S = 10.0
+# How long a session waits for a restarting sidecar before it gives up.
+SIDECAR_WAIT_S = 5.0
+# porthole-core's refusals of CreateSession, as the codes the client gets.
+_CREATE_ERRORS = {
+    grpc.StatusCode.INVALID_ARGUMENT: errors.BAD_SDP,
+    grpc.StatusCode.ALREADY_EXISTS: errors.GRANT_REPLAYED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: errors.TOO_MANY_SESSIONS,
+    grpc.StatusCode.FAILED_PRECONDITION: errors.SCREEN_UNAVAILABLE,  # the X display cannot be opened
+}
+# Reasons a terminal ends with that the client also gets as a webrtc:error.
+_TERMINAL_ERRORS = (errors.EXEC_FAILED, errors.TARGET_NOT_FOUND, policy.ROOT_DENIED)
+
+
+class Outbox(Protocol):
+    """What the session manager tells the server about a session."""
+
+    async def answer(self, session_id: str, sdp: str) -> None: ...
+    async def candidate(self, session_id: str, cand: pb.IceCandidate) -> None: ...
+    async def error(self, session_id: object, e: PortholeError) -> None: ...
+    async def disconnect(self, session_id: str, reason: str) -> None: ...
+
+
+class SessionManager:
+    def __init__(self, sidecar: Sidecar, events: EventBus, audit_sink: audit.AuditSink, ptys: PtyFactory,
+                 outbox: Outbox, *, on_recording: Callable[[Path], None] | None = None) -> None:
+        self.sidecar = sidecar
+        self.events = events
+        self.audit = audit_sink
+        self.ptys = ptys
+        self.outbox = outbox
+        self.on_recording = on_recording  # a finished recording (the uploader takes it)
+        self._sessions: dict[str, Session] = {}
+
+    # ---------------------------------------------------------------- views.SessionRegistry
+
+    def ids(self) -> list[str]:
+        return sorted(self._sessions, key=lambda i: self._sessions[i].started_monotonic)
+
+    def get(self, session_id: str) -> SessionSnapshot | None:
+        s = self._sessions.get(session_id)
+        return s.snapshot() if s is not None else None
+
+    def snapshots(self) -> list[SessionSnapshot]:
+        return [self._sessions[i].snapshot() for i in self.ids()]
+
+    def count(self) -> int:
+        return len(self._sessions)
+
+    def end(self, session_id: str, code: str, message: str) -> None:
+        s = self._sessions.get(session_id)
+        if s is None or s.end_request is not None:
+            return
+        task = s.conn.terminal_task
+        if task is not None and not task.done():
+            s.request_end(code, message)  # the terminal says why on the channel, then closes
+        else:
+            s.end_request = (code, message)
+            asyncio.ensure_future(self.close(session_id, code))
+
+    # ---------------------------------------------------------------- for signaling and sidecar events
+
+    def session(self, session_id: str) -> Session | None:
+        return self._sessions.get(session_id)
+
+    async def open(self, adm: Admitted, take_early: Callable[[str], list[pb.IceCandidate]]) -> Session:
+        """Registers the session, creates its peer connection in porthole-core and sends the answer."""
+        sid, g, target = adm.session_id, adm.grant, adm.target
+        if g.kind == "screen":
+            session: Session = ScreenSession(sid, g, target, self.events)
+        else:
+            session = Session(sid, g, target, adm.cols, adm.rows, self.events, spec=adm.spec,
+                              forbid_root=target.kind == "container" and not self.ptys.cfg.policy.allow_root)
+        self._sessions[sid] = session
+        # Candidates that came before the offer; from now on they wait in the connection.
+        session.conn.pending_candidates[:0] = take_early(sid)
+        self.events.publish("session.requested", sid, **session.audit_fields())
+        if self.audit.sync and self.audit.last_error is not None:
+            # Sync audit: no session without its record.
+            self._sessions.pop(sid, None)
+            raise PortholeError(policy.AUDIT_UNAVAILABLE, "the device's audit log cannot be written")
+        try:
+            stub = await self.sidecar.wait_ready(SIDECAR_WAIT_S)
+            req = session.create_request(adm.sdp) if isinstance(session, ScreenSession) else \
+                pb.CreateSessionRequest(session_id=sid, offer_sdp=adm.sdp, kind="terminal")
+            resp = await stub.CreateSession(req, timeout=RPC_TIMEOUT_S)
+        except grpc.aio.AioRpcError as e:
+            self._sessions.pop(sid, None)
+            code = _CREATE_ERRORS.get(e.code(), errors.SIDECAR_UNAVAILABLE)
+            raise PortholeError(code, e.details() or e.code().name) from e
+        except PortholeError:
+            self._sessions.pop(sid, None)
+            raise
+        if self._sessions.get(sid) is not session:  # closed while we were creating it
+            await self._close_in_sidecar(sid, wire.CLOSED_DURING_SETUP)
+            raise PortholeError(errors.SESSION_NOT_FOUND, "session ended during setup")
+        await self.outbox.answer(sid, resp.answer_sdp)
+        session.conn.created = True
+        self.events.publish("session.answered", sid)
+        for c in session.conn.take_local():
+            await self.outbox.candidate(sid, c)
+        for c in session.conn.take_pending():
+            await self.add_candidate(sid, c)
+        loop = asyncio.get_running_loop()
+        session.conn.setup_timer = loop.call_later(
+            SETUP_TIMEOUT_S, lambda: asyncio.ensure_future(self._setup_expired(sid)))
+        return session
+
+    async def add_candidate(self, sid: str, cand: pb.IceCandidate) -> None:
+        try:
+            stub = await self.sidecar.wait_ready(SIDECAR_WAIT_S)
+            await stub.AddRemoteCandidate(pb.AddRemoteCandidateRequest(session_id=sid, candidate=cand),
+                                          timeout=RPC_TIMEOUT_S)
+        except grpc.aio.AioRpcError as e:
+            log.info("candidate refused: %s", e.details(), extra={"session_id": sid})
+            if e.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                await self.outbox.error(sid, PortholeError(errors.BAD_REQUEST, "malformed ICE candidate"))
+        except PortholeError as e:
+            await self.outbox.error(sid, e)
+
+    async def _setup_expired(self, sid: str) -> None:
+        s = self._sessions.get(sid)
+        if s and not s.running:
+            await self.outbox.error(sid, PortholeError(errors.ICE_FAILED, "no connection within the setup deadline"))
+            await self.close(sid, wire.SETUP_TIMEOUT)
+
+    def start_terminal(self, session: Session) -> None:
+        """The `terminal` channel opened: bridge it to a new shell process."""
+        if session.conn.terminal_task is not None:
+            return
+        session.conn.cancel_setup()
+        session.conn.terminal_task = asyncio.create_task(self._run_terminal(session), name=f"term-{session.id}")
+
+    async def _run_terminal(self, session: Session) -> None:
+        reason = errors.INTERNAL
+        try:
+            stub = await self.sidecar.wait_ready(SIDECAR_WAIT_S)
+            if session.shell is not None:
+                session.shell.recorder_factory = self.ptys.recorder_for(session)
+            reason, detail = await run_terminal(session, stub, self.ptys.make(session))
+            log.info("terminal ended: %s (%s)", reason, detail, extra={"session_id": session.id})
+            if reason in _TERMINAL_ERRORS:
+                await self.outbox.error(session.id, PortholeError(reason, detail))
+        except PortholeError as e:
+            reason = e.code
+            await self.outbox.error(session.id, e)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("terminal bridge failed", extra={"session_id": session.id})
+        if reason == wire.SIDECAR_ERROR and not self.sidecar.alive():
+            # The stream broke because porthole-core died: every session on it ends as
+            # sidecar_restarted, whichever notices first (this, or the supervisor).
+            await self.sidecar_lost()
+            return
+        await self.close(session.id, reason)
+
+    # ---------------------------------------------------------------- ending
+
+    async def close(self, sid: str, reason: str, *, notify: bool = True, in_sidecar: bool = True) -> None:
+        """Ends a session for any reason: kill its processes, close the peer, tell the server."""
+        session = self._sessions.pop(sid, None)
+        if session is None:
+            return
+        killed = await session.stop()
+        shell = session.shell
+        path = shell.close_recording() if shell is not None else None
+        if path is not None and self.on_recording is not None:
+            self.on_recording(path)
+        if in_sidecar and session.conn.created:
+            await self._close_in_sidecar(sid, reason)
+        if notify:
+            await self.outbox.disconnect(sid, reason)
+        self.events.publish("session.ended", sid, **session.audit_fields(), reason=reason,
+                            duration_s=round(time.monotonic() - session.started_monotonic, 3),
+                            bytes_in=shell.bytes_from_peer if shell else 0,
+                            bytes_out=shell.bytes_to_peer if shell else 0,
+                            exit_code=shell.exit_code if shell else None, killed=killed)
+
+    async def close_all(self, reason: str) -> None:
+        await asyncio.gather(*(self.close(sid, reason) for sid in list(self._sessions)), return_exceptions=True)
+
+    async def _close_in_sidecar(self, sid: str, reason: str) -> None:
+        stub = self.sidecar.stub
+        if stub is None:
+            return
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            await stub.CloseSession(pb.CloseSessionRequest(session_id=sid, reason=reason), timeout=RPC_TIMEOUT_S)
+
+    async def sidecar_lost(self) -> None:
+        """porthole-core died: every session on it ends (their peer connections went with it)."""
+        for sid in list(self._sessions):
+            await self.outbox.error(sid, PortholeError(errors.SIDECAR_UNAVAILABLE, "WebRTC engine restarted"))
+            await self.close(sid, wire.SIDECAR_RESTARTED, in_sidecar=False)
