@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -159,5 +160,45 @@ async def test_refused_connect_keeps_trying_and_rereads_the_secret(stack):
     secret_file.write_text(good)  # rotated back: the next attempt reads it
     await _back_online(stack, "after the secret was fixed")
     log = stack.log("agent")
-    assert "connect to server failed (attempt 3): unauthenticated" in log, log[-3000:]
+    # Every refused attempt has its own error line with the code (the attempt numbers go on
+    # from the unreachable ones while the server was starting).
+    refused = re.findall(r"ERROR porthole\.agent: connect to server failed \(attempt \d+\): unauthenticated: ", log)
+    assert len(refused) >= 3, log[-3000:]
     assert good.strip() not in log and good.strip() not in stack.log("server")
+
+
+def _iptables(op: str, port: int) -> None:
+    # Both directions on loopback pass INPUT: dropping them cuts the agent's TCP connection silently.
+    for rule in (["--dport", str(port)], ["--sport", str(port)]):
+        subprocess.run(["iptables", op, "INPUT", "-p", "tcp", *rule, "-j", "DROP"], check=True, timeout=10)
+
+
+# engine.io notices a silent link when the server's pings stop: ping interval (25 s) plus
+# ping timeout (20 s), python-socketio's defaults, which the server does not change.
+SILENT_LOSS_DETECTION_S = 45.0
+
+
+async def test_agent_back_after_a_network_cut(stack):
+    """No FIN, no RST: the packets just stop (iptables DROP in the test's own namespace)."""
+    port = int(stack.url.rsplit(":", 1)[1])
+    _iptables("-I", port)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SILENT_LOSS_DETECTION_S + 30
+        while "disconnected from server" not in stack.log("agent"):
+            assert loop.time() < deadline, f"the agent never noticed the cut\n{stack.log('agent')[-3000:]}"
+            await asyncio.sleep(0.5)
+        h = await asyncio.to_thread(_health, stack)
+        assert h["signaling_state"] != "connected" and not h["ok"], h
+    finally:
+        _iptables("-D", port)
+    # The link is back; the server may still hold the old, silent connection until its own
+    # ping timeout, so the device's return can take up to that long as well.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SILENT_LOSS_DETECTION_S + BACK_WITHIN_S
+    while True:
+        h = await asyncio.to_thread(_health, stack)
+        if h["signaling_state"] == "connected" and "host" in (await _inventory(stack) or []):
+            break
+        assert loop.time() < deadline, f"not back after the cut: {h}\n{stack.log('agent')[-3000:]}"
+        await asyncio.sleep(0.5)
