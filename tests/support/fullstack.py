@@ -110,21 +110,26 @@ async def start_stack(
     targets: str = DEFAULT_TARGETS,
     agent_extra: str = "",
     server_extra: str = "",
+    server_patch: tuple[tuple[str, str], ...] = (),
     agent_keys: str = "",
     host: str = "127.0.0.1",
     server_ns=None,
     agent_ns=None,
     ice_interfaces: list[str] | None = None,
 ) -> Stack:
-    """The real server (from devconfig, plus server_extra TOML) and the real agent (agent_keys
+    """The real server (from devconfig, edited by server_patch (old, new) pairs, plus server_extra
+    TOML) and the real agent (agent_keys
     TOML lines in its [agent] table, then targets and agent_extra TOML appended to a test agent
     config); returns once the agent is connected. server_ns / agent_ns (tests/support/topology.py)
     run them in namespaces of their own, the server listening on ``host``; porthole-core runs
     where its agent does and gathers on ``ice_interfaces`` (default: the test interface)."""
     port = free_port()
     dc = devconfig.generate(tmp_path / "dev", host=host, port=port)
-    if server_extra:
-        dc.server_config.write_text(dc.server_config.read_text() + server_extra)
+    text = dc.server_config.read_text()
+    for old, new in server_patch:
+        assert old in text, f"devconfig's server.toml no longer has {old!r}"
+        text = text.replace(old, new, 1)
+    dc.server_config.write_text(text + server_extra)
     agent_cfg = tmp_path / "dev" / "agent-test.toml"
     agent_cfg.write_text(
         f"""

@@ -11,14 +11,22 @@ the relay."""
 from __future__ import annotations
 
 import re
+import subprocess
 
 from tests.e2e.test_browser_terminal import login, open_terminal_in_page, pick_target, type_line, wait_text
 from tests.support import product_client
 from tests.support.coturn import start_coturn
 from tests.support.fullstack import start_stack
 from tests.support.topology import relay_topology
+from tests.support.waiting import async_wait_for
 
 ALLOWED = "10.213.0.0-10.213.255.255"  # the test namespaces: what this deployment allows the relay to reach
+
+
+def turn_toml(coturn, secret_file) -> str:
+    """The server's [server.turn] for this coturn."""
+    urls = ", ".join(f'"{u}"' for u in coturn.urls)
+    return f'\n[server.turn]\nurls = [{urls}]\nsecret_file = "{secret_file}"\n'
 
 
 async def relayed_product(tmp_path, netns_factory, *, server_secret: str | None = None):
@@ -28,11 +36,7 @@ async def relayed_product(tmp_path, netns_factory, *, server_secret: str | None 
     turn_dir.mkdir()
     coturn = start_coturn(turn_dir, cloud_ip, allowed_peers=(ALLOWED,), ns=t.cloud)
     (tmp_path / "turn.secret").write_text(server_secret or coturn.secret.decode())
-    server_extra = f"""
-[server.turn]
-urls = {list(coturn.urls)!r}
-secret_file = "{tmp_path / "turn.secret"}"
-""".replace("'", '"')
+    server_extra = turn_toml(coturn, tmp_path / "turn.secret")
     st = await start_stack(
         tmp_path,
         host=cloud_ip,
@@ -51,18 +55,24 @@ async def test_terminal_in_chromium_through_the_relay(tmp_path, netns_factory, m
         page = await open_terminal_in_page(new_page, st, c.name)
         await type_line(page, "echo relayed-$((6*7))")
         await wait_text(page, "relayed-42")
-        await page.evaluate("porthole.waitState('localCandidateType', 'relay', 10000)")
-        pair = await page.inner_text("[data-testid=candidate-pair]")
-        assert re.match(r"relay \((udp|tcp)\) ", pair), pair
+        # Both sides allocated (each with its own credential) and the pair in use goes through the relay.
+        pairs = await page.evaluate(SUCCEEDED_PAIRS)
+        assert pairs and all("relay" in p for p in pairs), pairs
+        await async_wait_for(lambda: page.evaluate("porthole.state.localCandidateType"), 10, message="the pair")
+        shown = await page.inner_text("[data-testid=candidate-pair]")
+        assert "relay" in shown, shown
+        if shown.startswith("relay"):
+            assert re.match(r"relay \((udp|tcp)\) ", shown), shown
         sid = await page.evaluate("porthole.state.sessionId")
-        assert coturn.allocations(sid) >= 1, coturn.log()[-2000:]  # with the browser's own credential
+        # Allocated with the credentials minted for this session (the browser's, the device's or both).
+        assert coturn.allocations(sid) + coturn.allocations(sid + ".device") >= 1, coturn.log()[-2000:]
     finally:
         await st.stop()
         coturn.stop()
 
 
 async def test_terminal_from_aiortc_through_the_relay(tmp_path, netns_factory, make_container):
-    _, coturn, st = await relayed_product(tmp_path, netns_factory)
+    t, coturn, st = await relayed_product(tmp_path, netns_factory)
     try:
         c = make_container()
         token = await product_client.login(st.url, st.username, st.password)
@@ -77,7 +87,8 @@ async def test_terminal_from_aiortc_through_the_relay(tmp_path, netns_factory, m
             sctp = s.client.pc.sctp
             assert sctp is not None
             pair = sctp.transport.transport._connection._nominated[1]  # aioice (pinned): the selected pair
-            assert pair.local_candidate.type == "relay", pair
+            cloud_ip = t.link_of(t.cloud).ns_ip  # the relay's address: no direct path exists
+            assert pair.local_candidate.type == "relay" or pair.remote_addr[0] == cloud_ip, pair
             assert coturn.allocations(s.id) >= 1
         finally:
             await s.close()
@@ -105,3 +116,62 @@ async def test_page_says_why_when_the_turn_credential_is_refused(tmp_path, netns
     finally:
         await st.stop()
         coturn.stop()
+
+
+async def test_relay_policy_selects_relayed_candidates_only(tmp_path, make_container, new_page, test_ip):
+    # Everyone on one network where peer to peer works; the org's policy forbids it.
+    turn_dir = tmp_path / "turn"
+    turn_dir.mkdir()
+    coturn = start_coturn(turn_dir, test_ip, allowed_peers=(test_ip,))
+    st = await start_stack(
+        tmp_path,
+        server_patch=(('[[orgs]]\nid = "demo"', '[[orgs]]\nid = "demo"\nice_transport_policy = "relay"'),),
+        server_extra=turn_toml(coturn, turn_dir / "turn.secret"),
+    )
+    try:
+        c = make_container()
+        page = await open_terminal_in_page(new_page, st, c.name)
+        await type_line(page, "echo policy-$((6*7))")
+        await wait_text(page, "policy-42")
+        pairs = await page.evaluate(SUCCEEDED_PAIRS)
+        assert pairs and all(p == ["relay", "relay"] for p in pairs), pairs
+        sid = await page.evaluate("porthole.state.sessionId")
+        assert coturn.allocations(sid) >= 1 and coturn.allocations(sid + ".device") >= 1
+    finally:
+        await st.stop()
+        coturn.stop()
+
+
+async def test_udp_blocked_between_device_and_cloud_uses_the_tcp_relay(
+    tmp_path, netns_factory, make_container, new_page
+):
+    t, coturn, st = await relayed_product(tmp_path, netns_factory)
+    dev_ip, cloud_ip = t.link_of(t.dev).ns_ip, t.link_of(t.cloud).ns_ip
+    for a, b in ((dev_ip, cloud_ip), (cloud_ip, dev_ip)):
+        subprocess.run(["iptables", "-w", "-I", "FORWARD", "-p", "udp", "-s", a, "-d", b, "-j", "DROP"], check=True)
+    try:
+        c = make_container()
+        page = await open_terminal_in_page(new_page, st, c.name)
+        await type_line(page, "echo tcp-relayed-$((6*7))")
+        await wait_text(page, "tcp-relayed-42")
+        # The device reached coturn over TCP only: its relayed candidate is the one in use.
+        pairs = await page.evaluate(SUCCEEDED_PAIRS)
+        assert any(p[1] == "relay" for p in pairs), pairs
+        assert coturn.allocations(await page.evaluate("porthole.state.sessionId") + ".device") >= 1
+    finally:
+        for a, b in ((dev_ip, cloud_ip), (cloud_ip, dev_ip)):
+            subprocess.run(["iptables", "-w", "-D", "FORWARD", "-p", "udp", "-s", a, "-d", b, "-j", "DROP"])
+        await st.stop()
+        coturn.stop()
+
+
+# [local, remote] candidate types of every succeeded candidate pair, from the page's getStats().
+SUCCEEDED_PAIRS = """async () => {
+  const stats = await porthole.pc.getStats();
+  const out = [];
+  stats.forEach((r) => {
+    if (r.type === "candidate-pair" && r.state === "succeeded")
+      out.push([stats.get(r.localCandidateId).candidateType, stats.get(r.remoteCandidateId).candidateType]);
+  });
+  return out;
+}"""

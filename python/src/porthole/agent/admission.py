@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from porthole import errors, grant, wire
-from porthole.agent import policy
+from porthole.agent import iceoffer, policy
 from porthole.agent.config import AgentConfig
 from porthole.agent.shell import TERM
 from porthole.agent.targets import Inventory, Target
@@ -30,6 +30,7 @@ class Admitted:
     sdp: str
     cols: int
     rows: int
+    ice: iceoffer.IceOffer = iceoffer.IceOffer()  # the device's ICE servers for this session, its policy
 
 
 def size(data: dict) -> tuple[int, int]:
@@ -77,9 +78,10 @@ class Admission:
                 or len(sdp.encode()) > wire.MAX_SDP_BYTES:
             raise PortholeError(errors.BAD_SDP, "offer sdp missing, not a string or over 64 KiB")
         cols, rows = size(data)
+        ice = iceoffer.parse(data)
         if self.sessions.count() >= self.cfg.max_sessions:
             raise PortholeError(errors.TOO_MANY_SESSIONS, "device session limit reached")
-        return Admitted(sid, g, target, spec, sdp, cols, rows)
+        return Admitted(sid, g, target, spec, sdp, cols, rows, ice)
 
     async def _target(self, target_id: str) -> Target:
         target = self.inventory.get(target_id)

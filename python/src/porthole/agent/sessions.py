@@ -119,6 +119,8 @@ class SessionManager:
             stub = await self.sidecar.wait_ready(SIDECAR_WAIT_S)
             req = session.create_request(adm.sdp) if isinstance(session, ScreenSession) else \
                 pb.CreateSessionRequest(session_id=sid, offer_sdp=adm.sdp, kind="terminal")
+            req.ice_servers.extend(adm.ice.servers)  # the TURN credential minted for this device and session
+            req.relay_only = adm.ice.relay_only
             resp = await stub.CreateSession(req, timeout=RPC_TIMEOUT_S)
         except grpc.aio.AioRpcError as e:
             self._sessions.pop(sid, None)
