@@ -27,8 +27,12 @@ from tests.support.waiting import async_wait_for
 async def core(tmp_path: Path):
     """porthole-core as our child (the side socket accepts only its parent), and a gRPC stub."""
     sock = tmp_path / "core.sock"
-    proc = subprocess.Popen([core_binary(), "--listen", str(sock), "--ice-interfaces", ice_iface()],
-                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [core_binary(), "--listen", str(sock), "--ice-interfaces", ice_iface()],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     await async_wait_for(lambda: handoff.socket_path(sock).exists() or None, 10, message="porthole-core's sockets")
     channel = grpc.aio.insecure_channel(f"unix:{sock}")
     try:
@@ -42,8 +46,9 @@ async def core(tmp_path: Path):
 
 async def open_terminal(stub, sid: str) -> TerminalClient:
     client = TerminalClient()
-    resp = await stub.CreateSession(pb.CreateSessionRequest(session_id=sid, offer_sdp=await client.offer(),
-                                                            kind="terminal"), timeout=10)
+    resp = await stub.CreateSession(
+        pb.CreateSessionRequest(session_id=sid, offer_sdp=await client.offer(), kind="terminal"), timeout=10
+    )
     await client.accept(resp.answer_sdp)
     async with asyncio.timeout(20):
         await client.opened.wait()

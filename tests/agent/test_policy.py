@@ -16,8 +16,18 @@ async def offer_raw(agent, target: str, **extra) -> tuple[str, TerminalClient]:
     client = TerminalClient()
     agent.clients.append(client)
     sid, token = agent.sign(target, **{k: extra.pop(k) for k in ("mode",) if k in extra})
-    await agent.hub.send("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": await client.offer(),
-                                          "grant": token, "cols": 80, "rows": 24, **extra})
+    await agent.hub.send(
+        "webrtc:offer",
+        {
+            "session_id": sid,
+            "type": "offer",
+            "sdp": await client.offer(),
+            "grant": token,
+            "cols": 80,
+            "rows": 24,
+            **extra,
+        },
+    )
     return sid, client
 
 
@@ -26,7 +36,7 @@ async def open_with(agent, target: str, **extra) -> tuple[str, TerminalClient]:
     try:
         answer = await agent.hub.wait_event(sid, "webrtc:answer", timeout=15)
     except TimeoutError:
-        raise AssertionError(f"no answer: {agent.hub.events[sid]!r}\n{agent.log()[-2000:]}")
+        raise AssertionError(f"no answer: {agent.hub.events[sid]!r}\n{agent.log()[-2000:]}") from None
     await client.accept(answer["sdp"])
     async with asyncio.timeout(20):
         await client.opened.wait()
@@ -71,7 +81,8 @@ async def test_labels_restrict_containers(agent_factory, make_container):
 
 
 async def test_named_shells_users_and_environment_allowlist(agent_factory, make_container):
-    agent = await agent_factory(extra_toml="""
+    agent = await agent_factory(
+        extra_toml="""
 [policy]
 users = ["operator"]
 env = { PORTHOLE_SITE = "plant-7" }
@@ -79,7 +90,8 @@ env_allow = ["LANG"]
 
 [policy.shells]
 plain = ["/bin/sh", "-c", "echo shell=plain; exec sh -i"]
-""")
+"""
+    )
     c = make_container()
     await wait_target(agent, c.name)
     sid, client = await open_with(agent, c.name, shell="plain", user="operator", env={"LANG": "C.UTF-8"})

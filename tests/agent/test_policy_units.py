@@ -15,32 +15,46 @@ from porthole.grant import Grant
 
 
 def test_policy_config_errors_name_the_key():
-    with pytest.raises(ConfigError, match="policy.allow_root"):
+    with pytest.raises(ConfigError, match=r"policy\.allow_root"):
         policy.parse({}, exec_user="root")
-    with pytest.raises(ConfigError, match="policy.allow_root"):
+    with pytest.raises(ConfigError, match=r"policy\.allow_root"):
         policy.parse({"users": ["0:0"]}, exec_user="65534")
-    with pytest.raises(ConfigError, match="policy.idle_timeout_s"):
+    with pytest.raises(ConfigError, match=r"policy\.idle_timeout_s"):
         policy.parse({"idle_timeout_s": -1}, exec_user="")
-    with pytest.raises(ConfigError, match="policy.shells.Bad Name"):
+    with pytest.raises(ConfigError, match=r"policy\.shells\.Bad Name"):
         policy.parse({"shells": {"Bad Name": ["/bin/sh"]}}, exec_user="")
-    with pytest.raises(ConfigError, match="policy.nope"):
+    with pytest.raises(ConfigError, match=r"policy\.nope"):
         policy.parse({"nope": 1}, exec_user="")
     assert policy.parse({"allow_root": True}, exec_user="root").allow_root
 
 
 def test_exec_spec_takes_only_allowed_choices():
-    p = policy.parse({"users": ["operator"], "shells": {"bash": ["/bin/bash", "-i"]}, "env": {"SITE": "x"},
-                      "env_allow": ["LANG"]}, exec_user="65534:65534")
-    spec = policy.exec_spec(p, default_cmd=("/bin/sh",), default_user="65534:65534", term="xterm",
-                            shell="bash", user="operator", env={"LANG": "C"})
+    p = policy.parse(
+        {"users": ["operator"], "shells": {"bash": ["/bin/bash", "-i"]}, "env": {"SITE": "x"}, "env_allow": ["LANG"]},
+        exec_user="65534:65534",
+    )
+    spec = policy.exec_spec(
+        p,
+        default_cmd=("/bin/sh",),
+        default_user="65534:65534",
+        term="xterm",
+        shell="bash",
+        user="operator",
+        env={"LANG": "C"},
+    )
     assert spec.cmd == ("/bin/bash", "-i") and spec.user == "operator"
     assert spec.env == {"SITE": "x", "TERM": "xterm", "LANG": "C"}
     default = policy.exec_spec(p, default_cmd=("/bin/sh",), default_user="65534:65534", term="xterm")
     assert default.cmd == ("/bin/sh",) and default.user == "65534:65534" and default.shell_name == ""
-    for kw, code in [({"shell": "/bin/sh"}, "shell_denied"), ({"user": "root"}, "root_denied"),
-                     ({"user": "0:0"}, "root_denied"), ({"user": "daemon"}, "user_denied"),
-                     ({"env": {"PATH": "/tmp"}}, "env_denied"), ({"env": {"LANG": "a\nb"}}, "env_denied"),
-                     ({"env": "LANG=C"}, "env_denied")]:
+    for kw, code in [
+        ({"shell": "/bin/sh"}, "shell_denied"),
+        ({"user": "root"}, "root_denied"),
+        ({"user": "0:0"}, "root_denied"),
+        ({"user": "daemon"}, "user_denied"),
+        ({"env": {"PATH": "/tmp"}}, "env_denied"),
+        ({"env": {"LANG": "a\nb"}}, "env_denied"),
+        ({"env": "LANG=C"}, "env_denied"),
+    ]:
         with pytest.raises(PortholeError) as e:
             policy.exec_spec(p, default_cmd=("/bin/sh",), default_user="65534:65534", term="xterm", **kw)
         assert e.value.code == code, kw
@@ -81,7 +95,7 @@ def test_audit_sink_writes_json_lines_and_reports_failures(tmp_path: Path):
     assert rec["event_code"] == "PA1003" and rec["source"] == "agent" and "skipped" not in rec
     broken = audit.AuditSink(audit.AuditConfig(file=Path("/dev/full"), log=False, mode="sync"), source="agent")
     assert not broken.emit("session.requested") and broken.last_error
-    with pytest.raises(ConfigError, match="audit.mode"):
+    with pytest.raises(ConfigError, match=r"audit\.mode"):
         audit.parse_config({"mode": "sometimes"}, tmp_path)
     with pytest.raises(ConfigError, match="cannot be turned off"):
         audit.parse_config({"file": "", "log": False}, tmp_path)

@@ -39,19 +39,22 @@ RESTARTS = 3
 
 @pytest.fixture
 async def stack(tmp_path) -> Stack:
-    st = await start_stack(tmp_path, targets=TARGETS, agent_extra=ADMIN,
-                           agent_keys=f"reconnect_delay_s = {RECONNECT_DELAY_S}\n"
-                                      f"reconnect_delay_max_s = {RECONNECT_MAX_S}\n")
+    st = await start_stack(
+        tmp_path,
+        targets=TARGETS,
+        agent_extra=ADMIN,
+        agent_keys=f"reconnect_delay_s = {RECONNECT_DELAY_S}\nreconnect_delay_max_s = {RECONNECT_MAX_S}\n",
+    )
     yield st
     await st.stop()
 
 
 async def _inventory(st: Stack) -> list[str] | None:
     """The device's target ids as the server lists them to a client, or None while it is offline."""
-    async with aiohttp.ClientSession() as http:
-        async with http.post(st.url + "/api/login", json={"username": st.username, "password": st.password}) as r:
-            assert r.status == 200, await r.text()
-            token = (await r.json())["token"]
+    body = {"username": st.username, "password": st.password}
+    async with aiohttp.ClientSession() as http, http.post(st.url + "/api/login", json=body) as r:
+        assert r.status == 200, await r.text()
+        token = (await r.json())["token"]
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(st.url, namespaces=["/client"], auth={"token": token}, transports=["websocket"])
     try:
@@ -76,7 +79,8 @@ async def _back_online(st: Stack, what: str) -> None:
         assert st.agent is not None and st.agent.poll() is None, f"agent exited\n{st.log('agent')[-3000:]}"
         assert loop.time() < deadline, (
             f"{what}: device not back online within {BACK_WITHIN_S:g} s of the server's return "
-            f"(inventory {last!r})\n--- agent\n{st.log('agent')[-3000:]}")
+            f"(inventory {last!r})\n--- agent\n{st.log('agent')[-3000:]}"
+        )
         await asyncio.sleep(0.1)
 
 
@@ -86,17 +90,21 @@ async def _stop_server(st: Stack, sig: signal.Signals) -> None:
 
 
 def _health(st: Stack) -> dict:
-    out = subprocess.run([sys.executable, "-m", "porthole", "ctl", "--socket", str(st.dc.directory / "admin.sock"),
-                          "--json", "health"], capture_output=True, text=True, cwd=REPO, timeout=30)
+    out = subprocess.run(
+        [sys.executable, "-m", "porthole", "ctl", "--socket", str(st.dc.directory / "admin.sock"), "--json", "health"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=30,
+    )
     assert out.stdout, out.stderr
     return json.loads(out.stdout)
 
 
 async def _metrics(st: Stack) -> str:
     addr = (await asyncio.to_thread(_health, st))["metrics_address"]
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"http://{addr}/metrics") as r:
-            return await r.text()
+    async with aiohttp.ClientSession() as http, http.get(f"http://{addr}/metrics") as r:
+        return await r.text()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["graceful", "killed"])
@@ -138,8 +146,11 @@ async def test_agent_back_within_max_backoff_after_long_outage(stack):
     assert h["signaling_state"] == "connected" and h["signaling_connected"], h
     assert int(h.get("signaling_disconnected_ms", 0)) == 0 and not h.get("signaling_last_error"), h
     # The capped delay was used, and never more than the cap.
-    waits = [float(ln.split("next connect attempt in ")[1].split()[0])
-             for ln in stack.log("agent").splitlines() if "next connect attempt in " in ln]
+    waits = [
+        float(ln.split("next connect attempt in ")[1].split()[0])
+        for ln in stack.log("agent").splitlines()
+        if "next connect attempt in " in ln
+    ]
     assert waits and max(waits) <= RECONNECT_MAX_S and max(waits) > RECONNECT_DELAY_S, waits
 
 

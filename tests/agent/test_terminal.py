@@ -66,7 +66,9 @@ async def test_command_resize_and_exit_code(agent, make_container):
     await client.wait_output("30 100")
 
     client.resize(132, 43)
-    await asyncio.sleep(0.3)  # the resize and the next keystrokes travel on one ordered channel, but resize is an API call
+    await asyncio.sleep(
+        0.3
+    )  # the resize and the next keystrokes travel on one ordered channel, but resize is an API call
     client.type("stty size\r")
     await client.wait_output("43 132")
 
@@ -76,8 +78,11 @@ async def test_command_resize_and_exit_code(agent, make_container):
     bye = await agent.hub.wait_event(sid, "webrtc:disconnect")
     assert bye["reason"] == "exit"
     await wait_no_extra_processes(c)
-    audit = [json.loads(line.split("porthole.audit: ", 1)[1]) for line in agent.log().splitlines()
-             if "porthole.audit: " in line]
+    audit = [
+        json.loads(line.split("porthole.audit: ", 1)[1])
+        for line in agent.log().splitlines()
+        if "porthole.audit: " in line
+    ]
     mine = {a["event"]: a for a in audit if a.get("session_id") == sid}
     assert {"session.requested", "session.started", "session.resized", "session.ended"} <= set(mine), mine
     assert mine["session.ended"]["reason"] == "exit" and mine["session.ended"]["exit_code"] == 3
@@ -96,24 +101,28 @@ async def test_utf8_in_json_mode_and_raw_bytes_in_binary_mode(agent, make_contai
     await bin_client.wait_for(lambda: b"X\xff\xfeY" in bin_client.output)
 
 
-@pytest.mark.parametrize("case,expected", [
-    ("bad_signature", "grant_invalid"),
-    ("expired", "grant_expired"),
-    ("other_device", "grant_wrong_device"),
-    ("unknown_container", "target_not_found"),
-    ("other_session", "grant_invalid"),
-    ("garbage", "grant_invalid"),
-    ("no_grant", "grant_invalid"),
-    ("not_allowed", "target_denied"),
-    ("root_asked", "root_denied"),
-    ("user_asked", "user_denied"),
-    ("shell_asked", "shell_denied"),
-    ("env_asked", "env_denied"),
-])
+@pytest.mark.parametrize(
+    "case,expected",
+    [
+        ("bad_signature", "grant_invalid"),
+        ("expired", "grant_expired"),
+        ("other_device", "grant_wrong_device"),
+        ("unknown_container", "target_not_found"),
+        ("other_session", "grant_invalid"),
+        ("garbage", "grant_invalid"),
+        ("no_grant", "grant_invalid"),
+        ("not_allowed", "target_denied"),
+        ("root_asked", "root_denied"),
+        ("user_asked", "user_denied"),
+        ("shell_asked", "shell_denied"),
+        ("env_asked", "env_denied"),
+    ],
+)
 async def test_refused_grants_create_nothing(agent, make_container, case, expected):
     """The agent side of the authorization matrix (the server side: tests/server/test_audit.py):
     each refusal has its own code, is audited, and no exec is created."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from porthole import grant as grants
 
     c = make_container()
@@ -122,8 +131,14 @@ async def test_refused_grants_create_nothing(agent, make_container, case, expect
     sid, token = agent.sign(c.name)
     extra: dict = {}
     if case == "bad_signature":
-        token = grants.sign(Ed25519PrivateKey.generate(), session_id=sid, user="alice", org="acme",
-                            device_id=agent.device_id, target_id=c.name)
+        token = grants.sign(
+            Ed25519PrivateKey.generate(),
+            session_id=sid,
+            user="alice",
+            org="acme",
+            device_id=agent.device_id,
+            target_id=c.name,
+        )
     elif case == "expired":
         _, token = agent.sign(c.name, session_id=sid, now=time.time() - 3600)
     elif case == "other_device":
@@ -148,8 +163,18 @@ async def test_refused_grants_create_nothing(agent, make_container, case, expect
     elif case == "env_asked":
         extra = {"env": {"LD_PRELOAD": "/tmp/evil.so"}}
     agent.clients.append(client)
-    await agent.hub.send("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": await client.offer(),
-                                          "grant": token, "cols": 80, "rows": 24, **extra})
+    await agent.hub.send(
+        "webrtc:offer",
+        {
+            "session_id": sid,
+            "type": "offer",
+            "sdp": await client.offer(),
+            "grant": token,
+            "cols": 80,
+            "rows": 24,
+            **extra,
+        },
+    )
     err = await agent.hub.wait_event(sid, "webrtc:error")
     assert err["code"] == expected, err
     assert err["message"]
@@ -238,7 +263,7 @@ async def test_dropped_session_leaves_no_process(agent, make_container, how):
 async def test_agent_shutdown_kills_sessions(agent, make_container):
     c = make_container()
     await wait_target(agent, c.name)
-    sid, client = await agent.open_terminal(c.name)
+    _, client = await agent.open_terminal(c.name)
     client.type("sleep 1003\r")
     await wait_processes(c, "sleep 1003")
     agent.proc.terminate()

@@ -16,8 +16,14 @@ from porthole.agent import config, killtree, uplink
 from porthole.agent.signaling import candidate_from_wire as _candidate_from_wire
 from porthole.errors import ConfigError, PortholeError
 
-BASE = {"agent": {"device_id": "edge-1", "server_url": "http://127.0.0.1:1", "secret_file": "s",
-                  "grant_public_key": "k.pem"}}
+BASE = {
+    "agent": {
+        "device_id": "edge-1",
+        "server_url": "http://127.0.0.1:1",
+        "secret_file": "s",
+        "grant_public_key": "k.pem",
+    }
+}
 
 
 def test_config_defaults_and_relative_paths(tmp_path):
@@ -28,19 +34,22 @@ def test_config_defaults_and_relative_paths(tmp_path):
     assert "--listen" in argv and "--ice-server" not in argv
 
 
-@pytest.mark.parametrize("patch,needle", [
-    ({"agent": {"device_id": "bad id!"}}, "agent.device_id"),
-    ({"agent": {"server_url": "ftp://x"}}, "agent.server_url"),
-    ({"agent": {"max_sessions": 0}}, "agent.max_sessions"),
-    ({"sidecar": {"udp_port_min": 5000, "udp_port_max": 4000}}, "udp_port_min"),
-    ({"sidecar": {"mdns": "loud"}}, "sidecar.mdns"),
-    ({"targets": {"containers": "plc"}}, "targets.containers"),
-    ({"surprise": {}}, "unknown section"),
-    ({"agent": {"reconnect_delay_s": 0}}, "agent.reconnect_delay_s: 0.1..3600"),
-    ({"agent": {"reconnect_delay_s": "1"}}, "agent.reconnect_delay_s: expected float"),
-    ({"agent": {"reconnect_delay_max_s": 7200}}, "agent.reconnect_delay_max_s: 0.1..3600"),
-    ({"agent": {"reconnect_delay_s": 5, "reconnect_delay_max_s": 2}}, "must not be below agent.reconnect_delay_s"),
-])
+@pytest.mark.parametrize(
+    "patch,needle",
+    [
+        ({"agent": {"device_id": "bad id!"}}, "agent.device_id"),
+        ({"agent": {"server_url": "ftp://x"}}, "agent.server_url"),
+        ({"agent": {"max_sessions": 0}}, "agent.max_sessions"),
+        ({"sidecar": {"udp_port_min": 5000, "udp_port_max": 4000}}, "udp_port_min"),
+        ({"sidecar": {"mdns": "loud"}}, "sidecar.mdns"),
+        ({"targets": {"containers": "plc"}}, "targets.containers"),
+        ({"surprise": {}}, "unknown section"),
+        ({"agent": {"reconnect_delay_s": 0}}, "agent.reconnect_delay_s: 0.1..3600"),
+        ({"agent": {"reconnect_delay_s": "1"}}, "agent.reconnect_delay_s: expected float"),
+        ({"agent": {"reconnect_delay_max_s": 7200}}, "agent.reconnect_delay_max_s: 0.1..3600"),
+        ({"agent": {"reconnect_delay_s": 5, "reconnect_delay_max_s": 2}}, "must not be below agent.reconnect_delay_s"),
+    ],
+)
 def test_config_errors_name_the_key(tmp_path, patch, needle):
     raw = {k: dict(v) for k, v in BASE.items()}
     for section, values in patch.items():
@@ -74,10 +83,18 @@ def test_secret_is_reread(tmp_path):
     assert cfg.read_secret() == "two"
 
 
-@pytest.mark.parametrize("bad", [
-    "x", 5, {"candidate": 7}, {"candidate": "a" * 2000}, {"candidate": "c", "sdpMLineIndex": "0"},
-    {"candidate": "c", "sdpMLineIndex": True}, {"candidate": "c", "sdpMid": ["0"]},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "x",
+        5,
+        {"candidate": 7},
+        {"candidate": "a" * 2000},
+        {"candidate": "c", "sdpMLineIndex": "0"},
+        {"candidate": "c", "sdpMLineIndex": True},
+        {"candidate": "c", "sdpMid": ["0"]},
+    ],
+)
 def test_candidate_parser_rejects_garbage(bad):
     with pytest.raises(PortholeError) as e:
         _candidate_from_wire(bad)
@@ -85,8 +102,9 @@ def test_candidate_parser_rejects_garbage(bad):
 
 
 def test_candidate_parser_accepts_browser_shapes():
-    c = _candidate_from_wire({"candidate": "candidate:1 1 udp 1 10.0.0.1 5000 typ host", "sdpMid": "0",
-                              "sdpMLineIndex": 0})
+    c = _candidate_from_wire(
+        {"candidate": "candidate:1 1 udp 1 10.0.0.1 5000 typ host", "sdpMid": "0", "sdpMLineIndex": 0}
+    )
     assert c.sdp_mid == "0" and c.sdp_mline_index == 0
     top = _candidate_from_wire({"candidate": "c", "sdpMLineIndex": wire.MAX_MLINE_INDEX})
     assert top.sdp_mline_index == wire.MAX_MLINE_INDEX  # what the server acks, the device takes (wire.py)
@@ -122,8 +140,11 @@ def test_kill_session_kills_jobs_in_other_process_groups(tmp_path: Path):
     leader = subprocess.Popen(["bash", "-c", script], start_new_session=True)
     time.sleep(0.3)
     members = killtree.session_members(leader.pid)
-    names = {Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").strip() for p in members
-             if os.path.exists(f"/proc/{p}")}
+    names = {
+        Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").strip()
+        for p in members
+        if os.path.exists(f"/proc/{p}")
+    }
     assert {b"sleep 1011", b"sleep 1012", b"sleep 1013"} <= names, names
     # The count is of processes, each once (not of signals over several passes).
     assert killtree.kill_session(leader.pid, killtree.start_time(leader.pid)) == len(members)
@@ -188,9 +209,15 @@ async def test_uplink_retries_unreachable_and_unreadable_secret_with_one_loop(tm
     async def on_connected() -> None:
         calls.append("connected")
 
-    link = uplink.Uplink(socketio.AsyncClient(reconnection=False), f"http://127.0.0.1:{free_port()}", "/agent",
-                         auth=lambda: {"device_id": "edge-1", "secret": cfg.read_secret()},
-                         on_connected=on_connected, delay_s=0.1, delay_max_s=0.2)
+    link = uplink.Uplink(
+        socketio.AsyncClient(reconnection=False),
+        f"http://127.0.0.1:{free_port()}",
+        "/agent",
+        auth=lambda: {"device_id": "edge-1", "secret": cfg.read_secret()},
+        on_connected=on_connected,
+        delay_s=0.1,
+        delay_max_s=0.2,
+    )
     link.start()
     try:
         with pytest.raises(RuntimeError):

@@ -63,7 +63,8 @@ class AdminServer:
         admin_pb2_grpc.add_AdminServicer_to_server(AdminService(self.agent, self.metrics, self), server)
         # Reflection, so grpcurl can list and call the admin API too (docs/ctl.md).
         reflection.enable_server_reflection(
-            (apb.DESCRIPTOR.services_by_name["Admin"].full_name, reflection.SERVICE_NAME), server)
+            (apb.DESCRIPTOR.services_by_name["Admin"].full_name, reflection.SERVICE_NAME), server
+        )
         path = self._prepare_socket()
         if path is not None:
             old = os.umask(0o177)  # the socket is born 0600; chmod below makes sure
@@ -96,8 +97,9 @@ class AdminServer:
         elif self.cfg.socket_is_default:
             st = folder.stat()
             if st.st_uid != os.geteuid() or st.st_mode & 0o022:
-                raise ConfigError(f"admin.socket: {folder} is not ours or is writable by others; "
-                                  "set [admin] socket to a safe path")
+                raise ConfigError(
+                    f"admin.socket: {folder} is not ours or is writable by others; set [admin] socket to a safe path"
+                )
         if path.exists() or path.is_symlink():
             if not stat.S_ISSOCK(path.lstat().st_mode):
                 raise ConfigError(f"admin.socket: {path} exists and is not a socket")
@@ -147,8 +149,9 @@ class AdminServer:
         stub = health_pb2_grpc.HealthStub(self._sidecar_channel)
         t0 = time.monotonic()
         try:
-            resp = await stub.Check(health_pb2.HealthCheckRequest(service=SIDECAR_SERVICE),
-                                    timeout=SIDECAR_RPC_TIMEOUT_S)
+            resp = await stub.Check(
+                health_pb2.HealthCheckRequest(service=SIDECAR_SERVICE), timeout=SIDECAR_RPC_TIMEOUT_S
+            )
             status = health_pb2.HealthCheckResponse.ServingStatus.Name(resp.status)
         except grpc.aio.AioRpcError as e:
             status = e.code().name

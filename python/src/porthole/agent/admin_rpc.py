@@ -57,8 +57,9 @@ def _fields(fields: dict[str, object]) -> struct_pb2.Struct:
 
 
 def event_to_proto(ev: Event) -> apb.AdminEvent:
-    return apb.AdminEvent(name=ev.name, session_id=ev.session_id or "", time_unix_micros=_micros(ev.ts),
-                          fields=_fields(ev.fields))
+    return apb.AdminEvent(
+        name=ev.name, session_id=ev.session_id or "", time_unix_micros=_micros(ev.ts), fields=_fields(ev.fields)
+    )
 
 
 def _strip_userinfo(url: str) -> str:
@@ -111,18 +112,30 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         else:
             state = "negotiating"
         info = apb.SessionInfo(
-            session_id=sid, kind=g.kind, mode=g.mode, state=state,
-            user=g.user, org=g.org, device_id=g.device_id, target_id=g.target_id,
-            target_kind=s.target_kind, container_id=s.container_id,
+            session_id=sid,
+            kind=g.kind,
+            mode=g.mode,
+            state=state,
+            user=g.user,
+            org=g.org,
+            device_id=g.device_id,
+            target_id=g.target_id,
+            target_kind=s.target_kind,
+            container_id=s.container_id,
             grant_expires_unix_micros=_micros(g.expires_at),
-            exec_id=s.exec_id, pid=s.pid, cols=s.cols, rows=s.rows,
+            exec_id=s.exec_id,
+            pid=s.pid,
+            cols=s.cols,
+            rows=s.rows,
             binary=live.binary if live else False,
             opened_unix_micros=_micros(s.started_wall),
             started_unix_micros=_micros(live.started_at) if live else 0,
             setup_ms=live.setup_s * 1000 if live else 0.0,
             age_ms=int((time.monotonic() - s.started_monotonic) * 1000),
-            bytes_from_peer=s.bytes_from_peer, bytes_to_peer=s.bytes_to_peer,
-            ice_state=s.ice_state, peer_state=s.peer_state,
+            bytes_from_peer=s.bytes_from_peer,
+            bytes_to_peer=s.bytes_to_peer,
+            ice_state=s.ice_state,
+            peer_state=s.peer_state,
         )
         if sid in stats:
             info.transport.CopyFrom(stats[sid])
@@ -182,8 +195,9 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             while True:
                 ev = await queue.get()
                 if ev is None:
-                    await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                        f"watcher fell more than {WATCH_BUFFER} events behind")
+                    await context.abort(
+                        grpc.StatusCode.RESOURCE_EXHAUSTED, f"watcher fell more than {WATCH_BUFFER} events behind"
+                    )
                 yield event_to_proto(ev)
         finally:
             unsubscribe()
@@ -196,7 +210,8 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         await self._live(sid, context)
         ended: list[Event] = []
         unsubscribe = self.agent.events.subscribe(
-            lambda ev: ended.append(ev) if ev.name == "session.ended" and ev.session_id == sid else None)
+            lambda ev: ended.append(ev) if ev.name == "session.ended" and ev.session_id == sid else None
+        )
         try:
             await self.agent.sessions.close(sid, reason)
         finally:
@@ -205,8 +220,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             await context.abort(grpc.StatusCode.NOT_FOUND, f"session {sid!r} ended while closing it")
         killed = ended[0].fields.get("killed")
         log.info("session closed by admin: %s", reason, extra={"session_id": sid})
-        return apb.AdminCloseSessionResponse(processes_killed=killed if isinstance(killed, int) else 0,
-                                             reason=reason)
+        return apb.AdminCloseSessionResponse(processes_killed=killed if isinstance(killed, int) else 0, reason=reason)
 
     async def GetStats(self, request, context):
         m, agent = self.metrics, self.agent
@@ -215,16 +229,23 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         return apb.AgentStats(
             device_id=agent.device_id,
             uptime_ms=int((time.time() - m.started_at) * 1000),
-            sessions_open=agent.sessions.count(), max_sessions=agent.max_sessions,
-            sessions_requested=m.requested, sessions_started=m.started,
-            sessions_failed=sum(m.failed.values()), sessions_ended=sum(m.ended.values()),
-            failed_by_reason=dict(m.failed), ended_by_reason=dict(m.ended), open_by_kind=m.open_by_kind(),
-            bytes_from_peers=bytes_in, bytes_to_peers=bytes_out,
+            sessions_open=agent.sessions.count(),
+            max_sessions=agent.max_sessions,
+            sessions_requested=m.requested,
+            sessions_started=m.started,
+            sessions_failed=sum(m.failed.values()),
+            sessions_ended=sum(m.ended.values()),
+            failed_by_reason=dict(m.failed),
+            ended_by_reason=dict(m.ended),
+            open_by_kind=m.open_by_kind(),
+            bytes_from_peers=bytes_in,
+            bytes_to_peers=bytes_out,
             transport_bytes_sent=sum(s.bytes_sent for s in stats.values()),
             transport_bytes_received=sum(s.bytes_received for s in stats.values()),
             setup_ms_mean=(m.setup_sum_s / m.started * 1000) if m.started else 0.0,
             setup_ms_max=m.setup_max_s * 1000,
-            targets=agent.target_count(), sidecar_restarts=agent.sidecar.restarts,
+            targets=agent.target_count(),
+            sidecar_restarts=agent.sidecar.restarts,
             signaling_connected=agent.link.status().state == "connected",
         )
 
@@ -234,7 +255,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         status, check_ms = await self._srv.check_sidecar()
         n_sidecar = 0
         if status == "SERVING":
-            stats, err = await self._transport()
+            stats, _ = await self._transport()
             n_sidecar = len(stats)
         accepting = agent.accepting()
         problems = []
@@ -246,17 +267,33 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             problems.append(f"sidecar health check: {status}")
         link = agent.link.status()
         if link.state != "connected":
-            problems.append(f"not connected to the signaling server ({link.state} for "
-                            f"{link.disconnected_s:.0f} s{', last error: ' + link.last_error if link.last_error else ''})")
+            problems.append(
+                f"not connected to the signaling server ({link.state} for "
+                f"{link.disconnected_s:.0f} s{', last error: ' + link.last_error if link.last_error else ''})"
+            )
         return apb.HealthResponse(
-            ok=not problems, problems=problems, device_id=agent.device_id, agent_pid=os.getpid(),
-            uptime_ms=int((time.time() - self.metrics.started_at) * 1000), accepting=accepting,
-            signaling_connected=link.state == "connected", server_url=_strip_userinfo(agent.server_url),
-            signaling_state=link.state, signaling_disconnected_ms=int(link.disconnected_s * 1000),
-            signaling_failed_attempts=link.failed_attempts, signaling_last_error=link.last_error,
-            sidecar=apb.SidecarHealth(ready=side.ready, pid=side.pid or 0, restarts=side.restarts, status=status,
-                                      check_ms=check_ms, socket=str(agent.sidecar_socket),
-                                      sessions=n_sidecar),
-            metrics_address=self._srv.metrics_address, admin_socket=self._srv.socket_address,
+            ok=not problems,
+            problems=problems,
+            device_id=agent.device_id,
+            agent_pid=os.getpid(),
+            uptime_ms=int((time.time() - self.metrics.started_at) * 1000),
+            accepting=accepting,
+            signaling_connected=link.state == "connected",
+            server_url=_strip_userinfo(agent.server_url),
+            signaling_state=link.state,
+            signaling_disconnected_ms=int(link.disconnected_s * 1000),
+            signaling_failed_attempts=link.failed_attempts,
+            signaling_last_error=link.last_error,
+            sidecar=apb.SidecarHealth(
+                ready=side.ready,
+                pid=side.pid or 0,
+                restarts=side.restarts,
+                status=status,
+                check_ms=check_ms,
+                socket=str(agent.sidecar_socket),
+                sessions=n_sidecar,
+            ),
+            metrics_address=self._srv.metrics_address,
+            admin_socket=self._srv.socket_address,
             admin_tls_address=self._srv.tls_address,
         )

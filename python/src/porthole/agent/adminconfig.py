@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from porthole.errors import ConfigError
 
@@ -38,7 +38,7 @@ def default_socket_path() -> Path:
 
 
 def parse_hostport(value: str, where: str) -> tuple[str, int]:
-    """"HOST:PORT" or "[V6]:PORT" → (host, port); port 0 picks a free one."""
+    """ "HOST:PORT" or "[V6]:PORT" → (host, port); port 0 picks a free one."""
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"{where}: expected HOST:PORT (e.g. 127.0.0.1:9464), got {value!r}")
@@ -103,8 +103,10 @@ def from_table(t: dict, rel: Callable[[str], Path]) -> AdminConfig:
         parse_hostport(listen, "admin.listen")
         missing = [k for k, v in tls.items() if not v]
         if missing:
-            raise ConfigError(f"admin.listen needs {', '.join('admin.' + k for k in missing)}: the TCP listener "
-                              "is mutual TLS only (the admin API can end sessions)")
+            raise ConfigError(
+                f"admin.listen needs {', '.join('admin.' + k for k in missing)}: the TCP listener "
+                "is mutual TLS only (the admin API can end sessions)"
+            )
     if metrics:
         parse_hostport(metrics, "admin.metrics_listen")
     return AdminConfig(

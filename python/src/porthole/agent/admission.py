@@ -18,6 +18,8 @@ from porthole.agent.targets import Inventory, Target
 from porthole.agent.views import SessionRegistry
 from porthole.errors import PortholeError
 
+NO_ICE = iceoffer.IceOffer()
+
 
 @dataclass(frozen=True)
 class Admitted:
@@ -30,20 +32,25 @@ class Admitted:
     sdp: str
     cols: int
     rows: int
-    ice: iceoffer.IceOffer = iceoffer.IceOffer()  # the device's ICE servers for this session, its policy
+    ice: iceoffer.IceOffer = NO_ICE  # the device's ICE servers for this session, its policy
 
 
 def size(data: dict) -> tuple[int, int]:
     cols, rows = data.get("cols", wire.DEFAULT_COLS), data.get("rows", wire.DEFAULT_ROWS)
     if not (wire.dim_ok(cols) and wire.dim_ok(rows)):
-        raise PortholeError(errors.BAD_REQUEST,
-                            f"cols and rows must be integers {wire.MIN_DIM}..{wire.MAX_DIM}")
+        raise PortholeError(errors.BAD_REQUEST, f"cols and rows must be integers {wire.MIN_DIM}..{wire.MAX_DIM}")
     return cols, rows
 
 
 class Admission:
-    def __init__(self, cfg: AgentConfig, public_key, inventory: Inventory, sessions: SessionRegistry,
-                 accepting: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        cfg: AgentConfig,
+        public_key,
+        inventory: Inventory,
+        sessions: SessionRegistry,
+        accepting: Callable[[], bool],
+    ) -> None:
         self.cfg = cfg
         self.public_key = public_key
         self.inventory = inventory
@@ -74,8 +81,12 @@ class Admission:
             raise PortholeError(errors.BAD_REQUEST, f"target {g.target_id!r} cannot be opened as a {g.kind}")
         spec = await self._exec_spec(target, data) if g.kind == "terminal" else None
         sdp = data.get("sdp")
-        if data.get("type", "offer") != "offer" or not isinstance(sdp, str) or not sdp \
-                or len(sdp.encode()) > wire.MAX_SDP_BYTES:
+        if (
+            data.get("type", "offer") != "offer"
+            or not isinstance(sdp, str)
+            or not sdp
+            or len(sdp.encode()) > wire.MAX_SDP_BYTES
+        ):
             raise PortholeError(errors.BAD_SDP, "offer sdp missing, not a string or over 64 KiB")
         cols, rows = size(data)
         ice = iceoffer.parse(data)
@@ -97,8 +108,15 @@ class Admission:
     async def _exec_spec(self, target: Target, data: dict) -> policy.ExecSpec:
         """What to run, from policy; the offer may only pick among allowed shells, users, variables."""
         p, t = self.cfg.policy, self.cfg.targets
-        spec = policy.exec_spec(p, default_cmd=t.shell, default_user=t.user, term=TERM,
-                                shell=data.get("shell"), user=data.get("user"), env=data.get("env"))
+        spec = policy.exec_spec(
+            p,
+            default_cmd=t.shell,
+            default_user=t.user,
+            term=TERM,
+            shell=data.get("shell"),
+            user=data.get("user"),
+            env=data.get("env"),
+        )
         if target.kind == "host":
             return policy.ExecSpec(cmd=t.host_shell_command, user="", env=spec.env, shell_name="")
         if not spec.user and not p.allow_root:
@@ -107,7 +125,7 @@ class Admission:
                 raise PortholeError(errors.EXEC_FAILED, "docker is not reachable")
             try:
                 info = await asyncio.to_thread(api.inspect_container, target.container_id)
-            except Exception as e:  # noqa: BLE001 - docker errors of any kind: the container is not usable
+            except Exception as e:
                 raise PortholeError(errors.TARGET_NOT_FOUND, "container is gone") from e
             image_user = (info.get("Config") or {}).get("User") or ""
             if not image_user or policy.is_root(image_user):

@@ -23,8 +23,14 @@ from porthole.errors import PortholeError
 # Which bus events go to the audit log, and nothing else (candidates and state
 # changes are debugging detail, for `porthole ctl watch`).
 AUDITED = frozenset({"session.requested", "session.denied", "session.started", "session.resized", "session.ended"})
-_CLAIMS = {"sub": "claimed_user", "org": "claimed_org", "tgt": "claimed_target", "kind": "claimed_kind",
-           "mode": "claimed_mode", "dev": "claimed_device"}
+_CLAIMS = {
+    "sub": "claimed_user",
+    "org": "claimed_org",
+    "tgt": "claimed_target",
+    "kind": "claimed_kind",
+    "mode": "claimed_mode",
+    "dev": "claimed_device",
+}
 # Claims copied from a refused grant are cut to this length: they come from whoever sent it.
 MAX_CLAIM_LEN = 128
 
@@ -33,6 +39,7 @@ def subscriber(sink: AuditSink) -> Callable[[Event], None]:
     def on_event(ev: Event) -> None:
         if ev.name in AUDITED:
             sink.emit(ev.name, session_id=ev.session_id, **ev.fields)
+
     return on_event
 
 
@@ -55,5 +62,6 @@ def claimed(offer: object) -> dict[str, str]:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.InvalidTokenError:
         return {}
-    return {field: str(claims[k])[:MAX_CLAIM_LEN] for k, field in _CLAIMS.items()
-            if isinstance(claims.get(k), (str, int))}
+    return {
+        field: str(claims[k])[:MAX_CLAIM_LEN] for k, field in _CLAIMS.items() if isinstance(claims.get(k), (str, int))
+    }

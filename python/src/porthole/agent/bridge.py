@@ -38,8 +38,14 @@ async def run_terminal(session: Session, stub: sidecar_pb2_grpc.SidecarStub, pty
         await _send_quietly(call, pb.TerminalFromAgent(error=pb.Error(code=e.code, message=e.message)))
         await _finish(call)
         return e.code, e.message
-    session.events.publish("session.started", session.id, **session.audit_fields(), pid=pty.pid,
-                           exec_id=shell.exec_id, binary=first.attached.binary)
+    session.events.publish(
+        "session.started",
+        session.id,
+        **session.audit_fields(),
+        pid=pty.pid,
+        exec_id=shell.exec_id,
+        binary=first.attached.binary,
+    )
     shell.start_recording()
     write_lock = asyncio.Lock()  # one frame at a time on the Terminal stream
 
@@ -48,8 +54,11 @@ async def run_terminal(session: Session, stub: sidecar_pb2_grpc.SidecarStub, pty
             await call.write(frame)
 
     if not shell.interactive:
-        await send(pb.TerminalFromAgent(
-            error=pb.Error(code=VIEW_ONLY, message="view-only session: output only, input is ignored")))
+        await send(
+            pb.TerminalFromAgent(
+                error=pb.Error(code=VIEW_ONLY, message="view-only session: output only, input is ignored")
+            )
+        )
     output = asyncio.create_task(_pump_output(shell, send), name=f"out-{session.id}")
     inp = asyncio.create_task(_pump_input(session, shell, call), name=f"in-{session.id}")
     ender = asyncio.create_task(session.end_requested.wait(), name=f"end-{session.id}")

@@ -12,11 +12,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from porthole.agent import adminconfig
 from porthole import audit, wire
+from porthole.agent import adminconfig, screenconfig
 from porthole.agent import policy as policy_mod
 from porthole.agent import recording as recording_mod
-from porthole.agent import screenconfig
 from porthole.errors import ConfigError
 
 DEVICE_ID_RE = wire.DEVICE_ID_RE
@@ -241,6 +240,7 @@ def _reconnect_delays(a: dict) -> tuple[float, float]:
     if not lo <= delay_max <= hi:
         raise ConfigError(f"agent.reconnect_delay_max_s: {lo:g}..{hi:g} seconds, got {delay_max:g}")
     if delay_max < delay:
-        raise ConfigError(f"agent.reconnect_delay_max_s ({delay_max:g}) must not be below "
-                          f"agent.reconnect_delay_s ({delay:g})")
+        raise ConfigError(
+            f"agent.reconnect_delay_max_s ({delay_max:g}) must not be below agent.reconnect_delay_s ({delay:g})"
+        )
     return delay, delay_max

@@ -51,8 +51,10 @@ class HandoffClient:
     def _connect(self) -> socket.socket:
         st = os.stat(self.path)
         if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
-            raise PortholeError(errors.SIDECAR_UNAVAILABLE,
-                                f"{self.path} is not a private socket of this user: refusing to hand it a terminal")
+            raise PortholeError(
+                errors.SIDECAR_UNAVAILABLE,
+                f"{self.path} is not a private socket of this user: refusing to hand it a terminal",
+            )
         s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         s.settimeout(TIMEOUT_S)
         try:
@@ -76,8 +78,16 @@ class HandoffClient:
             raise ConnectionError("porthole-core closed the handoff socket")
         return json.loads(reply)
 
-    async def hand_over(self, session_id: str, fd: int, kind: str, *, preread: bytes = b"",
-                        record: bool = False, record_input: bool = False) -> None:
+    async def hand_over(
+        self,
+        session_id: str,
+        fd: int,
+        kind: str,
+        *,
+        preread: bytes = b"",
+        record: bool = False,
+        record_input: bool = False,
+    ) -> None:
         """Gives porthole-core a duplicate of fd for this session; raises PortholeError when refused."""
         if len(preread) > MAX_PREREAD:
             raise PortholeError(errors.INTERNAL, f"{len(preread)} bytes read past the upgrade (limit {MAX_PREREAD})")

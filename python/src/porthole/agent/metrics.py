@@ -69,19 +69,29 @@ class AgentMetrics:
 
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self._requested = Counter("porthole_agent_sessions_requested", "Offers accepted (grant valid, session created)",
-                                  ["kind"], registry=r)
-        self._opened = Counter("porthole_agent_sessions_opened",
-                               "Sessions that started running (data channel open, process started)", ["kind"],
-                               registry=r)
-        self._failed = Counter("porthole_agent_sessions_failed",
-                               "Offers refused (reason = error code) and sessions that ended before running "
-                               "(reason = end reason)", ["reason"], registry=r)
-        self._ended = Counter("porthole_agent_sessions_ended", "Sessions that ended, by reason", ["reason"],
-                              registry=r)
-        self._setup = Histogram("porthole_agent_session_setup_seconds",
-                                "Offer received to session running (data channel open and process started)",
-                                ["kind"], buckets=SETUP_BUCKETS_S, registry=r)
+        self._requested = Counter(
+            "porthole_agent_sessions_requested", "Offers accepted (grant valid, session created)", ["kind"], registry=r
+        )
+        self._opened = Counter(
+            "porthole_agent_sessions_opened",
+            "Sessions that started running (data channel open, process started)",
+            ["kind"],
+            registry=r,
+        )
+        self._failed = Counter(
+            "porthole_agent_sessions_failed",
+            "Offers refused (reason = error code) and sessions that ended before running (reason = end reason)",
+            ["reason"],
+            registry=r,
+        )
+        self._ended = Counter("porthole_agent_sessions_ended", "Sessions that ended, by reason", ["reason"], registry=r)
+        self._setup = Histogram(
+            "porthole_agent_session_setup_seconds",
+            "Offer received to session running (data channel open and process started)",
+            ["kind"],
+            buckets=SETUP_BUCKETS_S,
+            registry=r,
+        )
         for k in KINDS:  # so the series exist (at 0) before the first session
             self._requested.labels(k)
             self._opened.labels(k)
@@ -143,8 +153,10 @@ class AgentMetrics:
     def bytes_totals(self) -> tuple[int, int]:
         """(from peers, to peers) over ended and live sessions."""
         live = self.agent.sessions.snapshots()
-        return (self.bytes_from_peers_ended + sum(s.bytes_from_peer for s in live),
-                self.bytes_to_peers_ended + sum(s.bytes_to_peer for s in live))
+        return (
+            self.bytes_from_peers_ended + sum(s.bytes_from_peer for s in live),
+            self.bytes_to_peers_ended + sum(s.bytes_to_peer for s in live),
+        )
 
     def open_by_kind(self) -> dict[str, int]:
         out: Tally[str] = Tally({k: 0 for k in KINDS})
@@ -171,34 +183,53 @@ class _LiveCollector:
         for kind, n in self.m.open_by_kind().items():
             g.add_metric([kind], n)
         yield g
-        yield GaugeMetricFamily("porthole_agent_max_sessions", "Configured session limit",
-                                value=agent.max_sessions)
-        b = CounterMetricFamily("porthole_agent_session_bytes", "Bytes between processes and peers, "
-                                "direction in = from peers (input), out = to peers (output)", labels=["direction"])
+        yield GaugeMetricFamily("porthole_agent_max_sessions", "Configured session limit", value=agent.max_sessions)
+        b = CounterMetricFamily(
+            "porthole_agent_session_bytes",
+            "Bytes between processes and peers, direction in = from peers (input), out = to peers (output)",
+            labels=["direction"],
+        )
         bytes_in, bytes_out = self.m.bytes_totals()
         b.add_metric(["in"], bytes_in)
         b.add_metric(["out"], bytes_out)
         yield b
-        yield CounterMetricFamily("porthole_agent_sidecar_restarts", "Times porthole-core was restarted after it died",
-                                  value=agent.sidecar.restarts)
-        yield GaugeMetricFamily("porthole_agent_sidecar_up", "1 when porthole-core is running and healthy",
-                                value=1 if agent.sidecar.ready else 0)
+        yield CounterMetricFamily(
+            "porthole_agent_sidecar_restarts",
+            "Times porthole-core was restarted after it died",
+            value=agent.sidecar.restarts,
+        )
+        yield GaugeMetricFamily(
+            "porthole_agent_sidecar_up",
+            "1 when porthole-core is running and healthy",
+            value=1 if agent.sidecar.ready else 0,
+        )
         link = agent.link.status()
-        yield GaugeMetricFamily("porthole_agent_signaling_connected", "1 when connected to the signaling server",
-                                value=1 if link.state == "connected" else 0)
-        st = GaugeMetricFamily("porthole_agent_signaling_state",
-                               "1 for the link's current state (connected, connecting, disconnected)", labels=["state"])
+        yield GaugeMetricFamily(
+            "porthole_agent_signaling_connected",
+            "1 when connected to the signaling server",
+            value=1 if link.state == "connected" else 0,
+        )
+        st = GaugeMetricFamily(
+            "porthole_agent_signaling_state",
+            "1 for the link's current state (connected, connecting, disconnected)",
+            labels=["state"],
+        )
         for state in SIGNALING_STATES:
             st.add_metric([state], 1 if link.state == state else 0)
         yield st
-        yield GaugeMetricFamily("porthole_agent_signaling_disconnected_seconds",
-                                "How long the signaling link has been down; 0 while connected",
-                                value=link.disconnected_s)
-        yield GaugeMetricFamily("porthole_agent_signaling_failed_attempts",
-                                "Connect attempts that failed since the link was last up",
-                                value=link.failed_attempts)
-        yield GaugeMetricFamily("porthole_agent_targets", "Targets offered (containers, host)",
-                                value=agent.target_count())
+        yield GaugeMetricFamily(
+            "porthole_agent_signaling_disconnected_seconds",
+            "How long the signaling link has been down; 0 while connected",
+            value=link.disconnected_s,
+        )
+        yield GaugeMetricFamily(
+            "porthole_agent_signaling_failed_attempts",
+            "Connect attempts that failed since the link was last up",
+            value=link.failed_attempts,
+        )
+        yield GaugeMetricFamily(
+            "porthole_agent_targets", "Targets offered (containers, host)", value=agent.target_count()
+        )
 
 
 def _kind(value: object) -> str:

@@ -84,8 +84,17 @@ def parse(raw: object, *, exec_user: str) -> Policy:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError("policy: expected a table")
-    known = {"idle_timeout_s", "max_session_s", "end_on_grant_expiry", "allow_root", "users", "shells", "env",
-             "env_allow", "labels"}
+    known = {
+        "idle_timeout_s",
+        "max_session_s",
+        "end_on_grant_expiry",
+        "allow_root",
+        "users",
+        "shells",
+        "env",
+        "env_allow",
+        "labels",
+    }
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"policy.{unknown[0]}: unknown key")
@@ -168,8 +177,16 @@ class ExecSpec:
     shell_name: str  # "" for the default
 
 
-def exec_spec(policy: Policy, *, default_cmd: tuple[str, ...], default_user: str, term: str,
-              shell: object = None, user: object = None, env: object = None) -> ExecSpec:
+def exec_spec(
+    policy: Policy,
+    *,
+    default_cmd: tuple[str, ...],
+    default_user: str,
+    term: str,
+    shell: object = None,
+    user: object = None,
+    env: object = None,
+) -> ExecSpec:
     """Checks the client's optional choices (offer fields shell, user, env) against the policy."""
     cmd, shell_name = default_cmd, ""
     if shell is not None:

@@ -41,8 +41,18 @@ def _api_version(api: docker.APIClient) -> tuple[int, int]:
 class DockerExec:
     """One exec session: start(), read()/write()/resize(), exit_code(), kill()."""
 
-    def __init__(self, api: docker.APIClient, socket_path: str, container: str, cmd: list[str], *,
-                 env: dict[str, str], user: str, cols: int, rows: int) -> None:
+    def __init__(
+        self,
+        api: docker.APIClient,
+        socket_path: str,
+        container: str,
+        cmd: list[str],
+        *,
+        env: dict[str, str],
+        user: str,
+        cols: int,
+        rows: int,
+    ) -> None:
         self._api = api
         self._socket_path = socket_path
         self._container = container
@@ -59,8 +69,14 @@ class DockerExec:
     async def start(self) -> None:
         try:
             created = await asyncio.to_thread(
-                self._api.exec_create, self._container, self._cmd, stdin=True, tty=True,
-                environment=self._env, user=self._user, privileged=False,  # never privileged (docs/security.md)
+                self._api.exec_create,
+                self._container,
+                self._cmd,
+                stdin=True,
+                tty=True,
+                environment=self._env,
+                user=self._user,
+                privileged=False,  # never privileged (docs/security.md)
             )
         except docker.errors.NotFound as e:
             raise PortholeError(errors.TARGET_NOT_FOUND, "container is gone") from e
@@ -86,7 +102,7 @@ class DockerExec:
             except docker.errors.APIError:
                 return None
             pid = int(info.get("Pid") or 0)
-            if pid or not info.get("Running") and info.get("ExitCode") is not None or loop.time() > deadline:
+            if pid or (not info.get("Running") and info.get("ExitCode") is not None) or loop.time() > deadline:
                 return pid or None
             await asyncio.sleep(0.02)
 

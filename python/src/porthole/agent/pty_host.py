@@ -46,8 +46,14 @@ class HostShell:
         env = {**{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "USER", "LANG", "SHELL")}, **self._env}
         try:
             self._proc = subprocess.Popen(
-                self._cmd, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
-                start_new_session=True, preexec_fn=_make_controlling_tty,
+                self._cmd,
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                env=env,
+                close_fds=True,
+                start_new_session=True,
+                preexec_fn=_make_controlling_tty,
             )
         except OSError as e:
             os.close(master)

@@ -29,8 +29,16 @@ class PtyFactory:
         api = self._docker_api()
         if api is None:
             raise PortholeError(errors.EXEC_FAILED, "docker is not reachable")
-        return DockerExec(api, self.cfg.targets.docker_socket, target.container_id, list(spec.cmd),
-                          env=dict(spec.env), user=spec.user, cols=shell.cols, rows=shell.rows)
+        return DockerExec(
+            api,
+            self.cfg.targets.docker_socket,
+            target.container_id,
+            list(spec.cmd),
+            env=dict(spec.env),
+            user=spec.user,
+            cols=shell.cols,
+            rows=shell.rows,
+        )
 
     def recorder_for(self, session: Session) -> Callable[[], recording.Recorder] | None:
         """Makes the session's recorder once its process runs; None when recording is off."""
@@ -40,7 +48,14 @@ class PtyFactory:
         shell, g = session.shell, session.grant
 
         def make() -> recording.Recorder:
-            return recording.Recorder(rec.dir, session.id, cols=shell.cols, rows=shell.rows,
-                                      record_input=rec.input, term=TERM,
-                                      title=f"{g.user}@{g.device_id}/{g.target_id} {session.id}")
+            return recording.Recorder(
+                rec.dir,
+                session.id,
+                cols=shell.cols,
+                rows=shell.rows,
+                record_input=rec.input,
+                term=TERM,
+                title=f"{g.user}@{g.device_id}/{g.target_id} {session.id}",
+            )
+
         return make

@@ -49,7 +49,7 @@ def _marked(pid: int, prefix: bytes) -> str | None:
         return None
     for entry in env.split(b"\0"):
         if entry.startswith(prefix):
-            return entry[len(prefix):].decode("utf-8", "replace")
+            return entry[len(prefix) :].decode("utf-8", "replace")
     return None
 
 

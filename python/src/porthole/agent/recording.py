@@ -66,8 +66,9 @@ PARTIAL_SUFFIX = ".cast.rec"
 class Recorder:
     """Writes one session as asciicast v2, event by event (each line flushed)."""
 
-    def __init__(self, directory: Path, session_id: str, *, cols: int, rows: int, record_input: bool,
-                 title: str, term: str) -> None:
+    def __init__(
+        self, directory: Path, session_id: str, *, cols: int, rows: int, record_input: bool, title: str, term: str
+    ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"{session_id}.cast"
         self._partial = directory / f"{session_id}{PARTIAL_SUFFIX}"
@@ -76,8 +77,14 @@ class Recorder:
         self._out = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._in = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._fh = self._partial.open("w", encoding="utf-8")
-        header = {"version": 2, "width": cols, "height": rows, "timestamp": int(time.time()),
-                  "title": title, "env": {"TERM": term}}
+        header = {
+            "version": 2,
+            "width": cols,
+            "height": rows,
+            "timestamp": int(time.time()),
+            "title": title,
+            "env": {"TERM": term},
+        }
         self._line(header)
 
     def _line(self, obj: object) -> None:

@@ -36,10 +36,16 @@ class ScreenSession(Session):
     def create_request(self, sdp: str) -> pb.CreateSessionRequest:
         s = self.screen
         return pb.CreateSessionRequest(
-            session_id=self.id, offer_sdp=sdp, kind=KIND,
+            session_id=self.id,
+            offer_sdp=sdp,
+            kind=KIND,
             screen=pb.ScreenOptions(
-                display=s.display, width=s.width, height=s.height, fps=s.fps,
-                min_bitrate_kbps=s.min_bitrate_kbps, max_bitrate_kbps=s.max_bitrate_kbps,
+                display=s.display,
+                width=s.width,
+                height=s.height,
+                fps=s.fps,
+                min_bitrate_kbps=s.min_bitrate_kbps,
+                max_bitrate_kbps=s.max_bitrate_kbps,
                 allow_input=self.allow_input,
             ),
         )
@@ -50,5 +56,6 @@ class ScreenSession(Session):
             return
         self.started = True
         self.conn.cancel_setup()
-        self.events.publish("session.started", self.id, **self.audit_fields(), display=self.screen.display,
-                            allow_input=self.allow_input)
+        self.events.publish(
+            "session.started", self.id, **self.audit_fields(), display=self.screen.display, allow_input=self.allow_input
+        )

@@ -71,7 +71,7 @@ def parse(raw: object) -> tuple[ScreenConfig, ...]:
         if not isinstance(sid, str) or not SCREEN_ID_RE.match(sid):
             raise ConfigError(f"{where}.id: 1-64 of [A-Za-z0-9_.-], starting with a letter or digit")
         if not isinstance(display, str) or not DISPLAY_RE.match(display):
-            raise ConfigError(f"{where}.display: a local X display such as \":99\"")
+            raise ConfigError(f'{where}.display: a local X display such as ":99"')
         name = t.get("name", sid)
         if not isinstance(name, str) or not 1 <= len(name) <= 128:
             raise ConfigError(f"{where}.name: a string of 1..128 characters")
@@ -79,13 +79,18 @@ def parse(raw: object) -> tuple[ScreenConfig, ...]:
         hi = _int(t, "max_bitrate_kbps", where, max(4000, lo), 100, 50000)
         if lo > hi:
             raise ConfigError(f"{where}: min_bitrate_kbps above max_bitrate_kbps")
-        out.append(ScreenConfig(
-            id=sid, name=name, display=display,
-            width=_int(t, "width", where, 1280, 64, 3840, even=True),
-            height=_int(t, "height", where, 720, 64, 2160, even=True),
-            fps=_int(t, "fps", where, 30, 1, 60),
-            min_bitrate_kbps=lo, max_bitrate_kbps=hi,
-        ))
+        out.append(
+            ScreenConfig(
+                id=sid,
+                name=name,
+                display=display,
+                width=_int(t, "width", where, 1280, 64, 3840, even=True),
+                height=_int(t, "height", where, 720, 64, 2160, even=True),
+                fps=_int(t, "fps", where, 30, 1, 60),
+                min_bitrate_kbps=lo,
+                max_bitrate_kbps=hi,
+            )
+        )
     ids = [s.id for s in out]
     if len(set(ids)) != len(ids):
         raise ConfigError("screens: ids must be unique")

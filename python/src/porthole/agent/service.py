@@ -27,8 +27,8 @@ from porthole.agent.sidecar import Sidecar
 from porthole.agent.sidecar_events import SidecarEvents
 from porthole.agent.signaling import NAMESPACE, Outbox, Signaling
 from porthole.agent.targets import Inventory
-from porthole.agent.upload import Uploader
 from porthole.agent.uplink import Uplink
+from porthole.agent.upload import Uploader
 from porthole.agent.views import AgentViews
 
 log = logging.getLogger("porthole.agent")
@@ -53,21 +53,44 @@ class Agent:
 
         self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)  # uplink.py reconnects
         self.outbox = Outbox(self.sio)
-        self.sessions = SessionManager(self.sidecar, self.events, self.audit,
-                                       PtyFactory(cfg, lambda: self.inventory.api), self.outbox,
-                                       on_recording=self.uploader.enqueue if self.uploader else None)
+        self.sessions = SessionManager(
+            self.sidecar,
+            self.events,
+            self.audit,
+            PtyFactory(cfg, lambda: self.inventory.api),
+            self.outbox,
+            on_recording=self.uploader.enqueue if self.uploader else None,
+        )
         self.sidecar_events = SidecarEvents(self.sidecar, self.sessions, self.outbox, self.events)
         admission = Admission(cfg, public_key, self.inventory, self.sessions, lambda: self._accepting)
-        self.signaling = Signaling(self.sio, self.outbox, admission, self.sessions, self.events,
-                                   device_id=cfg.device_id, public_key=public_key)
-        self.uplink = Uplink(self.sio, cfg.server_url, NAMESPACE, auth=self._auth, on_connected=self._on_connect,
-                             delay_s=cfg.reconnect_delay_s, delay_max_s=cfg.reconnect_delay_max_s)
+        self.signaling = Signaling(
+            self.sio, self.outbox, admission, self.sessions, self.events, device_id=cfg.device_id, public_key=public_key
+        )
+        self.uplink = Uplink(
+            self.sio,
+            cfg.server_url,
+            NAMESPACE,
+            auth=self._auth,
+            on_connected=self._on_connect,
+            delay_s=cfg.reconnect_delay_s,
+            delay_max_s=cfg.reconnect_delay_max_s,
+        )
         # Admin API + metrics; built now so its metrics see every event from the start.
-        self.admin = AdminServer(cfg.admin, AgentViews(
-            device_id=cfg.device_id, server_url=cfg.server_url, max_sessions=cfg.max_sessions,
-            sidecar_socket=cfg.sidecar.socket_path, sessions=self.sessions, events=self.events,
-            sidecar=self.sidecar, link=self.uplink, accepting=lambda: self._accepting,
-            target_count=lambda: len(self.inventory.to_wire())))
+        self.admin = AdminServer(
+            cfg.admin,
+            AgentViews(
+                device_id=cfg.device_id,
+                server_url=cfg.server_url,
+                max_sessions=cfg.max_sessions,
+                sidecar_socket=cfg.sidecar.socket_path,
+                sessions=self.sessions,
+                events=self.events,
+                sidecar=self.sidecar,
+                link=self.uplink,
+                accepting=lambda: self._accepting,
+                target_count=lambda: len(self.inventory.to_wire()),
+            ),
+        )
 
     # ---------------------------------------------------------------- lifecycle
 

@@ -24,9 +24,18 @@ SETUP_TIMEOUT_S = 45.0
 class Session:
     """A terminal session: a shell and the connection it is bridged to."""
 
-    def __init__(self, session_id: str, grant: Grant, target: Target, cols: int, rows: int,
-                 events: EventBus | None = None, *, spec: policy.ExecSpec | None = None,
-                 forbid_root: bool = False) -> None:
+    def __init__(
+        self,
+        session_id: str,
+        grant: Grant,
+        target: Target,
+        cols: int,
+        rows: int,
+        events: EventBus | None = None,
+        *,
+        spec: policy.ExecSpec | None = None,
+        forbid_root: bool = False,
+    ) -> None:
         self.id = session_id
         self.events = events or EventBus()
         self.grant = grant
@@ -36,8 +45,11 @@ class Session:
         self.started_wall = time.time()
         self.conn = Connection()
         # A screen session (screen.py) has none: porthole-core captures and injects by itself.
-        self.shell: Shell | None = Shell(session_id, cols, rows, interactive=grant.mode == "interactive",
-                                         forbid_root=forbid_root) if grant.kind != "screen" else None
+        self.shell: Shell | None = (
+            Shell(session_id, cols, rows, interactive=grant.mode == "interactive", forbid_root=forbid_root)
+            if grant.kind != "screen"
+            else None
+        )
         self.end_request: tuple[str, str] | None = None  # (code, message) asked by the watchdog
         self.end_requested = asyncio.Event()
 
@@ -53,9 +65,15 @@ class Session:
 
     def audit_fields(self) -> dict[str, object]:
         g = self.grant
-        out: dict[str, object] = {"user": g.user, "org": g.org, "device": g.device_id,
-                                  "target": g.target_id, "kind": g.kind, "mode": g.mode,
-                                  "started_at": round(self.started_wall, 3)}
+        out: dict[str, object] = {
+            "user": g.user,
+            "org": g.org,
+            "device": g.device_id,
+            "target": g.target_id,
+            "kind": g.kind,
+            "mode": g.mode,
+            "started_at": round(self.started_wall, 3),
+        }
         if self.spec is not None:
             out.update(exec_user=self.spec.user or "(image default)", shell=self.spec.shell_name or "(default)")
         if self.shell is not None and self.shell.input_dropped:
@@ -77,12 +95,22 @@ class Session:
         g, t, sh, c = self.grant, self.target, self.shell, self.conn
         pty = sh.pty if sh is not None else None
         return SessionSnapshot(
-            id=self.id, grant=g, target_kind=t.kind, container_id=t.container_id or "",
-            started_monotonic=self.started_monotonic, started_wall=self.started_wall,
-            last_activity=self.last_activity, ending=self.end_request is not None,
-            created=c.created, has_process=pty is not None, ice_state=c.ice_state, peer_state=c.peer_state,
-            exec_id=(sh.exec_id or "") if sh is not None else "", pid=(pty.pid or 0) if pty is not None else 0,
-            cols=sh.cols if sh is not None else 0, rows=sh.rows if sh is not None else 0,
+            id=self.id,
+            grant=g,
+            target_kind=t.kind,
+            container_id=t.container_id or "",
+            started_monotonic=self.started_monotonic,
+            started_wall=self.started_wall,
+            last_activity=self.last_activity,
+            ending=self.end_request is not None,
+            created=c.created,
+            has_process=pty is not None,
+            ice_state=c.ice_state,
+            peer_state=c.peer_state,
+            exec_id=(sh.exec_id or "") if sh is not None else "",
+            pid=(pty.pid or 0) if pty is not None else 0,
+            cols=sh.cols if sh is not None else 0,
+            rows=sh.rows if sh is not None else 0,
             bytes_from_peer=sh.bytes_from_peer if sh is not None else 0,
             bytes_to_peer=sh.bytes_to_peer if sh is not None else 0,
         )

@@ -58,13 +58,22 @@ class Outbox(Protocol):
 
 
 class SessionManager:
-    def __init__(self, sidecar: Sidecar, events: EventBus, audit_sink: audit.AuditSink, ptys: PtyFactory,
-                 outbox: Outbox, *, on_recording: Callable[[Path], None] | None = None) -> None:
+    def __init__(
+        self,
+        sidecar: Sidecar,
+        events: EventBus,
+        audit_sink: audit.AuditSink,
+        ptys: PtyFactory,
+        outbox: Outbox,
+        *,
+        on_recording: Callable[[Path], None] | None = None,
+    ) -> None:
         self.sidecar = sidecar
         self.events = events
         self.audit = audit_sink
         self.ptys = ptys
         self.outbox = outbox
+        self._tasks: set[asyncio.Task] = set()  # closes started from sync code, kept until done
         self.on_recording = on_recording  # a finished recording (the uploader takes it)
         self._sessions: dict[str, Session] = {}
 
@@ -92,7 +101,9 @@ class SessionManager:
             s.request_end(code, message)  # the terminal says why on the channel, then closes
         else:
             s.end_request = (code, message)
-            asyncio.ensure_future(self.close(session_id, code))
+            task = asyncio.ensure_future(self.close(session_id, code))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     # ---------------------------------------------------------------- for signaling and sidecar events
 
@@ -105,8 +116,16 @@ class SessionManager:
         if g.kind == "screen":
             session: Session = ScreenSession(sid, g, target, self.events)
         else:
-            session = Session(sid, g, target, adm.cols, adm.rows, self.events, spec=adm.spec,
-                              forbid_root=target.kind == "container" and not self.ptys.cfg.policy.allow_root)
+            session = Session(
+                sid,
+                g,
+                target,
+                adm.cols,
+                adm.rows,
+                self.events,
+                spec=adm.spec,
+                forbid_root=target.kind == "container" and not self.ptys.cfg.policy.allow_root,
+            )
         self._sessions[sid] = session
         # Candidates that came before the offer; from now on they wait in the connection.
         session.conn.pending_candidates[:0] = take_early(sid)
@@ -117,8 +136,11 @@ class SessionManager:
             raise PortholeError(policy.AUDIT_UNAVAILABLE, "the device's audit log cannot be written")
         try:
             stub = await self.sidecar.wait_ready(SIDECAR_WAIT_S)
-            req = session.create_request(adm.sdp) if isinstance(session, ScreenSession) else \
-                pb.CreateSessionRequest(session_id=sid, offer_sdp=adm.sdp, kind="terminal")
+            req = (
+                session.create_request(adm.sdp)
+                if isinstance(session, ScreenSession)
+                else pb.CreateSessionRequest(session_id=sid, offer_sdp=adm.sdp, kind="terminal")
+            )
             req.ice_servers.extend(adm.ice.servers)  # the TURN credential minted for this device and session
             req.relay_only = adm.ice.relay_only
             resp = await stub.CreateSession(req, timeout=RPC_TIMEOUT_S)
@@ -141,14 +163,16 @@ class SessionManager:
             await self.add_candidate(sid, c)
         loop = asyncio.get_running_loop()
         session.conn.setup_timer = loop.call_later(
-            SETUP_TIMEOUT_S, lambda: asyncio.ensure_future(self._setup_expired(sid)))
+            SETUP_TIMEOUT_S, lambda: asyncio.ensure_future(self._setup_expired(sid))
+        )
         return session
 
     async def add_candidate(self, sid: str, cand: pb.IceCandidate) -> None:
         try:
             stub = await self.sidecar.wait_ready(SIDECAR_WAIT_S)
-            await stub.AddRemoteCandidate(pb.AddRemoteCandidateRequest(session_id=sid, candidate=cand),
-                                          timeout=RPC_TIMEOUT_S)
+            await stub.AddRemoteCandidate(
+                pb.AddRemoteCandidateRequest(session_id=sid, candidate=cand), timeout=RPC_TIMEOUT_S
+            )
         except grpc.aio.AioRpcError as e:
             log.info("candidate refused: %s", e.details(), extra={"session_id": sid})
             if e.code() == grpc.StatusCode.INVALID_ARGUMENT:
@@ -209,11 +233,17 @@ class SessionManager:
             await self._close_in_sidecar(sid, reason)
         if notify:
             await self.outbox.disconnect(sid, reason)
-        self.events.publish("session.ended", sid, **session.audit_fields(), reason=reason,
-                            duration_s=round(time.monotonic() - session.started_monotonic, 3),
-                            bytes_in=shell.bytes_from_peer if shell else 0,
-                            bytes_out=shell.bytes_to_peer if shell else 0,
-                            exit_code=shell.exit_code if shell else None, killed=killed)
+        self.events.publish(
+            "session.ended",
+            sid,
+            **session.audit_fields(),
+            reason=reason,
+            duration_s=round(time.monotonic() - session.started_monotonic, 3),
+            bytes_in=shell.bytes_from_peer if shell else 0,
+            bytes_out=shell.bytes_to_peer if shell else 0,
+            exit_code=shell.exit_code if shell else None,
+            killed=killed,
+        )
 
     async def close_all(self, reason: str) -> None:
         await asyncio.gather(*(self.close(sid, reason) for sid in list(self._sessions)), return_exceptions=True)

@@ -12,6 +12,7 @@ import logging
 import os
 import random
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -67,7 +68,7 @@ class Sidecar:
         if proc is None or proc.returncode is not None:
             return False
         try:
-            state = open(f"/proc/{proc.pid}/stat").read().rsplit(")", 1)[1].split()[0]
+            state = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             return False
         return state not in ("Z", "X")
@@ -110,7 +111,9 @@ class Sidecar:
         last = "no answer"
         while loop.time() < deadline:
             if self._proc.returncode is not None:
-                raise PortholeError(errors.SIDECAR_UNAVAILABLE, f"porthole-core exited with {self._proc.returncode} at start")
+                raise PortholeError(
+                    errors.SIDECAR_UNAVAILABLE, f"porthole-core exited with {self._proc.returncode} at start"
+                )
             try:
                 resp = await health.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME), timeout=1.0)
                 if resp.status == health_pb2.HealthCheckResponse.SERVING:

@@ -42,8 +42,9 @@ def candidate_from_wire(c: object) -> pb.IceCandidate:
         raise PortholeError(errors.BAD_REQUEST, "candidate must be an object or null")
     cand, mid, idx = c.get("candidate", ""), c.get("sdpMid"), c.get("sdpMLineIndex")
     if not isinstance(cand, str) or len(cand) > wire.MAX_CANDIDATE_LEN:
-        raise PortholeError(errors.BAD_REQUEST,
-                            f"candidate.candidate must be a string of at most {wire.MAX_CANDIDATE_LEN} characters")
+        raise PortholeError(
+            errors.BAD_REQUEST, f"candidate.candidate must be a string of at most {wire.MAX_CANDIDATE_LEN} characters"
+        )
     if mid is not None and (not isinstance(mid, str) or len(mid) > wire.MAX_MID_LEN):
         raise PortholeError(errors.BAD_REQUEST, "candidate.sdpMid must be a short string")
     if idx is not None and not wire.mline_index_ok(idx):
@@ -54,8 +55,11 @@ def candidate_from_wire(c: object) -> pb.IceCandidate:
 def candidate_to_wire(c: pb.IceCandidate) -> dict | None:
     if not c.candidate:
         return None
-    return {"candidate": c.candidate, "sdpMid": c.sdp_mid or None,
-            "sdpMLineIndex": c.sdp_mline_index if c.sdp_mline_index >= 0 else None}
+    return {
+        "candidate": c.candidate,
+        "sdpMid": c.sdp_mid or None,
+        "sdpMLineIndex": c.sdp_mline_index if c.sdp_mline_index >= 0 else None,
+    }
 
 
 class Outbox:
@@ -90,8 +94,17 @@ class Outbox:
 class Signaling:
     """The handlers of `/agent` events from the server."""
 
-    def __init__(self, sio: socketio.AsyncClient, outbox: Outbox, admission: Admission, sessions: SessionManager,
-                 events: EventBus, *, device_id: str, public_key) -> None:
+    def __init__(
+        self,
+        sio: socketio.AsyncClient,
+        outbox: Outbox,
+        admission: Admission,
+        sessions: SessionManager,
+        events: EventBus,
+        *,
+        device_id: str,
+        public_key,
+    ) -> None:
         self.outbox = outbox
         self.admission = admission
         self.sessions = sessions
@@ -113,9 +126,15 @@ class Signaling:
             await self.sessions.open(adm, self._take_early)
         except PortholeError as e:
             log.info("offer refused: %s", e.code, extra={"session_id": sid})
-            self.events.publish("session.denied", sid if isinstance(sid, str) else None, ok=False,
-                                device=self.device_id, code=e.code, reason=e.message,
-                                **auditing.identity(data, self.public_key, self.device_id))
+            self.events.publish(
+                "session.denied",
+                sid if isinstance(sid, str) else None,
+                ok=False,
+                device=self.device_id,
+                code=e.code,
+                reason=e.message,
+                **auditing.identity(data, self.public_key, self.device_id),
+            )
             await self.outbox.error(sid, e)
 
     async def on_ice(self, data: object) -> None:

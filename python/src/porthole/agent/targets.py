@@ -4,6 +4,7 @@ config, and (only when enabled) a shell on the host itself."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import logging
 import re
@@ -46,23 +47,21 @@ def own_container_ids() -> set[str]:
     """Ids of the container this agent runs in, if any (never offered as a target)."""
     ids: set[str] = set()
     for name in ("/proc/self/cgroup", "/proc/self/mountinfo"):
-        try:
+        with contextlib.suppress(OSError):
             ids.update(_CONTAINER_ID_RE.findall(Path(name).read_text()))
-        except OSError:
-            pass
     return ids
 
 
 def screen_target(s: ScreenConfig) -> Target:
     """A configured display; "running" while its X socket exists, else "unavailable"."""
     state = "running" if s.socket_path().exists() else "unavailable"
-    return Target(id=s.id, name=s.name, kind="screen", label=f"{s.name} (X display {s.display})",
-                  state=state, screen=s)
+    return Target(id=s.id, name=s.name, kind="screen", label=f"{s.name} (X display {s.display})", state=state, screen=s)
 
 
 class Inventory:
-    def __init__(self, cfg: TargetsConfig, policy: policy_mod.Policy | None = None,
-                 screens: tuple[ScreenConfig, ...] = ()) -> None:
+    def __init__(
+        self, cfg: TargetsConfig, policy: policy_mod.Policy | None = None, screens: tuple[ScreenConfig, ...] = ()
+    ) -> None:
         self._cfg = cfg
         self._screens = screens
         self._policy = policy or policy_mod.Policy()
@@ -75,8 +74,9 @@ class Inventory:
 
     def _client(self) -> docker.APIClient:
         if self.api is None:
-            self.api = docker.APIClient(base_url=f"unix://{self._cfg.docker_socket}", version="auto",
-                                        timeout=DOCKER_TIMEOUT_S)
+            self.api = docker.APIClient(
+                base_url=f"unix://{self._cfg.docker_socket}", version="auto", timeout=DOCKER_TIMEOUT_S
+            )
         return self.api
 
     def allowed(self, name: str) -> bool:
@@ -99,8 +99,16 @@ class Inventory:
                 excluded[name] = "no label of policy.labels"
                 continue
             image = c.get("Image", "")
-            out.append(Target(id=name, name=name, kind="container", label=f"{name} ({image})",
-                              state=c.get("State", "running"), container_id=c["Id"]))
+            out.append(
+                Target(
+                    id=name,
+                    name=name,
+                    kind="container",
+                    label=f"{name} ({image})",
+                    state=c.get("State", "running"),
+                    container_id=c["Id"],
+                )
+            )
         self.excluded = excluded
         return sorted(out, key=lambda t: t.id)
 
@@ -118,8 +126,15 @@ class Inventory:
                 self.docker_error = str(e)
                 self.api = None
         if self._cfg.host_shell:
-            targets.append(Target(id=HOST_TARGET_ID, name="host shell", kind="host",
-                                  label="Host shell on the device (demo target, not a container)", state="running"))
+            targets.append(
+                Target(
+                    id=HOST_TARGET_ID,
+                    name="host shell",
+                    kind="host",
+                    label="Host shell on the device (demo target, not a container)",
+                    state="running",
+                )
+            )
         # Screens last: a screen's id hides a container of the same name.
         targets += [screen_target(s) for s in self._screens]
         self._targets = {t.id: t for t in targets}

@@ -54,9 +54,17 @@ def backoff_delay(attempt: int, base_s: float, max_s: float, rand: Callable[[], 
 
 
 class Uplink:
-    def __init__(self, sio: socketio.AsyncClient, url: str, namespace: str, *,
-                 auth: Callable[[], dict[str, str]], on_connected: Callable[[], Awaitable[None]],
-                 delay_s: float, delay_max_s: float) -> None:
+    def __init__(
+        self,
+        sio: socketio.AsyncClient,
+        url: str,
+        namespace: str,
+        *,
+        auth: Callable[[], dict[str, str]],
+        on_connected: Callable[[], Awaitable[None]],
+        delay_s: float,
+        delay_max_s: float,
+    ) -> None:
         self.sio = sio
         self.url = url
         self.namespace = namespace
@@ -128,9 +136,15 @@ class Uplink:
             await self.sio.disconnect()  # leftovers of a half-dead engine.io connection
         try:
             await asyncio.wait_for(
-                self.sio.connect(self.url, namespaces=[self.namespace], auth=auth, transports=["websocket"],
-                                 wait_timeout=CONNECT_TIMEOUT_S),
-                CONNECT_TIMEOUT_S * 2)
+                self.sio.connect(
+                    self.url,
+                    namespaces=[self.namespace],
+                    auth=auth,
+                    transports=["websocket"],
+                    wait_timeout=CONNECT_TIMEOUT_S,
+                ),
+                CONNECT_TIMEOUT_S * 2,
+            )
         except (socketio.exceptions.ConnectionError, TimeoutError) as e:
             code, detail = self._refusal or (UNREACHABLE, str(e) or type(e).__name__)
             return self._failed_attempt(code, detail)
@@ -174,5 +188,7 @@ class Uplink:
             return  # no answer from a server (refused TCP, failed upgrade): unreachable
         inner = data.get("data") if isinstance(data.get("data"), dict) else data
         code, message = inner.get("code"), inner.get("message") or data.get("message")
-        self._refusal = (code if isinstance(code, str) and code else "refused",
-                         str(message)[:MAX_LOGGED_MESSAGE] if message else "no message")
+        self._refusal = (
+            code if isinstance(code, str) and code else "refused",
+            str(message)[:MAX_LOGGED_MESSAGE] if message else "no message",
+        )

@@ -91,8 +91,9 @@ class Uploader:
             while offset < total:
                 f.seek(offset)
                 chunk = f.read(CHUNK_BYTES)
-                got = await self._put(http, url, headers, f"bytes {offset}-{offset + len(chunk) - 1}/{total}",
-                                      chunk, path)
+                got = await self._put(
+                    http, url, headers, f"bytes {offset}-{offset + len(chunk) - 1}/{total}", chunk, path
+                )
                 if got is None:
                     return False
                 offset = got
