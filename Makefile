@@ -52,10 +52,8 @@ check-generated: proto web
 ## core-go, eslint on web/ (every tool pinned: python/requirements-lint.lock, core-go/tools/go.mod, web/package.json)
 lint: lint-py lint-go lint-web
 
-# TEMPORARY (issue 9): agent/ is being rewritten, so it and its tests are left out of
-# `make lint` until that lands; then their findings are fixed and this list is emptied, together with the
-# matching section at the end of mypy.ini. Nothing else may be added here.
-LINT_PY_EXCLUDE := python/src/porthole/agent tests/agent
+# Nothing is left out of `make lint` (generated stubs are excluded in ruff.toml and below).
+LINT_PY_EXCLUDE :=
 
 # python/src/porthole/rpc is generated (make proto): ruff.toml excludes it, and so does this list.
 LINT_MYPY_FILES = $(shell find python/src/porthole tests -name '*.py' -not -path 'python/src/porthole/rpc/*' \

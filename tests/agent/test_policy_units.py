@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,7 +47,7 @@ def test_exec_spec_takes_only_allowed_choices():
     assert spec.env == {"SITE": "x", "TERM": "xterm", "LANG": "C"}
     default = policy.exec_spec(p, default_cmd=("/bin/sh",), default_user="65534:65534", term="xterm")
     assert default.cmd == ("/bin/sh",) and default.user == "65534:65534" and default.shell_name == ""
-    for kw, code in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"shell": "/bin/sh"}, "shell_denied"),
         ({"user": "root"}, "root_denied"),
         ({"user": "0:0"}, "root_denied"),
@@ -54,7 +55,8 @@ def test_exec_spec_takes_only_allowed_choices():
         ({"env": {"PATH": "/tmp"}}, "env_denied"),
         ({"env": {"LANG": "a\nb"}}, "env_denied"),
         ({"env": "LANG=C"}, "env_denied"),
-    ]:
+    ]
+    for kw, code in cases:
         with pytest.raises(PortholeError) as e:
             policy.exec_spec(p, default_cmd=("/bin/sh",), default_user="65534:65534", term="xterm", **kw)
         assert e.value.code == code, kw
@@ -75,14 +77,18 @@ class _S:
         self.grant = Grant("s", "u", "o", "d", "t", "terminal", "interactive", 0, expires)
 
 
+def reason(decision: tuple[str, str] | None) -> str | None:
+    return decision[0] if decision is not None else None
+
+
 def test_watchdog_decisions():
     now, wall = 1000.0, time.time()
     p = policy.Policy(idle_timeout_s=10, max_session_s=100, end_on_grant_expiry=False)
     assert watchdog.due(_S(990, 995, 0), p, now, wall) is None
-    assert watchdog.due(_S(990, 989, 0), p, now, wall)[0] == "idle_timeout"
-    assert watchdog.due(_S(899, 999, 0), p, now, wall)[0] == "max_duration"
+    assert reason(watchdog.due(_S(990, 989, 0), p, now, wall)) == "idle_timeout"
+    assert reason(watchdog.due(_S(899, 999, 0), p, now, wall)) == "max_duration"
     q = policy.Policy(idle_timeout_s=0, max_session_s=0, end_on_grant_expiry=True)
-    assert watchdog.due(_S(0, 0, int(wall) - 1), q, now, wall)[0] == "grant_expired"
+    assert reason(watchdog.due(_S(0, 0, int(wall) - 1), q, now, wall)) == "grant_expired"
     assert watchdog.due(_S(0, 0, int(wall) + 60), q, now, wall) is None
     assert watchdog.tick_s(policy.Policy(idle_timeout_s=2, max_session_s=0)) == 0.5
 
@@ -108,6 +114,7 @@ def test_recorder_keeps_utf8_split_across_chunks(tmp_path: Path):
     r.input(b"secret\r")  # not recorded: input is off
     r.resize(100, 30)
     path = r.close()
+    assert path is not None
     lines = path.read_text().splitlines()
     assert json.loads(lines[0])["version"] == 2
     events = [json.loads(x) for x in lines[1:]]

@@ -16,6 +16,7 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -38,7 +39,7 @@ RESTARTS = 3
 
 
 @pytest.fixture
-async def stack(tmp_path) -> Stack:
+async def stack(tmp_path) -> AsyncIterator[Stack]:
     st = await start_stack(
         tmp_path,
         targets=TARGETS,

@@ -45,7 +45,7 @@ def _micros(t: float) -> int:
 
 def _fields(fields: dict[str, object]) -> struct_pb2.Struct:
     out = struct_pb2.Struct()
-    clean: dict[str, object] = {}
+    clean: dict[str, str | int | float | bool | None] = {}
     for k, v in fields.items():
         if k.lower() in SECRET_FIELDS:
             continue
@@ -198,6 +198,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                     await context.abort(
                         grpc.StatusCode.RESOURCE_EXHAUSTED, f"watcher fell more than {WATCH_BUFFER} events behind"
                     )
+                    return
                 yield event_to_proto(ev)
         finally:
             unsubscribe()

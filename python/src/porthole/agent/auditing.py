@@ -38,7 +38,9 @@ MAX_CLAIM_LEN = 128
 def subscriber(sink: AuditSink) -> Callable[[Event], None]:
     def on_event(ev: Event) -> None:
         if ev.name in AUDITED:
-            sink.emit(ev.name, session_id=ev.session_id, **ev.fields)
+            fields = dict(ev.fields)
+            ok = bool(fields.pop("ok", True))
+            sink.emit(ev.name, ok=ok, session_id=ev.session_id, **fields)
 
     return on_event
 

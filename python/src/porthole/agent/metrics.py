@@ -126,11 +126,11 @@ class AgentMetrics:
             self.setup_max_s = max(self.setup_max_s, setup)
             self._setup.labels(live.kind).observe(setup)
         elif ev.name == "session.ended":
-            live = self.live.pop(sid, None) if sid else None
+            ended: Live | None = self.live.pop(sid, None) if sid else None
             reason = self._reason(str(f.get("reason") or "closed"), self.ended)
             self.ended[reason] += 1
             self._ended.labels(reason).inc()
-            if live is not None and not live.started_at:
+            if ended is not None and not ended.started_at:
                 self._fail(reason)
             self.bytes_from_peers_ended += _int(f.get("bytes_in"))
             self.bytes_to_peers_ended += _int(f.get("bytes_out"))
@@ -151,11 +151,11 @@ class AgentMetrics:
     # ---------------------------------------------------------------- reads
 
     def bytes_totals(self) -> tuple[int, int]:
-        """(from peers, to peers) over ended and live sessions."""
-        live = self.agent.sessions.snapshots()
+        """(from peers, to peers) over ended and ended sessions."""
+        ended = self.agent.sessions.snapshots()
         return (
-            self.bytes_from_peers_ended + sum(s.bytes_from_peer for s in live),
-            self.bytes_to_peers_ended + sum(s.bytes_to_peer for s in live),
+            self.bytes_from_peers_ended + sum(s.bytes_from_peer for s in ended),
+            self.bytes_to_peers_ended + sum(s.bytes_to_peer for s in ended),
         )
 
     def open_by_kind(self) -> dict[str, int]:

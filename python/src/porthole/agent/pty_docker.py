@@ -96,9 +96,11 @@ class DockerExec:
         """The exec's host pid: Docker reports 0 until the process has started."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + PID_TIMEOUT_S
+        exec_id = self.exec_id
+        assert exec_id is not None, "no exec to wait for"
         while True:
             try:
-                info = await asyncio.to_thread(self._api.exec_inspect, self.exec_id)
+                info = await asyncio.to_thread(self._api.exec_inspect, exec_id)
             except docker.errors.APIError:
                 return None
             pid = int(info.get("Pid") or 0)
@@ -191,6 +193,8 @@ class DockerExec:
         return killed
 
     async def _ended(self) -> bool:
+        if self.exec_id is None:
+            return True
         try:
             info = await asyncio.to_thread(self._api.exec_inspect, self.exec_id)
         except docker.errors.APIError:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import docker
+
 from porthole import errors
 from porthole.agent import recording
 from porthole.agent.config import AgentConfig
@@ -17,7 +19,7 @@ from porthole.errors import PortholeError
 
 
 class PtyFactory:
-    def __init__(self, cfg: AgentConfig, docker_api: Callable[[], object | None]) -> None:
+    def __init__(self, cfg: AgentConfig, docker_api: Callable[[], docker.APIClient | None]) -> None:
         self.cfg = cfg
         self._docker_api = docker_api  # the inventory's Docker client, None when Docker is unreachable
 

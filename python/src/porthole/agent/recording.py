@@ -20,6 +20,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from porthole.errors import ConfigError
 
@@ -76,7 +77,7 @@ class Recorder:
         self._start = time.monotonic()
         self._out = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._in = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._fh = self._partial.open("w", encoding="utf-8")
+        self._fh: TextIO | None = self._partial.open("w", encoding="utf-8")
         header = {
             "version": 2,
             "width": cols,

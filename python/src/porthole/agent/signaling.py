@@ -138,14 +138,15 @@ class Signaling:
             await self.outbox.error(sid, e)
 
     async def on_ice(self, data: object) -> None:
-        sid = data.get("session_id") if isinstance(data, dict) else None
+        raw_sid = data.get("session_id") if isinstance(data, dict) else None
         try:
-            if not wire.session_id_ok(sid):
+            if not isinstance(data, dict) or not isinstance(raw_sid, str) or not wire.session_id_ok(raw_sid):
                 raise PortholeError(errors.BAD_REQUEST, "session_id missing or malformed")
             cand = candidate_from_wire(data.get("candidate"))
         except PortholeError as e:
-            await self.outbox.error(sid, e)
+            await self.outbox.error(raw_sid, e)
             return
+        sid: str = raw_sid
         session = self.sessions.session(sid)
         self.events.publish("session.candidate", sid, side="remote", candidate=cand.candidate)
         if session is not None and session.conn.created:
@@ -159,8 +160,11 @@ class Signaling:
         sid = data.get("session_id") if isinstance(data, dict) else None
         reason = data.get("reason") if isinstance(data, dict) else None
         if isinstance(sid, str) and self.sessions.session(sid) is not None:
-            ok = isinstance(reason, str) and len(reason) <= wire.MAX_REASON_LEN
-            await self.sessions.close(sid, reason if ok else FALLBACK_REASON, notify=False)
+            # Only reasons of the fixed set reach the audit (a server or client cannot write it).
+            known = isinstance(reason, str) and reason in wire.DISCONNECT_REASONS
+            await self.sessions.close(
+                sid, reason if known and isinstance(reason, str) else FALLBACK_REASON, notify=False
+            )
 
     def _queue_early(self, sid: str, cand: pb.IceCandidate) -> None:
         now = time.monotonic()

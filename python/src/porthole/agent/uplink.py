@@ -131,7 +131,8 @@ class Uplink:
         try:
             auth = self._auth()  # read again on every attempt
         except PortholeError as e:
-            return self._failed_attempt(e.code, e.message)
+            self._failed_attempt(e.code, e.message)
+            return None
         with contextlib.suppress(Exception):
             await self.sio.disconnect()  # leftovers of a half-dead engine.io connection
         try:
@@ -147,7 +148,8 @@ class Uplink:
             )
         except (socketio.exceptions.ConnectionError, TimeoutError) as e:
             code, detail = self._refusal or (UNREACHABLE, str(e) or type(e).__name__)
-            return self._failed_attempt(code, detail)
+            self._failed_attempt(code, detail)
+            return None
         return time.monotonic()
 
     def _failed_attempt(self, code: str, detail: str) -> None:
@@ -186,7 +188,8 @@ class Uplink:
         # The server refuses with {"message": ..., "data": {"code": ..., "message": ...}}.
         if not isinstance(data, dict):
             return  # no answer from a server (refused TCP, failed upgrade): unreachable
-        inner = data.get("data") if isinstance(data.get("data"), dict) else data
+        nested = data.get("data")
+        inner: dict = nested if isinstance(nested, dict) else data
         code, message = inner.get("code"), inner.get("message") or data.get("message")
         self._refusal = (
             code if isinstance(code, str) and code else "refused",

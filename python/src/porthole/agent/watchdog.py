@@ -36,9 +36,12 @@ def tick_s(p: policy_mod.Policy) -> float:
 class Clocked(Protocol):
     """What due() reads of a session (a views.SessionSnapshot)."""
 
-    started_monotonic: float
-    last_activity: float
-    grant: Grant
+    @property
+    def started_monotonic(self) -> float: ...
+    @property
+    def last_activity(self) -> float: ...
+    @property
+    def grant(self) -> Grant: ...
 
 
 def due(session: Clocked, p: policy_mod.Policy, now_mono: float, now_wall: float) -> tuple[str, str] | None:
