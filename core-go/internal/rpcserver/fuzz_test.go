@@ -120,7 +120,7 @@ func (fs *fuzzSidecar) checkBounds(t *testing.T) {
 
 // wantCode fails unless err is a status with one of the codes and a
 // message; it returns the code (OK for nil).
-func wantCode(t *testing.T, what string, err error, codes ...codes.Code) codes.Code {
+func wantCode(t *testing.T, what string, err error, want ...codes.Code) codes.Code {
 	t.Helper()
 	st, ok := status.FromError(err)
 	if !ok {
@@ -129,12 +129,12 @@ func wantCode(t *testing.T, what string, err error, codes ...codes.Code) codes.C
 	if err != nil && st.Message() == "" {
 		t.Fatalf("%s: %s without a message", what, st.Code())
 	}
-	for _, c := range codes {
+	for _, c := range want {
 		if st.Code() == c {
 			return c
 		}
 	}
-	t.Fatalf("%s: %s %q, want one of %v", what, st.Code(), st.Message(), codes)
+	t.Fatalf("%s: %s %q, want one of %v", what, st.Code(), st.Message(), want)
 	return 0
 }
 
