@@ -10,7 +10,7 @@ CORE     := $(BIN)/porthole-core
 BENCH_PEER := $(BIN)/porthole-bench
 GOFLAGS_BUILD := -trimpath
 
-.PHONY: build setup venv core python proto web check-generated lint lint-tools lint-py lint-go lint-web test test-go test-py run bench clean
+.PHONY: build setup venv core python proto web check-generated lint lint-tools lint-py lint-go lint-web test test-go test-py fuzz run bench clean
 
 ## setup: install system packages and start dockerd when missing (idempotent, needs root)
 setup:
@@ -90,6 +90,12 @@ test: setup build
 
 test-go:
 	cd core-go && go test -race -count=1 ./...
+
+## fuzz: every Go fuzz target (SDP, ICE candidates, ICE server URLs, terminal and input channel
+## messages) for FUZZTIME each, one after the other, in a private network namespace
+FUZZTIME ?= 10s
+fuzz:
+	bash scripts/in-netns.sh bash scripts/fuzz.sh $(FUZZTIME)
 
 ## test-py: pytest; PYTEST_ARGS picks files or -k (default: testpaths = tests in pytest.ini)
 test-py: build $(BENCH_PEER)

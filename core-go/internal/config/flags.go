@@ -146,6 +146,9 @@ func (c Config) Validate() error {
 
 // ValidateICEURL checks a STUN/TURN URL; TURN needs a username and credential.
 func ValidateICEURL(raw, username, credential string) error {
+	if err := checkBracketedHost(raw); err != nil {
+		return fmt.Errorf("bad ICE server URL %q: %w", raw, err)
+	}
 	u, err := stun.ParseURI(raw)
 	if err != nil {
 		return fmt.Errorf("bad ICE server URL %q: %w", raw, err)

@@ -34,7 +34,8 @@ var (
 
 	// ErrCandidateQueueFull is returned when an early candidate does not fit
 	// the queue of a session that does not exist yet (MaxQueuedCandidates
-	// per id, MaxPendingSessions ids).
+	// per id, MaxPendingSessions ids), and when a session has taken
+	// MaxRemoteCandidates.
 	ErrCandidateQueueFull = errors.New("rtc: early candidate queue full")
 
 	// ErrNotTerminal is returned when a terminal stream attaches to a

@@ -45,6 +45,15 @@ const (
 	// session grant is valid for 60 s, so anything older is abandoned.
 	QueuedCandidateTTL = 30 * time.Second
 
+	// MaxRemoteCandidates bounds the remote candidates one session takes
+	// once it exists: pion keeps each one, starts a goroutine for it, pairs
+	// it with every local candidate and checks the pairs, so a peer that
+	// trickles without end would grow memory, goroutines and STUN traffic
+	// (20 000 candidates: +18 000 goroutines, +29 MiB). A browser gathers a
+	// few per interface and protocol (host, srflx, relay); 128 leaves room
+	// for many interfaces and TURN servers.
+	MaxRemoteCandidates = 128
+
 	// MaxPendingSessions bounds the ids with queued candidates so that a
 	// stream of candidates for ids that never come cannot grow memory.
 	MaxPendingSessions = 256

@@ -28,6 +28,7 @@ type Session struct {
 	candMu    sync.Mutex
 	remoteSet bool
 	early     []Candidate
+	remotes   int // candidates addRemoteCandidate took; at most MaxRemoteCandidates
 
 	mu        sync.Mutex // guards the fields below; taken in pion callbacks
 	answered  bool       // the answer was returned; local candidates flow

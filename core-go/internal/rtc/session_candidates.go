@@ -50,6 +50,9 @@ func (s *Session) addRemoteCandidate(c Candidate) error {
 		return ErrSessionNotFound
 	default:
 	}
+	if s.remotes++; s.remotes > MaxRemoteCandidates {
+		return fmt.Errorf("%w: more than %d remote candidates for this session", ErrCandidateQueueFull, MaxRemoteCandidates)
+	}
 	if !s.remoteSet {
 		if len(s.early) >= MaxQueuedCandidates {
 			return ErrCandidateQueueFull

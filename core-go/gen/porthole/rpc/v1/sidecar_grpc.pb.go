@@ -60,7 +60,9 @@ type SidecarClient interface {
 	CreateSession(ctx context.Context, in *CreateSessionRequest, opts ...grpc.CallOption) (*CreateSessionResponse, error)
 	// Adds one remote ICE candidate (trickle). For a session id that does not
 	// exist yet the candidate is queued (at most MaxQueuedCandidates per id,
-	// for QueuedCandidateTTL) and applied when CreateSession arrives.
+	// for QueuedCandidateTTL) and applied when CreateSession arrives. A
+	// session takes at most MaxRemoteCandidates (128); later ones get
+	// RESOURCE_EXHAUSTED.
 	AddRemoteCandidate(ctx context.Context, in *AddRemoteCandidateRequest, opts ...grpc.CallOption) (*AddRemoteCandidateResponse, error)
 	// A stream of events for every session, in the order they happened per
 	// session. The agent keeps one open for the sidecar's lifetime. A watcher
@@ -224,7 +226,9 @@ type SidecarServer interface {
 	CreateSession(context.Context, *CreateSessionRequest) (*CreateSessionResponse, error)
 	// Adds one remote ICE candidate (trickle). For a session id that does not
 	// exist yet the candidate is queued (at most MaxQueuedCandidates per id,
-	// for QueuedCandidateTTL) and applied when CreateSession arrives.
+	// for QueuedCandidateTTL) and applied when CreateSession arrives. A
+	// session takes at most MaxRemoteCandidates (128); later ones get
+	// RESOURCE_EXHAUSTED.
 	AddRemoteCandidate(context.Context, *AddRemoteCandidateRequest) (*AddRemoteCandidateResponse, error)
 	// A stream of events for every session, in the order they happened per
 	// session. The agent keeps one open for the sidecar's lifetime. A watcher

@@ -92,7 +92,9 @@ class SidecarServicer:
     def AddRemoteCandidate(self, request, context):
         """Adds one remote ICE candidate (trickle). For a session id that does not
         exist yet the candidate is queued (at most MaxQueuedCandidates per id,
-        for QueuedCandidateTTL) and applied when CreateSession arrives.
+        for QueuedCandidateTTL) and applied when CreateSession arrives. A
+        session takes at most MaxRemoteCandidates (128); later ones get
+        RESOURCE_EXHAUSTED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
