@@ -160,6 +160,7 @@ CLOSED_BY_AGENT = "closed_by_agent"
 CLOSED_BY_ADMIN = "closed_by_admin"
 PEER_FAILED = "peer_failed"
 SCREEN_LOST = "screen_lost"
+AGENT_RESTARTED = "agent_restarted"  # a shell left by an agent that died, killed at its next start
 DISCONNECT_REASONS = frozenset(
     {
         *CLIENT_REASONS,
@@ -177,6 +178,7 @@ DISCONNECT_REASONS = frozenset(
         CLOSED_BY_ADMIN,
         PEER_FAILED,
         SCREEN_LOST,
+        AGENT_RESTARTED,
         errors.ICE_FAILED,
         errors.INTERNAL,
         errors.SIDECAR_UNAVAILABLE,

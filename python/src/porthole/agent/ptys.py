@@ -9,7 +9,7 @@ from collections.abc import Callable
 import docker
 
 from porthole import errors
-from porthole.agent import recording
+from porthole.agent import reconcile, recording
 from porthole.agent.config import AgentConfig
 from porthole.agent.pty_docker import DockerExec
 from porthole.agent.pty_host import HostShell
@@ -26,8 +26,10 @@ class PtyFactory:
     def make(self, session: Session) -> Pty:
         target, spec, shell = session.target, session.spec, session.shell
         assert spec is not None and shell is not None, "offer accepted without an exec spec"
+        # The mark finds this shell again if the agent dies without ending it (reconcile.py).
+        env = {**spec.env, **reconcile.mark(self.cfg.device_id, session.id)}
         if target.kind == "host":
-            return HostShell(list(spec.cmd), env=dict(spec.env), cols=shell.cols, rows=shell.rows)
+            return HostShell(list(spec.cmd), env=env, cols=shell.cols, rows=shell.rows)
         api = self._docker_api()
         if api is None:
             raise PortholeError(errors.EXEC_FAILED, "docker is not reachable")
@@ -36,7 +38,7 @@ class PtyFactory:
             self.cfg.targets.docker_socket,
             target.container_id,
             list(spec.cmd),
-            env=dict(spec.env),
+            env=env,
             user=spec.user,
             cols=shell.cols,
             rows=shell.rows,

@@ -16,7 +16,7 @@ import logging
 import socketio
 
 from porthole import audit, grant, wire
-from porthole.agent import auditing, watchdog
+from porthole.agent import auditing, reconcile, watchdog
 from porthole.agent.admin import AdminServer
 from porthole.agent.admission import Admission
 from porthole.agent.config import AgentConfig
@@ -100,6 +100,7 @@ class Agent:
         self._spawn(self.sidecar_events.run(), "sidecar-events")
         await asyncio.wait_for(self.sidecar_events.ready.wait(), EVENTS_READY_TIMEOUT_S)
         await self.inventory.refresh()
+        await self._reconcile()
         self._spawn(self._inventory_loop(), "inventory")
         self._spawn(watchdog.run(self.sessions, self.cfg.policy), "watchdog")
         if self.uploader is not None:
@@ -116,6 +117,17 @@ class Agent:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.sidecar.stop()
+
+    async def _reconcile(self) -> None:
+        """Kills the shells a previous run of this agent left (SIGKILL, crash), before any offer."""
+        for left in await asyncio.to_thread(reconcile.reconcile, self.cfg.device_id, frozenset()):
+            self.events.publish(
+                "session.ended",
+                left.session_id,
+                device=self.cfg.device_id,
+                reason=wire.AGENT_RESTARTED,
+                killed=left.killed,
+            )
 
     def _spawn(self, coro, name: str) -> None:
         self._tasks.append(asyncio.create_task(coro, name=name))
