@@ -75,6 +75,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--drop-every", type=float, default=DEFAULT_DROP_EVERY_S,
                    help="seconds between dropped clients; 0 = none")
     p.add_argument("--json", type=Path, help=f"results (default {DOC_JSON} for a timed run, else {LOCAL_JSON})")
+    p.add_argument("--render", type=Path, metavar="JSON",
+                   help="measure nothing: rewrite the Soak section (--md, default docs/reliability.md) from a "
+                        "results file, e.g. after editing the section's text")
     p.add_argument("--md", type=Path, help=f"page whose Soak section is rewritten (default {DOC} for a timed "
                                            "run, none with --sessions)")
     a = p.parse_args(argv)
@@ -221,6 +224,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.render:
+        md = args.md or REPO / DOC
+        report.write(md, json.loads(args.render.read_text()), os.path.relpath(args.render, md.parent))
+        print(f"rewrote the Soak section of {md} from {args.render}")
+        return 0
     logging.basicConfig(level=logging.WARNING)
     timed = args.sessions is None
     json_path = args.json or REPO / (DOC_JSON if timed else LOCAL_JSON)
