@@ -111,9 +111,10 @@ def section(r: dict[str, Any], json_rel: str) -> str:
             "| measure | after warm-up | end | growth | |", "|---|---:|---:|---:|---|"]
     for key, g in v["growth"].items():
         who, what = key.split(".")
-        unit = " KiB" if what == "rss_kib" else ""
-        out.append(f"| {NAMES[who]} {WHAT[what]} | {g['from']}{unit} | {g['to']}{unit} | {g['percent']:+.1f} % "
-                   f"| {_yes(g['met'])} |")
+        a, b = (f"{g['from'] / 1024:.1f} MiB", f"{g['to'] / 1024:.1f} MiB") if what == "rss_kib" else \
+            (g["from"], g["to"])
+        out.append(f"| {NAMES[who]} {WHAT[what]} | {a} | {b} | {g['percent']:+.1f} % | {_yes(g['met'])} |")
+    out += [""] + _trend(r["samples"])
     out += ["", "### Targets", ""]
     out.append(f"- Every session established: {_yes(v['all_established'])} "
                f"({t['established']} of {t['attempted']}); every typed command answered: {_yes(v['all_typed'])}.")
@@ -129,8 +130,11 @@ def section(r: dict[str, Any], json_rel: str) -> str:
         out.append(f"- Silent peers found and their sessions ended by the device within "
                    f"{c['peer_vanish_hold_s']:g} s: {_yes(v['vanished_all_ended'])}.")
     out.append(f"- porthole-core ran as one process throughout: {_yes(not v['core_restarted'])}.")
-    out += ["", "**Goroutines.** porthole-core exposes no goroutine count (GetStats reports sessions and "
-            "channels; it serves no pprof or expvar), so the threads columns are `Threads` from "
+    out += ["", "**Threads and goroutines.** The Go runtime keeps every OS thread it started (for a blocking "
+            "system call, a cgo call) for reuse and never ends an idle one, so porthole-core's thread count is a "
+            "high-water mark of how many it once needed at the same time, not a count of live work. "
+            "porthole-core exposes no goroutine count (GetStats reports sessions and channels; it serves no "
+            "pprof or expvar), so the threads columns are `Threads` from "
             "/proc/PID/status: OS threads, which bound the Go runtime's threads, not its goroutines. A leaked "
             "goroutine that holds a descriptor or memory shows in the other columns; one parked on a channel "
             "does not. The agent's threads are its Python threads (executor and gRPC).", ""]
@@ -139,13 +143,31 @@ def section(r: dict[str, Any], json_rel: str) -> str:
             f"{s0['dockerd_connections']}, after warm-up {s1['dockerd_connections']} (found with `ss -xn`): the "
             "agent's Docker client (docker-py) keeps one connection pool per request URL, and exec ids make most "
             "URLs unique, up to 25 pools (`docker.constants.DEFAULT_NUM_POOLS`), the least recently used "
-            "closed. These idle connections stop at that bound; the agent's other descriptors are measured "
+            "closed; a pool holds more than one connection (up to 10) when requests to one URL overlap. These "
+            "idle connections stop at that bound; the agent's other descriptors are measured "
             "apart, and growth from the sample after warm-up (descriptors by kind at every sample are in the "
             "JSON).", ""]
     if t["errors"]:
         out += ["**Errors** (first ones):", ""] + [f"- `{e}`" for e in t["errors"][:10]] + [""]
     out.append(END)
     return "\n".join(out) + "\n"
+
+
+def _trend(samples: list[dict[str, Any]]) -> list[str]:
+    """RSS per thousand sessions between the warm-up sample and the end, and
+    where it peaked: tells a steady leak from a high-water mark."""
+    base, end = samples[1], samples[-1]
+    n = end["attempted"] - base["attempted"]
+    lines = []
+    for who in ("agent", "core"):
+        peak = max(samples[1:], key=lambda s: s[who]["rss_kib"])
+        per_k = (end[who]["rss_kib"] - base[who]["rss_kib"]) * 1000 / n if n else 0.0
+        where = "at the end" if peak is end else (f"at the {peak['label']} sample ({peak[who]['rss_kib'] / 1024:.1f} "
+                                                   f"MiB), {(peak[who]['rss_kib'] - end[who]['rss_kib']) / 1024:.1f} "
+                                                   "MiB above the end")
+        lines.append(f"- {NAMES[who]} RSS: {per_k / 1024:+.2f} MiB per 1000 sessions from the warm-up sample to the "
+                     f"end ({n} sessions); highest {where}.")
+    return lines
 
 
 def write(path: Path, r: dict[str, Any], json_rel: str) -> None:
