@@ -10,7 +10,7 @@ CORE     := $(BIN)/porthole-core
 BENCH_PEER := $(BIN)/porthole-bench
 GOFLAGS_BUILD := -trimpath
 
-.PHONY: build setup venv core python proto web check-generated lint lint-tools lint-py lint-go lint-web test test-go test-py fuzz run bench clean
+.PHONY: build setup venv core python proto web check-generated lint lint-tools lint-py lint-go lint-web test test-go test-py fuzz run bench soak clean
 
 ## setup: install system packages and start dockerd when missing (idempotent, needs root)
 setup:
@@ -112,6 +112,13 @@ $(BENCH_PEER): $(shell find core-go -name '*.go' -o -name go.mod -o -name go.sum
 
 bench: setup build $(BENCH_PEER)
 	PORTHOLE_CORE=$(CORE) PORTHOLE_BENCH_PEER=$(BENCH_PEER) bash scripts/in-netns.sh $(PY) -m porthole.bench $(if $(QUICK),--quick) $(BENCH_ARGS)
+
+## soak: terminal sessions opened, typed in, closed and dropped for SOAK_MINUTES (default 30) on one
+## real agent; samples RSS, threads, descriptors and leftover execs into docs/reliability.md (not in CI;
+## tests/soak runs a short version). SOAK_ARGS='--parallel 8' for more.
+SOAK_MINUTES ?= 30
+soak: setup build $(BENCH_PEER)
+	PORTHOLE_CORE=$(CORE) PORTHOLE_BENCH_PEER=$(BENCH_PEER) bash scripts/in-netns.sh $(PY) -m porthole.bench.soak --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
 clean:
 	rm -rf $(BIN) $(VENV) web/node_modules

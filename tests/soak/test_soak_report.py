@@ -1,0 +1,77 @@
+"""The soak's verdict and page from given results (no stack): growth is judged
+from the warm-up sample to the end, counts with the 5 % rounded up to a whole
+one; the Soak section of the page is replaced whole and the rest kept."""
+
+from __future__ import annotations
+
+import copy
+
+from porthole.bench.soak import report, workload
+from porthole.bench.soak.__main__ import judge
+
+
+def _sample(label: str, rss: int, fds: int, threads: int, *, procs: int = 0) -> dict:
+    proc = {"pid": 7, "rss_kib": rss, "fds": fds, "own_fds": fds - 2, "threads": threads, "dockerd_connections": 2,
+            "fd_kinds": {"socket": fds}}
+    return {"label": label, "t_s": 1.0, "attempted": 1, "established": 1, "quiet": True, "quiesce_s": 0.0,
+            "agent": dict(proc), "core": dict(proc), "loadavg_1m": 1.0, "agent_sessions": 0, "core_sessions": 0,
+            "container": {"exec_processes": procs, "execs_running": 0, "processes": []}}
+
+
+def _tally(attempted: int, established: int) -> workload.Tally:
+    t = workload.Tally(attempted=attempted, established=established, typed=established)
+    t.ended["closed"] = established
+    return t
+
+
+def test_growth_counts_round_up_to_one_and_rss_is_five_percent():
+    samples = [_sample("start", 1000, 10, 10), _sample("warm-up", 1000, 10, 10), _sample("end", 1050, 11, 11)]
+    v = judge(_tally(5, 5), samples)
+    assert v["growth"]["agent.rss_kib"]["met"] and v["growth"]["core.threads"]["met"]
+    assert v["growth"]["agent.fds"]["met"] and v["growth_met"] and v["all_established"]
+
+    samples[-1] = _sample("end", 1051, 12, 10)
+    v = judge(_tally(5, 5), samples)
+    assert not v["growth"]["agent.rss_kib"]["met"] and not v["growth"]["agent.fds"]["met"]
+    assert v["growth"]["core.threads"]["met"] and not v["growth_met"]
+
+
+def test_a_failed_session_or_a_leftover_process_is_a_failure():
+    samples = [_sample("start", 1000, 10, 10), _sample("warm-up", 1000, 10, 10), _sample("end", 1000, 10, 10)]
+    assert not judge(_tally(5, 4), samples)["all_established"]
+    assert not judge(_tally(0, 0), samples)["all_established"]
+    samples[-1] = _sample("end", 1000, 10, 10, procs=1)
+    v = judge(_tally(5, 5), samples)
+    assert not v["no_leftovers"] and v["leftover_samples"] == ["end"]
+
+
+def _results(minutes: float) -> dict:
+    samples = [_sample("start", 1000, 10, 10), _sample("warm-up", 1000, 10, 10), _sample("end", 1000, 10, 10)]
+    t = _tally(5, 5)
+    machine = {"cpu": "cpu", "cores": 2, "cores_usable": 2, "ram_gib": 1, "os": "os", "kernel": "k",
+               "docker_engine": "d", "go": "g", "pion_webrtc": "p", "python": "3", "commit": "c", "dirty": False}
+    return {"started_utc": "now", "duration_s": 60.0, "machine": machine, "loadavg_1m": [1.0, 1.0],
+            "args": {"minutes": minutes, "sessions": None, "parallel": 4, "sample_every_s": 60.0,
+                     "drop_every_s": 20.0},
+            "constants": {"peer_close_every": 5, "drop_sessions": 3, "peer_vanish_hold_s": 45.0,
+                          "warmup_sessions": 24, "quiesce_timeout_s": 90.0, "growth_target_pct": 5.0},
+            "tally": t.as_dict(), "samples": samples, "verdict": judge(t, samples)}
+
+
+def test_the_section_is_replaced_whole_and_the_rest_of_the_page_kept(tmp_path):
+    page = tmp_path / "reliability.md"
+    page.write_text("# Reliability\n\nintro\n\n## Other\n\nkept\n")
+    short = _results(5.0)
+    report.write(page, short, "r.json")
+    first = page.read_text()
+    assert first.startswith("# Reliability\n\nintro\n\n## Other\n\nkept\n")
+    assert "make soak SOAK_MINUTES=5" in first and "still to be run" in first
+    assert first.count(report.BEGIN) == 1 and report.all_met(short)
+
+    full = copy.deepcopy(short)
+    full["args"]["minutes"] = 30.0
+    report.write(page, full, "r.json")
+    second = page.read_text()
+    assert second.count(report.BEGIN) == 1 and second.count("## Soak") == 1
+    assert "still to be run" not in second and "`make soak`" in second
+    assert "## Other\n\nkept" in second
