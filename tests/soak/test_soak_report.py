@@ -11,11 +11,29 @@ from porthole.bench.soak.__main__ import judge
 
 
 def _sample(label: str, rss: int, fds: int, threads: int, *, procs: int = 0) -> dict:
-    proc = {"pid": 7, "rss_kib": rss, "fds": fds, "own_fds": fds - 2, "threads": threads, "dockerd_connections": 2,
-            "fd_kinds": {"socket": fds}}
-    return {"label": label, "t_s": 1.0, "attempted": 1, "established": 1, "quiet": True, "quiesce_s": 0.0,
-            "agent": dict(proc), "core": dict(proc), "loadavg_1m": 1.0, "agent_sessions": 0, "core_sessions": 0,
-            "container": {"exec_processes": procs, "execs_running": 0, "processes": []}}
+    proc = {
+        "pid": 7,
+        "rss_kib": rss,
+        "fds": fds,
+        "own_fds": fds - 2,
+        "threads": threads,
+        "dockerd_connections": 2,
+        "fd_kinds": {"socket": fds},
+    }
+    return {
+        "label": label,
+        "t_s": 1.0,
+        "attempted": 1,
+        "established": 1,
+        "quiet": True,
+        "quiesce_s": 0.0,
+        "agent": dict(proc),
+        "core": dict(proc),
+        "loadavg_1m": 1.0,
+        "agent_sessions": 0,
+        "core_sessions": 0,
+        "container": {"exec_processes": procs, "execs_running": 0, "processes": []},
+    }
 
 
 def _tally(attempted: int, established: int) -> workload.Tally:
@@ -48,14 +66,38 @@ def test_a_failed_session_or_a_leftover_process_is_a_failure():
 def _results(minutes: float) -> dict:
     samples = [_sample("start", 1000, 10, 10), _sample("warm-up", 1000, 10, 10), _sample("end", 1000, 10, 10)]
     t = _tally(5, 5)
-    machine = {"cpu": "cpu", "cores": 2, "cores_usable": 2, "ram_gib": 1, "os": "os", "kernel": "k",
-               "docker_engine": "d", "go": "g", "pion_webrtc": "p", "python": "3", "commit": "c", "dirty": False}
-    return {"started_utc": "now", "duration_s": 60.0, "machine": machine, "loadavg_1m": [1.0, 1.0],
-            "args": {"minutes": minutes, "sessions": None, "parallel": 4, "sample_every_s": 60.0,
-                     "drop_every_s": 20.0},
-            "constants": {"peer_close_every": 5, "drop_sessions": 3, "peer_vanish_hold_s": 45.0,
-                          "warmup_sessions": 24, "quiesce_timeout_s": 90.0, "growth_target_pct": 5.0},
-            "tally": t.as_dict(), "samples": samples, "verdict": judge(t, samples)}
+    machine = {
+        "cpu": "cpu",
+        "cores": 2,
+        "cores_usable": 2,
+        "ram_gib": 1,
+        "os": "os",
+        "kernel": "k",
+        "docker_engine": "d",
+        "go": "g",
+        "pion_webrtc": "p",
+        "python": "3",
+        "commit": "c",
+        "dirty": False,
+    }
+    return {
+        "started_utc": "now",
+        "duration_s": 60.0,
+        "machine": machine,
+        "loadavg_1m": [1.0, 1.0],
+        "args": {"minutes": minutes, "sessions": None, "parallel": 4, "sample_every_s": 60.0, "drop_every_s": 20.0},
+        "constants": {
+            "peer_close_every": 5,
+            "drop_sessions": 3,
+            "peer_vanish_hold_s": 45.0,
+            "warmup_sessions": 24,
+            "quiesce_timeout_s": 90.0,
+            "growth_target_pct": 5.0,
+        },
+        "tally": t.as_dict(),
+        "samples": samples,
+        "verdict": judge(t, samples),
+    }
 
 
 def test_the_section_is_replaced_whole_and_the_rest_of_the_page_kept(tmp_path):

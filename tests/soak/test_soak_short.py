@@ -42,11 +42,30 @@ def test_short_soak_leaves_nothing_behind(tmp_path, test_iface, docker_client, t
     out = tmp_path / "soak.json"
     env = {**os.environ, "PORTHOLE_CORE": core_binary()}
     proc = subprocess.run(
-        [sys.executable, "-m", "porthole.bench.soak", "--sessions", str(SESSIONS), "--minutes", str(MINUTES_CAP),
-         "--sample-every", str(SAMPLE_EVERY_S), "--drop-every", str(DROP_EVERY_S), "--json", str(out)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
-    assert out.exists(), (f"soak wrote no results (exit {proc.returncode}):\n"
-                          f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+        [
+            sys.executable,
+            "-m",
+            "porthole.bench.soak",
+            "--sessions",
+            str(SESSIONS),
+            "--minutes",
+            str(MINUTES_CAP),
+            "--sample-every",
+            str(SAMPLE_EVERY_S),
+            "--drop-every",
+            str(DROP_EVERY_S),
+            "--json",
+            str(out),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+    assert out.exists(), (
+        f"soak wrote no results (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    )
     r = json.loads(out.read_text())
     t, v, samples = r["tally"], r["verdict"], r["samples"]
     why = f"\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"

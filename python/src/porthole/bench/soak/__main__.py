@@ -62,24 +62,42 @@ DOC_JSON = Path("docs") / "reliability-soak.json"
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m porthole.bench.soak", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m porthole.bench.soak", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     env_minutes = os.environ.get("SOAK_MINUTES")
-    p.add_argument("--minutes", type=float, default=float(env_minutes) if env_minutes else DEFAULT_MINUTES,
-                   help="how long sessions run (default $SOAK_MINUTES or 30)")
-    p.add_argument("--sessions", type=int, default=None,
-                   help="stop after this many sessions were attempted (the short version in tests/soak)")
+    p.add_argument(
+        "--minutes",
+        type=float,
+        default=float(env_minutes) if env_minutes else DEFAULT_MINUTES,
+        help="how long sessions run (default $SOAK_MINUTES or 30)",
+    )
+    p.add_argument(
+        "--sessions",
+        type=int,
+        default=None,
+        help="stop after this many sessions were attempted (the short version in tests/soak)",
+    )
     p.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL, help="sessions open at once (workers)")
-    p.add_argument("--sample-every", type=float, default=None,
-                   help="seconds between samples (default 300; 60 when --minutes < 10)")
-    p.add_argument("--drop-every", type=float, default=DEFAULT_DROP_EVERY_S,
-                   help="seconds between dropped clients; 0 = none")
+    p.add_argument(
+        "--sample-every", type=float, default=None, help="seconds between samples (default 300; 60 when --minutes < 10)"
+    )
+    p.add_argument(
+        "--drop-every", type=float, default=DEFAULT_DROP_EVERY_S, help="seconds between dropped clients; 0 = none"
+    )
     p.add_argument("--json", type=Path, help=f"results (default {DOC_JSON} for a timed run, else {LOCAL_JSON})")
-    p.add_argument("--render", type=Path, metavar="JSON",
-                   help="measure nothing: rewrite the Soak section (--md, default docs/reliability.md) from a "
-                        "results file, e.g. after editing the section's text")
-    p.add_argument("--md", type=Path, help=f"page whose Soak section is rewritten (default {DOC} for a timed "
-                                           "run, none with --sessions)")
+    p.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: rewrite the Soak section (--md, default docs/reliability.md) from a "
+        "results file, e.g. after editing the section's text",
+    )
+    p.add_argument(
+        "--md",
+        type=Path,
+        help=f"page whose Soak section is rewritten (default {DOC} for a timed run, none with --sessions)",
+    )
     a = p.parse_args(argv)
     if a.minutes <= 0 or a.parallel < 1 or (a.sessions is not None and a.sessions < 1):
         p.error("--minutes, --parallel and --sessions must be positive")
@@ -96,8 +114,10 @@ async def _quiesce(ctx: Context, target: str) -> tuple[bool, float]:
     t0 = loop.time()
     while True:
         c = await asyncio.to_thread(probe.container, ctx.docker, target)
-        held = [await _ask(probe.agent_sessions, stack.workdir / "dev" / ADMIN_SOCKET),
-                await _ask(probe.core_sessions, stack.sidecar_pid)]
+        held = [
+            await _ask(probe.agent_sessions, stack.workdir / "dev" / ADMIN_SOCKET),
+            await _ask(probe.core_sessions, stack.sidecar_pid),
+        ]
         if c["exec_processes"] == 0 and c["execs_running"] == 0 and not any(held):
             await asyncio.sleep(SETTLE_S)
             return True, loop.time() - t0
@@ -106,26 +126,37 @@ async def _quiesce(ctx: Context, target: str) -> tuple[bool, float]:
         await asyncio.sleep(QUIESCE_POLL_S)
 
 
-async def _sample(ctx: Context, target: str, label: str, t0: float, tally: workload.Tally,
-                  quiet: tuple[bool, float] = (True, 0.0)) -> dict[str, Any]:
+async def _sample(
+    ctx: Context, target: str, label: str, t0: float, tally: workload.Tally, quiet: tuple[bool, float] = (True, 0.0)
+) -> dict[str, Any]:
     stack = await ctx.stack()
-    s = {"label": label, "t_s": round(time.monotonic() - t0, 1), "attempted": tally.attempted,
-         "established": tally.established, "quiet": quiet[0], "quiesce_s": round(quiet[1], 1),
-         "agent": probe.process(stack.agent_pid), "core": probe.process(stack.sidecar_pid),
-         "container": await asyncio.to_thread(probe.container, ctx.docker, target),
-         "loadavg_1m": round(os.getloadavg()[0], 2)}
+    s: dict[str, Any] = {
+        "label": label,
+        "t_s": round(time.monotonic() - t0, 1),
+        "attempted": tally.attempted,
+        "established": tally.established,
+        "quiet": quiet[0],
+        "quiesce_s": round(quiet[1], 1),
+        "agent": probe.process(stack.agent_pid),
+        "core": probe.process(stack.sidecar_pid),
+        "container": await asyncio.to_thread(probe.container, ctx.docker, target),
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+    }
     ag = s["agent"]
     ag["dockerd_connections"] = (await asyncio.to_thread(probe.unix_peers, stack.agent_pid))[DOCKER_SOCKET]
     ag["own_fds"] = ag["fds"] - ag["dockerd_connections"]
     s["core_sessions"] = await _ask(probe.core_sessions, s["core"]["pid"])
     s["agent_sessions"] = await _ask(probe.agent_sessions, stack.workdir / "dev" / ADMIN_SOCKET)
-    print(f"soak: {label:>8} t={s['t_s']:7.1f}s sessions {tally.established}/{tally.attempted} "
-          f"agent rss={s['agent']['rss_kib']}KiB fds={s['agent']['fds']} (dockerd "
-          f"{s['agent']['dockerd_connections']}) thr={s['agent']['threads']} | "
-          f"core rss={s['core']['rss_kib']}KiB fds={s['core']['fds']} thr={s['core']['threads']} | "
-          f"exec procs={s['container']['exec_processes']} running execs={s['container']['execs_running']} | "
-          f"sessions held: agent={s['agent_sessions']} core={s['core_sessions']}",
-          file=sys.stderr, flush=True)
+    print(
+        f"soak: {label:>8} t={s['t_s']:7.1f}s sessions {tally.established}/{tally.attempted} "
+        f"agent rss={s['agent']['rss_kib']}KiB fds={s['agent']['fds']} (dockerd "
+        f"{s['agent']['dockerd_connections']}) thr={s['agent']['threads']} | "
+        f"core rss={s['core']['rss_kib']}KiB fds={s['core']['fds']} thr={s['core']['threads']} | "
+        f"exec procs={s['container']['exec_processes']} running execs={s['container']['execs_running']} | "
+        f"sessions held: agent={s['agent_sessions']} core={s['core_sessions']}",
+        file=sys.stderr,
+        flush=True,
+    )
     return s
 
 
@@ -138,8 +169,15 @@ async def _ask(fn, arg) -> int | None:
         return None
 
 
-MEASURES = [("agent", "rss_kib"), ("agent", "fds"), ("agent", "own_fds"), ("agent", "threads"),
-            ("core", "rss_kib"), ("core", "fds"), ("core", "threads")]
+MEASURES = [
+    ("agent", "rss_kib"),
+    ("agent", "fds"),
+    ("agent", "own_fds"),
+    ("agent", "threads"),
+    ("core", "rss_kib"),
+    ("core", "fds"),
+    ("core", "threads"),
+]
 
 
 def judge(tally: workload.Tally, samples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -174,7 +212,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if not iface:
         raise PortholeError("internal", "run inside scripts/in-netns.sh (make soak does)")
     core = os.path.abspath(os.environ.get("PORTHOLE_CORE", str(REPO / "bin" / "porthole-core")))
-    started = datetime.datetime.now(datetime.timezone.utc)
+    started = datetime.datetime.now(datetime.UTC)
     load_before = os.getloadavg()[0]
     ctx = Context(SMOKE, quick=True, core=core, iface=iface)
     tally, budget = workload.Tally(), workload.Budget(args.sessions)
@@ -185,9 +223,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         target = await ctx.container("soak")
         dropper = None
         if args.drop_every > 0:
-            dropper = workload.DropperArgs(stack.url, devconfig.USERNAME,
-                                           str(stack.workdir / "dev" / devconfig.PASSWORD_FILE),
-                                           stack.device_id, target)
+            dropper = workload.DropperArgs(
+                stack.url,
+                devconfig.USERNAME,
+                str(stack.workdir / "dev" / devconfig.PASSWORD_FILE),
+                stack.device_id,
+                target,
+            )
         loop = asyncio.get_running_loop()
         samples.append(await _sample(ctx, target, "start", t0, tally))
         phase = dict(parallel=args.parallel, drop_every_s=args.drop_every, dropper=dropper)
@@ -208,12 +250,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "started_utc": started.strftime("%Y-%m-%d %H:%M UTC"),
         "duration_s": round(time.monotonic() - t0, 1),
-        "args": {"minutes": args.minutes, "sessions": args.sessions, "parallel": args.parallel,
-                 "sample_every_s": args.sample_every, "drop_every_s": args.drop_every},
-        "constants": {"peer_close_every": workload.PEER_CLOSE_EVERY, "drop_sessions": workload.DROP_SESSIONS,
-                      "peer_vanish_hold_s": workload.PEER_VANISH_HOLD_S, "warmup_sessions": WARMUP_SESSIONS,
-                      "quiesce_timeout_s": QUIESCE_TIMEOUT_S,
-                      "growth_target_pct": GROWTH_TARGET_PCT},
+        "args": {
+            "minutes": args.minutes,
+            "sessions": args.sessions,
+            "parallel": args.parallel,
+            "sample_every_s": args.sample_every,
+            "drop_every_s": args.drop_every,
+        },
+        "constants": {
+            "peer_close_every": workload.PEER_CLOSE_EVERY,
+            "drop_sessions": workload.DROP_SESSIONS,
+            "peer_vanish_hold_s": workload.PEER_VANISH_HOLD_S,
+            "warmup_sessions": WARMUP_SESSIONS,
+            "quiesce_timeout_s": QUIESCE_TIMEOUT_S,
+            "growth_target_pct": GROWTH_TARGET_PCT,
+        },
         "machine": machine.describe(core, REPO),
         "loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "tally": tally.as_dict(),

@@ -43,10 +43,11 @@ async def run(args: argparse.Namespace) -> None:
     await peer.start()
     stack = Stack(Path(tempfile.gettempdir()), "", peer.iface, peer)
     stack.url, stack.device_id = args.url, args.device
-    await stack._connect_client(args.username, Path(args.password_file).read_text().strip())  # noqa: SLF001
+    await stack._connect_client(args.username, Path(args.password_file).read_text().strip())
     tally = workload.Tally()
-    opened = await asyncio.gather(*(workload.open_and_type(stack, args.target, tally, f"d{os.getpid()}x{i}")
-                                    for i in range(args.sessions)))
+    opened = await asyncio.gather(
+        *(workload.open_and_type(stack, args.target, tally, f"d{os.getpid()}x{i}") for i in range(args.sessions))
+    )
     ids = {s.id for s in opened if s is not None}
 
     # From here on an error or a disconnect is the device ending a session
@@ -57,9 +58,11 @@ async def run(args: argparse.Namespace) -> None:
         ended.add(str(data.get("session_id")))
         if ids and ids <= ended:
             _emit({"ended_by_device": len(ids), "of": len(ids)})
+
     assert stack.sio is not None
     stack.sio.on("webrtc:disconnect", on_end, namespace="/client")
     stack.sio.on("webrtc:error", on_end, namespace="/client")
+    assert peer.proc is not None
     _emit({**tally.as_dict(), "peer_pid": peer.proc.pid})
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()

@@ -11,6 +11,7 @@ descriptor or memory shows in the other columns.
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 from collections import Counter
@@ -64,7 +65,7 @@ def unix_peers(pid: int) -> Counter:
         except FileNotFoundError:
             continue
         if target.startswith("socket:["):
-            inodes.add(target[len("socket:["):-1])
+            inodes.add(target[len("socket:[") : -1])
     out = subprocess.run(["ss", "-xn"], capture_output=True, text=True, timeout=SS_TIMEOUT_S, check=True).stdout
     path_of, peer_of = {}, {}
     for line in out.splitlines()[1:]:
@@ -91,7 +92,7 @@ def container(client: docker.APIClient, name: str) -> dict[str, Any]:
     top = client.top(name, ps_args="-o pid,args")
     titles = [t.upper() for t in top.get("Titles") or []]
     pid_col = titles.index("PID") if "PID" in titles else 0
-    others = [" ".join(p[pid_col + 1:]) or p[-1] for p in top.get("Processes") or [] if p[pid_col] != main_pid]
+    others = [" ".join(p[pid_col + 1 :]) or p[-1] for p in top.get("Processes") or [] if p[pid_col] != main_pid]
     running = 0
     for exec_id in info.get("ExecIDs") or []:
         try:
@@ -104,7 +105,7 @@ def container(client: docker.APIClient, name: str) -> dict[str, Any]:
 def _listen_path(pid: int) -> str | None:
     """The unix socket porthole-core serves gRPC on (its --listen argument)."""
     argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    for flag, value in zip(argv, argv[1:]):
+    for flag, value in itertools.pairwise(argv):
         if flag in (b"--listen", b"-listen"):
             return value.decode()
     return None

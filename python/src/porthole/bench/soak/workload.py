@@ -19,6 +19,7 @@ reports how many of those sessions the device ended on its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -80,10 +81,16 @@ class Tally:
                 self.errors.append(e)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"attempted": self.attempted, "established": self.established, "typed": self.typed,
-                "ended": dict(self.ended), "vanished": self.vanished,
-                "vanished_ended_by_device": self.vanished_ended_by_device,
-                "error_count": self.error_count, "errors": list(self.errors)}
+        return {
+            "attempted": self.attempted,
+            "established": self.established,
+            "typed": self.typed,
+            "ended": dict(self.ended),
+            "vanished": self.vanished,
+            "vanished_ended_by_device": self.vanished_ended_by_device,
+            "error_count": self.error_count,
+            "errors": list(self.errors),
+        }
 
 
 class Budget:
@@ -115,8 +122,9 @@ async def open_and_type(stack: Stack, target: str, tally: Tally, tag: str | None
     # The shell echoes the line as typed (so""akN); only the command's output reads soakN.
     line = f'echo {tag[:2]}""{tag[2:]}\r'
     try:
-        await stack.peer.request("drain", peer=s.peer, input=line, marker=tag, timeout_s=TYPE_TIMEOUT_S,
-                                 timeout=TYPE_TIMEOUT_S + 10)
+        await stack.peer.request(
+            "drain", peer=s.peer, input=line, marker=tag, timeout_s=TYPE_TIMEOUT_S, timeout=TYPE_TIMEOUT_S + 10
+        )
         tally.typed += 1
     except Exception as e:  # noqa: BLE001
         tally.error(f"type {s.id}: {type(e).__name__}: {e}")
@@ -148,10 +156,26 @@ class DropperArgs:
 
 async def _drop_client(cfg: DropperArgs, kind: str, tally: Tally) -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "porthole.bench.soak.dropper", "--url", cfg.url, "--username", cfg.username,
-        "--password-file", cfg.password_file, "--device", cfg.device_id, "--target", cfg.target,
-        "--sessions", str(DROP_SESSIONS), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        start_new_session=True)  # its own process group: porthole-bench dies with it
+        sys.executable,
+        "-m",
+        "porthole.bench.soak.dropper",
+        "--url",
+        cfg.url,
+        "--username",
+        cfg.username,
+        "--password-file",
+        cfg.password_file,
+        "--device",
+        cfg.device_id,
+        "--target",
+        cfg.target,
+        "--sessions",
+        str(DROP_SESSIONS),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )  # its own process group: porthole-bench dies with it
+    assert proc.stdout is not None and proc.stdin is not None
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), DROPPER_READY_TIMEOUT_S)
         if not line:
@@ -177,15 +201,23 @@ async def _drop_client(cfg: DropperArgs, kind: str, tally: Tally) -> None:
     except Exception as e:  # noqa: BLE001
         tally.error(f"dropper {kind}: {type(e).__name__}: {e}")
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         await proc.wait()
 
 
-async def run_phase(stack: Stack, target: str, tally: Tally, *, until: float, parallel: int, budget: Budget,
-                    drop_every_s: float, dropper: DropperArgs | None, vanish: bool = True) -> None:
+async def run_phase(
+    stack: Stack,
+    target: str,
+    tally: Tally,
+    *,
+    until: float,
+    parallel: int,
+    budget: Budget,
+    drop_every_s: float,
+    dropper: DropperArgs | None,
+    vanish: bool = True,
+) -> None:
     """Runs sessions until the loop time `until` or the budget runs out, then
     waits for every session of the phase (and every dropped client) to end.
     vanish=False drops clients only by killing them (the warm-up: no time spent
@@ -212,10 +244,8 @@ async def run_phase(stack: Stack, target: str, tally: Tally, *, until: float, pa
             if loop.time() >= until or not budget.take(DROP_SESSIONS):
                 break
             tasks.append(asyncio.create_task(_drop_client(dropper, kind, tally)))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), drop_every_s)
-            except TimeoutError:
-                pass
         await asyncio.gather(*tasks)
 
     dropping = asyncio.create_task(drops())
