@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
 
 class ScreenClient:
-    def __init__(self) -> None:
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    def __init__(self, *, ice_servers: list | None = None) -> None:
+        # Never aiortc's default (a public STUN server): none, or what a test gives (e.g. the ack's TURN).
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers or []))
         self.pc.addTransceiver("video", direction="recvonly")
         self.channel = self.pc.createDataChannel("input")
         self.opened = asyncio.Event()

@@ -1,19 +1,25 @@
-"""An aiortc terminal client that goes through the real server, as a third-party
-client would: log in over HTTP, connect to /client, session:open, offer with
-the ICE servers of the ack, apply the answer and the device's trickled
-candidates (aiortc does not trickle its own: its offer is complete)."""
+"""aiortc clients that go through the real server, as a third-party client
+would: log in over HTTP, connect to /client, session:open, offer with the ICE
+servers of the ack, apply the answer and the device's trickled candidates
+(aiortc does not trickle its own: its offer is complete). A terminal
+(tests/support/rtc_client.py) or a screen (tests/screen/client.py)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import aiohttp
 import socketio
 from aiortc import RTCIceServer
 from aiortc.sdp import candidate_from_sdp
 
+from tests.screen.client import ScreenClient
 from tests.support.rtc_client import TerminalClient
+
+C = TypeVar("C", TerminalClient, ScreenClient)
 
 
 def rtc_ice_servers(servers: list[dict]) -> list[RTCIceServer]:
@@ -21,10 +27,10 @@ def rtc_ice_servers(servers: list[dict]) -> list[RTCIceServer]:
 
 
 @dataclass
-class ProductSession:
+class ProductSession(Generic[C]):
     sio: socketio.AsyncClient
     ack: dict
-    client: TerminalClient
+    client: C
     errors: asyncio.Queue = field(default_factory=asyncio.Queue)
 
     @property
@@ -45,7 +51,29 @@ async def login(url: str, username: str, password: str) -> str:
 
 async def open_terminal(
     url: str, token: str, device_id: str, target_id: str, *, binary: bool = False, timeout: float = 30
-) -> ProductSession:
+) -> ProductSession[TerminalClient]:
+    def make(ice: list[RTCIceServer]) -> TerminalClient:
+        return TerminalClient(binary=binary, ice_servers=ice)
+
+    return await _open(url, token, device_id, target_id, "terminal", make, timeout)
+
+
+async def open_screen(
+    url: str, token: str, device_id: str, target_id: str, *, timeout: float = 30
+) -> ProductSession[ScreenClient]:
+    """A screen session (docs/protocol.md §5b); returns once its `input` channel is open."""
+    return await _open(url, token, device_id, target_id, "screen", lambda ice: ScreenClient(ice_servers=ice), timeout)
+
+
+async def _open(
+    url: str,
+    token: str,
+    device_id: str,
+    target_id: str,
+    kind: str,
+    make_client: Callable[[list[RTCIceServer]], C],
+    timeout: float,
+) -> ProductSession[C]:
     sio = socketio.AsyncClient(reconnection=False)
     answers: asyncio.Queue = asyncio.Queue()
     sio.on("webrtc:answer", answers.put_nowait, namespace="/client")
@@ -59,14 +87,19 @@ async def open_terminal(
                 if any(t["id"] == target_id for d in devices if d["id"] == device_id for t in d["targets"]):
                     break
                 await asyncio.sleep(0.3)
-        ack = await sio.call("session:open", {"device_id": device_id, "target_id": target_id}, namespace="/client")
+        body = {"device_id": device_id, "target_id": target_id, "kind": kind}
+        ack = await sio.call("session:open", body, namespace="/client")
         assert ack["ok"], ack
-        client = TerminalClient(binary=binary, ice_servers=rtc_ice_servers(ack["ice_servers"]))
+        client = make_client(rtc_ice_servers(ack["ice_servers"]))
         session = ProductSession(sio, ack, client)
         sio.on("webrtc:error", session.errors.put_nowait, namespace="/client")
         offer = {"session_id": ack["session_id"], "type": "offer", "sdp": await client.offer()}
         assert (await sio.call("webrtc:offer", offer, namespace="/client"))["ok"]
-        answer = await asyncio.wait_for(answers.get(), timeout)
+        try:
+            answer = await asyncio.wait_for(answers.get(), timeout)
+        except TimeoutError:
+            errors = [session.errors.get_nowait() for _ in range(session.errors.qsize())]
+            raise AssertionError(f"no answer to the offer; webrtc:error {errors}") from None
         await client.accept(answer["sdp"])
 
         async def trickle() -> None:  # the device's candidates, as they come
