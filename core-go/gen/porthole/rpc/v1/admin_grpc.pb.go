@@ -49,6 +49,7 @@ const (
 	Admin_CloseSession_FullMethodName = "/porthole.rpc.v1.Admin/CloseSession"
 	Admin_GetStats_FullMethodName     = "/porthole.rpc.v1.Admin/GetStats"
 	Admin_Health_FullMethodName       = "/porthole.rpc.v1.Admin/Health"
+	Admin_Diagnose_FullMethodName     = "/porthole.rpc.v1.Admin/Diagnose"
 )
 
 // AdminClient is the client API for Admin service.
@@ -76,6 +77,13 @@ type AdminClient interface {
 	// The health of the agent and its sidecar. Always answers (OK) while the
 	// agent runs; `ok` says whether everything is well.
 	Health(ctx context.Context, in *HealthRequest, opts ...grpc.CallOption) (*HealthResponse, error)
+	// Why a session connects badly or did not connect, as the device side
+	// saw it: the sidecar's IceDiagnosis joined with what the agent gave the
+	// session (ICE server URLs, relay policy) and hints in words. Works for
+	// a live session and for one of the last RecentDiagnoses (32) sessions
+	// that ended with an ICE or peer failure (their diagnosis as it was when
+	// the peer connection closed). NOT_FOUND otherwise.
+	Diagnose(ctx context.Context, in *DiagnoseRequest, opts ...grpc.CallOption) (*Diagnosis, error)
 }
 
 type adminClient struct {
@@ -155,6 +163,16 @@ func (c *adminClient) Health(ctx context.Context, in *HealthRequest, opts ...grp
 	return out, nil
 }
 
+func (c *adminClient) Diagnose(ctx context.Context, in *DiagnoseRequest, opts ...grpc.CallOption) (*Diagnosis, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Diagnosis)
+	err := c.cc.Invoke(ctx, Admin_Diagnose_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -180,6 +198,13 @@ type AdminServer interface {
 	// The health of the agent and its sidecar. Always answers (OK) while the
 	// agent runs; `ok` says whether everything is well.
 	Health(context.Context, *HealthRequest) (*HealthResponse, error)
+	// Why a session connects badly or did not connect, as the device side
+	// saw it: the sidecar's IceDiagnosis joined with what the agent gave the
+	// session (ICE server URLs, relay policy) and hints in words. Works for
+	// a live session and for one of the last RecentDiagnoses (32) sessions
+	// that ended with an ICE or peer failure (their diagnosis as it was when
+	// the peer connection closed). NOT_FOUND otherwise.
+	Diagnose(context.Context, *DiagnoseRequest) (*Diagnosis, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -207,6 +232,9 @@ func (UnimplementedAdminServer) GetStats(context.Context, *AdminGetStatsRequest)
 }
 func (UnimplementedAdminServer) Health(context.Context, *HealthRequest) (*HealthResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Health not implemented")
+}
+func (UnimplementedAdminServer) Diagnose(context.Context, *DiagnoseRequest) (*Diagnosis, error) {
+	return nil, status.Error(codes.Unimplemented, "method Diagnose not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -330,6 +358,24 @@ func _Admin_Health_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_Diagnose_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DiagnoseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).Diagnose(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_Diagnose_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).Diagnose(ctx, req.(*DiagnoseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -356,6 +402,10 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Health",
 			Handler:    _Admin_Health_Handler,
+		},
+		{
+			MethodName: "Diagnose",
+			Handler:    _Admin_Diagnose_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -866,7 +866,14 @@ type SessionClosed struct {
 	// "sidecar_shutdown", "screen_lost" (the X display went away).
 	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Human-readable detail for logs.
-	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// What ICE saw, taken just before the peer connection closed, so that a
+	// session that failed can still be diagnosed once it is gone. pion drops
+	// a session's candidates and pairs when ICE fails; then they are the
+	// last ones seen while ICE was not connected (at most 1 s older than the
+	// failure), with the gathering state and TURN outcome of the close.
+	// Absent when the session closed before its peer connection existed.
+	Ice           *IceDiagnosis `protobuf:"bytes,3,opt,name=ice,proto3" json:"ice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -913,6 +920,13 @@ func (x *SessionClosed) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *SessionClosed) GetIce() *IceDiagnosis {
+	if x != nil {
+		return x.Ice
+	}
+	return nil
 }
 
 // Agent → sidecar on the Terminal stream.
@@ -1902,7 +1916,9 @@ type SessionStats struct {
 	// Set for screen sessions only.
 	Screen *ScreenStats `protobuf:"bytes,11,opt,name=screen,proto3" json:"screen,omitempty"`
 	// Set for terminal sessions once the `terminal` channel opened.
-	Terminal      *TerminalActivity `protobuf:"bytes,12,opt,name=terminal,proto3" json:"terminal,omitempty"`
+	Terminal *TerminalActivity `protobuf:"bytes,12,opt,name=terminal,proto3" json:"terminal,omitempty"`
+	// What ICE on the device side gathered and tried, for diagnosis.
+	Ice           *IceDiagnosis `protobuf:"bytes,13,opt,name=ice,proto3" json:"ice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2021,6 +2037,358 @@ func (x *SessionStats) GetTerminal() *TerminalActivity {
 	return nil
 }
 
+func (x *SessionStats) GetIce() *IceDiagnosis {
+	if x != nil {
+		return x.Ice
+	}
+	return nil
+}
+
+// What ICE on the device side of one session saw: the local candidates it
+// gathered, every candidate pair and its state, and whether a TURN
+// allocation worked. Addresses are included: this reaches the device's
+// admins only (the admin API), never a browser.
+type IceDiagnosis struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Local candidates gathered so far, by type.
+	HostCandidates  uint32 `protobuf:"varint,1,opt,name=host_candidates,json=hostCandidates,proto3" json:"host_candidates,omitempty"`
+	SrflxCandidates uint32 `protobuf:"varint,2,opt,name=srflx_candidates,json=srflxCandidates,proto3" json:"srflx_candidates,omitempty"`
+	RelayCandidates uint32 `protobuf:"varint,3,opt,name=relay_candidates,json=relayCandidates,proto3" json:"relay_candidates,omitempty"`
+	// Every local candidate gathered (prflx ones included), in no order.
+	LocalCandidates []*IceCandidateInfo `protobuf:"bytes,4,rep,name=local_candidates,json=localCandidates,proto3" json:"local_candidates,omitempty"`
+	// The remote peer's candidates ICE knows (trickled or in the offer).
+	RemoteCandidates []*IceCandidateInfo `protobuf:"bytes,5,rep,name=remote_candidates,json=remoteCandidates,proto3" json:"remote_candidates,omitempty"`
+	// Every candidate pair ICE formed and its check state.
+	Pairs []*IceCandidatePairInfo `protobuf:"bytes,6,rep,name=pairs,proto3" json:"pairs,omitempty"`
+	// The ICE gathering state: "new", "gathering" or "complete".
+	GatheringState string `protobuf:"bytes,7,opt,name=gathering_state,json=gatheringState,proto3" json:"gathering_state,omitempty"`
+	// True when the session was given a turn: or turns: server (by the
+	// agent or the sidecar's own flags).
+	TurnConfigured bool `protobuf:"varint,8,opt,name=turn_configured,json=turnConfigured,proto3" json:"turn_configured,omitempty"`
+	// The TURN URLs the session was given, without credentials.
+	TurnUrls []string `protobuf:"bytes,9,rep,name=turn_urls,json=turnUrls,proto3" json:"turn_urls,omitempty"`
+	// The TURN allocation's outcome: "not_configured" (no TURN server),
+	// "ok" (at least one relay candidate), "pending" (gathering is still
+	// running and no relay candidate yet) or "failed" (gathering completed
+	// without a relay candidate: the allocation was refused or the server
+	// did not answer).
+	TurnAllocation string `protobuf:"bytes,10,opt,name=turn_allocation,json=turnAllocation,proto3" json:"turn_allocation,omitempty"`
+	// When turn_allocation is "failed": the last error pion reported for one
+	// of the session's TURN servers since the session began (for example a
+	// refused TCP connection or an allocation timeout); empty when pion
+	// reported none. Credentials are redacted.
+	TurnError string `protobuf:"bytes,11,opt,name=turn_error,json=turnError,proto3" json:"turn_error,omitempty"`
+	// True when relayed candidates only were allowed (relay_only).
+	RelayOnly     bool `protobuf:"varint,12,opt,name=relay_only,json=relayOnly,proto3" json:"relay_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IceDiagnosis) Reset() {
+	*x = IceDiagnosis{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IceDiagnosis) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IceDiagnosis) ProtoMessage() {}
+
+func (x *IceDiagnosis) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IceDiagnosis.ProtoReflect.Descriptor instead.
+func (*IceDiagnosis) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *IceDiagnosis) GetHostCandidates() uint32 {
+	if x != nil {
+		return x.HostCandidates
+	}
+	return 0
+}
+
+func (x *IceDiagnosis) GetSrflxCandidates() uint32 {
+	if x != nil {
+		return x.SrflxCandidates
+	}
+	return 0
+}
+
+func (x *IceDiagnosis) GetRelayCandidates() uint32 {
+	if x != nil {
+		return x.RelayCandidates
+	}
+	return 0
+}
+
+func (x *IceDiagnosis) GetLocalCandidates() []*IceCandidateInfo {
+	if x != nil {
+		return x.LocalCandidates
+	}
+	return nil
+}
+
+func (x *IceDiagnosis) GetRemoteCandidates() []*IceCandidateInfo {
+	if x != nil {
+		return x.RemoteCandidates
+	}
+	return nil
+}
+
+func (x *IceDiagnosis) GetPairs() []*IceCandidatePairInfo {
+	if x != nil {
+		return x.Pairs
+	}
+	return nil
+}
+
+func (x *IceDiagnosis) GetGatheringState() string {
+	if x != nil {
+		return x.GatheringState
+	}
+	return ""
+}
+
+func (x *IceDiagnosis) GetTurnConfigured() bool {
+	if x != nil {
+		return x.TurnConfigured
+	}
+	return false
+}
+
+func (x *IceDiagnosis) GetTurnUrls() []string {
+	if x != nil {
+		return x.TurnUrls
+	}
+	return nil
+}
+
+func (x *IceDiagnosis) GetTurnAllocation() string {
+	if x != nil {
+		return x.TurnAllocation
+	}
+	return ""
+}
+
+func (x *IceDiagnosis) GetTurnError() string {
+	if x != nil {
+		return x.TurnError
+	}
+	return ""
+}
+
+func (x *IceDiagnosis) GetRelayOnly() bool {
+	if x != nil {
+		return x.RelayOnly
+	}
+	return false
+}
+
+// One ICE candidate as the stats report it.
+type IceCandidateInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "host", "srflx", "prflx" or "relay".
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// "ip:port" (for a relay candidate, the address allocated on the TURN
+	// server).
+	Address string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	// "udp" or "tcp".
+	Protocol string `protobuf:"bytes,3,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	// For a local relay candidate: how the device reaches the TURN server,
+	// "udp", "tcp" or "tls"; empty otherwise.
+	RelayProtocol string `protobuf:"bytes,4,opt,name=relay_protocol,json=relayProtocol,proto3" json:"relay_protocol,omitempty"`
+	// For a local srflx or relay candidate: the STUN or TURN URL it came
+	// from, without credentials; empty otherwise.
+	Url           string `protobuf:"bytes,5,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IceCandidateInfo) Reset() {
+	*x = IceCandidateInfo{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IceCandidateInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IceCandidateInfo) ProtoMessage() {}
+
+func (x *IceCandidateInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IceCandidateInfo.ProtoReflect.Descriptor instead.
+func (*IceCandidateInfo) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *IceCandidateInfo) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *IceCandidateInfo) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *IceCandidateInfo) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *IceCandidateInfo) GetRelayProtocol() string {
+	if x != nil {
+		return x.RelayProtocol
+	}
+	return ""
+}
+
+func (x *IceCandidateInfo) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+// One candidate pair and how far its connectivity checks got.
+type IceCandidatePairInfo struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Local  *IceCandidateInfo      `protobuf:"bytes,1,opt,name=local,proto3" json:"local,omitempty"`
+	Remote *IceCandidateInfo      `protobuf:"bytes,2,opt,name=remote,proto3" json:"remote,omitempty"`
+	// "frozen", "waiting", "in-progress", "failed" or "succeeded".
+	State string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	// True for the pair ICE nominated (the one in use).
+	Nominated bool `protobuf:"varint,4,opt,name=nominated,proto3" json:"nominated,omitempty"`
+	// STUN connectivity checks sent and answered, and checks received from
+	// the remote peer on this pair.
+	RequestsSent      uint64 `protobuf:"varint,5,opt,name=requests_sent,json=requestsSent,proto3" json:"requests_sent,omitempty"`
+	ResponsesReceived uint64 `protobuf:"varint,6,opt,name=responses_received,json=responsesReceived,proto3" json:"responses_received,omitempty"`
+	RequestsReceived  uint64 `protobuf:"varint,7,opt,name=requests_received,json=requestsReceived,proto3" json:"requests_received,omitempty"`
+	// Current round-trip time, milliseconds; 0 before a check was answered.
+	RttMs         float64 `protobuf:"fixed64,8,opt,name=rtt_ms,json=rttMs,proto3" json:"rtt_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IceCandidatePairInfo) Reset() {
+	*x = IceCandidatePairInfo{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IceCandidatePairInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IceCandidatePairInfo) ProtoMessage() {}
+
+func (x *IceCandidatePairInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IceCandidatePairInfo.ProtoReflect.Descriptor instead.
+func (*IceCandidatePairInfo) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *IceCandidatePairInfo) GetLocal() *IceCandidateInfo {
+	if x != nil {
+		return x.Local
+	}
+	return nil
+}
+
+func (x *IceCandidatePairInfo) GetRemote() *IceCandidateInfo {
+	if x != nil {
+		return x.Remote
+	}
+	return nil
+}
+
+func (x *IceCandidatePairInfo) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *IceCandidatePairInfo) GetNominated() bool {
+	if x != nil {
+		return x.Nominated
+	}
+	return false
+}
+
+func (x *IceCandidatePairInfo) GetRequestsSent() uint64 {
+	if x != nil {
+		return x.RequestsSent
+	}
+	return 0
+}
+
+func (x *IceCandidatePairInfo) GetResponsesReceived() uint64 {
+	if x != nil {
+		return x.ResponsesReceived
+	}
+	return 0
+}
+
+func (x *IceCandidatePairInfo) GetRequestsReceived() uint64 {
+	if x != nil {
+		return x.RequestsReceived
+	}
+	return 0
+}
+
+func (x *IceCandidatePairInfo) GetRttMs() float64 {
+	if x != nil {
+		return x.RttMs
+	}
+	return 0
+}
+
 // What crossed a terminal, for idle timeouts. Counted at the data channel,
 // so it holds for handed-over descriptors and Terminal streams alike.
 type TerminalActivity struct {
@@ -2043,7 +2411,7 @@ type TerminalActivity struct {
 
 func (x *TerminalActivity) Reset() {
 	*x = TerminalActivity{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2055,7 +2423,7 @@ func (x *TerminalActivity) String() string {
 func (*TerminalActivity) ProtoMessage() {}
 
 func (x *TerminalActivity) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2068,7 +2436,7 @@ func (x *TerminalActivity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalActivity.ProtoReflect.Descriptor instead.
 func (*TerminalActivity) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{30}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *TerminalActivity) GetLastInputUnixMicros() int64 {
@@ -2145,7 +2513,7 @@ type ScreenStats struct {
 
 func (x *ScreenStats) Reset() {
 	*x = ScreenStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2157,7 +2525,7 @@ func (x *ScreenStats) String() string {
 func (*ScreenStats) ProtoMessage() {}
 
 func (x *ScreenStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2170,7 +2538,7 @@ func (x *ScreenStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScreenStats.ProtoReflect.Descriptor instead.
 func (*ScreenStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{31}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ScreenStats) GetDisplayWidth() uint32 {
@@ -2315,7 +2683,7 @@ type CandidatePair struct {
 
 func (x *CandidatePair) Reset() {
 	*x = CandidatePair{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2327,7 +2695,7 @@ func (x *CandidatePair) String() string {
 func (*CandidatePair) ProtoMessage() {}
 
 func (x *CandidatePair) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2340,7 +2708,7 @@ func (x *CandidatePair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CandidatePair.ProtoReflect.Descriptor instead.
 func (*CandidatePair) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{32}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CandidatePair) GetLocalType() string {
@@ -2395,7 +2763,7 @@ type ChannelStats struct {
 
 func (x *ChannelStats) Reset() {
 	*x = ChannelStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2407,7 +2775,7 @@ func (x *ChannelStats) String() string {
 func (*ChannelStats) ProtoMessage() {}
 
 func (x *ChannelStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2420,7 +2788,7 @@ func (x *ChannelStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelStats.ProtoReflect.Descriptor instead.
 func (*ChannelStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{33}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ChannelStats) GetLabel() string {
@@ -2542,10 +2910,11 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tR\amessage\"A\n" +
 	"\rChannelOpened\x12\x14\n" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12\x1a\n" +
-	"\bprotocol\x18\x02 \x01(\tR\bprotocol\"A\n" +
+	"\bprotocol\x18\x02 \x01(\tR\bprotocol\"r\n" +
 	"\rSessionClosed\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\xc6\x01\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12/\n" +
+	"\x03ice\x18\x03 \x01(\v2\x1d.porthole.rpc.v1.IceDiagnosisR\x03ice\"\xc6\x01\n" +
 	"\x11TerminalFromAgent\x121\n" +
 	"\x06attach\x18\x01 \x01(\v2\x17.porthole.rpc.v1.AttachH\x00R\x06attach\x12\x18\n" +
 	"\x06output\x18\x02 \x01(\fH\x00R\x06output\x12+\n" +
@@ -2598,7 +2967,7 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\"M\n" +
 	"\x10GetStatsResponse\x129\n" +
-	"\bsessions\x18\x01 \x03(\v2\x1d.porthole.rpc.v1.SessionStatsR\bsessions\"\xe6\x03\n" +
+	"\bsessions\x18\x01 \x03(\v2\x1d.porthole.rpc.v1.SessionStatsR\bsessions\"\x97\x04\n" +
 	"\fSessionStats\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x12\n" +
@@ -2615,7 +2984,39 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\x06age_ms\x18\n" +
 	" \x01(\x03R\x05ageMs\x124\n" +
 	"\x06screen\x18\v \x01(\v2\x1c.porthole.rpc.v1.ScreenStatsR\x06screen\x12=\n" +
-	"\bterminal\x18\f \x01(\v2!.porthole.rpc.v1.TerminalActivityR\bterminal\"\xe3\x01\n" +
+	"\bterminal\x18\f \x01(\v2!.porthole.rpc.v1.TerminalActivityR\bterminal\x12/\n" +
+	"\x03ice\x18\r \x01(\v2\x1d.porthole.rpc.v1.IceDiagnosisR\x03ice\"\xbe\x04\n" +
+	"\fIceDiagnosis\x12'\n" +
+	"\x0fhost_candidates\x18\x01 \x01(\rR\x0ehostCandidates\x12)\n" +
+	"\x10srflx_candidates\x18\x02 \x01(\rR\x0fsrflxCandidates\x12)\n" +
+	"\x10relay_candidates\x18\x03 \x01(\rR\x0frelayCandidates\x12L\n" +
+	"\x10local_candidates\x18\x04 \x03(\v2!.porthole.rpc.v1.IceCandidateInfoR\x0flocalCandidates\x12N\n" +
+	"\x11remote_candidates\x18\x05 \x03(\v2!.porthole.rpc.v1.IceCandidateInfoR\x10remoteCandidates\x12;\n" +
+	"\x05pairs\x18\x06 \x03(\v2%.porthole.rpc.v1.IceCandidatePairInfoR\x05pairs\x12'\n" +
+	"\x0fgathering_state\x18\a \x01(\tR\x0egatheringState\x12'\n" +
+	"\x0fturn_configured\x18\b \x01(\bR\x0eturnConfigured\x12\x1b\n" +
+	"\tturn_urls\x18\t \x03(\tR\bturnUrls\x12'\n" +
+	"\x0fturn_allocation\x18\n" +
+	" \x01(\tR\x0eturnAllocation\x12\x1d\n" +
+	"\n" +
+	"turn_error\x18\v \x01(\tR\tturnError\x12\x1d\n" +
+	"\n" +
+	"relay_only\x18\f \x01(\bR\trelayOnly\"\x95\x01\n" +
+	"\x10IceCandidateInfo\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x1a\n" +
+	"\bprotocol\x18\x03 \x01(\tR\bprotocol\x12%\n" +
+	"\x0erelay_protocol\x18\x04 \x01(\tR\rrelayProtocol\x12\x10\n" +
+	"\x03url\x18\x05 \x01(\tR\x03url\"\xd6\x02\n" +
+	"\x14IceCandidatePairInfo\x127\n" +
+	"\x05local\x18\x01 \x01(\v2!.porthole.rpc.v1.IceCandidateInfoR\x05local\x129\n" +
+	"\x06remote\x18\x02 \x01(\v2!.porthole.rpc.v1.IceCandidateInfoR\x06remote\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\x1c\n" +
+	"\tnominated\x18\x04 \x01(\bR\tnominated\x12#\n" +
+	"\rrequests_sent\x18\x05 \x01(\x04R\frequestsSent\x12-\n" +
+	"\x12responses_received\x18\x06 \x01(\x04R\x11responsesReceived\x12+\n" +
+	"\x11requests_received\x18\a \x01(\x04R\x10requestsReceived\x12\x15\n" +
+	"\x06rtt_ms\x18\b \x01(\x01R\x05rttMs\"\xe3\x01\n" +
 	"\x10TerminalActivity\x123\n" +
 	"\x16last_input_unix_micros\x18\x01 \x01(\x03R\x13lastInputUnixMicros\x125\n" +
 	"\x17last_output_unix_micros\x18\x02 \x01(\x03R\x14lastOutputUnixMicros\x12\x1f\n" +
@@ -2686,7 +3087,7 @@ func file_porthole_rpc_v1_sidecar_proto_rawDescGZIP() []byte {
 	return file_porthole_rpc_v1_sidecar_proto_rawDescData
 }
 
-var file_porthole_rpc_v1_sidecar_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_porthole_rpc_v1_sidecar_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_porthole_rpc_v1_sidecar_proto_goTypes = []any{
 	(*IceServer)(nil),                  // 0: porthole.rpc.v1.IceServer
 	(*CreateSessionRequest)(nil),       // 1: porthole.rpc.v1.CreateSessionRequest
@@ -2718,10 +3119,13 @@ var file_porthole_rpc_v1_sidecar_proto_goTypes = []any{
 	(*GetStatsRequest)(nil),            // 27: porthole.rpc.v1.GetStatsRequest
 	(*GetStatsResponse)(nil),           // 28: porthole.rpc.v1.GetStatsResponse
 	(*SessionStats)(nil),               // 29: porthole.rpc.v1.SessionStats
-	(*TerminalActivity)(nil),           // 30: porthole.rpc.v1.TerminalActivity
-	(*ScreenStats)(nil),                // 31: porthole.rpc.v1.ScreenStats
-	(*CandidatePair)(nil),              // 32: porthole.rpc.v1.CandidatePair
-	(*ChannelStats)(nil),               // 33: porthole.rpc.v1.ChannelStats
+	(*IceDiagnosis)(nil),               // 30: porthole.rpc.v1.IceDiagnosis
+	(*IceCandidateInfo)(nil),           // 31: porthole.rpc.v1.IceCandidateInfo
+	(*IceCandidatePairInfo)(nil),       // 32: porthole.rpc.v1.IceCandidatePairInfo
+	(*TerminalActivity)(nil),           // 33: porthole.rpc.v1.TerminalActivity
+	(*ScreenStats)(nil),                // 34: porthole.rpc.v1.ScreenStats
+	(*CandidatePair)(nil),              // 35: porthole.rpc.v1.CandidatePair
+	(*ChannelStats)(nil),               // 36: porthole.rpc.v1.ChannelStats
 }
 var file_porthole_rpc_v1_sidecar_proto_depIdxs = []int32{
 	0,  // 0: porthole.rpc.v1.CreateSessionRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
@@ -2732,40 +3136,47 @@ var file_porthole_rpc_v1_sidecar_proto_depIdxs = []int32{
 	11, // 5: porthole.rpc.v1.SessionEvent.closed:type_name -> porthole.rpc.v1.SessionClosed
 	18, // 6: porthole.rpc.v1.SessionEvent.terminal_resize:type_name -> porthole.rpc.v1.Resize
 	9,  // 7: porthole.rpc.v1.SessionEvent.terminal_ended:type_name -> porthole.rpc.v1.TerminalEnded
-	13, // 8: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
-	14, // 9: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
-	15, // 10: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
-	17, // 11: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
-	18, // 12: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
-	19, // 13: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
-	15, // 14: porthole.rpc.v1.EndTerminalRequest.error:type_name -> porthole.rpc.v1.Error
-	24, // 15: porthole.rpc.v1.RecordingBatch.chunks:type_name -> porthole.rpc.v1.RecordingChunk
-	29, // 16: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
-	32, // 17: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
-	33, // 18: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
-	31, // 19: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
-	30, // 20: porthole.rpc.v1.SessionStats.terminal:type_name -> porthole.rpc.v1.TerminalActivity
-	1,  // 21: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
-	5,  // 22: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
-	7,  // 23: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
-	12, // 24: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
-	25, // 25: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
-	27, // 26: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
-	20, // 27: porthole.rpc.v1.Sidecar.EndTerminal:input_type -> porthole.rpc.v1.EndTerminalRequest
-	22, // 28: porthole.rpc.v1.Sidecar.WatchRecording:input_type -> porthole.rpc.v1.WatchRecordingRequest
-	3,  // 29: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
-	6,  // 30: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
-	8,  // 31: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
-	16, // 32: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
-	26, // 33: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
-	28, // 34: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
-	21, // 35: porthole.rpc.v1.Sidecar.EndTerminal:output_type -> porthole.rpc.v1.EndTerminalResponse
-	23, // 36: porthole.rpc.v1.Sidecar.WatchRecording:output_type -> porthole.rpc.v1.RecordingBatch
-	29, // [29:37] is the sub-list for method output_type
-	21, // [21:29] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	30, // 8: porthole.rpc.v1.SessionClosed.ice:type_name -> porthole.rpc.v1.IceDiagnosis
+	13, // 9: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
+	14, // 10: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
+	15, // 11: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
+	17, // 12: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
+	18, // 13: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
+	19, // 14: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
+	15, // 15: porthole.rpc.v1.EndTerminalRequest.error:type_name -> porthole.rpc.v1.Error
+	24, // 16: porthole.rpc.v1.RecordingBatch.chunks:type_name -> porthole.rpc.v1.RecordingChunk
+	29, // 17: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
+	35, // 18: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
+	36, // 19: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
+	34, // 20: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
+	33, // 21: porthole.rpc.v1.SessionStats.terminal:type_name -> porthole.rpc.v1.TerminalActivity
+	30, // 22: porthole.rpc.v1.SessionStats.ice:type_name -> porthole.rpc.v1.IceDiagnosis
+	31, // 23: porthole.rpc.v1.IceDiagnosis.local_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	31, // 24: porthole.rpc.v1.IceDiagnosis.remote_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	32, // 25: porthole.rpc.v1.IceDiagnosis.pairs:type_name -> porthole.rpc.v1.IceCandidatePairInfo
+	31, // 26: porthole.rpc.v1.IceCandidatePairInfo.local:type_name -> porthole.rpc.v1.IceCandidateInfo
+	31, // 27: porthole.rpc.v1.IceCandidatePairInfo.remote:type_name -> porthole.rpc.v1.IceCandidateInfo
+	1,  // 28: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
+	5,  // 29: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
+	7,  // 30: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
+	12, // 31: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
+	25, // 32: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
+	27, // 33: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
+	20, // 34: porthole.rpc.v1.Sidecar.EndTerminal:input_type -> porthole.rpc.v1.EndTerminalRequest
+	22, // 35: porthole.rpc.v1.Sidecar.WatchRecording:input_type -> porthole.rpc.v1.WatchRecordingRequest
+	3,  // 36: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
+	6,  // 37: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
+	8,  // 38: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
+	16, // 39: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
+	26, // 40: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
+	28, // 41: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
+	21, // 42: porthole.rpc.v1.Sidecar.EndTerminal:output_type -> porthole.rpc.v1.EndTerminalResponse
+	23, // 43: porthole.rpc.v1.Sidecar.WatchRecording:output_type -> porthole.rpc.v1.RecordingBatch
+	36, // [36:44] is the sub-list for method output_type
+	28, // [28:36] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_porthole_rpc_v1_sidecar_proto_init() }
@@ -2800,7 +3211,7 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_porthole_rpc_v1_sidecar_proto_rawDesc), len(file_porthole_rpc_v1_sidecar_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
