@@ -61,13 +61,7 @@ func (s *Session) diagnosis(pc *webrtc.PeerConnection) *ICEDiagnosis {
 		if !ok || c.Deleted {
 			continue
 		}
-		info := CandidateInfo{
-			Type:          c.CandidateType.String(),
-			Address:       net.JoinHostPort(c.IP, strconv.Itoa(int(c.Port))),
-			Protocol:      c.Protocol,
-			RelayProtocol: c.RelayProtocol,
-			URL:           stripURL(c.URL),
-		}
+		info := candidateInfo(c)
 		cands[id] = info
 		if c.Type != webrtc.StatsTypeLocalCandidate {
 			d.Remote = append(d.Remote, info)
@@ -182,6 +176,16 @@ func (s *Session) finalDiagnosis() *ICEDiagnosis {
 // pcClosed reports whether pion closed (or is closing) the peer connection.
 func pcClosed(pc *webrtc.PeerConnection) bool {
 	return pc.ConnectionState() == webrtc.PeerConnectionStateClosed
+}
+
+func candidateInfo(c webrtc.ICECandidateStats) CandidateInfo {
+	return CandidateInfo{
+		Type:          c.CandidateType.String(),
+		Address:       net.JoinHostPort(c.IP, strconv.Itoa(int(c.Port))),
+		Protocol:      c.Protocol,
+		RelayProtocol: c.RelayProtocol,
+		URL:           stripURL(c.URL),
+	}
 }
 
 func sortCandidates(c []CandidateInfo) {

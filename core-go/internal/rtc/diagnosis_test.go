@@ -211,3 +211,37 @@ func TestTURNErrorsBoundedAndMatched(t *testing.T) {
 		t.Fatalf("an error from before the start: %q", got)
 	}
 }
+
+func TestTURNTestAllocates(t *testing.T) {
+	url := startTURN(t)
+	m := diagManager(t)
+	res, err := m.TestTURN(context.Background(),
+		[]config.ICEServer{{URLs: []string{url}, Username: testTURNUser, Credential: testTURNPass}}, testpeer.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Relays) == 0 || res.TimedOut || res.Error != "" || res.Relays[0].RelayProtocol != "udp" {
+		t.Fatalf("want a relay candidate, got %+v", res)
+	}
+}
+
+func TestTURNTestReportsTheFailure(t *testing.T) {
+	port := closedTCPPort(t)
+	m := diagManager(t)
+	res, err := m.TestTURN(context.Background(), []config.ICEServer{{
+		URLs: []string{"turn:127.0.0.1:" + strconv.Itoa(port) + "?transport=tcp"}, Username: testTURNUser, Credential: testTURNPass}},
+		testpeer.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Relays) != 0 || !strings.Contains(res.Error, "127.0.0.1:"+strconv.Itoa(port)) {
+		t.Fatalf("want no relay and the refused connection, got %+v", res)
+	}
+	if strings.Contains(res.Error, testTURNPass) {
+		t.Fatalf("a credential in the error: %q", res.Error)
+	}
+	// No TURN server at all: refused before anything is tried.
+	if _, err := m.TestTURN(context.Background(), []config.ICEServer{{URLs: []string{"stun:127.0.0.1:3478"}}}, 0); err == nil {
+		t.Fatal("a STUN-only test was accepted")
+	}
+}

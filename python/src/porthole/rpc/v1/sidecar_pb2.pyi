@@ -6,6 +6,26 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class TestTurnRequest(_message.Message):
+    __slots__ = ("ice_servers", "timeout_ms")
+    ICE_SERVERS_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    ice_servers: _containers.RepeatedCompositeFieldContainer[IceServer]
+    timeout_ms: int
+    def __init__(self, ice_servers: _Optional[_Iterable[_Union[IceServer, _Mapping]]] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+
+class TestTurnResponse(_message.Message):
+    __slots__ = ("relay_candidates", "error", "timed_out", "elapsed_ms")
+    RELAY_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    TIMED_OUT_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
+    relay_candidates: _containers.RepeatedCompositeFieldContainer[IceCandidateInfo]
+    error: str
+    timed_out: bool
+    elapsed_ms: float
+    def __init__(self, relay_candidates: _Optional[_Iterable[_Union[IceCandidateInfo, _Mapping]]] = ..., error: _Optional[str] = ..., timed_out: _Optional[bool] = ..., elapsed_ms: _Optional[float] = ...) -> None: ...
+
 class IceServer(_message.Message):
     __slots__ = ("urls", "username", "credential")
     URLS_FIELD_NUMBER: _ClassVar[int]
