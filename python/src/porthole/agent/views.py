@@ -91,6 +91,14 @@ class SidecarView(Protocol):
     def stub(self) -> Any: ...  # its gRPC stub (SidecarStub), None when not running
 
 
+class DiagnosisView(Protocol):
+    """diagnosis.DiagnosisBook, as the admin API reads it."""
+
+    def live(self, session_id: str) -> Any: ...  # the ICE setup of a live session, or None
+
+    def recent(self, session_id: str) -> Any: ...  # a recently failed session's diagnosis, or None
+
+
 @dataclass(frozen=True)
 class AgentViews:
     """Everything the admin API and metrics may see of the agent."""
@@ -105,3 +113,4 @@ class AgentViews:
     link: LinkView
     accepting: Callable[[], bool]  # new offers are accepted (false while starting or shutting down)
     target_count: Callable[[], int]  # targets offered now
+    diagnoses: DiagnosisView  # ICE setup of live sessions, diagnoses of recently failed ones
