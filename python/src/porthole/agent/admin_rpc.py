@@ -320,3 +320,8 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 f"(the last {diagnosis.RECENT_DIAGNOSES} failures are kept)",
             )
         return diagnosis.diagnose_ended(sid, ended)
+
+    async def Doctor(self, request, context):
+        resp = await self.agent.doctor.run(self._srv.check_sidecar)
+        log.info("doctor: %s", "ok" if resp.ok else "FAIL " + ",".join(c.name for c in resp.checks if c.status == "fail"))
+        return resp

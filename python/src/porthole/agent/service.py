@@ -21,6 +21,7 @@ from porthole.agent.admin import AdminServer
 from porthole.agent.admission import Admission
 from porthole.agent.config import AgentConfig
 from porthole.agent.diagnosis import DiagnosisBook
+from porthole.agent.doctor import Doctor
 from porthole.agent.events import EventBus
 from porthole.agent.ptys import PtyFactory
 from porthole.agent.sessions import SessionManager
@@ -95,6 +96,7 @@ class Agent:
                 accepting=lambda: self._accepting,
                 target_count=lambda: len(self.inventory.to_wire()),
                 diagnoses=self.diagnoses,
+                doctor=Doctor(cfg.targets, self.sidecar, self.uplink, self.sio),
             ),
         )
 

@@ -7,7 +7,7 @@ It imports no agent module but events.py, so any module may depend on it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -99,6 +99,12 @@ class DiagnosisView(Protocol):
     def recent(self, session_id: str) -> Any: ...  # a recently failed session's diagnosis, or None
 
 
+class DoctorView(Protocol):
+    """doctor.Doctor, as the admin API runs it."""
+
+    async def run(self, sidecar_health: Callable[[], Awaitable[tuple[str, float]]]) -> Any: ...  # DoctorResponse
+
+
 @dataclass(frozen=True)
 class AgentViews:
     """Everything the admin API and metrics may see of the agent."""
@@ -114,3 +120,4 @@ class AgentViews:
     accepting: Callable[[], bool]  # new offers are accepted (false while starting or shutting down)
     target_count: Callable[[], int]  # targets offered now
     diagnoses: DiagnosisView  # ICE setup of live sessions, diagnoses of recently failed ones
+    doctor: DoctorView  # `porthole ctl doctor`'s checks

@@ -84,3 +84,13 @@ def diagnosis(d: apb.Diagnosis) -> str:
 
 def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
+
+
+def doctor(r: apb.DoctorResponse) -> str:
+    width = max((len(c.name) for c in r.checks), default=0)
+    lines = [
+        f"{c.status.upper() if c.status != 'ok' else 'ok':4}  {c.name.ljust(width)}  {c.detail}" for c in r.checks
+    ]
+    lines.append("")
+    lines.append("all checks passed" if r.ok else "some checks FAILED")
+    return "\n".join(lines)

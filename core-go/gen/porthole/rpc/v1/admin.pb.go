@@ -1465,6 +1465,170 @@ func (x *Diagnosis) GetHints() []string {
 	return nil
 }
 
+type DoctorRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DoctorRequest) Reset() {
+	*x = DoctorRequest{}
+	mi := &file_porthole_rpc_v1_admin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DoctorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DoctorRequest) ProtoMessage() {}
+
+func (x *DoctorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_admin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DoctorRequest.ProtoReflect.Descriptor instead.
+func (*DoctorRequest) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_admin_proto_rawDescGZIP(), []int{15}
+}
+
+type DoctorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when no check failed (skipped ones do not count).
+	Ok bool `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	// The checks in the order they ran: "docker", "sidecar", "server", "turn".
+	Checks        []*DoctorCheck `protobuf:"bytes,2,rep,name=checks,proto3" json:"checks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DoctorResponse) Reset() {
+	*x = DoctorResponse{}
+	mi := &file_porthole_rpc_v1_admin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DoctorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DoctorResponse) ProtoMessage() {}
+
+func (x *DoctorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_admin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DoctorResponse.ProtoReflect.Descriptor instead.
+func (*DoctorResponse) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_admin_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *DoctorResponse) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *DoctorResponse) GetChecks() []*DoctorCheck {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
+type DoctorCheck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which check: "docker", "sidecar", "server" or "turn".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// "ok", "fail", or "skip" (not applicable here: Docker targets off, or
+	// the server has no TURN configured).
+	Status string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	// Why, in words: what was checked and what came back (addresses shown,
+	// never a credential).
+	Detail string `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	// How long the check took, milliseconds.
+	ElapsedMs     float64 `protobuf:"fixed64,4,opt,name=elapsed_ms,json=elapsedMs,proto3" json:"elapsed_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DoctorCheck) Reset() {
+	*x = DoctorCheck{}
+	mi := &file_porthole_rpc_v1_admin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DoctorCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DoctorCheck) ProtoMessage() {}
+
+func (x *DoctorCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_admin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DoctorCheck.ProtoReflect.Descriptor instead.
+func (*DoctorCheck) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_admin_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *DoctorCheck) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DoctorCheck) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *DoctorCheck) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *DoctorCheck) GetElapsedMs() float64 {
+	if x != nil {
+		return x.ElapsedMs
+	}
+	return 0
+}
+
 var File_porthole_rpc_v1_admin_proto protoreflect.FileDescriptor
 
 const file_porthole_rpc_v1_admin_proto_rawDesc = "" +
@@ -1607,7 +1771,17 @@ const file_porthole_rpc_v1_admin_proto_rawDesc = "" +
 	"\x03ice\x18\t \x01(\v2\x1d.porthole.rpc.v1.IceDiagnosisR\x03ice\x12\x1b\n" +
 	"\tice_error\x18\n" +
 	" \x01(\tR\biceError\x12\x14\n" +
-	"\x05hints\x18\v \x03(\tR\x05hints2\xd8\x04\n" +
+	"\x05hints\x18\v \x03(\tR\x05hints\"\x0f\n" +
+	"\rDoctorRequest\"V\n" +
+	"\x0eDoctorResponse\x12\x0e\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok\x124\n" +
+	"\x06checks\x18\x02 \x03(\v2\x1c.porthole.rpc.v1.DoctorCheckR\x06checks\"p\n" +
+	"\vDoctorCheck\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\x12\x1d\n" +
+	"\n" +
+	"elapsed_ms\x18\x04 \x01(\x01R\telapsedMs2\xa3\x05\n" +
 	"\x05Admin\x12[\n" +
 	"\fListSessions\x12$.porthole.rpc.v1.ListSessionsRequest\x1a%.porthole.rpc.v1.ListSessionsResponse\x12N\n" +
 	"\n" +
@@ -1616,7 +1790,8 @@ const file_porthole_rpc_v1_admin_proto_rawDesc = "" +
 	"\fCloseSession\x12).porthole.rpc.v1.AdminCloseSessionRequest\x1a*.porthole.rpc.v1.AdminCloseSessionResponse\x12N\n" +
 	"\bGetStats\x12%.porthole.rpc.v1.AdminGetStatsRequest\x1a\x1b.porthole.rpc.v1.AgentStats\x12I\n" +
 	"\x06Health\x12\x1e.porthole.rpc.v1.HealthRequest\x1a\x1f.porthole.rpc.v1.HealthResponse\x12H\n" +
-	"\bDiagnose\x12 .porthole.rpc.v1.DiagnoseRequest\x1a\x1a.porthole.rpc.v1.DiagnosisB,Z*porthole/core-go/gen/porthole/rpc/v1;rpcv1b\x06proto3"
+	"\bDiagnose\x12 .porthole.rpc.v1.DiagnoseRequest\x1a\x1a.porthole.rpc.v1.Diagnosis\x12I\n" +
+	"\x06Doctor\x12\x1e.porthole.rpc.v1.DoctorRequest\x1a\x1f.porthole.rpc.v1.DoctorResponseB,Z*porthole/core-go/gen/porthole/rpc/v1;rpcv1b\x06proto3"
 
 var (
 	file_porthole_rpc_v1_admin_proto_rawDescOnce sync.Once
@@ -1630,7 +1805,7 @@ func file_porthole_rpc_v1_admin_proto_rawDescGZIP() []byte {
 	return file_porthole_rpc_v1_admin_proto_rawDescData
 }
 
-var file_porthole_rpc_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_porthole_rpc_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_porthole_rpc_v1_admin_proto_goTypes = []any{
 	(*ListSessionsRequest)(nil),       // 0: porthole.rpc.v1.ListSessionsRequest
 	(*ListSessionsResponse)(nil),      // 1: porthole.rpc.v1.ListSessionsResponse
@@ -1647,41 +1822,47 @@ var file_porthole_rpc_v1_admin_proto_goTypes = []any{
 	(*SidecarHealth)(nil),             // 12: porthole.rpc.v1.SidecarHealth
 	(*DiagnoseRequest)(nil),           // 13: porthole.rpc.v1.DiagnoseRequest
 	(*Diagnosis)(nil),                 // 14: porthole.rpc.v1.Diagnosis
-	nil,                               // 15: porthole.rpc.v1.AgentStats.FailedByReasonEntry
-	nil,                               // 16: porthole.rpc.v1.AgentStats.EndedByReasonEntry
-	nil,                               // 17: porthole.rpc.v1.AgentStats.OpenByKindEntry
-	(*SessionStats)(nil),              // 18: porthole.rpc.v1.SessionStats
-	(*structpb.Struct)(nil),           // 19: google.protobuf.Struct
-	(*IceDiagnosis)(nil),              // 20: porthole.rpc.v1.IceDiagnosis
+	(*DoctorRequest)(nil),             // 15: porthole.rpc.v1.DoctorRequest
+	(*DoctorResponse)(nil),            // 16: porthole.rpc.v1.DoctorResponse
+	(*DoctorCheck)(nil),               // 17: porthole.rpc.v1.DoctorCheck
+	nil,                               // 18: porthole.rpc.v1.AgentStats.FailedByReasonEntry
+	nil,                               // 19: porthole.rpc.v1.AgentStats.EndedByReasonEntry
+	nil,                               // 20: porthole.rpc.v1.AgentStats.OpenByKindEntry
+	(*SessionStats)(nil),              // 21: porthole.rpc.v1.SessionStats
+	(*structpb.Struct)(nil),           // 22: google.protobuf.Struct
+	(*IceDiagnosis)(nil),              // 23: porthole.rpc.v1.IceDiagnosis
 }
 var file_porthole_rpc_v1_admin_proto_depIdxs = []int32{
 	3,  // 0: porthole.rpc.v1.ListSessionsResponse.sessions:type_name -> porthole.rpc.v1.SessionInfo
-	18, // 1: porthole.rpc.v1.SessionInfo.transport:type_name -> porthole.rpc.v1.SessionStats
-	19, // 2: porthole.rpc.v1.AdminEvent.fields:type_name -> google.protobuf.Struct
-	15, // 3: porthole.rpc.v1.AgentStats.failed_by_reason:type_name -> porthole.rpc.v1.AgentStats.FailedByReasonEntry
-	16, // 4: porthole.rpc.v1.AgentStats.ended_by_reason:type_name -> porthole.rpc.v1.AgentStats.EndedByReasonEntry
-	17, // 5: porthole.rpc.v1.AgentStats.open_by_kind:type_name -> porthole.rpc.v1.AgentStats.OpenByKindEntry
+	21, // 1: porthole.rpc.v1.SessionInfo.transport:type_name -> porthole.rpc.v1.SessionStats
+	22, // 2: porthole.rpc.v1.AdminEvent.fields:type_name -> google.protobuf.Struct
+	18, // 3: porthole.rpc.v1.AgentStats.failed_by_reason:type_name -> porthole.rpc.v1.AgentStats.FailedByReasonEntry
+	19, // 4: porthole.rpc.v1.AgentStats.ended_by_reason:type_name -> porthole.rpc.v1.AgentStats.EndedByReasonEntry
+	20, // 5: porthole.rpc.v1.AgentStats.open_by_kind:type_name -> porthole.rpc.v1.AgentStats.OpenByKindEntry
 	12, // 6: porthole.rpc.v1.HealthResponse.sidecar:type_name -> porthole.rpc.v1.SidecarHealth
-	20, // 7: porthole.rpc.v1.Diagnosis.ice:type_name -> porthole.rpc.v1.IceDiagnosis
-	0,  // 8: porthole.rpc.v1.Admin.ListSessions:input_type -> porthole.rpc.v1.ListSessionsRequest
-	2,  // 9: porthole.rpc.v1.Admin.GetSession:input_type -> porthole.rpc.v1.GetSessionRequest
-	4,  // 10: porthole.rpc.v1.Admin.WatchEvents:input_type -> porthole.rpc.v1.AdminWatchEventsRequest
-	6,  // 11: porthole.rpc.v1.Admin.CloseSession:input_type -> porthole.rpc.v1.AdminCloseSessionRequest
-	8,  // 12: porthole.rpc.v1.Admin.GetStats:input_type -> porthole.rpc.v1.AdminGetStatsRequest
-	10, // 13: porthole.rpc.v1.Admin.Health:input_type -> porthole.rpc.v1.HealthRequest
-	13, // 14: porthole.rpc.v1.Admin.Diagnose:input_type -> porthole.rpc.v1.DiagnoseRequest
-	1,  // 15: porthole.rpc.v1.Admin.ListSessions:output_type -> porthole.rpc.v1.ListSessionsResponse
-	3,  // 16: porthole.rpc.v1.Admin.GetSession:output_type -> porthole.rpc.v1.SessionInfo
-	5,  // 17: porthole.rpc.v1.Admin.WatchEvents:output_type -> porthole.rpc.v1.AdminEvent
-	7,  // 18: porthole.rpc.v1.Admin.CloseSession:output_type -> porthole.rpc.v1.AdminCloseSessionResponse
-	9,  // 19: porthole.rpc.v1.Admin.GetStats:output_type -> porthole.rpc.v1.AgentStats
-	11, // 20: porthole.rpc.v1.Admin.Health:output_type -> porthole.rpc.v1.HealthResponse
-	14, // 21: porthole.rpc.v1.Admin.Diagnose:output_type -> porthole.rpc.v1.Diagnosis
-	15, // [15:22] is the sub-list for method output_type
-	8,  // [8:15] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	23, // 7: porthole.rpc.v1.Diagnosis.ice:type_name -> porthole.rpc.v1.IceDiagnosis
+	17, // 8: porthole.rpc.v1.DoctorResponse.checks:type_name -> porthole.rpc.v1.DoctorCheck
+	0,  // 9: porthole.rpc.v1.Admin.ListSessions:input_type -> porthole.rpc.v1.ListSessionsRequest
+	2,  // 10: porthole.rpc.v1.Admin.GetSession:input_type -> porthole.rpc.v1.GetSessionRequest
+	4,  // 11: porthole.rpc.v1.Admin.WatchEvents:input_type -> porthole.rpc.v1.AdminWatchEventsRequest
+	6,  // 12: porthole.rpc.v1.Admin.CloseSession:input_type -> porthole.rpc.v1.AdminCloseSessionRequest
+	8,  // 13: porthole.rpc.v1.Admin.GetStats:input_type -> porthole.rpc.v1.AdminGetStatsRequest
+	10, // 14: porthole.rpc.v1.Admin.Health:input_type -> porthole.rpc.v1.HealthRequest
+	13, // 15: porthole.rpc.v1.Admin.Diagnose:input_type -> porthole.rpc.v1.DiagnoseRequest
+	15, // 16: porthole.rpc.v1.Admin.Doctor:input_type -> porthole.rpc.v1.DoctorRequest
+	1,  // 17: porthole.rpc.v1.Admin.ListSessions:output_type -> porthole.rpc.v1.ListSessionsResponse
+	3,  // 18: porthole.rpc.v1.Admin.GetSession:output_type -> porthole.rpc.v1.SessionInfo
+	5,  // 19: porthole.rpc.v1.Admin.WatchEvents:output_type -> porthole.rpc.v1.AdminEvent
+	7,  // 20: porthole.rpc.v1.Admin.CloseSession:output_type -> porthole.rpc.v1.AdminCloseSessionResponse
+	9,  // 21: porthole.rpc.v1.Admin.GetStats:output_type -> porthole.rpc.v1.AgentStats
+	11, // 22: porthole.rpc.v1.Admin.Health:output_type -> porthole.rpc.v1.HealthResponse
+	14, // 23: porthole.rpc.v1.Admin.Diagnose:output_type -> porthole.rpc.v1.Diagnosis
+	16, // 24: porthole.rpc.v1.Admin.Doctor:output_type -> porthole.rpc.v1.DoctorResponse
+	17, // [17:25] is the sub-list for method output_type
+	9,  // [9:17] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_porthole_rpc_v1_admin_proto_init() }
@@ -1696,7 +1877,7 @@ func file_porthole_rpc_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_porthole_rpc_v1_admin_proto_rawDesc), len(file_porthole_rpc_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

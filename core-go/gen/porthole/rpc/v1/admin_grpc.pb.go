@@ -50,6 +50,7 @@ const (
 	Admin_GetStats_FullMethodName     = "/porthole.rpc.v1.Admin/GetStats"
 	Admin_Health_FullMethodName       = "/porthole.rpc.v1.Admin/Health"
 	Admin_Diagnose_FullMethodName     = "/porthole.rpc.v1.Admin/Diagnose"
+	Admin_Doctor_FullMethodName       = "/porthole.rpc.v1.Admin/Doctor"
 )
 
 // AdminClient is the client API for Admin service.
@@ -84,6 +85,14 @@ type AdminClient interface {
 	// that ended with an ICE or peer failure (their diagnosis as it was when
 	// the peer connection closed). NOT_FOUND otherwise.
 	Diagnose(ctx context.Context, in *DiagnoseRequest, opts ...grpc.CallOption) (*Diagnosis, error)
+	// Checks the device end to end, each check ok or not with a reason:
+	// Docker reachable (when Docker targets are on), the sidecar healthy, the
+	// signaling server connected, and a TURN allocation from the device (with
+	// a short-lived credential the server mints for `<device id>.doctor`,
+	// tried by the sidecar's TestTurn). Takes up to DoctorTurnTimeout (10 s)
+	// plus the server's answer; always answers OK, `ok` says whether every
+	// check passed.
+	Doctor(ctx context.Context, in *DoctorRequest, opts ...grpc.CallOption) (*DoctorResponse, error)
 }
 
 type adminClient struct {
@@ -173,6 +182,16 @@ func (c *adminClient) Diagnose(ctx context.Context, in *DiagnoseRequest, opts ..
 	return out, nil
 }
 
+func (c *adminClient) Doctor(ctx context.Context, in *DoctorRequest, opts ...grpc.CallOption) (*DoctorResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DoctorResponse)
+	err := c.cc.Invoke(ctx, Admin_Doctor_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -205,6 +224,14 @@ type AdminServer interface {
 	// that ended with an ICE or peer failure (their diagnosis as it was when
 	// the peer connection closed). NOT_FOUND otherwise.
 	Diagnose(context.Context, *DiagnoseRequest) (*Diagnosis, error)
+	// Checks the device end to end, each check ok or not with a reason:
+	// Docker reachable (when Docker targets are on), the sidecar healthy, the
+	// signaling server connected, and a TURN allocation from the device (with
+	// a short-lived credential the server mints for `<device id>.doctor`,
+	// tried by the sidecar's TestTurn). Takes up to DoctorTurnTimeout (10 s)
+	// plus the server's answer; always answers OK, `ok` says whether every
+	// check passed.
+	Doctor(context.Context, *DoctorRequest) (*DoctorResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -235,6 +262,9 @@ func (UnimplementedAdminServer) Health(context.Context, *HealthRequest) (*Health
 }
 func (UnimplementedAdminServer) Diagnose(context.Context, *DiagnoseRequest) (*Diagnosis, error) {
 	return nil, status.Error(codes.Unimplemented, "method Diagnose not implemented")
+}
+func (UnimplementedAdminServer) Doctor(context.Context, *DoctorRequest) (*DoctorResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Doctor not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -376,6 +406,24 @@ func _Admin_Diagnose_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_Doctor_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DoctorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).Doctor(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_Doctor_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).Doctor(ctx, req.(*DoctorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -406,6 +454,10 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Diagnose",
 			Handler:    _Admin_Diagnose_Handler,
+		},
+		{
+			MethodName: "Doctor",
+			Handler:    _Admin_Doctor_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -276,3 +276,27 @@ class Diagnosis(_message.Message):
     ice_error: str
     hints: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, session_id: _Optional[str] = ..., live: _Optional[bool] = ..., end_reason: _Optional[str] = ..., ended_unix_micros: _Optional[int] = ..., ice_server_urls: _Optional[_Iterable[str]] = ..., relay_policy: _Optional[str] = ..., ice_state: _Optional[str] = ..., peer_state: _Optional[str] = ..., ice: _Optional[_Union[_sidecar_pb2.IceDiagnosis, _Mapping]] = ..., ice_error: _Optional[str] = ..., hints: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DoctorRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DoctorResponse(_message.Message):
+    __slots__ = ("ok", "checks")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    checks: _containers.RepeatedCompositeFieldContainer[DoctorCheck]
+    def __init__(self, ok: _Optional[bool] = ..., checks: _Optional[_Iterable[_Union[DoctorCheck, _Mapping]]] = ...) -> None: ...
+
+class DoctorCheck(_message.Message):
+    __slots__ = ("name", "status", "detail", "elapsed_ms")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    status: str
+    detail: str
+    elapsed_ms: float
+    def __init__(self, name: _Optional[str] = ..., status: _Optional[str] = ..., detail: _Optional[str] = ..., elapsed_ms: _Optional[float] = ...) -> None: ...
