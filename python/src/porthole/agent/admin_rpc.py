@@ -323,5 +323,6 @@ class AdminService(admin_pb2_grpc.AdminServicer):
 
     async def Doctor(self, request, context):
         resp = await self.agent.doctor.run(self._srv.check_sidecar)
-        log.info("doctor: %s", "ok" if resp.ok else "FAIL " + ",".join(c.name for c in resp.checks if c.status == "fail"))
+        failed = [c.name for c in resp.checks if c.status == "fail"]
+        log.info("doctor: %s", "ok" if resp.ok else "FAIL " + ",".join(failed))
         return resp

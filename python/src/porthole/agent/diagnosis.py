@@ -87,7 +87,7 @@ class DiagnosisBook:
             if "peer_state" in f:
                 s.peer_state = str(f["peer_state"])
         elif ev.name == "session.ended":
-            s = self._live.pop(sid, None) or _Setup()
+            s = self._live.pop(sid, _Setup())
             reason = str(f.get("reason", ""))
             final = self._final.pop(sid, None)
             if reason in FAILURE_REASONS or not s.connected:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import docker
+import docker.errors
 import grpc
 import socketio
 
@@ -25,8 +26,8 @@ from porthole.rpc.v1 import admin_pb2 as apb
 from porthole.rpc.v1 import sidecar_pb2 as pb
 
 OK, FAIL, SKIP = "ok", "fail", "skip"
-# Docker answers a ping in milliseconds; a daemon that takes longer is not well.
-DOCKER_TIMEOUT_S = 5.0
+# Docker answers in milliseconds; a daemon that takes longer is not well (whole seconds: docker-py's type).
+DOCKER_TIMEOUT_S = 5
 # The server mints the credential at once; over a slow uplink allow a few seconds.
 SERVER_CALL_TIMEOUT_S = 5.0
 # How long the sidecar may gather: a UDP allocation that gets no answer is
@@ -77,7 +78,7 @@ class Doctor:
 
         try:
             version = await asyncio.to_thread(ping)
-        except Exception as e:  # docker-py raises many kinds; each is a reason to report
+        except (docker.errors.DockerException, OSError) as e:  # not running, no permission, timeout
             return FAIL, f"Docker at {where} does not answer: {e}"
         return OK, f"Docker {version} answers at {where}"
 

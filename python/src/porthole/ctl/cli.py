@@ -5,7 +5,8 @@ Talks to the agent's admin API on its unix socket (default: the one the agent
 uses by default, or $PORTHOLE_ADMIN_SOCKET) or, with --target, on its
 mutual-TLS port. Tables for people, --json for scripts; every call has a
 deadline (--timeout). Exit codes: 0 ok, 1 the call failed, health is not
-ok, diagnose found something wrong or a doctor check failed, 2 usage, 3 agent unreachable, 4 permission denied (see docs/ctl.md).
+ok, diagnose found something wrong or a doctor check failed, 2 usage, 3 agent
+unreachable, 4 permission denied (see docs/ctl.md).
 """
 
 from __future__ import annotations

@@ -56,10 +56,7 @@ def diagnosis(d: apb.Diagnosis) -> str:
         out += "\n\nlocal candidates\n" + _indent(
             table(
                 ["TYPE", "PROTO", "ADDRESS", "RELAY VIA", "URL"],
-                [
-                    [c.type, c.protocol, c.address, c.relay_protocol or "-", c.url or "-"]
-                    for c in ice.local_candidates
-                ],
+                [[c.type, c.protocol, c.address, c.relay_protocol or "-", c.url or "-"] for c in ice.local_candidates],
             )
         )
     if ice is not None and ice.pairs:
@@ -88,9 +85,7 @@ def _indent(text: str) -> str:
 
 def doctor(r: apb.DoctorResponse) -> str:
     width = max((len(c.name) for c in r.checks), default=0)
-    lines = [
-        f"{c.status.upper() if c.status != 'ok' else 'ok':4}  {c.name.ljust(width)}  {c.detail}" for c in r.checks
-    ]
+    lines = [f"{c.status.upper() if c.status != 'ok' else 'ok':4}  {c.name.ljust(width)}  {c.detail}" for c in r.checks]
     lines.append("")
     lines.append("all checks passed" if r.ok else "some checks FAILED")
     return "\n".join(lines)
