@@ -66,4 +66,6 @@ async def test_reflection_on_the_admin_api(agent):
             "CloseSession",
             "GetStats",
             "Health",
+            "Diagnose",
+            "Doctor",
         }

@@ -29,7 +29,7 @@ def turn_toml(coturn, secret_file) -> str:
     return f'\n[server.turn]\nurls = [{urls}]\nsecret_file = "{secret_file}"\n'
 
 
-async def relayed_product(tmp_path, netns_factory, *, server_secret: str | None = None):
+async def relayed_product(tmp_path, netns_factory, *, server_secret: str | None = None, agent_extra: str = ""):
     t = relay_topology(netns_factory)
     cloud_ip = t.link_of(t.cloud).ns_ip
     turn_dir = tmp_path / "turn"
@@ -44,6 +44,7 @@ async def relayed_product(tmp_path, netns_factory, *, server_secret: str | None 
         agent_ns=t.dev,
         ice_interfaces=[t.link_of(t.dev).ns_dev],
         server_extra=server_extra,
+        agent_extra=agent_extra,
     )
     return t, coturn, st
 

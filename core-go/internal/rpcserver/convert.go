@@ -72,7 +72,7 @@ func eventToProto(e rtc.Event) *rpcv1.SessionEvent {
 	case rtc.EventChannelOpened:
 		pe.Event = &rpcv1.SessionEvent_ChannelOpened{ChannelOpened: &rpcv1.ChannelOpened{Label: e.Label, Protocol: e.Protocol}}
 	case rtc.EventClosed:
-		pe.Event = &rpcv1.SessionEvent_Closed{Closed: &rpcv1.SessionClosed{Reason: e.Reason, Message: e.Message}}
+		pe.Event = &rpcv1.SessionEvent_Closed{Closed: &rpcv1.SessionClosed{Reason: e.Reason, Message: e.Message, Ice: iceDiagnosisToProto(e.ICE)}}
 	case rtc.EventTerminalResize:
 		pe.Event = &rpcv1.SessionEvent_TerminalResize{TerminalResize: &rpcv1.Resize{Cols: e.Cols, Rows: e.Rows}}
 	case rtc.EventTerminalEnded:
@@ -107,6 +107,7 @@ func sessionStatsToProto(st rtc.SessionStats) *rpcv1.SessionStats {
 		AgeMs:         st.Age.Milliseconds(),
 		Screen:        screenStatsToProto(st.Screen),
 		Terminal:      terminalStatsToProto(st.Terminal),
+		Ice:           iceDiagnosisToProto(st.ICE),
 	}
 	if p := st.SelectedPair; p != nil {
 		ps.SelectedPair = &rpcv1.CandidatePair{
@@ -151,4 +152,50 @@ func unixMicros(t time.Time) int64 {
 		return 0
 	}
 	return t.UnixMicro()
+}
+
+func iceDiagnosisToProto(d *rtc.ICEDiagnosis) *rpcv1.IceDiagnosis {
+	if d == nil {
+		return nil
+	}
+	pd := &rpcv1.IceDiagnosis{
+		HostCandidates:  d.Host,
+		SrflxCandidates: d.Srflx,
+		RelayCandidates: d.Relay,
+		GatheringState:  d.GatheringState,
+		TurnConfigured:  len(d.TURNURLs) > 0,
+		TurnUrls:        d.TURNURLs,
+		TurnAllocation:  d.TURNAllocation,
+		TurnError:       d.TURNError,
+		RelayOnly:       d.RelayOnly,
+	}
+	for _, c := range d.Local {
+		pd.LocalCandidates = append(pd.LocalCandidates, candidateInfoToProto(c))
+	}
+	for _, c := range d.Remote {
+		pd.RemoteCandidates = append(pd.RemoteCandidates, candidateInfoToProto(c))
+	}
+	for _, p := range d.Pairs {
+		pd.Pairs = append(pd.Pairs, &rpcv1.IceCandidatePairInfo{
+			Local:             candidateInfoToProto(p.Local),
+			Remote:            candidateInfoToProto(p.Remote),
+			State:             p.State,
+			Nominated:         p.Nominated,
+			RequestsSent:      p.RequestsSent,
+			ResponsesReceived: p.ResponsesReceived,
+			RequestsReceived:  p.RequestsReceived,
+			RttMs:             p.RTTms,
+		})
+	}
+	return pd
+}
+
+func candidateInfoToProto(c rtc.CandidateInfo) *rpcv1.IceCandidateInfo {
+	return &rpcv1.IceCandidateInfo{
+		Type:          c.Type,
+		Address:       c.Address,
+		Protocol:      c.Protocol,
+		RelayProtocol: c.RelayProtocol,
+		Url:           c.URL,
+	}
 }

@@ -3,6 +3,7 @@ package rpcserver
 import (
 	"context"
 	"errors"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -120,4 +121,21 @@ func safeID(id string) string {
 		return "(invalid)"
 	}
 	return id
+}
+
+// TestTurn tries a TURN allocation on a throwaway peer connection.
+func (s *Server) TestTurn(ctx context.Context, req *rpcv1.TestTurnRequest) (*rpcv1.TestTurnResponse, error) {
+	servers := make([]config.ICEServer, 0, len(req.GetIceServers()))
+	for _, is := range req.GetIceServers() {
+		servers = append(servers, config.ICEServer{URLs: is.GetUrls(), Username: is.GetUsername(), Credential: is.GetCredential()})
+	}
+	res, err := s.mgr.TestTURN(ctx, servers, time.Duration(req.GetTimeoutMs())*time.Millisecond)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &rpcv1.TestTurnResponse{Error: res.Error, TimedOut: res.TimedOut, ElapsedMs: float64(res.Elapsed.Microseconds()) / 1000}
+	for _, c := range res.Relays {
+		resp.RelayCandidates = append(resp.RelayCandidates, candidateInfoToProto(c))
+	}
+	return resp, nil
 }

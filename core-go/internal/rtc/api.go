@@ -22,9 +22,9 @@ import (
 // tune, when not nil, adjusts the settings last (tests shorten timeouts).
 // The settings are returned too: screen sessions build their own API on
 // them (screen_api.go).
-func newAPI(cfg config.RTC, log *slog.Logger, tune func(*webrtc.SettingEngine)) (*webrtc.API, *webrtc.SettingEngine, io.Closer, error) {
+func newAPI(cfg config.RTC, log *slog.Logger, turn *turnErrors, tune func(*webrtc.SettingEngine)) (*webrtc.API, *webrtc.SettingEngine, io.Closer, error) {
 	var se webrtc.SettingEngine
-	se.LoggerFactory = pionLogs{log: log}
+	se.LoggerFactory = pionLogs{log: log, turn: turn}
 
 	ifaceFilter := interfaceFilter(cfg.Interfaces)
 	ipFilter := ipFilter(cfg.IPRanges)

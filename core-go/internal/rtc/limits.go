@@ -82,3 +82,9 @@ const (
 	// no event for "buffer empty".
 	flushPoll = 10 * time.Millisecond
 )
+
+// DiagnosisInterval is how often the ICE diagnosis of a session that is not
+// connected is snapshotted, so that a session whose ICE failed (pion then
+// drops its candidates and pairs) still reports what it tried: at most this
+// old, for one GetStats a second per unconnected session.
+const DiagnosisInterval = time.Second

@@ -13,13 +13,19 @@ import (
 // and info output is dropped: it is verbose and can carry SDP and ICE
 // credentials, which we never log. Warnings and errors pass through
 // redactSecrets as a second guard (pion's ICE logs a mismatching ufrag).
-type pionLogs struct{ log *slog.Logger }
-
-func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {
-	return pionLogger{log: f.log.With("component", "pion", "scope", scope)}
+type pionLogs struct {
+	log  *slog.Logger
+	turn *turnErrors // TURN failures are also kept for diagnoses; may be nil
 }
 
-type pionLogger struct{ log *slog.Logger }
+func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {
+	return pionLogger{log: f.log.With("component", "pion", "scope", scope), turn: f.turn}
+}
+
+type pionLogger struct {
+	log  *slog.Logger
+	turn *turnErrors
+}
 
 var secretPattern = regexp.MustCompile(`(?i)\b(ufrag|pwd|password|credential|username)([ :=]+)\S+`)
 
@@ -28,8 +34,10 @@ func redactSecrets(s string) string {
 }
 
 func (l pionLogger) emit(level slog.Level, msg string) {
+	msg = redactSecrets(msg)
+	l.turn.note(msg)
 	if l.log.Enabled(context.Background(), level) {
-		l.log.Log(context.Background(), level, redactSecrets(msg))
+		l.log.Log(context.Background(), level, msg)
 	}
 }
 

@@ -23,6 +23,11 @@ type Manager struct {
 	se     *webrtc.SettingEngine // what api was built with; screen sessions reuse it
 	closer io.Closer             // shared UDP mux
 	hub    *Hub
+	// turnErrors keeps pion's recent TURN failures for diagnoses.
+	turnErrors *turnErrors
+	// diagInterval is how often an unconnected session's diagnosis is
+	// snapshotted (DiagnosisInterval; tests shorten it).
+	diagInterval time.Duration
 
 	mu       sync.Mutex // guards sessions, pending and closed
 	sessions map[string]*Session
@@ -47,19 +52,22 @@ func New(cfg config.RTC, log *slog.Logger) (*Manager, error) {
 }
 
 func newManager(cfg config.RTC, log *slog.Logger, tune func(*webrtc.SettingEngine)) (*Manager, error) {
-	api, se, closer, err := newAPI(cfg, log, tune)
+	turn := &turnErrors{}
+	api, se, closer, err := newAPI(cfg, log, turn, tune)
 	if err != nil {
 		return nil, err
 	}
 	return &Manager{
-		cfg:      cfg,
-		log:      log,
-		api:      api,
-		se:       se,
-		closer:   closer,
-		hub:      NewHub(),
-		sessions: make(map[string]*Session),
-		pending:  newCandidateQueue(),
+		cfg:          cfg,
+		log:          log,
+		api:          api,
+		se:           se,
+		closer:       closer,
+		hub:          NewHub(),
+		sessions:     make(map[string]*Session),
+		pending:      newCandidateQueue(),
+		turnErrors:   turn,
+		diagInterval: DiagnosisInterval,
 	}, nil
 }
 
@@ -173,6 +181,7 @@ func (m *Manager) CreateSession(req CreateRequest) (string, error) {
 		return "", err
 	}
 	s.markAnswered()
+	go s.keepDiagnosis()
 	s.log.Info("session created", "kind", s.kind, "early_candidates", len(early))
 	return answer, nil
 }

@@ -21,6 +21,10 @@ type Session struct {
 	m       *Manager
 	log     *slog.Logger
 	pc      *webrtc.PeerConnection // set once in start, before any callback
+	// turnURLs (without credentials) and relayOnly are set once in start,
+	// before started closes: what the diagnosis reports.
+	turnURLs  []string
+	relayOnly bool
 
 	// candMu guards the remote candidates that arrive before the remote
 	// description is set. It is never taken inside a pion callback, so it
@@ -42,6 +46,7 @@ type Session struct {
 	inputDC   *webrtc.DataChannel // a screen session's `input` channel
 	pump      *terminal.Pump      // set once by a descriptor handoff
 	recorder  *terminal.Recorder  // the pump's recording, nil when not asked
+	lastDiag  *ICEDiagnosis       // keepDiagnosis's last snapshot while not connected
 
 	screen *screenParts // set before start for screen sessions, then fixed
 
@@ -84,6 +89,7 @@ func (s *Session) start(offer string, servers []webrtc.ICEServer, relayOnly bool
 		}
 		api = s.screen.api
 	}
+	s.turnURLs, s.relayOnly = turnURLs(servers), relayOnly
 	cfg := webrtc.Configuration{ICEServers: servers}
 	if relayOnly {
 		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay

@@ -76,13 +76,15 @@ func (s *Session) finishClose(ctx context.Context, reason, message string, flush
 		<-p.Done() // the descriptor is closed and the pump's goroutines gone
 	}
 	s.stopScreen()
+	var diag *ICEDiagnosis
 	if s.pc != nil {
+		diag = s.finalDiagnosis() // before closing: the stats go with the peer connection
 		if err := s.pc.GracefulClose(); err != nil {
 			s.log.Debug("close peer connection", "err", err)
 		}
 	}
 	s.m.remove(s)
-	s.endEvents(&Event{Kind: EventClosed, Reason: reason, Message: message})
+	s.endEvents(&Event{Kind: EventClosed, Reason: reason, Message: message, ICE: diag})
 	s.log.Info("session closed", "reason", reason, "detail", message, "age", time.Since(s.created).Round(time.Millisecond))
 }
 

@@ -26,6 +26,7 @@ type SessionStats struct {
 	Age           time.Duration
 	Screen        *screen.Stats  // screen sessions only
 	Terminal      *TerminalStats // terminal sessions once the channel opened
+	ICE           *ICEDiagnosis  // nil while the session is being created
 }
 
 // TerminalStats is what crossed a terminal, for the agent's idle timeouts.
@@ -97,6 +98,7 @@ func (s *Session) stats() SessionStats {
 		return st
 	}
 	st.Screen = s.screenStats() // s.screen is set before started closes
+	st.ICE = s.diagnosis(s.pc)
 	report := s.pc.GetStats()
 	for _, v := range report {
 		switch x := v.(type) {

@@ -16,6 +16,7 @@ import grpc
 from google.protobuf import struct_pb2
 
 from porthole import wire
+from porthole.agent import diagnosis
 from porthole.agent.events import Event
 from porthole.agent.metrics import REASON_RE, AgentMetrics
 from porthole.agent.views import AgentViews, SessionSnapshot
@@ -298,3 +299,31 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             admin_socket=self._srv.socket_address,
             admin_tls_address=self._srv.tls_address,
         )
+
+    async def Diagnose(self, request, context):
+        sid = request.session_id
+        if not wire.session_id_ok(sid):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, SESSION_ID_ERROR)
+        book = self.agent.diagnoses
+        s = self.agent.sessions.get(sid)
+        if s is not None:
+            stats, err = await self._transport(sid)
+            st = stats.get(sid)
+            ice = st.ice if st is not None and st.HasField("ice") else None
+            if ice is None and not err:
+                err = "the sidecar has no peer connection for it (yet)"
+            return diagnosis.diagnose_live(sid, book.live(sid), s.ice_state, s.peer_state, ice, err)
+        ended = book.recent(sid)
+        if ended is None:
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"no live session {sid!r} on this agent, and none that failed recently "
+                f"(the last {diagnosis.RECENT_DIAGNOSES} failures are kept)",
+            )
+        return diagnosis.diagnose_ended(sid, ended)
+
+    async def Doctor(self, request, context):
+        resp = await self.agent.doctor.run(self._srv.check_sidecar)
+        failed = [c.name for c in resp.checks if c.status == "fail"]
+        log.info("doctor: %s", "ok" if resp.ok else "FAIL " + ",".join(failed))
+        return resp

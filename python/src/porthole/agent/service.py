@@ -20,6 +20,8 @@ from porthole.agent import auditing, reconcile, watchdog
 from porthole.agent.admin import AdminServer
 from porthole.agent.admission import Admission
 from porthole.agent.config import AgentConfig
+from porthole.agent.diagnosis import DiagnosisBook
+from porthole.agent.doctor import Doctor
 from porthole.agent.events import EventBus
 from porthole.agent.ptys import PtyFactory
 from porthole.agent.sessions import SessionManager
@@ -61,7 +63,11 @@ class Agent:
             self.outbox,
             on_recording=self.uploader.enqueue if self.uploader else None,
         )
-        self.sidecar_events = SidecarEvents(self.sidecar, self.sessions, self.outbox, self.events)
+        self.diagnoses = DiagnosisBook()  # `porthole ctl diagnose`, for live and recently failed sessions
+        self.events.subscribe(self.diagnoses.on_event)
+        self.sidecar_events = SidecarEvents(
+            self.sidecar, self.sessions, self.outbox, self.events, on_closed=self.diagnoses.sidecar_closed
+        )
         admission = Admission(cfg, public_key, self.inventory, self.sessions, lambda: self._accepting)
         self.signaling = Signaling(
             self.sio, self.outbox, admission, self.sessions, self.events, device_id=cfg.device_id, public_key=public_key
@@ -89,6 +95,8 @@ class Agent:
                 link=self.uplink,
                 accepting=lambda: self._accepting,
                 target_count=lambda: len(self.inventory.to_wire()),
+                diagnoses=self.diagnoses,
+                doctor=Doctor(cfg.targets, self.sidecar, self.uplink, self.sio),
             ),
         )
 

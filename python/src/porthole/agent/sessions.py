@@ -154,6 +154,13 @@ class SessionManager:
         if self._sessions.get(sid) is not session:  # closed while we were creating it
             await self._close_in_sidecar(sid, wire.CLOSED_DURING_SETUP)
             raise PortholeError(errors.SESSION_NOT_FOUND, "session ended during setup")
+        # What `porthole ctl diagnose` reports of this session's ICE (diagnosis.py): URLs only.
+        self.events.publish(
+            "session.ice",
+            sid,
+            ice_servers=" ".join(u for s in adm.ice.servers for u in s.urls),
+            relay_policy="relay" if adm.ice.relay_only else "all",
+        )
         await self.outbox.answer(sid, resp.answer_sdp)
         session.conn.created = True
         self.events.publish("session.answered", sid)

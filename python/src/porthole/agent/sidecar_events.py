@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import grpc
 
@@ -29,7 +30,15 @@ NO_REASON = "closed"
 
 
 class SidecarEvents:
-    def __init__(self, sidecar: Sidecar, sessions: SessionManager, outbox: Outbox, events: EventBus) -> None:
+    def __init__(
+        self,
+        sidecar: Sidecar,
+        sessions: SessionManager,
+        outbox: Outbox,
+        events: EventBus,
+        on_closed: Callable[[str, pb.SessionClosed], None] | None = None,
+    ) -> None:
+        self.on_closed = on_closed  # every SessionClosed, for the diagnosis book (diagnosis.py)
         self.sidecar = sidecar
         self.sessions = sessions
         self.outbox = outbox
@@ -57,6 +66,8 @@ class SidecarEvents:
         sid = ev.session_id
         session = self.sessions.session(sid)
         kind = ev.WhichOneof("event")
+        if kind == "closed" and self.on_closed is not None:
+            self.on_closed(sid, ev.closed)  # also for a session the agent already ended
         if kind == "local_candidate":
             self.events.publish("session.candidate", sid, side="local", candidate=ev.local_candidate.candidate)
             if session is not None and not session.conn.created:

@@ -7,7 +7,7 @@ It imports no agent module but events.py, so any module may depend on it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -91,6 +91,20 @@ class SidecarView(Protocol):
     def stub(self) -> Any: ...  # its gRPC stub (SidecarStub), None when not running
 
 
+class DiagnosisView(Protocol):
+    """diagnosis.DiagnosisBook, as the admin API reads it."""
+
+    def live(self, session_id: str) -> Any: ...  # the ICE setup of a live session, or None
+
+    def recent(self, session_id: str) -> Any: ...  # a recently failed session's diagnosis, or None
+
+
+class DoctorView(Protocol):
+    """doctor.Doctor, as the admin API runs it."""
+
+    async def run(self, sidecar_health: Callable[[], Awaitable[tuple[str, float]]]) -> Any: ...  # DoctorResponse
+
+
 @dataclass(frozen=True)
 class AgentViews:
     """Everything the admin API and metrics may see of the agent."""
@@ -105,3 +119,5 @@ class AgentViews:
     link: LinkView
     accepting: Callable[[], bool]  # new offers are accepted (false while starting or shutting down)
     target_count: Callable[[], int]  # targets offered now
+    diagnoses: DiagnosisView  # ICE setup of live sessions, diagnoses of recently failed ones
+    doctor: DoctorView  # `porthole ctl doctor`'s checks

@@ -1,10 +1,12 @@
-"""`porthole ctl COMMAND`: sessions | show ID | watch | close ID | stats | health.
+"""`porthole ctl COMMAND`: sessions | show ID | watch | close ID | stats | health | diagnose ID |
+doctor.
 
 Talks to the agent's admin API on its unix socket (default: the one the agent
 uses by default, or $PORTHOLE_ADMIN_SOCKET) or, with --target, on its
 mutual-TLS port. Tables for people, --json for scripts; every call has a
-deadline (--timeout). Exit codes: 0 ok, 1 the call failed or health is not
-ok, 2 usage, 3 agent unreachable, 4 permission denied (see docs/ctl.md).
+deadline (--timeout). Exit codes: 0 ok, 1 the call failed, health is not
+ok, diagnose found something wrong or a doctor check failed, 2 usage, 3 agent
+unreachable, 4 permission denied (see docs/ctl.md).
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ from pathlib import Path
 import grpc
 
 from porthole.agent.adminconfig import default_socket_path
-from porthole.ctl import render
+from porthole.ctl import render, render_diag
 from porthole.ctl.client import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, CtlError, Endpoint
 from porthole.rpc.v1 import admin_pb2 as apb
 
 # Every unary call's deadline unless --timeout says otherwise: the agent is
 # local and answers in milliseconds, a sidecar that hangs costs it 2 s.
 DEFAULT_TIMEOUT_S = 5.0
-COMMANDS = ("sessions", "show", "watch", "close", "stats", "health")
+COMMANDS = ("sessions", "show", "watch", "close", "stats", "health", "diagnose", "doctor")
+# `doctor` waits for a TURN allocation test (up to 10 s in porthole-core, doctor.py) and the server's
+# answer: its deadline is at least this, whatever --timeout says.
+DOCTOR_MIN_TIMEOUT_S = 20.0
 
 
 def _common(p: argparse.ArgumentParser, suppress: bool) -> None:
@@ -89,6 +94,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     c.add_argument("--reason", default="", help="reason code recorded (default closed_by_admin)")
     cmd("stats", "agent-wide figures")
     cmd("health", "health of the agent and its sidecar (exit 1 when not ok)")
+    cmd(
+        "diagnose",
+        "why a session connects badly or did not connect, as the device saw it: candidates, pairs, TURN, "
+        "hints (also for a recently failed session; exit 1 when something looks wrong)",
+    ).add_argument("session_id", metavar="ID")
+    cmd(
+        "doctor",
+        "check this device: Docker, sidecar, signaling server, a TURN allocation (exit 1 when a check fails)",
+    )
 
 
 def _endpoint(args: argparse.Namespace) -> Endpoint:
@@ -215,4 +229,25 @@ def _health(stub, args) -> int:
     return EXIT_OK if resp.ok else EXIT_FAILED
 
 
-_COMMANDS = {"sessions": _sessions, "show": _show, "watch": _watch, "close": _close, "stats": _stats, "health": _health}
+def _diagnose(stub, args) -> int:
+    resp = stub.Diagnose(apb.DiagnoseRequest(session_id=args.session_id), timeout=args.timeout)
+    _out(render.dumps(resp) if args.json else render_diag.diagnosis(resp))
+    return EXIT_FAILED if resp.hints else EXIT_OK
+
+
+def _doctor(stub, args) -> int:
+    resp = stub.Doctor(apb.DoctorRequest(), timeout=max(args.timeout, DOCTOR_MIN_TIMEOUT_S))
+    _out(render.dumps(resp) if args.json else render_diag.doctor(resp))
+    return EXIT_OK if resp.ok else EXIT_FAILED
+
+
+_COMMANDS = {
+    "sessions": _sessions,
+    "show": _show,
+    "watch": _watch,
+    "close": _close,
+    "stats": _stats,
+    "health": _health,
+    "diagnose": _diagnose,
+    "doctor": _doctor,
+}

@@ -12,7 +12,7 @@ import socketio
 
 from porthole import errors
 from porthole.errors import PortholeError
-from porthole.server import clientaddr, payloads
+from porthole.server import clientaddr, ice, payloads
 from porthole.server.deviceauth import DeviceAuth
 from porthole.server.hub import AGENT_NS, EventNamespace, Hub, log
 from porthole.server.sessions import Session
@@ -25,6 +25,7 @@ class AgentNamespace(EventNamespace):
         self.devices = devices
         self.handlers = {
             "agent:inventory": self.inventory,
+            "agent:turn_check": self.turn_check,
             "webrtc:answer": self.answer,
             "webrtc:ice": self.ice,
             "webrtc:error": self.error,
@@ -79,6 +80,16 @@ class AgentNamespace(EventNamespace):
             if route is not None and route.sid == sid:
                 await self.hub.devices_changed(conn.org)
         return {"ok": True}
+
+    async def turn_check(self, sid: str, data: Any) -> dict[str, Any]:
+        """A short-lived TURN credential for the device's own allocation test (`porthole ctl doctor`)."""
+        payloads.obj(data)
+        conn = await self.hub.store.get_agent(sid)
+        if conn is None:
+            raise PortholeError(errors.UNAUTHENTICATED, "not connected")
+        servers = ice.doctor_servers(self.hub.config, conn.device_id)
+        log.info("device %s: TURN check %s", conn.device_id, "credential minted" if servers else "without TURN")
+        return {"ok": True, "ice_servers": servers}
 
     async def answer(self, sid: str, data: Any) -> dict[str, Any]:
         d = payloads.obj(data)

@@ -19,6 +19,10 @@ from porthole.server.config import Config
 POLICY_ALL, POLICY_RELAY = "all", "relay"
 POLICIES = (POLICY_ALL, POLICY_RELAY)
 DEVICE_SUFFIX = ".device"
+DOCTOR_SUFFIX = ".doctor"
+# Life of the credential `porthole ctl doctor` allocates with: the test takes
+# seconds; a minute leaves room for a slow link and is worth little if leaked.
+DOCTOR_TTL_S = 60
 
 
 def transport_policy(cfg: Config, device_id: str) -> str:
@@ -41,3 +45,13 @@ def servers_for(
         principal = session_id + (DEVICE_SUFFIX if device else "")
         out.append(turn.mint(t.secret, principal, t.urls, expires_at=int(expires)).to_wire())
     return out
+
+
+def doctor_servers(cfg: Config, device_id: str, now: float | None = None) -> list[dict[str, Any]]:
+    """The TURN servers for a device's own TURN check (`agent:turn_check`), with a credential for
+    ``<device id>.doctor`` valid DOCTOR_TTL_S; [] when the server has no TURN."""
+    t = cfg.server.turn
+    if t is None:
+        return []
+    now = time.time() if now is None else now
+    return [turn.mint(t.secret, device_id + DOCTOR_SUFFIX, t.urls, expires_at=int(now + DOCTOR_TTL_S)).to_wire()]

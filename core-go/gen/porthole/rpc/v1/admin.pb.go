@@ -1279,6 +1279,356 @@ func (x *SidecarHealth) GetSessions() uint32 {
 	return 0
 }
 
+type DiagnoseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session id (1..64 of [A-Za-z0-9_-]).
+	SessionId     string `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiagnoseRequest) Reset() {
+	*x = DiagnoseRequest{}
+	mi := &file_porthole_rpc_v1_admin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiagnoseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiagnoseRequest) ProtoMessage() {}
+
+func (x *DiagnoseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_admin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiagnoseRequest.ProtoReflect.Descriptor instead.
+func (*DiagnoseRequest) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_admin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DiagnoseRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+// The device side's diagnosis of one session's connection.
+type Diagnosis struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// True for a live session; false for a failed one the agent kept.
+	Live bool `protobuf:"varint,2,opt,name=live,proto3" json:"live,omitempty"`
+	// For an ended session: its close reason ("ice_failed", "peer_failed",
+	// ...) and when it ended, Unix time in microseconds. Empty and 0 for a
+	// live one.
+	EndReason       string `protobuf:"bytes,3,opt,name=end_reason,json=endReason,proto3" json:"end_reason,omitempty"`
+	EndedUnixMicros int64  `protobuf:"varint,4,opt,name=ended_unix_micros,json=endedUnixMicros,proto3" json:"ended_unix_micros,omitempty"`
+	// The ICE server URLs the agent gave porthole-core for this session (from
+	// the server's offer), without credentials. The sidecar's own flags may
+	// add more; ice.turn_urls has every TURN URL the session used.
+	IceServerUrls []string `protobuf:"bytes,5,rep,name=ice_server_urls,json=iceServerUrls,proto3" json:"ice_server_urls,omitempty"`
+	// The relay policy: "all" or "relay" (relayed candidates only).
+	RelayPolicy string `protobuf:"bytes,6,opt,name=relay_policy,json=relayPolicy,proto3" json:"relay_policy,omitempty"`
+	// The last ICE and peer connection states.
+	IceState  string `protobuf:"bytes,7,opt,name=ice_state,json=iceState,proto3" json:"ice_state,omitempty"`
+	PeerState string `protobuf:"bytes,8,opt,name=peer_state,json=peerState,proto3" json:"peer_state,omitempty"`
+	// What the sidecar saw (see sidecar.proto); absent when it could not be
+	// had (see ice_error).
+	Ice *IceDiagnosis `protobuf:"bytes,9,opt,name=ice,proto3" json:"ice,omitempty"`
+	// Why `ice` is absent, e.g. "sidecar unavailable: ..."; empty when present.
+	IceError string `protobuf:"bytes,10,opt,name=ice_error,json=iceError,proto3" json:"ice_error,omitempty"`
+	// Findings in words, most likely cause first, each a sentence with a
+	// hint (e.g. "TURN configured for this session but no relay candidate:
+	// the allocation failed (unreachable or refused)"). Empty when nothing
+	// looks wrong.
+	Hints         []string `protobuf:"bytes,11,rep,name=hints,proto3" json:"hints,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Diagnosis) Reset() {
+	*x = Diagnosis{}
+	mi := &file_porthole_rpc_v1_admin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Diagnosis) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Diagnosis) ProtoMessage() {}
+
+func (x *Diagnosis) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_admin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Diagnosis.ProtoReflect.Descriptor instead.
+func (*Diagnosis) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_admin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Diagnosis) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *Diagnosis) GetLive() bool {
+	if x != nil {
+		return x.Live
+	}
+	return false
+}
+
+func (x *Diagnosis) GetEndReason() string {
+	if x != nil {
+		return x.EndReason
+	}
+	return ""
+}
+
+func (x *Diagnosis) GetEndedUnixMicros() int64 {
+	if x != nil {
+		return x.EndedUnixMicros
+	}
+	return 0
+}
+
+func (x *Diagnosis) GetIceServerUrls() []string {
+	if x != nil {
+		return x.IceServerUrls
+	}
+	return nil
+}
+
+func (x *Diagnosis) GetRelayPolicy() string {
+	if x != nil {
+		return x.RelayPolicy
+	}
+	return ""
+}
+
+func (x *Diagnosis) GetIceState() string {
+	if x != nil {
+		return x.IceState
+	}
+	return ""
+}
+
+func (x *Diagnosis) GetPeerState() string {
+	if x != nil {
+		return x.PeerState
+	}
+	return ""
+}
+
+func (x *Diagnosis) GetIce() *IceDiagnosis {
+	if x != nil {
+		return x.Ice
+	}
+	return nil
+}
+
+func (x *Diagnosis) GetIceError() string {
+	if x != nil {
+		return x.IceError
+	}
+	return ""
+}
+
+func (x *Diagnosis) GetHints() []string {
+	if x != nil {
+		return x.Hints
+	}
+	return nil
+}
+
+type DoctorRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DoctorRequest) Reset() {
+	*x = DoctorRequest{}
+	mi := &file_porthole_rpc_v1_admin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DoctorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DoctorRequest) ProtoMessage() {}
+
+func (x *DoctorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_admin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DoctorRequest.ProtoReflect.Descriptor instead.
+func (*DoctorRequest) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_admin_proto_rawDescGZIP(), []int{15}
+}
+
+type DoctorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when no check failed (skipped ones do not count).
+	Ok bool `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	// The checks in the order they ran: "docker", "sidecar", "server", "turn".
+	Checks        []*DoctorCheck `protobuf:"bytes,2,rep,name=checks,proto3" json:"checks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DoctorResponse) Reset() {
+	*x = DoctorResponse{}
+	mi := &file_porthole_rpc_v1_admin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DoctorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DoctorResponse) ProtoMessage() {}
+
+func (x *DoctorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_admin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DoctorResponse.ProtoReflect.Descriptor instead.
+func (*DoctorResponse) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_admin_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *DoctorResponse) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *DoctorResponse) GetChecks() []*DoctorCheck {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
+type DoctorCheck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which check: "docker", "sidecar", "server" or "turn".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// "ok", "fail", or "skip" (not applicable here: Docker targets off, or
+	// the server has no TURN configured).
+	Status string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	// Why, in words: what was checked and what came back (addresses shown,
+	// never a credential).
+	Detail string `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	// How long the check took, milliseconds.
+	ElapsedMs     float64 `protobuf:"fixed64,4,opt,name=elapsed_ms,json=elapsedMs,proto3" json:"elapsed_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DoctorCheck) Reset() {
+	*x = DoctorCheck{}
+	mi := &file_porthole_rpc_v1_admin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DoctorCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DoctorCheck) ProtoMessage() {}
+
+func (x *DoctorCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_admin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DoctorCheck.ProtoReflect.Descriptor instead.
+func (*DoctorCheck) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_admin_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *DoctorCheck) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DoctorCheck) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *DoctorCheck) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *DoctorCheck) GetElapsedMs() float64 {
+	if x != nil {
+		return x.ElapsedMs
+	}
+	return 0
+}
+
 var File_porthole_rpc_v1_admin_proto protoreflect.FileDescriptor
 
 const file_porthole_rpc_v1_admin_proto_rawDesc = "" +
@@ -1402,7 +1752,36 @@ const file_porthole_rpc_v1_admin_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x01(\tR\x06status\x12\x19\n" +
 	"\bcheck_ms\x18\x05 \x01(\x01R\acheckMs\x12\x16\n" +
 	"\x06socket\x18\x06 \x01(\tR\x06socket\x12\x1a\n" +
-	"\bsessions\x18\a \x01(\rR\bsessions2\x8e\x04\n" +
+	"\bsessions\x18\a \x01(\rR\bsessions\"0\n" +
+	"\x0fDiagnoseRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\"\xf4\x02\n" +
+	"\tDiagnosis\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x12\n" +
+	"\x04live\x18\x02 \x01(\bR\x04live\x12\x1d\n" +
+	"\n" +
+	"end_reason\x18\x03 \x01(\tR\tendReason\x12*\n" +
+	"\x11ended_unix_micros\x18\x04 \x01(\x03R\x0fendedUnixMicros\x12&\n" +
+	"\x0fice_server_urls\x18\x05 \x03(\tR\riceServerUrls\x12!\n" +
+	"\frelay_policy\x18\x06 \x01(\tR\vrelayPolicy\x12\x1b\n" +
+	"\tice_state\x18\a \x01(\tR\biceState\x12\x1d\n" +
+	"\n" +
+	"peer_state\x18\b \x01(\tR\tpeerState\x12/\n" +
+	"\x03ice\x18\t \x01(\v2\x1d.porthole.rpc.v1.IceDiagnosisR\x03ice\x12\x1b\n" +
+	"\tice_error\x18\n" +
+	" \x01(\tR\biceError\x12\x14\n" +
+	"\x05hints\x18\v \x03(\tR\x05hints\"\x0f\n" +
+	"\rDoctorRequest\"V\n" +
+	"\x0eDoctorResponse\x12\x0e\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok\x124\n" +
+	"\x06checks\x18\x02 \x03(\v2\x1c.porthole.rpc.v1.DoctorCheckR\x06checks\"p\n" +
+	"\vDoctorCheck\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\x12\x1d\n" +
+	"\n" +
+	"elapsed_ms\x18\x04 \x01(\x01R\telapsedMs2\xa3\x05\n" +
 	"\x05Admin\x12[\n" +
 	"\fListSessions\x12$.porthole.rpc.v1.ListSessionsRequest\x1a%.porthole.rpc.v1.ListSessionsResponse\x12N\n" +
 	"\n" +
@@ -1410,7 +1789,9 @@ const file_porthole_rpc_v1_admin_proto_rawDesc = "" +
 	"\vWatchEvents\x12(.porthole.rpc.v1.AdminWatchEventsRequest\x1a\x1b.porthole.rpc.v1.AdminEvent0\x01\x12e\n" +
 	"\fCloseSession\x12).porthole.rpc.v1.AdminCloseSessionRequest\x1a*.porthole.rpc.v1.AdminCloseSessionResponse\x12N\n" +
 	"\bGetStats\x12%.porthole.rpc.v1.AdminGetStatsRequest\x1a\x1b.porthole.rpc.v1.AgentStats\x12I\n" +
-	"\x06Health\x12\x1e.porthole.rpc.v1.HealthRequest\x1a\x1f.porthole.rpc.v1.HealthResponseB,Z*porthole/core-go/gen/porthole/rpc/v1;rpcv1b\x06proto3"
+	"\x06Health\x12\x1e.porthole.rpc.v1.HealthRequest\x1a\x1f.porthole.rpc.v1.HealthResponse\x12H\n" +
+	"\bDiagnose\x12 .porthole.rpc.v1.DiagnoseRequest\x1a\x1a.porthole.rpc.v1.Diagnosis\x12I\n" +
+	"\x06Doctor\x12\x1e.porthole.rpc.v1.DoctorRequest\x1a\x1f.porthole.rpc.v1.DoctorResponseB,Z*porthole/core-go/gen/porthole/rpc/v1;rpcv1b\x06proto3"
 
 var (
 	file_porthole_rpc_v1_admin_proto_rawDescOnce sync.Once
@@ -1424,7 +1805,7 @@ func file_porthole_rpc_v1_admin_proto_rawDescGZIP() []byte {
 	return file_porthole_rpc_v1_admin_proto_rawDescData
 }
 
-var file_porthole_rpc_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_porthole_rpc_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_porthole_rpc_v1_admin_proto_goTypes = []any{
 	(*ListSessionsRequest)(nil),       // 0: porthole.rpc.v1.ListSessionsRequest
 	(*ListSessionsResponse)(nil),      // 1: porthole.rpc.v1.ListSessionsResponse
@@ -1439,37 +1820,49 @@ var file_porthole_rpc_v1_admin_proto_goTypes = []any{
 	(*HealthRequest)(nil),             // 10: porthole.rpc.v1.HealthRequest
 	(*HealthResponse)(nil),            // 11: porthole.rpc.v1.HealthResponse
 	(*SidecarHealth)(nil),             // 12: porthole.rpc.v1.SidecarHealth
-	nil,                               // 13: porthole.rpc.v1.AgentStats.FailedByReasonEntry
-	nil,                               // 14: porthole.rpc.v1.AgentStats.EndedByReasonEntry
-	nil,                               // 15: porthole.rpc.v1.AgentStats.OpenByKindEntry
-	(*SessionStats)(nil),              // 16: porthole.rpc.v1.SessionStats
-	(*structpb.Struct)(nil),           // 17: google.protobuf.Struct
+	(*DiagnoseRequest)(nil),           // 13: porthole.rpc.v1.DiagnoseRequest
+	(*Diagnosis)(nil),                 // 14: porthole.rpc.v1.Diagnosis
+	(*DoctorRequest)(nil),             // 15: porthole.rpc.v1.DoctorRequest
+	(*DoctorResponse)(nil),            // 16: porthole.rpc.v1.DoctorResponse
+	(*DoctorCheck)(nil),               // 17: porthole.rpc.v1.DoctorCheck
+	nil,                               // 18: porthole.rpc.v1.AgentStats.FailedByReasonEntry
+	nil,                               // 19: porthole.rpc.v1.AgentStats.EndedByReasonEntry
+	nil,                               // 20: porthole.rpc.v1.AgentStats.OpenByKindEntry
+	(*SessionStats)(nil),              // 21: porthole.rpc.v1.SessionStats
+	(*structpb.Struct)(nil),           // 22: google.protobuf.Struct
+	(*IceDiagnosis)(nil),              // 23: porthole.rpc.v1.IceDiagnosis
 }
 var file_porthole_rpc_v1_admin_proto_depIdxs = []int32{
 	3,  // 0: porthole.rpc.v1.ListSessionsResponse.sessions:type_name -> porthole.rpc.v1.SessionInfo
-	16, // 1: porthole.rpc.v1.SessionInfo.transport:type_name -> porthole.rpc.v1.SessionStats
-	17, // 2: porthole.rpc.v1.AdminEvent.fields:type_name -> google.protobuf.Struct
-	13, // 3: porthole.rpc.v1.AgentStats.failed_by_reason:type_name -> porthole.rpc.v1.AgentStats.FailedByReasonEntry
-	14, // 4: porthole.rpc.v1.AgentStats.ended_by_reason:type_name -> porthole.rpc.v1.AgentStats.EndedByReasonEntry
-	15, // 5: porthole.rpc.v1.AgentStats.open_by_kind:type_name -> porthole.rpc.v1.AgentStats.OpenByKindEntry
+	21, // 1: porthole.rpc.v1.SessionInfo.transport:type_name -> porthole.rpc.v1.SessionStats
+	22, // 2: porthole.rpc.v1.AdminEvent.fields:type_name -> google.protobuf.Struct
+	18, // 3: porthole.rpc.v1.AgentStats.failed_by_reason:type_name -> porthole.rpc.v1.AgentStats.FailedByReasonEntry
+	19, // 4: porthole.rpc.v1.AgentStats.ended_by_reason:type_name -> porthole.rpc.v1.AgentStats.EndedByReasonEntry
+	20, // 5: porthole.rpc.v1.AgentStats.open_by_kind:type_name -> porthole.rpc.v1.AgentStats.OpenByKindEntry
 	12, // 6: porthole.rpc.v1.HealthResponse.sidecar:type_name -> porthole.rpc.v1.SidecarHealth
-	0,  // 7: porthole.rpc.v1.Admin.ListSessions:input_type -> porthole.rpc.v1.ListSessionsRequest
-	2,  // 8: porthole.rpc.v1.Admin.GetSession:input_type -> porthole.rpc.v1.GetSessionRequest
-	4,  // 9: porthole.rpc.v1.Admin.WatchEvents:input_type -> porthole.rpc.v1.AdminWatchEventsRequest
-	6,  // 10: porthole.rpc.v1.Admin.CloseSession:input_type -> porthole.rpc.v1.AdminCloseSessionRequest
-	8,  // 11: porthole.rpc.v1.Admin.GetStats:input_type -> porthole.rpc.v1.AdminGetStatsRequest
-	10, // 12: porthole.rpc.v1.Admin.Health:input_type -> porthole.rpc.v1.HealthRequest
-	1,  // 13: porthole.rpc.v1.Admin.ListSessions:output_type -> porthole.rpc.v1.ListSessionsResponse
-	3,  // 14: porthole.rpc.v1.Admin.GetSession:output_type -> porthole.rpc.v1.SessionInfo
-	5,  // 15: porthole.rpc.v1.Admin.WatchEvents:output_type -> porthole.rpc.v1.AdminEvent
-	7,  // 16: porthole.rpc.v1.Admin.CloseSession:output_type -> porthole.rpc.v1.AdminCloseSessionResponse
-	9,  // 17: porthole.rpc.v1.Admin.GetStats:output_type -> porthole.rpc.v1.AgentStats
-	11, // 18: porthole.rpc.v1.Admin.Health:output_type -> porthole.rpc.v1.HealthResponse
-	13, // [13:19] is the sub-list for method output_type
-	7,  // [7:13] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	23, // 7: porthole.rpc.v1.Diagnosis.ice:type_name -> porthole.rpc.v1.IceDiagnosis
+	17, // 8: porthole.rpc.v1.DoctorResponse.checks:type_name -> porthole.rpc.v1.DoctorCheck
+	0,  // 9: porthole.rpc.v1.Admin.ListSessions:input_type -> porthole.rpc.v1.ListSessionsRequest
+	2,  // 10: porthole.rpc.v1.Admin.GetSession:input_type -> porthole.rpc.v1.GetSessionRequest
+	4,  // 11: porthole.rpc.v1.Admin.WatchEvents:input_type -> porthole.rpc.v1.AdminWatchEventsRequest
+	6,  // 12: porthole.rpc.v1.Admin.CloseSession:input_type -> porthole.rpc.v1.AdminCloseSessionRequest
+	8,  // 13: porthole.rpc.v1.Admin.GetStats:input_type -> porthole.rpc.v1.AdminGetStatsRequest
+	10, // 14: porthole.rpc.v1.Admin.Health:input_type -> porthole.rpc.v1.HealthRequest
+	13, // 15: porthole.rpc.v1.Admin.Diagnose:input_type -> porthole.rpc.v1.DiagnoseRequest
+	15, // 16: porthole.rpc.v1.Admin.Doctor:input_type -> porthole.rpc.v1.DoctorRequest
+	1,  // 17: porthole.rpc.v1.Admin.ListSessions:output_type -> porthole.rpc.v1.ListSessionsResponse
+	3,  // 18: porthole.rpc.v1.Admin.GetSession:output_type -> porthole.rpc.v1.SessionInfo
+	5,  // 19: porthole.rpc.v1.Admin.WatchEvents:output_type -> porthole.rpc.v1.AdminEvent
+	7,  // 20: porthole.rpc.v1.Admin.CloseSession:output_type -> porthole.rpc.v1.AdminCloseSessionResponse
+	9,  // 21: porthole.rpc.v1.Admin.GetStats:output_type -> porthole.rpc.v1.AgentStats
+	11, // 22: porthole.rpc.v1.Admin.Health:output_type -> porthole.rpc.v1.HealthResponse
+	14, // 23: porthole.rpc.v1.Admin.Diagnose:output_type -> porthole.rpc.v1.Diagnosis
+	16, // 24: porthole.rpc.v1.Admin.Doctor:output_type -> porthole.rpc.v1.DoctorResponse
+	17, // [17:25] is the sub-list for method output_type
+	9,  // [9:17] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_porthole_rpc_v1_admin_proto_init() }
@@ -1484,7 +1877,7 @@ func file_porthole_rpc_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_porthole_rpc_v1_admin_proto_rawDesc), len(file_porthole_rpc_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

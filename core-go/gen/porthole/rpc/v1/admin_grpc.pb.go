@@ -49,6 +49,8 @@ const (
 	Admin_CloseSession_FullMethodName = "/porthole.rpc.v1.Admin/CloseSession"
 	Admin_GetStats_FullMethodName     = "/porthole.rpc.v1.Admin/GetStats"
 	Admin_Health_FullMethodName       = "/porthole.rpc.v1.Admin/Health"
+	Admin_Diagnose_FullMethodName     = "/porthole.rpc.v1.Admin/Diagnose"
+	Admin_Doctor_FullMethodName       = "/porthole.rpc.v1.Admin/Doctor"
 )
 
 // AdminClient is the client API for Admin service.
@@ -76,6 +78,21 @@ type AdminClient interface {
 	// The health of the agent and its sidecar. Always answers (OK) while the
 	// agent runs; `ok` says whether everything is well.
 	Health(ctx context.Context, in *HealthRequest, opts ...grpc.CallOption) (*HealthResponse, error)
+	// Why a session connects badly or did not connect, as the device side
+	// saw it: the sidecar's IceDiagnosis joined with what the agent gave the
+	// session (ICE server URLs, relay policy) and hints in words. Works for
+	// a live session and for one of the last RecentDiagnoses (32) sessions
+	// that ended with an ICE or peer failure (their diagnosis as it was when
+	// the peer connection closed). NOT_FOUND otherwise.
+	Diagnose(ctx context.Context, in *DiagnoseRequest, opts ...grpc.CallOption) (*Diagnosis, error)
+	// Checks the device end to end, each check ok or not with a reason:
+	// Docker reachable (when Docker targets are on), the sidecar healthy, the
+	// signaling server connected, and a TURN allocation from the device (with
+	// a short-lived credential the server mints for `<device id>.doctor`,
+	// tried by the sidecar's TestTurn). Takes up to DoctorTurnTimeout (10 s)
+	// plus the server's answer; always answers OK, `ok` says whether every
+	// check passed.
+	Doctor(ctx context.Context, in *DoctorRequest, opts ...grpc.CallOption) (*DoctorResponse, error)
 }
 
 type adminClient struct {
@@ -155,6 +172,26 @@ func (c *adminClient) Health(ctx context.Context, in *HealthRequest, opts ...grp
 	return out, nil
 }
 
+func (c *adminClient) Diagnose(ctx context.Context, in *DiagnoseRequest, opts ...grpc.CallOption) (*Diagnosis, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Diagnosis)
+	err := c.cc.Invoke(ctx, Admin_Diagnose_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) Doctor(ctx context.Context, in *DoctorRequest, opts ...grpc.CallOption) (*DoctorResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DoctorResponse)
+	err := c.cc.Invoke(ctx, Admin_Doctor_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -180,6 +217,21 @@ type AdminServer interface {
 	// The health of the agent and its sidecar. Always answers (OK) while the
 	// agent runs; `ok` says whether everything is well.
 	Health(context.Context, *HealthRequest) (*HealthResponse, error)
+	// Why a session connects badly or did not connect, as the device side
+	// saw it: the sidecar's IceDiagnosis joined with what the agent gave the
+	// session (ICE server URLs, relay policy) and hints in words. Works for
+	// a live session and for one of the last RecentDiagnoses (32) sessions
+	// that ended with an ICE or peer failure (their diagnosis as it was when
+	// the peer connection closed). NOT_FOUND otherwise.
+	Diagnose(context.Context, *DiagnoseRequest) (*Diagnosis, error)
+	// Checks the device end to end, each check ok or not with a reason:
+	// Docker reachable (when Docker targets are on), the sidecar healthy, the
+	// signaling server connected, and a TURN allocation from the device (with
+	// a short-lived credential the server mints for `<device id>.doctor`,
+	// tried by the sidecar's TestTurn). Takes up to DoctorTurnTimeout (10 s)
+	// plus the server's answer; always answers OK, `ok` says whether every
+	// check passed.
+	Doctor(context.Context, *DoctorRequest) (*DoctorResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -207,6 +259,12 @@ func (UnimplementedAdminServer) GetStats(context.Context, *AdminGetStatsRequest)
 }
 func (UnimplementedAdminServer) Health(context.Context, *HealthRequest) (*HealthResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Health not implemented")
+}
+func (UnimplementedAdminServer) Diagnose(context.Context, *DiagnoseRequest) (*Diagnosis, error) {
+	return nil, status.Error(codes.Unimplemented, "method Diagnose not implemented")
+}
+func (UnimplementedAdminServer) Doctor(context.Context, *DoctorRequest) (*DoctorResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Doctor not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -330,6 +388,42 @@ func _Admin_Health_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_Diagnose_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DiagnoseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).Diagnose(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_Diagnose_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).Diagnose(ctx, req.(*DiagnoseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_Doctor_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DoctorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).Doctor(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_Doctor_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).Doctor(ctx, req.(*DoctorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -356,6 +450,14 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Health",
 			Handler:    _Admin_Health_Handler,
+		},
+		{
+			MethodName: "Diagnose",
+			Handler:    _Admin_Diagnose_Handler,
+		},
+		{
+			MethodName: "Doctor",
+			Handler:    _Admin_Doctor_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

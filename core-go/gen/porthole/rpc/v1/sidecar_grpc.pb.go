@@ -47,6 +47,7 @@ const (
 	Sidecar_GetStats_FullMethodName           = "/porthole.rpc.v1.Sidecar/GetStats"
 	Sidecar_EndTerminal_FullMethodName        = "/porthole.rpc.v1.Sidecar/EndTerminal"
 	Sidecar_WatchRecording_FullMethodName     = "/porthole.rpc.v1.Sidecar/WatchRecording"
+	Sidecar_TestTurn_FullMethodName           = "/porthole.rpc.v1.Sidecar/TestTurn"
 )
 
 // SidecarClient is the client API for Sidecar service.
@@ -104,6 +105,13 @@ type SidecarClient interface {
 	// session, FAILED_PRECONDITION when the handoff did not ask for a
 	// recording.
 	WatchRecording(ctx context.Context, in *WatchRecordingRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RecordingBatch], error)
+	// Tries a TURN allocation from this device, for `porthole ctl doctor`: a
+	// throwaway peer connection with relayed candidates only gathers (no
+	// remote peer, nothing is sent beyond the allocation) and is closed when
+	// gathering completes or the deadline passes. Answers OK with what it
+	// got; INVALID_ARGUMENT when ice_servers has no turn: or turns: URL or a
+	// bad one.
+	TestTurn(ctx context.Context, in *TestTurnRequest, opts ...grpc.CallOption) (*TestTurnResponse, error)
 }
 
 type sidecarClient struct {
@@ -215,6 +223,16 @@ func (c *sidecarClient) WatchRecording(ctx context.Context, in *WatchRecordingRe
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Sidecar_WatchRecordingClient = grpc.ServerStreamingClient[RecordingBatch]
 
+func (c *sidecarClient) TestTurn(ctx context.Context, in *TestTurnRequest, opts ...grpc.CallOption) (*TestTurnResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TestTurnResponse)
+	err := c.cc.Invoke(ctx, Sidecar_TestTurn_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SidecarServer is the server API for Sidecar service.
 // All implementations must embed UnimplementedSidecarServer
 // for forward compatibility.
@@ -270,6 +288,13 @@ type SidecarServer interface {
 	// session, FAILED_PRECONDITION when the handoff did not ask for a
 	// recording.
 	WatchRecording(*WatchRecordingRequest, grpc.ServerStreamingServer[RecordingBatch]) error
+	// Tries a TURN allocation from this device, for `porthole ctl doctor`: a
+	// throwaway peer connection with relayed candidates only gathers (no
+	// remote peer, nothing is sent beyond the allocation) and is closed when
+	// gathering completes or the deadline passes. Answers OK with what it
+	// got; INVALID_ARGUMENT when ice_servers has no turn: or turns: URL or a
+	// bad one.
+	TestTurn(context.Context, *TestTurnRequest) (*TestTurnResponse, error)
 	mustEmbedUnimplementedSidecarServer()
 }
 
@@ -303,6 +328,9 @@ func (UnimplementedSidecarServer) EndTerminal(context.Context, *EndTerminalReque
 }
 func (UnimplementedSidecarServer) WatchRecording(*WatchRecordingRequest, grpc.ServerStreamingServer[RecordingBatch]) error {
 	return status.Error(codes.Unimplemented, "method WatchRecording not implemented")
+}
+func (UnimplementedSidecarServer) TestTurn(context.Context, *TestTurnRequest) (*TestTurnResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TestTurn not implemented")
 }
 func (UnimplementedSidecarServer) mustEmbedUnimplementedSidecarServer() {}
 func (UnimplementedSidecarServer) testEmbeddedByValue()                 {}
@@ -444,6 +472,24 @@ func _Sidecar_WatchRecording_Handler(srv interface{}, stream grpc.ServerStream) 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Sidecar_WatchRecordingServer = grpc.ServerStreamingServer[RecordingBatch]
 
+func _Sidecar_TestTurn_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TestTurnRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SidecarServer).TestTurn(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Sidecar_TestTurn_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SidecarServer).TestTurn(ctx, req.(*TestTurnRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Sidecar_ServiceDesc is the grpc.ServiceDesc for Sidecar service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -470,6 +516,10 @@ var Sidecar_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EndTerminal",
 			Handler:    _Sidecar_EndTerminal_Handler,
+		},
+		{
+			MethodName: "TestTurn",
+			Handler:    _Sidecar_TestTurn_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

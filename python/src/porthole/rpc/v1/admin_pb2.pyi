@@ -244,3 +244,59 @@ class SidecarHealth(_message.Message):
     socket: str
     sessions: int
     def __init__(self, ready: _Optional[bool] = ..., pid: _Optional[int] = ..., restarts: _Optional[int] = ..., status: _Optional[str] = ..., check_ms: _Optional[float] = ..., socket: _Optional[str] = ..., sessions: _Optional[int] = ...) -> None: ...
+
+class DiagnoseRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    def __init__(self, session_id: _Optional[str] = ...) -> None: ...
+
+class Diagnosis(_message.Message):
+    __slots__ = ("session_id", "live", "end_reason", "ended_unix_micros", "ice_server_urls", "relay_policy", "ice_state", "peer_state", "ice", "ice_error", "hints")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    LIVE_FIELD_NUMBER: _ClassVar[int]
+    END_REASON_FIELD_NUMBER: _ClassVar[int]
+    ENDED_UNIX_MICROS_FIELD_NUMBER: _ClassVar[int]
+    ICE_SERVER_URLS_FIELD_NUMBER: _ClassVar[int]
+    RELAY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    ICE_STATE_FIELD_NUMBER: _ClassVar[int]
+    PEER_STATE_FIELD_NUMBER: _ClassVar[int]
+    ICE_FIELD_NUMBER: _ClassVar[int]
+    ICE_ERROR_FIELD_NUMBER: _ClassVar[int]
+    HINTS_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    live: bool
+    end_reason: str
+    ended_unix_micros: int
+    ice_server_urls: _containers.RepeatedScalarFieldContainer[str]
+    relay_policy: str
+    ice_state: str
+    peer_state: str
+    ice: _sidecar_pb2.IceDiagnosis
+    ice_error: str
+    hints: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, session_id: _Optional[str] = ..., live: _Optional[bool] = ..., end_reason: _Optional[str] = ..., ended_unix_micros: _Optional[int] = ..., ice_server_urls: _Optional[_Iterable[str]] = ..., relay_policy: _Optional[str] = ..., ice_state: _Optional[str] = ..., peer_state: _Optional[str] = ..., ice: _Optional[_Union[_sidecar_pb2.IceDiagnosis, _Mapping]] = ..., ice_error: _Optional[str] = ..., hints: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DoctorRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DoctorResponse(_message.Message):
+    __slots__ = ("ok", "checks")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    checks: _containers.RepeatedCompositeFieldContainer[DoctorCheck]
+    def __init__(self, ok: _Optional[bool] = ..., checks: _Optional[_Iterable[_Union[DoctorCheck, _Mapping]]] = ...) -> None: ...
+
+class DoctorCheck(_message.Message):
+    __slots__ = ("name", "status", "detail", "elapsed_ms")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    status: str
+    detail: str
+    elapsed_ms: float
+    def __init__(self, name: _Optional[str] = ..., status: _Optional[str] = ..., detail: _Optional[str] = ..., elapsed_ms: _Optional[float] = ...) -> None: ...

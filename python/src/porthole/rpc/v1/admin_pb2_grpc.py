@@ -64,6 +64,16 @@ class AdminStub:
                 request_serializer=porthole_dot_rpc_dot_v1_dot_admin__pb2.HealthRequest.SerializeToString,
                 response_deserializer=porthole_dot_rpc_dot_v1_dot_admin__pb2.HealthResponse.FromString,
                 _registered_method=True)
+        self.Diagnose = channel.unary_unary(
+                '/porthole.rpc.v1.Admin/Diagnose',
+                request_serializer=porthole_dot_rpc_dot_v1_dot_admin__pb2.DiagnoseRequest.SerializeToString,
+                response_deserializer=porthole_dot_rpc_dot_v1_dot_admin__pb2.Diagnosis.FromString,
+                _registered_method=True)
+        self.Doctor = channel.unary_unary(
+                '/porthole.rpc.v1.Admin/Doctor',
+                request_serializer=porthole_dot_rpc_dot_v1_dot_admin__pb2.DoctorRequest.SerializeToString,
+                response_deserializer=porthole_dot_rpc_dot_v1_dot_admin__pb2.DoctorResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -120,6 +130,31 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Diagnose(self, request, context):
+        """Why a session connects badly or did not connect, as the device side
+        saw it: the sidecar's IceDiagnosis joined with what the agent gave the
+        session (ICE server URLs, relay policy) and hints in words. Works for
+        a live session and for one of the last RecentDiagnoses (32) sessions
+        that ended with an ICE or peer failure (their diagnosis as it was when
+        the peer connection closed). NOT_FOUND otherwise.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Doctor(self, request, context):
+        """Checks the device end to end, each check ok or not with a reason:
+        Docker reachable (when Docker targets are on), the sidecar healthy, the
+        signaling server connected, and a TURN allocation from the device (with
+        a short-lived credential the server mints for `<device id>.doctor`,
+        tried by the sidecar's TestTurn). Takes up to DoctorTurnTimeout (10 s)
+        plus the server's answer; always answers OK, `ok` says whether every
+        check passed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -152,6 +187,16 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.Health,
                     request_deserializer=porthole_dot_rpc_dot_v1_dot_admin__pb2.HealthRequest.FromString,
                     response_serializer=porthole_dot_rpc_dot_v1_dot_admin__pb2.HealthResponse.SerializeToString,
+            ),
+            'Diagnose': grpc.unary_unary_rpc_method_handler(
+                    servicer.Diagnose,
+                    request_deserializer=porthole_dot_rpc_dot_v1_dot_admin__pb2.DiagnoseRequest.FromString,
+                    response_serializer=porthole_dot_rpc_dot_v1_dot_admin__pb2.Diagnosis.SerializeToString,
+            ),
+            'Doctor': grpc.unary_unary_rpc_method_handler(
+                    servicer.Doctor,
+                    request_deserializer=porthole_dot_rpc_dot_v1_dot_admin__pb2.DoctorRequest.FromString,
+                    response_serializer=porthole_dot_rpc_dot_v1_dot_admin__pb2.DoctorResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -316,6 +361,60 @@ class Admin:
             '/porthole.rpc.v1.Admin/Health',
             porthole_dot_rpc_dot_v1_dot_admin__pb2.HealthRequest.SerializeToString,
             porthole_dot_rpc_dot_v1_dot_admin__pb2.HealthResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Diagnose(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/porthole.rpc.v1.Admin/Diagnose',
+            porthole_dot_rpc_dot_v1_dot_admin__pb2.DiagnoseRequest.SerializeToString,
+            porthole_dot_rpc_dot_v1_dot_admin__pb2.Diagnosis.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Doctor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/porthole.rpc.v1.Admin/Doctor',
+            porthole_dot_rpc_dot_v1_dot_admin__pb2.DoctorRequest.SerializeToString,
+            porthole_dot_rpc_dot_v1_dot_admin__pb2.DoctorResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,6 +6,26 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class TestTurnRequest(_message.Message):
+    __slots__ = ("ice_servers", "timeout_ms")
+    ICE_SERVERS_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    ice_servers: _containers.RepeatedCompositeFieldContainer[IceServer]
+    timeout_ms: int
+    def __init__(self, ice_servers: _Optional[_Iterable[_Union[IceServer, _Mapping]]] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+
+class TestTurnResponse(_message.Message):
+    __slots__ = ("relay_candidates", "error", "timed_out", "elapsed_ms")
+    RELAY_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    TIMED_OUT_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
+    relay_candidates: _containers.RepeatedCompositeFieldContainer[IceCandidateInfo]
+    error: str
+    timed_out: bool
+    elapsed_ms: float
+    def __init__(self, relay_candidates: _Optional[_Iterable[_Union[IceCandidateInfo, _Mapping]]] = ..., error: _Optional[str] = ..., timed_out: _Optional[bool] = ..., elapsed_ms: _Optional[float] = ...) -> None: ...
+
 class IceServer(_message.Message):
     __slots__ = ("urls", "username", "credential")
     URLS_FIELD_NUMBER: _ClassVar[int]
@@ -123,12 +143,14 @@ class ChannelOpened(_message.Message):
     def __init__(self, label: _Optional[str] = ..., protocol: _Optional[str] = ...) -> None: ...
 
 class SessionClosed(_message.Message):
-    __slots__ = ("reason", "message")
+    __slots__ = ("reason", "message", "ice")
     REASON_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    ICE_FIELD_NUMBER: _ClassVar[int]
     reason: str
     message: str
-    def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+    ice: IceDiagnosis
+    def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ..., ice: _Optional[_Union[IceDiagnosis, _Mapping]] = ...) -> None: ...
 
 class TerminalFromAgent(_message.Message):
     __slots__ = ("attach", "output", "exit", "error")
@@ -257,7 +279,7 @@ class GetStatsResponse(_message.Message):
     def __init__(self, sessions: _Optional[_Iterable[_Union[SessionStats, _Mapping]]] = ...) -> None: ...
 
 class SessionStats(_message.Message):
-    __slots__ = ("session_id", "kind", "peer_state", "ice_state", "selected_pair", "rtt_ms", "bytes_sent", "bytes_received", "channels", "age_ms", "screen", "terminal")
+    __slots__ = ("session_id", "kind", "peer_state", "ice_state", "selected_pair", "rtt_ms", "bytes_sent", "bytes_received", "channels", "age_ms", "screen", "terminal", "ice")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     PEER_STATE_FIELD_NUMBER: _ClassVar[int]
@@ -270,6 +292,7 @@ class SessionStats(_message.Message):
     AGE_MS_FIELD_NUMBER: _ClassVar[int]
     SCREEN_FIELD_NUMBER: _ClassVar[int]
     TERMINAL_FIELD_NUMBER: _ClassVar[int]
+    ICE_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     kind: str
     peer_state: str
@@ -282,7 +305,70 @@ class SessionStats(_message.Message):
     age_ms: int
     screen: ScreenStats
     terminal: TerminalActivity
-    def __init__(self, session_id: _Optional[str] = ..., kind: _Optional[str] = ..., peer_state: _Optional[str] = ..., ice_state: _Optional[str] = ..., selected_pair: _Optional[_Union[CandidatePair, _Mapping]] = ..., rtt_ms: _Optional[float] = ..., bytes_sent: _Optional[int] = ..., bytes_received: _Optional[int] = ..., channels: _Optional[_Iterable[_Union[ChannelStats, _Mapping]]] = ..., age_ms: _Optional[int] = ..., screen: _Optional[_Union[ScreenStats, _Mapping]] = ..., terminal: _Optional[_Union[TerminalActivity, _Mapping]] = ...) -> None: ...
+    ice: IceDiagnosis
+    def __init__(self, session_id: _Optional[str] = ..., kind: _Optional[str] = ..., peer_state: _Optional[str] = ..., ice_state: _Optional[str] = ..., selected_pair: _Optional[_Union[CandidatePair, _Mapping]] = ..., rtt_ms: _Optional[float] = ..., bytes_sent: _Optional[int] = ..., bytes_received: _Optional[int] = ..., channels: _Optional[_Iterable[_Union[ChannelStats, _Mapping]]] = ..., age_ms: _Optional[int] = ..., screen: _Optional[_Union[ScreenStats, _Mapping]] = ..., terminal: _Optional[_Union[TerminalActivity, _Mapping]] = ..., ice: _Optional[_Union[IceDiagnosis, _Mapping]] = ...) -> None: ...
+
+class IceDiagnosis(_message.Message):
+    __slots__ = ("host_candidates", "srflx_candidates", "relay_candidates", "local_candidates", "remote_candidates", "pairs", "gathering_state", "turn_configured", "turn_urls", "turn_allocation", "turn_error", "relay_only")
+    HOST_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    SRFLX_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    RELAY_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    REMOTE_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    PAIRS_FIELD_NUMBER: _ClassVar[int]
+    GATHERING_STATE_FIELD_NUMBER: _ClassVar[int]
+    TURN_CONFIGURED_FIELD_NUMBER: _ClassVar[int]
+    TURN_URLS_FIELD_NUMBER: _ClassVar[int]
+    TURN_ALLOCATION_FIELD_NUMBER: _ClassVar[int]
+    TURN_ERROR_FIELD_NUMBER: _ClassVar[int]
+    RELAY_ONLY_FIELD_NUMBER: _ClassVar[int]
+    host_candidates: int
+    srflx_candidates: int
+    relay_candidates: int
+    local_candidates: _containers.RepeatedCompositeFieldContainer[IceCandidateInfo]
+    remote_candidates: _containers.RepeatedCompositeFieldContainer[IceCandidateInfo]
+    pairs: _containers.RepeatedCompositeFieldContainer[IceCandidatePairInfo]
+    gathering_state: str
+    turn_configured: bool
+    turn_urls: _containers.RepeatedScalarFieldContainer[str]
+    turn_allocation: str
+    turn_error: str
+    relay_only: bool
+    def __init__(self, host_candidates: _Optional[int] = ..., srflx_candidates: _Optional[int] = ..., relay_candidates: _Optional[int] = ..., local_candidates: _Optional[_Iterable[_Union[IceCandidateInfo, _Mapping]]] = ..., remote_candidates: _Optional[_Iterable[_Union[IceCandidateInfo, _Mapping]]] = ..., pairs: _Optional[_Iterable[_Union[IceCandidatePairInfo, _Mapping]]] = ..., gathering_state: _Optional[str] = ..., turn_configured: _Optional[bool] = ..., turn_urls: _Optional[_Iterable[str]] = ..., turn_allocation: _Optional[str] = ..., turn_error: _Optional[str] = ..., relay_only: _Optional[bool] = ...) -> None: ...
+
+class IceCandidateInfo(_message.Message):
+    __slots__ = ("type", "address", "protocol", "relay_protocol", "url")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    RELAY_PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    address: str
+    protocol: str
+    relay_protocol: str
+    url: str
+    def __init__(self, type: _Optional[str] = ..., address: _Optional[str] = ..., protocol: _Optional[str] = ..., relay_protocol: _Optional[str] = ..., url: _Optional[str] = ...) -> None: ...
+
+class IceCandidatePairInfo(_message.Message):
+    __slots__ = ("local", "remote", "state", "nominated", "requests_sent", "responses_received", "requests_received", "rtt_ms")
+    LOCAL_FIELD_NUMBER: _ClassVar[int]
+    REMOTE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    NOMINATED_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_SENT_FIELD_NUMBER: _ClassVar[int]
+    RESPONSES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    RTT_MS_FIELD_NUMBER: _ClassVar[int]
+    local: IceCandidateInfo
+    remote: IceCandidateInfo
+    state: str
+    nominated: bool
+    requests_sent: int
+    responses_received: int
+    requests_received: int
+    rtt_ms: float
+    def __init__(self, local: _Optional[_Union[IceCandidateInfo, _Mapping]] = ..., remote: _Optional[_Union[IceCandidateInfo, _Mapping]] = ..., state: _Optional[str] = ..., nominated: _Optional[bool] = ..., requests_sent: _Optional[int] = ..., responses_received: _Optional[int] = ..., requests_received: _Optional[int] = ..., rtt_ms: _Optional[float] = ...) -> None: ...
 
 class TerminalActivity(_message.Message):
     __slots__ = ("last_input_unix_micros", "last_output_unix_micros", "input_bytes", "output_bytes", "handed_over")

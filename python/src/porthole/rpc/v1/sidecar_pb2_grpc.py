@@ -74,6 +74,11 @@ class SidecarStub:
                 request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.WatchRecordingRequest.SerializeToString,
                 response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RecordingBatch.FromString,
                 _registered_method=True)
+        self.TestTurn = channel.unary_unary(
+                '/porthole.rpc.v1.Sidecar/TestTurn',
+                request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.TestTurnRequest.SerializeToString,
+                response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.TestTurnResponse.FromString,
+                _registered_method=True)
 
 
 class SidecarServicer:
@@ -170,6 +175,18 @@ class SidecarServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TestTurn(self, request, context):
+        """Tries a TURN allocation from this device, for `porthole ctl doctor`: a
+        throwaway peer connection with relayed candidates only gathers (no
+        remote peer, nothing is sent beyond the allocation) and is closed when
+        gathering completes or the deadline passes. Answers OK with what it
+        got; INVALID_ARGUMENT when ice_servers has no turn: or turns: URL or a
+        bad one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SidecarServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -212,6 +229,11 @@ def add_SidecarServicer_to_server(servicer, server):
                     servicer.WatchRecording,
                     request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.WatchRecordingRequest.FromString,
                     response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RecordingBatch.SerializeToString,
+            ),
+            'TestTurn': grpc.unary_unary_rpc_method_handler(
+                    servicer.TestTurn,
+                    request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.TestTurnRequest.FromString,
+                    response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.TestTurnResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -430,6 +452,33 @@ class Sidecar:
             '/porthole.rpc.v1.Sidecar/WatchRecording',
             porthole_dot_rpc_dot_v1_dot_sidecar__pb2.WatchRecordingRequest.SerializeToString,
             porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RecordingBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TestTurn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/porthole.rpc.v1.Sidecar/TestTurn',
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.TestTurnRequest.SerializeToString,
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.TestTurnResponse.FromString,
             options,
             channel_credentials,
             insecure,
