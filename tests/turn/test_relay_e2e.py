@@ -23,6 +23,21 @@ from tests.support.waiting import async_wait_for
 ALLOWED = "10.213.0.0-10.213.255.255"  # the test namespaces: what this deployment allows the relay to reach
 
 
+async def assert_page_relayed(page, coturn) -> None:
+    """No direct path exists: every pair that worked goes through the relay, the page says so (with the
+    relay's protocol when its own end is the relayed one), and coturn allocated with the credentials
+    minted for this session (the browser's, the device's or both)."""
+    pairs = await page.evaluate(SUCCEEDED_PAIRS)
+    assert pairs and all("relay" in p for p in pairs), pairs
+    await async_wait_for(lambda: page.evaluate("porthole.state.localCandidateType"), 10, message="the pair")
+    shown = await page.inner_text("[data-testid=candidate-pair]")
+    assert "relay" in shown, shown
+    if shown.startswith("relay"):
+        assert re.match(r"relay \((udp|tcp)\) ", shown), shown
+    sid = await page.evaluate("porthole.state.sessionId")
+    assert coturn.allocations(sid) + coturn.allocations(sid + ".device") >= 1, coturn.log()[-2000:]
+
+
 def turn_toml(coturn, secret_file) -> str:
     """The server's [server.turn] for this coturn."""
     urls = ", ".join(f'"{u}"' for u in coturn.urls)
@@ -56,17 +71,7 @@ async def test_terminal_in_chromium_through_the_relay(tmp_path, netns_factory, m
         page = await open_terminal_in_page(new_page, st, c.name)
         await type_line(page, "echo relayed-$((6*7))")
         await wait_text(page, "relayed-42")
-        # Both sides allocated (each with its own credential) and the pair in use goes through the relay.
-        pairs = await page.evaluate(SUCCEEDED_PAIRS)
-        assert pairs and all("relay" in p for p in pairs), pairs
-        await async_wait_for(lambda: page.evaluate("porthole.state.localCandidateType"), 10, message="the pair")
-        shown = await page.inner_text("[data-testid=candidate-pair]")
-        assert "relay" in shown, shown
-        if shown.startswith("relay"):
-            assert re.match(r"relay \((udp|tcp)\) ", shown), shown
-        sid = await page.evaluate("porthole.state.sessionId")
-        # Allocated with the credentials minted for this session (the browser's, the device's or both).
-        assert coturn.allocations(sid) + coturn.allocations(sid + ".device") >= 1, coturn.log()[-2000:]
+        await assert_page_relayed(page, coturn)
     finally:
         await st.stop()
         coturn.stop()
