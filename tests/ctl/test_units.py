@@ -109,3 +109,11 @@ def test_health_shows_how_long_signaling_is_down():
     )
     line = next(ln for ln in render.health(down).splitlines() if "signaling" in ln)
     assert "disconnected for 1m15s, 4 failed attempts, last error unauthenticated (http://s:1)" in line
+
+
+@pytest.mark.parametrize("hostile", ["\x1b[2J\x1b]0;pwned\x07", "a\rb", "x\x7fy", "\x9b31m", "tab\there"])
+def test_watch_lines_never_carry_control_characters(hostile):
+    # A field a client can influence (a reason, a candidate) must not drive the operator's terminal.
+    line = render.event(event_to_proto(Event("session.ended", "s_1", {"reason": hostile, "code": "x"})))
+    assert line.isprintable(), repr(line)
+    assert "reason=" in line and "\x1b" not in line and "\x7f" not in line

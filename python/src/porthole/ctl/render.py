@@ -276,7 +276,11 @@ def _short(v: object) -> str:
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     s = v if isinstance(v, str) else json.dumps(v)
-    return json.dumps(s) if (" " in s or not s) else s
+    if " " in s or not s or not s.isprintable():
+        # Quoted and escaped: a field a client could influence (a reason, a candidate) must not
+        # drive the operator's terminal with escape sequences (json escapes all but DEL).
+        return json.dumps(s).replace("\x7f", "\\u007f")
+    return s
 
 
 def stats(s: apb.AgentStats) -> str:
