@@ -105,6 +105,10 @@ def test_audit_sink_writes_json_lines_and_reports_failures(tmp_path: Path):
         audit.parse_config({"mode": "sometimes"}, tmp_path)
     with pytest.raises(ConfigError, match="cannot be turned off"):
         audit.parse_config({"file": "", "log": False}, tmp_path)
+    # Sync with the log alone would refuse nothing: it is refused at start.
+    with pytest.raises(ConfigError, match=r'audit\.mode: "sync" needs a file'):
+        audit.parse_config({"file": "", "mode": "sync"}, tmp_path)
+    assert audit.parse_config({"mode": "sync"}, tmp_path).sync  # with the default file it is fine
 
 
 def test_recorder_keeps_utf8_split_across_chunks(tmp_path: Path):

@@ -94,6 +94,10 @@ def parse_config(table: object, base: Path, where: str = "audit", default_file: 
         path = p if p.is_absolute() else base / p
     if path is None and not log_on:
         raise ConfigError(f"{where}: no sink (file is empty and log is false); audit cannot be turned off")
+    if path is None and mode == "sync":
+        # Sync refuses sessions whose record cannot be written; with no file nothing is ever
+        # checked, so it would be fail-closed in name only.
+        raise ConfigError(f'{where}.mode: "sync" needs a file (the log alone cannot refuse a session)')
     return AuditConfig(file=path, log=log_on, mode=mode)
 
 
