@@ -39,6 +39,9 @@ def test_config_defaults_and_relative_paths(tmp_path):
     [
         ({"agent": {"device_id": "bad id!"}}, "agent.device_id"),
         ({"agent": {"server_url": "ftp://x"}}, "agent.server_url"),
+        # The device secret would cross the network in clear (issue 14, 7).
+        ({"agent": {"server_url": "http://signal.example.com"}}, "would send the device secret in clear"),
+        ({"agent": {"server_url": "http://10.1.2.3:8080"}}, "agent.allow_insecure_http"),
         ({"agent": {"max_sessions": 0}}, "agent.max_sessions"),
         ({"sidecar": {"udp_port_min": 5000, "udp_port_max": 4000}}, "udp_port_min"),
         ({"sidecar": {"mdns": "loud"}}, "sidecar.mdns"),
@@ -57,6 +60,22 @@ def test_config_errors_name_the_key(tmp_path, patch, needle):
     with pytest.raises(ConfigError) as e:
         config.from_dict(raw, base=tmp_path)
     assert needle in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "url,extra",
+    [
+        ("https://signal.example.com", {}),
+        ("http://127.0.0.1:8080", {}),
+        ("http://localhost:8080", {}),
+        ("http://[::1]:8080", {}),
+        ("http://10.1.2.3:8080", {"allow_insecure_http": True}),
+    ],
+)
+def test_server_urls_that_keep_the_secret_off_the_wire(tmp_path, url, extra):
+    raw = {k: dict(v) for k, v in BASE.items()}
+    raw["agent"].update({"server_url": url, **extra})
+    assert config.from_dict(raw, base=tmp_path).server_url == url
 
 
 def test_reconnect_delays_default_and_set(tmp_path):

@@ -140,6 +140,8 @@ secret_file = "{dc.device_secret_file.name}"
 grant_public_key = "{dc.public_key.name}"
 inventory_interval_s = 0.5
 """
+        # A server in a test namespace is reached over plain http on the test's private network.
+        + ("allow_insecure_http = true\n" if host != "127.0.0.1" else "")
         + agent_keys
         + f"""
 [sidecar]

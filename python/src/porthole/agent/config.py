@@ -5,10 +5,12 @@ Paths in the file are relative to the file's folder. See docs/configuration.md.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shutil
 import tomllib
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,6 +153,16 @@ def load(path: Path, *, server_url: str | None = None) -> AgentConfig:
     return from_dict(raw, base=path.parent, server_url=server_url)
 
 
+def _loopback(url: str) -> bool:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentConfig:
     known = {"agent", "targets", "sidecar", "admin", "policy", "audit", "recording", "screens"}
     unknown = set(raw) - known
@@ -166,6 +178,16 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
     url = server_url or _get(a, "server_url", str, "agent", required=True)
     if not re.match(r"^https?://", url):
         raise ConfigError("agent.server_url: must start with http:// or https://")
+    if (
+        url.startswith("http://")
+        and not _loopback(url)
+        and not _get(a, "allow_insecure_http", bool, "agent", default=False)
+    ):
+        raise ConfigError(
+            "agent.server_url: plain http:// to a server that is not on this machine would send the "
+            "device secret in clear; use https://, or set agent.allow_insecure_http = true on a "
+            "private network you trust"
+        )
 
     def rel(p: str) -> Path:
         q = Path(p).expanduser()
