@@ -69,6 +69,7 @@ def test_config_errors_name_the_key(tmp_path, patch, needle):
         ("http://127.0.0.1:8080", {}),
         ("http://localhost:8080", {}),
         ("http://[::1]:8080", {}),
+        ("http://0.0.0.0:8080", {}),  # dev-config --listen 0.0.0.0: still this machine
         ("http://10.1.2.3:8080", {"allow_insecure_http": True}),
     ],
 )

@@ -158,9 +158,10 @@ def _loopback(url: str) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        ip = ipaddress.ip_address(host)
     except ValueError:
         return False
+    return ip.is_loopback or ip.is_unspecified  # 0.0.0.0 and :: connect to this machine too
 
 
 def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentConfig:
