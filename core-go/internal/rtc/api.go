@@ -75,16 +75,32 @@ func newAPI(cfg config.RTC, log *slog.Logger, turn *turnErrors, tune func(*webrt
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se)), &se, closer, nil
 }
 
+// excludedInterfacePrefixes name container and VM bridges (docker0,
+// br-<id>, veth<id>, libvirt, CNI). Their addresses are the device's
+// internal networks: no peer reaches the device there, and a candidate on
+// them would tell every user about them. Left out unless --ice-interfaces
+// names them.
+var excludedInterfacePrefixes = []string{"docker", "br-", "veth", "virbr", "cni", "flannel"}
+
+// excludedRanges are link-local addresses (169.254/16: cloud metadata and
+// zeroconf; fe80::/10), left out unless --ice-ips includes them.
+var excludedRanges = []netip.Prefix{netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("fe80::/10")}
+
 func interfaceFilter(names []string) func(string) bool {
 	if len(names) == 0 {
-		return nil
+		return func(name string) bool {
+			return !slices.ContainsFunc(excludedInterfacePrefixes, func(p string) bool { return strings.HasPrefix(name, p) })
+		}
 	}
 	return func(name string) bool { return slices.Contains(names, name) }
 }
 
 func ipFilter(ranges []netip.Prefix) func(net.IP) bool {
 	if len(ranges) == 0 {
-		return nil
+		return func(ip net.IP) bool {
+			addr, ok := netip.AddrFromSlice(ip)
+			return ok && !slices.ContainsFunc(excludedRanges, func(p netip.Prefix) bool { return p.Contains(addr.Unmap()) })
+		}
 	}
 	return func(ip net.IP) bool {
 		addr, ok := netip.AddrFromSlice(ip)
