@@ -99,7 +99,7 @@ fuzz:
 
 ## test-py: pytest; PYTEST_ARGS picks files or -k (default: testpaths = tests in pytest.ini)
 test-py: build $(BENCH_PEER)
-	PORTHOLE_CORE=$(CORE) PORTHOLE_BENCH_PEER=$(BENCH_PEER) bash scripts/in-netns.sh $(PY) -m pytest -q $(PYTEST_ARGS)
+	PORTHOLE_CORE=$(CORE) PORTHOLE_BENCH_PEER=$(BENCH_PEER) bash scripts/in-netns.sh $(PY) -m pytest -q --durations=25 $(PYTEST_ARGS)
 
 ## run: build and start server + agent + sidecar + a demo target, print where to open it
 run: setup build
