@@ -137,6 +137,7 @@ async def run(ctx: Context) -> list[Figure]:
                 )
             )
 
+    last_closed = asyncio.get_running_loop().time()
     bridge = await ctx.bridge()
     for n in p.bridge_concurrency_levels:
         ref_pids = {"aiortc bridge": bridge.pid, "client": peer.pid}
@@ -197,16 +198,19 @@ async def run(ctx: Context) -> list[Figure]:
             )
         )
 
+    # The bridge levels ran meanwhile; wait out the rest.
+    await asyncio.sleep(max(0.0, last_closed + p.rss_after_s - asyncio.get_running_loop().time()))
     after = {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid}
     for k, pid in after.items():
         figs.append(
             Figure.of(
                 KEY,
-                f"RSS after every session closed, {k}",
+                f"RSS {p.rss_after_s:g} s after every session closed, {k}",
                 "porthole",
                 "MiB",
                 [procstat.rss_kib(pid) / 1024],
-                "VmRSS once the last level's sessions are gone (compare with the idle figure)",
+                f"VmRSS {p.rss_after_s:g} s after the last level's sessions were gone (compare with the idle figure)",
+                after_s=p.rss_after_s,
             )
         )
     return figs
