@@ -13,6 +13,7 @@ package memory
 
 import (
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -39,7 +40,16 @@ type Releaser struct {
 // NewReleaser returns a Releaser that checks idle when its delay has passed
 // since the last Idle call, and releases the heap if it still holds.
 func NewReleaser(delay time.Duration, idle func() bool, log *slog.Logger) *Releaser {
-	return &Releaser{delay: delay, idle: idle, release: debug.FreeOSMemory, log: log}
+	return &Releaser{delay: delay, idle: idle, release: releaseHeap, log: log}
+}
+
+// releaseHeap collects twice, then returns every free page: buffers the
+// sessions left in sync.Pools (pion's DTLS and ICE pools hold some MiB)
+// survive one collection in the pools' victim cache, and would keep their
+// spans resident.
+func releaseHeap() {
+	runtime.GC()
+	debug.FreeOSMemory()
 }
 
 // Idle reports that the last session closed: the heap is released after the
