@@ -147,7 +147,9 @@ def write_markdown(
         "`Params` (FULL, QUICK and SMOKE). Shared resources (the real server and agent, the pion client, "
         "the aiortc bridge, containers) come from `Context`; a section that needs more (Xvfb, a GStreamer "
         "pipeline, Chromium) starts and stops it itself. The pion client's operations are in "
-        "`core-go/internal/benchpeer/driver.go`.",
+        "`core-go/internal/benchpeer/driver.go`. The targets table (issue 10's figures, each against "
+        "its target with the ratio written out) is `python/src/porthole/bench/targets.py`, computed from "
+        "the figures, so `--render` redraws it too.",
         "",
     ]
     path.write_text("\n".join(out))

@@ -126,6 +126,13 @@ def _notes(figs: list[Figure]) -> list[str]:
         f"({num(f.median)} ms, p99 {num(f.worst)}), of which the WebRTC hop itself (pion ↔ pion) is "
         f"{num(c.median)} ms; the aiortc bridge takes {num(a.median)} ms (p99 {num(a.worst)} ms)."
     ]
+    nf = by.get(NATIVE_FLOOR)
+    if nf is not None:
+        out.append(
+            f"Read natively (Go, no Python) the same docker exec echoes in {num(nf.median)} ms "
+            f"(p99 {num(nf.worst)}): the Python floor's share of its {num(f.median)} ms is "
+            f"{num(f.median - nf.median)} ms."
+        )
     d = by.get("porthole-core + gRPC, stand-in agent, no Docker")
     if d is not None:
         out.append(
