@@ -59,6 +59,11 @@ def _ok(x: float | None) -> bool:
     return x is not None and not (isinstance(x, float) and math.isnan(x))
 
 
+def _times(a: float, b: float, what: str) -> str:
+    """a / b written out, "-" when b is 0 (a figure under the clock's resolution in a short run)."""
+    return f"{a / b:.2f}× {what}" if b else "-"
+
+
 def _missing(figure: str, target: str) -> Row:
     return Row(figure, "-", target, "-", None)
 
@@ -91,7 +96,7 @@ def rows(figures: list[Figure]) -> list[Row]:
                     name,
                     f"{num(p)} ms",
                     f"{target} = {KEY_VS_BRIDGE:g} × {num(bridge)} = {num(limit)} ms",
-                    f"{p / bridge:.2f}× the bridge",
+                    _times(p, bridge, "the bridge"),
                     p <= limit,
                 )
             )
@@ -136,7 +141,7 @@ def rows(figures: list[Figure]) -> list[Row]:
                     name,
                     f"{num(b)} MB/s",
                     f"{target} = {OUT_VS_FLOOR:g} × {num(out_floor)} = {num(limit)} MB/s",
-                    f"{b / out_floor:.2f}× the floor",
+                    _times(b, out_floor, "the floor"),
                     b >= limit,
                 )
             )
@@ -155,7 +160,7 @@ def rows(figures: list[Figure]) -> list[Row]:
                     name,
                     f"{num(c)} ms/MB",
                     f"{target} = {CPU_VS_BRIDGE:g} × {num(ref)} = {num(limit)} ms/MB",
-                    f"{c / ref:.2f}× the bridge",
+                    _times(c, ref, "the bridge"),
                     c <= limit,
                 )
             )
@@ -221,7 +226,7 @@ def _rss_after(figures: list[Figure], idle: float | None) -> Row:
         name,
         f"{num(after.median)} MiB",
         f"{target} = {RSS_VS_IDLE:g} × {num(idle)} = {num(limit)} MiB",
-        f"{after.median / idle:.2f}× idle",
+        _times(after.median, idle, "idle"),
         after.median <= limit,
     )
 
