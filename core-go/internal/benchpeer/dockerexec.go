@@ -135,11 +135,11 @@ func upgrade(ctx context.Context, conn net.Conn, id string) (*bufio.Reader, erro
 
 func (e *Exec) read(br *bufio.Reader) {
 	defer close(e.out)
+	buf := make([]byte, execReadChunk)
 	for {
-		buf := make([]byte, execReadChunk)
 		n, err := br.Read(buf)
 		if n > 0 {
-			e.out <- buf[:n]
+			e.out <- append([]byte(nil), buf[:n]...) // a PTY read is often a few KiB: copy only that
 		}
 		if err != nil {
 			return
