@@ -64,6 +64,7 @@ class Uplink:
         on_connected: Callable[[], Awaitable[None]],
         delay_s: float,
         delay_max_s: float,
+        tls_failure: Callable[[BaseException], tuple[str, str] | None] = lambda e: None,
     ) -> None:
         self.sio = sio
         self.url = url
@@ -71,6 +72,7 @@ class Uplink:
         self._auth = auth
         self._on_connected = on_connected
         self.delay_s, self.delay_max_s = delay_s, delay_max_s
+        self._tls_failure = tls_failure  # (code, message) of a failed TLS handshake (agent/tls.py)
         self.state = DISCONNECTED
         self._down_since = time.monotonic()
         self._failed = 0
@@ -147,7 +149,7 @@ class Uplink:
                 CONNECT_TIMEOUT_S * 2,
             )
         except (socketio.exceptions.ConnectionError, TimeoutError) as e:
-            code, detail = self._refusal or (UNREACHABLE, str(e) or type(e).__name__)
+            code, detail = self._refusal or self._tls_failure(e) or (UNREACHABLE, str(e) or type(e).__name__)
             self._failed_attempt(code, detail)
             return None
         return time.monotonic()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,8 +36,9 @@ GIVE_UP = {400, 404, 413}
 
 
 class Uploader:
-    def __init__(self, cfg: AgentConfig) -> None:
+    def __init__(self, cfg: AgentConfig, ssl_context: ssl.SSLContext | None = None) -> None:
         self.cfg = cfg
+        self.ssl_context = ssl_context  # agent/tls.py; None: aiohttp's default (the system store)
         self.dir = cfg.recording.dir
         self._queue: asyncio.Queue[Path] = asyncio.Queue()
         self._queued: set[Path] = set()
@@ -58,7 +60,9 @@ class Uploader:
 
     async def run(self) -> None:
         self.enqueue_waiting()
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)) as http:
+        connector = aiohttp.TCPConnector(ssl=self.ssl_context if self.ssl_context is not None else True)
+        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
             while True:
                 path = await self._queue.get()
                 delay = BACKOFF_MIN_S

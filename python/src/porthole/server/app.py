@@ -12,7 +12,7 @@ from aiohttp import web
 
 from porthole import audit, grant
 from porthole.events import EventBus
-from porthole.server import auditing, recordings, security
+from porthole.server import auditing, recordings, security, tls
 from porthole.server.agent_ns import AgentNamespace
 from porthole.server.auth import Tokens
 from porthole.server.authz import Policy
@@ -91,6 +91,9 @@ class Server:
         self._runner: web.AppRunner | None = None
         self.host = config.server.host
         self.port = config.server.port
+        # HTTPS and WSS from this process ([server] tls_cert, tls_key); None: plain HTTP
+        # (on loopback, or behind a TLS-terminating proxy: docs/deploy.md).
+        self.ssl_context = tls.context(config.server.tls) if config.server.tls else None
 
     def _origin_allowed(self, origin: str | None, environ: dict[str, Any]) -> bool:
         """Same origin (scheme and Host of this request) or a configured origin."""
@@ -99,7 +102,11 @@ class Server:
         if origin in self.config.server.origins:
             return True
         host = environ.get("HTTP_HOST")
-        scheme = environ.get("wsgi.url_scheme", "http")
+        # python-engineio takes the scheme from X-Forwarded-Proto (a TLS-terminating
+        # proxy's), else "http"; a request that came over our own TLS is https.
+        request = environ.get("aiohttp.request")
+        secure = request is not None and request.secure
+        scheme = "https" if secure else environ.get("wsgi.url_scheme", "http")
         allowed = bool(host) and origin == f"{scheme}://{host}"
         if not allowed:
             log.warning("refused a Socket.IO handshake from origin %r", origin[:200])
@@ -108,13 +115,15 @@ class Server:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{host}:{self.port}"
 
     async def start(self) -> None:
         """Listens on the configured address (port 0: a free one, see .port)."""
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        if self.config.server.tls is not None:
+            tls.warn_expiry(self.config.server.tls)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
         await site.start()
         server = getattr(site, "_server", None)
         socks = getattr(server, "sockets", None) or []
