@@ -32,10 +32,10 @@ def client_context(ca_file: Path | None) -> ssl.SSLContext:
     """Verifies chain and host name; trusts `ca_file` only, or the system store when None."""
     try:
         ctx = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except ssl.SSLError:  # an OSError too: first
+        raise ConfigError(f"agent.ca_file: {ca_file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)") from None
     except OSError as e:  # FileNotFoundError, PermissionError, ...
         raise ConfigError(f"agent.ca_file: cannot read {ca_file}: {e.strerror or e}") from None
-    except ssl.SSLError:
-        raise ConfigError(f"agent.ca_file: {ca_file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)") from None
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     return ctx
 
