@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 from typing import Any
 
 import socketio
 from aiohttp import web
 
 from porthole import audit, grant
+from porthole.errors import ConfigError
 from porthole.events import EventBus
 from porthole.server import auditing, recordings, security, tls
 from porthole.server.agent_ns import AgentNamespace
@@ -94,6 +96,23 @@ class Server:
         # HTTPS and WSS from this process ([server] tls_cert, tls_key); None: plain HTTP
         # (on loopback, or behind a TLS-terminating proxy: docs/deploy.md).
         self.ssl_context = tls.context(config.server.tls) if config.server.tls else None
+
+    def reload_tls(self) -> bool:
+        """Loads [server] tls_cert/tls_key again (SIGHUP, after a renewal): new connections get
+        the new certificate, open ones keep theirs. A bad file is logged and the old pair kept."""
+        files = self.config.server.tls
+        if files is None or self.ssl_context is None:
+            log.info("reload: no [server] tls_cert/tls_key, nothing to reload")
+            return False
+        try:
+            tls.context(files)  # every check first, on a context of its own
+            self.ssl_context.load_cert_chain(files.cert, files.key)
+        except (ConfigError, ssl.SSLError, OSError) as e:
+            log.error("reload: kept the current certificate: %s", getattr(e, "message", e))
+            return False
+        tls.warn_expiry(files)
+        log.info("reload: certificate loaded again from %s", files.cert)
+        return True
 
     def _origin_allowed(self, origin: str | None, environ: dict[str, Any]) -> bool:
         """Same origin (scheme and Host of this request) or a configured origin."""
