@@ -13,10 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import socketio
-
 from porthole import audit, grant, wire
-from porthole.agent import auditing, reconcile, tls, watchdog
+from porthole.agent import auditing, reconcile, uplink, watchdog
 from porthole.agent.admin import AdminServer
 from porthole.agent.admission import Admission
 from porthole.agent.config import AgentConfig
@@ -48,16 +46,12 @@ class Agent:
         self.events.subscribe(auditing.subscriber(self.audit))
         self.sidecar = Sidecar(cfg.sidecar, on_restart=self._on_sidecar_lost)
         self.inventory = Inventory(cfg.targets, cfg.policy, cfg.screens)
-        # Whom the agent trusts for the server's certificate (agent.ca_file, else the system's).
-        self.ssl_context = tls.client_context(cfg.ca_file)
         rec = cfg.recording
-        self.uploader = Uploader(cfg, self.ssl_context) if rec.enabled and rec.upload else None  # → server
+        self.uploader = Uploader(cfg) if rec.enabled and rec.upload else None  # recordings → server
         self._accepting = False
         self._tasks: list[asyncio.Task] = []
 
-        self.sio = socketio.AsyncClient(  # uplink.py reconnects
-            reconnection=False, handle_sigint=False, http_session=tls.session_factory(self.ssl_context)
-        )
+        self.sio = uplink.client(cfg.ca_file)  # uplink.py: reconnects, verifies the server
         self.outbox = Outbox(self.sio)
         self.sessions = SessionManager(
             self.sidecar,
@@ -84,7 +78,7 @@ class Agent:
             on_connected=self._on_connect,
             delay_s=cfg.reconnect_delay_s,
             delay_max_s=cfg.reconnect_delay_max_s,
-            tls_failure=lambda e: tls.classify(e, cfg.ca_file),
+            ca_file=cfg.ca_file,
         )
         # Admin API + metrics; built now so its metrics see every event from the start.
         self.admin = AdminServer(

@@ -14,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiohttp
 
+from porthole.agent import tls
 from porthole.agent.recording import PARTIAL_SUFFIX
 
 if TYPE_CHECKING:
@@ -36,9 +36,9 @@ GIVE_UP = {400, 404, 413}
 
 
 class Uploader:
-    def __init__(self, cfg: AgentConfig, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, cfg: AgentConfig) -> None:
         self.cfg = cfg
-        self.ssl_context = ssl_context  # agent/tls.py; None: aiohttp's default (the system store)
+        self.ssl_context = tls.client_context(cfg.ca_file)  # as the link: ca_file or the system store
         self.dir = cfg.recording.dir
         self._queue: asyncio.Queue[Path] = asyncio.Queue()
         self._queued: set[Path] = set()
@@ -60,7 +60,7 @@ class Uploader:
 
     async def run(self) -> None:
         self.enqueue_waiting()
-        connector = aiohttp.TCPConnector(ssl=self.ssl_context if self.ssl_context is not None else True)
+        connector = aiohttp.TCPConnector(ssl=self.ssl_context)
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
             while True:
