@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import ssl
+import subprocess
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -58,6 +62,26 @@ async def test_a_certificate_the_agent_does_not_trust_is_refused_with_a_code(
             assert "certificate verify failed" in log or "unable to get local issuer certificate" in log, log
             assert ("agent.ca_file (" in log) == (ca is not None), log
             assert "connected to server" not in log
+            # `porthole ctl health` says so too.
+            health = await asyncio.to_thread(
+                subprocess.run,
+                [
+                    sys.executable,
+                    "-m",
+                    "porthole",
+                    "ctl",
+                    "--socket",
+                    str(cfg.with_suffix(".admin.sock")),
+                    "health",
+                    "--json",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            status = json.loads(health.stdout)
+            assert status["signaling_last_error"] == agent_tls.TLS_UNTRUSTED, health
+            assert status["signaling_state"] != "connected", health
         finally:
             await _stop(proc, name, https_stack.logs[name])
     # The agent with the right CA was never disturbed.
