@@ -3,6 +3,7 @@ message naming the key (code config_invalid); no way to turn verification off.""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 from pathlib import Path
@@ -98,3 +99,22 @@ def test_agent_ca_file(tmp_path: Path, pki: Pki) -> None:
     raw = agent_raw(None)
     raw["agent"]["insecure"] = True
     assert not hasattr(agent_config.from_dict(raw, base=tmp_path), "insecure")
+
+
+async def test_plain_http_off_loopback_is_warned_about(tmp_path: Path, pki: Pki, caplog) -> None:
+    """Plain HTTP on an address others reach, with no TLS proxy configured: a warning at start."""
+    from porthole.server.app import Server
+
+    for tls_lines, host, warned in (
+        ("", "0.0.0.0", True),
+        ('trusted_proxies = ["127.0.0.1"]', "0.0.0.0", False),  # a TLS proxy in front
+        ("", "127.0.0.1", False),
+        (f'tls_cert = "{pki.cert}"\ntls_key = "{pki.key}"', "0.0.0.0", False),
+    ):
+        cfg = server_config.load(server_toml(tmp_path, tls_lines))
+        cfg = dataclasses.replace(cfg, server=dataclasses.replace(cfg.server, host=host, port=0))
+        caplog.clear()
+        server = Server(cfg)
+        await server.start()
+        await server.stop()
+        assert ("serving plain HTTP" in caplog.text) == warned, (tls_lines, host, caplog.text)

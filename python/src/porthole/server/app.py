@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import socket
 import ssl
@@ -36,6 +37,13 @@ log = logging.getLogger("porthole.server")
 MAX_MESSAGE_BYTES = 256 * 1024
 # Shutdown: how long connections get to close before they are cut.
 SHUTDOWN_GRACE_S = 5.0
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Server:
@@ -151,6 +159,12 @@ class Server:
                 self.port = s.getsockname()[1]
                 break
         log.info("listening on %s", self.url)
+        if self.ssl_context is None and not _loopback(self.host) and not self.config.server.trusted_proxies:
+            log.warning(
+                "serving plain HTTP on %s: passwords, login tokens and device secrets cross the network in "
+                "clear; set [server] tls_cert and tls_key, or put a TLS proxy in front (docs/deploy.md, TLS)",
+                self.url,
+            )
         self._background.append(asyncio.create_task(self.hub.expire_forever()))
         self._background.append(asyncio.create_task(security.end_expired_logins(self.hub, self.config.policy)))
 
