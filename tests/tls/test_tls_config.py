@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,24 @@ async def test_plain_http_off_loopback_is_warned_about(tmp_path: Path, pki: Pki,
         await server.start()
         await server.stop()
         assert ("serving plain HTTP" in caplog.text) == warned, (tls_lines, host, caplog.text)
+
+
+def test_the_commands_stop_with_exit_code_2_and_say_why(tmp_path: Path, pki: Pki) -> None:
+    os.chmod(pki.key, 0o604)
+    path = server_toml(tmp_path, f'tls_cert = "{pki.cert}"\ntls_key = "{pki.key}"')
+    r = subprocess.run(
+        [sys.executable, "-m", "porthole", "server", "--config", str(path)], capture_output=True, text=True
+    )
+    assert r.returncode == 2, r
+    assert r.stderr.startswith(f"porthole server: server.tls_key: {pki.key} is readable by every user"), r.stderr
+
+    agent = tmp_path / "agent.toml"
+    agent.write_text(
+        '[agent]\ndevice_id = "edge-1"\nserver_url = "https://porthole.example:443"\n'
+        'secret_file = "s"\ngrant_public_key = "k"\nca_file = "nope.pem"\n'
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "porthole", "agent", "--config", str(agent)], capture_output=True, text=True
+    )
+    assert r.returncode == 2, r
+    assert f"config_invalid: agent.ca_file: cannot read {tmp_path}/nope.pem" in r.stdout + r.stderr, r
