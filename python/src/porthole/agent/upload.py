@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
+from porthole.agent import tls
 from porthole.agent.recording import PARTIAL_SUFFIX
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ GIVE_UP = {400, 404, 413}
 class Uploader:
     def __init__(self, cfg: AgentConfig) -> None:
         self.cfg = cfg
+        self.ssl_context = tls.client_context(cfg.ca_file)  # as the link: ca_file or the system store
         self.dir = cfg.recording.dir
         self._queue: asyncio.Queue[Path] = asyncio.Queue()
         self._queued: set[Path] = set()
@@ -58,7 +60,9 @@ class Uploader:
 
     async def run(self) -> None:
         self.enqueue_waiting()
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)) as http:
+        connector = aiohttp.TCPConnector(ssl=self.ssl_context)
+        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
             while True:
                 path = await self._queue.get()
                 delay = BACKOFF_MIN_S
