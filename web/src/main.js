@@ -41,6 +41,7 @@
 //   close-terminal, status, session-state, ice-state, candidate-pair, rtt, terminal.
 
 import "@xterm/xterm/css/xterm.css";
+import "asciinema-player/dist/bundle/asciinema-player.css";
 import "./style.css";
 import { Terminal } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
@@ -90,11 +91,12 @@ const hooks = {
   waitText: (text, timeoutMs) => waitUntil(() => terminalText().includes(text), timeoutMs, `terminal text ${text}`),
 };
 window.porthole = hooks;
-// Recordings panel (recordings.js): list, download, replay; its hooks join these.
+// Recordings panel (recordings.js): list, download, play back; its hooks join these.
 const recordings = setupRecordings(() => token);
-Object.assign(hooks, { listRecordings: recordings.listRecordings, replay: recordings.replay,
-  replayText: recordings.replayText });
+for (const k of ["listRecordings", "replay", "replaySeek", "replayPlay", "replayPause", "replaySetSpeed",
+  "replaySetIdleLimit", "replayTime", "replayDuration", "replayText"]) hooks[k] = recordings[k];
 Object.defineProperty(hooks, "replayState", { get: () => recordings.replayState });
+Object.defineProperty(hooks, "replayOptions", { get: () => recordings.replayOptions });
 
 // Polls for the test hooks above; rejects with the current state on timeout.
 const WAIT_POLL_MS = 50;
