@@ -23,7 +23,10 @@
 //   term             the xterm.js Terminal
 //   terminalText()   the terminal buffer as text (lines joined with "\n", right-trimmed)
 //   login(user, password) → Promise, open(deviceId, targetId, {binary}) → Promise,
-//   close(), type(text) (as if typed), refreshDevices() → Promise
+//   close(), type(text) (as if typed), paste(text) (as if pasted: xterm.js turns "\n" into
+//   "\r" and brackets it in bracketed paste mode; session.js splits it into messages of at
+//   most 32 KiB, sent in order with backpressure), inputBacklog (characters not yet sent),
+//   refreshDevices() → Promise
 //   waitState(key, value, timeoutMs=15000) → Promise: resolves when state[key] === value
 //   waitText(substring, timeoutMs=15000) → Promise: resolves when terminalText() has it
 //   video            the <video> of a screen session (data-testid screen)
@@ -86,6 +89,10 @@ const hooks = {
   open: (deviceId, targetId, opts = {}) => openTerminal(deviceId, targetId, opts),
   close: () => closeTerminal(),
   type: (text) => { if (session) session.input(text); },
+  // As if pasted (xterm.js brackets it when the app enabled bracketed paste mode).
+  paste: (text) => { if (term) term.paste(text); },
+  // Characters of input not yet handed to the data channel (a paste being sent).
+  get inputBacklog() { return session && session.inputBacklog ? session.inputBacklog : 0; },
   refreshDevices: () => refreshDevices(),
   waitState: (key, value, timeoutMs) => waitUntil(() => state[key] === value, timeoutMs, `state.${key} === ${value}`),
   waitText: (text, timeoutMs) => waitUntil(() => terminalText().includes(text), timeoutMs, `terminal text ${text}`),
