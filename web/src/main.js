@@ -11,7 +11,10 @@
 //                    sessionId, ice (RTCIceConnectionState), pc (RTCPeerConnectionState),
 //                    channel: "none"|"connecting"|"open"|"closed", binary (bool),
 //                    localCandidateType, remoteCandidateType, relayProtocol ("udp"|"tcp"|"tls"
-//                    when this side is relayed, else null), rttMs, bytesReceived}
+//                    when this side is relayed, else null), rttMs, bytesReceived,
+//                    warning: null or {reason, endsInS, extendable, extendError} while the
+//                    device warns of a coming policy end (session:warning)}
+//   extend()         → Promise<bool>: "Stay connected" (session:extend); false when refused
 //   lastError        error code of the last failure (docs/protocol.md §6, plus
 //                    "network", "server_gone", "channel_closed", "ended"), or null
 //   lastErrorMessage the human message shown for it
@@ -41,7 +44,8 @@
 //   error-banner (data-code), error-message, error-dismiss, device-select
 //   (option values = device ids, data-online), target-select (option values =
 //   target ids, data-kind), host-warning, binary-mode, open-terminal,
-//   close-terminal, status, session-state, ice-state, candidate-pair, rtt, terminal.
+//   close-terminal, status, session-state, ice-state, candidate-pair, rtt, terminal,
+//   session-warning (data-reason), session-warning-message, session-extend.
 
 import "@xterm/xterm/css/xterm.css";
 import "asciinema-player/dist/bundle/asciinema-player.css";
@@ -53,6 +57,7 @@ import { describe } from "./messages.js";
 import { SessionError, TerminalSession, request } from "./session.js";
 import { ScreenSession } from "./screen.js";
 import { setupRecordings } from "./recordings.js";
+import { setupWarning } from "./warning.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -60,6 +65,7 @@ const state = {
   login: "logged_out", user: null, socket: "disconnected", session: "idle", sessionId: null,
   ice: null, pc: null, channel: "none", binary: false,
   localCandidateType: null, remoteCandidateType: null, relayProtocol: null, rttMs: null, bytesReceived: 0,
+  warning: null,
 };
 
 let token = null;  // in memory only: never stored, never in a URL
@@ -94,10 +100,19 @@ const hooks = {
   // Characters of input not yet handed to the data channel (a paste being sent).
   get inputBacklog() { return session && session.inputBacklog ? session.inputBacklog : 0; },
   refreshDevices: () => refreshDevices(),
+  extend: () => warning.extend(),
   waitState: (key, value, timeoutMs) => waitUntil(() => state[key] === value, timeoutMs, `state.${key} === ${value}`),
   waitText: (text, timeoutMs) => waitUntil(() => terminalText().includes(text), timeoutMs, `terminal text ${text}`),
 };
 window.porthole = hooks;
+// The coming policy end of the session (warning.js): a bar, a countdown, "Stay connected".
+const warning = setupWarning({
+  $, state,
+  extendRequest: () => {
+    if (!socket || !session || !session.id) return Promise.reject(new SessionError("session_not_found", "No session."));
+    return request(socket, "session:extend", { session_id: session.id });
+  },
+});
 // Recordings panel (recordings.js): list, download, play back; its hooks join these.
 const recordings = setupRecordings(() => token);
 for (const k of ["listRecordings", "replay", "replaySeek", "replayPlay", "replayPause", "replaySetSpeed",
@@ -276,6 +291,9 @@ function connectSocket() {
     if (session && !session.ended) session.finish("server_gone", null, false);
   });
   socket.on("devices:changed", () => refreshDevices());
+  socket.on("session:warning", (data) => {
+    if (session && !session.ended && data && data.session_id === session.id) warning.show(data);
+  });
   for (const ev of ["webrtc:answer", "webrtc:ice", "webrtc:error", "webrtc:disconnect"]) {
     socket.on(ev, (data) => {
       if (session && data && data.session_id === session.id) session.signal(ev, data);
@@ -384,6 +402,7 @@ function terminalText() {
 }
 
 function renderSessionState(s) {
+  if (["closed", "failed", "idle", "opening"].includes(s.session) && state.warning) warning.hide();
   Object.assign(state, {
     session: s.session, ice: s.ice, pc: s.pc, channel: s.channel,
     localCandidateType: s.localCandidateType, remoteCandidateType: s.remoteCandidateType,
