@@ -109,8 +109,19 @@ async def test_the_panel_lists_recordings_by_target_and_user(env: Env, new_page:
     await page.wait_for_selector("tr[data-session-id]", state="detached")
     assert "No recordings match" in await page.text_content("[data-testid=recording-list] tbody")
 
-    # A row's Play button plays it in the player.
+    # By time: both were opened on 1 January 1970 (UTC); a window from 1970-01-02 on has neither.
     await page.fill("[data-testid=recording-filter-user]", "")
+    await page.fill("[data-testid=recording-filter-target]", "")
+    await page.fill("[data-testid=recording-filter-since]", "1970-01-02")
+    await page.click("[data-testid=recordings-refresh]")
+    await page.wait_for_selector("tr[data-session-id]", state="detached")
+    await page.fill("[data-testid=recording-filter-since]", "1969-12-30")
+    await page.fill("[data-testid=recording-filter-until]", "1970-01-02")
+    await page.click("[data-testid=recordings-refresh]")
+    await page.wait_for_selector("tr[data-session-id=s_list_hist0000000000000]")
+    assert len(await rows()) == 2
+
+    # A row's Play button plays it in the player.
     await page.click("[data-testid=recordings-refresh]")
     await page.click("tr[data-session-id=s_list_plc00000000000000] [data-testid=recording-play]")
     await page.wait_for_selector("[data-testid=replay] .ap-term-text")

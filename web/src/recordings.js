@@ -124,7 +124,8 @@ export function setupRecordings(getToken) {
     const since = $("recording-filter-since").valueAsDate;
     const until = $("recording-filter-until").valueAsDate;
     // valueAsDate is UTC midnight of the picked day; the user means their own day.
-    const local = (d) => new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()).getTime() / 1000;
+    // The server takes unix seconds >= 0: a day before 1970 counts from 1970.
+    const local = (d) => Math.max(0, new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()).getTime() / 1000);
     if (since) out.since = local(since);
     if (until) out.until = local(until) + 86400 - 0.001;
     return out;
