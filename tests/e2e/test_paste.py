@@ -11,7 +11,9 @@ import hashlib
 import json
 import random
 
-from tests.e2e.test_browser_terminal import login, open_terminal_in_page, pick_target, type_line, wait_text
+import pytest
+
+from tests.e2e.test_browser_terminal import login, pick_target, type_line, wait_text
 
 PASTE_BYTES = 5 * 1024 * 1024
 START, END = "\x1b[200~", "\x1b[201~"
@@ -51,9 +53,22 @@ async def sha256_in(c, path: str) -> str:
     return res.output.decode().split()[0]
 
 
-async def test_a_5_mb_paste_arrives_intact(stack, make_container, new_page):
+async def open_page(new_page, stack, target: str, *, binary: bool):
+    page = await new_page(viewport={"width": 900, "height": 600})
+    await login(page, stack)
+    await pick_target(page, stack, target)
+    if binary:
+        await page.check("[data-testid=binary-mode]")  # raw bytes: the other way input is sent
+    await page.click("[data-testid=open-terminal]")
+    await page.evaluate("porthole.waitState('channel', 'open', 20000)")
+    return page
+
+
+# JSON mode: the escaped JSON text counts against the limit; binary mode: the raw bytes.
+@pytest.mark.parametrize("binary", [False, True], ids=["json", "binary"])
+async def test_a_5_mb_paste_arrives_intact(stack, make_container, new_page, binary):
     c = make_container()
-    page = await open_terminal_in_page(new_page, stack, c.name)  # JSON mode: escaping counts against the limit
+    page = await open_page(new_page, stack, c.name, binary=binary)
     text = paste_text(PASTE_BYTES, seed=15)
     want = pty_bytes(text)
     assert len(want) >= PASTE_BYTES
@@ -69,12 +84,7 @@ async def test_a_5_mb_paste_arrives_intact(stack, make_container, new_page):
 
 async def test_a_bracketed_paste_keeps_its_framing(stack, make_container, new_page):
     c = make_container()
-    page = await new_page(viewport={"width": 900, "height": 600})
-    await login(page, stack)
-    await pick_target(page, stack, c.name)
-    await page.check("[data-testid=binary-mode]")  # raw bytes: the other way input is sent
-    await page.click("[data-testid=open-terminal]")
-    await page.evaluate("porthole.waitState('channel', 'open', 20000)")
+    page = await open_page(new_page, stack, c.name, binary=False)
     body = paste_text(300 * 1024, seed=2004)  # ten messages or so
     # Pasted text that tries to end the bracket early and run a command: the page drops the markers.
     pasted = body[:70_000] + END + "touch /tmp/pwned\r" + START + body[70_000:]
