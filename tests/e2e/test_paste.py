@@ -94,4 +94,5 @@ async def test_a_bracketed_paste_keeps_its_framing(stack, make_container, new_pa
     await page.evaluate(f"porthole.paste({json.dumps(pasted)})")
     await wait_text(page, "read-2done", timeout_ms=60_000)
     assert await sha256_in(c, "/tmp/q") == hashlib.sha256(want).hexdigest()
+    assert await page.evaluate("porthole.inputBacklog") == 0
     assert not await page.evaluate("porthole.term.modes.bracketedPasteMode")

@@ -234,8 +234,9 @@ export class TerminalSession {
   // is still being sent waits behind it (a bracketed paste stays whole).
   input(text) {
     if (!this.dc || this.dc.readyState !== "open" || this.mode === "view" || !text) return;
-    this.inputQueue.push(sanitizePaste(text));
-    this.inputBacklog += text.length;
+    const clean = sanitizePaste(text);
+    this.inputQueue.push(clean);
+    this.inputBacklog += clean.length;
     if (!this.sendingInput) this.sendInput();
   }
 
