@@ -95,5 +95,6 @@ async def test_a_maximum_length_is_warned_of_but_cannot_be_extended(max_stack, m
     # Asking anyway (a client that ignores `extendable`): the device refuses with a code.
     assert await page.evaluate("porthole.extend()") is False
     assert (await page.evaluate("porthole.state.warning"))["extendError"] == "not_extendable"
+    assert "Could not extend it" in await page.text_content("[data-testid=session-warning-message]")
     await page.evaluate("porthole.waitState('session', 'closed', 20000)")
     assert await page.evaluate("porthole.lastError") == "max_duration"

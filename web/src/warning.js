@@ -20,7 +20,9 @@ export function setupWarning({ $, state, extendRequest }) {
     const left = Math.max(0, Math.round((endsAt - Date.now()) / 1000));
     const then = w.extendable ? "Type anything or press Stay connected to keep it."
       : "This cannot be extended: save your work.";
-    $("session-warning-message").textContent = `This session ends in ${left} s ${REASONS[w.reason] || `(${w.reason})`}. ${then}`;
+    const failed = w.extendError ? ` Could not extend it: ${w.extendMessage}` : "";
+    $("session-warning-message").textContent =
+      `This session ends in ${left} s ${REASONS[w.reason] || `(${w.reason})`}. ${then}${failed}`;
   }
 
   function hide() {
@@ -38,7 +40,9 @@ export function setupWarning({ $, state, extendRequest }) {
       return;
     }
     endsAt = Date.now() + data.ends_in_s * 1000;
-    state.warning = { reason: data.reason, endsInS: data.ends_in_s, extendable: !!data.extendable, extendError: null };
+    state.warning = {
+      reason: data.reason, endsInS: data.ends_in_s, extendable: !!data.extendable, extendError: null, extendMessage: null,
+    };
     const bar = $("session-warning");
     bar.dataset.reason = data.reason;
     $("session-extend").hidden = !data.extendable;
@@ -57,8 +61,11 @@ export function setupWarning({ $, state, extendRequest }) {
       hide();
       return true;
     } catch (e) {
-      if (state.warning) state.warning.extendError = e.code || "internal";
-      $("session-warning-message").textContent = `Could not extend the session: ${e.message}`;
+      if (state.warning) {
+        state.warning.extendError = e.code || "internal";
+        state.warning.extendMessage = e.message || e.code;
+        render();
+      }
       return false;
     } finally {
       $("session-extend").disabled = false;
