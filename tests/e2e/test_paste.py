@@ -2,7 +2,8 @@
 page splits a 5 MB paste into messages under the device's 64 KiB limit and
 sends them in order with backpressure; what the program in the container
 reads hashes the same. Bracketed paste mode keeps its framing, and markers
-inside the pasted text cannot end the bracket early."""
+inside the pasted text cannot end the bracket early. Control characters, six
+bytes each in JSON, are split by their escaped size."""
 
 from __future__ import annotations
 
@@ -37,13 +38,12 @@ def pty_bytes(pasted: str) -> bytes:
 
 
 async def reader_ready(page, n: int, path: str, *, bracketed: bool) -> None:
-    """Has the shell read exactly n bytes, raw and unechoed, into path; returns once it reads.
+    """Has the shell read exactly n bytes, raw (no ^V or ^O either) and unechoed, into path; returns once it reads.
     Afterwards the screen shows "read-2done"."""
     on = "printf '\\033[?2004h'; " if bracketed else ""
     off = "printf '\\033[?2004l'; " if bracketed else ""
-    await type_line(
-        page, f"{on}stty raw -echo; echo ready-$((2+3)); head -c {n} > {path}; stty sane; {off}echo read-$((1+1))done"
-    )
+    read = f"stty raw -echo -iexten; echo ready-$((2+3)); head -c {n} > {path}; stty sane"
+    await type_line(page, f"{on}{read}; {off}echo read-$((1+1))done")
     await wait_text(page, "ready-5")  # stty raw has run: the paste is read raw
 
 
@@ -96,3 +96,37 @@ async def test_a_bracketed_paste_keeps_its_framing(stack, make_container, new_pa
     assert await sha256_in(c, "/tmp/q") == hashlib.sha256(want).hexdigest()
     assert await page.evaluate("porthole.inputBacklog") == 0
     assert not await page.evaluate("porthole.term.modes.bracketedPasteMode")
+
+
+# Wraps the terminal channel's send to record the largest message (bytes on the wire).
+MEASURE_SENDS_JS = """() => {
+  const dc = porthole.dc;
+  const send = dc.send.bind(dc);
+  window.sent = { count: 0, max: 0 };
+  dc.send = (m) => {
+    const n = typeof m === "string" ? new TextEncoder().encode(m).length : m.byteLength;
+    window.sent.count += 1;
+    window.sent.max = Math.max(window.sent.max, n);
+    return send(m);
+  };
+}"""
+
+
+async def test_control_characters_escaped_sixfold_still_fit(stack, make_container, new_page):
+    """JSON mode's worst case: each control character is six bytes of JSON (\\u0001); no message is over 32 KiB."""
+    c = make_container()
+    page = await open_page(new_page, stack, c.name, binary=False)
+    rnd = random.Random(6)
+    # Not ^P: Docker's exec attach reads ^P ^Q as its detach keys and ends the exec (reported, not ours to fix here).
+    controls = [chr(b) for b in range(0x20) if chr(b) not in "\r\n\x10"]
+    text = "".join(rnd.choice(controls) for _ in range(256 * 1024))
+    want = text.encode()
+    await reader_ready(page, len(want), "/tmp/c", bracketed=False)
+    await page.evaluate(MEASURE_SENDS_JS)
+    await page.evaluate(f"porthole.paste({json.dumps(text)})")
+    await wait_text(page, "read-2done", timeout_ms=60_000)
+    assert await sha256_in(c, "/tmp/c") == hashlib.sha256(want).hexdigest()
+    sent = await page.evaluate("window.sent")
+    # Split by the escaped size (\\u0001 is six bytes, \\t two), not by the length in characters.
+    assert sent["count"] >= len(json.dumps(text)) // (32 * 1024) > len(text) // (32 * 1024), sent
+    assert 0 < sent["max"] <= 32 * 1024, sent
