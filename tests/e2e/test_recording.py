@@ -160,15 +160,14 @@ async def test_recorded_session_replays_to_the_same_output(recording_stack, make
     assert played.returncode == 0, played.stderr
     assert played.stdout.decode() == recorded
 
-    # The page lists it and replays it in its own terminal.
+    # The page lists it (by target and user) and plays it back in its player; at the end the screen is the client's.
     page = await new_page(viewport={"width": 1200, "height": 900})
     await login(page, dc)
-    listed = await page.evaluate("porthole.listRecordings()")
-    assert sid in [r["session_id"] for r in listed]
-    await page.evaluate(f"porthole.replay({sid!r}, {{speed: 0}})")
-    assert await page.evaluate("porthole.replayState") == "done"
+    listed = await page.evaluate(f"porthole.listRecordings({{target: {c.name!r}, user: {dc.username!r}}})")
+    assert [r["session_id"] for r in listed] == [sid]
+    await page.evaluate(f"porthole.replay({sid!r}, {{autoPlay: false}})")
+    assert await page.evaluate("porthole.replayState") == "ready"
+    await page.evaluate("porthole.replaySeek(porthole.replayDuration())")
     shown = await page.evaluate("porthole.replayText()")
     assert "rec-42" in shown and "Aé€Z" in shown, shown
-    await page.evaluate("porthole.listRecordings()")  # fills the picker too
-    await page.click("[data-testid=recordings] summary")
     await page.screenshot(path=str(artifacts_dir(request.node) / "replay.png"))

@@ -34,7 +34,14 @@ SECRETS = {"edge-1": "sec-edge1-QWERTYUIOP", "edge-2": "sec-edge2-ASDFGHJKL", "f
 TURN_SECRET = "turn-secret-LKJHGFDSA-0123456789"
 TURN_CREDENTIAL = TURN_SECRET  # the long-lived TURN secret: no log, ack or audit record may hold it
 
-CLIENT_EVENTS = ("devices:changed", "webrtc:answer", "webrtc:ice", "webrtc:disconnect", "webrtc:error")
+CLIENT_EVENTS = (
+    "devices:changed",
+    "webrtc:answer",
+    "webrtc:ice",
+    "webrtc:disconnect",
+    "webrtc:error",
+    "session:warning",
+)
 AGENT_EVENTS = ("webrtc:offer", "webrtc:ice", "webrtc:disconnect")
 
 

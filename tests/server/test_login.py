@@ -62,7 +62,9 @@ async def test_healthz_and_security_headers(env: Env) -> None:
         assert r.status == 200 and await r.json() == {"ok": True}
         csp = r.headers["Content-Security-Policy"]
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
-        assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+        script_src = csp.split("script-src")[1].split(";")[0]
+        assert "unsafe-inline" not in script_src
+        assert "'unsafe-eval'" not in script_src  # WebAssembly only ('wasm-unsafe-eval'), never JS eval
         assert r.headers["X-Content-Type-Options"] == "nosniff"
         assert r.headers["X-Frame-Options"] == "DENY"
         assert r.headers["Referrer-Policy"] == "no-referrer"

@@ -83,7 +83,14 @@ def uploader_for(tmp: Path, url: str, device: str = "edge-1", secret: str | None
     return Uploader(cfg)
 
 
-def opened(env: Env, sid: str, device: str = "edge-1", user: str = "operator", target: str = "plc-runtime") -> None:
+def opened(
+    env: Env,
+    sid: str,
+    device: str = "edge-1",
+    user: str = "operator",
+    target: str = "plc-runtime",
+    opened_at: float = 1.0,
+) -> None:
     env.server.recordings.session_opened(
         {
             "session_id": sid,
@@ -93,7 +100,7 @@ def opened(env: Env, sid: str, device: str = "edge-1", user: str = "operator", t
             "target": target,
             "kind": "terminal",
             "mode": "interactive",
-            "opened_at": 1.0,
+            "opened_at": opened_at,
         }
     )
 
@@ -160,6 +167,37 @@ async def test_who_may_list_and_download(env: Env) -> None:
         assert await visible("outsider") == (False, 404)  # another org: not even its existence
         async with http.get(env.url + "/api/recordings", headers={"Authorization": "Bearer nope"}) as r:
             assert r.status == 401
+
+
+async def test_the_list_filters_by_target_user_and_time(env: Env) -> None:
+    made = {
+        "s_filter_a00000000000000": ("operator", "plc-runtime", 1000.0),
+        "s_filter_b00000000000000": ("operator", "historian", 2000.0),
+        "s_filter_c00000000000000": ("viewer", "plc-runtime", 3000.0),
+    }
+    for sid, (user, target, at) in made.items():
+        opened(env, sid, user=user, target=target, opened_at=at)
+        (recordings_dir(env) / f"{sid}.cast").write_text('{"version": 2, "width": 80, "height": 24}\n')
+    headers = {"Authorization": f"Bearer {await env.token('operator')}"}
+    async with aiohttp.ClientSession() as http:
+
+        async def listed(**query: str) -> list[str]:
+            async with http.get(env.url + "/api/recordings", headers=headers, params=query) as r:
+                assert r.status == 200, await r.text()
+                return [x["session_id"] for x in (await r.json())["recordings"] if x["session_id"] in made]
+
+        a, b, c = made
+        assert await listed() == [c, b, a]  # newest first
+        assert await listed(target="plc-runtime") == [c, a]
+        assert await listed(user="operator") == [b, a]
+        assert await listed(user="viewer", target="plc-runtime") == [c]
+        assert await listed(since="1500", until="2500") == [b]
+        assert await listed(since="2000") == [c, b]  # both ends inclusive
+        assert await listed(target="nothing-by-that-name") == []
+        for bad in ({"since": "yesterday"}, {"until": "-1"}, {"since": "nan"}, {"colour": "red"}, {"user": ""}):
+            async with http.get(env.url + "/api/recordings", headers=headers, params=bad) as r:
+                assert r.status == 400, bad
+                assert (await r.json())["error"]["code"] == "bad_request"
 
 
 async def test_a_recording_cut_short_by_a_crash_is_uploaded_at_start(env: Env, tmp_path: Path) -> None:

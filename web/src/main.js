@@ -11,7 +11,10 @@
 //                    sessionId, ice (RTCIceConnectionState), pc (RTCPeerConnectionState),
 //                    channel: "none"|"connecting"|"open"|"closed", binary (bool),
 //                    localCandidateType, remoteCandidateType, relayProtocol ("udp"|"tcp"|"tls"
-//                    when this side is relayed, else null), rttMs, bytesReceived}
+//                    when this side is relayed, else null), rttMs, bytesReceived,
+//                    warning: null or {reason, endsInS, extendable, extendError} while the
+//                    device warns of a coming policy end (session:warning)}
+//   extend()         → Promise<bool>: "Stay connected" (session:extend); false when refused
 //   lastError        error code of the last failure (docs/protocol.md §6, plus
 //                    "network", "server_gone", "channel_closed", "ended"), or null
 //   lastErrorMessage the human message shown for it
@@ -23,7 +26,10 @@
 //   term             the xterm.js Terminal
 //   terminalText()   the terminal buffer as text (lines joined with "\n", right-trimmed)
 //   login(user, password) → Promise, open(deviceId, targetId, {binary}) → Promise,
-//   close(), type(text) (as if typed), refreshDevices() → Promise
+//   close(), type(text) (as if typed), paste(text) (as if pasted: xterm.js turns "\n" into
+//   "\r" and brackets it in bracketed paste mode; session.js splits it into messages of at
+//   most 32 KiB, sent in order with backpressure), inputBacklog (characters not yet sent),
+//   refreshDevices() → Promise
 //   waitState(key, value, timeoutMs=15000) → Promise: resolves when state[key] === value
 //   waitText(substring, timeoutMs=15000) → Promise: resolves when terminalText() has it
 //   video            the <video> of a screen session (data-testid screen)
@@ -38,9 +44,11 @@
 //   error-banner (data-code), error-message, error-dismiss, device-select
 //   (option values = device ids, data-online), target-select (option values =
 //   target ids, data-kind), host-warning, binary-mode, open-terminal,
-//   close-terminal, status, session-state, ice-state, candidate-pair, rtt, terminal.
+//   close-terminal, status, session-state, ice-state, candidate-pair, rtt, terminal,
+//   session-warning (data-reason), session-warning-message, session-extend.
 
 import "@xterm/xterm/css/xterm.css";
+import "asciinema-player/dist/bundle/asciinema-player.css";
 import "./style.css";
 import { Terminal } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
@@ -49,6 +57,7 @@ import { describe } from "./messages.js";
 import { SessionError, TerminalSession, request } from "./session.js";
 import { ScreenSession } from "./screen.js";
 import { setupRecordings } from "./recordings.js";
+import { setupWarning } from "./warning.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -56,6 +65,7 @@ const state = {
   login: "logged_out", user: null, socket: "disconnected", session: "idle", sessionId: null,
   ice: null, pc: null, channel: "none", binary: false,
   localCandidateType: null, remoteCandidateType: null, relayProtocol: null, rttMs: null, bytesReceived: 0,
+  warning: null,
 };
 
 let token = null;  // in memory only: never stored, never in a URL
@@ -85,16 +95,30 @@ const hooks = {
   open: (deviceId, targetId, opts = {}) => openTerminal(deviceId, targetId, opts),
   close: () => closeTerminal(),
   type: (text) => { if (session) session.input(text); },
+  // As if pasted (xterm.js brackets it when the app enabled bracketed paste mode).
+  paste: (text) => { if (term) term.paste(text); },
+  // Characters of input not yet handed to the data channel (a paste being sent).
+  get inputBacklog() { return session && session.inputBacklog ? session.inputBacklog : 0; },
   refreshDevices: () => refreshDevices(),
+  extend: () => warning.extend(),
   waitState: (key, value, timeoutMs) => waitUntil(() => state[key] === value, timeoutMs, `state.${key} === ${value}`),
   waitText: (text, timeoutMs) => waitUntil(() => terminalText().includes(text), timeoutMs, `terminal text ${text}`),
 };
 window.porthole = hooks;
-// Recordings panel (recordings.js): list, download, replay; its hooks join these.
+// The coming policy end of the session (warning.js): a bar, a countdown, "Stay connected".
+const warning = setupWarning({
+  $, state,
+  extendRequest: () => {
+    if (!socket || !session || !session.id) return Promise.reject(new SessionError("session_not_found", "No session."));
+    return request(socket, "session:extend", { session_id: session.id });
+  },
+});
+// Recordings panel (recordings.js): list, download, play back; its hooks join these.
 const recordings = setupRecordings(() => token);
-Object.assign(hooks, { listRecordings: recordings.listRecordings, replay: recordings.replay,
-  replayText: recordings.replayText });
+for (const k of ["listRecordings", "replay", "replaySeek", "replayPlay", "replayPause", "replaySetSpeed",
+  "replaySetIdleLimit", "replayTime", "replayDuration", "replayText"]) hooks[k] = recordings[k];
 Object.defineProperty(hooks, "replayState", { get: () => recordings.replayState });
+Object.defineProperty(hooks, "replayOptions", { get: () => recordings.replayOptions });
 
 // Polls for the test hooks above; rejects with the current state on timeout.
 const WAIT_POLL_MS = 50;
@@ -267,6 +291,9 @@ function connectSocket() {
     if (session && !session.ended) session.finish("server_gone", null, false);
   });
   socket.on("devices:changed", () => refreshDevices());
+  socket.on("session:warning", (data) => {
+    if (session && !session.ended && data && data.session_id === session.id) warning.show(data);
+  });
   for (const ev of ["webrtc:answer", "webrtc:ice", "webrtc:error", "webrtc:disconnect"]) {
     socket.on(ev, (data) => {
       if (session && data && data.session_id === session.id) session.signal(ev, data);
@@ -375,6 +402,7 @@ function terminalText() {
 }
 
 function renderSessionState(s) {
+  if (["closed", "failed", "idle", "opening"].includes(s.session) && state.warning) warning.hide();
   Object.assign(state, {
     session: s.session, ice: s.ice, pc: s.pc, channel: s.channel,
     localCandidateType: s.localCandidateType, remoteCandidateType: s.remoteCandidateType,

@@ -33,6 +33,7 @@ const MESSAGES = {
   view_only: "View only: you see the output, your typing is ignored.",
   idle_timeout: "The session was closed after being idle too long.",
   max_duration: "The session reached its maximum length and was closed.",
+  not_extendable: "The device's policy does not allow this session to be extended.",
   login_expired: "Your login expired, and with it this session. Log in again.",
 };
 

@@ -12,6 +12,53 @@ const STATS_INTERVAL_MS = 1000;
 const CLOSE_FLUSH_MS = 300;
 // webrtc:disconnect reasons that are policy decisions, shown as errors with their own message.
 const POLICY_ENDS = ["idle_timeout", "max_duration", "grant_expired", "login_expired"];
+// Input larger than this (a paste) goes as several messages, each at most this
+// many bytes on the wire (the JSON message, or the raw bytes in binary mode):
+// half the device's 64 KiB limit on one incoming message (docs/protocol.md §5).
+export const MAX_INPUT_MESSAGE = 32 * 1024;
+// While a paste is sent, the page waits when the channel holds more than
+// INPUT_HIGH_WATER bytes until it is down to INPUT_LOW_WATER (bufferedamountlow),
+// so that a 5 MB paste never sits in the browser's send buffer all at once.
+const INPUT_HIGH_WATER = 1024 * 1024;
+const INPUT_LOW_WATER = 256 * 1024;
+const PASTE_START = "\x1b[200~";
+const PASTE_END = "\x1b[201~";
+
+// Text for one input: a bracketed paste (what xterm.js sends when the app
+// enabled mode 2004) keeps its own markers, but markers inside the pasted text
+// are dropped, so that pasted text cannot end the bracket early and run as typed.
+export function sanitizePaste(text) {
+  if (!text.startsWith(PASTE_START) || !text.endsWith(PASTE_END) || text.length < PASTE_START.length + PASTE_END.length) {
+    return text;
+  }
+  const inner = text.slice(PASTE_START.length, -PASTE_END.length);
+  if (!inner.includes(PASTE_START) && !inner.includes(PASTE_END)) return text;
+  return PASTE_START + inner.split(PASTE_START).join("").split(PASTE_END).join("") + PASTE_END;
+}
+
+// Splits `text` into pieces whose wire size (size(piece), bytes) is at most
+// `limit`, never inside a surrogate pair; in order, nothing lost.
+export function splitInput(text, limit, size) {
+  const out = [];
+  let pos = 0;
+  let guess = limit;  // characters; one byte each for ASCII, refined by measuring
+  while (pos < text.length) {
+    let n = Math.min(guess, text.length - pos);
+    for (;;) {
+      if (n < text.length - pos && n > 1) {
+        const c = text.charCodeAt(pos + n - 1);
+        if (c >= 0xd800 && c <= 0xdbff) n -= 1;  // keep a surrogate pair together
+      }
+      const bytes = size(text.slice(pos, pos + n));
+      if (bytes <= limit || n <= 1) break;
+      n = Math.max(1, Math.floor((n * limit) / bytes) - 8);
+    }
+    out.push(text.slice(pos, pos + n));
+    pos += n;
+    guess = Math.max(guess, n);
+  }
+  return out;
+}
 
 export class SessionError extends Error {
   constructor(code, message) {
@@ -55,6 +102,9 @@ export class TerminalSession {
     this.ended = false;
     this.exited = false;
     this.remoteQueue = [];
+    this.inputQueue = [];  // input waiting behind a paste, in order
+    this.sendingInput = false;
+    this.inputBacklog = 0;  // characters queued, not yet handed to the channel
     this.encoder = new TextEncoder();
     this.state = { session: "idle", ice: "new", pc: "new", channel: "none",
       localCandidateType: null, remoteCandidateType: null, rttMs: null, bytesReceived: 0 };
@@ -77,6 +127,7 @@ export class TerminalSession {
     const pc = this.newPeerConnection(ack.ice_servers, ack.ice_transport_policy);
     const dc = pc.createDataChannel("terminal", { ordered: true, protocol: this.binary ? "porthole-binary" : "" });
     dc.binaryType = "arraybuffer";
+    dc.bufferedAmountLowThreshold = INPUT_LOW_WATER;
     this.dc = dc;
     dc.onopen = () => {
       this.set({ session: "open", channel: "open" });
@@ -178,10 +229,65 @@ export class TerminalSession {
     if (this.dc && this.dc.readyState === "open") this.dc.send(JSON.stringify(obj));
   }
 
+  // Keystrokes and pastes, in the order given. A keystroke goes out at once;
+  // input over MAX_INPUT_MESSAGE is split, and input that comes while a paste
+  // is still being sent waits behind it (a bracketed paste stays whole).
   input(text) {
-    if (!this.dc || this.dc.readyState !== "open" || this.mode === "view") return;
-    if (this.binary) this.dc.send(this.encoder.encode(text));
-    else this.send({ type: "input", data: text });
+    if (!this.dc || this.dc.readyState !== "open" || this.mode === "view" || !text) return;
+    const clean = sanitizePaste(text);
+    this.inputQueue.push(clean);
+    this.inputBacklog += clean.length;
+    if (!this.sendingInput) this.sendInput();
+  }
+
+  // Runs synchronously until the channel's buffer is over INPUT_HIGH_WATER.
+  async sendInput() {
+    this.sendingInput = true;
+    const dc = this.dc;
+    try {
+      while (this.inputQueue.length) {
+        const text = this.inputQueue.shift();
+        const pieces = text.length * 6 + 32 <= MAX_INPUT_MESSAGE ? [text]
+          : splitInput(text, MAX_INPUT_MESSAGE, (t) => this.inputSize(t));
+        for (const piece of pieces) {
+          if (dc.readyState !== "open") return;
+          if (dc.bufferedAmount > INPUT_HIGH_WATER) await this.bufferDrained(dc);
+          if (dc.readyState !== "open") return;
+          dc.send(this.inputWire(piece));
+          this.inputBacklog -= piece.length;
+        }
+      }
+    } finally {
+      this.sendingInput = false;
+      if (dc.readyState !== "open") {
+        this.inputQueue = [];
+        this.inputBacklog = 0;
+      }
+    }
+  }
+
+  // One input message as sent: raw UTF-8 bytes (binary mode) or the JSON text.
+  inputWire(text) {
+    return this.binary ? this.encoder.encode(text) : JSON.stringify({ type: "input", data: text });
+  }
+
+  // Its size on the wire, in bytes.
+  inputSize(text) {
+    const wire = this.inputWire(text);
+    return typeof wire === "string" ? this.encoder.encode(wire).length : wire.length;
+  }
+
+  bufferDrained(dc) {
+    return new Promise((resolve) => {
+      const done = () => {
+        dc.removeEventListener("bufferedamountlow", done);
+        dc.removeEventListener("close", done);
+        resolve();
+      };
+      dc.addEventListener("bufferedamountlow", done);
+      dc.addEventListener("close", done);
+      if (dc.bufferedAmount <= dc.bufferedAmountLowThreshold || dc.readyState !== "open") done();
+    });
   }
 
   resize(cols, rows) {

@@ -85,6 +85,10 @@ MAX_DURATION = "max_duration"
 GRANT_EXPIRED = errors.GRANT_EXPIRED
 LOGIN_EXPIRED = "login_expired"
 VIEW_ONLY = "view_only"
+# `session:extend` for an end that no policy lets the user put off (max_duration, grant_expired).
+NOT_EXTENDABLE = "not_extendable"
+# The policy ends a `session:warning` announces.
+WARNING_REASONS = frozenset({IDLE_TIMEOUT, MAX_DURATION, GRANT_EXPIRED})
 
 # Codes of the screen `input` channel (porthole-core, core-go/internal/screen/input).
 INPUT_NOT_ALLOWED = "input_not_allowed"
@@ -129,6 +133,7 @@ ERROR_CODES = frozenset(
         IDLE_TIMEOUT,
         MAX_DURATION,
         VIEW_ONLY,
+        NOT_EXTENDABLE,
         INPUT_NOT_ALLOWED,
         OUT_OF_RANGE,
         UNKNOWN_KEYSYM,

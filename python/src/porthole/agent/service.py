@@ -66,6 +66,9 @@ class Agent:
         self.sidecar_events = SidecarEvents(
             self.sidecar, self.sessions, self.outbox, self.events, on_closed=self.diagnoses.sidecar_closed
         )
+        # Ends sessions by policy and warns their clients first; `session:extend` puts off an idle end.
+        self.watchdog = watchdog.Watchdog(self.sessions, cfg.policy, send=self.outbox.emit)
+        self.sio.on("session:extend", self.watchdog.on_extend, namespace=NAMESPACE)
         admission = Admission(cfg, public_key, self.inventory, self.sessions, lambda: self._accepting)
         self.signaling = Signaling(
             self.sio, self.outbox, admission, self.sessions, self.events, device_id=cfg.device_id, public_key=public_key
@@ -109,7 +112,7 @@ class Agent:
         await self.inventory.refresh()
         await self._reconcile()
         self._spawn(self._inventory_loop(), "inventory")
-        self._spawn(watchdog.run(self.sessions, self.cfg.policy), "watchdog")
+        self._spawn(self.watchdog.run(), "watchdog")
         if self.uploader is not None:
             self._spawn(self.uploader.run(), "recording-upload")
         self._accepting = True

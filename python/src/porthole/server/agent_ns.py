@@ -30,6 +30,7 @@ class AgentNamespace(EventNamespace):
             "webrtc:ice": self.ice,
             "webrtc:error": self.error,
             "webrtc:disconnect": self.disconnect_session,
+            "session:warning": self.warning,
         }
 
     async def _authenticate(self, auth: Any, environ: dict) -> str:
@@ -119,4 +120,12 @@ class AgentNamespace(EventNamespace):
         s = await self._session(sid, d)
         why = payloads.reason(d, "closed")
         await self.hub.end_session(s, "device", client=("webrtc:disconnect", {"session_id": s.id, "reason": why}))
+        return {"ok": True}
+
+    async def warning(self, sid: str, data: Any) -> dict[str, Any]:
+        """A policy end is coming (or no longer is): relayed to the session's client as is."""
+        d = payloads.obj(data)
+        s = await self._session(sid, d)
+        w = payloads.warning(d)
+        await self.hub.to_client("session:warning", {"session_id": s.id, **w}, s.client_sid)
         return {"ok": True}

@@ -7,6 +7,7 @@ from the hub), where audit, metrics and recordings listen.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,9 +20,12 @@ from porthole.server import clientaddr, execopts, ice, payloads
 from porthole.server.auditing import clean
 from porthole.server.auth import TokenRevoked, Tokens, token_problem
 from porthole.server.authz import Policy
-from porthole.server.hub import CLIENT_NS, EventNamespace, Hub, log, org_room
+from porthole.server.hub import AGENT_NS, CLIENT_NS, EventNamespace, Hub, log, org_room
 from porthole.server.sessions import MAX_PENDING_ICE, Session, new_session_id
 from porthole.server.store import ClientConn
+
+# How long `session:extend` waits for the device's answer (it answers at once).
+EXTEND_TIMEOUT_S = 5.0
 
 
 class ClientNamespace(EventNamespace):
@@ -42,6 +46,7 @@ class ClientNamespace(EventNamespace):
             "webrtc:offer": self.offer,
             "webrtc:ice": self.ice,
             "webrtc:disconnect": self.disconnect_session,
+            "session:extend": self.extend,
         }
 
     async def on_connect(self, sid: str, environ: dict, auth: Any) -> None:
@@ -288,3 +293,28 @@ class ClientNamespace(EventNamespace):
         why = wire.client_reason(payloads.reason(d, wire.USER_CLOSED))
         await self.hub.end_session(s, "client", agent=("webrtc:disconnect", {"session_id": s.id, "reason": why}))
         return {"ok": True}
+
+    async def extend(self, sid: str, data: Any) -> dict[str, Any]:
+        """The user asks to stay: relayed to the device, whose answer is the ack (not_extendable, ...)."""
+        d = payloads.obj(data)
+        s = await self._own_session(sid, d)
+        if not s.offered or await self.hub.store.get_agent(s.agent_sid) is None:
+            raise PortholeError(errors.SESSION_NOT_FOUND, "the session is not running")
+        # Not sio.call(): the server runs with async_handlers=False, where call() is refused. An
+        # emit with a callback is fine: the device's ack arrives on its own connection.
+        answered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def on_ack(*args: Any) -> None:
+            if not answered.done():
+                answered.set_result(args[0] if args else None)
+
+        await self.hub.sio.emit(
+            "session:extend", {"session_id": s.id}, to=s.agent_sid, namespace=AGENT_NS, callback=on_ack
+        )
+        try:
+            ack = await asyncio.wait_for(answered, EXTEND_TIMEOUT_S)
+        except TimeoutError:
+            raise PortholeError(errors.DEVICE_OFFLINE, "the device did not answer") from None
+        out = payloads.extend_answer(ack)
+        log.info("session %s: extended at the request of user=%s", s.id, s.user)
+        return out

@@ -149,6 +149,39 @@ def error(d: dict[str, Any]) -> tuple[str, str]:
     return code, text(d, "message", wire.MAX_ERROR_MESSAGE_LEN, default="", empty_ok=True)
 
 
+# A warning announces an end at most this far ahead (the agent warns a minute ahead).
+MAX_WARNING_AHEAD_S = 3600.0
+
+
+def warning(d: dict[str, Any]) -> dict[str, Any]:
+    """A device's `session:warning` (docs/protocol.md §3), rebuilt for the client (without session_id)."""
+    why = text(d, "reason", wire.MAX_REASON_LEN)
+    if why not in wire.WARNING_REASONS:
+        raise bad(f"reason must be one of {sorted(wire.WARNING_REASONS)}")
+    if d.get("cleared") is True:
+        return {"reason": why, "cleared": True}
+    ends = d.get("ends_in_s")
+    if isinstance(ends, bool) or not isinstance(ends, (int, float)) or not 0 <= ends <= MAX_WARNING_AHEAD_S:
+        raise bad(f"ends_in_s must be a number 0..{MAX_WARNING_AHEAD_S:g}")
+    extendable = d.get("extendable")
+    if not isinstance(extendable, bool):
+        raise bad("extendable must be true or false")
+    message = text(d, "message", wire.MAX_ERROR_MESSAGE_LEN, default="", empty_ok=True)
+    return {"reason": why, "ends_in_s": float(ends), "extendable": extendable, "message": message}
+
+
+def extend_answer(ack: object) -> dict[str, Any]:
+    """The device's ack of `session:extend`, rebuilt for the client; a malformed one is `internal`."""
+    if isinstance(ack, dict) and ack.get("ok") is True:
+        return {"ok": True}
+    err = ack.get("error") if isinstance(ack, dict) else None
+    try:
+        code, message = error(obj(err))
+    except PortholeError:
+        raise PortholeError(errors.INTERNAL, "the device answered session:extend with a malformed ack") from None
+    raise PortholeError(code, message)
+
+
 def _target(t: object, i: int) -> dict[str, str]:
     if not isinstance(t, dict):
         raise bad(f"targets[{i}] must be an object")

@@ -14,7 +14,9 @@ Upload (device): `PUT /api/recordings/<sid>` with `Authorization: Device
 upload, once.
 
 Listing and download (users): `GET /api/recordings` and
-`GET /api/recordings/<sid>` with `Authorization: Bearer <login token>`. A
+`GET /api/recordings/<sid>` with `Authorization: Bearer <login token>`. The
+list takes optional filters (`user`, `device`, `target`: exact; `since`,
+`until`: unix seconds on `opened_at`); a bad one is `400 bad_request`. A
 user sees a recording of their own org when a grant of theirs names that
 device and target (the same rule as opening it), or when it is their own.
 """
@@ -45,6 +47,10 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 MAX_CHUNK_BYTES = 4 * 1024 * 1024
 SID_RE = re.compile(r"^s_[A-Za-z0-9_-]{1,62}$")
 RANGE_RE = re.compile(r"^bytes (?:(\d+)-(\d+)|\*)/(\d+)$")
+# GET /api/recordings filters: exact matches on these fields, and a window on opened_at.
+LIST_EXACT = ("user", "device", "target")
+LIST_TIME = ("since", "until")
+MAX_FILTER_LEN = 256
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,41 @@ def parse_config(raw: object, base: Path) -> RecordingsConfig:
         raise ConfigError("recordings.max_bytes: an integer 1024..2^34")
     p = Path(d).expanduser()
     return RecordingsConfig(dir=p if p.is_absolute() else base / p, max_bytes=mb)
+
+
+def parse_list_filters(query: Any) -> dict[str, Any]:
+    """The list's query filters, or PortholeError(bad_request) naming the bad one."""
+    unknown = sorted(set(query) - set(LIST_EXACT) - set(LIST_TIME))
+    if unknown:
+        raise PortholeError(errors.BAD_REQUEST, f"unknown filter {unknown[0][:64]!r}")
+    out: dict[str, Any] = {}
+    for k in LIST_EXACT:
+        if k in query:
+            v = query[k]
+            if not v or len(v) > MAX_FILTER_LEN:
+                raise PortholeError(errors.BAD_REQUEST, f"{k}: 1..{MAX_FILTER_LEN} characters")
+            out[k] = v
+    for k in LIST_TIME:
+        if k in query:
+            try:
+                t = float(query[k])
+            except ValueError:
+                t = float("nan")
+            if not 0 <= t < 2**40:  # also refuses nan and inf
+                raise PortholeError(errors.BAD_REQUEST, f"{k}: unix seconds, a number >= 0")
+            out[k] = t
+    return out
+
+
+def matches(meta: dict[str, Any], filters: dict[str, Any]) -> bool:
+    if any(meta.get(k) != filters[k] for k in LIST_EXACT if k in filters):
+        return False
+    opened = meta.get("opened_at")
+    if ("since" in filters or "until" in filters) and not isinstance(opened, (int, float)):
+        return False
+    if "since" in filters and opened < filters["since"]:
+        return False
+    return not ("until" in filters and opened > filters["until"])
 
 
 def _error(status: int, code: str, message: str, **headers: str) -> web.Response:
@@ -238,12 +279,16 @@ class Store:
             user = await self._user(request)
         except PortholeError as e:
             return _error(401, e.code, e.message)
+        try:
+            filters = parse_list_filters(request.query)
+        except PortholeError as e:
+            return _error(400, e.code, e.message)
         out = []
         if self.cfg.dir.is_dir():
             for cast in sorted(self.cfg.dir.glob("s_*.cast")):
                 sid = cast.name[: -len(".cast")]
                 meta = self._meta(sid)
-                if meta is None or not self._may_read(user, meta):
+                if meta is None or not matches(meta, filters) or not self._may_read(user, meta):
                     continue
                 out.append(
                     {

@@ -36,9 +36,11 @@ HSTS_MAX_AGE_S = 365 * 86400
 _HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 
 # xterm.js's DOM renderer writes <style> elements for its theme and cell size,
-# so styles need 'unsafe-inline'; scripts are strictly same-origin files.
+# so styles need 'unsafe-inline'; scripts are strictly same-origin files. The
+# recording player (asciinema-player) runs its terminal emulator as WebAssembly
+# embedded in app.js: 'wasm-unsafe-eval' lets it compile WebAssembly (no JS eval).
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'{ws}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
