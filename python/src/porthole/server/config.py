@@ -33,6 +33,7 @@ DEFAULT_LOGIN_WINDOW_S = 60
 # Ids appear in grants, logs and URLs of the page: keep them plain.
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+REDIS_URL_RE = re.compile(r"^(redis|rediss|unix)://\S+$")
 ICE_URL_RE = re.compile(r"^(stun|stuns|turn|turns):\S+$")
 # The audience of login tokens; no device may carry it as its id.
 RESERVED_IDS = ("porthole-client",)
@@ -74,6 +75,8 @@ class ServerSettings:
     turn: TurnSettings | None = None
     # Bearer token for GET /metrics; None = loopback clients only (docs/ctl.md).
     metrics_token_file: Path | None = None
+    # Several nodes on one Redis (redisstore.py); "" = one node, state in this process.
+    redis_url: str = field(default="", repr=False)  # may hold a password
 
 
 @dataclass(frozen=True)
@@ -255,9 +258,17 @@ def _server(data: object, base_dir: Path) -> ServerSettings:
         ice_servers=ice,
         turn=turn_settings,
         metrics_token_file=_path(t, "metrics_token_file", base_dir),
+        redis_url=_redis_url(t, "redis_url"),
     )
     t.done()
     return settings
+
+
+def _redis_url(t: _Table, k: str) -> str:
+    v = t.get(k, str, "", what="a string")
+    if v and not REDIS_URL_RE.match(v):
+        raise ConfigError(f"{t.name(k)}: expected redis://HOST[:PORT][/DB], rediss://... (TLS) or unix:///PATH")
+    return v
 
 
 def _networks(t: _Table, k: str) -> tuple[Any, ...]:

@@ -49,12 +49,21 @@ class Hub:
         store: Store,
         events: EventBus,
         clock: Callable[[], float] = time.time,
+        node_id: str = "",
     ) -> None:
         self.config = config
         self.sio = sio
         self.store = store
         self.events = events
         self.clock = clock
+        self.node_id = node_id  # recorded with each socket (nodes.py)
+        # Set while this node stops on a shared store: its sockets reconnect to other
+        # nodes, so their going away here ends nothing (what is left, nodes.py cleans up).
+        self.leaving = False
+
+    def keeps_state(self) -> bool:
+        """True when a socket's disconnect must leave the store alone (a draining node of several)."""
+        return self.leaving and self.store.shared
 
     async def to_client(self, event: str, data: dict[str, Any], sid: str) -> None:
         await self.sio.emit(event, data, to=sid, namespace=CLIENT_NS)
