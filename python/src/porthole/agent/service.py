@@ -74,7 +74,7 @@ class Agent:
         )
         self.uplink = Uplink(
             self.sio,
-            cfg.server_url,
+            cfg.server_urls or cfg.server_url,
             NAMESPACE,
             auth=self._auth,
             on_connected=self._on_connect,

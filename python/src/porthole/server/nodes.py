@@ -72,7 +72,7 @@ class NodeKeeper:
                     await self._state_lost()
                 first = False
                 await self.sweep()
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 - a store that is down, however its client says it
                 log.error("node %s: store unreachable (%s); trying again in %.0f s", self.node_id, e, HEARTBEAT_S)
             await asyncio.sleep(HEARTBEAT_S)
 

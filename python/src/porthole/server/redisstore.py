@@ -6,12 +6,12 @@ Every key starts with the prefix (default `porthole:`):
 |---|---|---|
 | `sess:{id}` | hash | `data` (the Session as JSON, without what changes), `agent` (its agent socket), `offered` |
 | `sess:{id}:ice` | list | candidates held before the offer (JSON) |
-| `sessions`, `sessions:{client,agent,user,device}:{x}` | sets | session ids: all, and by each thing they are looked up by |
+| `sessions`, `sessions:{client,agent,user,device}:{x}` | sets | session ids: all, and by what looks them up |
 | `unoffered` | sorted set | sessions never offered, by offer deadline |
 | `clients`, `agents`, `targets` | hashes | socket id → ClientConn / AgentConn (JSON) / the agent's inventory |
 | `routes` | hash | device id → its agent socket |
 | `revoked:{jti}` | string | a revoked login token, expiring when the token would have |
-| `attempts:{key}` | sorted set | failed-attempt budget (limiter.py): one member per attempt, scored by its time; expires with its window |
+| `attempts:{key}` | sorted set | an attempt budget (limiter.py): attempts by time; expires with its window |
 | `node:{id}`, `nodes` | string, set | a node's heartbeat (expires unless renewed) and every node that beat |
 
 Whatever must be decided once (remove a session, mark it offered, replace a
@@ -267,7 +267,8 @@ class RedisStore(Store):
             await tx.execute()
 
     async def get_session(self, session_id: str) -> Session | None:
-        return (await self._sessions([session_id]) or [None])[0]
+        found = await self._sessions([session_id])
+        return found[0] if found else None
 
     async def _sessions(self, ids: list[Any]) -> list[Session]:
         """The sessions with these ids that still exist, oldest first."""
@@ -383,7 +384,7 @@ class RedisStore(Store):
 
     async def revoke_token(self, token_id: str, expires_at: float) -> None:
         # Kept until the token expires anyway (at least a second: a past expiry would delete it at once).
-        at_ms = max(int(math.ceil(expires_at * 1000)), int(time.time() * 1000) + 1000)
+        at_ms = max(math.ceil(expires_at * 1000), int(time.time() * 1000) + 1000)
         await self.r.set(f"{self.p}revoked:{token_id}", "1", pxat=at_ms)
 
     async def token_revoked(self, token_id: str) -> bool:
@@ -395,7 +396,7 @@ class RedisStore(Store):
         return f"{self.p}attempts:{key}"
 
     async def reserve_attempt(self, budgets: list[tuple[str, int]], at: float, since: float) -> bool:
-        ttl_ms = max(1000, int(math.ceil((at - since) * 1000)) + 1000)
+        ttl_ms = max(1000, math.ceil((at - since) * 1000) + 1000)
         keys = [self._ak(k) for k, _ in budgets]
         args: list[Any] = [repr(at), repr(since), ttl_ms, secrets.token_hex(4), *[limit for _, limit in budgets]]
         return bool(await self._reserve_attempt(keys=keys, args=args))

@@ -50,7 +50,7 @@ class Store(ABC):
     # other nodes (the devices and browsers reconnect there) instead of ending sessions.
     shared: bool = False
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
         """Releases connections (a shared store's); the in-process store has none."""
 
     # ---------------------------------------------------------------- sessions
