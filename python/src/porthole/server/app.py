@@ -25,6 +25,7 @@ from porthole.server.limiter import AttemptLimiter
 from porthole.server.memstore import MemoryStore
 from porthole.server.metrics import ServerMetrics
 from porthole.server.nodes import NodeKeeper, new_node_id
+from porthole.server.pubsub import RedisManager
 from porthole.server.store import Store
 from porthole.server.web import LoginHandler, add_routes
 
@@ -39,8 +40,6 @@ SHUTDOWN_GRACE_S = 5.0
 # (an agent reconnects to another node at once) before the rest are disconnected.
 DRAIN_GRACE_S = 2.0
 DRAIN_POLL_S = 0.05
-# The Redis pub/sub channel python-socketio's nodes share (emits to a socket on another node).
-SOCKETIO_CHANNEL = "porthole-socketio"
 
 
 class Server:
@@ -79,7 +78,7 @@ class Server:
         self.recordings.devices = self.devices
         self.events.subscribe(self.recordings.on_event)
         self.sio = socketio.AsyncServer(
-            client_manager=socketio.AsyncRedisManager(redis_url, channel=SOCKETIO_CHANNEL) if redis_url else None,
+            client_manager=RedisManager(redis_url) if redis_url else None,
             async_mode="aiohttp",
             cors_allowed_origins=self._origin_allowed,
             # Events of one socket are handled one after the other, in order:
@@ -193,10 +192,8 @@ class Server:
                 await self.sio.shutdown()
         except TimeoutError:
             log.warning("shutdown: sockets did not close within %.0f s", SHUTDOWN_GRACE_S)
-        listener = getattr(self.sio.manager, "thread", None)  # AsyncRedisManager's pub/sub task
-        if isinstance(listener, asyncio.Task):
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+        if isinstance(self.sio.manager, RedisManager):
+            await self.sio.manager.close()
         await runner.cleanup()
         await self.store.close()
         self.hashes.close()
