@@ -236,7 +236,7 @@ async def test_uplink_tries_the_next_server_url_after_each_failure(tmp_path):
     tried: list[str] = []
 
     class Refused(socketio.AsyncClient):
-        async def connect(self, url, **kw):  # type: ignore[override]
+        async def connect(self, url, **kw):
             tried.append(url)
             raise socketio.exceptions.ConnectionError("refused")
 

@@ -21,7 +21,7 @@ import socketio
 CHANNEL = "porthole-socketio"
 
 
-class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+class RedisManager(socketio.AsyncRedisManager):
     def __init__(self, url: str) -> None:
         super().__init__(url, channel=CHANNEL)
         self._closing: set[asyncio.Task] = set()
