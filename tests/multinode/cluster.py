@@ -1,13 +1,14 @@
 """The real product on two server nodes: a redis-server, two `porthole server`
 processes on one config (devconfig's, plus `server.redis_url`), each on its own
 port, and one real `porthole agent` (with its porthole-core) given both nodes'
-URLs. The device's target is a host shell (no Docker needed)."""
+URLs. The device offers the test's containers (porthole-test-*, make_container)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import re
+import secrets
 import signal
 import subprocess
 import urllib.request
@@ -21,7 +22,7 @@ from tests.support.redisserver import RedisServer
 from tests.support.stack import core_binary, ice_iface
 
 START_TIMEOUT_S = 30.0
-TARGETS = '[targets]\ndocker = false\nhost_shell = true\nhost_shell_command = ["/bin/sh", "-i"]\n'
+TARGETS = '[targets]\ncontainers = ["porthole-test-*"]\n'
 
 
 @dataclass
@@ -107,7 +108,9 @@ def _healthy(url: str) -> bool:
 
 async def start_cluster(tmp: Path, redis: RedisServer, *, reconnect_delay_s: float, reconnect_max_s: float) -> Cluster:
     ports = [free_port(), free_port()]
-    dc = devconfig.generate(tmp / "dev", host="127.0.0.1", port=ports[0])
+    # A device id of its own: an agent with the same id starting elsewhere on this machine would
+    # take this one's shells for its own leftovers and kill them (agent/reconcile.py).
+    dc = devconfig.generate(tmp / "dev", host="127.0.0.1", port=ports[0], device_id=f"mn-{secrets.token_hex(4)}")
     text = dc.server_config.read_text()
     assert "[server]\n" in text
     dc.server_config.write_text(text.replace("[server]\n", f"[server]\nredis_url = {json.dumps(redis.url)}\n", 1))
@@ -128,6 +131,10 @@ reconnect_delay_max_s = {reconnect_max_s}
 binary = "{core_binary()}"
 socket = "core.sock"
 ice_interfaces = {json.dumps([ice_iface()])}
+
+[admin]
+socket = "admin.sock"
+metrics_listen = "127.0.0.1:0"
 
 """
         + TARGETS

@@ -24,7 +24,6 @@ from tests.support.waiting import async_wait_for
 
 from .cluster import Cluster, sigterm, start_cluster
 
-HOST = "host"  # the host shell target (agent/targets.py)
 # A SIGKILLed node's heartbeat expires, then the next sweep of a live node (plus a loaded machine).
 CLEANUP_WITHIN_S = nodes_mod.NODE_TTL_S + 2 * nodes_mod.HEARTBEAT_S + 10
 TICK_S = 0.2
@@ -45,9 +44,9 @@ async def slow(tmp_path, redis_server: RedisServer) -> AsyncIterator[Cluster]:
     await c.stop()
 
 
-async def terminal_on_node_2(c: Cluster) -> product_client.ProductSession:
+async def terminal_on_node_2(c: Cluster, target: str) -> product_client.ProductSession:
     token = await product_client.login(c.nodes[1].url, c.dc.username, c.dc.password)
-    s = await product_client.open_terminal(c.nodes[1].url, token, c.dc.device_id, HOST)
+    s = await product_client.open_terminal(c.nodes[1].url, token, c.dc.device_id, target)
     s.client.type("echo before-$((6*7))\r")
     await s.client.wait_output("before-42")
     return s
@@ -77,9 +76,9 @@ class Ticker:
         assert self.n >= 10
 
 
-async def test_node_1_killed_mid_session(fast: Cluster) -> None:
+async def test_node_1_killed_mid_session(fast: Cluster, make_container) -> None:
     c = fast
-    s = await terminal_on_node_2(c)
+    s = await terminal_on_node_2(c, make_container().name)
     try:
         assert c.nodes[1].metric("porthole_server_sessions_open") == 1
         ticker = Ticker(s)
@@ -110,9 +109,9 @@ async def test_node_1_killed_mid_session(fast: Cluster) -> None:
         await s.close()
 
 
-async def test_node_1_stopped_drains_to_node_2(slow: Cluster) -> None:
+async def test_node_1_stopped_drains_to_node_2(slow: Cluster, make_container) -> None:
     c = slow
-    s = await terminal_on_node_2(c)
+    s = await terminal_on_node_2(c, make_container().name)
     try:
         ticker = Ticker(s)
         await asyncio.sleep(5 * TICK_S)
