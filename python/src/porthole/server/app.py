@@ -160,13 +160,15 @@ class Server:
             await self.sio.disconnect(sid, namespace=ns)
 
     async def _drain(self) -> None:
-        """Tells this node's sockets `server:draining` (connect to another node) and
-        gives them DRAIN_GRACE_S to leave by themselves."""
+        """Tells this node's sockets `server:draining` (connect to another node) and, when
+        other nodes share the state, gives them DRAIN_GRACE_S to leave by themselves."""
         if not self._local_sockets():
             return
         for ns in (CLIENT_NS, AGENT_NS):
             # ignore_queue: this node's sockets only, not every node's.
             await self.sio.emit("server:draining", {"node": self.node_id}, namespace=ns, ignore_queue=True)
+        if not self.store.shared:
+            return  # no other node to go to: nothing to wait for
         loop = asyncio.get_running_loop()
         deadline = loop.time() + DRAIN_GRACE_S
         while self._local_sockets() and loop.time() < deadline:
