@@ -170,3 +170,17 @@ async def _expire(n: Nodes, node_id: str) -> None:
     finally:
         await r.aclose()
     await asyncio.sleep(0)
+
+
+async def test_with_redis_down_a_connect_is_refused_with_a_code(nodes: Nodes) -> None:
+    token = await nodes.token(0)
+    nodes.redis.stop()
+    peer = Peer("/client", ())
+    nodes.peers.append(peer)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await peer.connect(nodes.url(1), {"token": token})
+    assert peer.connect_errors, "no connect_error received"
+    err = peer.connect_errors[-1]
+    assert err.get("data", err)["code"] == "internal", err
+    nodes.redis.start()
+    await nodes.client(1, token=token)  # back once Redis is

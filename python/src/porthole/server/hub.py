@@ -148,7 +148,17 @@ class EventNamespace(socketio.AsyncNamespace):
         self.handlers: dict[str, Handler] = {}
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        if event in ("connect", "disconnect"):
+        if event == "connect":
+            try:
+                return await super().trigger_event(event, *args)
+            except socketio.exceptions.ConnectionRefusedError:
+                raise
+            except Exception:
+                # A bug, or a shared store that is down: refused with a code, not left hanging.
+                log.exception("%s connect of %s failed", self.namespace, args[0] if args else "?")
+                e = PortholeError(errors.INTERNAL, "the server cannot take connections now; try again")
+                raise socketio.exceptions.ConnectionRefusedError(e.message, e.to_wire()) from None
+        if event == "disconnect":
             return await super().trigger_event(event, *args)
         sid, payload = args[0], args[1:]
         handler = self.handlers.get(event)
