@@ -4,10 +4,12 @@ Every key starts with the prefix (default `porthole:`):
 
 | key | type | holds |
 |---|---|---|
-| `sess:{id}` | hash | `data` (the Session as JSON, without what changes), `agent` (its agent socket), `offered` |
+| `sess:{id}` | hash | `data` (the Session's JSON but what changes), `client`, `agent`, `offered`, `*_deadline` |
 | `sess:{id}:ice` | list | candidates held before the offer (JSON) |
 | `sessions`, `sessions:{client,agent,user,device}:{x}` | sets | session ids: all, and by what looks them up |
 | `unoffered` | sorted set | sessions never offered, by offer deadline |
+| `detached:{client,agent}` | sorted sets | sessions whose socket is gone (`""`), by the deadline to rebind |
+| `ended:{id}` | string | a session remembered as ended (not to be restored), expiring |
 | `clients`, `agents`, `targets` | hashes | socket id → ClientConn / AgentConn (JSON) / the agent's inventory |
 | `routes` | hash | device id → its agent socket |
 | `revoked:{jti}` | string | a revoked login token, expiring when the token would have |
@@ -39,6 +41,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 
 from porthole.server.sessions import Session
 from porthole.server.store import AgentConn, ClientConn, Store
@@ -51,7 +54,15 @@ RETRY_BASE_S, RETRY_CAP_S = 0.05, 1.0
 # A Redis that does not answer within this long is down for this command.
 SOCKET_TIMEOUT_S = 5.0
 
-_SESSION_FIELDS = ("offered", "agent")  # kept apart from `data`: they change
+# Session attributes kept apart from `data` (they change), by their hash field.
+_MUTABLE = {
+    "client_sid": "client",
+    "agent_sid": "agent",
+    "offered": "offered",
+    "client_deadline": "client_deadline",
+    "agent_deadline": "agent_deadline",
+}
+_SESSION_ATTRS = {f.name for f in dataclasses.fields(Session)}
 
 # KEYS: none (every key is built from the prefix, ARGV[1]); ARGV[2]: session id.
 _REMOVE_SESSION = """
@@ -65,12 +76,45 @@ local f = {}
 for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
 local d = cjson.decode(f['data'])
 redis.call('SREM', p .. 'sessions', id)
-redis.call('SREM', p .. 'sessions:client:' .. d['client_sid'], id)
-redis.call('SREM', p .. 'sessions:agent:' .. f['agent'], id)
+if f['client'] and f['client'] ~= '' then redis.call('SREM', p .. 'sessions:client:' .. f['client'], id) end
+if f['agent'] and f['agent'] ~= '' then redis.call('SREM', p .. 'sessions:agent:' .. f['agent'], id) end
 redis.call('SREM', p .. 'sessions:user:' .. d['user'], id)
 redis.call('SREM', p .. 'sessions:device:' .. d['device_id'], id)
 redis.call('ZREM', p .. 'unoffered', id)
-return {f['data'], f['agent'], f['offered'], unpack(ice)}
+redis.call('ZREM', p .. 'detached:client', id)
+redis.call('ZREM', p .. 'detached:agent', id)
+return {h, ice}
+"""
+
+# A socket is gone: its sessions get side "" and a deadline to be bound again by.
+# ARGV: prefix, side (client|agent), socket id, deadline.
+_DETACH = """
+local p, side, sid, deadline = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local idx = p .. 'sessions:' .. side .. ':' .. sid
+local ids = redis.call('SMEMBERS', idx)
+for _, id in ipairs(ids) do
+  local k = p .. 'sess:' .. id
+  redis.call('HSET', k, side, '', side .. '_deadline', deadline)
+  redis.call('ZADD', p .. 'detached:' .. side, deadline, id)
+end
+redis.call('DEL', idx)
+return ids
+"""
+
+# Binds one session's side to a socket when the session's `check` attribute (in data) matches.
+# ARGV: prefix, side, session id, check attribute, its value, the new socket id.
+_REBIND = """
+local p, side, id = ARGV[1], ARGV[2], ARGV[3]
+local k = p .. 'sess:' .. id
+local data = redis.call('HGET', k, 'data')
+if not data then return 0 end
+if cjson.decode(data)[ARGV[4]] ~= ARGV[5] then return 0 end
+local old = redis.call('HGET', k, side)
+if old and old ~= '' then redis.call('SREM', p .. 'sessions:' .. side .. ':' .. old, id) end
+redis.call('SADD', p .. 'sessions:' .. side .. ':' .. ARGV[6], id)
+redis.call('HSET', k, side, ARGV[6], side .. '_deadline', '')
+redis.call('ZREM', p .. 'detached:' .. side, id)
+return 1
 """
 
 _MARK_OFFERED = """
@@ -100,9 +144,10 @@ for _, id in ipairs(redis.call('SMEMBERS', p .. 'sessions:device:' .. dev)) do
   local k = p .. 'sess:' .. id
   local old = redis.call('HGET', k, 'agent')
   if old and old ~= new then
-    redis.call('HSET', k, 'agent', new)
-    redis.call('SREM', p .. 'sessions:agent:' .. old, id)
+    redis.call('HSET', k, 'agent', new, 'agent_deadline', '')
+    if old ~= '' then redis.call('SREM', p .. 'sessions:agent:' .. old, id) end
     redis.call('SADD', p .. 'sessions:agent:' .. new, id)
+    redis.call('ZREM', p .. 'detached:agent', id)
     moved[#moved + 1] = id
   end
 end
@@ -195,6 +240,15 @@ def _dumps(v: Any) -> str:
     return json.dumps(v, sort_keys=True, separators=(",", ":"))
 
 
+def _field(attr: str, v: Any) -> str:
+    """A changing Session attribute as its hash field: offered "1"/"0", no deadline ""."""
+    if attr == "offered":
+        return "1" if v else "0"
+    if v is None:
+        return ""
+    return repr(v) if isinstance(v, float) else str(v)
+
+
 def _s(v: Any) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
 
@@ -214,6 +268,8 @@ class RedisStore(Store):
         )
         reg = self.r.register_script
         self._remove_session = reg(_REMOVE_SESSION)
+        self._detach = reg(_DETACH)
+        self._rebind = reg(_REBIND)
         self._mark_offered = reg(_MARK_OFFERED)
         self._hold_candidate = reg(_HOLD_CANDIDATE)
         self._reroute_device = reg(_REROUTE_DEVICE)
@@ -240,30 +296,52 @@ class RedisStore(Store):
         return f"{self.p}sess:{session_id}"
 
     @staticmethod
-    def _session(data: Any, agent: Any, offered: Any, ice: list[Any]) -> Session:
-        d = json.loads(_s(data))
-        d["agent_sid"] = _s(agent)
-        d["offered"] = _s(offered) == "1"
+    def _session(h: dict[Any, Any], ice: list[Any]) -> Session:
+        f = {_s(k): _s(v) for k, v in h.items()}
+        d = json.loads(f["data"])
+        d["client_sid"], d["agent_sid"] = f.get("client", ""), f.get("agent", "")
+        d["offered"] = f.get("offered") == "1"
+        for attr in ("client_deadline", "agent_deadline"):
+            if attr in _SESSION_ATTRS:
+                d[attr] = float(f[attr]) if f.get(attr) else None
         d["pending_ice"] = [json.loads(_s(c)) for c in ice]
         return Session(**d)
 
-    async def add_session(self, session: Session) -> None:
+    @staticmethod
+    def _fields(session: Session) -> dict[str, Any]:
+        """The session's hash: `data` and the attributes that change."""
         d = dataclasses.asdict(session)
-        for k in ("agent_sid", "offered", "pending_ice"):
-            del d[k]
+        del d["pending_ice"]
+        out: dict[str, Any] = {}
+        for attr, field_name in _MUTABLE.items():
+            out[field_name] = _field(attr, d.pop(attr, None))
+        out["data"] = _dumps(d)
+        return out
+
+    def _write_session(self, tx: Any, session: Session) -> None:
+        """Queues the commands that store the session and its indexes on a pipeline."""
         k, p, sid = self._k(session.id), self.p, session.id
-        async with self.r.pipeline(transaction=True) as tx:
-            tx.delete(k, k + ":ice")
-            tx.hset(k, mapping={"data": _dumps(d), "agent": session.agent_sid, "offered": int(session.offered)})
-            if session.pending_ice:
-                tx.rpush(k + ":ice", *[_dumps(c) for c in session.pending_ice])
-            tx.sadd(p + "sessions", sid)
+        tx.delete(k, k + ":ice")
+        tx.hset(k, mapping=self._fields(session))
+        if session.pending_ice:
+            tx.rpush(k + ":ice", *[_dumps(c) for c in session.pending_ice])
+        tx.sadd(p + "sessions", sid)
+        if session.client_sid:
             tx.sadd(f"{p}sessions:client:{session.client_sid}", sid)
+        if session.agent_sid:
             tx.sadd(f"{p}sessions:agent:{session.agent_sid}", sid)
-            tx.sadd(f"{p}sessions:user:{session.user}", sid)
-            tx.sadd(f"{p}sessions:device:{session.device_id}", sid)
-            if not session.offered:
-                tx.zadd(p + "unoffered", {sid: session.offer_deadline})
+        tx.sadd(f"{p}sessions:user:{session.user}", sid)
+        tx.sadd(f"{p}sessions:device:{session.device_id}", sid)
+        if not session.offered:
+            tx.zadd(p + "unoffered", {sid: session.offer_deadline})
+        for side in ("client", "agent"):
+            deadline = getattr(session, f"{side}_deadline", None)
+            if deadline is not None:
+                tx.zadd(f"{p}detached:{side}", {sid: deadline})
+
+    async def add_session(self, session: Session) -> None:
+        async with self.r.pipeline(transaction=True) as tx:
+            self._write_session(tx, session)
             await tx.execute()
 
     async def get_session(self, session_id: str) -> Session | None:
@@ -276,22 +354,18 @@ class RedisStore(Store):
             return []
         async with self.r.pipeline(transaction=True) as tx:
             for i in ids:
-                tx.hmget(self._k(_s(i)), ["data", *_SESSION_FIELDS])
+                tx.hgetall(self._k(_s(i)))
                 tx.lrange(self._k(_s(i)) + ":ice", 0, -1)
             res = await tx.execute()
-        out = [
-            self._session(h[0], h[2], h[1], ice)
-            for h, ice in zip(res[0::2], res[1::2], strict=True)
-            if h[0] is not None
-        ]
+        out = [self._session(h, ice) for h, ice in zip(res[0::2], res[1::2], strict=True) if h]
         return sorted(out, key=lambda s: (s.created_at, s.id))
 
     async def remove_session(self, session_id: str) -> Session | None:
         r = await self._remove_session(args=[self.p, session_id])
         if r is None:
             return None
-        data, agent, offered, *ice = r
-        return self._session(data, agent, offered, ice)
+        flat, ice = r
+        return self._session(dict(zip(flat[0::2], flat[1::2], strict=True)), ice)
 
     async def mark_offered(self, session_id: str) -> list[dict[str, Any] | None] | None:
         r = await self._mark_offered(args=[self.p, session_id])
@@ -312,6 +386,53 @@ class RedisStore(Store):
 
     async def unoffered_before(self, deadline: float) -> list[Session]:
         return await self._sessions(list(await self.r.zrangebyscore(self.p + "unoffered", "-inf", f"({deadline!r}")))
+
+    # ---------------------------------------------------------------- signaling losses
+    # The methods of the sessions-survive work (issue 11: detach on a lost socket, rebind
+    # on re-announce, restore from a device's grant), ready for when the Store has them.
+
+    async def detach_client(self, client_sid: str, deadline: float) -> list[Session]:
+        return await self._sessions(await self._detach(args=[self.p, "client", client_sid, repr(deadline)]))
+
+    async def detach_agent(self, agent_sid: str, deadline: float) -> list[Session]:
+        return await self._sessions(await self._detach(args=[self.p, "agent", agent_sid, repr(deadline)]))
+
+    async def rebind_client(self, session_id: str, user: str, client_sid: str) -> Session | None:
+        if not await self._rebind(args=[self.p, "client", session_id, "user", user, client_sid]):
+            return None
+        return await self.get_session(session_id)
+
+    async def rebind_agent(self, session_id: str, device_id: str, agent_sid: str) -> Session | None:
+        if not await self._rebind(args=[self.p, "agent", session_id, "device_id", device_id, agent_sid]):
+            return None
+        return await self.get_session(session_id)
+
+    async def restore_session(self, session: Session) -> bool:
+        k, ended = self._k(session.id), f"{self.p}ended:{session.id}"
+        async with self.r.pipeline(transaction=True) as tx:
+            await tx.watch(k, ended)
+            if await tx.exists(k, ended):
+                return False
+            tx.multi()
+            self._write_session(tx, session)
+            try:
+                await tx.execute()
+            except WatchError:
+                return False  # stored or ended meanwhile by another node
+        return True
+
+    async def mark_ended(self, session_id: str, until: float) -> None:
+        at_ms = max(math.ceil(until * 1000), int(time.time() * 1000) + 1000)
+        await self.r.set(f"{self.p}ended:{session_id}", "1", pxat=at_ms)
+
+    async def was_ended(self, session_id: str) -> bool:
+        return bool(await self.r.exists(f"{self.p}ended:{session_id}"))
+
+    async def detached_before(self, deadline: float) -> list[Session]:
+        ids: set[Any] = set()
+        for side in ("client", "agent"):
+            ids.update(await self.r.zrangebyscore(f"{self.p}detached:{side}", "-inf", f"({deadline!r}"))
+        return await self._sessions(sorted(ids))
 
     # ---------------------------------------------------------------- clients
 
