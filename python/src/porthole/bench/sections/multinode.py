@@ -1,5 +1,6 @@
 """Signaling across server nodes: offer → answer with the browser and the device
-on the same node, on different nodes (through Redis), and on one node alone."""
+on the same node, on different nodes (through Redis), and on one node alone;
+sessions opened per second by one node and by two."""
 
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ TARGET = "bench-target"
 SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
 # Each case gets this many round trips per setup_reps of the run (3 in --quick, 30 in a full run).
 REPS_PER_SETUP_REP = 10
+# Sessions per second: this many clients open sessions one after another, for RATE_ROUND_S
+# per setup_rep (a round), the one-node and two-node cases taking turns, ROUNDS rounds each.
+RATE_CLIENTS = 8
+RATE_ROUND_S = 0.5
+ROUNDS = 3
 
 
 @section(
@@ -49,7 +55,11 @@ client), timed in the client, then `webrtc:disconnect`. Cases, taking turns:
 the client on the device's node (**same node**: every emit still goes through
 Redis pub/sub, which python-socketio's manager always publishes to), on the
 other node (**other node**: the emit reaches the device through Redis), and
-the single in-memory node for reference.""",
+the single in-memory node for reference. **Sessions per second**: 8 clients
+each open, offer and close sessions one after another as fast as they are
+answered, all on node 1 with the device there (**one node**), or 4 on each
+node, each to a device on its own node (**two nodes**); the count of answered
+offers over the round's length, rounds taking turns.""",
 )
 async def run(ctx: Context) -> list[Figure]:
     reps = max(3, ctx.params.setup_reps * REPS_PER_SETUP_REP)
@@ -68,7 +78,11 @@ async def run(ctx: Context) -> list[Figure]:
         for u, p in zip(urls, procs, strict=True):
             await _wait_healthy(u, p)
         secret = dc.device_secret_file.read_text().strip()
-        conns += [await _stub_device(urls[0], dc.device_id, secret), await _stub_device(urls[2], "alone", secret)]
+        conns += [
+            await _stub_device(urls[0], dc.device_id, secret),
+            await _stub_device(urls[1], "second", secret),
+            await _stub_device(urls[2], "alone", secret),
+        ]
         token = {u: await _login(u, dc.username, dc.password) for u in urls}
         same = await _client(urls[0], token[urls[0]])  # the device is on node 1
         other = await _client(urls[1], token[urls[1]])
@@ -79,6 +93,17 @@ async def run(ctx: Context) -> list[Figure]:
             samples["same"].append(await same.round_trip(dc.device_id))
             samples["other"].append(await other.round_trip(dc.device_id))
             samples["alone"].append(await alone.round_trip("alone"))
+        half = RATE_CLIENTS // 2
+        on_1 = [await _client(urls[0], token[urls[0]]) for _ in range(RATE_CLIENTS)]
+        on_2 = [await _client(urls[1], token[urls[1]]) for _ in range(half)]
+        conns += [c.sio for c in on_1 + on_2]
+        round_s = RATE_ROUND_S * ctx.params.setup_reps
+        one_node: list[float] = []
+        two_nodes: list[float] = []
+        for _ in range(ROUNDS):
+            one_node.append(await _rate([(c, dc.device_id) for c in on_1], round_s))
+            split = [(c, dc.device_id) for c in on_1[:half]] + [(c, "second") for c in on_2]
+            two_nodes.append(await _rate(split, round_s))
     finally:
         for c in conns:
             await c.disconnect()
@@ -92,30 +117,56 @@ async def run(ctx: Context) -> list[Figure]:
         Figure.of(KEY, "offer → answer, client and device on the same node", "porthole", "ms", samples["same"], n),
         Figure.of(KEY, "offer → answer, client and device on different nodes", "porthole", "ms", samples["other"], n),
         Figure.of(KEY, "offer → answer, one node alone (no Redis)", "reference", "ms", samples["alone"], n),
+        Figure.of(
+            KEY,
+            "sessions opened per second, one node",
+            "porthole",
+            "sessions/s",
+            one_node,
+            f"{RATE_CLIENTS} clients on node 1, {ROUNDS} rounds of {round_s:g} s",
+            better="higher",
+        ),
+        Figure.of(
+            KEY,
+            "sessions opened per second, two nodes",
+            "porthole",
+            "sessions/s",
+            two_nodes,
+            f"{half} clients on each node, {ROUNDS} rounds of {round_s:g} s",
+            better="higher",
+        ),
     ]
 
 
 @notes(KEY)
 def _notes(figures: list[Figure]) -> list[str]:
-    by = {f.name.split(", ", 1)[1]: f for f in figures}
-    same = by.get("client and device on the same node")
-    other = by.get("client and device on different nodes")
-    alone = by.get("one node alone (no Redis)")
-    if not (same and other and alone):
-        return []
-    return [
-        f"Through Redis, a signaling round trip takes {other.median:.1f} ms across nodes and "
-        f"{same.median:.1f} ms on one node, against {alone.median:.1f} ms for a node alone: "
-        "what a user waits for before ICE starts grows by that difference, once per session."
-    ]
+    by = {f.name: f for f in figures}
+    same = by.get("offer → answer, client and device on the same node")
+    other = by.get("offer → answer, client and device on different nodes")
+    alone = by.get("offer → answer, one node alone (no Redis)")
+    one = by.get("sessions opened per second, one node")
+    two = by.get("sessions opened per second, two nodes")
+    out = []
+    if same and other and alone:
+        out.append(
+            f"Through Redis, a signaling round trip takes {other.median:.1f} ms across nodes and "
+            f"{same.median:.1f} ms on one node, against {alone.median:.1f} ms for a node alone: "
+            "what a user waits for before ICE starts grows by that difference, once per session."
+        )
+    if one and two:
+        out.append(
+            f"Sessions opened per second: {one.median:.0f} by one node, {two.median:.0f} by two "
+            "(all processes share this machine's cores, so two nodes gain only what one node left idle)."
+        )
+    return out
 
 
 def _configs(work: Path, redis: RedisServer) -> tuple[devconfig.DevConfig, Path, Path]:
     dc = devconfig.generate(work / "dev", device_id="bench-mn")
     text = dc.server_config.read_text()
-    # A second device for the node alone (same secret): its own id keeps the cases apart.
+    # Devices for node 2 and the node alone (same secret): their own ids keep the cases apart.
     hash_line = next(line for line in text.splitlines() if line.startswith("secret_hash"))
-    alone = text + f'\n[[devices]]\nid = "alone"\norg = "demo"\n{hash_line}\n'
+    alone = text + "".join(f'\n[[devices]]\nid = "{d}"\norg = "demo"\n{hash_line}\n' for d in ("second", "alone"))
     alone_cfg = dc.server_config.with_name("server-alone.toml")
     alone_cfg.write_text(alone)
     shared_cfg = dc.server_config.with_name("server-shared.toml")
@@ -129,7 +180,7 @@ def _grant_alone(cfg: Path) -> None:
     """The operator's grant covers the device "alone" too."""
     text = cfg.read_text()
     if 'devices = ["bench-mn"]' in text:
-        cfg.write_text(text.replace('devices = ["bench-mn"]', 'devices = ["bench-mn", "alone"]'))
+        cfg.write_text(text.replace('devices = ["bench-mn"]', 'devices = ["bench-mn", "second", "alone"]'))
 
 
 def _spawn_server(cfg: Path, port: int, log: Path) -> subprocess.Popen:
@@ -213,6 +264,22 @@ class _Client:
             "webrtc:disconnect", {"session_id": sid, "reason": "user_closed"}, "/client", timeout=WAIT_S
         )
         return took
+
+
+async def _rate(clients: list[tuple[_Client, str]], seconds: float) -> float:
+    """Answered offers per second while every client opens sessions one after another."""
+    done = 0
+    end = time.monotonic() + seconds
+
+    async def loop(c: _Client, device_id: str) -> None:
+        nonlocal done
+        while time.monotonic() < end:
+            await c.round_trip(device_id)
+            done += 1
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(loop(c, d) for c, d in clients))
+    return done / (time.monotonic() - t0)
 
 
 async def _client(url: str, token: str) -> _Client:
