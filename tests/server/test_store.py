@@ -175,3 +175,7 @@ async def test_nodes(store: Store) -> None:
     assert await store.claim_node("n2")
     assert not await store.claim_node("n2")  # exactly one node cleans up after it
     assert await store.dead_nodes() == []
+    assert not await store.node_alive("n2", 10)  # back after being cleaned up: its state is gone
+    assert await store.node_alive("n1", 0.05)
+    await asyncio.sleep(0.2)  # n1's heartbeat expires (a store down for a while), its state does not
+    assert await store.node_alive("n1", 10)

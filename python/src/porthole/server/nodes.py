@@ -10,9 +10,12 @@ that socket end (`device_offline`). A device that reconnected to another node
 before then took its sessions along (`Store.reroute_device`), so nothing of
 them is left to end: `NODE_TTL_S` is the time a device has to come back.
 
-A node that finds its own heartbeat gone (the store lost its data: a Redis
-restarted without persistence, or this node stalled past the TTL and was
-cleaned up) disconnects its sockets: they reconnect and register again.
+A node that finds its state gone from the store (a Redis restarted without
+persistence, or this node stalled past the TTL and was cleaned up by
+another) disconnects its sockets: they reconnect and register again. A
+heartbeat that merely expired while Redis was down is not that; and after
+such an outage a node waits a full TTL of answers before it takes any other
+node for dead, so that the others can renew their heartbeats first.
 
 With the in-process store there is one node, always alive: nothing runs.
 """
@@ -64,15 +67,23 @@ class NodeKeeper:
         if not self.store.shared:
             return
         first = True
+        healthy_since: float | None = None  # the store answered every beat since then
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 had = await self.store.node_alive(self.node_id, NODE_TTL_S)
                 if not had and not first:
-                    log.warning("node %s: its heartbeat was gone from the store; its sockets reconnect", self.node_id)
+                    log.warning("node %s: its state was gone from the store; its sockets reconnect", self.node_id)
                     await self._state_lost()
                 first = False
-                await self.sweep()
+                if healthy_since is None:
+                    healthy_since = loop.time()
+                # Only after a full TTL of answers: after a store outage every node's heartbeat may
+                # have expired, and the others get the time to renew theirs before any is taken for dead.
+                if loop.time() - healthy_since >= NODE_TTL_S:
+                    await self.sweep()
             except Exception as e:  # noqa: BLE001 - a store that is down, however its client says it
+                healthy_since = None
                 log.error("node %s: store unreachable (%s); trying again in %.0f s", self.node_id, e, HEARTBEAT_S)
             await asyncio.sleep(HEARTBEAT_S)
 

@@ -14,7 +14,8 @@ Every key starts with the prefix (default `porthole:`):
 | `routes` | hash | device id → its agent socket |
 | `revoked:{jti}` | string | a revoked login token, expiring when the token would have |
 | `attempts:{key}` | sorted set | an attempt budget (limiter.py): attempts by time; expires with its window |
-| `node:{id}`, `nodes` | string, set | a node's heartbeat (expires unless renewed) and every node that beat |
+| `node:{id}`, `node:{id}:recorded` | strings | a node's heartbeat (expires unless renewed); its state is here |
+| `nodes` | set | every node that beat and was not cleaned up after |
 
 Whatever must be decided once (remove a session, mark it offered, replace a
 device's route, reserve an attempt) is one Lua script: atomic in Redis,
@@ -223,16 +224,22 @@ end
 return 1
 """
 
+# KEYS: heartbeat, marker, nodes; ARGV: ttl (ms), node id. The marker (no TTL) says the
+# node's state is still recorded: gone when Redis lost its data or another node claimed it.
 _NODE_ALIVE = """
-local existed = redis.call('EXISTS', KEYS[1])
+local had = redis.call('EXISTS', KEYS[2])
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-redis.call('SADD', KEYS[2], ARGV[2])
-return existed
+redis.call('SET', KEYS[2], '1')
+redis.call('SADD', KEYS[3], ARGV[2])
+return had
 """
 
+# KEYS: heartbeat, marker, nodes; ARGV: node id.
 _CLAIM_NODE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-return redis.call('SREM', KEYS[2], ARGV[1])
+if redis.call('SREM', KEYS[3], ARGV[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[2])
+return 1
 """
 
 
@@ -530,9 +537,11 @@ class RedisStore(Store):
 
     # ---------------------------------------------------------------- nodes
 
+    def _node_keys(self, node: str) -> list[str]:
+        return [f"{self.p}node:{node}", f"{self.p}node:{node}:recorded", self.p + "nodes"]
+
     async def node_alive(self, node: str, ttl_s: float) -> bool:
-        keys = [f"{self.p}node:{node}", self.p + "nodes"]
-        return bool(await self._node_alive(keys=keys, args=[int(ttl_s * 1000), node]))
+        return bool(await self._node_alive(keys=self._node_keys(node), args=[int(ttl_s * 1000), node]))
 
     async def dead_nodes(self) -> list[str]:
         nodes = sorted(_s(n) for n in await self.r.smembers(self.p + "nodes"))
@@ -545,4 +554,4 @@ class RedisStore(Store):
         return [n for n, f in zip(nodes, found, strict=True) if not f]
 
     async def claim_node(self, node: str) -> bool:
-        return bool(await self._claim_node(keys=[f"{self.p}node:{node}", self.p + "nodes"], args=[node]))
+        return bool(await self._claim_node(keys=self._node_keys(node), args=[node]))

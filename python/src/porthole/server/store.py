@@ -168,9 +168,10 @@ class Store(ABC):
     # ---------------------------------------------------------------- nodes (a shared store's; nodes.py)
 
     async def node_alive(self, node: str, ttl_s: float) -> bool:
-        """The node's heartbeat: alive for ttl_s more. False when its previous heartbeat
-        was not found (the store lost its data, or the node was taken for dead): what it
-        recorded may be gone. One node: always alive."""
+        """The node's heartbeat: alive for ttl_s more. False when the store no longer
+        knows the node's state is recorded (its first beat; the store lost its data; the
+        node was taken for dead and cleaned up): what it recorded may be gone. A heartbeat
+        that merely expired (a store down for a while) is not that. One node: always True."""
         return True
 
     async def dead_nodes(self) -> list[str]:
