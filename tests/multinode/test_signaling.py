@@ -184,3 +184,24 @@ async def test_with_redis_down_a_connect_is_refused_with_a_code(nodes: Nodes) ->
     assert err.get("data", err)["code"] == "internal", err
     nodes.redis.start()
     await nodes.client(1, token=token)  # back once Redis is
+
+
+async def test_a_long_redis_outage_takes_no_live_node_for_dead(nodes: Nodes, monkeypatch, caplog) -> None:
+    """Redis down for longer than a node's heartbeat lives: every heartbeat has expired when
+    it is back, yet both nodes are alive. Neither cleans up after the other, and their
+    sockets and sessions stay. (Heartbeats shortened here: 0.2 s, dead after 1 s.)"""
+    monkeypatch.setattr(nodes_mod, "HEARTBEAT_S", 0.2)
+    monkeypatch.setattr(nodes_mod, "NODE_TTL_S", 1.0)
+    client = await nodes.client(1)
+    agent = await nodes.agent(0)
+    sid = await offered(nodes, client, agent)
+    await asyncio.sleep(2.5)  # both nodes beat with the short TTL and have swept once
+    nodes.redis.stop()
+    await asyncio.sleep(2.5)  # every heartbeat expires meanwhile
+    nodes.redis.start()
+    await asyncio.sleep(3.0)  # a full TTL of answers and more: sweeps run again
+    assert "stopped beating" not in caplog.text
+    assert "its state was gone" not in caplog.text
+    assert client.sio.connected and agent.sio.connected
+    assert await nodes.servers[1].store.count_sessions() == 1
+    assert await client.call("webrtc:ice", {"session_id": sid, "candidate": CANDIDATE}) == {"ok": True}
