@@ -66,7 +66,16 @@ def test_smoke_run_writes_every_section(tmp_path, test_iface, docker_client, tar
         roles = {f["role"] for f in figures if f["section"] == sec.key}
         assert "porthole" in roles and roles - {"porthole"}, f"{sec.key}: no reference next to the product"
 
+    # Every target of issue 10 is computed from this run's figures (met or not: no timing asserts).
+    rows = data["targets"]
+    assert rows and all(r["result"] in ("met", "NOT met") for r in rows), rows
+    names = {f["name"] for f in figures}
+    assert "docker exec, native reader (Go), no WebRTC" in names  # the floor without Python
+    assert "docker exec, native (Go), no WebRTC" in names
+
     page = out_md.read_text()
+    assert "## Targets (issue 10)" in page
+    assert "== Targets (issue 10) ==" in proc.stdout
     assert "## Machine" in page
     for sec in registry.values():
         assert f"## {sec.title}" in page

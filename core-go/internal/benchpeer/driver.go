@@ -27,6 +27,10 @@ const maxRequest = 1 << 20
 //	raw        bytes, chunk, timeout_s        → seconds
 //	raw_echo   count, warmup, interval_ms     → rtt_us[], lost
 //	close      peer                           →
+//	exec_open  container, socket, cmd, user, env, cols, rows → exec (a docker exec read natively)
+//	exec_echo  exec, count, warmup, interval_ms → rtt_us[], lost
+//	exec_drain exec, input, marker, timeout_s → bytes, seconds
+//	exec_close exec                           → (types exit, closes the stream)
 //	quit                                      → (then the process exits)
 type Request struct {
 	ID         int64                    `json:"id"`
@@ -46,6 +50,14 @@ type Request struct {
 	Marker     string                   `json:"marker,omitempty"`
 	Bytes      int64                    `json:"bytes,omitempty"`
 	Chunk      int                      `json:"chunk,omitempty"`
+	Exec       string                   `json:"exec,omitempty"`
+	Container  string                   `json:"container,omitempty"`
+	Socket     string                   `json:"socket,omitempty"`
+	Cmd        []string                 `json:"cmd,omitempty"`
+	User       string                   `json:"user,omitempty"`
+	Env        []string                 `json:"env,omitempty"`
+	Cols       int                      `json:"cols,omitempty"`
+	Rows       int                      `json:"rows,omitempty"`
 }
 
 // Driver runs requests, each in its own goroutine, and writes one JSON line
@@ -53,8 +65,9 @@ type Request struct {
 type Driver struct {
 	api *webrtc.API
 
-	mu    sync.Mutex // guards peers and nextID
+	mu    sync.Mutex // guards peers, execs and next
 	peers map[string]*Peer
+	execs map[string]*Exec
 	next  int
 
 	outMu sync.Mutex // serialises lines on out
@@ -63,7 +76,7 @@ type Driver struct {
 
 // NewDriver makes a driver whose peers gather on iface.
 func NewDriver(iface string, out io.Writer) *Driver {
-	return &Driver{api: NewAPI(iface), peers: map[string]*Peer{}, out: out}
+	return &Driver{api: NewAPI(iface), peers: map[string]*Peer{}, execs: map[string]*Exec{}, out: out}
 }
 
 // Run serves requests from in until EOF or quit, then closes every peer.
@@ -158,6 +171,8 @@ func (d *Driver) do(req Request) (map[string]any, error) {
 		}
 		r, err := EchoMany(peers, req.Count, req.Warmup, interval)
 		return map[string]any{"rtt_us": r.RTTMicros, "lost": r.Lost}, err
+	case "exec_open", "exec_echo", "exec_drain", "exec_close":
+		return d.doExec(req, interval)
 	}
 	p, err := d.peer(req.Peer)
 	if err != nil {
@@ -190,12 +205,51 @@ func (d *Driver) do(req Request) (map[string]any, error) {
 	return nil, fmt.Errorf("unknown op %q", req.Op)
 }
 
+func (d *Driver) doExec(req Request, interval time.Duration) (map[string]any, error) {
+	if req.Op == "exec_open" {
+		e, err := OpenExec(ExecConfig{
+			Socket: req.Socket, Container: req.Container, Cmd: req.Cmd, User: req.User, Env: req.Env,
+			Cols: req.Cols, Rows: req.Rows,
+		}, seconds(req.TimeoutS, 30*time.Second))
+		if err != nil {
+			return nil, err
+		}
+		d.mu.Lock()
+		d.next++
+		name := fmt.Sprintf("e%d", d.next)
+		d.execs[name] = e
+		d.mu.Unlock()
+		return map[string]any{"exec": name}, nil
+	}
+	d.mu.Lock()
+	e, ok := d.execs[req.Exec]
+	if ok && req.Op == "exec_close" {
+		delete(d.execs, req.Exec)
+	}
+	d.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("no exec %q", req.Exec)
+	}
+	switch req.Op {
+	case "exec_echo":
+		r, err := e.Echo(req.Count, req.Warmup, interval)
+		return map[string]any{"rtt_us": r.RTTMicros, "lost": r.Lost}, err
+	case "exec_drain":
+		n, took, err := e.Drain([]byte(req.Input), []byte(req.Marker), seconds(req.TimeoutS, 2*time.Minute))
+		return map[string]any{"bytes": n, "seconds": took.Seconds()}, err
+	}
+	return nil, e.Close()
+}
+
 func (d *Driver) closeAll() {
 	d.mu.Lock()
-	peers := d.peers
-	d.peers = map[string]*Peer{}
+	peers, execs := d.peers, d.execs
+	d.peers, d.execs = map[string]*Peer{}, map[string]*Exec{}
 	d.mu.Unlock()
 	for _, p := range peers {
 		_ = p.Close()
+	}
+	for _, e := range execs {
+		_ = e.Close()
 	}
 }

@@ -17,6 +17,8 @@ func TestDriverReplies(t *testing.T) {
 		`{"id":2,"op":"nope","peer":"p9"}`,
 		`not json`,
 		`{"id":3,"op":"new"}`,
+		`{"id":4,"op":"exec_drain","exec":"e9","input":"x","marker":"y"}`,
+		`{"id":5,"op":"exec_open","socket":"/nonexistent/docker.sock","container":"c","timeout_s":5}`,
 	}, "\n") + "\n"
 	var out bytes.Buffer
 	if err := NewDriver("lo", &out).Run(strings.NewReader(in)); err != nil {
@@ -38,6 +40,12 @@ func TestDriverReplies(t *testing.T) {
 	}
 	if r := replies[0]; r["ok"] != false {
 		t.Errorf("bad JSON reply %v", r)
+	}
+	if r := replies[4]; r["ok"] != false || !strings.Contains(r["error"].(string), "e9") {
+		t.Errorf("unknown exec reply %v", r)
+	}
+	if r := replies[5]; r["ok"] != false || !strings.Contains(r["error"].(string), "exec create") {
+		t.Errorf("exec_open without Docker reply %v", r)
 	}
 	if r := replies[3]; r["ok"] != true || !strings.Contains(r["sdp"].(string), "a=candidate") {
 		t.Errorf("new reply %v", r)

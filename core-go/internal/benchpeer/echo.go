@@ -24,8 +24,13 @@ type EchoResult struct {
 // echo came, when that was later), and times each until its echo arrives.
 // warmup keystrokes go first and are not counted.
 func (p *Peer) Echo(count, warmup int, interval time.Duration) (EchoResult, error) {
+	return echo(p, count, warmup, interval)
+}
+
+func echo(t terminal, count, warmup int, interval time.Duration) (EchoResult, error) {
 	res := EchoResult{RTTMicros: make([]float64, 0, count)}
-	p.Discard(100*time.Millisecond, 2*time.Second)
+	out := t.output()
+	discard(out, 100*time.Millisecond, 2*time.Second)
 	next := time.Now()
 	for i := 0; i < warmup+count; i++ {
 		if d := time.Until(next); d > 0 {
@@ -34,10 +39,10 @@ func (p *Peer) Echo(count, warmup int, interval time.Duration) (EchoResult, erro
 		next = next.Add(interval)
 		k := keystrokes[i%2]
 		start := time.Now()
-		if err := p.Type([]byte{k.key}); err != nil {
+		if err := t.Type([]byte{k.key}); err != nil {
 			return res, err
 		}
-		err := p.waitFor(k.echo, EchoTimeout)
+		err := waitFor(out, k.echo, EchoTimeout)
 		rtt := time.Since(start)
 		if i < warmup {
 			continue
@@ -45,8 +50,8 @@ func (p *Peer) Echo(count, warmup int, interval time.Duration) (EchoResult, erro
 		if err != nil {
 			res.Lost++
 			// The line may now be off by one character: put it back in a known state.
-			_ = p.Type([]byte{0x15}) // Ctrl-U
-			p.Discard(100*time.Millisecond, time.Second)
+			_ = t.Type([]byte{0x15}) // Ctrl-U
+			discard(out, 100*time.Millisecond, time.Second)
 			continue
 		}
 		res.RTTMicros = append(res.RTTMicros, float64(rtt.Microseconds()))

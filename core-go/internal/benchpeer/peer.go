@@ -6,7 +6,6 @@
 package benchpeer
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -201,34 +200,10 @@ func (p *Peer) Type(b []byte) error {
 
 // Discard drops output that arrived until the terminal has been quiet for
 // quiet (or until max has passed): the prompt, earlier echoes.
-func (p *Peer) Discard(quiet, max time.Duration) {
-	end := time.After(max)
-	for {
-		select {
-		case <-p.out:
-		case <-time.After(quiet):
-			return
-		case <-end:
-			return
-		}
-	}
-}
+func (p *Peer) Discard(quiet, max time.Duration) { discard(p.out, quiet, max) }
 
-// waitFor reads output until a chunk contains b (or the deadline passes).
-func (p *Peer) waitFor(b byte, timeout time.Duration) error {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		select {
-		case chunk := <-p.out:
-			if bytes.IndexByte(chunk, b) >= 0 {
-				return nil
-			}
-		case <-deadline.C:
-			return ErrTimeout
-		}
-	}
-}
+// output is the peer's decoded output chunks.
+func (p *Peer) output() <-chan []byte { return p.out }
 
 // Messages is the number of output messages received so far.
 func (p *Peer) Messages() int64 {
@@ -241,30 +216,7 @@ func (p *Peer) Messages() int64 {
 // seen; it returns the output bytes received and the time from sending to
 // the marker.
 func (p *Peer) Drain(input, marker []byte, timeout time.Duration) (int64, time.Duration, error) {
-	p.Discard(50*time.Millisecond, time.Second)
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	start := time.Now()
-	if err := p.Type(input); err != nil {
-		return 0, 0, err
-	}
-	var n int64
-	tail := make([]byte, 0, 2*len(marker)+64<<10)
-	for {
-		select {
-		case chunk := <-p.out:
-			n += int64(len(chunk))
-			tail = append(tail, chunk...)
-			if bytes.Contains(tail, marker) {
-				return n, time.Since(start), nil
-			}
-			if len(tail) > len(marker) {
-				tail = append(tail[:0], tail[len(tail)-len(marker):]...)
-			}
-		case <-deadline.C:
-			return n, time.Since(start), fmt.Errorf("marker after %d bytes: %w", n, ErrTimeout)
-		}
-	}
+	return drain(p, input, marker, timeout)
 }
 
 // Close closes the peer connection.

@@ -29,10 +29,11 @@ type Manager struct {
 	// snapshotted (DiagnosisInterval; tests shorten it).
 	diagInterval time.Duration
 
-	mu       sync.Mutex // guards sessions, pending and closed
+	mu       sync.Mutex // guards sessions, pending, closed and onIdle
 	sessions map[string]*Session
 	pending  *candidateQueue
 	closed   bool
+	onIdle   func() // called when the last session is removed; see OnIdle
 }
 
 // CreateRequest is what CreateSession needs.
@@ -244,11 +245,27 @@ func (m *Manager) Len() int {
 	return len(m.sessions)
 }
 
-func (m *Manager) remove(s *Session) {
+// OnIdle sets f to be called each time the last session is removed (the
+// session count drops to zero). f must not block: it runs on the closing
+// session's goroutine.
+func (m *Manager) OnIdle(f func()) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.onIdle = f
+}
+
+func (m *Manager) remove(s *Session) {
+	m.mu.Lock()
 	if m.sessions[s.id] == s {
 		delete(m.sessions, s.id)
+	}
+	var idle func()
+	if len(m.sessions) == 0 {
+		idle = m.onIdle
+	}
+	m.mu.Unlock()
+	if idle != nil {
+		idle()
 	}
 }
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from porthole import audit, wire
-from porthole.agent import adminconfig, screenconfig
+from porthole.agent import adminconfig, screenconfig, tls
 from porthole.agent import policy as policy_mod
 from porthole.agent import recording as recording_mod
 from porthole.errors import ConfigError
@@ -86,6 +86,8 @@ class AgentConfig:
     secret_file: Path
     grant_public_key: Path
     sidecar: SidecarConfig
+    # The CA that signed an https:// server's certificate (agent/tls.py); None = the system's store.
+    ca_file: Path | None = None
     targets: TargetsConfig = field(default_factory=TargetsConfig)
     inventory_interval_s: float = 5.0
     max_sessions: int = 64
@@ -226,6 +228,9 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
     if not 0.2 <= interval <= 3600:
         raise ConfigError("agent.inventory_interval_s: 0.2..3600")
     delay, delay_max = _reconnect_delays(a)
+    ca = _get(a, "ca_file", str, "agent", default="")
+    ca_file = rel(ca) if ca else None
+    tls.client_context(ca_file)  # a missing or unreadable CA file stops the start here
     return AgentConfig(
         device_id=device_id,
         server_url=urls[0],
@@ -233,6 +238,7 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
         secret_file=rel(_get(a, "secret_file", str, "agent", required=True)),
         grant_public_key=rel(_get(a, "grant_public_key", str, "agent", required=True)),
         sidecar=sidecar,
+        ca_file=ca_file,
         targets=targets,
         inventory_interval_s=interval,
         max_sessions=max_sessions,

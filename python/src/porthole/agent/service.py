@@ -13,10 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import socketio
-
 from porthole import audit, grant, wire
-from porthole.agent import auditing, reconcile, watchdog
+from porthole.agent import auditing, reconcile, uplink, watchdog
 from porthole.agent.admin import AdminServer
 from porthole.agent.admission import Admission
 from porthole.agent.config import AgentConfig
@@ -54,7 +52,7 @@ class Agent:
         self._accepting = False
         self._tasks: list[asyncio.Task] = []
 
-        self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)  # uplink.py reconnects
+        self.sio = uplink.client(cfg.ca_file)  # uplink.py: reconnects, verifies the server
         self.outbox = Outbox(self.sio)
         self.sessions = SessionManager(
             self.sidecar,
@@ -81,6 +79,7 @@ class Agent:
             on_connected=self._on_connect,
             delay_s=cfg.reconnect_delay_s,
             delay_max_s=cfg.reconnect_delay_max_s,
+            ca_file=cfg.ca_file,
         )
         # Admin API + metrics; built now so its metrics see every event from the start.
         self.admin = AdminServer(

@@ -25,9 +25,11 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 import socketio
 
+from porthole.agent import tls
 from porthole.agent.views import UplinkStatus
 from porthole.errors import PortholeError
 
@@ -63,6 +65,13 @@ def backoff_delay(attempt: int, base_s: float, max_s: float, rand: Callable[[], 
     return d * (1 - JITTER * rand())
 
 
+def client(ca_file: Path | None) -> socketio.AsyncClient:
+    """The link's Socket.IO client: no reconnection of its own (the loop below does it), and the
+    server's certificate verified against ca_file or the system's store (tls.py), never off."""
+    session = tls.session_factory(tls.client_context(ca_file))
+    return socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=session)
+
+
 class Uplink:
     def __init__(
         self,
@@ -74,6 +83,7 @@ class Uplink:
         on_connected: Callable[[], Awaitable[None]],
         delay_s: float,
         delay_max_s: float,
+        ca_file: Path | None = None,
     ) -> None:
         self.sio = sio
         self.urls = (urls,) if isinstance(urls, str) else tuple(urls)
@@ -85,6 +95,7 @@ class Uplink:
         self._auth = auth
         self._on_connected = on_connected
         self.delay_s, self.delay_max_s = delay_s, delay_max_s
+        self.ca_file = ca_file  # whom the client trusts (client() below); named in TLS failures
         self.state = DISCONNECTED
         self._down_since = time.monotonic()
         self._failed = 0
@@ -173,7 +184,7 @@ class Uplink:
                 CONNECT_TIMEOUT_S * 2,
             )
         except (socketio.exceptions.ConnectionError, TimeoutError) as e:
-            code, detail = self._refusal or (UNREACHABLE, str(e) or type(e).__name__)
+            code, detail = self._refusal or tls.classify(e, self.ca_file) or (UNREACHABLE, str(e) or type(e).__name__)
             self._failed_attempt(code, detail)
             return None
         return time.monotonic()

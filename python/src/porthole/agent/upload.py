@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
+from porthole.agent import tls
 from porthole.agent.recording import PARTIAL_SUFFIX
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class Uploader:
         self.cfg = cfg
         # The server to upload to, asked before each file: the node the uplink uses now.
         self._server_url = server_url or (lambda: cfg.server_url)
+        self.ssl_context = tls.client_context(cfg.ca_file)  # as the link: ca_file or the system store
         self.dir = cfg.recording.dir
         self._queue: asyncio.Queue[Path] = asyncio.Queue()
         self._queued: set[Path] = set()
@@ -61,7 +63,9 @@ class Uploader:
 
     async def run(self) -> None:
         self.enqueue_waiting()
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)) as http:
+        connector = aiohttp.TCPConnector(ssl=self.ssl_context)
+        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
             while True:
                 path = await self._queue.get()
                 delay = BACKOFF_MIN_S

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from porthole.bench import machine, report, sections
+from porthole.bench import machine, report, sections, targets
 from porthole.bench.context import FULL, QUICK, SMOKE, Context
 from porthole.bench.figures import Figure
 from porthole.bench.peer import REPO
@@ -89,6 +89,7 @@ async def run(args: argparse.Namespace) -> int:
         "loadavg_1m": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
     }
     print(report.table(todo, figures))
+    print(targets.table(figures))
     print(
         f"\n{len(figures)} figures in {duration:.0f} s; written to {json_path}" + (f" and {md_path}" if md_path else "")
     )
@@ -102,6 +103,7 @@ def render(args: argparse.Namespace) -> int:
     data = json.loads(args.render.read_text())
     registry = sections.load()
     figures = [Figure(**f) for f in data.pop("figures")]
+    data.pop("targets", None)  # recomputed from the figures
     for f in figures:
         f.median = math.nan if f.median is None else f.median
         f.worst = math.nan if f.worst is None else f.worst

@@ -52,6 +52,7 @@ class Params:
     concurrency_keystrokes: int  # per session, one every 100 ms
     bridge_concurrency_levels: tuple[int, ...]  # the aiortc reference at these N
     idle_seconds: float
+    rss_after_s: float  # porthole-core's RSS is read this long after the last session closed (issue 10: 60 s)
     screen_seconds: float = 10.0  # each window of the screen section (static, busy, reference)
     screen_latency_samples: int = 40  # glass-to-glass changes drawn and timed
     screen_soak_seconds: float = 0.0  # one Chromium session kept up this long (seed 000: > 5 min); 0 = skip
@@ -69,6 +70,7 @@ FULL = Params(
     concurrency_keystrokes=60,
     bridge_concurrency_levels=(10, 50),
     idle_seconds=10.0,
+    rss_after_s=60.0,
     screen_seconds=10.0,
     screen_latency_samples=40,
     screen_soak_seconds=330.0,
@@ -85,6 +87,7 @@ QUICK = Params(
     concurrency_keystrokes=20,
     bridge_concurrency_levels=(5,),
     idle_seconds=2.0,
+    rss_after_s=10.0,
     screen_seconds=4.0,
     screen_latency_samples=10,
 )
@@ -103,6 +106,7 @@ SMOKE = Params(
     concurrency_keystrokes=5,
     bridge_concurrency_levels=(2,),
     idle_seconds=1.0,
+    rss_after_s=1.0,
     screen_seconds=1.0,
     screen_latency_samples=2,
 )

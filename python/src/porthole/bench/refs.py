@@ -1,6 +1,7 @@
 """The references that are not the product: `docker exec` straight from this
-process (the floor: the agent's own DockerExec class, no WebRTC, no gRPC), and
-sessions through the aiortc bridge (porthole.bench.aiortc_bridge)."""
+process (the floor: the agent's own DockerExec class, no WebRTC, no gRPC), the
+same exec read natively by the Go bench client (the floor without Python's
+cost), and sessions through the aiortc bridge (porthole.bench.aiortc_bridge)."""
 
 from __future__ import annotations
 
@@ -99,6 +100,46 @@ async def exec_drain(ex: DockerExec, nbytes: int, timeout_s: float = 120.0) -> t
             if mb in tail:
                 return n, time.perf_counter() - t0
             tail = tail[-len(mb) :]
+
+
+async def open_native_exec(ctx: Context, container: str) -> str:
+    """The same docker exec as open_exec, created, started and read by the Go
+    bench client (core-go/internal/benchpeer/dockerexec.go); returns its name."""
+    peer = await ctx.peer()
+    r = await peer.request(
+        "exec_open",
+        socket=DOCKER_SOCKET,
+        container=container,
+        cmd=list(DEFAULT_SHELL),
+        user=DEFAULT_USER,
+        env=["TERM=xterm-256color"],
+        cols=80,
+        rows=24,
+        timeout_s=SETUP_TIMEOUT_S,
+    )
+    return r["exec"]
+
+
+async def native_drain(ctx: Context, name: str, nbytes: int, timeout_s: float = 120.0) -> tuple[int, float]:
+    """The throughput command through the natively read exec; (bytes, seconds)."""
+    command, marker = throughput_command(nbytes)
+    r = await (await ctx.peer()).request(
+        "exec_drain", exec=name, input=command, marker=marker, timeout_s=timeout_s, timeout=timeout_s + 10
+    )
+    return r["bytes"], r["seconds"]
+
+
+async def native_echo(ctx: Context, name: str, count: int, warmup: int, interval_ms: float) -> tuple[list[float], int]:
+    """Keystroke round trips (ms) through the natively read exec; (samples, lost)."""
+    timeout = (count + warmup) * (interval_ms / 1000 + 0.05) + 60
+    r = await (await ctx.peer()).request(
+        "exec_echo", exec=name, count=count, warmup=warmup, interval_ms=interval_ms, timeout=timeout
+    )
+    return [x / 1000 for x in r["rtt_us"]], r["lost"]
+
+
+async def close_native_exec(ctx: Context, name: str) -> None:
+    await (await ctx.peer()).request("exec_close", exec=name)
 
 
 async def open_bridge(ctx: Context, container: str) -> tuple[str, dict[str, float]]:

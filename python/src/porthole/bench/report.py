@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from porthole.bench import targets
 from porthole.bench.figures import Figure
 from porthole.bench.figures import num as _num
 from porthole.bench.sections import Section
@@ -37,7 +38,11 @@ def table(sections: dict[str, Section], figures: list[Figure]) -> str:
 
 def write_json(path: Path, run: dict[str, Any], figures: list[Figure]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {**run, "figures": [f.to_json() for f in figures]}
+    data = {
+        **run,
+        "figures": [f.to_json() for f in figures],
+        "targets": [r.to_json() for r in targets.rows(figures)],
+    }
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -83,6 +88,7 @@ def write_markdown(
         "",
         *[f"- {line}" for line in _all_notes(sections, figures)],
         "",
+        *targets.markdown(figures),
         "## Machine",
         "",
         "| | |",
@@ -141,7 +147,9 @@ def write_markdown(
         "`Params` (FULL, QUICK and SMOKE). Shared resources (the real server and agent, the pion client, "
         "the aiortc bridge, containers) come from `Context`; a section that needs more (Xvfb, a GStreamer "
         "pipeline, Chromium) starts and stops it itself. The pion client's operations are in "
-        "`core-go/internal/benchpeer/driver.go`.",
+        "`core-go/internal/benchpeer/driver.go`. The targets table (issue 10's figures, each against "
+        "its target with the ratio written out) is `python/src/porthole/bench/targets.py`, computed from "
+        "the figures, so `--render` redraws it too.",
         "",
     ]
     path.write_text("\n".join(out))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -73,7 +74,11 @@ class Stack:
 
     async def start(self) -> None:
         port = _free_port()
-        dc = devconfig.generate(self.workdir / "dev", host="127.0.0.1", port=port)
+        # A device id of its own: an agent reconciles at start by killing every shell marked
+        # with its device id, and tests or benches of other worktrees on this machine run
+        # agents too (the default "edge-1" would have theirs kill the bench's shells).
+        device = f"bench-{secrets.token_hex(4)}"
+        dc = devconfig.generate(self.workdir / "dev", device_id=device, host="127.0.0.1", port=port)
         server_toml = dc.server_config.read_text()
         limit = "max_sessions_per_user = 16"
         if limit not in server_toml:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import socket
+import ssl
 from typing import Any
 
 import socketio
 from aiohttp import web
 
 from porthole import audit, grant
+from porthole.errors import ConfigError
 from porthole.events import EventBus
-from porthole.server import auditing, recordings, security
+from porthole.server import auditing, recordings, security, tls
 from porthole.server.agent_ns import AgentNamespace
 from porthole.server.auth import Tokens
 from porthole.server.authz import Policy
@@ -40,6 +43,13 @@ SHUTDOWN_GRACE_S = 5.0
 # (an agent reconnects to another node at once) before the rest are disconnected.
 DRAIN_GRACE_S = 2.0
 DRAIN_POLL_S = 0.05
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Server:
@@ -109,6 +119,26 @@ class Server:
         self._runner: web.AppRunner | None = None
         self.host = config.server.host
         self.port = config.server.port
+        # HTTPS and WSS from this process ([server] tls_cert, tls_key); None: plain HTTP
+        # (on loopback, or behind a TLS-terminating proxy: docs/deploy.md).
+        self.ssl_context = tls.context(config.server.tls) if config.server.tls else None
+
+    def reload_tls(self) -> bool:
+        """Loads [server] tls_cert/tls_key again (SIGHUP, after a renewal): new connections get
+        the new certificate, open ones keep theirs. A bad file is logged and the old pair kept."""
+        files = self.config.server.tls
+        if files is None or self.ssl_context is None:
+            log.info("reload: no [server] tls_cert/tls_key, nothing to reload")
+            return False
+        try:
+            tls.context(files)  # every check first, on a context of its own
+            self.ssl_context.load_cert_chain(files.cert, files.key)
+        except (ConfigError, ssl.SSLError, OSError) as e:
+            log.error("reload: kept the current certificate: %s", getattr(e, "message", e))
+            return False
+        tls.warn_expiry(files)
+        log.info("reload: certificate loaded again from %s", files.cert)
+        return True
 
     def _origin_allowed(self, origin: str | None, environ: dict[str, Any]) -> bool:
         """Same origin (scheme and Host of this request) or a configured origin."""
@@ -117,7 +147,11 @@ class Server:
         if origin in self.config.server.origins:
             return True
         host = environ.get("HTTP_HOST")
-        scheme = environ.get("wsgi.url_scheme", "http")
+        # python-engineio takes the scheme from X-Forwarded-Proto (a TLS-terminating
+        # proxy's), else "http"; a request that came over our own TLS is https.
+        request = environ.get("aiohttp.request")
+        secure = request is not None and request.secure
+        scheme = "https" if secure else environ.get("wsgi.url_scheme", "http")
         allowed = bool(host) and origin == f"{scheme}://{host}"
         if not allowed:
             log.warning("refused a Socket.IO handshake from origin %r", origin[:200])
@@ -126,13 +160,15 @@ class Server:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{host}:{self.port}"
 
     async def start(self) -> None:
         """Listens on the configured address (port 0: a free one, see .port)."""
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        if self.config.server.tls is not None:
+            tls.warn_expiry(self.config.server.tls)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
         await site.start()
         server = getattr(site, "_server", None)
         socks = getattr(server, "sockets", None) or []
@@ -141,6 +177,12 @@ class Server:
                 self.port = s.getsockname()[1]
                 break
         log.info("listening on %s", self.url)
+        if self.ssl_context is None and not _loopback(self.host) and not self.config.server.trusted_proxies:
+            log.warning(
+                "serving plain HTTP on %s: passwords, login tokens and device secrets cross the network in "
+                "clear; set [server] tls_cert and tls_key, or put a TLS proxy in front (docs/deploy.md, TLS)",
+                self.url,
+            )
         if self.store.shared:
             log.info("node %s: state in Redis, shared with the other nodes", self.node_id)
             if not self.sio.manager_initialized:  # listen for other nodes' emits from now on
@@ -160,15 +202,14 @@ class Server:
             await self.sio.disconnect(sid, namespace=ns)
 
     async def _drain(self) -> None:
-        """Tells this node's sockets `server:draining` (connect to another node) and, when
-        other nodes share the state, gives them DRAIN_GRACE_S to leave by themselves."""
-        if not self._local_sockets():
+        """On a shared store: tells this node's sockets `server:draining` (connect to another
+        node) and gives them DRAIN_GRACE_S to leave by themselves. A node alone has nowhere
+        to send them: its stop stays as it was (disconnect, sessions end)."""
+        if not self.store.shared or not self._local_sockets():
             return
         for ns in (CLIENT_NS, AGENT_NS):
             # ignore_queue: this node's sockets only, not every node's.
             await self.sio.emit("server:draining", {"node": self.node_id}, namespace=ns, ignore_queue=True)
-        if not self.store.shared:
-            return  # no other node to go to: nothing to wait for
         loop = asyncio.get_running_loop()
         deadline = loop.time() + DRAIN_GRACE_S
         while self._local_sockets() and loop.time() < deadline:

@@ -74,6 +74,7 @@ async def _serve(cfg: config_mod.Config) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, server.reload_tls)  # `systemctl reload`: a renewed certificate
     await server.start()
     print(f"porthole server listening on {server.url}", flush=True)
     try:
@@ -81,7 +82,7 @@ async def _serve(cfg: config_mod.Config) -> int:
         log.info("shutting down")
     finally:
         await server.stop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
     return 0
 

@@ -14,10 +14,11 @@ from typing import Any
 
 from porthole import audit, grant
 from porthole.errors import ConfigError
-from porthole.server import clientaddr, passwords
+from porthole.server import clientaddr, passwords, tls
 from porthole.server.policyconfig import ServerPolicy, parse_policy
 from porthole.server.recordings import RecordingsConfig
 from porthole.server.recordings import parse_config as parse_recordings
+from porthole.server.tls import TlsFiles
 from porthole.server.turnconfig import TurnSettings, parse_turn
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -75,6 +76,8 @@ class ServerSettings:
     turn: TurnSettings | None = None
     # Bearer token for GET /metrics; None = loopback clients only (docs/ctl.md).
     metrics_token_file: Path | None = None
+    # tls_cert + tls_key: HTTPS and WSS served by this process (tls.py); None = plain HTTP.
+    tls: TlsFiles | None = None
     # Several nodes on one Redis (redisstore.py); "" = one node, state in this process.
     redis_url: str = field(default="", repr=False)  # may hold a password
 
@@ -258,6 +261,7 @@ def _server(data: object, base_dir: Path) -> ServerSettings:
         ice_servers=ice,
         turn=turn_settings,
         metrics_token_file=_path(t, "metrics_token_file", base_dir),
+        tls=_tls(t, base_dir),
         redis_url=_redis_url(t, "redis_url"),
     )
     t.done()
@@ -269,6 +273,18 @@ def _redis_url(t: _Table, k: str) -> str:
     if v and not REDIS_URL_RE.match(v):
         raise ConfigError(f"{t.name(k)}: expected redis://HOST[:PORT][/DB], rediss://... (TLS) or unix:///PATH")
     return v
+
+
+def _tls(t: _Table, base_dir: Path) -> TlsFiles | None:
+    cert, key = _path(t, "tls_cert", base_dir), _path(t, "tls_key", base_dir)
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        missing = "server.tls_cert" if cert is None else "server.tls_key"
+        raise ConfigError(f"{missing}: missing (HTTPS needs both server.tls_cert and server.tls_key)")
+    files = TlsFiles(cert, key)
+    tls.context(files)  # every problem with the files stops the start here
+    return files
 
 
 def _networks(t: _Table, k: str) -> tuple[Any, ...]:

@@ -31,6 +31,8 @@ MAX_USERNAME_LEN = 128
 MAX_PASSWORD_LEN = 1024
 # A login's HTTP status -> the `result` of its `login` event; anything else is bad_request.
 LOGIN_RESULTS = {200: "ok", 401: "failed", 429: "rate_limited"}
+# Browsers that reached us over HTTPS keep to HTTPS for this long (a year).
+HSTS_MAX_AGE_S = 365 * 86400
 _HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 
 # xterm.js's DOM renderer writes <style> elements for its theme and cell size,
@@ -55,6 +57,8 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
     h.setdefault("X-Frame-Options", "DENY")
     h.setdefault("Referrer-Policy", "no-referrer")
     h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.secure:  # served over this process's own TLS ([server] tls_cert)
+        h.setdefault("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE_S}")
     if request.path == "/" or request.path.startswith("/static/") or request.path.startswith("/api/"):
         h.setdefault("Cache-Control", "no-store" if request.path.startswith("/api/") else "no-cache")
 

@@ -18,6 +18,11 @@ OPEN_PARALLEL = 8
 SETTLE_S = 1.0
 # Processes whose RSS per session is reported.
 RSS_OF = ("agent", "porthole-core", "client")
+# porthole-core returns its heap to the OS 5 s after its last session closed
+# (core-go/internal/memory, IdleDelay): each level waits it out before its
+# "before" RSS, so that the release neither lands inside a level's delta nor
+# leaves the previous level's heap in its baseline.
+RELEASE_WAIT_S = 6.0
 # Every session's exec must be gone this long after the disconnects.
 CLOSE_TIMEOUT_S = 60.0
 
@@ -33,14 +38,17 @@ section, schedules spread over the interval) for the set number of keystrokes,
 after {WARMUP} warm-up ones. Round trips from all sessions are pooled: median and
 p99. **CPU per session** = (utime+stime of the process over the typing window /
 window) / N, in % of one core. **RSS per session** = (VmRSS with N sessions open
-− VmRSS before opening) / N. The pion client of all N sessions runs in one Go
-process on the same 2 cores (its CPU is in the JSON). **dockerd + containerd**
-is what Docker itself spends carrying the execs' bytes, the same for any exec
-bridge; **machine busy** is how much of all cores every process on the machine
-used meanwhile (near 100 %: the machine was saturated, and round trips
-queue for CPU). The reference is the
-seed-004 aiortc bridge carrying N sessions in its one process, measured the
-same way at fewer N.""",
+− VmRSS before opening) / N, "before" read {RELEASE_WAIT_S:g} s after the previous
+level closed (porthole-core returns its heap to the OS 5 s after its last session).
+**RSS after every session closed** is read a set time after the last level's
+sessions closed (60 s in the full run), to compare with the idle figure. The
+pion client of all N sessions runs in one Go process on the same 2 cores (its
+CPU is in the JSON). **dockerd + containerd** is what Docker itself spends
+carrying the execs' bytes, the same for any exec bridge; **machine busy** is
+how much of all cores every process on the machine used meanwhile (near 100 %:
+the machine was saturated, and round trips queue for CPU). The reference is
+the seed-004 aiortc bridge carrying N sessions in its one process, measured
+the same way at fewer N.""",
 )
 async def run(ctx: Context) -> list[Figure]:
     p = ctx.params
@@ -53,6 +61,7 @@ async def run(ctx: Context) -> list[Figure]:
     for n in p.concurrency_levels:
         single = {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid, "client": peer.pid}
         pids: dict[str, int | list[int]] = {**single, "docker": procstat.pids_by_comm(procstat.DOCKER_COMMS)}
+        await asyncio.sleep(RELEASE_WAIT_S)
         rss0 = {k: procstat.rss_kib(single[k]) for k in RSS_OF}
         sem = asyncio.Semaphore(OPEN_PARALLEL)
 
@@ -137,6 +146,7 @@ async def run(ctx: Context) -> list[Figure]:
                 )
             )
 
+    last_closed = asyncio.get_running_loop().time()
     bridge = await ctx.bridge()
     for n in p.bridge_concurrency_levels:
         ref_pids = {"aiortc bridge": bridge.pid, "client": peer.pid}
@@ -197,16 +207,19 @@ async def run(ctx: Context) -> list[Figure]:
             )
         )
 
+    # The bridge levels ran meanwhile; wait out the rest.
+    await asyncio.sleep(max(0.0, last_closed + p.rss_after_s - asyncio.get_running_loop().time()))
     after = {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid}
     for k, pid in after.items():
         figs.append(
             Figure.of(
                 KEY,
-                f"RSS after every session closed, {k}",
+                f"RSS {p.rss_after_s:g} s after every session closed, {k}",
                 "porthole",
                 "MiB",
                 [procstat.rss_kib(pid) / 1024],
-                "VmRSS once the last level's sessions are gone (compare with the idle figure)",
+                f"VmRSS {p.rss_after_s:g} s after the last level's sessions were gone (compare with the idle figure)",
+                after_s=p.rss_after_s,
             )
         )
     return figs

@@ -10,6 +10,7 @@ from porthole.bench.figures import Figure, Role, num
 from porthole.bench.sections import notes, section
 
 KEY = "keystroke"
+NATIVE_FLOOR = "docker exec, native (Go), no WebRTC"
 # The paths take turns, this many blocks each, so that a change in the
 # machine's load during the run touches every path alike.
 BLOCKS = 10
@@ -34,7 +35,9 @@ session opened through the real server, timed in the pion client;
 **aiortc bridge** = the same pion client ↔ the seed-004 bridge
 (aiortc + docker exec in one Python process); **docker exec** (the floor) =
 the agent's DockerExec used straight from the bench process, no WebRTC and
-no gRPC, timed there; **pion ↔ pion** = the transport alone: two pion peers
+no gRPC, timed there, and the same exec read natively (**docker exec, native**:
+the Go bench client creates it, hijacks its stream and times there, with no
+Python; `core-go/internal/benchpeer/dockerexec.go`); **pion ↔ pion** = the transport alone: two pion peers
 in the client process, one echoing each 1-byte message straight back (the
 least a WebRTC hop adds); **porthole-core + gRPC** (diagnostic) = the pion
 client ↔ a porthole-core of its own ↔ a stand-in agent in the bench process
@@ -58,6 +61,7 @@ async def run(ctx: Context) -> list[Figure]:
     bin_s = await stack.open_terminal(container, binary=True)
     bridge_peer, _ = await refs.open_bridge(ctx, container)
     ex, _ = await refs.open_exec(ctx, container)
+    native = await refs.open_native_exec(ctx, container)
     coreonly = await ctx.coreonly()
     diag_peer = await coreonly.open()
 
@@ -76,6 +80,7 @@ async def run(ctx: Context) -> list[Figure]:
         ("Porthole, binary mode", "porthole"): lambda w: pion(bin_s.peer, w),
         ("aiortc bridge (seed 004), JSON", "reference"): lambda w: pion(bridge_peer, w),
         ("docker exec, no WebRTC", "floor"): lambda w: refs.exec_echo(ex, per_block, w, interval_ms / 1000),
+        (NATIVE_FLOOR, "floor"): lambda w: refs.native_echo(ctx, native, per_block, w, interval_ms),
         ("pion ↔ pion, 1-byte echo, no terminal", "ceiling"): raw,
         ("porthole-core + gRPC, stand-in agent, no Docker", "diagnostic"): lambda w: pion(diag_peer, w),
     }
@@ -93,6 +98,7 @@ async def run(ctx: Context) -> list[Figure]:
         await stack.close_terminal(bin_s)
         await peer.request("close", peer=bridge_peer)
         await ex.kill()
+        await refs.close_native_exec(ctx, native)
         await coreonly.close(diag_peer)
     return [
         Figure.of(
@@ -120,6 +126,13 @@ def _notes(figs: list[Figure]) -> list[str]:
         f"({num(f.median)} ms, p99 {num(f.worst)}), of which the WebRTC hop itself (pion ↔ pion) is "
         f"{num(c.median)} ms; the aiortc bridge takes {num(a.median)} ms (p99 {num(a.worst)} ms)."
     ]
+    nf = by.get(NATIVE_FLOOR)
+    if nf is not None:
+        out.append(
+            f"Read natively (Go, no Python) the same docker exec echoes in {num(nf.median)} ms "
+            f"(p99 {num(nf.worst)}): the Python floor's share of its {num(f.median)} ms is "
+            f"{num(f.median - nf.median)} ms."
+        )
     d = by.get("porthole-core + gRPC, stand-in agent, no Docker")
     if d is not None:
         out.append(

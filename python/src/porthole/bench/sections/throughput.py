@@ -10,6 +10,7 @@ from porthole.bench.figures import Figure, Role, num
 from porthole.bench.sections import notes, section
 
 KEY = "throughput"
+NATIVE_FLOOR = "docker exec, native reader (Go), no WebRTC"
 
 
 @section(
@@ -26,8 +27,11 @@ several times in one session; every run is a sample. Paths: **Porthole JSON**
 JSON), **pion ↔ pion** (the ceiling of this transport: two pion peers in the
 bench client process on the same interface, 16 KiB messages with the
 sidecar's 1 MiB / 256 KiB buffered-amount marks, no terminal, no agent), and
-**docker exec** alone (what the PTY and Docker deliver to the agent's
-DockerExec with no WebRTC). The paths take turns run by run, each on one
+**docker exec** alone, the floor, read two ways: by the agent's DockerExec
+in the bench process (Python, asyncio, no WebRTC) and by a **native reader**
+(the Go bench client creates the same exec, hijacks its stream and reads it
+in 64 KiB reads; `core-go/internal/benchpeer/dockerexec.go`), so that a slow
+Python reader does not lower the floor. The paths take turns run by run, each on one
 session kept open throughout. **Device CPU per MB** is the CPU time the
 device-side processes used during a run (agent + porthole-core for Porthole,
 the bridge process for the reference; dockerd's share is the same for both
@@ -51,6 +55,7 @@ async def run(ctx: Context) -> list[Figure]:
     bin_s = await stack.open_terminal(container, binary=True)
     bridge_peer, _ = await refs.open_bridge(ctx, container)
     ex, _ = await refs.open_exec(ctx, container)
+    native = await refs.open_native_exec(ctx, container)
     coreonly = await ctx.coreonly()
     diag_peer = await coreonly.open(binary=True)
     device = {
@@ -77,6 +82,10 @@ async def run(ctx: Context) -> list[Figure]:
         n, took = await refs.exec_drain(ex, p.throughput_bytes)
         return took, n
 
+    async def native_floor() -> tuple[float, int]:
+        n, took = await refs.native_drain(ctx, native, p.throughput_bytes, timeout)
+        return took, n
+
     # (figure name, role, whose processes' CPU is counted: a key of device, or None)
     paths: dict[tuple[str, Role, str | None], Callable[[], Awaitable[tuple[float, int]]]] = {
         ("Porthole, JSON mode", "porthole", "Porthole"): lambda: drain(json_s.peer),
@@ -84,6 +93,7 @@ async def run(ctx: Context) -> list[Figure]:
         ("aiortc bridge (seed 004), JSON", "reference", "bridge"): lambda: drain(bridge_peer),
         ("pion ↔ pion data channel", "ceiling", "pion"): raw,
         ("docker exec, no WebRTC", "floor", None): floor,
+        (NATIVE_FLOOR, "floor", None): native_floor,
         ("porthole-core + gRPC, binary, stand-in agent, no Docker", "diagnostic", "coreonly"): lambda: drain(diag_peer),
     }
     rates: dict[tuple, list[float]] = {k: [] for k in paths}
@@ -109,6 +119,7 @@ async def run(ctx: Context) -> list[Figure]:
         await stack.close_terminal(bin_s)
         await peer.request("close", peer=bridge_peer)
         await ex.kill()
+        await refs.close_native_exec(ctx, native)
         await coreonly.close(diag_peer)
     mean_msg = {json_s.peer: "JSON", bin_s.peer: "binary", bridge_peer: "bridge", diag_peer: "stand-in"}
     sizes = {mean_msg[k]: round(sum(v) / len(v)) for k, v in msg_sizes.items()}
@@ -152,11 +163,13 @@ def _notes(figs: list[Figure]) -> list[str]:
     j, b = by["Porthole, JSON mode"], by["Porthole, binary mode"]
     a, c = by["aiortc bridge (seed 004), JSON"], by["pion ↔ pion data channel"]
     d = by["docker exec, no WebRTC"]
+    nf = by.get(NATIVE_FLOOR)
+    native = f", {nf.median:.1f} MB/s read natively (Go)" if nf else ""
     out = [
         f"Porthole delivers {j.median:.1f} MB/s in JSON mode and {b.median:.1f} MB/s in binary mode, "
         f"{b.median / c.median:.0%} of the pion ↔ pion ceiling ({c.median:.1f} MB/s) and "
         f"{b.median / a.median:.1f}× the aiortc bridge ({a.median:.1f} MB/s); docker exec alone "
-        f"gives {d.median:.1f} MB/s.",
+        f"gives {d.median:.1f} MB/s read from Python{native}.",
         f"Per MB delivered the device spends {by['Porthole, binary mode: device CPU per MB'].median:.0f} ms "
         f"of CPU in binary mode and {by['Porthole, JSON mode: device CPU per MB'].median:.0f} ms in JSON "
         f"mode (agent + porthole-core), the aiortc bridge "
