@@ -24,6 +24,8 @@ PACKAGES=(
   iproute2 util-linux procps iptables
   # TURN relay for the relay tests (started by the tests, never as a service)
   coturn
+  # the shared store of several server nodes (started by the tests, never as a service)
+  redis-server
   # X11 screen path: server, content, input checks, build deps (libyuv: -lyuv)
   xvfb xauth x11-apps x11-utils x11-xserver-utils xdotool libx11-dev libxext-dev libxtst-dev libxdamage-dev libvpx-dev libyuv-dev
   # make bench's screen reference: seed 000's GStreamer pipeline (ximagesrc, vp8enc)

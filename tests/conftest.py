@@ -9,6 +9,7 @@ plugin (see tests/support/__init__.py for what each one provides):
   no_public_stun (autouse), new_aiortc_peer()    (support/webrtc.py)
   wait_for(), async_wait_for()                   (support/waiting.py)
   artifacts_dir(), add_failure_section()         (support/artifacts.py)
+  redis_server, start_redis()                    (support/redisserver.py)
 
 To add fixtures of your own: write a new module tests/support/<topic>.py and
 append "tests.support.<topic>" to SUPPORT_PLUGINS below. Please keep this file
@@ -40,6 +41,7 @@ SUPPORT_PLUGINS = [
     "tests.support.fullstack",
     "tests.support.logscan",
     "tests.support.topology",
+    "tests.support.redisserver",
     # add yours here: "tests.support.<topic>",
 ]
 

@@ -42,6 +42,10 @@ def test_config_defaults_and_relative_paths(tmp_path):
         # The device secret would cross the network in clear (issue 14, 7).
         ({"agent": {"server_url": "http://signal.example.com"}}, "would send the device secret in clear"),
         ({"agent": {"server_url": "http://10.1.2.3:8080"}}, "agent.allow_insecure_http"),
+        ({"agent": {"server_url": []}}, "agent.server_url: one URL or a list"),
+        ({"agent": {"server_url": ["https://a.example", "http://10.1.2.3"]}}, "agent.server_url[1]: plain http://"),
+        ({"agent": {"server_url": ["https://a.example", 5]}}, "agent.server_url[1]: must start with"),
+        ({"agent": {"server_url": ["https://a.example", "https://a.example"]}}, "the same URL twice"),
         ({"agent": {"max_sessions": 0}}, "agent.max_sessions"),
         ({"sidecar": {"udp_port_min": 5000, "udp_port_max": 4000}}, "udp_port_min"),
         ({"sidecar": {"mdns": "loud"}}, "sidecar.mdns"),
@@ -213,6 +217,48 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rfind(")") + 2] != "Z"
+
+
+def test_server_url_takes_one_url_or_the_list_of_nodes(tmp_path):
+    one = config.from_dict(BASE, base=tmp_path)
+    assert one.server_urls == ("http://127.0.0.1:1",) and one.server_url == "http://127.0.0.1:1"
+    raw = {"agent": {**BASE["agent"], "server_url": ["https://n1.example", "https://n2.example"]}}
+    many = config.from_dict(raw, base=tmp_path)
+    assert many.server_urls == ("https://n1.example", "https://n2.example") and many.server_url == "https://n1.example"
+
+
+async def test_uplink_tries_the_next_server_url_after_each_failure(tmp_path):
+    """Every attempt after a failure goes to the next URL in turn, round and round."""
+    import socketio
+
+    from tests.support.waiting import async_wait_for
+
+    tried: list[str] = []
+
+    class Refused(socketio.AsyncClient):
+        async def connect(self, url, **kw):
+            tried.append(url)
+            raise socketio.exceptions.ConnectionError("refused")
+
+    async def on_connected() -> None:
+        pass
+
+    urls = ("http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3")
+    link = uplink.Uplink(
+        Refused(reconnection=False),
+        urls,
+        "/agent",
+        auth=lambda: {"device_id": "edge-1", "secret": "s"},
+        on_connected=on_connected,
+        delay_s=0.1,
+        delay_max_s=0.1,
+    )
+    link.start()
+    try:
+        await async_wait_for(lambda: len(tried) >= 5, timeout=20, message="five attempts")
+    finally:
+        await link.stop()
+    assert tried[:5] == [*urls, *urls[:2]]
 
 
 async def test_uplink_retries_unreachable_and_unreadable_secret_with_one_loop(tmp_path):

@@ -97,6 +97,8 @@ def _edit(path: Path, old: str, new: str) -> Path:
         ('id = "edge-2"', 'id = "edge-2"\ncolour = "red"', "devices[1].colour"),
         ("[server]", "[server]\ntoken_ttl_s = true", "server.token_ttl_s"),
         ("[server]", "[server]\ngrant_ttl_s = 100000", "server.grant_ttl_s"),
+        ("[server]", '[server]\nredis_url = "127.0.0.1:6379"', "server.redis_url"),
+        ("[server]", "[server]\nredis_url = 6379", "server.redis_url"),
         ("[server]", "[serverx]", "serverx"),
     ],
 )
@@ -205,3 +207,10 @@ def test_relay_policy_needs_turn(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as e:
         config_mod.load(path)
     assert "needs [server.turn]" in e.value.message and "'other'" in e.value.message
+
+
+def test_redis_url_is_kept_out_of_the_config_repr(tmp_path: Path) -> None:
+    path = _edit(write_config(tmp_path), "[server]", '[server]\nredis_url = "redis://:pa55-word@10.0.0.5:6379/0"')
+    cfg = config_mod.load(path)
+    assert cfg.server.redis_url == "redis://:pa55-word@10.0.0.5:6379/0"
+    assert "pa55-word" not in repr(cfg)

@@ -140,10 +140,16 @@ async def test_agent_gone_tells_the_client(env: Env) -> None:
     assert err(await client.call("webrtc:ice", {"session_id": sid, "candidate": None})) == "session_not_found"
 
 
-async def test_replaced_agent_ends_its_sessions(env: Env) -> None:
-    client, _agent, _sid = await started(env)
-    await env.agent("edge-1")
-    assert (await client.next("webrtc:error"))["code"] == "device_offline"
+async def test_a_replacing_agent_socket_takes_over_the_sessions(env: Env) -> None:
+    """The device's sessions are peer to peer and outlive its old socket: they are
+    routed through the new one (docs/protocol.md §3), not ended."""
+    client, old, sid = await started(env)
+    new = await env.agent("edge-1")
+    assert await client.call("webrtc:ice", {"session_id": sid, "candidate": CANDIDATE}) == {"ok": True}
+    assert (await new.next("webrtc:ice"))["session_id"] == sid
+    assert await new.call("webrtc:disconnect", {"session_id": sid, "reason": "closed"}) == {"ok": True}
+    assert (await client.next("webrtc:disconnect"))["session_id"] == sid
+    assert client.pending("webrtc:error") == 0 and old.pending("webrtc:ice") == 0
 
 
 async def test_offer_twice_or_oversized_sdp_is_a_bad_request(env: Env) -> None:

@@ -1,18 +1,30 @@
-"""The Store contract (server/store.py), on the in-process MemoryStore. A store
-shared by several nodes must pass the same: parametrize `store` over it."""
+"""The Store contract (server/store.py), the same tests on the in-process
+MemoryStore and on the RedisStore (a real redis-server): a new store method
+gets its contract test here, and both must pass it."""
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 
 from porthole.server.memstore import MemoryStore
+from porthole.server.redisstore import RedisStore
 from porthole.server.sessions import Session
 from porthole.server.store import AgentConn, ClientConn, Store
 
 
-@pytest.fixture(params=["memory"])
-def store(request) -> Store:
-    return MemoryStore()
+@pytest.fixture(params=["memory", "redis"])
+async def store(request) -> AsyncIterator[Store]:
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    r = RedisStore(request.getfixturevalue("redis_server").url)
+    try:
+        yield r
+    finally:
+        await r.close()
 
 
 def session(sid: str, user: str = "u", client: str = "c1", agent: str = "a1") -> Session:
@@ -113,3 +125,57 @@ async def test_revoked_tokens_and_attempt_budgets(store: Store) -> None:
     assert await store.reserve_attempt([("a", 2)], 41.0, since=15.0)
     await store.clear_attempts("a")
     assert await store.reserve_attempt([("a", 1)], 42.0, since=0.0)
+
+
+async def test_a_device_back_on_a_new_socket_takes_its_sessions_along(store: Store) -> None:
+    await store.add_session(session("s_1", agent="a1"))
+    await store.add_session(session("s_2", agent="a1", client="c2"))
+    other = session("s_3", agent="b1")
+    other.device_id = "elsewhere"
+    await store.add_session(other)
+    assert sorted(await store.reroute_device("d", "a2")) == ["s_1", "s_2"]
+    assert await store.reroute_device("d", "a2") == []  # already there
+    assert await store.sessions_of_agent("a1") == []
+    assert [s.id for s in await store.sessions_of_agent("a2")] == ["s_1", "s_2"]
+    assert [s.id for s in await store.sessions_of_agent("b1")] == ["s_3"]
+    s1 = await store.get_session("s_1")
+    assert s1 is not None and s1.agent_sid == "a2"
+    gone = await store.remove_session("s_1")
+    assert gone is not None and gone.agent_sid == "a2"
+    assert [s.id for s in await store.sessions_of_agent("a2")] == ["s_2"]
+
+
+async def test_what_a_session_holds_comes_back_whole(store: Store) -> None:
+    s = session("s_1")
+    s.exec_options = {"shell": ["/bin/sh"], "env": {"A": "b"}}
+    s.created_at, s.offer_deadline = 1764680000.123456, 1764680030.654321
+    await store.add_session(s)
+    assert await store.get_session("s_1") == s
+    await store.add_client(ClientConn("c1", "ü ser", "o", 1764680000.987654, node="n1"))
+    assert await store.get_client("c1") == ClientConn("c1", "ü ser", "o", 1764680000.987654, node="n1")
+    await store.add_agent(AgentConn("a1", "d", "o", node="n1"))
+    assert await store.get_agent("a1") == AgentConn("a1", "d", "o", [], node="n1")
+    assert await store.remove_agent("a1") == AgentConn("a1", "d", "o", [], node="n1")
+    assert await store.remove_agent("a1") is None  # removed once
+
+
+async def test_nodes(store: Store) -> None:
+    if not store.shared:
+        # One node: always alive, nothing to clean up.
+        assert await store.node_alive("n1", 10) and await store.dead_nodes() == []
+        assert not await store.claim_node("n1")
+        return
+    assert not await store.node_alive("n1", 10)  # its first beat: nothing was recorded before
+    assert await store.node_alive("n1", 10)
+    assert not await store.node_alive("n2", 0.05)
+    assert await store.dead_nodes() == []
+    await asyncio.sleep(0.2)  # n2 stops beating
+    assert await store.dead_nodes() == ["n2"]
+    assert not await store.claim_node("n1")  # alive: nobody may take it
+    assert await store.claim_node("n2")
+    assert not await store.claim_node("n2")  # exactly one node cleans up after it
+    assert await store.dead_nodes() == []
+    assert not await store.node_alive("n2", 10)  # back after being cleaned up: its state is gone
+    assert await store.node_alive("n1", 0.05)
+    await asyncio.sleep(0.2)  # n1's heartbeat expires (a store down for a while), its state does not
+    assert await store.node_alive("n1", 10)

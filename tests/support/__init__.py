@@ -9,6 +9,7 @@ Each module here is loaded as a pytest plugin by tests/conftest.py:
                 ``container_processes``
 - ``browser``   ``chromium`` (session), ``browser``, ``new_page``; Chromium flags
 - ``webrtc``    ``new_aiortc_peer`` and the no-public-STUN guard for aiortc
+- ``redisserver`` ``redis_server``: a real redis-server on loopback (porthole.bench.redisserver)
 
 Add your own fixtures in a new module here and list it in tests/conftest.py
 (SUPPORT_PLUGINS). Import as ``from tests.support.<module> import ...``.

@@ -31,6 +31,8 @@ DEFAULT_RECONNECT_DELAY_MAX_S = 30.0
 # Bounds: below 0.1 s a down server is hammered; above an hour a device is
 # away too long after the server returns.
 MIN_RECONNECT_DELAY_S, MAX_RECONNECT_DELAY_S = 0.1, 3600.0
+# agent.server_url as a list: the server nodes (a fleet's few, not a directory).
+MAX_SERVER_URLS = 32
 DEFAULT_SHELL = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash -i; else exec sh -i; fi"]
 
 
@@ -80,7 +82,7 @@ class TargetsConfig:
 @dataclass(frozen=True)
 class AgentConfig:
     device_id: str
-    server_url: str
+    server_url: str  # the first of server_urls
     secret_file: Path
     grant_public_key: Path
     sidecar: SidecarConfig
@@ -97,6 +99,8 @@ class AgentConfig:
     recording: recording_mod.RecordingConfig = field(default_factory=recording_mod.RecordingConfig)
     admin: adminconfig.AdminConfig = field(default_factory=adminconfig.AdminConfig)
     screens: tuple[screenconfig.ScreenConfig, ...] = ()
+    # Every server node to try, in order (uplink.py moves to the next on each loss).
+    server_urls: tuple[str, ...] = ()
 
     def read_secret(self) -> str:
         """Re-read on every connection attempt, so a rotated secret takes effect."""
@@ -178,19 +182,7 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
     device_id = _get(a, "device_id", str, "agent", required=True)
     if not DEVICE_ID_RE.match(device_id):
         raise ConfigError("agent.device_id: 1-64 of [A-Za-z0-9_.-], starting with a letter or digit")
-    url = server_url or _get(a, "server_url", str, "agent", required=True)
-    if not re.match(r"^https?://", url):
-        raise ConfigError("agent.server_url: must start with http:// or https://")
-    if (
-        url.startswith("http://")
-        and not _loopback(url)
-        and not _get(a, "allow_insecure_http", bool, "agent", default=False)
-    ):
-        raise ConfigError(
-            "agent.server_url: plain http:// to a server that is not on this machine would send the "
-            "device secret in clear; use https://, or set agent.allow_insecure_http = true on a "
-            "private network you trust"
-        )
+    urls = _server_urls(a, server_url)
 
     def rel(p: str) -> Path:
         q = Path(p).expanduser()
@@ -241,7 +233,8 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
     tls.client_context(ca_file)  # a missing or unreadable CA file stops the start here
     return AgentConfig(
         device_id=device_id,
-        server_url=url,
+        server_url=urls[0],
+        server_urls=urls,
         secret_file=rel(_get(a, "secret_file", str, "agent", required=True)),
         grant_public_key=rel(_get(a, "grant_public_key", str, "agent", required=True)),
         sidecar=sidecar,
@@ -258,6 +251,29 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
         admin=adminconfig.from_table(_get(raw, "admin", dict, "config", default={}), rel),
         screens=screenconfig.parse(raw.get("screens")),
     )
+
+
+def _server_urls(a: dict, override: str | None) -> tuple[str, ...]:
+    """agent.server_url: one URL (a server, or a load balancer in front of several nodes)
+    or a list of the nodes' URLs; each is checked."""
+    raw = override or _get(a, "server_url", (str, list), "agent", required=True)
+    urls = [raw] if isinstance(raw, str) else raw
+    if not urls or len(urls) > MAX_SERVER_URLS:
+        raise ConfigError(f"agent.server_url: one URL or a list of 1..{MAX_SERVER_URLS}")
+    insecure_ok = _get(a, "allow_insecure_http", bool, "agent", default=False)
+    for i, url in enumerate(urls):
+        key = "agent.server_url" if isinstance(raw, str) else f"agent.server_url[{i}]"
+        if not isinstance(url, str) or not re.match(r"^https?://", url):
+            raise ConfigError(f"{key}: must start with http:// or https://")
+        if url.startswith("http://") and not _loopback(url) and not insecure_ok:
+            raise ConfigError(
+                f"{key}: plain http:// to a server that is not on this machine would send the "
+                "device secret in clear; use https://, or set agent.allow_insecure_http = true on a "
+                "private network you trust"
+            )
+    if len(set(urls)) != len(urls):
+        raise ConfigError("agent.server_url: the same URL twice")
+    return tuple(urls)
 
 
 def _reconnect_delays(a: dict) -> tuple[float, float]:

@@ -47,7 +47,8 @@ class Agent:
         self.sidecar = Sidecar(cfg.sidecar, on_restart=self._on_sidecar_lost)
         self.inventory = Inventory(cfg.targets, cfg.policy, cfg.screens)
         rec = cfg.recording
-        self.uploader = Uploader(cfg) if rec.enabled and rec.upload else None  # recordings → server
+        # Recordings → the server node the uplink uses at the time (self.uplink is made below).
+        self.uploader = Uploader(cfg, lambda: self.uplink.url) if rec.enabled and rec.upload else None
         self._accepting = False
         self._tasks: list[asyncio.Task] = []
 
@@ -75,7 +76,7 @@ class Agent:
         )
         self.uplink = Uplink(
             self.sio,
-            cfg.server_url,
+            cfg.server_urls or cfg.server_url,
             NAMESPACE,
             auth=self._auth,
             on_connected=self._on_connect,

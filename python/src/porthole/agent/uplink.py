@@ -8,6 +8,13 @@ loss â€” a graceful stop, a crash, a network cut, a refused or failed connect â€
 takes the same path: a capped, jittered delay, then a fresh attempt with
 credentials read again (a rotated secret takes effect). There is only ever one
 loop: `start()` refuses to start a second.
+
+With several server URLs (nodes of one deployment on a shared Redis), every
+attempt after a loss or a failure goes to the next URL in turn: a node that
+died is left at once, and the device's sessions, peer to peer, are routed
+through the node it reaches next. A node that stops says `server:draining`
+first: the agent then leaves by itself and connects to the next URL after a
+short jittered delay (`DRAIN_DELAY_MAX_S`), without backing off.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import socketio
@@ -47,6 +54,9 @@ LOST_POLL_S = 1.0
 MAX_LOGGED_MESSAGE = 200
 # A refusal without a code from the server (or no answer at all).
 UNREACHABLE = "unreachable"
+# After `server:draining`: the next connect within this long (jittered: a node's
+# whole fleet does not land on the next node in one instant).
+DRAIN_DELAY_MAX_S = 0.5
 
 
 def backoff_delay(attempt: int, base_s: float, max_s: float, rand: Callable[[], float] = random.random) -> float:
@@ -66,7 +76,7 @@ class Uplink:
     def __init__(
         self,
         sio: socketio.AsyncClient,
-        url: str,
+        urls: str | Sequence[str],
         namespace: str,
         *,
         auth: Callable[[], dict[str, str]],
@@ -76,7 +86,11 @@ class Uplink:
         ca_file: Path | None = None,
     ) -> None:
         self.sio = sio
-        self.url = url
+        self.urls = (urls,) if isinstance(urls, str) else tuple(urls)
+        if not self.urls:
+            raise ValueError("no server URL")
+        self._at = 0  # index of the URL of the current (or next) attempt
+        self._draining = False
         self.namespace = namespace
         self._auth = auth
         self._on_connected = on_connected
@@ -92,6 +106,12 @@ class Uplink:
         sio.on("connect", self._handle_connect, namespace=namespace)
         sio.on("disconnect", self._handle_disconnect, namespace=namespace)
         sio.on("connect_error", self._handle_connect_error, namespace=namespace)
+        sio.on("server:draining", self._handle_draining, namespace=namespace)
+
+    @property
+    def url(self) -> str:
+        """The server URL of the current (or next) attempt."""
+        return self.urls[self._at]
 
     def status(self) -> UplinkStatus:
         down = 0.0 if self.state == CONNECTED else time.monotonic() - self._down_since
@@ -126,12 +146,18 @@ class Uplink:
                 step = 0 if time.monotonic() - up_at >= STABLE_AFTER_S else step
             else:
                 self._failed += 1
-            delay = backoff_delay(step, self.delay_s, self.delay_max_s)
-            step += 1
-            if up_at is not None:
-                log.warning("disconnected from server (%s); reconnecting in %.1f s", self._last_error, delay)
+            if self._draining:
+                self._draining = False
+                delay = DRAIN_DELAY_MAX_S * random.random()
             else:
-                log.info("next connect attempt in %.1f s", delay)
+                delay = backoff_delay(step, self.delay_s, self.delay_max_s)
+                step += 1
+            self._at = (self._at + 1) % len(self.urls)
+            where = f" to {self.url}" if len(self.urls) > 1 else ""
+            if up_at is not None:
+                log.warning("disconnected from server (%s); reconnecting%s in %.1f s", self._last_error, where, delay)
+            else:
+                log.info("next connect attempt%s in %.1f s", where, delay)
             await asyncio.sleep(delay)
 
     async def _attempt(self) -> float | None:
@@ -185,7 +211,10 @@ class Uplink:
     # ---------------------------------------------------------------- client events
 
     async def _handle_connect(self) -> None:
-        log.info("connected to server")
+        if len(self.urls) > 1:
+            log.info("connected to server %s", self.url)
+        else:
+            log.info("connected to server")
         self.state = CONNECTED
         self._last_error = ""
         await self._on_connected()
@@ -193,6 +222,14 @@ class Uplink:
     async def _handle_disconnect(self, reason: object = None) -> None:
         self._last_error = str(reason or "closed")
         self._mark_down()
+        self._lost.set()
+
+    async def _handle_draining(self, data: object = None) -> None:
+        # The node stops: leave now (the loop disconnects before its next attempt) and
+        # connect to the next URL; the sessions, peer to peer, go on meanwhile.
+        log.info("server %s is draining; moving to the next server", self.url)
+        self._draining = True
+        self._last_error = "server draining"
         self._lost.set()
 
     async def _handle_connect_error(self, data: object = None) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,8 +37,10 @@ GIVE_UP = {400, 404, 413}
 
 
 class Uploader:
-    def __init__(self, cfg: AgentConfig) -> None:
+    def __init__(self, cfg: AgentConfig, server_url: Callable[[], str] | None = None) -> None:
         self.cfg = cfg
+        # The server to upload to, asked before each file: the node the uplink uses now.
+        self._server_url = server_url or (lambda: cfg.server_url)
         self.ssl_context = tls.client_context(cfg.ca_file)  # as the link: ca_file or the system store
         self.dir = cfg.recording.dir
         self._queue: asyncio.Queue[Path] = asyncio.Queue()
@@ -85,7 +88,7 @@ class Uploader:
 
     async def _upload(self, http: aiohttp.ClientSession, path: Path) -> bool:
         sid = path.name[: -len(".cast")]
-        url = f"{self.cfg.server_url.rstrip('/')}/api/recordings/{sid}"
+        url = f"{self._server_url().rstrip('/')}/api/recordings/{sid}"
         total = path.stat().st_size
         headers = {"Authorization": f"Device {self.cfg.device_id}:{self.cfg.read_secret()}"}
         offset = await self._put(http, url, headers, f"bytes */{total}", b"", path)

@@ -46,14 +46,24 @@ class AgentNamespace(EventNamespace):
             log.warning("agent connect %s refused: %s", sid, e.message)
             raise socketio.exceptions.ConnectionRefusedError(e.message, e.to_wire()) from None
         org = self.hub.config.devices[device_id].org
-        old = await self.hub.store.add_agent(AgentConn(sid, device_id, org))
+        old = await self.hub.store.add_agent(AgentConn(sid, device_id, org, node=self.hub.node_id))
         log.info("agent %s connected: device=%s", sid, device_id)
+        # Its sessions are peer to peer and outlive the old socket: routed through this one now.
+        moved = await self.hub.store.reroute_device(device_id, sid)
+        if moved:
+            log.info("device %s: %d sessions routed through agent %s", device_id, len(moved), sid)
         if old is not None and await self.hub.store.get_agent(old) is not None:
             log.info("agent %s replaced by %s: device=%s", old, sid, device_id)
             await self.hub.sio.disconnect(old, namespace=AGENT_NS)
         await self.hub.devices_changed(org)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        if not self.hub.keeps_state():
+            await self.gone(sid)
+
+    async def gone(self, sid: str) -> None:
+        """The agent socket is gone (disconnected, or its node died): the sessions still
+        routed through it end, and its device goes offline unless it is back elsewhere."""
         conn = await self.hub.store.remove_agent(sid)
         if conn is None:
             return

@@ -27,6 +27,8 @@ from porthole.server.hub import AGENT_NS, CLIENT_NS, Hub
 from porthole.server.limiter import AttemptLimiter
 from porthole.server.memstore import MemoryStore
 from porthole.server.metrics import ServerMetrics
+from porthole.server.nodes import NodeKeeper, new_node_id
+from porthole.server.pubsub import RedisManager
 from porthole.server.store import Store
 from porthole.server.web import LoginHandler, add_routes
 
@@ -37,6 +39,10 @@ log = logging.getLogger("porthole.server")
 MAX_MESSAGE_BYTES = 256 * 1024
 # Shutdown: how long connections get to close before they are cut.
 SHUTDOWN_GRACE_S = 5.0
+# Shutdown: how long the sockets told `server:draining` get to leave by themselves
+# (an agent reconnects to another node at once) before the rest are disconnected.
+DRAIN_GRACE_S = 2.0
+DRAIN_POLL_S = 0.05
 
 
 def _loopback(host: str) -> bool:
@@ -49,13 +55,21 @@ def _loopback(host: str) -> bool:
 class Server:
     """Wires the server: store and event bus first, then their users; start() and stop().
 
-    `store` holds the routing state (store.py); by default the in-process MemoryStore.
+    `store` holds the routing state (store.py); by default the in-process MemoryStore, or
+    with `server.redis_url` the RedisStore every node shares, and python-socketio's
+    AsyncRedisManager carries emits to sockets on other nodes.
     """
 
     def __init__(self, config: Config, store: Store | None = None) -> None:
         self.config = config
         key = grant.load_private_key(config.server.signing_key)
         self.public_key = key.public_key()
+        self.node_id = new_node_id()
+        redis_url = config.server.redis_url
+        if store is None and redis_url:
+            from porthole.server.redisstore import RedisStore  # only a node of several needs redis
+
+            store = RedisStore(redis_url)
         self.store: Store = store if store is not None else MemoryStore()
         # Session lifecycle, connects and logins are published here; audit subscribes
         # first (a sync audit's verdict is read right after session.opened), then
@@ -74,6 +88,7 @@ class Server:
         self.recordings.devices = self.devices
         self.events.subscribe(self.recordings.on_event)
         self.sio = socketio.AsyncServer(
+            client_manager=RedisManager(redis_url) if redis_url else None,
             async_mode="aiohttp",
             cors_allowed_origins=self._origin_allowed,
             # Events of one socket are handled one after the other, in order:
@@ -85,11 +100,14 @@ class Server:
             logger=False,
             engineio_logger=False,
         )
-        self.hub = Hub(config, self.sio, self.store, self.events)
-        self.sio.register_namespace(
-            ClientNamespace(self.hub, self.tokens, self.policy, key, audit_ok=auditing.sync_ok(self.audit))
+        self.hub = Hub(config, self.sio, self.store, self.events, node_id=self.node_id)
+        clients = ClientNamespace(self.hub, self.tokens, self.policy, key, audit_ok=auditing.sync_ok(self.audit))
+        agents = AgentNamespace(self.hub, self.devices)
+        self.sio.register_namespace(clients)
+        self.sio.register_namespace(agents)
+        self.nodes = NodeKeeper(
+            self.store, self.node_id, client_gone=clients.gone, agent_gone=agents.gone, state_lost=self._reconnect_all
         )
-        self.sio.register_namespace(AgentNamespace(self.hub, self.devices))
         self.app = web.Application()
         add_routes(
             self.app, LoginHandler(self.policy, self.tokens, self.limiter, self.hashes, config.server, self.events)
@@ -165,11 +183,42 @@ class Server:
                 "clear; set [server] tls_cert and tls_key, or put a TLS proxy in front (docs/deploy.md, TLS)",
                 self.url,
             )
+        if self.store.shared:
+            log.info("node %s: state in Redis, shared with the other nodes", self.node_id)
+            if not self.sio.manager_initialized:  # listen for other nodes' emits from now on
+                self.sio.manager_initialized = True
+                self.sio.manager.initialize()
+        self._background.append(asyncio.create_task(self.nodes.run()))
         self._background.append(asyncio.create_task(self.hub.expire_forever()))
         self._background.append(asyncio.create_task(security.end_expired_logins(self.hub, self.config.policy)))
 
+    def _local_sockets(self) -> list[tuple[str, str]]:
+        """(sid, namespace) of every socket connected to this node."""
+        return [(sid, ns) for ns in (CLIENT_NS, AGENT_NS) for sid, _ in self.sio.manager.get_participants(ns, None)]
+
+    async def _reconnect_all(self) -> None:
+        """Disconnects this node's sockets; they connect again and register anew."""
+        for sid, ns in self._local_sockets():
+            await self.sio.disconnect(sid, namespace=ns)
+
+    async def _drain(self) -> None:
+        """On a shared store: tells this node's sockets `server:draining` (connect to another
+        node) and gives them DRAIN_GRACE_S to leave by themselves. A node alone has nowhere
+        to send them: its stop stays as it was (disconnect, sessions end)."""
+        if not self.store.shared or not self._local_sockets():
+            return
+        for ns in (CLIENT_NS, AGENT_NS):
+            # ignore_queue: this node's sockets only, not every node's.
+            await self.sio.emit("server:draining", {"node": self.node_id}, namespace=ns, ignore_queue=True)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_GRACE_S
+        while self._local_sockets() and loop.time() < deadline:
+            await asyncio.sleep(DRAIN_POLL_S)
+
     async def stop(self) -> None:
-        """Stops accepting, disconnects every socket, then closes within a deadline."""
+        """Stops accepting, drains (tells every socket to reconnect elsewhere), disconnects
+        the rest, then closes within a deadline. On a shared store the sockets' state is
+        left to the other nodes (nodes.py); alone, their sessions end here."""
         if self._runner is None:
             return
         runner, self._runner = self._runner, None
@@ -178,16 +227,18 @@ class Server:
         await asyncio.gather(*self._background, return_exceptions=True)
         for site in list(runner.sites):
             await site.stop()
-        sockets = [(c.sid, CLIENT_NS) for c in await self.store.clients()]
-        sockets += [(a.sid, AGENT_NS) for a in await self.store.agents()]
+        self.hub.leaving = True
         try:
             async with asyncio.timeout(SHUTDOWN_GRACE_S):
-                for sid, ns in sockets:
-                    await self.sio.disconnect(sid, namespace=ns)
+                await self._drain()
+                await self._reconnect_all()
                 await self.sio.shutdown()
         except TimeoutError:
             log.warning("shutdown: sockets did not close within %.0f s", SHUTDOWN_GRACE_S)
+        if isinstance(self.sio.manager, RedisManager):
+            await self.sio.manager.close()
         await runner.cleanup()
+        await self.store.close()
         self.hashes.close()
         self.audit.close()
         log.info("stopped")

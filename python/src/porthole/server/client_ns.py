@@ -66,11 +66,16 @@ class ClientNamespace(EventNamespace):
                 remote=clean(clientaddr.of_environ(environ, self.hub.config.server.trusted_proxies)),
             )
             raise socketio.exceptions.ConnectionRefusedError(e.message, e.to_wire()) from None
-        await self.hub.store.add_client(ClientConn(sid, ident.user, ident.org, ident.expires_at))
+        await self.hub.store.add_client(ClientConn(sid, ident.user, ident.org, ident.expires_at, self.hub.node_id))
         await self.enter_room(sid, org_room(ident.org))
         log.info("client %s connected: user=%s", sid, ident.user)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        if not self.hub.keeps_state():
+            await self.gone(sid)
+
+    async def gone(self, sid: str) -> None:
+        """The client socket is gone (disconnected, or its node died): its sessions end."""
         conn = await self.hub.store.remove_client(sid)
         if conn is None:
             return

@@ -34,6 +34,7 @@ DEFAULT_LOGIN_WINDOW_S = 60
 # Ids appear in grants, logs and URLs of the page: keep them plain.
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+REDIS_URL_RE = re.compile(r"^(redis|rediss|unix)://\S+$")
 ICE_URL_RE = re.compile(r"^(stun|stuns|turn|turns):\S+$")
 # The audience of login tokens; no device may carry it as its id.
 RESERVED_IDS = ("porthole-client",)
@@ -77,6 +78,8 @@ class ServerSettings:
     metrics_token_file: Path | None = None
     # tls_cert + tls_key: HTTPS and WSS served by this process (tls.py); None = plain HTTP.
     tls: TlsFiles | None = None
+    # Several nodes on one Redis (redisstore.py); "" = one node, state in this process.
+    redis_url: str = field(default="", repr=False)  # may hold a password
 
 
 @dataclass(frozen=True)
@@ -259,9 +262,17 @@ def _server(data: object, base_dir: Path) -> ServerSettings:
         turn=turn_settings,
         metrics_token_file=_path(t, "metrics_token_file", base_dir),
         tls=_tls(t, base_dir),
+        redis_url=_redis_url(t, "redis_url"),
     )
     t.done()
     return settings
+
+
+def _redis_url(t: _Table, k: str) -> str:
+    v = t.get(k, str, "", what="a string")
+    if v and not REDIS_URL_RE.match(v):
+        raise ConfigError(f"{t.name(k)}: expected redis://HOST[:PORT][/DB], rediss://... (TLS) or unix:///PATH")
+    return v
 
 
 def _tls(t: _Table, base_dir: Path) -> TlsFiles | None:

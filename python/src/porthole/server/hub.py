@@ -49,12 +49,21 @@ class Hub:
         store: Store,
         events: EventBus,
         clock: Callable[[], float] = time.time,
+        node_id: str = "",
     ) -> None:
         self.config = config
         self.sio = sio
         self.store = store
         self.events = events
         self.clock = clock
+        self.node_id = node_id  # recorded with each socket (nodes.py)
+        # Set while this node stops on a shared store: its sockets reconnect to other
+        # nodes, so their going away here ends nothing (what is left, nodes.py cleans up).
+        self.leaving = False
+
+    def keeps_state(self) -> bool:
+        """True when a socket's disconnect must leave the store alone (a draining node of several)."""
+        return self.leaving and self.store.shared
 
     async def to_client(self, event: str, data: dict[str, Any], sid: str) -> None:
         await self.sio.emit(event, data, to=sid, namespace=CLIENT_NS)
@@ -139,7 +148,17 @@ class EventNamespace(socketio.AsyncNamespace):
         self.handlers: dict[str, Handler] = {}
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        if event in ("connect", "disconnect"):
+        if event == "connect":
+            try:
+                return await super().trigger_event(event, *args)
+            except socketio.exceptions.ConnectionRefusedError:
+                raise
+            except Exception:
+                # A bug, or a shared store that is down: refused with a code, not left hanging.
+                log.exception("%s connect of %s failed", self.namespace, args[0] if args else "?")
+                e = PortholeError(errors.INTERNAL, "the server cannot take connections now; try again")
+                raise socketio.exceptions.ConnectionRefusedError(e.message, e.to_wire()) from None
+        if event == "disconnect":
             return await super().trigger_event(event, *args)
         sid, payload = args[0], args[1:]
         handler = self.handlers.get(event)

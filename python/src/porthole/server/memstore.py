@@ -129,6 +129,12 @@ class MemoryStore(Store):
     async def agents(self) -> list[AgentConn]:
         return [copy.deepcopy(a) for a in self._agents.values()]
 
+    async def reroute_device(self, device_id: str, agent_sid: str) -> list[str]:
+        moved = [s for s in self._sessions.values() if s.device_id == device_id and s.agent_sid != agent_sid]
+        for s in moved:
+            s.agent_sid = agent_sid
+        return [s.id for s in moved]
+
     # ---------------------------------------------------------------- login tokens
 
     async def revoke_token(self, token_id: str, expires_at: float) -> None:

@@ -29,7 +29,8 @@ async def end_expired_logins(hub: Hub, policy: ServerPolicy) -> None:
         await asyncio.sleep(EXPIRY_TICK_S)
         now = time.time()
         for conn in await hub.store.clients():
-            if conn.token_expires_at + grant.LEEWAY_S >= now:
+            # Each node looks after its own sockets (on a shared store the list holds every node's).
+            if conn.node != hub.node_id or conn.token_expires_at + grant.LEEWAY_S >= now:
                 continue
             for s in await hub.store.sessions_of_client(conn.sid):
                 payload = {"session_id": s.id, "reason": wire.LOGIN_EXPIRED}

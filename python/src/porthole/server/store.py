@@ -9,6 +9,13 @@ several nodes (Redis) can implement it: nothing returned is a live view, and a
 change is made by a method, never by editing what was returned. Methods that
 decide a race (`remove_session`, `mark_offered`, `release_device`) do so
 atomically: exactly one caller wins.
+
+A shared store (`shared = True`; redisstore.py) also knows which node holds
+each socket (`node` of ClientConn and AgentConn) and which nodes are alive
+(`node_alive`, `dead_nodes`, `claim_node`): a node that dies leaves its
+sockets behind, and a live node cleans them up (nodes.py). A new method goes
+here, in memstore.py and in redisstore.py, and into the contract tests that
+run against both (tests/server/test_store.py).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ class ClientConn:
     user: str
     org: str
     token_expires_at: float
+    node: str = ""  # the server node the socket is connected to
 
 
 @dataclass
@@ -34,9 +42,17 @@ class AgentConn:
     device_id: str
     org: str
     targets: list[dict[str, str]] = field(default_factory=list)
+    node: str = ""  # the server node the socket is connected to
 
 
 class Store(ABC):
+    # True when several nodes share it: a node's stop leaves its sockets' state to the
+    # other nodes (the devices and browsers reconnect there) instead of ending sessions.
+    shared: bool = False
+
+    async def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
+        """Releases connections (a shared store's); the in-process store has none."""
+
     # ---------------------------------------------------------------- sessions
 
     @abstractmethod
@@ -119,6 +135,12 @@ class Store(ABC):
     @abstractmethod
     async def agents(self) -> list[AgentConn]: ...
 
+    @abstractmethod
+    async def reroute_device(self, device_id: str, agent_sid: str) -> list[str]:
+        """Routes every session of the device through this agent socket (the device came
+        back on a new socket, maybe on another node: its sessions are peer to peer and
+        live on); returns the ids of the sessions that moved."""
+
     # ---------------------------------------------------------------- login tokens
 
     @abstractmethod
@@ -142,3 +164,20 @@ class Store(ABC):
     @abstractmethod
     async def clear_attempts(self, key: str) -> None:
         """Forgets every attempt under key."""
+
+    # ---------------------------------------------------------------- nodes (a shared store's; nodes.py)
+
+    async def node_alive(self, node: str, ttl_s: float) -> bool:
+        """The node's heartbeat: alive for ttl_s more. False when the store no longer
+        knows the node's state is recorded (its first beat; the store lost its data; the
+        node was taken for dead and cleaned up): what it recorded may be gone. A heartbeat
+        that merely expired (a store down for a while) is not that. One node: always True."""
+        return True
+
+    async def dead_nodes(self) -> list[str]:
+        """Nodes that stopped beating and were not cleaned up yet."""
+        return []
+
+    async def claim_node(self, node: str) -> bool:
+        """Takes a dead node's cleanup; True for exactly one caller."""
+        return False
