@@ -190,8 +190,10 @@ class Env:
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    path = write_config(tmp_path)
+async def env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Env]:
+    """The server; `@pytest.mark.server_config(key=value, ...)` overrides [server] keys."""
+    marker = request.node.get_closest_marker("server_config")
+    path = write_config(tmp_path, **(marker.kwargs if marker else {}))
     server = Server(config_mod.load(path))
     await server.start()
     http = aiohttp.ClientSession()

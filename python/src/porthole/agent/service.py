@@ -24,6 +24,7 @@ from porthole.agent.diagnosis import DiagnosisBook
 from porthole.agent.doctor import Doctor
 from porthole.agent.events import EventBus
 from porthole.agent.ptys import PtyFactory
+from porthole.agent.reannounce import reannounce
 from porthole.agent.sessions import SessionManager
 from porthole.agent.sidecar import Sidecar
 from porthole.agent.sidecar_events import SidecarEvents
@@ -52,6 +53,7 @@ class Agent:
         self.uploader = Uploader(cfg) if rec.enabled and rec.upload else None  # recordings → server
         self._accepting = False
         self._tasks: list[asyncio.Task] = []
+        self._reannouncing: set[asyncio.Task] = set()
 
         self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)  # uplink.py reconnects
         self.outbox = Outbox(self.sio)
@@ -146,6 +148,10 @@ class Agent:
 
     async def _on_connect(self) -> None:
         await self.outbox.inventory(self.inventory.to_wire())
+        # A task: its ack is read by the client's loop, which runs this handler.
+        task = asyncio.create_task(reannounce(self.sio, NAMESPACE, self.sessions), name="reannounce")
+        self._reannouncing.add(task)
+        task.add_done_callback(self._reannouncing.discard)
 
     async def _on_sidecar_lost(self) -> None:
         await self.sessions.sidecar_lost()

@@ -15,16 +15,19 @@ from porthole.errors import PortholeError
 from porthole.server import clientaddr, ice, payloads
 from porthole.server.deviceauth import DeviceAuth
 from porthole.server.hub import AGENT_NS, EventNamespace, Hub, log
+from porthole.server.rebind import Rebinder
 from porthole.server.sessions import Session
 from porthole.server.store import AgentConn
 
 
 class AgentNamespace(EventNamespace):
-    def __init__(self, hub: Hub, devices: DeviceAuth) -> None:
+    def __init__(self, hub: Hub, devices: DeviceAuth, rebinder: Rebinder) -> None:
         super().__init__(AGENT_NS, hub)
         self.devices = devices
+        self.rebinder = rebinder
         self.handlers = {
             "agent:inventory": self.inventory,
+            "agent:sessions": self.sessions,
             "agent:turn_check": self.turn_check,
             "webrtc:answer": self.answer,
             "webrtc:ice": self.ice,
@@ -57,9 +60,7 @@ class AgentNamespace(EventNamespace):
         if conn is None:
             return
         log.info("agent %s disconnected: device=%s", sid, conn.device_id)
-        for s in await self.hub.store.sessions_of_agent(sid):
-            payload = {"session_id": s.id, "code": errors.DEVICE_OFFLINE, "message": "the device went offline"}
-            await self.hub.end_session(s, errors.DEVICE_OFFLINE, client=("webrtc:error", payload))
+        await self.rebinder.agent_lost(sid)  # its sessions wait for the device's re-announce (rebind.py)
         if await self.hub.store.release_device(conn.device_id, sid):
             await self.hub.devices_changed(conn.org)
 
@@ -80,6 +81,14 @@ class AgentNamespace(EventNamespace):
             if route is not None and route.sid == sid:
                 await self.hub.devices_changed(conn.org)
         return {"ok": True}
+
+    async def sessions(self, sid: str, data: Any) -> dict[str, Any]:
+        """The device's live sessions, re-announced on a new socket (rebind.py)."""
+        conn = await self.hub.store.get_agent(sid)
+        if conn is None:
+            raise PortholeError(errors.UNAUTHENTICATED, "not connected")
+        items = payloads.agent_sessions(data)
+        return {"ok": True, "sessions": await self.rebinder.rebind_agent(conn, items)}
 
     async def turn_check(self, sid: str, data: Any) -> dict[str, Any]:
         """A short-lived TURN credential for the device's own allocation test (`porthole ctl doctor`)."""

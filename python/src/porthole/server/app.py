@@ -24,6 +24,7 @@ from porthole.server.hub import AGENT_NS, CLIENT_NS, Hub
 from porthole.server.limiter import AttemptLimiter
 from porthole.server.memstore import MemoryStore
 from porthole.server.metrics import ServerMetrics
+from porthole.server.rebind import Rebinder
 from porthole.server.store import Store
 from porthole.server.web import LoginHandler, add_routes
 
@@ -76,10 +77,13 @@ class Server:
             engineio_logger=False,
         )
         self.hub = Hub(config, self.sio, self.store, self.events)
+        self.rebinder = Rebinder(self.hub, self.policy, self.public_key)  # signaling losses (rebind.py)
         self.sio.register_namespace(
-            ClientNamespace(self.hub, self.tokens, self.policy, key, audit_ok=auditing.sync_ok(self.audit))
+            ClientNamespace(
+                self.hub, self.tokens, self.policy, key, self.rebinder, audit_ok=auditing.sync_ok(self.audit)
+            )
         )
-        self.sio.register_namespace(AgentNamespace(self.hub, self.devices))
+        self.sio.register_namespace(AgentNamespace(self.hub, self.devices, self.rebinder))
         self.app = web.Application()
         add_routes(
             self.app, LoginHandler(self.policy, self.tokens, self.limiter, self.hashes, config.server, self.events)
@@ -123,7 +127,7 @@ class Server:
                 self.port = s.getsockname()[1]
                 break
         log.info("listening on %s", self.url)
-        self._background.append(asyncio.create_task(self.hub.expire_forever()))
+        self._background.append(asyncio.create_task(self.hub.expire_forever(self.rebinder.expire)))
         self._background.append(asyncio.create_task(security.end_expired_logins(self.hub, self.config.policy)))
 
     async def stop(self) -> None:

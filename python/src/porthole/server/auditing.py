@@ -27,6 +27,7 @@ RECORDS = {
     "session.opened": "session.opened",
     "session.open_denied": "session.open_denied",
     "session.closed": "session.closed",
+    "session.rerouted": "session.rerouted",
     "client.denied": "connect.denied",
     "device.denied": "device.denied",
 }

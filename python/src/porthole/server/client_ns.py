@@ -20,15 +20,23 @@ from porthole.server.auditing import clean
 from porthole.server.auth import TokenRevoked, Tokens, token_problem
 from porthole.server.authz import Policy
 from porthole.server.hub import CLIENT_NS, EventNamespace, Hub, log, org_room
+from porthole.server.rebind import Rebinder
 from porthole.server.sessions import MAX_PENDING_ICE, Session, new_session_id
 from porthole.server.store import ClientConn
 
 
 class ClientNamespace(EventNamespace):
     def __init__(
-        self, hub: Hub, tokens: Tokens, policy: Policy, signing_key: Any, audit_ok: Callable[[], bool] = lambda: True
+        self,
+        hub: Hub,
+        tokens: Tokens,
+        policy: Policy,
+        signing_key: Any,
+        rebinder: Rebinder,
+        audit_ok: Callable[[], bool] = lambda: True,
     ) -> None:
         super().__init__(CLIENT_NS, hub)
+        self.rebinder = rebinder
         self.tokens = tokens
         self.policy = policy
         self.signing_key = signing_key
@@ -39,6 +47,7 @@ class ClientNamespace(EventNamespace):
             "auth:refresh": self.refresh,
             "devices:list": self.devices_list,
             "session:open": self.session_open,
+            "session:rebind": self.rebind,
             "webrtc:offer": self.offer,
             "webrtc:ice": self.ice,
             "webrtc:disconnect": self.disconnect_session,
@@ -70,9 +79,7 @@ class ClientNamespace(EventNamespace):
         if conn is None:
             return
         log.info("client %s disconnected: user=%s", sid, conn.user)
-        for s in await self.hub.store.sessions_of_client(sid):
-            payload = {"session_id": s.id, "reason": wire.CLIENT_GONE}
-            await self.hub.end_session(s, wire.CLIENT_GONE, agent=("webrtc:disconnect", payload))
+        await self.rebinder.client_lost(sid)  # its sessions wait for a rebind (rebind.py)
 
     async def _conn(self, sid: str) -> ClientConn:
         conn = await self.hub.store.get_client(sid)
@@ -100,6 +107,12 @@ class ClientNamespace(EventNamespace):
             raise PortholeError(errors.UNAUTHENTICATED, "the token is for another user")
         await self.hub.store.set_client_expiry(sid, ident.expires_at)
         return {"ok": True, "expires_at": int(ident.expires_at)}
+
+    async def rebind(self, sid: str, data: Any) -> dict[str, Any]:
+        """The client's live sessions, re-announced on a new socket (rebind.py)."""
+        ids = payloads.rebind_request(data)
+        conn = await self._conn(sid)
+        return {"ok": True, "sessions": await self.rebinder.rebind_client(conn, ids)}
 
     async def devices_list(self, sid: str, data: Any) -> dict[str, Any]:
         payloads.obj(data)
