@@ -35,7 +35,7 @@ TURN_SECRET = "turn-secret-LKJHGFDSA-0123456789"
 TURN_CREDENTIAL = TURN_SECRET  # the long-lived TURN secret: no log, ack or audit record may hold it
 
 CLIENT_EVENTS = ("devices:changed", "webrtc:answer", "webrtc:ice", "webrtc:disconnect", "webrtc:error")
-AGENT_EVENTS = ("webrtc:offer", "webrtc:ice", "webrtc:disconnect")
+AGENT_EVENTS = ("webrtc:offer", "webrtc:ice", "webrtc:disconnect", "webrtc:restart")
 
 
 def h(secret: str) -> str:

@@ -11,7 +11,7 @@ from porthole.events import Event
 from porthole.server import config as config_mod
 from porthole.server.app import Server
 
-from .conftest import ANSWER_SDP, CANDIDATE, Env, Peer
+from .conftest import ANSWER_SDP, CANDIDATE, OFFER_SDP, Env, Peer
 from .test_relay import err, started
 
 pytestmark = pytest.mark.server_config(signaling_grace_s=30)
@@ -174,3 +174,31 @@ async def test_a_restored_session_whose_client_never_comes_back_ends(env: Env) -
         ]
     finally:
         await new.stop()
+
+
+async def test_ice_restart_is_relayed_and_its_failure_ends_nothing(env: Env) -> None:
+    events = []
+    env.server.events.subscribe(lambda ev: events.append(ev) if ev.name == "session.ice_restarted" else None)
+    client, agent, sid = await started(env)
+    restart = {"session_id": sid, "type": "offer", "sdp": OFFER_SDP}
+    assert await client.call("webrtc:restart", restart) == {"ok": True}
+    assert await agent.next("webrtc:restart") == restart
+    assert [e.session_id for e in events] == [sid]
+    # The device answers as it answers any offer.
+    assert await agent.call("webrtc:answer", {"session_id": sid, "type": "answer", "sdp": ANSWER_SDP}) == {"ok": True}
+    assert (await client.next("webrtc:answer"))["sdp"] == ANSWER_SDP
+    # One it cannot answer: the client hears why, the session goes on.
+    failed = {"session_id": sid, "code": "restart_failed", "message": "the restart offer was refused"}
+    assert await agent.call("webrtc:error", failed) == {"ok": True}
+    assert await client.next("webrtc:error") == failed
+    assert await env.server.store.get_session(sid) is not None
+    assert err(await client.call("webrtc:restart", {**restart, "type": "answer"})) == "bad_request"
+    assert err(await client.call("webrtc:restart", {**restart, "session_id": "s_other"})) == "session_not_found"
+
+
+async def test_ice_restart_while_the_device_is_away_says_device_offline(env: Env) -> None:
+    client, agent, sid = await started(env)
+    await agent.sio.disconnect()
+    restart = {"session_id": sid, "type": "offer", "sdp": OFFER_SDP}
+    assert err(await client.call("webrtc:restart", restart)) == "device_offline"
+    assert await env.server.store.get_session(sid) is not None  # kept for the device's re-announce

@@ -23,6 +23,7 @@ from porthole.agent.config import AgentConfig
 from porthole.agent.diagnosis import DiagnosisBook
 from porthole.agent.doctor import Doctor
 from porthole.agent.events import EventBus
+from porthole.agent.icerestart import IceRestarts
 from porthole.agent.ptys import PtyFactory
 from porthole.agent.reannounce import reannounce
 from porthole.agent.sessions import SessionManager
@@ -74,6 +75,7 @@ class Agent:
         self.signaling = Signaling(
             self.sio, self.outbox, admission, self.sessions, self.events, device_id=cfg.device_id, public_key=public_key
         )
+        self.ice_restarts = IceRestarts(self.sio, self.sidecar, self.sessions, self.outbox, self.events)
         self.uplink = Uplink(
             self.sio,
             cfg.server_url,

@@ -10,7 +10,7 @@ from typing import Any
 
 import socketio
 
-from porthole import errors
+from porthole import errors, wire
 from porthole.errors import PortholeError
 from porthole.server import clientaddr, ice, payloads
 from porthole.server.deviceauth import DeviceAuth
@@ -120,6 +120,10 @@ class AgentNamespace(EventNamespace):
         s = await self._session(sid, d)
         code, message = payloads.error(d)
         payload = {"session_id": s.id, "code": code, "message": message}
+        if code == wire.RESTART_FAILED:
+            # An ICE restart it could not answer: the session goes on (docs/protocol.md §4b).
+            await self.hub.to_client("webrtc:error", payload, s.client_sid)
+            return {"ok": True}
         await self.hub.end_session(s, f"device error {code}", code=code, client=("webrtc:error", payload))
         return {"ok": True}
 

@@ -50,6 +50,7 @@ class ClientNamespace(EventNamespace):
             "session:rebind": self.rebind,
             "webrtc:offer": self.offer,
             "webrtc:ice": self.ice,
+            "webrtc:restart": self.restart,
             "webrtc:disconnect": self.disconnect_session,
         }
 
@@ -279,6 +280,30 @@ class ClientNamespace(EventNamespace):
         for c in pending:
             await self.hub.to_agent("webrtc:ice", {"session_id": s.id, "candidate": c}, s.agent_sid)
         log.info("session %s: offer relayed to device=%s", s.id, s.device_id)
+        return {"ok": True}
+
+    async def restart(self, sid: str, data: Any) -> dict[str, Any]:
+        """An ICE restart (docs/protocol.md §4b): a new offer for a live session, relayed to the
+        device, which answers it on the same peer connection (`webrtc:answer`)."""
+        d = payloads.obj(data)
+        s = await self._own_session(sid, d)
+        sdp = payloads.sdp(d, "offer")
+        if not s.offered:
+            raise PortholeError(errors.BAD_REQUEST, "no offer was sent for this session yet")
+        if not s.agent_sid or await self.hub.store.get_agent(s.agent_sid) is None:
+            # The device's socket is away (it re-announces the session when back): try again then.
+            raise PortholeError(errors.DEVICE_OFFLINE, "the device is not connected right now; try again")
+        await self.hub.to_agent("webrtc:restart", {"session_id": s.id, "type": "offer", "sdp": sdp}, s.agent_sid)
+        log.info("session %s: ICE restart relayed to device=%s", s.id, s.device_id)
+        self.hub.events.publish(
+            "session.ice_restarted",
+            s.id,
+            user=s.user,
+            org=s.org,
+            device=s.device_id,
+            target=s.target_id,
+            kind=s.kind,
+        )
         return {"ok": True}
 
     async def ice(self, sid: str, data: Any) -> dict[str, Any]:
