@@ -10,6 +10,8 @@
 //                    session: "idle"|"opening"|"connecting"|"open"|"exited"|"closed"|"failed",
 //                    sessionId, ice (RTCIceConnectionState), pc (RTCPeerConnectionState),
 //                    channel: "none"|"connecting"|"open"|"closed", binary (bool),
+//                    signaling: "connected"|"reconnecting" (a live session whose socket is
+//                    away: the page re-announces it when back), iceRestarts (count),
 //                    localCandidateType, remoteCandidateType, relayProtocol ("udp"|"tcp"|"tls"
 //                    when this side is relayed, else null), rttMs, bytesReceived}
 //   lastError        error code of the last failure (docs/protocol.md §6, plus
@@ -54,7 +56,7 @@ const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
 const state = {
   login: "logged_out", user: null, socket: "disconnected", session: "idle", sessionId: null,
-  ice: null, pc: null, channel: "none", binary: false,
+  ice: null, pc: null, channel: "none", binary: false, signaling: "connected", iceRestarts: 0,
   localCandidateType: null, remoteCandidateType: null, relayProtocol: null, rttMs: null, bytesReceived: 0,
 };
 
@@ -225,7 +227,12 @@ function setSocketState(s) {
   state.socket = s;
   const pill = $("socket-state");
   // "connecting" after a connection was lost reads "reconnecting": the page is on its way back.
-  pill.textContent = s === "connecting" && everConnected ? "reconnecting" : s;
+  // With a live session it reads "signaling reconnecting" until the server routes the session
+  // again: the terminal keeps working meanwhile (docs/protocol.md §2c).
+  const live = session && !session.ended && session.state.signaling === "reconnecting";
+  state.signaling = live ? "reconnecting" : "connected";
+  if (live) pill.textContent = "signaling reconnecting";
+  else pill.textContent = s === "connecting" && everConnected ? "reconnecting" : s;
   pill.dataset.state = s;
 }
 
@@ -244,6 +251,9 @@ function connectSocket() {
     everConnected = true;
     setSocketState("connected");
     refreshDevices();
+    if (session && !session.ended && session.state.signaling === "reconnecting") {
+      session.signalingBack().then(() => setSocketState(state.socket));
+    }
   });
   socket.on("connect_error", (err) => {
     const code = err && err.data && err.data.code;
@@ -263,8 +273,10 @@ function connectSocket() {
     // "unauthenticated", handled above).
     if (reason === "io server disconnect" && token && socket) socket.connect();
     setSocketState(socket && socket.active ? "connecting" : "disconnected");
-    // The server ends every session of a socket that goes away.
-    if (session && !session.ended) session.finish("server_gone", null, false);
+    // A session whose peer connection is up lives on without the server (its bytes go peer
+    // to peer): it is re-announced when the socket is back. One still being set up ends.
+    if (session && !session.ended && !session.signalingLost()) session.finish("server_gone", null, false);
+    setSocketState(state.socket);
   });
   socket.on("devices:changed", () => refreshDevices());
   for (const ev of ["webrtc:answer", "webrtc:ice", "webrtc:error", "webrtc:disconnect"]) {
@@ -375,6 +387,8 @@ function terminalText() {
 }
 
 function renderSessionState(s) {
+  if (s.signaling !== state.signaling) setSocketState(state.socket);
+  state.iceRestarts = s.iceRestarts;
   Object.assign(state, {
     session: s.session, ice: s.ice, pc: s.pc, channel: s.channel,
     localCandidateType: s.localCandidateType, remoteCandidateType: s.remoteCandidateType,
@@ -498,6 +512,10 @@ function init() {
   $("open-terminal").addEventListener("click", () => openTerminal());
   $("close-terminal").addEventListener("click", closeTerminal);
   $("login-username").focus();
+  // A network change may have taken the peer connection's path: an ICE restart (§4b).
+  const networkChanged = () => { if (session && !session.ended) session.networkChanged(); };
+  window.addEventListener("online", networkChanged);
+  if (navigator.connection) navigator.connection.addEventListener("change", networkChanged);
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
