@@ -42,7 +42,9 @@ async def test_page_keeps_the_terminal_through_a_server_restart(tmp_path, make_c
         await wait_text(page, "two-42")  # no server: the bytes go peer to peer
 
         await st.start_server()
+        started = time.monotonic()
         await wait_eval(page, "porthole.state.signaling", "connected", BACK_TIMEOUT_S)
+        print(f"page rebound {time.monotonic() - started:.1f} s after the new server was up")
         assert (await page.inner_text("[data-testid=socket-state]")).strip() == "connected"
         await type_line(page, "echo three-$((6*7))")
         await wait_text(page, "three-42")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -53,11 +54,13 @@ async def test_server_restart_mid_session_terminal_keeps_echoing(stack, make_con
         term.type("echo while-down-$((6*7))\r")
         await term.wait_output("while-down-42")  # peer to peer: no server needed
 
+        started = time.monotonic()
         await stack.start_server()
         term.type("echo while-rerouting-$((6*7))\r")
         await term.wait_output("while-rerouting-42")
         seen = await rebind(sess, stack.url, token)
         assert seen[-1] == "rebound", seen
+        print(f"routed again {time.monotonic() - started:.1f} s after the new server was up; rebind answers {seen}")
 
         term.type("echo after-$((6*7)); cat /tmp/pid\r")
         await term.wait_output("after-42")
