@@ -512,7 +512,10 @@ function init() {
   $("open-terminal").addEventListener("click", () => openTerminal());
   $("close-terminal").addEventListener("click", closeTerminal);
   $("login-username").focus();
-  // A network change may have taken the peer connection's path: an ICE restart (§4b).
+  // Leaving the page (closing the tab, reloading) closes its session on purpose: a lost
+  // socket alone no longer ends it (docs/protocol.md §2c), and nothing would reattach to it.
+  window.addEventListener("pagehide", () => { if (session && !session.ended) session.close(); });
+  // A network change may have taken the peer connection's path: an ICE restart (§2d).
   const networkChanged = () => { if (session && !session.ended) session.networkChanged(); };
   window.addEventListener("online", networkChanged);
   if (navigator.connection) navigator.connection.addEventListener("change", networkChanged);
