@@ -1,6 +1,6 @@
 """Signaling is not the session (issue 11): the real server, agent, porthole-core
 and Docker, aiortc as the client. The server is stopped the way a deploy stops
-it (SIGTERM) and started again on the same port; the client's socket is cut.
+it (SIGTERM), or killed (SIGKILL), and started again on the same port; the client's socket is cut.
 The terminal's bytes go peer to peer and never stop; the session is routed
 again on the new server (the device re-announces it with its grant, the client
 rebinds it), exactly once."""
@@ -41,7 +41,8 @@ async def stack(tmp_path):
     await st.stop()
 
 
-async def test_server_restart_mid_session_terminal_keeps_echoing(stack, make_container):
+@pytest.mark.parametrize("kill", [False, True], ids=["sigterm", "sigkill"])
+async def test_server_restart_mid_session_terminal_keeps_echoing(stack, make_container, kill):
     c = make_container()
     token = await login(stack.url, stack.username, stack.password)
     sess = await open_terminal(stack.url, token, stack.device_id, c.name)
@@ -50,7 +51,7 @@ async def test_server_restart_mid_session_terminal_keeps_echoing(stack, make_con
         term.type("echo $$ > /tmp/pid; echo before-$((6*7))\r")
         await term.wait_output("before-42")
 
-        await stack.stop_server()  # SIGTERM: every socket is closed, the store is gone
+        await stack.stop_server(kill=kill)  # a deploy (SIGTERM) or a crash: the store is gone
         term.type("echo while-down-$((6*7))\r")
         await term.wait_output("while-down-42")  # peer to peer: no server needed
 
