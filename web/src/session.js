@@ -224,6 +224,16 @@ export class TerminalSession {
 
   // The socket is back: re-announce the session until the server routes it to us again.
   async signalingBack() {
+    if (this.rebinding) return;  // one loop, whatever number of reconnects
+    this.rebinding = true;
+    try {
+      await this.rebindLoop();
+    } finally {
+      this.rebinding = false;
+    }
+  }
+
+  async rebindLoop() {
     while (!this.ended && this.socket.connected) {
       let ack;
       try {
