@@ -18,18 +18,19 @@ import re
 import time
 from pathlib import Path
 
-from tests.e2e.test_browser_terminal import open_terminal_in_page, type_line, wait_text
+from tests.e2e.test_browser_terminal import open_terminal_in_page, terminal_text, type_line
 from tests.support.fullstack import start_stack
 from tests.support.stack import core_binary
 
 OUTAGE_S = 40.0
 
 
-async def pid_of(page, tag: str) -> int:
+async def pid_of(page, tag: str, timeout: float = 15.0) -> int:
     await type_line(page, f"echo pid-$$-{tag}")
-    text = await wait_text(page, f"-{tag}")
-    found = re.findall(rf"^pid-(\d+)-{tag}$", text, flags=re.M)
-    assert found, text[-800:]
+    deadline = time.monotonic() + timeout
+    while not (found := re.findall(rf"^pid-(\d+)-{tag}$", await terminal_text(page), flags=re.M)):
+        assert time.monotonic() < deadline, (await terminal_text(page))[-800:]
+        await asyncio.sleep(0.1)
     return int(found[-1])
 
 
@@ -87,5 +88,26 @@ async def test_link_down_40s_page_restarts_ice_same_shell(tmp_path, make_contain
             r for r in audit(st) if r["event"] in ("session.ended", "session.closed") and r.get("session_id") == sid
         ]
         assert ended == [], ended
+    finally:
+        await st.stop()
+
+
+async def test_network_change_restart_keeps_the_shell(tmp_path, make_container, new_page):
+    """An ICE restart while the path is fine (a network change, `porthole.restartIce()`):
+    new ICE credentials on the same peer connection, the same shell, nothing lost."""
+    st = await start_stack(tmp_path)
+    try:
+        c = make_container()
+        page = await open_terminal_in_page(new_page, st, c.name)
+        before = await pid_of(page, "a")
+        await page.evaluate("porthole.restartIce()")
+        deadline = time.monotonic() + 20
+        while await state(page, "iceRestarts") < 1:
+            assert time.monotonic() < deadline, "no restart"
+            await asyncio.sleep(0.1)
+        await wait_ice(page, ("connected", "completed"), 20)
+        assert await pid_of(page, "b") == before
+        agent_log = st.log("agent")
+        assert "ICE restarted by the peer" in agent_log and "ICE restart answered" in agent_log
     finally:
         await st.stop()

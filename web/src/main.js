@@ -25,7 +25,8 @@
 //   term             the xterm.js Terminal
 //   terminalText()   the terminal buffer as text (lines joined with "\n", right-trimmed)
 //   login(user, password) → Promise, open(deviceId, targetId, {binary}) → Promise,
-//   close(), type(text) (as if typed), refreshDevices() → Promise
+//   close(), type(text) (as if typed), refreshDevices() → Promise, restartIce() → Promise
+//                    (an ICE restart of the live session now, as a network change makes one)
 //   waitState(key, value, timeoutMs=15000) → Promise: resolves when state[key] === value
 //   waitText(substring, timeoutMs=15000) → Promise: resolves when terminalText() has it
 //   video            the <video> of a screen session (data-testid screen)
@@ -88,6 +89,8 @@ const hooks = {
   close: () => closeTerminal(),
   type: (text) => { if (session) session.input(text); },
   refreshDevices: () => refreshDevices(),
+  // An ICE restart now (as on a network change); resolves when the restart offer was sent.
+  restartIce: () => (session && !session.ended ? session.restartIce(true) : Promise.resolve()),
   waitState: (key, value, timeoutMs) => waitUntil(() => state[key] === value, timeoutMs, `state.${key} === ${value}`),
   waitText: (text, timeoutMs) => waitUntil(() => terminalText().includes(text), timeoutMs, `terminal text ${text}`),
 };
