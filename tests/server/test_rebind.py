@@ -35,6 +35,19 @@ async def reannounce(agent: Peer, items: list[tuple[str, str]]) -> list[dict]:
     return ack["sessions"]
 
 
+async def restart(env: Env) -> Server:
+    """Stops the server (its peers first: a client left on a stopped server is slow to close)
+    and starts a new one on the same config: same key, empty store (env stops it at the end)."""
+    for p in env.peers:
+        await p.close()
+    env.peers.clear()
+    await env.server.stop()
+    new = Server(config_mod.load(env.config_path))
+    await new.start()
+    env.server = new
+    return new
+
+
 async def started_with_grant(env: Env) -> tuple[Peer, Peer, str, str]:
     client, agent, sid = await started(env)
     # started() took the offer off the queue; the grant is in the store.
@@ -106,74 +119,56 @@ async def test_another_device_cannot_take_a_session(env: Env) -> None:
 
 async def test_server_restart_restores_from_the_grant(env: Env) -> None:
     _client, _agent, sid, signed = await started_with_grant(env)
-    await env.server.stop()
-    new = Server(config_mod.load(env.config_path))
-    await new.start()
-    try:
-        env.server = new
-        events = rerouted(env)
-        again_client = await env.client()
-        # The client may come first: the device has not re-announced yet.
-        assert await rebind(again_client, sid) == [{"session_id": sid, "status": "pending"}]
-        again_agent = await env.agent("edge-1")
-        assert await reannounce(again_agent, [(sid, signed)]) == [{"session_id": sid, "status": "restored"}]
-        assert await rebind(again_client, sid) == [{"session_id": sid, "status": "rebound"}]
-        # A second announce (a retry) does not duplicate it.
-        assert await reannounce(again_agent, [(sid, signed)]) == [{"session_id": sid, "status": "rebound"}]
-        assert await new.store.count_sessions() == 1
-        assert await again_client.call("webrtc:ice", {"session_id": sid, "candidate": CANDIDATE}) == {"ok": True}
-        assert (await again_agent.next("webrtc:ice"))["session_id"] == sid
-        ok = await again_agent.call("webrtc:answer", {"session_id": sid, "type": "answer", "sdp": ANSWER_SDP})
-        assert ok == {"ok": True}
-        assert (await again_client.next("webrtc:answer"))["session_id"] == sid
-        assert [(e.fields["side"], e.fields["restored"]) for e in events] == [
-            ("agent", True),
-            ("client", False),
-            ("agent", False),
-        ]
-        # Explicit close still ends it, and the device hears it.
-        assert await again_client.call("webrtc:disconnect", {"session_id": sid}) == {"ok": True}
-        assert (await again_agent.next("webrtc:disconnect"))["session_id"] == sid
-    finally:
-        await new.stop()
+    new = await restart(env)
+    events = rerouted(env)
+    again_client = await env.client()
+    # The client may come first: the device has not re-announced yet.
+    assert await rebind(again_client, sid) == [{"session_id": sid, "status": "pending"}]
+    again_agent = await env.agent("edge-1")
+    assert await reannounce(again_agent, [(sid, signed)]) == [{"session_id": sid, "status": "restored"}]
+    assert await rebind(again_client, sid) == [{"session_id": sid, "status": "rebound"}]
+    # A second announce (a retry) does not duplicate it.
+    assert await reannounce(again_agent, [(sid, signed)]) == [{"session_id": sid, "status": "rebound"}]
+    assert await new.store.count_sessions() == 1
+    assert await again_client.call("webrtc:ice", {"session_id": sid, "candidate": CANDIDATE}) == {"ok": True}
+    assert (await again_agent.next("webrtc:ice"))["session_id"] == sid
+    ok = await again_agent.call("webrtc:answer", {"session_id": sid, "type": "answer", "sdp": ANSWER_SDP})
+    assert ok == {"ok": True}
+    assert (await again_client.next("webrtc:answer"))["session_id"] == sid
+    assert [(e.fields["side"], e.fields["restored"]) for e in events] == [
+        ("agent", True),
+        ("client", False),
+        ("agent", False),
+    ]
+    # Explicit close still ends it, and the device hears it.
+    assert await again_client.call("webrtc:disconnect", {"session_id": sid}) == {"ok": True}
+    assert (await again_agent.next("webrtc:disconnect"))["session_id"] == sid
 
 
 async def test_restored_session_needs_a_true_grant_for_this_device(env: Env) -> None:
     _client, _agent, sid, signed = await started_with_grant(env)
-    await env.server.stop()
-    new = Server(config_mod.load(env.config_path))
-    await new.start()
-    try:
-        env.server = new
-        thief = await env.agent("edge-2")
-        got = await reannounce(thief, [(sid, signed)])
-        assert got == [{"session_id": sid, "status": "gone", "code": "grant_wrong_device"}]
-        forged = signed[:-4] + ("AAAA" if not signed.endswith("AAAA") else "BBBB")
-        edge1 = await env.agent("edge-1")
-        got = await reannounce(edge1, [(sid, forged)])
-        assert got == [{"session_id": sid, "status": "gone", "code": "grant_invalid"}]
-        assert await new.store.count_sessions() == 0
-    finally:
-        await new.stop()
+    new = await restart(env)
+    thief = await env.agent("edge-2")
+    got = await reannounce(thief, [(sid, signed)])
+    assert got == [{"session_id": sid, "status": "gone", "code": "grant_wrong_device"}]
+    forged = signed[:-4] + ("AAAA" if not signed.endswith("AAAA") else "BBBB")
+    edge1 = await env.agent("edge-1")
+    got = await reannounce(edge1, [(sid, forged)])
+    assert got == [{"session_id": sid, "status": "gone", "code": "grant_invalid"}]
+    assert await new.store.count_sessions() == 0
 
 
 @pytest.mark.server_config(signaling_grace_s=1)
 async def test_a_restored_session_whose_client_never_comes_back_ends(env: Env) -> None:
     _client, _agent, sid, signed = await started_with_grant(env)
-    await env.server.stop()
-    new = Server(config_mod.load(env.config_path))
-    await new.start()
-    try:
-        env.server = new
-        agent = await env.agent("edge-1")
-        assert await reannounce(agent, [(sid, signed)]) == [{"session_id": sid, "status": "restored"}]
-        assert await agent.next("webrtc:disconnect") == {"session_id": sid, "reason": "client_gone"}
-        # Ended: a later re-announce is told so, not restored again.
-        assert await reannounce(agent, [(sid, signed)]) == [
-            {"session_id": sid, "status": "gone", "code": "session_not_found"}
-        ]
-    finally:
-        await new.stop()
+    await restart(env)
+    agent = await env.agent("edge-1")
+    assert await reannounce(agent, [(sid, signed)]) == [{"session_id": sid, "status": "restored"}]
+    assert await agent.next("webrtc:disconnect") == {"session_id": sid, "reason": "client_gone"}
+    # Ended: a later re-announce is told so, not restored again.
+    assert await reannounce(agent, [(sid, signed)]) == [
+        {"session_id": sid, "status": "gone", "code": "session_not_found"}
+    ]
 
 
 async def test_ice_restart_is_relayed_and_its_failure_ends_nothing(env: Env) -> None:
