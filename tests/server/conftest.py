@@ -204,7 +204,8 @@ async def env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[E
         for p in e.peers:
             await p.close()
         await http.close()
-        await server.stop()
+        await e.server.stop()  # a test may have replaced it (a restarted server)
+        await server.stop()  # idempotent
 
 
 async def open_session(client: Peer, device_id: str = "edge-1", target_id: str = "plc-runtime", **extra: Any) -> dict:
