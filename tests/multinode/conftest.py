@@ -69,7 +69,8 @@ async def start_node(config_path: Path) -> Server:
 
 @pytest.fixture
 async def nodes(tmp_path: Path, redis_server: RedisServer) -> AsyncIterator[Nodes]:
-    path = write_config(tmp_path, redis_url=redis_server.url)
+    # A lost socket's sessions wait 1 s for a re-announce (rebind.py), not a minute.
+    path = write_config(tmp_path, redis_url=redis_server.url, signaling_grace_s=1)
     servers = [await start_node(path), await start_node(path)]
     http = aiohttp.ClientSession()
     n = Nodes(servers, redis_server, http, path, [])

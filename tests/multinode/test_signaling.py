@@ -20,12 +20,18 @@ from .conftest import Nodes, start_node
 
 async def offered(n: Nodes, client: Peer, agent: Peer) -> str:
     """A session opened by `client` whose offer reached `agent`; its id."""
+    return (await offer(client, agent))["session_id"]
+
+
+async def offer(client: Peer, agent: Peer) -> dict:
+    """A session opened by `client`; the offer (with its grant) as it reached `agent`."""
     ack = await open_session(client)
     assert ack["ok"], ack
     sid = ack["session_id"]
     assert await client.call("webrtc:offer", {"session_id": sid, "type": "offer", "sdp": OFFER_SDP}) == {"ok": True}
-    assert (await agent.next("webrtc:offer"))["session_id"] == sid
-    return sid
+    got = await agent.next("webrtc:offer")
+    assert got["session_id"] == sid
+    return dict(got)
 
 
 async def devices(client: Peer) -> list[dict]:
@@ -112,8 +118,8 @@ async def test_after_a_redis_restart_nodes_relay_again_and_logins_hold(nodes: No
 
 async def test_a_node_that_stopped_is_cleaned_up_by_another(nodes: Nodes, tmp_path) -> None:
     """A third node stops (its sockets leave it); once its heartbeat is gone, a live node
-    ends what it left: the session of its client, and the route of its device, which
-    did not come back."""
+    cleans up what it left: the session of its client waits the grace for a rebind and
+    ends, and the route of its device, which did not come back, is dropped."""
     doomed = await start_node(nodes.config_path)
     nodes.servers.append(doomed)
     agent_on_1 = await nodes.agent(0)
@@ -139,9 +145,12 @@ async def test_a_device_back_on_another_node_keeps_its_sessions(nodes: Nodes) ->
     nodes.servers.append(doomed)
     client = await nodes.client(1)
     old = await nodes.agent(2)
-    sid = await offered(nodes, client, old)
+    got = await offer(client, old)
+    sid = got["session_id"]
     await doomed.stop()
     new = await nodes.agent(0)  # the device reconnects elsewhere, before its old node is found dead
+    ack = await new.call("agent:sessions", {"sessions": [{"session_id": sid, "grant": got["grant"]}]})
+    assert ack["ok"] and [x["status"] for x in ack["sessions"]] == ["rebound"], ack
     await _expire(nodes, doomed.node_id)
     assert await nodes.servers[1].nodes.sweep() == [doomed.node_id]
     assert await nodes.servers[0].store.count_sessions() == 1

@@ -42,7 +42,7 @@ CLIENT_EVENTS = (
     "webrtc:error",
     "session:warning",
 )
-AGENT_EVENTS = ("webrtc:offer", "webrtc:ice", "webrtc:disconnect")
+AGENT_EVENTS = ("webrtc:offer", "webrtc:ice", "webrtc:disconnect", "webrtc:restart")
 
 
 def h(secret: str) -> str:
@@ -197,8 +197,10 @@ class Env:
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    path = write_config(tmp_path)
+async def env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Env]:
+    """The server; `@pytest.mark.server_config(key=value, ...)` overrides [server] keys."""
+    marker = request.node.get_closest_marker("server_config")
+    path = write_config(tmp_path, **(marker.kwargs if marker else {}))
     server = Server(config_mod.load(path))
     await server.start()
     http = aiohttp.ClientSession()
@@ -209,7 +211,8 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
         for p in e.peers:
             await p.close()
         await http.close()
-        await server.stop()
+        await e.server.stop()  # a test may have replaced it (a restarted server)
+        await server.stop()  # idempotent
 
 
 async def open_session(client: Peer, device_id: str = "edge-1", target_id: str = "plc-runtime", **extra: Any) -> dict:

@@ -127,24 +127,6 @@ async def test_revoked_tokens_and_attempt_budgets(store: Store) -> None:
     assert await store.reserve_attempt([("a", 1)], 42.0, since=0.0)
 
 
-async def test_a_device_back_on_a_new_socket_takes_its_sessions_along(store: Store) -> None:
-    await store.add_session(session("s_1", agent="a1"))
-    await store.add_session(session("s_2", agent="a1", client="c2"))
-    other = session("s_3", agent="b1")
-    other.device_id = "elsewhere"
-    await store.add_session(other)
-    assert sorted(await store.reroute_device("d", "a2")) == ["s_1", "s_2"]
-    assert await store.reroute_device("d", "a2") == []  # already there
-    assert await store.sessions_of_agent("a1") == []
-    assert [s.id for s in await store.sessions_of_agent("a2")] == ["s_1", "s_2"]
-    assert [s.id for s in await store.sessions_of_agent("b1")] == ["s_3"]
-    s1 = await store.get_session("s_1")
-    assert s1 is not None and s1.agent_sid == "a2"
-    gone = await store.remove_session("s_1")
-    assert gone is not None and gone.agent_sid == "a2"
-    assert [s.id for s in await store.sessions_of_agent("a2")] == ["s_2"]
-
-
 async def test_what_a_session_holds_comes_back_whole(store: Store) -> None:
     s = session("s_1")
     s.exec_options = {"shell": ["/bin/sh"], "env": {"A": "b"}}
@@ -179,3 +161,38 @@ async def test_nodes(store: Store) -> None:
     assert await store.node_alive("n1", 0.05)
     await asyncio.sleep(0.2)  # n1's heartbeat expires (a store down for a while), its state does not
     assert await store.node_alive("n1", 10)
+
+
+async def test_detach_and_rebind(store: Store) -> None:
+    await store.add_session(session("s_1", client="c1", agent="a1"))
+    await store.add_session(session("s_2", client="c2", agent="a1"))
+    lost = await store.detach_client("c1", 100.0)
+    assert [(s.id, s.client_sid, s.client_deadline) for s in lost] == [("s_1", "", 100.0)]
+    assert await store.sessions_of_client("c1") == []
+    assert await store.rebind_client("s_1", "other-user", "c9") is None  # only its own user
+    s = await store.rebind_client("s_1", "u", "c9")
+    assert s is not None and (s.client_sid, s.client_deadline) == ("c9", None)
+    assert [x.id for x in await store.sessions_of_client("c9")] == ["s_1"]
+    assert await store.rebind_client("s_nope", "u", "c9") is None
+
+    lost = await store.detach_agent("a1", 50.0)
+    assert sorted((s.id, s.agent_sid, s.agent_deadline) for s in lost) == [("s_1", "", 50.0), ("s_2", "", 50.0)]
+    assert await store.rebind_agent("s_1", "other-device", "a2") is None  # only its own device
+    s = await store.rebind_agent("s_1", "d", "a2")
+    assert s is not None and (s.agent_sid, s.agent_deadline) == ("a2", None)
+    # Past a deadline: s_2 (its device never came back); s_1 is bound on both sides.
+    assert [x.id for x in await store.detached_before(50.5)] == ["s_2"]
+    assert await store.detached_before(50.0) == []
+
+
+async def test_restore_only_what_was_never_ended(store: Store) -> None:
+    assert await store.restore_session(session("s_1"))
+    assert not await store.restore_session(session("s_1"))  # no duplicate
+    await store.remove_session("s_1")
+    await store.mark_ended("s_1", until=2**40)
+    assert await store.was_ended("s_1")
+    assert not await store.restore_session(session("s_1"))  # ended: never revived
+    assert await store.get_session("s_1") is None
+    await store.mark_ended("s_2", until=0.0)  # remembered until long ago: forgotten
+    assert not await store.was_ended("s_2")
+    assert await store.restore_session(session("s_2"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import signal
 import subprocess
 import sys
@@ -116,15 +117,21 @@ async def start_stack(
     server_ns=None,
     agent_ns=None,
     ice_interfaces: list[str] | None = None,
+    core_binary_path: str | None = None,
 ) -> Stack:
     """The real server (from devconfig, edited by server_patch (old, new) pairs, plus server_extra
     TOML) and the real agent (agent_keys
     TOML lines in its [agent] table, then targets and agent_extra TOML appended to a test agent
     config); returns once the agent is connected. server_ns / agent_ns (tests/support/topology.py)
     run them in namespaces of their own, the server listening on ``host``; porthole-core runs
-    where its agent does and gathers on ``ice_interfaces`` (default: the test interface)."""
+    where its agent does and gathers on ``ice_interfaces`` (default: the test interface);
+    ``core_binary_path`` replaces the porthole-core the agent starts (``ns.wrap(...)``: in a
+    namespace of its own, behind a veth the test can take down)."""
     port = free_port()
-    dc = devconfig.generate(tmp_path / "dev", host=host, port=port)
+    # A device id of its own: an agent kills the marked shells of its device id left on this host
+    # at start (reconcile.py), so stacks of concurrent test runs must not share one.
+    device_id = f"edge-{secrets.token_hex(4)}"
+    dc = devconfig.generate(tmp_path / "dev", device_id=device_id, host=host, port=port)
     text = dc.server_config.read_text()
     for old, new in server_patch:
         assert old in text, f"devconfig's server.toml no longer has {old!r}"
@@ -145,7 +152,7 @@ inventory_interval_s = 0.5
         + agent_keys
         + f"""
 [sidecar]
-binary = "{core_binary()}"
+binary = "{core_binary_path or core_binary()}"
 socket = "core.sock"
 ice_interfaces = {json.dumps(ice_interfaces or [ice_iface()])}
 

@@ -33,6 +33,9 @@ class AgentHub:
         self.inventory_changed = asyncio.Event()
         self.events: dict[str, list[tuple[str, dict]]] = defaultdict(list)  # session id → [(event, data)]
         self.unsessioned: list[tuple[str, dict]] = []
+        # Every `agent:sessions` re-announce, and the status this hub answers for each session.
+        self.reannounced: list[dict] = []
+        self.reannounce_status = "rebound"
         self._changed = asyncio.Event()
         self.port = free_port()
         self.runner: web.AppRunner | None = None
@@ -40,6 +43,7 @@ class AgentHub:
         self.sio.on("connect", self._connect, namespace=ns)
         self.sio.on("disconnect", self._disconnect, namespace=ns)
         self.sio.on("agent:inventory", self._inventory, namespace=ns)
+        self.sio.on("agent:sessions", self._sessions, namespace=ns)
         for ev in ("webrtc:answer", "webrtc:ice", "webrtc:disconnect", "webrtc:error"):
             self.sio.on(ev, self._recorder(ev), namespace=ns)
 
@@ -70,6 +74,30 @@ class AgentHub:
     async def _inventory(self, sid, data):
         self.inventory = data.get("targets", [])
         self.inventory_changed.set()
+
+    async def _sessions(self, sid, data):
+        self.reannounced.append(data)
+        self._changed.set()
+        items = data.get("sessions", []) if isinstance(data, dict) else []
+        return {
+            "ok": True,
+            "sessions": [{"session_id": i.get("session_id"), "status": self.reannounce_status} for i in items],
+        }
+
+    async def drop(self) -> None:
+        """Disconnects the agent's socket (as a server that lost it would); the agent reconnects."""
+        assert self.agent_sid, "agent not connected"
+        await self.sio.disconnect(self.agent_sid, namespace="/agent")
+
+    async def wait_reannounced(self, session_id: str, timeout: float = 30.0) -> dict:
+        async with asyncio.timeout(timeout):
+            while True:
+                for r in self.reannounced:
+                    for item in r.get("sessions", []):
+                        if item.get("session_id") == session_id:
+                            return item
+                self._changed.clear()
+                await self._changed.wait()
 
     def _recorder(self, event: str):
         async def record(sid, data):

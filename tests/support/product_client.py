@@ -7,6 +7,7 @@ servers of the ack, apply the answer and the device's trickled candidates
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -124,3 +125,32 @@ async def _open(
     except BaseException:
         await sio.disconnect()
         raise
+
+
+async def rebind(session: ProductSession, url: str, token: str, *, timeout: float = 60) -> list[str]:
+    """After the session's /client socket was lost (a server restart, a network cut): a new
+    socket and `session:rebind` until the server routes the session to it again
+    (docs/protocol.md §2c). Returns the statuses seen, in order, without repeats."""
+    with contextlib.suppress(Exception):
+        await session.sio.disconnect()
+    sio = socketio.AsyncClient(reconnection=False)
+    sio.on("webrtc:error", session.errors.put_nowait, namespace="/client")
+    seen: list[str] = []
+    async with asyncio.timeout(timeout):
+        while not sio.connected:
+            try:
+                await sio.connect(url, namespaces=["/client"], auth={"token": token}, transports=["websocket"])
+            except socketio.exceptions.ConnectionError:
+                await asyncio.sleep(0.3)
+        while True:
+            ack = await sio.call("session:rebind", {"sessions": [{"session_id": session.id}]}, namespace="/client")
+            assert ack["ok"], ack
+            status = ack["sessions"][0]["status"]
+            if not seen or seen[-1] != status:
+                seen.append(status)
+            if status == "rebound":
+                break
+            assert status == "pending", ack
+            await asyncio.sleep(0.3)
+    session.sio = sio
+    return seen

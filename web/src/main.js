@@ -10,6 +10,8 @@
 //                    session: "idle"|"opening"|"connecting"|"open"|"exited"|"closed"|"failed",
 //                    sessionId, ice (RTCIceConnectionState), pc (RTCPeerConnectionState),
 //                    channel: "none"|"connecting"|"open"|"closed", binary (bool),
+//                    signaling: "connected"|"reconnecting" (a live session whose socket is
+//                    away: the page re-announces it when back), iceRestarts (count),
 //                    localCandidateType, remoteCandidateType, relayProtocol ("udp"|"tcp"|"tls"
 //                    when this side is relayed, else null), rttMs, bytesReceived,
 //                    warning: null or {reason, endsInS, extendable, extendError} while the
@@ -29,7 +31,8 @@
 //   close(), type(text) (as if typed), paste(text) (as if pasted: xterm.js turns "\n" into
 //   "\r" and brackets it in bracketed paste mode; session.js splits it into messages of at
 //   most 32 KiB, sent in order with backpressure), inputBacklog (characters not yet sent),
-//   refreshDevices() → Promise
+//   refreshDevices() → Promise, restartIce() → Promise
+//                    (an ICE restart of the live session now, as a network change makes one)
 //   waitState(key, value, timeoutMs=15000) → Promise: resolves when state[key] === value
 //   waitText(substring, timeoutMs=15000) → Promise: resolves when terminalText() has it
 //   video            the <video> of a screen session (data-testid screen)
@@ -63,7 +66,7 @@ const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
 const state = {
   login: "logged_out", user: null, socket: "disconnected", session: "idle", sessionId: null,
-  ice: null, pc: null, channel: "none", binary: false,
+  ice: null, pc: null, channel: "none", binary: false, signaling: "connected", iceRestarts: 0,
   localCandidateType: null, remoteCandidateType: null, relayProtocol: null, rttMs: null, bytesReceived: 0,
   warning: null,
 };
@@ -101,6 +104,8 @@ const hooks = {
   get inputBacklog() { return session && session.inputBacklog ? session.inputBacklog : 0; },
   refreshDevices: () => refreshDevices(),
   extend: () => warning.extend(),
+  // An ICE restart now (as on a network change); resolves when the restart offer was sent.
+  restartIce: () => (session && !session.ended ? session.restartIce(true) : Promise.resolve()),
   waitState: (key, value, timeoutMs) => waitUntil(() => state[key] === value, timeoutMs, `state.${key} === ${value}`),
   waitText: (text, timeoutMs) => waitUntil(() => terminalText().includes(text), timeoutMs, `terminal text ${text}`),
 };
@@ -249,7 +254,12 @@ function setSocketState(s) {
   state.socket = s;
   const pill = $("socket-state");
   // "connecting" after a connection was lost reads "reconnecting": the page is on its way back.
-  pill.textContent = s === "connecting" && everConnected ? "reconnecting" : s;
+  // With a live session it reads "signaling reconnecting" until the server routes the session
+  // again: the terminal keeps working meanwhile (docs/protocol.md §2c).
+  const live = session && !session.ended && session.state.signaling === "reconnecting";
+  state.signaling = live ? "reconnecting" : "connected";
+  if (live) pill.textContent = "signaling reconnecting";
+  else pill.textContent = s === "connecting" && everConnected ? "reconnecting" : s;
   pill.dataset.state = s;
 }
 
@@ -268,6 +278,9 @@ function connectSocket() {
     everConnected = true;
     setSocketState("connected");
     refreshDevices();
+    if (session && !session.ended && session.state.signaling === "reconnecting") {
+      session.signalingBack().then(() => setSocketState(state.socket));
+    }
   });
   socket.on("connect_error", (err) => {
     const code = err && err.data && err.data.code;
@@ -287,8 +300,10 @@ function connectSocket() {
     // "unauthenticated", handled above).
     if (reason === "io server disconnect" && token && socket) socket.connect();
     setSocketState(socket && socket.active ? "connecting" : "disconnected");
-    // The server ends every session of a socket that goes away.
-    if (session && !session.ended) session.finish("server_gone", null, false);
+    // A session whose peer connection is up lives on without the server (its bytes go peer
+    // to peer): it is re-announced when the socket is back. One still being set up ends.
+    if (session && !session.ended && !session.signalingLost()) session.finish("server_gone", null, false);
+    setSocketState(state.socket);
   });
   socket.on("devices:changed", () => refreshDevices());
   socket.on("session:warning", (data) => {
@@ -403,6 +418,8 @@ function terminalText() {
 
 function renderSessionState(s) {
   if (["closed", "failed", "idle", "opening"].includes(s.session) && state.warning) warning.hide();
+  if (s.signaling !== state.signaling) setSocketState(state.socket);
+  state.iceRestarts = s.iceRestarts;
   Object.assign(state, {
     session: s.session, ice: s.ice, pc: s.pc, channel: s.channel,
     localCandidateType: s.localCandidateType, remoteCandidateType: s.remoteCandidateType,
@@ -526,6 +543,13 @@ function init() {
   $("open-terminal").addEventListener("click", () => openTerminal());
   $("close-terminal").addEventListener("click", closeTerminal);
   $("login-username").focus();
+  // Leaving the page (closing the tab, reloading) closes its session on purpose: a lost
+  // socket alone no longer ends it (docs/protocol.md §2c), and nothing would reattach to it.
+  window.addEventListener("pagehide", () => { if (session && !session.ended) session.close(); });
+  // A network change may have taken the peer connection's path: an ICE restart (§2d).
+  const networkChanged = () => { if (session && !session.ended) session.networkChanged(); };
+  window.addEventListener("online", networkChanged);
+  if (navigator.connection) navigator.connection.addEventListener("change", networkChanged);
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

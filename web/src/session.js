@@ -59,6 +59,15 @@ export function splitInput(text, limit, size) {
   }
   return out;
 }
+// ICE restart (docs/protocol.md §4b) of a session that was connected: ICE "disconnected" for this
+// long (a blip often heals by itself), or "failed", or a network change, makes a new offer with
+// iceRestart; while ICE stays down, another one follows after RESTART_RETRY_MS, doubling to
+// RESTART_RETRY_MAX_MS. The device closes a session it cannot reach for long (ice_failed).
+const DISCONNECTED_GRACE_MS = 2000;
+const RESTART_RETRY_MS = 3000;
+const RESTART_RETRY_MAX_MS = 6000;
+// session:rebind answered "pending" (the device has not re-announced it yet): ask again after this.
+const REBIND_RETRY_MS = 1000;
 
 export class SessionError extends Error {
   constructor(code, message) {
@@ -107,8 +116,13 @@ export class TerminalSession {
     this.inputBacklog = 0;  // characters queued, not yet handed to the channel
     this.encoder = new TextEncoder();
     this.state = { session: "idle", ice: "new", pc: "new", channel: "none",
-      localCandidateType: null, remoteCandidateType: null, rttMs: null, bytesReceived: 0 };
+      localCandidateType: null, remoteCandidateType: null, rttMs: null, bytesReceived: 0,
+      signaling: "connected", iceRestarts: 0 };
     this.statsTimer = null;
+    this.everConnected = false;  // ICE was connected once: a loss now is for an ICE restart
+    this.restartTimer = null;
+    this.restartDelay = RESTART_RETRY_MS;
+    this.restarting = false;  // a restart offer is on its way (until its answer)
   }
 
   set(patch) {
@@ -158,17 +172,138 @@ export class TerminalSession {
       if (this.ended) return;
       this.diagnosis.gathered(ev.candidate);
       const candidate = ev.candidate ? ev.candidate.toJSON() : null;
-      request(this.socket, "webrtc:ice", { session_id: this.id, candidate }).catch((e) => this.fail(e));
+      request(this.socket, "webrtc:ice", { session_id: this.id, candidate }).catch((e) => {
+        // Once connected, a candidate lost with the signaling socket is not fatal: the
+        // next ICE restart gathers new ones.
+        if (!this.everConnected) this.fail(e);
+      });
     };
     pc.oniceconnectionstatechange = () => {
       this.set({ ice: pc.iceConnectionState });
-      if (pc.iceConnectionState === "failed") this.fail(new SessionError("ice_failed"));
+      this.iceChanged(pc.iceConnectionState);
     };
     pc.onconnectionstatechange = () => {
       this.set({ pc: pc.connectionState });
-      if (pc.connectionState === "failed") this.fail(new SessionError("ice_failed"));
+      if (pc.connectionState === "failed" && !this.everConnected) this.fail(new SessionError("ice_failed"));
     };
     return pc;
+  }
+
+  // ---- ICE restart (docs/protocol.md §4b) ----
+
+  iceChanged(st) {
+    if (this.ended) return;
+    if (st === "connected" || st === "completed") {
+      this.everConnected = true;
+      this.restartDelay = RESTART_RETRY_MS;
+      clearTimeout(this.restartTimer);
+      this.restartTimer = null;
+      return;
+    }
+    if (!this.everConnected) {
+      if (st === "failed") this.fail(new SessionError("ice_failed"));
+      return;
+    }
+    if (st === "disconnected") this.scheduleRestart(DISCONNECTED_GRACE_MS);
+    else if (st === "failed") this.scheduleRestart(0);
+  }
+
+  scheduleRestart(ms) {
+    if (this.ended || this.restartTimer) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      this.restartIce(false);
+    }, ms);
+  }
+
+  iceUp() {
+    const st = this.pc ? this.pc.iceConnectionState : "new";
+    return st === "connected" || st === "completed";
+  }
+
+  // A new offer with iceRestart on the same RTCPeerConnection, through the server; the
+  // device answers on its same peer connection. force: even while ICE is up (the network
+  // changed under it).
+  async restartIce(force) {
+    if (this.ended || !this.pc || !this.everConnected || this.restarting) return;
+    if (!force && this.iceUp()) return;
+    if (!this.socket.connected) return;  // the socket's reconnect asks again (signalingBack)
+    this.restarting = true;
+    try {
+      if (this.pc.signalingState !== "stable") await this.pc.setLocalDescription({ type: "rollback" });
+      await this.pc.setLocalDescription(await this.pc.createOffer({ iceRestart: true }));
+      this.set({ iceRestarts: this.state.iceRestarts + 1 });
+      await request(this.socket, "webrtc:restart", {
+        session_id: this.id, type: "offer", sdp: this.pc.localDescription.sdp,
+      });
+    } catch {
+      this.restarting = false;  // refused or no answer from the server: the retry below
+    }
+    if (this.ended) return;
+    // Not back after a while (no path yet, the answer lost): another restart, backing off.
+    const delay = this.restartDelay;
+    this.restartDelay = Math.min(this.restartDelay * 2, RESTART_RETRY_MAX_MS);
+    setTimeout(() => {
+      if (this.ended || this.iceUp()) return;
+      this.restarting = false;
+      this.restartIce(false);
+    }, delay);
+  }
+
+  // The device could not answer a restart (webrtc:error restart_failed): back to the old
+  // description; the retry timer of restartIce tries again.
+  async restartRefused() {
+    if (this.pc && this.pc.signalingState === "have-local-offer") {
+      try { await this.pc.setLocalDescription({ type: "rollback" }); } catch { /* closed */ }
+    }
+    this.restarting = false;
+  }
+
+  // The network changed (online, navigator.connection): the path may be gone.
+  networkChanged() {
+    if (this.everConnected) this.restartIce(true);
+  }
+
+  // ---- signaling is not the session (docs/protocol.md §2c) ----
+
+  signalingLost() {
+    if (this.ended) return false;
+    if (!this.everConnected) return false;  // still being set up: that needs the server
+    this.set({ signaling: "reconnecting" });
+    return true;
+  }
+
+  // The socket is back: re-announce the session until the server routes it to us again.
+  async signalingBack() {
+    if (this.rebinding) return;  // one loop, whatever number of reconnects
+    this.rebinding = true;
+    try {
+      await this.rebindLoop();
+    } finally {
+      this.rebinding = false;
+    }
+  }
+
+  async rebindLoop() {
+    while (!this.ended && this.socket.connected) {
+      let ack;
+      try {
+        ack = await request(this.socket, "session:rebind", { sessions: [{ session_id: this.id }] });
+      } catch {
+        ack = null;
+      }
+      const st = ack && ack.sessions && ack.sessions[0] ? ack.sessions[0].status : null;
+      if (st === "rebound") {
+        this.set({ signaling: "connected" });
+        if (!this.iceUp()) this.restartIce(false);
+        return;
+      }
+      if (st === "gone") {
+        this.finish("ended", "The session ended while the connection to the server was lost.", false);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, REBIND_RETRY_MS));
+    }
   }
 
   // Signaling events for this session, dispatched by main.js.
@@ -176,11 +311,18 @@ export class TerminalSession {
     if (this.ended || !this.pc) return;
     try {
       if (event === "webrtc:answer") {
+        // After a restart was rolled back, a late answer has nothing to answer.
+        if (this.everConnected && this.pc.signalingState !== "have-local-offer") return;
         await this.pc.setRemoteDescription({ type: "answer", sdp: data.sdp });
+        this.restarting = false;
         for (const c of this.remoteQueue.splice(0)) await this.addCandidate(c);
       } else if (event === "webrtc:ice") {
-        if (!this.pc.remoteDescription) this.remoteQueue.push(data.candidate);
-        else await this.addCandidate(data.candidate);
+        // Before the (restart's) answer, candidates wait for it.
+        if (!this.pc.remoteDescription || this.pc.signalingState === "have-local-offer") {
+          this.remoteQueue.push(data.candidate);
+        } else await this.addCandidate(data.candidate);
+      } else if (event === "webrtc:error" && data.code === "restart_failed") {
+        await this.restartRefused();
       } else if (event === "webrtc:error") {
         this.finish(data.code, data.message, false);
       } else if (event === "webrtc:disconnect") {
@@ -322,6 +464,7 @@ export class TerminalSession {
   finish(code, message, notify, delayMs = 0) {
     if (this.ended) return;
     this.ended = true;
+    clearTimeout(this.restartTimer);
     // No path to the device (seen here, or by the device first): say why, in words.
     if (code === "ice_failed" && this.diagnosis) message = this.diagnosis.summary();
     clearInterval(this.statsTimer);

@@ -28,6 +28,9 @@ type Manager struct {
 	// diagInterval is how often an unconnected session's diagnosis is
 	// snapshotted (DiagnosisInterval; tests shorten it).
 	diagInterval time.Duration
+	// restartWait is how long a session that was connected waits for an
+	// ICE restart once its ICE failed (ICERestartWait; tests shorten it).
+	restartWait time.Duration
 
 	mu       sync.Mutex // guards sessions, pending, closed and onIdle
 	sessions map[string]*Session
@@ -69,6 +72,7 @@ func newManager(cfg config.RTC, log *slog.Logger, tune func(*webrtc.SettingEngin
 		pending:      newCandidateQueue(),
 		turnErrors:   turn,
 		diagInterval: DiagnosisInterval,
+		restartWait:  ICERestartWait,
 	}, nil
 }
 

@@ -47,6 +47,11 @@ type Session struct {
 	pump      *terminal.Pump      // set once by a descriptor handoff
 	recorder  *terminal.Recorder  // the pump's recording, nil when not asked
 	lastDiag  *ICEDiagnosis       // keepDiagnosis's last snapshot while not connected
+	// everConnected: ICE was connected once; failTimer: the wait for an ICE
+	// restart after a failure (session_restart.go); restarts: how many.
+	everConnected bool
+	failTimer     *time.Timer
+	restarts      int
 
 	screen *screenParts // set before start for screen sessions, then fixed
 
@@ -141,8 +146,11 @@ func (s *Session) onICEState(st webrtc.ICEConnectionState) {
 	s.iceState = st.String()
 	s.mu.Unlock()
 	s.emit(Event{Kind: EventICEState, State: st.String()})
-	if st == webrtc.ICEConnectionStateFailed {
-		s.autoClose(ReasonICEFailed, "ICE found no working candidate pair")
+	switch st {
+	case webrtc.ICEConnectionStateConnected, webrtc.ICEConnectionStateCompleted:
+		s.iceConnected()
+	case webrtc.ICEConnectionStateFailed:
+		s.iceFailed(ReasonICEFailed, "ICE found no working candidate pair")
 	}
 }
 
@@ -155,7 +163,15 @@ func (s *Session) onPeerState(st webrtc.PeerConnectionState) {
 	case webrtc.PeerConnectionStateConnected:
 		s.startScreen()
 	case webrtc.PeerConnectionStateFailed:
-		s.autoClose(ReasonPeerFailed, "peer connection failed (DTLS or transport)")
+		s.mu.Lock()
+		iceDown := s.iceState == webrtc.ICEConnectionStateFailed.String()
+		s.mu.Unlock()
+		if iceDown {
+			// Failed because ICE did: an ICE restart may still bring it back.
+			s.iceFailed(ReasonPeerFailed, "peer connection failed (ICE)")
+		} else {
+			s.autoClose(ReasonPeerFailed, "peer connection failed (DTLS or transport)")
+		}
 	case webrtc.PeerConnectionStateClosed:
 		s.autoClose(ReasonPeerClosed, "peer connection closed by the peer")
 	}

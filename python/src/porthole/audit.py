@@ -47,6 +47,8 @@ EVENT_CODES = {
     "session.opened": "PA2000",  # server: session:open granted (grant signed)
     "session.open_denied": "PA2001",  # server: session:open refused
     "session.closed": "PA2002",  # server: the session left the server's registry
+    "session.rerouted": "PA2003",  # server: a session routed to a new socket after a signaling loss
+    "session.ice_restarted": "PA2004",  # server: a client's ICE restart relayed to the device
     "login.succeeded": "PA3000",
     "login.failed": "PA3001",
     "login.rate_limited": "PA3002",

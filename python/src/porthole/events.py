@@ -7,9 +7,10 @@ session.
 Event names (stable):
 - agent (porthole.agent): session.requested, session.denied, session.answered,
   session.candidate (local or remote), session.state (ice/peer state changes),
-  session.started, session.resized, session.ended;
+  session.started, session.resized, session.ended, session.ice_restarted;
 - server (porthole.server): session.opened, session.open_denied,
-  session.closed, client.denied, login (see server/README.md).
+  session.closed, session.rerouted, session.ice_restarted, client.denied,
+  login (see server/README.md).
 """
 
 from __future__ import annotations

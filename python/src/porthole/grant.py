@@ -7,7 +7,7 @@ it with the server's public key before it creates anything (docs/protocol.md §4
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jwt
@@ -41,6 +41,8 @@ class Grant:
     mode: str
     issued_at: int
     expires_at: int
+    # The signed token itself: a device re-announces its live sessions with it (agent:sessions).
+    token: str = field(default="", repr=False, compare=False)
 
 
 def generate_keypair() -> tuple[bytes, bytes]:
@@ -101,8 +103,13 @@ def sign(
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
-def verify(token: object, key: Ed25519PublicKey, *, device_id: str, now: float | None = None) -> Grant:
+def verify(
+    token: object, key: Ed25519PublicKey, *, device_id: str, now: float | None = None, check_expiry: bool = True
+) -> Grant:
     """Checks signature, issuer, time and audience (this device); returns the grant.
+
+    check_expiry=False: the server's own check of a grant a device re-announces for a
+    session that is live on it (long past the grant's lifetime, which only bounds the offer).
 
     Raises PortholeError with grant_invalid, grant_expired or grant_wrong_device.
     Replay and target checks are the caller's (it knows its sessions and targets).
@@ -131,7 +138,7 @@ def verify(token: object, key: Ed25519PublicKey, *, device_id: str, now: float |
         exp, nbf = float(claims["exp"]), float(claims["nbf"])
     except (TypeError, ValueError) as e:
         raise PortholeError(errors.GRANT_INVALID, "grant times malformed") from e
-    if exp + LEEWAY_S < t:
+    if check_expiry and exp + LEEWAY_S < t:
         raise PortholeError(errors.GRANT_EXPIRED, "grant expired")
     if nbf - LEEWAY_S > t:
         raise PortholeError(errors.GRANT_INVALID, "grant not valid yet")
@@ -152,4 +159,5 @@ def verify(token: object, key: Ed25519PublicKey, *, device_id: str, now: float |
         mode=claims["mode"],
         issued_at=int(claims["iat"]),
         expires_at=int(exp),
+        token=token,
     )

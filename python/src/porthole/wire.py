@@ -96,8 +96,16 @@ OUT_OF_RANGE = "out_of_range"
 UNKNOWN_KEYSYM = "unknown_keysym"
 DISPLAY_LOST = "display_lost"
 INJECT_FAILED = "inject_failed"
+# Sessions one `session:rebind` or `agent:sessions` may re-announce (a user has at most
+# server.max_sessions_per_user, a device its agent's max_sessions; both far below this).
+MAX_REANNOUNCE = 256
+
 # A recording upload that does not continue where the stored bytes end (HTTP 409).
 BAD_OFFSET = "bad_offset"
+
+# An ICE restart (`webrtc:restart`) the device could not answer; the session goes on
+# as it was (its peer connection may still recover, or the client tries again).
+RESTART_FAILED = "restart_failed"
 
 # Every `code` that can reach a client or a device: an `error` ack, a
 # `webrtc:error`, an HTTP error body, or an `error` message on the `terminal`
@@ -140,6 +148,7 @@ ERROR_CODES = frozenset(
         DISPLAY_LOST,
         INJECT_FAILED,
         BAD_OFFSET,
+        RESTART_FAILED,
     }
 )
 
@@ -166,6 +175,9 @@ CLOSED_BY_ADMIN = "closed_by_admin"
 PEER_FAILED = "peer_failed"
 SCREEN_LOST = "screen_lost"
 AGENT_RESTARTED = "agent_restarted"  # a shell left by an agent that died, killed at its next start
+# The device re-announced a live session after a signaling loss and the server no longer
+# routes it (it ended while the device was away: closed, its client gone past the grace).
+SIGNALING_LOST = "signaling_lost"
 DISCONNECT_REASONS = frozenset(
     {
         *CLIENT_REASONS,
@@ -184,6 +196,7 @@ DISCONNECT_REASONS = frozenset(
         PEER_FAILED,
         SCREEN_LOST,
         AGENT_RESTARTED,
+        SIGNALING_LOST,
         errors.ICE_FAILED,
         errors.INTERNAL,
         errors.SIDECAR_UNAVAILABLE,

@@ -21,6 +21,9 @@ MAX_PENDING_CANDIDATES = 64
 class Connection:
     def __init__(self) -> None:
         self.created = False  # porthole-core has the peer connection (the answer went out)
+        # An ICE restart is being answered (icerestart.py): candidates of either side wait,
+        # as before the first answer, so that none crosses the new answer.
+        self.restarting = False
         self.pending_candidates: list[pb.IceCandidate] = []  # remote, before the peer connection exists
         self.local_candidates: list[pb.IceCandidate] = []  # ours, before the answer went out
         self.ice_state = "new"

@@ -21,7 +21,9 @@ from porthole.agent.config import AgentConfig
 from porthole.agent.diagnosis import DiagnosisBook
 from porthole.agent.doctor import Doctor
 from porthole.agent.events import EventBus
+from porthole.agent.icerestart import IceRestarts
 from porthole.agent.ptys import PtyFactory
+from porthole.agent.reannounce import reannounce
 from porthole.agent.sessions import SessionManager
 from porthole.agent.sidecar import Sidecar
 from porthole.agent.sidecar_events import SidecarEvents
@@ -51,6 +53,7 @@ class Agent:
         self.uploader = Uploader(cfg, lambda: self.uplink.url) if rec.enabled and rec.upload else None
         self._accepting = False
         self._tasks: list[asyncio.Task] = []
+        self._reannouncing: set[asyncio.Task] = set()
 
         self.sio = uplink.client(cfg.ca_file)  # uplink.py: reconnects, verifies the server
         self.outbox = Outbox(self.sio)
@@ -74,6 +77,7 @@ class Agent:
         self.signaling = Signaling(
             self.sio, self.outbox, admission, self.sessions, self.events, device_id=cfg.device_id, public_key=public_key
         )
+        self.ice_restarts = IceRestarts(self.sio, self.sidecar, self.sessions, self.outbox, self.events)
         self.uplink = Uplink(
             self.sio,
             cfg.server_urls or cfg.server_url,
@@ -149,6 +153,10 @@ class Agent:
 
     async def _on_connect(self) -> None:
         await self.outbox.inventory(self.inventory.to_wire())
+        # A task: its ack is read by the client's loop, which runs this handler.
+        task = asyncio.create_task(reannounce(self.sio, NAMESPACE, self.sessions), name="reannounce")
+        self._reannouncing.add(task)
+        task.add_done_callback(self._reannouncing.discard)
 
     async def _on_sidecar_lost(self) -> None:
         await self.sessions.sidecar_lost()

@@ -107,6 +107,10 @@ class SessionManager:
 
     # ---------------------------------------------------------------- for signaling and sidecar events
 
+    def reannounceable(self) -> list[tuple[str, str]]:
+        """(id, grant token) of each session past its answer, for `agent:sessions` (reannounce.py)."""
+        return [(sid, s.grant.token) for sid, s in self._sessions.items() if s.conn.created and s.grant.token]
+
     def session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
 

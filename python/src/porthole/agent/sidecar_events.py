@@ -70,7 +70,7 @@ class SidecarEvents:
             self.on_closed(sid, ev.closed)  # also for a session the agent already ended
         if kind == "local_candidate":
             self.events.publish("session.candidate", sid, side="local", candidate=ev.local_candidate.candidate)
-            if session is not None and not session.conn.created:
+            if session is not None and (not session.conn.created or session.conn.restarting):
                 # The answer is not out yet; a browser refuses candidates before it.
                 session.conn.local_candidates.append(ev.local_candidate)
                 return

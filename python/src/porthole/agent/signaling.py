@@ -149,7 +149,7 @@ class Signaling:
         sid: str = raw_sid
         session = self.sessions.session(sid)
         self.events.publish("session.candidate", sid, side="remote", candidate=cand.candidate)
-        if session is not None and session.conn.created:
+        if session is not None and session.conn.created and not session.conn.restarting:
             await self.sessions.add_candidate(sid, cand)
         elif session is not None:
             session.conn.hold_remote(cand)

@@ -10,21 +10,24 @@ from typing import Any
 
 import socketio
 
-from porthole import errors
+from porthole import errors, wire
 from porthole.errors import PortholeError
 from porthole.server import clientaddr, ice, payloads
 from porthole.server.deviceauth import DeviceAuth
 from porthole.server.hub import AGENT_NS, EventNamespace, Hub, log
+from porthole.server.rebind import Rebinder
 from porthole.server.sessions import Session
 from porthole.server.store import AgentConn
 
 
 class AgentNamespace(EventNamespace):
-    def __init__(self, hub: Hub, devices: DeviceAuth) -> None:
+    def __init__(self, hub: Hub, devices: DeviceAuth, rebinder: Rebinder) -> None:
         super().__init__(AGENT_NS, hub)
         self.devices = devices
+        self.rebinder = rebinder
         self.handlers = {
             "agent:inventory": self.inventory,
+            "agent:sessions": self.sessions,
             "agent:turn_check": self.turn_check,
             "webrtc:answer": self.answer,
             "webrtc:ice": self.ice,
@@ -48,10 +51,8 @@ class AgentNamespace(EventNamespace):
         org = self.hub.config.devices[device_id].org
         old = await self.hub.store.add_agent(AgentConn(sid, device_id, org, node=self.hub.node_id))
         log.info("agent %s connected: device=%s", sid, device_id)
-        # Its sessions are peer to peer and outlive the old socket: routed through this one now.
-        moved = await self.hub.store.reroute_device(device_id, sid)
-        if moved:
-            log.info("device %s: %d sessions routed through agent %s", device_id, len(moved), sid)
+        # Its sessions are peer to peer and outlive the old socket: the device re-announces
+        # the ones it still has (`agent:sessions`, rebind.py); the rest end after the grace.
         if old is not None and await self.hub.store.get_agent(old) is not None:
             log.info("agent %s replaced by %s: device=%s", old, sid, device_id)
             await self.hub.sio.disconnect(old, namespace=AGENT_NS)
@@ -63,14 +64,13 @@ class AgentNamespace(EventNamespace):
 
     async def gone(self, sid: str) -> None:
         """The agent socket is gone (disconnected, or its node died): the sessions still
-        routed through it end, and its device goes offline unless it is back elsewhere."""
+        routed through it wait for the device's re-announce (rebind.py), and its device
+        goes offline unless it is back elsewhere."""
         conn = await self.hub.store.remove_agent(sid)
         if conn is None:
             return
         log.info("agent %s disconnected: device=%s", sid, conn.device_id)
-        for s in await self.hub.store.sessions_of_agent(sid):
-            payload = {"session_id": s.id, "code": errors.DEVICE_OFFLINE, "message": "the device went offline"}
-            await self.hub.end_session(s, errors.DEVICE_OFFLINE, client=("webrtc:error", payload))
+        await self.rebinder.agent_lost(sid)  # its sessions wait for the device's re-announce (rebind.py)
         if await self.hub.store.release_device(conn.device_id, sid):
             await self.hub.devices_changed(conn.org)
 
@@ -91,6 +91,14 @@ class AgentNamespace(EventNamespace):
             if route is not None and route.sid == sid:
                 await self.hub.devices_changed(conn.org)
         return {"ok": True}
+
+    async def sessions(self, sid: str, data: Any) -> dict[str, Any]:
+        """The device's live sessions, re-announced on a new socket (rebind.py)."""
+        conn = await self.hub.store.get_agent(sid)
+        if conn is None:
+            raise PortholeError(errors.UNAUTHENTICATED, "not connected")
+        items = payloads.agent_sessions(data)
+        return {"ok": True, "sessions": await self.rebinder.rebind_agent(conn, items)}
 
     async def turn_check(self, sid: str, data: Any) -> dict[str, Any]:
         """A short-lived TURN credential for the device's own allocation test (`porthole ctl doctor`)."""
@@ -122,6 +130,10 @@ class AgentNamespace(EventNamespace):
         s = await self._session(sid, d)
         code, message = payloads.error(d)
         payload = {"session_id": s.id, "code": code, "message": message}
+        if code == wire.RESTART_FAILED:
+            # An ICE restart it could not answer: the session goes on (docs/protocol.md §4b).
+            await self.hub.to_client("webrtc:error", payload, s.client_sid)
+            return {"ok": True}
         await self.hub.end_session(s, f"device error {code}", code=code, client=("webrtc:error", payload))
         return {"ok": True}
 

@@ -29,6 +29,7 @@ from porthole.server.memstore import MemoryStore
 from porthole.server.metrics import ServerMetrics
 from porthole.server.nodes import NodeKeeper, new_node_id
 from porthole.server.pubsub import RedisManager
+from porthole.server.rebind import Rebinder
 from porthole.server.store import Store
 from porthole.server.web import LoginHandler, add_routes
 
@@ -101,8 +102,11 @@ class Server:
             engineio_logger=False,
         )
         self.hub = Hub(config, self.sio, self.store, self.events, node_id=self.node_id)
-        clients = ClientNamespace(self.hub, self.tokens, self.policy, key, audit_ok=auditing.sync_ok(self.audit))
-        agents = AgentNamespace(self.hub, self.devices)
+        self.rebinder = Rebinder(self.hub, self.policy, self.public_key)  # signaling losses (rebind.py)
+        clients = ClientNamespace(
+            self.hub, self.tokens, self.policy, key, self.rebinder, audit_ok=auditing.sync_ok(self.audit)
+        )
+        agents = AgentNamespace(self.hub, self.devices, self.rebinder)
         self.sio.register_namespace(clients)
         self.sio.register_namespace(agents)
         self.nodes = NodeKeeper(
@@ -189,7 +193,7 @@ class Server:
                 self.sio.manager_initialized = True
                 self.sio.manager.initialize()
         self._background.append(asyncio.create_task(self.nodes.run()))
-        self._background.append(asyncio.create_task(self.hub.expire_forever()))
+        self._background.append(asyncio.create_task(self.hub.expire_forever(self.rebinder.expire)))
         self._background.append(asyncio.create_task(security.end_expired_logins(self.hub, self.config.policy)))
 
     def _local_sockets(self) -> list[tuple[str, str]]:

@@ -27,6 +27,8 @@ RECORDS = {
     "session.opened": "session.opened",
     "session.open_denied": "session.open_denied",
     "session.closed": "session.closed",
+    "session.rerouted": "session.rerouted",
+    "session.ice_restarted": "session.ice_restarted",
     "client.denied": "connect.denied",
     "device.denied": "device.denied",
 }

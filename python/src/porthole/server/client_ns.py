@@ -21,6 +21,7 @@ from porthole.server.auditing import clean
 from porthole.server.auth import TokenRevoked, Tokens, token_problem
 from porthole.server.authz import Policy
 from porthole.server.hub import AGENT_NS, CLIENT_NS, EventNamespace, Hub, log, org_room
+from porthole.server.rebind import Rebinder
 from porthole.server.sessions import MAX_PENDING_ICE, Session, new_session_id
 from porthole.server.store import ClientConn
 
@@ -30,9 +31,16 @@ EXTEND_TIMEOUT_S = 5.0
 
 class ClientNamespace(EventNamespace):
     def __init__(
-        self, hub: Hub, tokens: Tokens, policy: Policy, signing_key: Any, audit_ok: Callable[[], bool] = lambda: True
+        self,
+        hub: Hub,
+        tokens: Tokens,
+        policy: Policy,
+        signing_key: Any,
+        rebinder: Rebinder,
+        audit_ok: Callable[[], bool] = lambda: True,
     ) -> None:
         super().__init__(CLIENT_NS, hub)
+        self.rebinder = rebinder
         self.tokens = tokens
         self.policy = policy
         self.signing_key = signing_key
@@ -43,8 +51,10 @@ class ClientNamespace(EventNamespace):
             "auth:refresh": self.refresh,
             "devices:list": self.devices_list,
             "session:open": self.session_open,
+            "session:rebind": self.rebind,
             "webrtc:offer": self.offer,
             "webrtc:ice": self.ice,
+            "webrtc:restart": self.restart,
             "webrtc:disconnect": self.disconnect_session,
             "session:extend": self.extend,
         }
@@ -75,14 +85,13 @@ class ClientNamespace(EventNamespace):
             await self.gone(sid)
 
     async def gone(self, sid: str) -> None:
-        """The client socket is gone (disconnected, or its node died): its sessions end."""
+        """The client socket is gone (disconnected, or its node died): its sessions wait for a
+        rebind for signaling_grace_s (rebind.py), then end."""
         conn = await self.hub.store.remove_client(sid)
         if conn is None:
             return
         log.info("client %s disconnected: user=%s", sid, conn.user)
-        for s in await self.hub.store.sessions_of_client(sid):
-            payload = {"session_id": s.id, "reason": wire.CLIENT_GONE}
-            await self.hub.end_session(s, wire.CLIENT_GONE, agent=("webrtc:disconnect", payload))
+        await self.rebinder.client_lost(sid)  # its sessions wait for a rebind (rebind.py)
 
     async def _conn(self, sid: str) -> ClientConn:
         conn = await self.hub.store.get_client(sid)
@@ -110,6 +119,12 @@ class ClientNamespace(EventNamespace):
             raise PortholeError(errors.UNAUTHENTICATED, "the token is for another user")
         await self.hub.store.set_client_expiry(sid, ident.expires_at)
         return {"ok": True, "expires_at": int(ident.expires_at)}
+
+    async def rebind(self, sid: str, data: Any) -> dict[str, Any]:
+        """The client's live sessions, re-announced on a new socket (rebind.py)."""
+        ids = payloads.rebind_request(data)
+        conn = await self._conn(sid)
+        return {"ok": True, "sessions": await self.rebinder.rebind_client(conn, ids)}
 
     async def devices_list(self, sid: str, data: Any) -> dict[str, Any]:
         payloads.obj(data)
@@ -276,6 +291,30 @@ class ClientNamespace(EventNamespace):
         for c in pending:
             await self.hub.to_agent("webrtc:ice", {"session_id": s.id, "candidate": c}, s.agent_sid)
         log.info("session %s: offer relayed to device=%s", s.id, s.device_id)
+        return {"ok": True}
+
+    async def restart(self, sid: str, data: Any) -> dict[str, Any]:
+        """An ICE restart (docs/protocol.md §4b): a new offer for a live session, relayed to the
+        device, which answers it on the same peer connection (`webrtc:answer`)."""
+        d = payloads.obj(data)
+        s = await self._own_session(sid, d)
+        sdp = payloads.sdp(d, "offer")
+        if not s.offered:
+            raise PortholeError(errors.BAD_REQUEST, "no offer was sent for this session yet")
+        if not s.agent_sid or await self.hub.store.get_agent(s.agent_sid) is None:
+            # The device's socket is away (it re-announces the session when back): try again then.
+            raise PortholeError(errors.DEVICE_OFFLINE, "the device is not connected right now; try again")
+        await self.hub.to_agent("webrtc:restart", {"session_id": s.id, "type": "offer", "sdp": sdp}, s.agent_sid)
+        log.info("session %s: ICE restart relayed to device=%s", s.id, s.device_id)
+        self.hub.events.publish(
+            "session.ice_restarted",
+            s.id,
+            user=s.user,
+            org=s.org,
+            device=s.device_id,
+            target=s.target_id,
+            kind=s.kind,
+        )
         return {"ok": True}
 
     async def ice(self, sid: str, data: Any) -> dict[str, Any]:

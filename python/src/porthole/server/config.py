@@ -27,6 +27,7 @@ DEFAULT_LISTEN = "127.0.0.1:8080"
 DEFAULT_TOKEN_TTL_S = 900
 DEFAULT_GRANT_TTL_S = grant.DEFAULT_TTL_S
 DEFAULT_MAX_SESSIONS_PER_USER = 16
+DEFAULT_SIGNALING_GRACE_S = 60
 # Failed logins per (username, remote address) tolerated within the window.
 DEFAULT_LOGIN_MAX_FAILURES = 5
 DEFAULT_LOGIN_WINDOW_S = 60
@@ -74,6 +75,9 @@ class ServerSettings:
     trusted_proxies: tuple[Any, ...] = ()
     # [server.turn]: TURN with credentials minted per session (turnconfig.py); None = no TURN.
     turn: TurnSettings | None = None
+    # How long a session outlives the loss of its client's or its device's socket, waiting to be
+    # re-announced (session:rebind, agent:sessions); 0: a lost socket ends its sessions at once.
+    signaling_grace_s: int = 60
     # Bearer token for GET /metrics; None = loopback clients only (docs/ctl.md).
     metrics_token_file: Path | None = None
     # tls_cert + tls_key: HTTPS and WSS served by this process (tls.py); None = plain HTTP.
@@ -263,6 +267,7 @@ def _server(data: object, base_dir: Path) -> ServerSettings:
         metrics_token_file=_path(t, "metrics_token_file", base_dir),
         tls=_tls(t, base_dir),
         redis_url=_redis_url(t, "redis_url"),
+        signaling_grace_s=t.int_in("signaling_grace_s", DEFAULT_SIGNALING_GRACE_S, 0, 3600),
     )
     t.done()
     return settings

@@ -29,8 +29,12 @@ log = logging.getLogger("porthole.server")
 
 CLIENT_NS = "/client"
 AGENT_NS = "/agent"
-# How often sessions never offered are looked for; one ends at most this long after its grant.
+# How often sessions never offered, and sessions whose lost side did not come back within the
+# signaling grace, are looked for; one ends at most this long after its deadline.
 EXPIRY_TICK_S = 1.0
+# How long an ended session's id is remembered, so that a device re-announcing it after a long
+# absence (rebind.py) is told it ended instead of having it restored from its grant.
+ENDED_MEMORY_S = 24 * 3600.0
 
 
 def org_room(org: str) -> str:
@@ -66,10 +70,12 @@ class Hub:
         return self.leaving and self.store.shared
 
     async def to_client(self, event: str, data: dict[str, Any], sid: str) -> None:
-        await self.sio.emit(event, data, to=sid, namespace=CLIENT_NS)
+        if sid:  # "": the session's client socket was lost and it waits for a rebind
+            await self.sio.emit(event, data, to=sid, namespace=CLIENT_NS)
 
     async def to_agent(self, event: str, data: dict[str, Any], sid: str) -> None:
-        await self.sio.emit(event, data, to=sid, namespace=AGENT_NS)
+        if sid:
+            await self.sio.emit(event, data, to=sid, namespace=AGENT_NS)
 
     async def devices_changed(self, org: str) -> None:
         await self.sio.emit("devices:changed", to=org_room(org), namespace=CLIENT_NS)
@@ -87,13 +93,15 @@ class Hub:
         for s in await self.store.unoffered_before(self.clock()):
             await self.end_session(s, wire.GRANT_EXPIRED)
 
-    async def expire_forever(self) -> None:
+    async def expire_forever(self, *more: Callable[[], Awaitable[None]]) -> None:
+        """Every tick: expire_unoffered, then each of `more` (the rebinder's grace expiry)."""
         while True:
             await asyncio.sleep(EXPIRY_TICK_S)
-            try:
-                await self.expire_unoffered()
-            except Exception:
-                log.exception("ending expired sessions failed")
+            for step in (self.expire_unoffered, *more):
+                try:
+                    await step()
+                except Exception:
+                    log.exception("ending expired sessions failed")
 
     async def end_session(
         self,
@@ -110,6 +118,7 @@ class Hub:
         s = await self.store.remove_session(session.id)
         if s is None:
             return
+        await self.store.mark_ended(s.id, self.clock() + ENDED_MEMORY_S)
         self.events.publish(
             "session.closed",
             s.id,

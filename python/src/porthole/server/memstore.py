@@ -24,12 +24,13 @@ MAX_TRACKED_LOGINS = 10000
 
 class MemoryStore(Store):
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock  # only to forget revoked tokens once they have expired
+        self._clock = clock  # only to forget revoked tokens and ended sessions once past
         self._sessions: dict[str, Session] = {}
         self._clients: dict[str, ClientConn] = {}
         self._agents: dict[str, AgentConn] = {}  # by agent socket id
         self._routes: dict[str, str] = {}  # device id -> agent socket id
         self._revoked: dict[str, float] = {}  # token id -> its expiry
+        self._ended: dict[str, float] = {}  # session id -> remembered as ended until
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
 
     # ---------------------------------------------------------------- sessions
@@ -72,6 +73,63 @@ class MemoryStore(Store):
 
     async def unoffered_before(self, deadline: float) -> list[Session]:
         return [copy.deepcopy(s) for s in self._sessions.values() if not s.offered and s.offer_deadline < deadline]
+
+    # ---------------------------------------------------------------- signaling losses
+
+    async def detach_client(self, client_sid: str, deadline: float) -> list[Session]:
+        out = []
+        for s in self._sessions.values():
+            if s.client_sid == client_sid:
+                s.client_sid, s.client_deadline = "", deadline
+                out.append(copy.deepcopy(s))
+        return out
+
+    async def detach_agent(self, agent_sid: str, deadline: float) -> list[Session]:
+        out = []
+        for s in self._sessions.values():
+            if s.agent_sid == agent_sid:
+                s.agent_sid, s.agent_deadline = "", deadline
+                out.append(copy.deepcopy(s))
+        return out
+
+    async def rebind_client(self, session_id: str, user: str, client_sid: str) -> Session | None:
+        s = self._sessions.get(session_id)
+        if s is None or s.user != user:
+            return None
+        s.client_sid, s.client_deadline = client_sid, None
+        return copy.deepcopy(s)
+
+    async def rebind_agent(self, session_id: str, device_id: str, agent_sid: str) -> Session | None:
+        s = self._sessions.get(session_id)
+        if s is None or s.device_id != device_id:
+            return None
+        s.agent_sid, s.agent_deadline = agent_sid, None
+        return copy.deepcopy(s)
+
+    async def restore_session(self, session: Session) -> bool:
+        ended_until = self._ended.get(session.id)
+        if session.id in self._sessions or (ended_until is not None and ended_until >= self._clock()):
+            return False
+        self._sessions[session.id] = copy.deepcopy(session)
+        return True
+
+    async def mark_ended(self, session_id: str, until: float) -> None:
+        now = self._clock()
+        for sid in [k for k, t in self._ended.items() if t < now]:
+            del self._ended[sid]  # forgotten once past: the map stays small
+        self._ended[session_id] = until
+
+    async def was_ended(self, session_id: str) -> bool:
+        until = self._ended.get(session_id)
+        return until is not None and until >= self._clock()
+
+    async def detached_before(self, deadline: float) -> list[Session]:
+        return [
+            copy.deepcopy(s)
+            for s in self._sessions.values()
+            if (s.client_deadline is not None and s.client_deadline < deadline)
+            or (s.agent_deadline is not None and s.agent_deadline < deadline)
+        ]
 
     # ---------------------------------------------------------------- clients
 
@@ -128,14 +186,6 @@ class MemoryStore(Store):
 
     async def agents(self) -> list[AgentConn]:
         return [copy.deepcopy(a) for a in self._agents.values()]
-
-    async def reroute_device(self, device_id: str, agent_sid: str) -> list[str]:
-        moved = [s for s in self._sessions.values() if s.device_id == device_id and s.agent_sid != agent_sid]
-        for s in moved:
-            s.agent_sid = agent_sid
-        return [s.id for s in moved]
-
-    # ---------------------------------------------------------------- login tokens
 
     async def revoke_token(self, token_id: str, expires_at: float) -> None:
         now = self._clock()

@@ -7,8 +7,9 @@ that stopped). A live node then claims it (exactly one does) and does for
 each of its sockets what a disconnect would have done: a browser's sessions
 end (`client_gone`), a device's route is dropped and the sessions still on
 that socket end (`device_offline`). A device that reconnected to another node
-before then took its sessions along (`Store.reroute_device`), so nothing of
-them is left to end: `NODE_TTL_S` is the time a device has to come back.
+before then re-announced its sessions there (`agent:sessions`, rebind.py), so
+nothing of them is left to end; the ones it did not are detached for
+`signaling_grace_s` like any lost socket's.
 
 A node that finds its state gone from the store (a Redis restarted without
 persistence, or this node stalled past the TTL and was cleaned up by

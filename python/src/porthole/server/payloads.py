@@ -222,3 +222,32 @@ def agent_auth(auth: object) -> tuple[str, str]:
     if not isinstance(secret, str) or not 0 < len(secret) <= MAX_SECRET_LEN:
         raise PortholeError(errors.UNAUTHENTICATED, "auth.secret missing or malformed")
     return device_id, secret
+
+
+def _reannounced(data: object, key: str = "sessions") -> list[Any]:
+    items = obj(data).get(key)
+    if not isinstance(items, list) or len(items) > wire.MAX_REANNOUNCE:
+        raise bad(f"{key} must be a list of at most {wire.MAX_REANNOUNCE} entries")
+    return items
+
+
+def rebind_request(data: object) -> list[str]:
+    """`session:rebind`: the ids of the client's live sessions (no duplicates kept)."""
+    out: list[str] = []
+    for i, item in enumerate(_reannounced(data)):
+        if not isinstance(item, dict):
+            raise bad(f"sessions[{i}] must be an object")
+        sid = session_id(item)
+        if sid not in out:
+            out.append(sid)
+    return out
+
+
+def agent_sessions(data: object) -> list[tuple[str, str]]:
+    """`agent:sessions`: (session id, grant) of each live session of the device."""
+    out: dict[str, str] = {}
+    for i, item in enumerate(_reannounced(data)):
+        if not isinstance(item, dict):
+            raise bad(f"sessions[{i}] must be an object")
+        out[session_id(item)] = text(item, "grant", grant.MAX_GRANT_LEN)
+    return list(out.items())

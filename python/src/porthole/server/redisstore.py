@@ -138,23 +138,6 @@ redis.call('RPUSH', k .. ':ice', ARGV[3])
 return 1
 """
 
-_REROUTE_DEVICE = """
-local p, dev, new = ARGV[1], ARGV[2], ARGV[3]
-local moved = {}
-for _, id in ipairs(redis.call('SMEMBERS', p .. 'sessions:device:' .. dev)) do
-  local k = p .. 'sess:' .. id
-  local old = redis.call('HGET', k, 'agent')
-  if old and old ~= new then
-    redis.call('HSET', k, 'agent', new, 'agent_deadline', '')
-    if old ~= '' then redis.call('SREM', p .. 'sessions:agent:' .. old, id) end
-    redis.call('SADD', p .. 'sessions:agent:' .. new, id)
-    redis.call('ZREM', p .. 'detached:agent', id)
-    moved[#moved + 1] = id
-  end
-end
-return moved
-"""
-
 # Removes a hash field once: returns its value to the one caller that removed it.
 _HPOP = """
 local v = redis.call('HGET', KEYS[1], ARGV[1])
@@ -279,7 +262,6 @@ class RedisStore(Store):
         self._rebind = reg(_REBIND)
         self._mark_offered = reg(_MARK_OFFERED)
         self._hold_candidate = reg(_HOLD_CANDIDATE)
-        self._reroute_device = reg(_REROUTE_DEVICE)
         self._hpop = reg(_HPOP)
         self._set_if_present = reg(_SET_IF_PRESENT)
         self._add_agent = reg(_ADD_AGENT)
@@ -429,7 +411,10 @@ class RedisStore(Store):
         return True
 
     async def mark_ended(self, session_id: str, until: float) -> None:
-        at_ms = max(math.ceil(until * 1000), int(time.time() * 1000) + 1000)
+        at_ms = math.ceil(until * 1000)
+        if at_ms <= int(time.time() * 1000):  # remembered until a time already past: not at all
+            await self.r.delete(f"{self.p}ended:{session_id}")
+            return
         await self.r.set(f"{self.p}ended:{session_id}", "1", pxat=at_ms)
 
     async def was_ended(self, session_id: str) -> bool:
@@ -504,11 +489,6 @@ class RedisStore(Store):
             tx.hgetall(self.p + "targets")
             agents, targets = await tx.execute()
         return [self._agent(v, targets.get(sid)) for sid, v in agents.items()]
-
-    async def reroute_device(self, device_id: str, agent_sid: str) -> list[str]:
-        return [_s(i) for i in await self._reroute_device(args=[self.p, device_id, agent_sid])]
-
-    # ---------------------------------------------------------------- login tokens
 
     async def revoke_token(self, token_id: str, expires_at: float) -> None:
         # Kept until the token expires anyway (at least a second: a past expiry would delete it at once).

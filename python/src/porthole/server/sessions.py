@@ -2,9 +2,13 @@
 
 A session is created by `session:open`, bound to the client socket that opened
 it and to the agent socket that was online for the device at that moment. It
-ends on `webrtc:disconnect` or `webrtc:error`, when either socket goes away, or,
-while no offer was sent yet, when its grant expires (`grant_expired`). Sessions
-live in the server's Store (store.py); the hub ends them (hub.py).
+ends on `webrtc:disconnect` or `webrtc:error`, while no offer was sent yet when
+its grant expires (`grant_expired`), and when either socket has been gone for
+longer than the signaling grace (`server.signaling_grace_s`): a lost socket
+only unbinds the session (its side becomes "" with a deadline) and the client
+or the device re-announces it on its next socket (`session:rebind`,
+`agent:sessions`, rebind.py). Sessions live in the server's Store (store.py);
+the hub ends them (hub.py).
 """
 
 from __future__ import annotations
@@ -42,3 +46,7 @@ class Session:
     pending_ice: list[dict[str, Any] | None] = field(default_factory=list, repr=False)
     # shell/user/env the client asked for (server.execopts); passed on in the offer, decided by the agent.
     exec_options: dict[str, Any] = field(default_factory=dict, repr=False)
+    # Unix time by which a client must rebind the session (its socket was lost; client_sid is
+    # then ""), or None while it is bound. The same for the device's side.
+    client_deadline: float | None = None
+    agent_deadline: float | None = None

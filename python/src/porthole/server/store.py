@@ -88,6 +88,47 @@ class Store(ABC):
     async def unoffered_before(self, deadline: float) -> list[Session]:
         """Sessions never offered whose offer deadline is earlier than `deadline`."""
 
+    # ---------------------------------------------------------------- signaling losses (rebind.py)
+
+    @abstractmethod
+    async def detach_client(self, client_sid: str, deadline: float) -> list[Session]:
+        """The client socket is gone: each of its sessions gets client_sid "" and
+        client_deadline = `deadline` (Unix time); returns them (as changed)."""
+
+    @abstractmethod
+    async def detach_agent(self, agent_sid: str, deadline: float) -> list[Session]:
+        """The agent socket is gone: each of its sessions gets agent_sid "" and
+        agent_deadline = `deadline`; returns them (as changed)."""
+
+    @abstractmethod
+    async def rebind_client(self, session_id: str, user: str, client_sid: str) -> Session | None:
+        """Atomically: when the session exists and its user is `user`, sets its client_sid
+        to `client_sid` and client_deadline to None and returns it (as changed); None when
+        it does not exist or is another user's."""
+
+    @abstractmethod
+    async def rebind_agent(self, session_id: str, device_id: str, agent_sid: str) -> Session | None:
+        """Atomically: when the session exists and is on device `device_id`, sets its
+        agent_sid to `agent_sid` and agent_deadline to None and returns it; else None."""
+
+    @abstractmethod
+    async def restore_session(self, session: Session) -> bool:
+        """Atomically: adds the session when no session with its id is stored and the id
+        was not marked ended (`mark_ended`); True when it was added."""
+
+    @abstractmethod
+    async def mark_ended(self, session_id: str, until: float) -> None:
+        """Remembers that the session ended, until `until` (Unix time), so that a device
+        re-announcing it later is told it is gone instead of having it restored."""
+
+    @abstractmethod
+    async def was_ended(self, session_id: str) -> bool:
+        """True while the id is remembered as ended (`mark_ended`)."""
+
+    @abstractmethod
+    async def detached_before(self, deadline: float) -> list[Session]:
+        """Sessions whose client_deadline or agent_deadline is earlier than `deadline`."""
+
     # ---------------------------------------------------------------- clients
 
     @abstractmethod
@@ -134,12 +175,6 @@ class Store(ABC):
 
     @abstractmethod
     async def agents(self) -> list[AgentConn]: ...
-
-    @abstractmethod
-    async def reroute_device(self, device_id: str, agent_sid: str) -> list[str]:
-        """Routes every session of the device through this agent socket (the device came
-        back on a new socket, maybe on another node: its sessions are peer to peer and
-        live on); returns the ids of the sessions that moved."""
 
     # ---------------------------------------------------------------- login tokens
 

@@ -41,6 +41,103 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type RestartIceRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The remote peer's offer with new ICE credentials, at most 64 KiB.
+	OfferSdp      string `protobuf:"bytes,2,opt,name=offer_sdp,json=offerSdp,proto3" json:"offer_sdp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestartIceRequest) Reset() {
+	*x = RestartIceRequest{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestartIceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestartIceRequest) ProtoMessage() {}
+
+func (x *RestartIceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestartIceRequest.ProtoReflect.Descriptor instead.
+func (*RestartIceRequest) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *RestartIceRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *RestartIceRequest) GetOfferSdp() string {
+	if x != nil {
+		return x.OfferSdp
+	}
+	return ""
+}
+
+type RestartIceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AnswerSdp     string                 `protobuf:"bytes,1,opt,name=answer_sdp,json=answerSdp,proto3" json:"answer_sdp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestartIceResponse) Reset() {
+	*x = RestartIceResponse{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestartIceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestartIceResponse) ProtoMessage() {}
+
+func (x *RestartIceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestartIceResponse.ProtoReflect.Descriptor instead.
+func (*RestartIceResponse) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RestartIceResponse) GetAnswerSdp() string {
+	if x != nil {
+		return x.AnswerSdp
+	}
+	return ""
+}
+
 type TestTurnRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The TURN servers to try, with their credential (never logged).
@@ -54,7 +151,7 @@ type TestTurnRequest struct {
 
 func (x *TestTurnRequest) Reset() {
 	*x = TestTurnRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[0]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -66,7 +163,7 @@ func (x *TestTurnRequest) String() string {
 func (*TestTurnRequest) ProtoMessage() {}
 
 func (x *TestTurnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[0]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -79,7 +176,7 @@ func (x *TestTurnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestTurnRequest.ProtoReflect.Descriptor instead.
 func (*TestTurnRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{0}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *TestTurnRequest) GetIceServers() []*IceServer {
@@ -115,7 +212,7 @@ type TestTurnResponse struct {
 
 func (x *TestTurnResponse) Reset() {
 	*x = TestTurnResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[1]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -127,7 +224,7 @@ func (x *TestTurnResponse) String() string {
 func (*TestTurnResponse) ProtoMessage() {}
 
 func (x *TestTurnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[1]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -140,7 +237,7 @@ func (x *TestTurnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestTurnResponse.ProtoReflect.Descriptor instead.
 func (*TestTurnResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{1}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *TestTurnResponse) GetRelayCandidates() []*IceCandidateInfo {
@@ -186,7 +283,7 @@ type IceServer struct {
 
 func (x *IceServer) Reset() {
 	*x = IceServer{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -198,7 +295,7 @@ func (x *IceServer) String() string {
 func (*IceServer) ProtoMessage() {}
 
 func (x *IceServer) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -211,7 +308,7 @@ func (x *IceServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceServer.ProtoReflect.Descriptor instead.
 func (*IceServer) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{2}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *IceServer) GetUrls() []string {
@@ -261,7 +358,7 @@ type CreateSessionRequest struct {
 
 func (x *CreateSessionRequest) Reset() {
 	*x = CreateSessionRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -273,7 +370,7 @@ func (x *CreateSessionRequest) String() string {
 func (*CreateSessionRequest) ProtoMessage() {}
 
 func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -286,7 +383,7 @@ func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSessionRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{3}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateSessionRequest) GetSessionId() string {
@@ -364,7 +461,7 @@ type ScreenOptions struct {
 
 func (x *ScreenOptions) Reset() {
 	*x = ScreenOptions{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -376,7 +473,7 @@ func (x *ScreenOptions) String() string {
 func (*ScreenOptions) ProtoMessage() {}
 
 func (x *ScreenOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -389,7 +486,7 @@ func (x *ScreenOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScreenOptions.ProtoReflect.Descriptor instead.
 func (*ScreenOptions) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{4}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ScreenOptions) GetDisplay() string {
@@ -451,7 +548,7 @@ type CreateSessionResponse struct {
 
 func (x *CreateSessionResponse) Reset() {
 	*x = CreateSessionResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -463,7 +560,7 @@ func (x *CreateSessionResponse) String() string {
 func (*CreateSessionResponse) ProtoMessage() {}
 
 func (x *CreateSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -476,7 +573,7 @@ func (x *CreateSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionResponse.ProtoReflect.Descriptor instead.
 func (*CreateSessionResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{5}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateSessionResponse) GetAnswerSdp() string {
@@ -502,7 +599,7 @@ type IceCandidate struct {
 
 func (x *IceCandidate) Reset() {
 	*x = IceCandidate{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -514,7 +611,7 @@ func (x *IceCandidate) String() string {
 func (*IceCandidate) ProtoMessage() {}
 
 func (x *IceCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -527,7 +624,7 @@ func (x *IceCandidate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidate.ProtoReflect.Descriptor instead.
 func (*IceCandidate) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{6}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *IceCandidate) GetCandidate() string {
@@ -561,7 +658,7 @@ type AddRemoteCandidateRequest struct {
 
 func (x *AddRemoteCandidateRequest) Reset() {
 	*x = AddRemoteCandidateRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -573,7 +670,7 @@ func (x *AddRemoteCandidateRequest) String() string {
 func (*AddRemoteCandidateRequest) ProtoMessage() {}
 
 func (x *AddRemoteCandidateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -586,7 +683,7 @@ func (x *AddRemoteCandidateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRemoteCandidateRequest.ProtoReflect.Descriptor instead.
 func (*AddRemoteCandidateRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{7}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AddRemoteCandidateRequest) GetSessionId() string {
@@ -613,7 +710,7 @@ type AddRemoteCandidateResponse struct {
 
 func (x *AddRemoteCandidateResponse) Reset() {
 	*x = AddRemoteCandidateResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -625,7 +722,7 @@ func (x *AddRemoteCandidateResponse) String() string {
 func (*AddRemoteCandidateResponse) ProtoMessage() {}
 
 func (x *AddRemoteCandidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -638,7 +735,7 @@ func (x *AddRemoteCandidateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRemoteCandidateResponse.ProtoReflect.Descriptor instead.
 func (*AddRemoteCandidateResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{8}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AddRemoteCandidateResponse) GetQueued() bool {
@@ -656,7 +753,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -668,7 +765,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -681,7 +778,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{9}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{11}
 }
 
 type SessionEvent struct {
@@ -705,7 +802,7 @@ type SessionEvent struct {
 
 func (x *SessionEvent) Reset() {
 	*x = SessionEvent{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -717,7 +814,7 @@ func (x *SessionEvent) String() string {
 func (*SessionEvent) ProtoMessage() {}
 
 func (x *SessionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -730,7 +827,7 @@ func (x *SessionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent.ProtoReflect.Descriptor instead.
 func (*SessionEvent) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{10}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SessionEvent) GetSessionId() string {
@@ -891,7 +988,7 @@ type TerminalEnded struct {
 
 func (x *TerminalEnded) Reset() {
 	*x = TerminalEnded{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -903,7 +1000,7 @@ func (x *TerminalEnded) String() string {
 func (*TerminalEnded) ProtoMessage() {}
 
 func (x *TerminalEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -916,7 +1013,7 @@ func (x *TerminalEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalEnded.ProtoReflect.Descriptor instead.
 func (*TerminalEnded) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{11}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TerminalEnded) GetReason() string {
@@ -946,7 +1043,7 @@ type ChannelOpened struct {
 
 func (x *ChannelOpened) Reset() {
 	*x = ChannelOpened{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -958,7 +1055,7 @@ func (x *ChannelOpened) String() string {
 func (*ChannelOpened) ProtoMessage() {}
 
 func (x *ChannelOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -971,7 +1068,7 @@ func (x *ChannelOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelOpened.ProtoReflect.Descriptor instead.
 func (*ChannelOpened) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{12}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ChannelOpened) GetLabel() string {
@@ -1010,7 +1107,7 @@ type SessionClosed struct {
 
 func (x *SessionClosed) Reset() {
 	*x = SessionClosed{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1022,7 +1119,7 @@ func (x *SessionClosed) String() string {
 func (*SessionClosed) ProtoMessage() {}
 
 func (x *SessionClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1035,7 +1132,7 @@ func (x *SessionClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionClosed.ProtoReflect.Descriptor instead.
 func (*SessionClosed) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{13}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SessionClosed) GetReason() string {
@@ -1075,7 +1172,7 @@ type TerminalFromAgent struct {
 
 func (x *TerminalFromAgent) Reset() {
 	*x = TerminalFromAgent{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1087,7 +1184,7 @@ func (x *TerminalFromAgent) String() string {
 func (*TerminalFromAgent) ProtoMessage() {}
 
 func (x *TerminalFromAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1100,7 +1197,7 @@ func (x *TerminalFromAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalFromAgent.ProtoReflect.Descriptor instead.
 func (*TerminalFromAgent) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{14}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TerminalFromAgent) GetFrame() isTerminalFromAgent_Frame {
@@ -1190,7 +1287,7 @@ type Attach struct {
 
 func (x *Attach) Reset() {
 	*x = Attach{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1202,7 +1299,7 @@ func (x *Attach) String() string {
 func (*Attach) ProtoMessage() {}
 
 func (x *Attach) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1215,7 +1312,7 @@ func (x *Attach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attach.ProtoReflect.Descriptor instead.
 func (*Attach) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{15}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Attach) GetSessionId() string {
@@ -1234,7 +1331,7 @@ type Exit struct {
 
 func (x *Exit) Reset() {
 	*x = Exit{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1246,7 +1343,7 @@ func (x *Exit) String() string {
 func (*Exit) ProtoMessage() {}
 
 func (x *Exit) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1259,7 +1356,7 @@ func (x *Exit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exit.ProtoReflect.Descriptor instead.
 func (*Exit) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{16}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Exit) GetCode() int32 {
@@ -1280,7 +1377,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1292,7 +1389,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1305,7 +1402,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{17}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Error) GetCode() string {
@@ -1338,7 +1435,7 @@ type TerminalFromPeer struct {
 
 func (x *TerminalFromPeer) Reset() {
 	*x = TerminalFromPeer{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1350,7 +1447,7 @@ func (x *TerminalFromPeer) String() string {
 func (*TerminalFromPeer) ProtoMessage() {}
 
 func (x *TerminalFromPeer) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1363,7 +1460,7 @@ func (x *TerminalFromPeer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalFromPeer.ProtoReflect.Descriptor instead.
 func (*TerminalFromPeer) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{18}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TerminalFromPeer) GetFrame() isTerminalFromPeer_Frame {
@@ -1452,7 +1549,7 @@ type Attached struct {
 
 func (x *Attached) Reset() {
 	*x = Attached{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1561,7 @@ func (x *Attached) String() string {
 func (*Attached) ProtoMessage() {}
 
 func (x *Attached) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1574,7 @@ func (x *Attached) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attached.ProtoReflect.Descriptor instead.
 func (*Attached) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{19}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Attached) GetBinary() bool {
@@ -1497,7 +1594,7 @@ type Resize struct {
 
 func (x *Resize) Reset() {
 	*x = Resize{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1509,7 +1606,7 @@ func (x *Resize) String() string {
 func (*Resize) ProtoMessage() {}
 
 func (x *Resize) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1522,7 +1619,7 @@ func (x *Resize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resize.ProtoReflect.Descriptor instead.
 func (*Resize) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{20}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Resize) GetCols() uint32 {
@@ -1548,7 +1645,7 @@ type Close struct {
 
 func (x *Close) Reset() {
 	*x = Close{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1560,7 +1657,7 @@ func (x *Close) String() string {
 func (*Close) ProtoMessage() {}
 
 func (x *Close) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1573,7 +1670,7 @@ func (x *Close) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Close.ProtoReflect.Descriptor instead.
 func (*Close) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{21}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Close) GetReason() string {
@@ -1597,7 +1694,7 @@ type EndTerminalRequest struct {
 
 func (x *EndTerminalRequest) Reset() {
 	*x = EndTerminalRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +1706,7 @@ func (x *EndTerminalRequest) String() string {
 func (*EndTerminalRequest) ProtoMessage() {}
 
 func (x *EndTerminalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +1719,7 @@ func (x *EndTerminalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndTerminalRequest.ProtoReflect.Descriptor instead.
 func (*EndTerminalRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{22}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *EndTerminalRequest) GetSessionId() string {
@@ -1654,7 +1751,7 @@ type EndTerminalResponse struct {
 
 func (x *EndTerminalResponse) Reset() {
 	*x = EndTerminalResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +1763,7 @@ func (x *EndTerminalResponse) String() string {
 func (*EndTerminalResponse) ProtoMessage() {}
 
 func (x *EndTerminalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1679,7 +1776,7 @@ func (x *EndTerminalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndTerminalResponse.ProtoReflect.Descriptor instead.
 func (*EndTerminalResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{23}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{25}
 }
 
 type WatchRecordingRequest struct {
@@ -1691,7 +1788,7 @@ type WatchRecordingRequest struct {
 
 func (x *WatchRecordingRequest) Reset() {
 	*x = WatchRecordingRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1703,7 +1800,7 @@ func (x *WatchRecordingRequest) String() string {
 func (*WatchRecordingRequest) ProtoMessage() {}
 
 func (x *WatchRecordingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1716,7 +1813,7 @@ func (x *WatchRecordingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRecordingRequest.ProtoReflect.Descriptor instead.
 func (*WatchRecordingRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{24}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *WatchRecordingRequest) GetSessionId() string {
@@ -1737,7 +1834,7 @@ type RecordingBatch struct {
 
 func (x *RecordingBatch) Reset() {
 	*x = RecordingBatch{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1749,7 +1846,7 @@ func (x *RecordingBatch) String() string {
 func (*RecordingBatch) ProtoMessage() {}
 
 func (x *RecordingBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1762,7 +1859,7 @@ func (x *RecordingBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingBatch.ProtoReflect.Descriptor instead.
 func (*RecordingBatch) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{25}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RecordingBatch) GetChunks() []*RecordingChunk {
@@ -1792,7 +1889,7 @@ type RecordingChunk struct {
 
 func (x *RecordingChunk) Reset() {
 	*x = RecordingChunk{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1804,7 +1901,7 @@ func (x *RecordingChunk) String() string {
 func (*RecordingChunk) ProtoMessage() {}
 
 func (x *RecordingChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1817,7 +1914,7 @@ func (x *RecordingChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingChunk.ProtoReflect.Descriptor instead.
 func (*RecordingChunk) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{26}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RecordingChunk) GetTimeUnixMicros() int64 {
@@ -1860,7 +1957,7 @@ type CloseSessionRequest struct {
 
 func (x *CloseSessionRequest) Reset() {
 	*x = CloseSessionRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1872,7 +1969,7 @@ func (x *CloseSessionRequest) String() string {
 func (*CloseSessionRequest) ProtoMessage() {}
 
 func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1885,7 +1982,7 @@ func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionRequest.ProtoReflect.Descriptor instead.
 func (*CloseSessionRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{27}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CloseSessionRequest) GetSessionId() string {
@@ -1910,7 +2007,7 @@ type CloseSessionResponse struct {
 
 func (x *CloseSessionResponse) Reset() {
 	*x = CloseSessionResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1922,7 +2019,7 @@ func (x *CloseSessionResponse) String() string {
 func (*CloseSessionResponse) ProtoMessage() {}
 
 func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1935,7 +2032,7 @@ func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionResponse.ProtoReflect.Descriptor instead.
 func (*CloseSessionResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{28}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{30}
 }
 
 type GetStatsRequest struct {
@@ -1948,7 +2045,7 @@ type GetStatsRequest struct {
 
 func (x *GetStatsRequest) Reset() {
 	*x = GetStatsRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1960,7 +2057,7 @@ func (x *GetStatsRequest) String() string {
 func (*GetStatsRequest) ProtoMessage() {}
 
 func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1973,7 +2070,7 @@ func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetStatsRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{29}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetStatsRequest) GetSessionId() string {
@@ -1992,7 +2089,7 @@ type GetStatsResponse struct {
 
 func (x *GetStatsResponse) Reset() {
 	*x = GetStatsResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2004,7 +2101,7 @@ func (x *GetStatsResponse) String() string {
 func (*GetStatsResponse) ProtoMessage() {}
 
 func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2017,7 +2114,7 @@ func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetStatsResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{30}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetStatsResponse) GetSessions() []*SessionStats {
@@ -2055,7 +2152,7 @@ type SessionStats struct {
 
 func (x *SessionStats) Reset() {
 	*x = SessionStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2067,7 +2164,7 @@ func (x *SessionStats) String() string {
 func (*SessionStats) ProtoMessage() {}
 
 func (x *SessionStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2080,7 +2177,7 @@ func (x *SessionStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStats.ProtoReflect.Descriptor instead.
 func (*SessionStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{31}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SessionStats) GetSessionId() string {
@@ -2216,7 +2313,7 @@ type IceDiagnosis struct {
 
 func (x *IceDiagnosis) Reset() {
 	*x = IceDiagnosis{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2228,7 +2325,7 @@ func (x *IceDiagnosis) String() string {
 func (*IceDiagnosis) ProtoMessage() {}
 
 func (x *IceDiagnosis) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2241,7 +2338,7 @@ func (x *IceDiagnosis) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceDiagnosis.ProtoReflect.Descriptor instead.
 func (*IceDiagnosis) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{32}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *IceDiagnosis) GetHostCandidates() uint32 {
@@ -2350,7 +2447,7 @@ type IceCandidateInfo struct {
 
 func (x *IceCandidateInfo) Reset() {
 	*x = IceCandidateInfo{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2362,7 +2459,7 @@ func (x *IceCandidateInfo) String() string {
 func (*IceCandidateInfo) ProtoMessage() {}
 
 func (x *IceCandidateInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2375,7 +2472,7 @@ func (x *IceCandidateInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidateInfo.ProtoReflect.Descriptor instead.
 func (*IceCandidateInfo) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{33}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *IceCandidateInfo) GetType() string {
@@ -2435,7 +2532,7 @@ type IceCandidatePairInfo struct {
 
 func (x *IceCandidatePairInfo) Reset() {
 	*x = IceCandidatePairInfo{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2447,7 +2544,7 @@ func (x *IceCandidatePairInfo) String() string {
 func (*IceCandidatePairInfo) ProtoMessage() {}
 
 func (x *IceCandidatePairInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2460,7 +2557,7 @@ func (x *IceCandidatePairInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidatePairInfo.ProtoReflect.Descriptor instead.
 func (*IceCandidatePairInfo) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{34}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *IceCandidatePairInfo) GetLocal() *IceCandidateInfo {
@@ -2541,7 +2638,7 @@ type TerminalActivity struct {
 
 func (x *TerminalActivity) Reset() {
 	*x = TerminalActivity{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2553,7 +2650,7 @@ func (x *TerminalActivity) String() string {
 func (*TerminalActivity) ProtoMessage() {}
 
 func (x *TerminalActivity) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2566,7 +2663,7 @@ func (x *TerminalActivity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalActivity.ProtoReflect.Descriptor instead.
 func (*TerminalActivity) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{35}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *TerminalActivity) GetLastInputUnixMicros() int64 {
@@ -2643,7 +2740,7 @@ type ScreenStats struct {
 
 func (x *ScreenStats) Reset() {
 	*x = ScreenStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2655,7 +2752,7 @@ func (x *ScreenStats) String() string {
 func (*ScreenStats) ProtoMessage() {}
 
 func (x *ScreenStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2668,7 +2765,7 @@ func (x *ScreenStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScreenStats.ProtoReflect.Descriptor instead.
 func (*ScreenStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{36}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ScreenStats) GetDisplayWidth() uint32 {
@@ -2813,7 +2910,7 @@ type CandidatePair struct {
 
 func (x *CandidatePair) Reset() {
 	*x = CandidatePair{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2825,7 +2922,7 @@ func (x *CandidatePair) String() string {
 func (*CandidatePair) ProtoMessage() {}
 
 func (x *CandidatePair) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2838,7 +2935,7 @@ func (x *CandidatePair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CandidatePair.ProtoReflect.Descriptor instead.
 func (*CandidatePair) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{37}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CandidatePair) GetLocalType() string {
@@ -2893,7 +2990,7 @@ type ChannelStats struct {
 
 func (x *ChannelStats) Reset() {
 	*x = ChannelStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2905,7 +3002,7 @@ func (x *ChannelStats) String() string {
 func (*ChannelStats) ProtoMessage() {}
 
 func (x *ChannelStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2918,7 +3015,7 @@ func (x *ChannelStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelStats.ProtoReflect.Descriptor instead.
 func (*ChannelStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{38}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ChannelStats) GetLabel() string {
@@ -2981,7 +3078,14 @@ var File_porthole_rpc_v1_sidecar_proto protoreflect.FileDescriptor
 
 const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
-	"\x1dporthole/rpc/v1/sidecar.proto\x12\x0fporthole.rpc.v1\"m\n" +
+	"\x1dporthole/rpc/v1/sidecar.proto\x12\x0fporthole.rpc.v1\"O\n" +
+	"\x11RestartIceRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1b\n" +
+	"\toffer_sdp\x18\x02 \x01(\tR\bofferSdp\"3\n" +
+	"\x12RestartIceResponse\x12\x1d\n" +
+	"\n" +
+	"answer_sdp\x18\x01 \x01(\tR\tanswerSdp\"m\n" +
 	"\x0fTestTurnRequest\x12;\n" +
 	"\vice_servers\x18\x01 \x03(\v2\x1a.porthole.rpc.v1.IceServerR\n" +
 	"iceServers\x12\x1d\n" +
@@ -3205,7 +3309,7 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
 	"bytes_sent\x18\x06 \x01(\x04R\tbytesSent\x12%\n" +
 	"\x0ebytes_received\x18\a \x01(\x04R\rbytesReceived\x12'\n" +
-	"\x0fbuffered_amount\x18\b \x01(\x04R\x0ebufferedAmount2\xba\x06\n" +
+	"\x0fbuffered_amount\x18\b \x01(\x04R\x0ebufferedAmount2\x91\a\n" +
 	"\aSidecar\x12^\n" +
 	"\rCreateSession\x12%.porthole.rpc.v1.CreateSessionRequest\x1a&.porthole.rpc.v1.CreateSessionResponse\x12m\n" +
 	"\x12AddRemoteCandidate\x12*.porthole.rpc.v1.AddRemoteCandidateRequest\x1a+.porthole.rpc.v1.AddRemoteCandidateResponse\x12S\n" +
@@ -3215,7 +3319,9 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\bGetStats\x12 .porthole.rpc.v1.GetStatsRequest\x1a!.porthole.rpc.v1.GetStatsResponse\x12X\n" +
 	"\vEndTerminal\x12#.porthole.rpc.v1.EndTerminalRequest\x1a$.porthole.rpc.v1.EndTerminalResponse\x12[\n" +
 	"\x0eWatchRecording\x12&.porthole.rpc.v1.WatchRecordingRequest\x1a\x1f.porthole.rpc.v1.RecordingBatch0\x01\x12O\n" +
-	"\bTestTurn\x12 .porthole.rpc.v1.TestTurnRequest\x1a!.porthole.rpc.v1.TestTurnResponseB,Z*porthole/core-go/gen/porthole/rpc/v1;rpcv1b\x06proto3"
+	"\bTestTurn\x12 .porthole.rpc.v1.TestTurnRequest\x1a!.porthole.rpc.v1.TestTurnResponse\x12U\n" +
+	"\n" +
+	"RestartIce\x12\".porthole.rpc.v1.RestartIceRequest\x1a#.porthole.rpc.v1.RestartIceResponseB,Z*porthole/core-go/gen/porthole/rpc/v1;rpcv1b\x06proto3"
 
 var (
 	file_porthole_rpc_v1_sidecar_proto_rawDescOnce sync.Once
@@ -3229,99 +3335,103 @@ func file_porthole_rpc_v1_sidecar_proto_rawDescGZIP() []byte {
 	return file_porthole_rpc_v1_sidecar_proto_rawDescData
 }
 
-var file_porthole_rpc_v1_sidecar_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_porthole_rpc_v1_sidecar_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_porthole_rpc_v1_sidecar_proto_goTypes = []any{
-	(*TestTurnRequest)(nil),            // 0: porthole.rpc.v1.TestTurnRequest
-	(*TestTurnResponse)(nil),           // 1: porthole.rpc.v1.TestTurnResponse
-	(*IceServer)(nil),                  // 2: porthole.rpc.v1.IceServer
-	(*CreateSessionRequest)(nil),       // 3: porthole.rpc.v1.CreateSessionRequest
-	(*ScreenOptions)(nil),              // 4: porthole.rpc.v1.ScreenOptions
-	(*CreateSessionResponse)(nil),      // 5: porthole.rpc.v1.CreateSessionResponse
-	(*IceCandidate)(nil),               // 6: porthole.rpc.v1.IceCandidate
-	(*AddRemoteCandidateRequest)(nil),  // 7: porthole.rpc.v1.AddRemoteCandidateRequest
-	(*AddRemoteCandidateResponse)(nil), // 8: porthole.rpc.v1.AddRemoteCandidateResponse
-	(*WatchEventsRequest)(nil),         // 9: porthole.rpc.v1.WatchEventsRequest
-	(*SessionEvent)(nil),               // 10: porthole.rpc.v1.SessionEvent
-	(*TerminalEnded)(nil),              // 11: porthole.rpc.v1.TerminalEnded
-	(*ChannelOpened)(nil),              // 12: porthole.rpc.v1.ChannelOpened
-	(*SessionClosed)(nil),              // 13: porthole.rpc.v1.SessionClosed
-	(*TerminalFromAgent)(nil),          // 14: porthole.rpc.v1.TerminalFromAgent
-	(*Attach)(nil),                     // 15: porthole.rpc.v1.Attach
-	(*Exit)(nil),                       // 16: porthole.rpc.v1.Exit
-	(*Error)(nil),                      // 17: porthole.rpc.v1.Error
-	(*TerminalFromPeer)(nil),           // 18: porthole.rpc.v1.TerminalFromPeer
-	(*Attached)(nil),                   // 19: porthole.rpc.v1.Attached
-	(*Resize)(nil),                     // 20: porthole.rpc.v1.Resize
-	(*Close)(nil),                      // 21: porthole.rpc.v1.Close
-	(*EndTerminalRequest)(nil),         // 22: porthole.rpc.v1.EndTerminalRequest
-	(*EndTerminalResponse)(nil),        // 23: porthole.rpc.v1.EndTerminalResponse
-	(*WatchRecordingRequest)(nil),      // 24: porthole.rpc.v1.WatchRecordingRequest
-	(*RecordingBatch)(nil),             // 25: porthole.rpc.v1.RecordingBatch
-	(*RecordingChunk)(nil),             // 26: porthole.rpc.v1.RecordingChunk
-	(*CloseSessionRequest)(nil),        // 27: porthole.rpc.v1.CloseSessionRequest
-	(*CloseSessionResponse)(nil),       // 28: porthole.rpc.v1.CloseSessionResponse
-	(*GetStatsRequest)(nil),            // 29: porthole.rpc.v1.GetStatsRequest
-	(*GetStatsResponse)(nil),           // 30: porthole.rpc.v1.GetStatsResponse
-	(*SessionStats)(nil),               // 31: porthole.rpc.v1.SessionStats
-	(*IceDiagnosis)(nil),               // 32: porthole.rpc.v1.IceDiagnosis
-	(*IceCandidateInfo)(nil),           // 33: porthole.rpc.v1.IceCandidateInfo
-	(*IceCandidatePairInfo)(nil),       // 34: porthole.rpc.v1.IceCandidatePairInfo
-	(*TerminalActivity)(nil),           // 35: porthole.rpc.v1.TerminalActivity
-	(*ScreenStats)(nil),                // 36: porthole.rpc.v1.ScreenStats
-	(*CandidatePair)(nil),              // 37: porthole.rpc.v1.CandidatePair
-	(*ChannelStats)(nil),               // 38: porthole.rpc.v1.ChannelStats
+	(*RestartIceRequest)(nil),          // 0: porthole.rpc.v1.RestartIceRequest
+	(*RestartIceResponse)(nil),         // 1: porthole.rpc.v1.RestartIceResponse
+	(*TestTurnRequest)(nil),            // 2: porthole.rpc.v1.TestTurnRequest
+	(*TestTurnResponse)(nil),           // 3: porthole.rpc.v1.TestTurnResponse
+	(*IceServer)(nil),                  // 4: porthole.rpc.v1.IceServer
+	(*CreateSessionRequest)(nil),       // 5: porthole.rpc.v1.CreateSessionRequest
+	(*ScreenOptions)(nil),              // 6: porthole.rpc.v1.ScreenOptions
+	(*CreateSessionResponse)(nil),      // 7: porthole.rpc.v1.CreateSessionResponse
+	(*IceCandidate)(nil),               // 8: porthole.rpc.v1.IceCandidate
+	(*AddRemoteCandidateRequest)(nil),  // 9: porthole.rpc.v1.AddRemoteCandidateRequest
+	(*AddRemoteCandidateResponse)(nil), // 10: porthole.rpc.v1.AddRemoteCandidateResponse
+	(*WatchEventsRequest)(nil),         // 11: porthole.rpc.v1.WatchEventsRequest
+	(*SessionEvent)(nil),               // 12: porthole.rpc.v1.SessionEvent
+	(*TerminalEnded)(nil),              // 13: porthole.rpc.v1.TerminalEnded
+	(*ChannelOpened)(nil),              // 14: porthole.rpc.v1.ChannelOpened
+	(*SessionClosed)(nil),              // 15: porthole.rpc.v1.SessionClosed
+	(*TerminalFromAgent)(nil),          // 16: porthole.rpc.v1.TerminalFromAgent
+	(*Attach)(nil),                     // 17: porthole.rpc.v1.Attach
+	(*Exit)(nil),                       // 18: porthole.rpc.v1.Exit
+	(*Error)(nil),                      // 19: porthole.rpc.v1.Error
+	(*TerminalFromPeer)(nil),           // 20: porthole.rpc.v1.TerminalFromPeer
+	(*Attached)(nil),                   // 21: porthole.rpc.v1.Attached
+	(*Resize)(nil),                     // 22: porthole.rpc.v1.Resize
+	(*Close)(nil),                      // 23: porthole.rpc.v1.Close
+	(*EndTerminalRequest)(nil),         // 24: porthole.rpc.v1.EndTerminalRequest
+	(*EndTerminalResponse)(nil),        // 25: porthole.rpc.v1.EndTerminalResponse
+	(*WatchRecordingRequest)(nil),      // 26: porthole.rpc.v1.WatchRecordingRequest
+	(*RecordingBatch)(nil),             // 27: porthole.rpc.v1.RecordingBatch
+	(*RecordingChunk)(nil),             // 28: porthole.rpc.v1.RecordingChunk
+	(*CloseSessionRequest)(nil),        // 29: porthole.rpc.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil),       // 30: porthole.rpc.v1.CloseSessionResponse
+	(*GetStatsRequest)(nil),            // 31: porthole.rpc.v1.GetStatsRequest
+	(*GetStatsResponse)(nil),           // 32: porthole.rpc.v1.GetStatsResponse
+	(*SessionStats)(nil),               // 33: porthole.rpc.v1.SessionStats
+	(*IceDiagnosis)(nil),               // 34: porthole.rpc.v1.IceDiagnosis
+	(*IceCandidateInfo)(nil),           // 35: porthole.rpc.v1.IceCandidateInfo
+	(*IceCandidatePairInfo)(nil),       // 36: porthole.rpc.v1.IceCandidatePairInfo
+	(*TerminalActivity)(nil),           // 37: porthole.rpc.v1.TerminalActivity
+	(*ScreenStats)(nil),                // 38: porthole.rpc.v1.ScreenStats
+	(*CandidatePair)(nil),              // 39: porthole.rpc.v1.CandidatePair
+	(*ChannelStats)(nil),               // 40: porthole.rpc.v1.ChannelStats
 }
 var file_porthole_rpc_v1_sidecar_proto_depIdxs = []int32{
-	2,  // 0: porthole.rpc.v1.TestTurnRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
-	33, // 1: porthole.rpc.v1.TestTurnResponse.relay_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	2,  // 2: porthole.rpc.v1.CreateSessionRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
-	4,  // 3: porthole.rpc.v1.CreateSessionRequest.screen:type_name -> porthole.rpc.v1.ScreenOptions
-	6,  // 4: porthole.rpc.v1.AddRemoteCandidateRequest.candidate:type_name -> porthole.rpc.v1.IceCandidate
-	6,  // 5: porthole.rpc.v1.SessionEvent.local_candidate:type_name -> porthole.rpc.v1.IceCandidate
-	12, // 6: porthole.rpc.v1.SessionEvent.channel_opened:type_name -> porthole.rpc.v1.ChannelOpened
-	13, // 7: porthole.rpc.v1.SessionEvent.closed:type_name -> porthole.rpc.v1.SessionClosed
-	20, // 8: porthole.rpc.v1.SessionEvent.terminal_resize:type_name -> porthole.rpc.v1.Resize
-	11, // 9: porthole.rpc.v1.SessionEvent.terminal_ended:type_name -> porthole.rpc.v1.TerminalEnded
-	32, // 10: porthole.rpc.v1.SessionClosed.ice:type_name -> porthole.rpc.v1.IceDiagnosis
-	15, // 11: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
-	16, // 12: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
-	17, // 13: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
-	19, // 14: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
-	20, // 15: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
-	21, // 16: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
-	17, // 17: porthole.rpc.v1.EndTerminalRequest.error:type_name -> porthole.rpc.v1.Error
-	26, // 18: porthole.rpc.v1.RecordingBatch.chunks:type_name -> porthole.rpc.v1.RecordingChunk
-	31, // 19: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
-	37, // 20: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
-	38, // 21: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
-	36, // 22: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
-	35, // 23: porthole.rpc.v1.SessionStats.terminal:type_name -> porthole.rpc.v1.TerminalActivity
-	32, // 24: porthole.rpc.v1.SessionStats.ice:type_name -> porthole.rpc.v1.IceDiagnosis
-	33, // 25: porthole.rpc.v1.IceDiagnosis.local_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	33, // 26: porthole.rpc.v1.IceDiagnosis.remote_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	34, // 27: porthole.rpc.v1.IceDiagnosis.pairs:type_name -> porthole.rpc.v1.IceCandidatePairInfo
-	33, // 28: porthole.rpc.v1.IceCandidatePairInfo.local:type_name -> porthole.rpc.v1.IceCandidateInfo
-	33, // 29: porthole.rpc.v1.IceCandidatePairInfo.remote:type_name -> porthole.rpc.v1.IceCandidateInfo
-	3,  // 30: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
-	7,  // 31: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
-	9,  // 32: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
-	14, // 33: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
-	27, // 34: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
-	29, // 35: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
-	22, // 36: porthole.rpc.v1.Sidecar.EndTerminal:input_type -> porthole.rpc.v1.EndTerminalRequest
-	24, // 37: porthole.rpc.v1.Sidecar.WatchRecording:input_type -> porthole.rpc.v1.WatchRecordingRequest
-	0,  // 38: porthole.rpc.v1.Sidecar.TestTurn:input_type -> porthole.rpc.v1.TestTurnRequest
-	5,  // 39: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
-	8,  // 40: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
-	10, // 41: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
-	18, // 42: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
-	28, // 43: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
-	30, // 44: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
-	23, // 45: porthole.rpc.v1.Sidecar.EndTerminal:output_type -> porthole.rpc.v1.EndTerminalResponse
-	25, // 46: porthole.rpc.v1.Sidecar.WatchRecording:output_type -> porthole.rpc.v1.RecordingBatch
-	1,  // 47: porthole.rpc.v1.Sidecar.TestTurn:output_type -> porthole.rpc.v1.TestTurnResponse
-	39, // [39:48] is the sub-list for method output_type
-	30, // [30:39] is the sub-list for method input_type
+	4,  // 0: porthole.rpc.v1.TestTurnRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
+	35, // 1: porthole.rpc.v1.TestTurnResponse.relay_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	4,  // 2: porthole.rpc.v1.CreateSessionRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
+	6,  // 3: porthole.rpc.v1.CreateSessionRequest.screen:type_name -> porthole.rpc.v1.ScreenOptions
+	8,  // 4: porthole.rpc.v1.AddRemoteCandidateRequest.candidate:type_name -> porthole.rpc.v1.IceCandidate
+	8,  // 5: porthole.rpc.v1.SessionEvent.local_candidate:type_name -> porthole.rpc.v1.IceCandidate
+	14, // 6: porthole.rpc.v1.SessionEvent.channel_opened:type_name -> porthole.rpc.v1.ChannelOpened
+	15, // 7: porthole.rpc.v1.SessionEvent.closed:type_name -> porthole.rpc.v1.SessionClosed
+	22, // 8: porthole.rpc.v1.SessionEvent.terminal_resize:type_name -> porthole.rpc.v1.Resize
+	13, // 9: porthole.rpc.v1.SessionEvent.terminal_ended:type_name -> porthole.rpc.v1.TerminalEnded
+	34, // 10: porthole.rpc.v1.SessionClosed.ice:type_name -> porthole.rpc.v1.IceDiagnosis
+	17, // 11: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
+	18, // 12: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
+	19, // 13: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
+	21, // 14: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
+	22, // 15: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
+	23, // 16: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
+	19, // 17: porthole.rpc.v1.EndTerminalRequest.error:type_name -> porthole.rpc.v1.Error
+	28, // 18: porthole.rpc.v1.RecordingBatch.chunks:type_name -> porthole.rpc.v1.RecordingChunk
+	33, // 19: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
+	39, // 20: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
+	40, // 21: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
+	38, // 22: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
+	37, // 23: porthole.rpc.v1.SessionStats.terminal:type_name -> porthole.rpc.v1.TerminalActivity
+	34, // 24: porthole.rpc.v1.SessionStats.ice:type_name -> porthole.rpc.v1.IceDiagnosis
+	35, // 25: porthole.rpc.v1.IceDiagnosis.local_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	35, // 26: porthole.rpc.v1.IceDiagnosis.remote_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	36, // 27: porthole.rpc.v1.IceDiagnosis.pairs:type_name -> porthole.rpc.v1.IceCandidatePairInfo
+	35, // 28: porthole.rpc.v1.IceCandidatePairInfo.local:type_name -> porthole.rpc.v1.IceCandidateInfo
+	35, // 29: porthole.rpc.v1.IceCandidatePairInfo.remote:type_name -> porthole.rpc.v1.IceCandidateInfo
+	5,  // 30: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
+	9,  // 31: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
+	11, // 32: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
+	16, // 33: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
+	29, // 34: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
+	31, // 35: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
+	24, // 36: porthole.rpc.v1.Sidecar.EndTerminal:input_type -> porthole.rpc.v1.EndTerminalRequest
+	26, // 37: porthole.rpc.v1.Sidecar.WatchRecording:input_type -> porthole.rpc.v1.WatchRecordingRequest
+	2,  // 38: porthole.rpc.v1.Sidecar.TestTurn:input_type -> porthole.rpc.v1.TestTurnRequest
+	0,  // 39: porthole.rpc.v1.Sidecar.RestartIce:input_type -> porthole.rpc.v1.RestartIceRequest
+	7,  // 40: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
+	10, // 41: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
+	12, // 42: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
+	20, // 43: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
+	30, // 44: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
+	32, // 45: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
+	25, // 46: porthole.rpc.v1.Sidecar.EndTerminal:output_type -> porthole.rpc.v1.EndTerminalResponse
+	27, // 47: porthole.rpc.v1.Sidecar.WatchRecording:output_type -> porthole.rpc.v1.RecordingBatch
+	3,  // 48: porthole.rpc.v1.Sidecar.TestTurn:output_type -> porthole.rpc.v1.TestTurnResponse
+	1,  // 49: porthole.rpc.v1.Sidecar.RestartIce:output_type -> porthole.rpc.v1.RestartIceResponse
+	40, // [40:50] is the sub-list for method output_type
+	30, // [30:40] is the sub-list for method input_type
 	30, // [30:30] is the sub-list for extension type_name
 	30, // [30:30] is the sub-list for extension extendee
 	0,  // [0:30] is the sub-list for field type_name
@@ -3332,7 +3442,7 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 	if File_porthole_rpc_v1_sidecar_proto != nil {
 		return
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[10].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[12].OneofWrappers = []any{
 		(*SessionEvent_LocalCandidate)(nil),
 		(*SessionEvent_IceState)(nil),
 		(*SessionEvent_PeerState)(nil),
@@ -3341,13 +3451,13 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 		(*SessionEvent_TerminalResize)(nil),
 		(*SessionEvent_TerminalEnded)(nil),
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[14].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[16].OneofWrappers = []any{
 		(*TerminalFromAgent_Attach)(nil),
 		(*TerminalFromAgent_Output)(nil),
 		(*TerminalFromAgent_Exit)(nil),
 		(*TerminalFromAgent_Error)(nil),
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[18].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[20].OneofWrappers = []any{
 		(*TerminalFromPeer_Attached)(nil),
 		(*TerminalFromPeer_Input)(nil),
 		(*TerminalFromPeer_Resize)(nil),
@@ -3359,7 +3469,7 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_porthole_rpc_v1_sidecar_proto_rawDesc), len(file_porthole_rpc_v1_sidecar_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   39,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -48,6 +48,7 @@ const (
 	Sidecar_EndTerminal_FullMethodName        = "/porthole.rpc.v1.Sidecar/EndTerminal"
 	Sidecar_WatchRecording_FullMethodName     = "/porthole.rpc.v1.Sidecar/WatchRecording"
 	Sidecar_TestTurn_FullMethodName           = "/porthole.rpc.v1.Sidecar/TestTurn"
+	Sidecar_RestartIce_FullMethodName         = "/porthole.rpc.v1.Sidecar/RestartIce"
 )
 
 // SidecarClient is the client API for Sidecar service.
@@ -112,6 +113,17 @@ type SidecarClient interface {
 	// got; INVALID_ARGUMENT when ice_servers has no turn: or turns: URL or a
 	// bad one.
 	TestTurn(ctx context.Context, in *TestTurnRequest, opts ...grpc.CallOption) (*TestTurnResponse, error)
+	// An ICE restart of a live session (docs/protocol.md, "ICE restart"): the
+	// remote peer's new offer (new ice-ufrag/ice-pwd) is applied to the SAME
+	// peer connection and the new answer returned at once; new local
+	// candidates follow as SessionEvent.local_candidate. Channels, tracks and
+	// the shell stay as they are. A screen session sends a keyframe as soon
+	// as the restarted connection is up. While ICE is failed, a session that
+	// was connected once waits up to --ice-restart-wait for a restart before
+	// it closes (ice_failed). NOT_FOUND for an unknown session,
+	// INVALID_ARGUMENT for an offer that is no restart of it (bad SDP, other
+	// media), FAILED_PRECONDITION when the session is closing.
+	RestartIce(ctx context.Context, in *RestartIceRequest, opts ...grpc.CallOption) (*RestartIceResponse, error)
 }
 
 type sidecarClient struct {
@@ -233,6 +245,16 @@ func (c *sidecarClient) TestTurn(ctx context.Context, in *TestTurnRequest, opts 
 	return out, nil
 }
 
+func (c *sidecarClient) RestartIce(ctx context.Context, in *RestartIceRequest, opts ...grpc.CallOption) (*RestartIceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RestartIceResponse)
+	err := c.cc.Invoke(ctx, Sidecar_RestartIce_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SidecarServer is the server API for Sidecar service.
 // All implementations must embed UnimplementedSidecarServer
 // for forward compatibility.
@@ -295,6 +317,17 @@ type SidecarServer interface {
 	// got; INVALID_ARGUMENT when ice_servers has no turn: or turns: URL or a
 	// bad one.
 	TestTurn(context.Context, *TestTurnRequest) (*TestTurnResponse, error)
+	// An ICE restart of a live session (docs/protocol.md, "ICE restart"): the
+	// remote peer's new offer (new ice-ufrag/ice-pwd) is applied to the SAME
+	// peer connection and the new answer returned at once; new local
+	// candidates follow as SessionEvent.local_candidate. Channels, tracks and
+	// the shell stay as they are. A screen session sends a keyframe as soon
+	// as the restarted connection is up. While ICE is failed, a session that
+	// was connected once waits up to --ice-restart-wait for a restart before
+	// it closes (ice_failed). NOT_FOUND for an unknown session,
+	// INVALID_ARGUMENT for an offer that is no restart of it (bad SDP, other
+	// media), FAILED_PRECONDITION when the session is closing.
+	RestartIce(context.Context, *RestartIceRequest) (*RestartIceResponse, error)
 	mustEmbedUnimplementedSidecarServer()
 }
 
@@ -331,6 +364,9 @@ func (UnimplementedSidecarServer) WatchRecording(*WatchRecordingRequest, grpc.Se
 }
 func (UnimplementedSidecarServer) TestTurn(context.Context, *TestTurnRequest) (*TestTurnResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method TestTurn not implemented")
+}
+func (UnimplementedSidecarServer) RestartIce(context.Context, *RestartIceRequest) (*RestartIceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RestartIce not implemented")
 }
 func (UnimplementedSidecarServer) mustEmbedUnimplementedSidecarServer() {}
 func (UnimplementedSidecarServer) testEmbeddedByValue()                 {}
@@ -490,6 +526,24 @@ func _Sidecar_TestTurn_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Sidecar_RestartIce_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RestartIceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SidecarServer).RestartIce(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Sidecar_RestartIce_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SidecarServer).RestartIce(ctx, req.(*RestartIceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Sidecar_ServiceDesc is the grpc.ServiceDesc for Sidecar service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -520,6 +574,10 @@ var Sidecar_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "TestTurn",
 			Handler:    _Sidecar_TestTurn_Handler,
+		},
+		{
+			MethodName: "RestartIce",
+			Handler:    _Sidecar_RestartIce_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

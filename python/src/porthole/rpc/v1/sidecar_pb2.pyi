@@ -6,6 +6,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class RestartIceRequest(_message.Message):
+    __slots__ = ("session_id", "offer_sdp")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    OFFER_SDP_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    offer_sdp: str
+    def __init__(self, session_id: _Optional[str] = ..., offer_sdp: _Optional[str] = ...) -> None: ...
+
+class RestartIceResponse(_message.Message):
+    __slots__ = ("answer_sdp",)
+    ANSWER_SDP_FIELD_NUMBER: _ClassVar[int]
+    answer_sdp: str
+    def __init__(self, answer_sdp: _Optional[str] = ...) -> None: ...
+
 class TestTurnRequest(_message.Message):
     __slots__ = ("ice_servers", "timeout_ms")
     ICE_SERVERS_FIELD_NUMBER: _ClassVar[int]

@@ -79,6 +79,11 @@ class SidecarStub:
                 request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.TestTurnRequest.SerializeToString,
                 response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.TestTurnResponse.FromString,
                 _registered_method=True)
+        self.RestartIce = channel.unary_unary(
+                '/porthole.rpc.v1.Sidecar/RestartIce',
+                request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RestartIceRequest.SerializeToString,
+                response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RestartIceResponse.FromString,
+                _registered_method=True)
 
 
 class SidecarServicer:
@@ -187,6 +192,22 @@ class SidecarServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RestartIce(self, request, context):
+        """An ICE restart of a live session (docs/protocol.md, "ICE restart"): the
+        remote peer's new offer (new ice-ufrag/ice-pwd) is applied to the SAME
+        peer connection and the new answer returned at once; new local
+        candidates follow as SessionEvent.local_candidate. Channels, tracks and
+        the shell stay as they are. A screen session sends a keyframe as soon
+        as the restarted connection is up. While ICE is failed, a session that
+        was connected once waits up to --ice-restart-wait for a restart before
+        it closes (ice_failed). NOT_FOUND for an unknown session,
+        INVALID_ARGUMENT for an offer that is no restart of it (bad SDP, other
+        media), FAILED_PRECONDITION when the session is closing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SidecarServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -234,6 +255,11 @@ def add_SidecarServicer_to_server(servicer, server):
                     servicer.TestTurn,
                     request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.TestTurnRequest.FromString,
                     response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.TestTurnResponse.SerializeToString,
+            ),
+            'RestartIce': grpc.unary_unary_rpc_method_handler(
+                    servicer.RestartIce,
+                    request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RestartIceRequest.FromString,
+                    response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RestartIceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -479,6 +505,33 @@ class Sidecar:
             '/porthole.rpc.v1.Sidecar/TestTurn',
             porthole_dot_rpc_dot_v1_dot_sidecar__pb2.TestTurnRequest.SerializeToString,
             porthole_dot_rpc_dot_v1_dot_sidecar__pb2.TestTurnResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestartIce(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/porthole.rpc.v1.Sidecar/RestartIce',
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RestartIceRequest.SerializeToString,
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RestartIceResponse.FromString,
             options,
             channel_credentials,
             insecure,
