@@ -67,7 +67,9 @@ func (s *Session) finishClose(ctx context.Context, reason, message string, flush
 	b, dc, p := s.term, s.termDC, s.pump
 	s.mu.Unlock()
 	if flush && b != nil {
-		s.flush(ctx, b, dc, reason != ReasonSidecarShutdown)
+		// A pump has no agent writer to wait for: EndTerminal returned
+		// only once the exit was queued.
+		s.flush(ctx, b, dc, reason != ReasonSidecarShutdown && p == nil)
 	}
 	if b != nil {
 		b.Shutdown(reason)

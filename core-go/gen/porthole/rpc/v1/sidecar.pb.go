@@ -1590,7 +1590,13 @@ type EndTerminalRequest struct {
 	ExitCode int32 `protobuf:"varint,2,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
 	// Optional failure reported to the peer as {"type":"error",...} before
 	// the exit message.
-	Error         *Error `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	Error *Error `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// Send only `error` (required then), no exit message: a session ended
+	// by policy (idle_timeout, max_duration, grant_expired) or a shell that
+	// could not start (exec_failed, root_denied, ...). This one also works
+	// on a session that never got a descriptor (the channel must be open and
+	// no Terminal stream attached).
+	NoExit        bool `protobuf:"varint,30,opt,name=no_exit,json=noExit,proto3" json:"no_exit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1644,6 +1650,13 @@ func (x *EndTerminalRequest) GetError() *Error {
 		return x.Error
 	}
 	return nil
+}
+
+func (x *EndTerminalRequest) GetNoExit() bool {
+	if x != nil {
+		return x.NoExit
+	}
+	return false
 }
 
 type EndTerminalResponse struct {
@@ -3082,12 +3095,13 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\x04cols\x18\x01 \x01(\rR\x04cols\x12\x12\n" +
 	"\x04rows\x18\x02 \x01(\rR\x04rows\"\x1f\n" +
 	"\x05Close\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"~\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x97\x01\n" +
 	"\x12EndTerminalRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1b\n" +
 	"\texit_code\x18\x02 \x01(\x05R\bexitCode\x12,\n" +
-	"\x05error\x18\x03 \x01(\v2\x16.porthole.rpc.v1.ErrorR\x05error\"\x15\n" +
+	"\x05error\x18\x03 \x01(\v2\x16.porthole.rpc.v1.ErrorR\x05error\x12\x17\n" +
+	"\ano_exit\x18\x1e \x01(\bR\x06noExit\"\x15\n" +
 	"\x13EndTerminalResponse\"6\n" +
 	"\x15WatchRecordingRequest\x12\x1d\n" +
 	"\n" +

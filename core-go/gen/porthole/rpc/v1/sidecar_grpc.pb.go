@@ -92,7 +92,8 @@ type SidecarClient interface {
 	// returns when the exit message is queued on the data channel (it waits,
 	// within the call's deadline, while the channel is above its high-water
 	// mark). NOT_FOUND for an unknown session, FAILED_PRECONDITION when the
-	// session has no handed-over descriptor or was already ended.
+	// session has no handed-over descriptor (unless no_exit) or was already
+	// ended.
 	EndTerminal(ctx context.Context, in *EndTerminalRequest, opts ...grpc.CallOption) (*EndTerminalResponse, error)
 	// The output (and, when asked in the handoff, input) copies of one
 	// handed-over terminal, for the agent's recording. The sidecar tees every
@@ -275,7 +276,8 @@ type SidecarServer interface {
 	// returns when the exit message is queued on the data channel (it waits,
 	// within the call's deadline, while the channel is above its high-water
 	// mark). NOT_FOUND for an unknown session, FAILED_PRECONDITION when the
-	// session has no handed-over descriptor or was already ended.
+	// session has no handed-over descriptor (unless no_exit) or was already
+	// ended.
 	EndTerminal(context.Context, *EndTerminalRequest) (*EndTerminalResponse, error)
 	// The output (and, when asked in the handoff, input) copies of one
 	// handed-over terminal, for the agent's recording. The sidecar tees every

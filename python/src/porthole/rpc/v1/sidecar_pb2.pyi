@@ -217,14 +217,16 @@ class Close(_message.Message):
     def __init__(self, reason: _Optional[str] = ...) -> None: ...
 
 class EndTerminalRequest(_message.Message):
-    __slots__ = ("session_id", "exit_code", "error")
+    __slots__ = ("session_id", "exit_code", "error", "no_exit")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    NO_EXIT_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     exit_code: int
     error: Error
-    def __init__(self, session_id: _Optional[str] = ..., exit_code: _Optional[int] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+    no_exit: bool
+    def __init__(self, session_id: _Optional[str] = ..., exit_code: _Optional[int] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., no_exit: _Optional[bool] = ...) -> None: ...
 
 class EndTerminalResponse(_message.Message):
     __slots__ = ()
