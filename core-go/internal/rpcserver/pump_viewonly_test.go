@@ -58,6 +58,11 @@ func TestHandoffViewOnlyAndEndWithoutExit(t *testing.T) {
 		t.Fatalf("message %+v, want the idle_timeout error", m)
 	}
 	h.closeSession("fd-view", "idle_timeout")
+	// The totals come with the close, for the agent's audit.
+	closed := h.waitEvent("fd-view", "closed", func(e *rpcv1.SessionEvent) bool { return e.GetClosed() != nil })
+	if act := closed.GetClosed().GetTerminal(); act.GetInputBytes() != 9 || act.GetOutputBytes() != 3 || !act.GetHandedOver() {
+		t.Fatalf("closed with activity %v", act)
+	}
 }
 
 // A shell that could not start: the agent reports it on a channel that got

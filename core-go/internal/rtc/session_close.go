@@ -85,8 +85,12 @@ func (s *Session) finishClose(ctx context.Context, reason, message string, flush
 			s.log.Debug("close peer connection", "err", err)
 		}
 	}
+	var term *TerminalStats
+	if b != nil {
+		term = &TerminalStats{Activity: b.Activity(), HandedOver: p != nil}
+	}
 	s.m.remove(s)
-	s.endEvents(&Event{Kind: EventClosed, Reason: reason, Message: message, ICE: diag})
+	s.endEvents(&Event{Kind: EventClosed, Reason: reason, Message: message, ICE: diag, Terminal: term})
 	s.log.Info("session closed", "reason", reason, "detail", message, "age", time.Since(s.created).Round(time.Millisecond))
 }
 

@@ -143,14 +143,16 @@ class ChannelOpened(_message.Message):
     def __init__(self, label: _Optional[str] = ..., protocol: _Optional[str] = ...) -> None: ...
 
 class SessionClosed(_message.Message):
-    __slots__ = ("reason", "message", "ice")
+    __slots__ = ("reason", "message", "ice", "terminal")
     REASON_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ICE_FIELD_NUMBER: _ClassVar[int]
+    TERMINAL_FIELD_NUMBER: _ClassVar[int]
     reason: str
     message: str
     ice: IceDiagnosis
-    def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ..., ice: _Optional[_Union[IceDiagnosis, _Mapping]] = ...) -> None: ...
+    terminal: TerminalActivity
+    def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ..., ice: _Optional[_Union[IceDiagnosis, _Mapping]] = ..., terminal: _Optional[_Union[TerminalActivity, _Mapping]] = ...) -> None: ...
 
 class TerminalFromAgent(_message.Message):
     __slots__ = ("attach", "output", "exit", "error")
