@@ -18,8 +18,6 @@ from porthole import errors
 from porthole.agent import killtree
 from porthole.errors import PortholeError
 
-READ_CHUNK = 64 * 1024
-
 
 def _set_size(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -30,13 +28,17 @@ def _make_controlling_tty() -> None:  # runs in the child after setsid()
 
 
 class HostShell:
+    """A process on a PTY: start(), descriptor(), resize(), exit_code(), kill()."""
+
+    kind = "pty"  # handoff.KIND_PTY
+    preread = b""  # nothing is read before the handoff
+
     def __init__(self, cmd: list[str], *, env: dict[str, str], cols: int, rows: int) -> None:
         self._cmd = cmd
         self._env = env
         self._size = (cols, rows)
         self._master: int | None = None
         self._proc: subprocess.Popen | None = None
-        self._eof = False
         self.pid: int | None = None
         self.pid_start: int | None = None  # with the pid, the shell's identity (pids are reused)
 
@@ -60,50 +62,14 @@ class HostShell:
             raise PortholeError(errors.EXEC_FAILED, f"cannot start {self._cmd[0]}: {e.strerror}") from e
         finally:
             os.close(slave)
-        os.set_blocking(master, False)
         self._master = master
         self.pid = self._proc.pid
         self.pid_start = killtree.start_time(self.pid)
 
-    async def read(self) -> bytes:
-        assert self._master is not None
-        if self._eof:
-            return b""
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                data = os.read(self._master, READ_CHUNK)
-                if not data:
-                    self._eof = True
-                return data
-            except BlockingIOError:
-                fut = loop.create_future()
-                loop.add_reader(self._master, fut.set_result, None)
-                try:
-                    await fut
-                finally:
-                    loop.remove_reader(self._master)
-            except OSError:  # EIO: the slave side is closed, the shell is gone
-                self._eof = True
-                return b""
-
-    async def write(self, data: bytes) -> None:
-        assert self._master is not None
-        loop = asyncio.get_running_loop()
-        view = memoryview(data)
-        while view:
-            try:
-                n = os.write(self._master, view)
-                view = view[n:]
-            except BlockingIOError:
-                fut = loop.create_future()
-                loop.add_writer(self._master, fut.set_result, None)
-                try:
-                    await fut
-                finally:
-                    loop.remove_writer(self._master)
-            except OSError:
-                return
+    def descriptor(self) -> int:
+        """The PTY master (ours: kept until kill(); porthole-core gets a duplicate)."""
+        assert self._master is not None, "shell not started"
+        return self._master
 
     async def resize(self, cols: int, rows: int) -> None:
         if self._master is not None:
@@ -124,8 +90,12 @@ class HostShell:
         if self._proc is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.to_thread(self._proc.wait), 5.0)
+        self.close()
+        return killed
+
+    def close(self) -> None:
+        """Closes our copy of the master (porthole-core closes its own with the session)."""
         if self._master is not None:
             with contextlib.suppress(OSError):
                 os.close(self._master)
             self._master = None
-        return killed

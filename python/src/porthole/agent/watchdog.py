@@ -6,7 +6,9 @@ gets a terminal `error` message with that code, then `webrtc:disconnect` with
 it as the reason, and the audit record of the end carries it too.
 
 Activity is input from the client or output from the process: a session that
-is typing or printing is never idle.
+is typing or printing is never idle. The agent carries no terminal bytes, so
+porthole-core counts them: with an idle timeout, each tick first asks it
+(GetStats, one call for every session) before looking at the clocks.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ async def run(sessions: SessionRegistry, p: policy_mod.Policy) -> None:
     interval = tick_s(p)
     while True:
         await asyncio.sleep(interval)
+        if p.idle_timeout_s:
+            await sessions.refresh_activity()
         now_mono, now_wall = time.monotonic(), time.time()
         for s in sessions.snapshots():
             if s.ending:
