@@ -11,7 +11,6 @@ import contextlib
 import fcntl
 import os
 import struct
-import subprocess
 import termios
 
 from porthole import errors
@@ -21,10 +20,6 @@ from porthole.errors import PortholeError
 
 def _set_size(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-
-
-def _make_controlling_tty() -> None:  # runs in the child after setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 class HostShell:
@@ -38,7 +33,7 @@ class HostShell:
         self._env = env
         self._size = (cols, rows)
         self._master: int | None = None
-        self._proc: subprocess.Popen | None = None
+        self._status: int | None = None  # the exit code, once reaped
         self.pid: int | None = None
         self.pid_start: int | None = None  # with the pid, the shell's identity (pids are reused)
 
@@ -46,24 +41,23 @@ class HostShell:
         master, slave = os.openpty()
         _set_size(master, *self._size)
         env = {**{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "USER", "LANG", "SHELL")}, **self._env}
+        # posix_spawn, not fork + preexec_fn: no Python runs in the child of this
+        # threaded process (gRPC's fork handlers crash there). The child starts a
+        # session, then opens the slave by name: the first tty a session leader
+        # opens becomes its controlling terminal.
+        actions = [
+            (os.POSIX_SPAWN_OPEN, 0, os.ttyname(slave), os.O_RDWR, 0),
+            (os.POSIX_SPAWN_DUP2, 0, 1),
+            (os.POSIX_SPAWN_DUP2, 0, 2),
+        ]
         try:
-            self._proc = subprocess.Popen(
-                self._cmd,
-                stdin=slave,
-                stdout=slave,
-                stderr=slave,
-                env=env,
-                close_fds=True,
-                start_new_session=True,
-                preexec_fn=_make_controlling_tty,
-            )
+            self.pid = os.posix_spawnp(self._cmd[0], self._cmd, env, file_actions=actions, setsid=True)
         except OSError as e:
             os.close(master)
             raise PortholeError(errors.EXEC_FAILED, f"cannot start {self._cmd[0]}: {e.strerror}") from e
         finally:
             os.close(slave)
         self._master = master
-        self.pid = self._proc.pid
         self.pid_start = killtree.start_time(self.pid)
 
     def descriptor(self) -> int:
@@ -75,11 +69,21 @@ class HostShell:
         if self._master is not None:
             _set_size(self._master, cols, rows)
 
+    def _wait(self) -> int | None:
+        """Reaps the process (blocking); its exit code, -S for a signal."""
+        if self._status is None and self.pid:
+            try:
+                _, status = os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                return self._status
+            self._status = os.waitstatus_to_exitcode(status)
+        return self._status
+
     async def exit_code(self) -> int | None:
-        if self._proc is None:
+        if not self.pid:
             return None
         try:
-            return await asyncio.wait_for(asyncio.to_thread(self._proc.wait), 5.0)
+            return await asyncio.wait_for(asyncio.to_thread(self._wait), 5.0)
         except TimeoutError:
             return None
 
@@ -87,9 +91,9 @@ class HostShell:
         killed = 0
         if self.pid:
             killed = await asyncio.to_thread(killtree.kill_session, self.pid, self.pid_start)
-        if self._proc is not None:
+        if self.pid:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.to_thread(self._proc.wait), 5.0)
+                await asyncio.wait_for(asyncio.to_thread(self._wait), 5.0)
         self.close()
         return killed
 
