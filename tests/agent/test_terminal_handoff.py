@@ -134,11 +134,12 @@ def unix_sockets() -> dict[str, tuple[str, str]]:
     return socks
 
 
-def descriptors(pid: int) -> tuple[list[str], list[str]]:
-    """What the agent holds open, but its idle Docker API connections (docker-py's pool grows
-    with concurrent calls and keeps them), and the sockets whose other end is gone (leaks)."""
+def descriptors(pid: int) -> tuple[list[str], list[str], int]:
+    """What the agent holds open but its connections to dockerd (docker-py's pool grows with
+    concurrent calls and keeps them, so they are counted apart), the sockets whose other end
+    is gone (leaks), and how many connections to dockerd it holds (the pool's, and exec streams)."""
     socks = unix_sockets()
-    held, dangling = [], []
+    held, dangling, docker = [], [], 0
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
             target = os.readlink(f"/proc/{pid}/fd/{fd}")
@@ -149,11 +150,12 @@ def descriptors(pid: int) -> tuple[list[str], list[str]]:
             peer, _ = socks[m.group(1)]
             owner = socks.get(peer, ("", ""))[1]
             if owner.startswith("dockerd:"):
-                continue  # a live connection to the Docker API
+                docker += 1
+                continue
             if not owner and peer != "0":
                 dangling.append(f"fd {fd}: {target} → {peer}")
         held.append(re.sub(r"\[\d+\]", "[]", target))  # kinds, not inode numbers
-    return sorted(held), dangling
+    return sorted(held), dangling, docker
 
 
 def sidecar_pid(agent) -> int:
@@ -170,11 +172,12 @@ async def test_porthole_core_killed_mid_session_ends_it_and_leaks_nothing(agent,
     warm.type("exit\r")
     await warm.exit_code
     await wait_no_extra_processes(c)
-    before, _ = descriptors(agent.proc.pid)
+    before = descriptors(agent.proc.pid)[0]
 
     sid, client = await agent.open_terminal(c.name)
     client.type("sleep 1071\r")
     await wait_processes(c, "sleep 1071")
+    to_docker = descriptors(agent.proc.pid)[2]  # the API pool's connections and the exec's stream
     old = sidecar_pid(agent)
     os.kill(old, signal.SIGKILL)
 
@@ -192,6 +195,8 @@ async def test_porthole_core_killed_mid_session_ends_it_and_leaks_nothing(agent,
     without_handoff = list(before)
     without_handoff.remove("socket:[]")
     await held_again(agent, without_handoff)
+    # The exec's stream is closed (nothing else talks to Docker while a session ends this way).
+    assert descriptors(agent.proc.pid)[2] == to_docker - 1
     # The next session works through the new porthole-core; once it ended, all is as before.
     sid, again = await agent.open_terminal(c.name)
     again.type("echo again-$((1+2)); exit\r")
