@@ -2,11 +2,11 @@
 // porthole-core (Go, the server): the agent drives WebRTC sessions in the
 // sidecar over gRPC on a unix socket.
 //
-// A terminal's bytes travel one of two ways, chosen per session by the
-// agent: on the Terminal stream below, or pumped by the sidecar itself from
-// a descriptor the agent hands over on the side socket next to this one
-// (docs/protocol.md, "Descriptor handoff"); control (resize, end, exit,
-// recordings, activity) stays here.
+// A terminal's bytes travel one of two ways: pumped by the sidecar itself
+// from a descriptor the agent hands over on the side socket next to this
+// one (docs/protocol.md, "Descriptor handoff"; what the agent does), or on
+// the Terminal stream below (kept for tools and tests); control (resize,
+// end, exit, recordings, activity) stays here.
 //
 // The sidecar knows nothing of users, Docker or Socket.IO. It owns peer
 // connections (ICE, DTLS, SCTP), speaks the `terminal` data-channel protocol
