@@ -7,8 +7,10 @@ it as the reason, and the audit record of the end carries it too.
 
 Activity is input from the client or output from the process: a session that
 is typing or printing is never idle. The agent carries no terminal bytes, so
-porthole-core counts them: with an idle timeout, each tick first asks it
-(GetStats, one call for every session) before looking at the clocks.
+porthole-core counts them and the agent's idle clocks are what it last
+reported. A clock read earlier can only look idler than the truth, so a
+tick asks porthole-core again (GetStats, one call for every session) only
+when some session looks idle, and decides on the fresh figures.
 """
 
 from __future__ import annotations
@@ -57,18 +59,24 @@ def due(session: Clocked, p: policy_mod.Policy, now_mono: float, now_wall: float
     return None
 
 
+def due_sessions(sessions: SessionRegistry, p: policy_mod.Policy) -> list[tuple[str, tuple[str, str]]]:
+    """(session id, (reason, message)) of every session that must end now."""
+    now_mono, now_wall = time.monotonic(), time.time()
+    out = []
+    for s in sessions.snapshots():
+        if not s.ending and (why := due(s, p, now_mono, now_wall)) is not None:
+            out.append((s.id, why))
+    return out
+
+
 async def run(sessions: SessionRegistry, p: policy_mod.Policy) -> None:
     interval = tick_s(p)
     while True:
         await asyncio.sleep(interval)
-        if p.idle_timeout_s:
-            await sessions.refresh_activity()
-        now_mono, now_wall = time.monotonic(), time.time()
-        for s in sessions.snapshots():
-            if s.ending:
-                continue
-            why = due(s, p, now_mono, now_wall)
-            if why is None:
-                continue
-            log.info("ending session: %s", why[0], extra={"session_id": s.id})
-            sessions.end(s.id, *why)
+        ending = due_sessions(sessions, p)
+        if any(why[0] == policy_mod.IDLE_TIMEOUT for _, why in ending):
+            await sessions.refresh_activity()  # idle as last reported: ask again before ending it
+            ending = due_sessions(sessions, p)
+        for sid, why in ending:
+            log.info("ending session: %s", why[0], extra={"session_id": sid})
+            sessions.end(sid, *why)
