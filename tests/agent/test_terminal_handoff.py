@@ -112,9 +112,15 @@ async def test_a_recording_holds_every_byte_shown_and_plays(agent_factory, make_
     assert "seq 1 20000" in "".join(e[2] for e in events if e[1] == "i")
     times = [e[0] for e in events]
     assert times == sorted(times)
-    # asciinema reads it back to the same output (`cat` replays it without a terminal).
+    # asciinema plays it back to the same output (fast: pauses capped, 100x speed).
     asciinema = Path(sys.executable).with_name("asciinema")
-    out = subprocess.run([str(asciinema), "cat", str(cast)], capture_output=True, timeout=60, check=True)
+    out = subprocess.run(
+        [str(asciinema), "play", "-i", "0.01", "-s", "100", str(cast)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
     assert out.stdout.decode() == shown
 
 

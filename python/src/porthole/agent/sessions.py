@@ -288,7 +288,7 @@ class SessionManager:
         if shell is not None and activity is not None:
             shell.apply_activity(activity)
         if in_sidecar and session.conn.created:
-            if shell is not None:
+            if shell is not None and shell.pty is not None:
                 await self._final_activity(session)
             await self._close_in_sidecar(sid, reason)
         path = await shell.close_recording(RECORDING_DRAIN_S) if shell is not None else None
