@@ -22,7 +22,9 @@ from tests.support.hub import AgentHub
 from tests.support.rtc_client import TerminalClient
 
 REPO = Path(__file__).resolve().parents[2]
-DEVICE_ID = "edge-test"
+# Per test process: an agent that starts kills the shells of its device it does not know
+# (reconcile.py), so runs of the suite side by side on one machine must not share one.
+DEVICE_ID = f"edge-test-{os.getpid()}"
 # Agent start: Python import + sidecar start + Socket.IO connect; seconds on a busy 2-core machine.
 AGENT_START_TIMEOUT_S = 30.0
 
