@@ -117,3 +117,43 @@ async def test_a_socket_others_could_reach_is_never_used(tmp_path: Path) -> None
         srv.close()
         a.close()
         b.close()
+
+
+async def test_output_read_past_dockers_answer_goes_first(core, make_container, monkeypatch) -> None:
+    """The agent's DockerExec against a real exec whose output is already waiting when the
+    answer to exec-start is read: what came with the answer's header is the preread, and the
+    peer sees it first, then the rest pumped from the stream."""
+    import docker
+
+    from porthole.agent.pty_docker import DockerExec
+
+    sock, stub = core
+    c = make_container()
+    api = docker.APIClient(base_url="unix:///var/run/docker.sock", version="auto")
+    loop = asyncio.get_running_loop()
+    real_recv = loop.sock_recv
+
+    async def late_recv(s, n):  # the agent is slow to read Docker's answer: the output is there by then
+        await asyncio.sleep(1.0)
+        return await real_recv(s, n)
+
+    ex = DockerExec(
+        api, "/var/run/docker.sock", c.id, ["/bin/sh", "-c", "printf early-$((6*7))-; exec cat"],
+        env={}, user="65534:65534", cols=80, rows=24,
+    )  # fmt: skip
+    monkeypatch.setattr(loop, "sock_recv", late_recv)
+    await ex.start()
+    monkeypatch.setattr(loop, "sock_recv", real_recv)
+    assert ex.preread.startswith(b"early-42-"), ex.preread
+    client = await open_terminal(stub, "s_preread")
+    h = handoff.HandoffClient(handoff.socket_path(sock))
+    try:
+        await h.hand_over("s_preread", ex.descriptor(), handoff.KIND_SOCKET, preread=ex.preread)
+        client.type("then-typed\r")
+        await client.wait_output("then-typed")
+        assert client.text().startswith("early-42-"), client.text()
+    finally:
+        h.close()
+        await ex.kill()
+        await client.close()
+        api.close()

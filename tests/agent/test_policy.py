@@ -129,6 +129,8 @@ async def test_view_only_session_shows_output_and_ignores_input(agent, make_cont
     sid, client = await open_with(agent, c.name, mode="view")
     note = await client.wait_message("error")
     assert note["code"] == "view_only", note
+    # Output flows: the prompt reaches the client (then the audit below counts it).
+    await client.wait_for(lambda: bool(client.output), what="the prompt")
     client.type("touch /tmp/typed-in-view-mode\r")
     client.send_json({"type": "close"})  # after the input, on the same ordered channel
     await agent.hub.wait_event(sid, "webrtc:disconnect")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -75,6 +76,7 @@ class _S:
     def __init__(self, started: float, active: float, expires: int) -> None:
         self.started_monotonic, self.last_activity = started, active
         self.grant = Grant("s", "u", "o", "d", "t", "terminal", "interactive", 0, expires)
+        self.id, self.ending, self.created = "s_1", False, False
 
 
 def reason(decision: tuple[str, str] | None) -> str | None:
@@ -91,6 +93,40 @@ def test_watchdog_decisions():
     assert reason(watchdog.due(_S(0, 0, int(wall) - 1), q, now, wall)) == "grant_expired"
     assert watchdog.due(_S(0, 0, int(wall) + 60), q, now, wall) is None
     assert watchdog.tick_s(policy.Policy(idle_timeout_s=2, max_session_s=0)) == 0.5
+
+
+class _Registry:
+    """A session registry whose idle clocks porthole-core would report fresher (or not)."""
+
+    def __init__(self, fresh_activity: float | None) -> None:
+        self.s = _S(time.monotonic() - 30, time.monotonic() - 20, 0)
+        self.fresh = fresh_activity
+        self.refreshed = 0
+        self.ended: list[tuple[str, str]] = []
+
+    def snapshots(self) -> list:
+        return [] if self.ended else [self.s]
+
+    async def refresh_activity(self, sid: str = "") -> None:
+        self.refreshed += 1
+        if self.fresh is not None:
+            self.s.last_activity = self.fresh
+
+    def end(self, sid: str, code: str, message: str) -> None:
+        self.ended.append((sid, code))
+
+
+async def _tick(reg: _Registry) -> None:
+    await watchdog.Watchdog(reg, policy.Policy(idle_timeout_s=10, max_session_s=0)).check()  # type: ignore[arg-type]
+
+
+async def test_the_watchdog_asks_porthole_core_again_before_ending_an_idle_session():
+    busy = _Registry(fresh_activity=time.monotonic())  # the clock was stale: output since
+    await _tick(busy)
+    assert busy.refreshed >= 1 and busy.ended == []
+    idle = _Registry(fresh_activity=None)  # really idle
+    await _tick(idle)
+    assert idle.ended == [("s_1", "idle_timeout")]
 
 
 def test_audit_sink_writes_json_lines_and_reports_failures(tmp_path: Path):

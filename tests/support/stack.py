@@ -4,6 +4,7 @@ porthole-core) against the AgentHub, with aiortc clients as the remote peers."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import signal
@@ -21,7 +22,9 @@ from tests.support.hub import AgentHub
 from tests.support.rtc_client import TerminalClient
 
 REPO = Path(__file__).resolve().parents[2]
-DEVICE_ID = "edge-test"
+# Per test process: an agent that starts kills the shells of its device it does not know
+# (reconcile.py), so runs of the suite side by side on one machine must not share one.
+DEVICE_ID = f"edge-test-{os.getpid()}"
 # Agent start: Python import + sidecar start + Socket.IO connect; seconds on a busy 2-core machine.
 AGENT_START_TIMEOUT_S = 30.0
 
@@ -81,13 +84,14 @@ class AgentProcess:
 
 
 def write_agent_config(tmp: Path, hub_url: str, secret: str, public_pem: bytes, **targets) -> Path:
-    """targets: containers, host_shell, user, extra_toml; core_binary and ice_interfaces
+    """targets: containers, host_shell, host_shell_command, user, extra_toml; core_binary and ice_interfaces
     (porthole-core started elsewhere, e.g. in a namespace of its own: tests/support/topology.py)."""
     (tmp / "device.secret").write_text(secret)
     (tmp / "grant.pub.pem").write_bytes(public_pem)
     containers = targets.get("containers", ["porthole-test-*"])
     host_shell = "true" if targets.get("host_shell") else "false"
     user_line = f'user = "{targets["user"]}"' if "user" in targets else ""  # targets.user (exec user)
+    host_cmd = json.dumps(targets.get("host_shell_command", ["/bin/sh", "-i"]))
     cfg = tmp / "agent.toml"
     cfg.write_text(
         f"""
@@ -103,7 +107,7 @@ log_level = "debug"
 docker = true
 containers = {containers!r}
 host_shell = {host_shell}
-host_shell_command = ["/bin/sh", "-i"]
+host_shell_command = {host_cmd}
 {user_line}
 
 [sidecar]

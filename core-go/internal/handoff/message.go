@@ -26,6 +26,10 @@ type Header struct {
 	// input copies too (it needs Record).
 	Record      bool `json:"record,omitempty"`
 	RecordInput bool `json:"record_input,omitempty"`
+	// ViewOnly drops the peer's input (a view-only grant): nothing is
+	// written to the descriptor and the peer is told once with a
+	// `view_only` error before any output.
+	ViewOnly bool `json:"view_only,omitempty"`
 }
 
 // Reply answers every message.

@@ -72,7 +72,9 @@ func eventToProto(e rtc.Event) *rpcv1.SessionEvent {
 	case rtc.EventChannelOpened:
 		pe.Event = &rpcv1.SessionEvent_ChannelOpened{ChannelOpened: &rpcv1.ChannelOpened{Label: e.Label, Protocol: e.Protocol}}
 	case rtc.EventClosed:
-		pe.Event = &rpcv1.SessionEvent_Closed{Closed: &rpcv1.SessionClosed{Reason: e.Reason, Message: e.Message, Ice: iceDiagnosisToProto(e.ICE)}}
+		pe.Event = &rpcv1.SessionEvent_Closed{Closed: &rpcv1.SessionClosed{
+			Reason: e.Reason, Message: e.Message, Ice: iceDiagnosisToProto(e.ICE), Terminal: terminalStatsToProto(e.Terminal),
+		}}
 	case rtc.EventTerminalResize:
 		pe.Event = &rpcv1.SessionEvent_TerminalResize{TerminalResize: &rpcv1.Resize{Cols: e.Cols, Rows: e.Rows}}
 	case rtc.EventTerminalEnded:

@@ -19,7 +19,10 @@ func (s *Server) EndTerminal(ctx context.Context, req *rpcv1.EndTerminalRequest)
 	if e != nil && e.GetCode() == "" {
 		return nil, status.Error(codes.InvalidArgument, "error needs a code")
 	}
-	if err := s.mgr.EndTerminal(ctx, req.GetSessionId(), req.GetExitCode(), e.GetCode(), e.GetMessage()); err != nil {
+	if req.GetNoExit() && e == nil {
+		return nil, status.Error(codes.InvalidArgument, "no_exit needs an error")
+	}
+	if err := s.mgr.EndTerminal(ctx, req.GetSessionId(), req.GetExitCode(), e.GetCode(), e.GetMessage(), req.GetNoExit()); err != nil {
 		return nil, toStatus(err)
 	}
 	return &rpcv1.EndTerminalResponse{}, nil

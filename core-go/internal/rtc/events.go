@@ -33,15 +33,16 @@ type Event struct {
 	Time      time.Time
 	Kind      EventKind
 
-	Candidate Candidate     // EventLocalCandidate
-	State     string        // EventICEState, EventPeerState
-	Label     string        // EventChannelOpened
-	Protocol  string        // EventChannelOpened
-	Reason    string        // EventClosed, EventTerminalEnded
-	Message   string        // EventClosed, EventTerminalEnded
-	Cols      uint32        // EventTerminalResize
-	Rows      uint32        // EventTerminalResize
-	ICE       *ICEDiagnosis // EventClosed: what ICE saw before the close; nil without a peer connection
+	Candidate Candidate      // EventLocalCandidate
+	State     string         // EventICEState, EventPeerState
+	Label     string         // EventChannelOpened
+	Protocol  string         // EventChannelOpened
+	Reason    string         // EventClosed, EventTerminalEnded
+	Message   string         // EventClosed, EventTerminalEnded
+	Cols      uint32         // EventTerminalResize
+	Rows      uint32         // EventTerminalResize
+	ICE       *ICEDiagnosis  // EventClosed: what ICE saw before the close; nil without a peer connection
+	Terminal  *TerminalStats // EventClosed: what crossed the terminal channel; nil without one
 }
 
 // Hub fans events out to watchers. Publishing never blocks: a watcher whose

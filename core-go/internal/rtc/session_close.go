@@ -67,7 +67,9 @@ func (s *Session) finishClose(ctx context.Context, reason, message string, flush
 	b, dc, p := s.term, s.termDC, s.pump
 	s.mu.Unlock()
 	if flush && b != nil {
-		s.flush(ctx, b, dc, reason != ReasonSidecarShutdown)
+		// A pump has no agent writer to wait for: EndTerminal returned
+		// only once the exit was queued.
+		s.flush(ctx, b, dc, reason != ReasonSidecarShutdown && p == nil)
 	}
 	if b != nil {
 		b.Shutdown(reason)
@@ -83,8 +85,12 @@ func (s *Session) finishClose(ctx context.Context, reason, message string, flush
 			s.log.Debug("close peer connection", "err", err)
 		}
 	}
+	var term *TerminalStats
+	if b != nil {
+		term = &TerminalStats{Activity: b.Activity(), HandedOver: p != nil}
+	}
 	s.m.remove(s)
-	s.endEvents(&Event{Kind: EventClosed, Reason: reason, Message: message, ICE: diag})
+	s.endEvents(&Event{Kind: EventClosed, Reason: reason, Message: message, ICE: diag, Terminal: term})
 	s.log.Info("session closed", "reason", reason, "detail", message, "age", time.Since(s.created).Round(time.Millisecond))
 }
 

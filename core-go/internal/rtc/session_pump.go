@@ -18,6 +18,8 @@ type Handoff struct {
 	// Record asks for output copies (WatchRecording); RecordInput for
 	// input copies too.
 	Record, RecordInput bool
+	// ViewOnly drops the peer's input (terminal.PumpConfig.ViewOnly).
+	ViewOnly bool
 }
 
 // HandoffTerminal makes the session pump its terminal from h.File instead
@@ -37,8 +39,11 @@ func (m *Manager) HandoffTerminal(id string, h Handoff) error {
 }
 
 // EndTerminal sends the exit (and an optional error) of a handed-over
-// terminal after the output already read.
-func (m *Manager) EndTerminal(ctx context.Context, id string, code int32, errCode, errMessage string) error {
+// terminal after the output already read. With noExit it sends only the
+// error (errCode is then required, by the caller), and it also works on a
+// session that got no descriptor: its bridge is claimed so that nothing
+// attaches after it.
+func (m *Manager) EndTerminal(ctx context.Context, id string, code int32, errCode, errMessage string, noExit bool) error {
 	s, err := m.Session(id)
 	if err != nil {
 		return err
@@ -46,10 +51,39 @@ func (m *Manager) EndTerminal(ctx context.Context, id string, code int32, errCod
 	s.mu.Lock()
 	p := s.pump
 	s.mu.Unlock()
-	if p == nil {
-		return ErrNoHandoff
+	switch {
+	case p != nil:
+		return p.End(ctx, code, errCode, errMessage, !noExit)
+	case noExit:
+		return s.endUnattached(ctx, errCode, errMessage)
 	}
-	return p.End(ctx, code, errCode, errMessage)
+	return ErrNoHandoff
+}
+
+// endUnattached sends an error on a terminal channel that no descriptor or
+// stream has (the shell could not start), once the channel is open.
+func (s *Session) endUnattached(ctx context.Context, errCode, errMessage string) error {
+	if s.kind != KindTerminal {
+		return ErrNotTerminal
+	}
+	select {
+	case <-s.termOpen:
+	case <-s.closingCh:
+		return ErrSessionNotFound
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.mu.Lock()
+	b, handedOver := s.term, s.pump != nil
+	s.mu.Unlock()
+	if handedOver {
+		return terminal.ErrAlreadyAttached
+	}
+	if err := b.Attach(); err != nil {
+		return err
+	}
+	defer b.Detach()
+	return b.Error(ctx, errCode, errMessage)
 }
 
 // Recording claims the recording of a handed-over terminal for its one
@@ -95,6 +129,7 @@ func (s *Session) handoffTerminal(h Handoff) error {
 		Preread:     h.Preread,
 		Recorder:    rec,
 		RecordInput: h.RecordInput,
+		ViewOnly:    h.ViewOnly,
 		Log:         s.log,
 		Hooks: terminal.PumpHooks{
 			Resize: func(cols, rows uint32) {

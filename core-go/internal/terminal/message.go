@@ -10,7 +10,13 @@ import (
 const (
 	CodeBadMessage      = "bad_message"
 	CodeMessageTooLarge = "message_too_large"
+	// CodeViewOnly tells the peer of a view-only terminal that its input is
+	// dropped (not fatal).
+	CodeViewOnly = "view_only"
 )
+
+// viewOnlyMessage goes with CodeViewOnly.
+const viewOnlyMessage = "view-only session: output only, input is ignored"
 
 // Size bounds of a resize, in character cells.
 const (

@@ -41,8 +41,12 @@ type PumpConfig struct {
 	// every input byte when RecordInput. The pump closes it at the end.
 	Recorder    *Recorder
 	RecordInput bool
-	Hooks       PumpHooks
-	Log         *slog.Logger
+	// ViewOnly drops the peer's input (a view-only grant; it is neither
+	// written nor recorded) and tells the peer once, before any output,
+	// with a CodeViewOnly error.
+	ViewOnly bool
+	Hooks    PumpHooks
+	Log      *slog.Logger
 }
 
 // Pump moves bytes between a handed-over descriptor and a Bridge.
@@ -134,6 +138,11 @@ func (p *Pump) Run(ctx context.Context, b *Bridge) {
 // outputLoop sends the preread bytes, then everything read from the
 // descriptor, until it ends, End stops it or the bridge closes.
 func (p *Pump) outputLoop(ctx context.Context, b *Bridge) {
+	if p.cfg.ViewOnly {
+		if err := b.Error(ctx, CodeViewOnly, viewOnlyMessage); err != nil {
+			return
+		}
+	}
 	if len(p.cfg.Preread) > 0 {
 		p.record(false, p.cfg.Preread)
 		if err := b.Output(ctx, p.cfg.Preread); err != nil {
@@ -222,6 +231,9 @@ func (p *Pump) inputLoop(ctx context.Context, b *Bridge) {
 				}
 				resize(m)
 			case PeerInput:
+				if p.cfg.ViewOnly {
+					continue // dropped, not recorded (the activity still counts it)
+				}
 				p.record(true, m.Data)
 				if writeDead {
 					continue // the process is gone; keep draining
@@ -247,9 +259,10 @@ func (p *Pump) inputLoop(ctx context.Context, b *Bridge) {
 }
 
 // End stops reading the descriptor, sends the output already read, then
-// an error message (when errCode is not empty) and the exit message. It
-// waits (within ctx) for the channel to open and for room in it.
-func (p *Pump) End(ctx context.Context, code int32, errCode, errMessage string) error {
+// an error message (when errCode is not empty) and, when sendExit, the
+// exit message. It waits (within ctx) for the channel to open and for room
+// in it.
+func (p *Pump) End(ctx context.Context, code int32, errCode, errMessage string, sendExit bool) error {
 	p.mu.Lock()
 	if p.endCalled {
 		p.mu.Unlock()
@@ -281,6 +294,9 @@ func (p *Pump) End(ctx context.Context, code int32, errCode, errMessage string) 
 		if err := b.Error(ctx, errCode, errMessage); err != nil {
 			return err
 		}
+	}
+	if !sendExit {
+		return nil
 	}
 	return b.Exit(ctx, code)
 }

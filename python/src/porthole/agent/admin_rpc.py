@@ -101,6 +101,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             if e.code() == grpc.StatusCode.NOT_FOUND:
                 return {}, "the sidecar has no peer connection for it (yet)"
             return {}, f"sidecar unavailable: {e.code().name}: {e.details()}"
+        self.agent.sessions.apply_stats(list(resp.sessions))  # byte counts and idle clocks, fresh
         return {s.session_id: s for s in resp.sessions}, ""
 
     def _info(self, s: SessionSnapshot, stats: dict[str, pb.SessionStats], err: str) -> apb.SessionInfo:

@@ -1,42 +1,43 @@
-"""The terminal bridge: moves bytes between a session's shell and porthole-core's
-`Terminal` stream for its connection's `terminal` channel, until one side
-ends. The only place where a shell meets a connection."""
+"""The terminal path of a session, once its `terminal` channel is open: start
+the shell's process, hand its descriptor to porthole-core (handoff.py), which
+pumps the bytes from then on, and wait until the process ends or the session
+is ended by policy; then say so on the channel (EndTerminal). The agent
+carries none of the terminal's bytes: control only (resize and the end come
+as porthole-core events, applied by the session manager)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 
 import grpc
 
 from porthole import wire
+from porthole.agent import recording_feed
+from porthole.agent.handoff import HandoffClient
 from porthole.agent.session import Session
-from porthole.agent.shell import Pty, Shell
+from porthole.agent.shell import Pty
 from porthole.errors import PortholeError
 from porthole.rpc.v1 import sidecar_pb2 as pb
 from porthole.rpc.v1 import sidecar_pb2_grpc
 
-# After the process exits and its exit code is sent, how long the sidecar gets
-# to flush everything to the peer before the session is closed anyway.
-FLUSH_TIMEOUT_S = 5.0
-# Terminal error code telling the client that its input is ignored (non-fatal).
-VIEW_ONLY = wire.VIEW_ONLY
+log = logging.getLogger("porthole.agent")
+
+# EndTerminal waits, within its deadline, for room on the channel (a peer that
+# reads slowly); past it the session is closed anyway.
+END_TIMEOUT_S = 10.0
 
 
-async def run_terminal(session: Session, stub: sidecar_pb2_grpc.SidecarStub, pty: Pty) -> tuple[str, str]:
-    """Starts the shell's process on pty and bridges it until one side ends; returns (reason, detail)."""
+async def run_terminal(
+    session: Session, stub: sidecar_pb2_grpc.SidecarStub, handoff: HandoffClient, pty: Pty, *, binary: bool
+) -> tuple[str, str]:
+    """Starts the shell's process on pty and lets porthole-core pump it until it ends; returns (reason, detail)."""
     shell = session.shell
-    assert shell is not None, "a terminal bridge needs a shell"
-    call = stub.Terminal()
-    await call.write(pb.TerminalFromAgent(attach=pb.Attach(session_id=session.id)))
-    first = await call.read()
-    if first is grpc.aio.EOF or first.WhichOneof("frame") != "attached":
-        return wire.PEER_CLOSED, "terminal channel closed before it was bridged"
+    assert shell is not None, "a terminal needs a shell"
     try:
         await shell.start(pty)
     except PortholeError as e:
-        await _send_quietly(call, pb.TerminalFromAgent(error=pb.Error(code=e.code, message=e.message)))
-        await _finish(call)
+        await end_terminal(stub, session.id, error=(e.code, e.message))
         return e.code, e.message
     session.events.publish(
         "session.started",
@@ -44,89 +45,49 @@ async def run_terminal(session: Session, stub: sidecar_pb2_grpc.SidecarStub, pty
         **session.audit_fields(),
         pid=pty.pid,
         exec_id=shell.exec_id,
-        binary=first.attached.binary,
+        binary=binary,
     )
-    shell.start_recording()
-    write_lock = asyncio.Lock()  # one frame at a time on the Terminal stream
-
-    async def send(frame: pb.TerminalFromAgent) -> None:
-        async with write_lock:
-            await call.write(frame)
-
-    if not shell.interactive:
-        await send(
-            pb.TerminalFromAgent(
-                error=pb.Error(code=VIEW_ONLY, message="view-only session: output only, input is ignored")
-            )
+    recorder = shell.start_recording()
+    await handoff.hand_over(
+        session.id,
+        pty.descriptor(),
+        pty.kind,
+        preread=pty.preread,
+        record=recorder is not None,
+        record_input=recorder is not None and recorder.record_input,
+        view_only=not shell.interactive,
+    )
+    if recorder is not None:
+        shell.recording_task = asyncio.create_task(
+            recording_feed.feed(stub, session.id, recorder), name=f"rec-{session.id}"
         )
-    output = asyncio.create_task(_pump_output(shell, send), name=f"out-{session.id}")
-    inp = asyncio.create_task(_pump_input(session, shell, call), name=f"in-{session.id}")
+    ended = asyncio.create_task(shell.ended.wait(), name=f"ended-{session.id}")
     ender = asyncio.create_task(session.end_requested.wait(), name=f"end-{session.id}")
     try:
-        done, _ = await asyncio.wait({output, inp, ender}, return_when=asyncio.FIRST_COMPLETED)
-        if ender in done and output not in done and inp not in done and session.end_request:
-            # Ended by policy (timeout, expiry): say why on the channel, then let it drain.
-            code, message = session.end_request
-            output.cancel()
-            await asyncio.gather(output, return_exceptions=True)
-            await _send_quietly(call, pb.TerminalFromAgent(error=pb.Error(code=code, message=message)))
-            with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
-                await call.done_writing()
-            await asyncio.wait({inp}, timeout=FLUSH_TIMEOUT_S)
-            return code, message
-        if output in done:
-            if output.exception() is not None:
-                return wire.SIDECAR_ERROR, f"terminal stream failed: {output.exception()}"
-            # Half-close; the sidecar flushes output and exit to the peer, then ends
-            # the stream, which the input pump (the only reader) sees as EOF.
-            with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
-                await call.done_writing()
-            await asyncio.wait({inp}, timeout=FLUSH_TIMEOUT_S)
-            return wire.EXIT, f"process exited with {output.result()}"
-        if inp.exception() is not None:
-            return wire.SIDECAR_ERROR, f"terminal stream failed: {inp.exception()}"
-        return inp.result()
+        await asyncio.wait({ended, ender}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for t in (output, inp, ender):
+        for t in (ended, ender):
             t.cancel()
-        await asyncio.gather(output, inp, ender, return_exceptions=True)
-        call.cancel()
+        await asyncio.gather(ended, ender, return_exceptions=True)
+    if not shell.ended.is_set() and session.end_request is not None:
+        # Ended by policy (timeout, expiry): say why on the channel; the close follows.
+        code, message = session.end_request
+        await end_terminal(stub, session.id, error=(code, message))
+        return code, message
+    shell.exit_code = await pty.exit_code()
+    await end_terminal(stub, session.id, exit_code=-1 if shell.exit_code is None else shell.exit_code)
+    return wire.EXIT, f"process exited with {shell.exit_code} ({shell.ended_detail or 'end of stream'})"
 
 
-async def _pump_output(shell: Shell, send) -> int | None:
-    while data := await shell.read():
-        await send(pb.TerminalFromAgent(output=data))
-    code = shell.exit_code if shell.exit_code is not None else -1
-    await send(pb.TerminalFromAgent(exit=pb.Exit(code=code)))
-    return shell.exit_code
-
-
-async def _pump_input(session: Session, shell: Shell, call) -> tuple[str, str]:
-    while True:
-        frame = await call.read()
-        if frame is grpc.aio.EOF:
-            return wire.PEER_CLOSED, "terminal stream ended"
-        kind = frame.WhichOneof("frame")
-        if kind == "input":
-            # Dropped (told once at the start, VIEW_ONLY) when the grant is view-only.
-            await shell.write(frame.input)
-        elif kind == "resize":
-            await shell.resize(frame.resize.cols, frame.resize.rows)
-            session.events.publish("session.resized", session.id, cols=shell.cols, rows=shell.rows)
-        elif kind == "close":
-            return wire.PEER_CLOSED, frame.close.reason or "peer closed the terminal"
-
-
-async def _send_quietly(call, frame: pb.TerminalFromAgent) -> None:
-    with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
-        await call.write(frame)
-
-
-async def _finish(call) -> None:
-    """Half-closes our side and waits (bounded) until the sidecar has flushed and ended the stream."""
-    with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
-        await call.done_writing()
-    with contextlib.suppress(grpc.aio.AioRpcError, TimeoutError, asyncio.InvalidStateError):
-        async with asyncio.timeout(FLUSH_TIMEOUT_S):
-            while await call.read() is not grpc.aio.EOF:
-                pass
+async def end_terminal(
+    stub: sidecar_pb2_grpc.SidecarStub, session_id: str, *, exit_code: int = 0, error: tuple[str, str] | None = None
+) -> None:
+    """Tells the peer how the terminal ended: the rest of the output, then `error` alone, or `exit`."""
+    req = pb.EndTerminalRequest(session_id=session_id, exit_code=exit_code, no_exit=error is not None)
+    if error is not None:
+        req.error.CopyFrom(pb.Error(code=error[0], message=error[1]))
+    try:
+        await stub.EndTerminal(req, timeout=END_TIMEOUT_S)
+    except grpc.aio.AioRpcError as e:
+        # The session closed meanwhile (the peer left), or porthole-core is gone.
+        log.info("end of terminal not sent: %s", e.details() or e.code().name, extra={"session_id": session_id})

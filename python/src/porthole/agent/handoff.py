@@ -87,6 +87,7 @@ class HandoffClient:
         preread: bytes = b"",
         record: bool = False,
         record_input: bool = False,
+        view_only: bool = False,
     ) -> None:
         """Gives porthole-core a duplicate of fd for this session; raises PortholeError when refused."""
         if len(preread) > MAX_PREREAD:
@@ -97,6 +98,8 @@ class HandoffClient:
         if record:
             header["record"] = True
             header["record_input"] = record_input
+        if view_only:
+            header["view_only"] = True
         data = json.dumps(header).encode()
         async with self._lock:
             try:

@@ -1,17 +1,18 @@
 """An interactive `docker exec` with a TTY, streamed without threads.
 
 Control calls (create, inspect, resize, list) go through docker-py. The byte
-stream is the exec's hijacked HTTP connection, opened here with asyncio on the
-Docker unix socket, so reading and writing the PTY never blocks the loop.
-With a TTY Docker sends raw bytes (no stream multiplexing headers).
+stream is the exec's hijacked HTTP connection, opened here on the Docker unix
+socket; once started, its descriptor (and any output read past the answer's
+header) is handed to porthole-core, which pumps it (handoff.py). With a TTY
+Docker sends raw bytes (no stream multiplexing headers).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
+import socket
 
 import docker
 import docker.errors
@@ -22,7 +23,11 @@ from porthole.errors import PortholeError
 
 log = logging.getLogger("porthole.agent.pty")
 
-READ_CHUNK = 64 * 1024
+# Reading the exec-start answer: its header ends in HEADER_END; bytes after it
+# are the process's first output (the preread, at most one HEADER_READ).
+HEADER_END = b"\r\n\r\n"
+HEADER_READ = 4096
+MAX_HEADER = 16 * 1024
 # Docker answers the exec-start upgrade at once; more than this is a sick daemon.
 START_TIMEOUT_S = 10.0
 # After the stream ends, the exec's exit code is set within milliseconds.
@@ -39,7 +44,9 @@ def _api_version(api: docker.APIClient) -> tuple[int, int]:
 
 
 class DockerExec:
-    """One exec session: start(), read()/write()/resize(), exit_code(), kill()."""
+    """One exec session: start(), descriptor() (+ preread), resize(), exit_code(), kill()."""
+
+    kind = "socket"  # handoff.KIND_SOCKET
 
     def __init__(
         self,
@@ -63,8 +70,8 @@ class DockerExec:
         self.exec_id: str | None = None
         self.pid: int | None = None
         self.pid_start: int | None = None  # with the pid, the shell's identity (pids are reused)
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._sock: socket.socket | None = None  # the hijacked stream, our copy
+        self.preread = b""  # output read past the answer's header
 
     async def start(self) -> None:
         try:
@@ -114,39 +121,41 @@ class DockerExec:
             cols, rows = self._size
             body["ConsoleSize"] = [rows, cols]
         payload = json.dumps(body).encode()
-        reader, writer = await asyncio.open_unix_connection(self._socket_path, limit=READ_CHUNK * 2)
         request = (
             f"POST /v{self._api.api_version}/exec/{self.exec_id}/start HTTP/1.1\r\n"
             "Host: docker\r\nContent-Type: application/json\r\n"
             "Connection: Upgrade\r\nUpgrade: tcp\r\n"
             f"Content-Length: {len(payload)}\r\n\r\n"
         ).encode() + payload
-        writer.write(request)
-        await writer.drain()
-        status = await reader.readline()
-        parts = status.split(b" ", 2)
-        if len(parts) < 2 or parts[1] not in (b"101", b"200"):
-            writer.close()
-            raise OSError(f"unexpected answer {status.strip()[:100]!r}")
-        while (await reader.readline()) not in (b"\r\n", b""):
-            pass
-        self._reader, self._writer = reader, writer
-
-    async def read(self) -> bytes:
-        """Next PTY output; b"" once the process has ended."""
-        assert self._reader is not None
+        # A plain socket, not asyncio streams: its descriptor goes to
+        # porthole-core, with whatever we read past the answer's header.
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            return await self._reader.read(READ_CHUNK)
-        except (ConnectionError, OSError):
-            return b""
+            sock.setblocking(False)
+            await loop.sock_connect(sock, self._socket_path)
+            await loop.sock_sendall(sock, request)
+            got = b""
+            while HEADER_END not in got:
+                chunk = await loop.sock_recv(sock, HEADER_READ)
+                if not chunk:
+                    raise OSError("docker closed the connection before answering")
+                got += chunk
+                if len(got) > MAX_HEADER:
+                    raise OSError("docker's answer has no end of header")
+            head, _, rest = got.partition(HEADER_END)
+            parts = head.split(b"\r\n", 1)[0].split(b" ", 2)
+            if len(parts) < 2 or parts[1] not in (b"101", b"200"):
+                raise OSError(f"unexpected answer {head[:100]!r}")
+        except BaseException:
+            sock.close()
+            raise
+        self._sock, self.preread = sock, rest
 
-    async def write(self, data: bytes) -> None:
-        assert self._writer is not None
-        if self._writer.is_closing():
-            return
-        self._writer.write(data)
-        with contextlib.suppress(ConnectionError, OSError):
-            await self._writer.drain()
+    def descriptor(self) -> int:
+        """The exec's stream (ours: kept until kill(); porthole-core gets a duplicate)."""
+        assert self._sock is not None, "exec not started"
+        return self._sock.fileno()
 
     async def resize(self, cols: int, rows: int) -> None:
         self._size = (cols, rows)
@@ -186,11 +195,14 @@ class DockerExec:
                 killed = await asyncio.to_thread(killtree.kill_session, self.pid, self.pid_start)
             elif not await self._ended():
                 log.error("cannot see exec pid %s: the agent must run in the host PID namespace", self.pid)
-        if self._writer is not None:
-            self._writer.close()
-            with contextlib.suppress(Exception):
-                await self._writer.wait_closed()
+        self.close()
         return killed
+
+    def close(self) -> None:
+        """Closes our copy of the stream (porthole-core closes its own with the session)."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
 
     async def _ended(self) -> bool:
         if self.exec_id is None:

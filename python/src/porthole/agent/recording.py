@@ -73,8 +73,11 @@ class Recorder:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"{session_id}.cast"
         self._partial = directory / f"{session_id}{PARTIAL_SUFFIX}"
-        self._record_input = record_input
-        self._start = time.monotonic()
+        self.record_input = record_input
+        # Events carry the wall time porthole-core saw them at (recording_feed.py);
+        # times never go backwards in the file (output and resizes come on two streams).
+        self._start = time.time()
+        self._last = 0.0
         self._out = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._in = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._fh: TextIO | None = self._partial.open("w", encoding="utf-8")
@@ -98,26 +101,34 @@ class Recorder:
             log.error("recording %s stopped: %s", self.path.name, e.strerror)
             self._fh = None
 
-    def _event(self, code: str, data: str) -> None:
+    def _event(self, code: str, data: str, at: float | None = None) -> None:
         if data:
-            self._line([round(time.monotonic() - self._start, 6), code, data])
+            t = max(self._last, round((time.time() if at is None else at) - self._start, 6))
+            self._last = t
+            self._line([t, code, data])
 
-    def output(self, data: bytes) -> None:
-        self._event("o", self._out.decode(data))
+    def output(self, data: bytes, at: float | None = None) -> None:
+        """Output the process wrote, at wall time `at` (now when None)."""
+        self._event("o", self._out.decode(data), at)
 
-    def input(self, data: bytes) -> None:
-        if self._record_input:
-            self._event("i", self._in.decode(data))
+    def input(self, data: bytes, at: float | None = None) -> None:
+        if self.record_input:
+            self._event("i", self._in.decode(data), at)
 
-    def resize(self, cols: int, rows: int) -> None:
-        self._event("r", f"{cols}x{rows}")
+    def resize(self, cols: int, rows: int, at: float | None = None) -> None:
+        self._event("r", f"{cols}x{rows}", at)
+
+    def gap(self, dropped: int, at: float | None = None) -> None:
+        """Bytes porthole-core left out (the agent fell too far behind): an asciicast marker says so."""
+        log.error("recording %s: %d bytes not recorded", self.path.name, dropped)
+        self._event("m", f"porthole: {dropped} bytes not recorded here", at)
 
     def close(self) -> Path | None:
         """Finishes the file; returns its path (None if writing failed)."""
         if self._fh is None:
             return None
         self._event("o", self._out.decode(b"", final=True))
-        if self._record_input:
+        if self.record_input:
             self._event("i", self._in.decode(b"", final=True))
         fh, self._fh = self._fh, None
         try:

@@ -1,7 +1,8 @@
 """One session on the device: the grant it was opened with, its target and
 exec policy, and its two halves — the shell (shell.py: the process, its
 recorder, idle clock and exit code) and the connection (connection.py: the
-peer connection and its channels). bridge.py joins them for a terminal."""
+peer connection and its channels). bridge.py starts the shell and hands its
+descriptor to porthole-core, which pumps it to the connection."""
 
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ class Session:
 
     @property
     def last_activity(self) -> float:
-        """Input or output; the idle timeout counts from here. A session without a shell is never idle."""
+        """Input or output (as porthole-core last reported it); the idle timeout counts from here.
+        A session without a shell is never idle."""
         return self.shell.last_activity if self.shell is not None else time.monotonic()
 
     def audit_fields(self) -> dict[str, object]:

@@ -1,6 +1,7 @@
 """The session manager: the registry of live sessions and their lifecycle —
 open one in porthole-core, hand it candidates, run its terminal, end it for
-any reason. Admin, metrics and the watchdog see it through views.SessionRegistry
+any reason, and apply what porthole-core reports of a terminal (resize, end,
+activity). Admin, metrics and the watchdog see it through views.SessionRegistry
 (snapshots and `close`/`end`), never the sessions themselves.
 
 What it says to the server goes through an Outbox (signaling.py implements it).
@@ -19,7 +20,7 @@ from typing import Protocol
 import grpc
 
 from porthole import audit, errors, wire
-from porthole.agent import policy
+from porthole.agent import handoff, policy
 from porthole.agent.admission import Admitted
 from porthole.agent.bridge import run_terminal
 from porthole.agent.events import EventBus
@@ -37,6 +38,9 @@ log = logging.getLogger("porthole.agent")
 RPC_TIMEOUT_S = 10.0
 # How long a session waits for a restarting sidecar before it gives up.
 SIDECAR_WAIT_S = 5.0
+# After the close, how long the last recorded bytes may take to arrive before
+# the recording is finished without them (porthole-core ends the stream at once).
+RECORDING_DRAIN_S = 10.0
 # porthole-core's refusals of CreateSession, as the codes the client gets.
 _CREATE_ERRORS = {
     grpc.StatusCode.INVALID_ARGUMENT: errors.BAD_SDP,
@@ -76,6 +80,8 @@ class SessionManager:
         self._tasks: set[asyncio.Task] = set()  # closes started from sync code, kept until done
         self.on_recording = on_recording  # a finished recording (the uploader takes it)
         self._sessions: dict[str, Session] = {}
+        # porthole-core's side socket: each started shell's descriptor goes there.
+        self.handoff = handoff.HandoffClient(handoff.socket_path(sidecar.socket_path))
 
     # ---------------------------------------------------------------- views.SessionRegistry
 
@@ -197,20 +203,20 @@ class SessionManager:
             await self.outbox.error(sid, PortholeError(errors.ICE_FAILED, "no connection within the setup deadline"))
             await self.close(sid, wire.SETUP_TIMEOUT)
 
-    def start_terminal(self, session: Session) -> None:
-        """The `terminal` channel opened: bridge it to a new shell process."""
+    def start_terminal(self, session: Session, *, binary: bool = False) -> None:
+        """The `terminal` channel opened: start a shell process and hand it to porthole-core."""
         if session.conn.terminal_task is not None:
             return
         session.conn.cancel_setup()
-        session.conn.terminal_task = asyncio.create_task(self._run_terminal(session), name=f"term-{session.id}")
+        session.conn.terminal_task = asyncio.create_task(self._run_terminal(session, binary), name=f"term-{session.id}")
 
-    async def _run_terminal(self, session: Session) -> None:
+    async def _run_terminal(self, session: Session, binary: bool) -> None:
         reason = errors.INTERNAL
         try:
             stub = await self.sidecar.wait_ready(SIDECAR_WAIT_S)
             if session.shell is not None:
                 session.shell.recorder_factory = self.ptys.recorder_for(session)
-            reason, detail = await run_terminal(session, stub, self.ptys.make(session))
+            reason, detail = await run_terminal(session, stub, self.handoff, self.ptys.make(session), binary=binary)
             log.info("terminal ended: %s (%s)", reason, detail, extra={"session_id": session.id})
             if reason in _TERMINAL_ERRORS:
                 await self.outbox.error(session.id, PortholeError(reason, detail))
@@ -221,27 +227,77 @@ class SessionManager:
             raise
         except Exception:
             log.exception("terminal bridge failed", extra={"session_id": session.id})
-        if reason == wire.SIDECAR_ERROR and not self.sidecar.alive():
-            # The stream broke because porthole-core died: every session on it ends as
+        if reason == errors.SIDECAR_UNAVAILABLE and not self.sidecar.alive():
+            # The handoff failed because porthole-core died: every session on it ends as
             # sidecar_restarted, whichever notices first (this, or the supervisor).
             await self.sidecar_lost()
             return
         await self.close(session.id, reason)
 
+    # ---------------------------------------------------------------- control from porthole-core
+
+    async def resize(self, sid: str, cols: int, rows: int, at: float) -> None:
+        """The peer resized its terminal (SessionEvent.terminal_resize): resize the exec or PTY."""
+        s = self._sessions.get(sid)
+        if s is None or s.shell is None or s.shell.pty is None:
+            return
+        await s.shell.resize(cols, rows, at)
+        self.events.publish("session.resized", sid, cols=cols, rows=rows)
+
+    def terminal_ended(self, sid: str, reason: str, message: str) -> None:
+        """porthole-core saw the shell's stream end (SessionEvent.terminal_ended): the bridge ends it."""
+        s = self._sessions.get(sid)
+        if s is not None and s.shell is not None:
+            s.shell.ended_detail = reason if not message else f"{reason}: {message}"
+            s.shell.ended.set()
+
+    def apply_stats(self, stats: list[pb.SessionStats]) -> None:
+        """Activity counted by porthole-core (SessionStats.terminal): idle clocks and byte counts."""
+        for st in stats:
+            s = self._sessions.get(st.session_id)
+            if s is not None and s.shell is not None and st.HasField("terminal"):
+                s.shell.apply_activity(st.terminal)
+
+    async def refresh_activity(self, sid: str = "") -> None:
+        """Asks porthole-core what crossed each terminal (one session, or all)."""
+        stub = self.sidecar.stub
+        if stub is None or not self.sidecar.ready or not any(s.shell for s in self._sessions.values()):
+            return
+        try:
+            resp = await stub.GetStats(pb.GetStatsRequest(session_id=sid), timeout=RPC_TIMEOUT_S)
+        except grpc.aio.AioRpcError:
+            return  # a session gone meanwhile, or porthole-core restarting: keep the last figures
+        self.apply_stats(list(resp.sessions))
+
     # ---------------------------------------------------------------- ending
 
-    async def close(self, sid: str, reason: str, *, notify: bool = True, in_sidecar: bool = True) -> None:
-        """Ends a session for any reason: kill its processes, close the peer, tell the server."""
+    async def close(
+        self,
+        sid: str,
+        reason: str,
+        *,
+        notify: bool = True,
+        in_sidecar: bool = True,
+        activity: pb.TerminalActivity | None = None,
+    ) -> None:
+        """Ends a session for any reason: kill its processes, close the peer, tell the server.
+
+        activity: the terminal's final counts when porthole-core closed it (SessionClosed.terminal).
+        """
         session = self._sessions.pop(sid, None)
         if session is None:
             return
         killed = await session.stop()
         shell = session.shell
-        path = shell.close_recording() if shell is not None else None
+        if shell is not None and activity is not None:
+            shell.apply_activity(activity)
+        if in_sidecar and session.conn.created:
+            if shell is not None and shell.pty is not None:
+                await self._final_activity(session)
+            await self._close_in_sidecar(sid, reason)
+        path = await shell.close_recording(RECORDING_DRAIN_S) if shell is not None else None
         if path is not None and self.on_recording is not None:
             self.on_recording(path)
-        if in_sidecar and session.conn.created:
-            await self._close_in_sidecar(sid, reason)
         if notify:
             await self.outbox.disconnect(sid, reason)
         self.events.publish(
@@ -259,6 +315,16 @@ class SessionManager:
     async def close_all(self, reason: str) -> None:
         await asyncio.gather(*(self.close(sid, reason) for sid in list(self._sessions)), return_exceptions=True)
 
+    async def _final_activity(self, session: Session) -> None:
+        stub = self.sidecar.stub
+        if stub is None or session.shell is None:
+            return
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            resp = await stub.GetStats(pb.GetStatsRequest(session_id=session.id), timeout=RPC_TIMEOUT_S)
+            for st in resp.sessions:
+                if st.HasField("terminal"):
+                    session.shell.apply_activity(st.terminal)
+
     async def _close_in_sidecar(self, sid: str, reason: str) -> None:
         stub = self.sidecar.stub
         if stub is None:
@@ -267,7 +333,12 @@ class SessionManager:
             await stub.CloseSession(pb.CloseSessionRequest(session_id=sid, reason=reason), timeout=RPC_TIMEOUT_S)
 
     async def sidecar_lost(self) -> None:
-        """porthole-core died: every session on it ends (their peer connections went with it)."""
+        """porthole-core died: every session on it ends (their peer connections went with it).
+
+        Their shells are killed and the agent's copies of their descriptors closed
+        (keeping them across a restart is the resume issue's); the audit records
+        each end with reason sidecar_restarted."""
+        self.handoff.close()  # the next handoff connects to the new porthole-core
         for sid in list(self._sessions):
             await self.outbox.error(sid, PortholeError(errors.SIDECAR_UNAVAILABLE, "WebRTC engine restarted"))
             await self.close(sid, wire.SIDECAR_RESTARTED, in_sidecar=False)

@@ -59,6 +59,11 @@ class Sidecar:
         return self._ready.is_set()
 
     @property
+    def socket_path(self) -> Path:
+        """porthole-core's gRPC socket (its descriptor handoff socket is next to it)."""
+        return self._cfg.socket_path
+
+    @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 

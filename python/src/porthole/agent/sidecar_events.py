@@ -1,7 +1,8 @@
 """porthole-core's session event stream (WatchEvents), applied to the sessions:
 local candidates go to the server, ICE and peer states to the connection and
-the bus, an opened `terminal` channel starts the shell, a closed peer ends the
-session. The stream is re-opened whenever it ends (a sidecar restart)."""
+the bus, an opened `terminal` channel starts the shell, a resize or the end of
+a handed-over terminal goes to its shell, a closed peer ends the session. The
+stream is re-opened whenever it ends (a sidecar restart)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ log = logging.getLogger("porthole.agent")
 RETRY_S = 0.2
 # Peer close reasons that the client also gets as an ice_failed webrtc:error.
 _ICE_FAILURES = (errors.ICE_FAILED, wire.PEER_FAILED)
+# The `terminal` channel's sub-protocol of the binary fast path.
+BINARY_PROTOCOL = "porthole-binary"
 # The reason of a close event that carries none (porthole-core always gives one).
 NO_REASON = "closed"
 
@@ -85,9 +88,15 @@ class SidecarEvents:
                 session.on_peer_state(ev.peer_state)
         elif kind == "channel_opened" and session:
             if ev.channel_opened.label == "terminal":
-                self.sessions.start_terminal(session)
+                self.sessions.start_terminal(session, binary=ev.channel_opened.protocol == BINARY_PROTOCOL)
+        elif kind == "terminal_resize":
+            r = ev.terminal_resize
+            await self.sessions.resize(sid, r.cols, r.rows, ev.time_unix_micros / 1e6)
+        elif kind == "terminal_ended":
+            self.sessions.terminal_ended(sid, ev.terminal_ended.reason, ev.terminal_ended.message)
         elif kind == "closed" and session:
             reason = ev.closed.reason or NO_REASON
             if reason in _ICE_FAILURES:
                 await self.outbox.error(sid, PortholeError(errors.ICE_FAILED, ev.closed.message or reason))
-            await self.sessions.close(sid, reason, in_sidecar=False)
+            activity = ev.closed.terminal if ev.closed.HasField("terminal") else None
+            await self.sessions.close(sid, reason, in_sidecar=False, activity=activity)

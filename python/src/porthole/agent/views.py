@@ -26,7 +26,7 @@ class SessionSnapshot:
     container_id: str  # "" unless a container
     started_monotonic: float  # when the offer was accepted (time.monotonic())
     started_wall: float  # the same, wall clock
-    last_activity: float  # last input or output (time.monotonic()); the idle timeout counts from here
+    last_activity: float  # last input or output as porthole-core last reported it (time.monotonic())
     ending: bool  # an end was already asked for (the watchdog does not ask twice)
     created: bool  # porthole-core has the peer connection (the answer went out)
     has_process: bool  # the shell's process was started
@@ -36,8 +36,8 @@ class SessionSnapshot:
     pid: int  # the process's pid as the agent sees it; 0 when none
     cols: int  # terminal size; 0 for a screen
     rows: int
-    bytes_from_peer: int  # input written to the process
-    bytes_to_peer: int  # output sent to the peer
+    bytes_from_peer: int  # input written to the process (porthole-core's count, as last reported)
+    bytes_to_peer: int  # output sent to the peer (likewise)
 
 
 class SessionRegistry(Protocol):
@@ -57,6 +57,14 @@ class SessionRegistry(Protocol):
 
     def end(self, session_id: str, code: str, message: str) -> None:
         """Asks a session to end with this reason (a running terminal says why on its channel first)."""
+        ...
+
+    async def refresh_activity(self, sid: str = "") -> None:
+        """Asks porthole-core what crossed the terminals (idle clocks, byte counts)."""
+        ...
+
+    def apply_stats(self, stats: list[Any]) -> None:
+        """The same from porthole-core statistics the caller already has (SessionStats)."""
         ...
 
     async def close(self, session_id: str, reason: str) -> None:

@@ -6,7 +6,11 @@ gets a terminal `error` message with that code, then `webrtc:disconnect` with
 it as the reason, and the audit record of the end carries it too.
 
 Activity is input from the client or output from the process: a session that
-is typing or printing is never idle.
+is typing or printing is never idle. The agent carries no terminal bytes, so
+porthole-core counts them and the agent's idle clocks are what it last
+reported. A clock read earlier can only look idler than the truth, so a
+tick asks porthole-core again (GetStats, one call for every session) only
+when some session looks idle, and decides on the fresh figures.
 
 Before a policy end the client is warned (`session:warning` through the
 server, docs/protocol.md §2 and §3): a minute ahead, or half the limit when it
@@ -142,7 +146,21 @@ class Watchdog:
             except Exception:
                 log.exception("watchdog check failed")
 
+    def _looks_idle(self, now_mono: float) -> bool:
+        """Whether some session is, by the activity porthole-core last reported, inside its
+        idle warning window or past its idle timeout (a stale figure only looks idler)."""
+        limit = self.policy.idle_timeout_s
+        if not limit:
+            return False
+        near = limit - warn_ahead_s(limit)
+        return any(
+            not s.ending and now_mono - max(s.last_activity, self.extended.get(s.id, 0.0)) >= near
+            for s in self.sessions.snapshots()
+        )
+
     async def check(self) -> None:
+        if self._looks_idle(time.monotonic()):
+            await self.sessions.refresh_activity()  # ask porthole-core before warning or ending
         now_mono, now_wall = time.monotonic(), time.time()
         live = set()
         for s in self.sessions.snapshots():

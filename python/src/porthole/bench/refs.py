@@ -6,6 +6,8 @@ cost), and sessions through the aiortc bridge (porthole.bench.aiortc_bridge)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import time
 
 from porthole.agent.config import DEFAULT_SHELL
@@ -18,6 +20,7 @@ DOCKER_SOCKET = "/var/run/docker.sock"
 KEYS = [(b"x", b"x"), (b"\x7f", b"\b")]
 ECHO_TIMEOUT_S = 5.0
 SETUP_TIMEOUT_S = 30.0
+READ_CHUNK = 64 * 1024
 
 
 def throughput_command(nbytes: int) -> tuple[str, str]:
@@ -26,18 +29,58 @@ def throughput_command(nbytes: int) -> tuple[str, str]:
     return f"head -c {nbytes} /dev/urandom | base64; echo BENCH_''DONE\r", "BENCH_DONE"
 
 
-async def open_exec(ctx: Context, container: str) -> tuple[DockerExec, float]:
+class ExecStream:
+    """The agent's DockerExec, its stream read and written from this process (the
+    agent hands that stream to porthole-core instead; the output read past
+    Docker's answer comes first)."""
+
+    def __init__(self, ex: DockerExec) -> None:
+        self.ex = ex
+        self._pre = b""
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def start(self) -> None:
+        await self.ex.start()
+        self._pre = self.ex.preread
+        sock = socket.socket(fileno=os.dup(self.ex.descriptor()))
+        self._reader, self._writer = await asyncio.open_unix_connection(sock=sock, limit=READ_CHUNK * 2)
+
+    async def read(self) -> bytes:
+        if self._pre:
+            data, self._pre = self._pre, b""
+            return data
+        assert self._reader is not None
+        try:
+            return await self._reader.read(READ_CHUNK)
+        except (ConnectionError, OSError):
+            return b""
+
+    async def write(self, data: bytes) -> None:
+        assert self._writer is not None
+        self._writer.write(data)
+        await self._writer.drain()
+
+    async def kill(self) -> int:
+        if self._writer is not None:
+            self._writer.close()
+        return await self.ex.kill()
+
+
+async def open_exec(ctx: Context, container: str) -> tuple[ExecStream, float]:
     """A docker exec PTY like the agent's; returns it and the time from
     exec create to the first prompt byte (seconds)."""
-    ex = DockerExec(
-        ctx.docker,
-        DOCKER_SOCKET,
-        container,
-        list(DEFAULT_SHELL),
-        env={"TERM": "xterm-256color"},
-        user=DEFAULT_USER,
-        cols=80,
-        rows=24,
+    ex = ExecStream(
+        DockerExec(
+            ctx.docker,
+            DOCKER_SOCKET,
+            container,
+            list(DEFAULT_SHELL),
+            env={"TERM": "xterm-256color"},
+            user=DEFAULT_USER,
+            cols=80,
+            rows=24,
+        )
     )
     t0 = time.perf_counter()
     await ex.start()
@@ -45,7 +88,7 @@ async def open_exec(ctx: Context, container: str) -> tuple[DockerExec, float]:
     return ex, time.perf_counter() - t0
 
 
-async def _quiet(ex: DockerExec, quiet_s: float = 0.1, max_s: float = 2.0) -> None:
+async def _quiet(ex: ExecStream, quiet_s: float = 0.1, max_s: float = 2.0) -> None:
     end = time.monotonic() + max_s
     while time.monotonic() < end:
         try:
@@ -54,7 +97,7 @@ async def _quiet(ex: DockerExec, quiet_s: float = 0.1, max_s: float = 2.0) -> No
             return
 
 
-async def exec_echo(ex: DockerExec, count: int, warmup: int, interval_s: float) -> tuple[list[float], int]:
+async def exec_echo(ex: ExecStream, count: int, warmup: int, interval_s: float) -> tuple[list[float], int]:
     """Keystroke round trips (ms) straight through docker exec; (samples, lost)."""
     await _quiet(ex)
     samples, lost = [], 0
@@ -82,7 +125,7 @@ async def exec_echo(ex: DockerExec, count: int, warmup: int, interval_s: float) 
     return samples, lost
 
 
-async def exec_drain(ex: DockerExec, nbytes: int, timeout_s: float = 120.0) -> tuple[int, float]:
+async def exec_drain(ex: ExecStream, nbytes: int, timeout_s: float = 120.0) -> tuple[int, float]:
     """Runs the throughput command straight through docker exec; (bytes, seconds)."""
     await _quiet(ex, 0.05)
     command, marker = throughput_command(nbytes)

@@ -2,11 +2,11 @@
 // porthole-core (Go, the server): the agent drives WebRTC sessions in the
 // sidecar over gRPC on a unix socket.
 //
-// A terminal's bytes travel one of two ways, chosen per session by the
-// agent: on the Terminal stream below, or pumped by the sidecar itself from
-// a descriptor the agent hands over on the side socket next to this one
-// (docs/protocol.md, "Descriptor handoff"); control (resize, end, exit,
-// recordings, activity) stays here.
+// A terminal's bytes travel one of two ways: pumped by the sidecar itself
+// from a descriptor the agent hands over on the side socket next to this
+// one (docs/protocol.md, "Descriptor handoff"; what the agent does), or on
+// the Terminal stream below (kept for tools and tests); control (resize,
+// end, exit, recordings, activity) stays here.
 //
 // The sidecar knows nothing of users, Docker or Socket.IO. It owns peer
 // connections (ICE, DTLS, SCTP), speaks the `terminal` data-channel protocol
@@ -1100,7 +1100,12 @@ type SessionClosed struct {
 	// last ones seen while ICE was not connected (at most 1 s older than the
 	// failure), with the gathering state and TURN outcome of the close.
 	// Absent when the session closed before its peer connection existed.
-	Ice           *IceDiagnosis `protobuf:"bytes,3,opt,name=ice,proto3" json:"ice,omitempty"`
+	Ice *IceDiagnosis `protobuf:"bytes,3,opt,name=ice,proto3" json:"ice,omitempty"`
+	// What crossed the terminal channel in all, taken as it closed (the
+	// agent's audit of the end counts bytes from it; SessionStats.terminal
+	// is gone with the session). Absent for a screen session or a terminal
+	// whose channel never opened.
+	Terminal      *TerminalActivity `protobuf:"bytes,30,opt,name=terminal,proto3" json:"terminal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1152,6 +1157,13 @@ func (x *SessionClosed) GetMessage() string {
 func (x *SessionClosed) GetIce() *IceDiagnosis {
 	if x != nil {
 		return x.Ice
+	}
+	return nil
+}
+
+func (x *SessionClosed) GetTerminal() *TerminalActivity {
+	if x != nil {
+		return x.Terminal
 	}
 	return nil
 }
@@ -1687,7 +1699,13 @@ type EndTerminalRequest struct {
 	ExitCode int32 `protobuf:"varint,2,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
 	// Optional failure reported to the peer as {"type":"error",...} before
 	// the exit message.
-	Error         *Error `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	Error *Error `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// Send only `error` (required then), no exit message: a session ended
+	// by policy (idle_timeout, max_duration, grant_expired) or a shell that
+	// could not start (exec_failed, root_denied, ...). This one also works
+	// on a session that never got a descriptor (the channel must be open and
+	// no Terminal stream attached).
+	NoExit        bool `protobuf:"varint,30,opt,name=no_exit,json=noExit,proto3" json:"no_exit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1741,6 +1759,13 @@ func (x *EndTerminalRequest) GetError() *Error {
 		return x.Error
 	}
 	return nil
+}
+
+func (x *EndTerminalRequest) GetNoExit() bool {
+	if x != nil {
+		return x.NoExit
+	}
+	return false
 }
 
 type EndTerminalResponse struct {
@@ -3155,11 +3180,12 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tR\amessage\"A\n" +
 	"\rChannelOpened\x12\x14\n" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12\x1a\n" +
-	"\bprotocol\x18\x02 \x01(\tR\bprotocol\"r\n" +
+	"\bprotocol\x18\x02 \x01(\tR\bprotocol\"\xb1\x01\n" +
 	"\rSessionClosed\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12/\n" +
-	"\x03ice\x18\x03 \x01(\v2\x1d.porthole.rpc.v1.IceDiagnosisR\x03ice\"\xc6\x01\n" +
+	"\x03ice\x18\x03 \x01(\v2\x1d.porthole.rpc.v1.IceDiagnosisR\x03ice\x12=\n" +
+	"\bterminal\x18\x1e \x01(\v2!.porthole.rpc.v1.TerminalActivityR\bterminal\"\xc6\x01\n" +
 	"\x11TerminalFromAgent\x121\n" +
 	"\x06attach\x18\x01 \x01(\v2\x17.porthole.rpc.v1.AttachH\x00R\x06attach\x12\x18\n" +
 	"\x06output\x18\x02 \x01(\fH\x00R\x06output\x12+\n" +
@@ -3186,12 +3212,13 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\x04cols\x18\x01 \x01(\rR\x04cols\x12\x12\n" +
 	"\x04rows\x18\x02 \x01(\rR\x04rows\"\x1f\n" +
 	"\x05Close\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"~\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x97\x01\n" +
 	"\x12EndTerminalRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1b\n" +
 	"\texit_code\x18\x02 \x01(\x05R\bexitCode\x12,\n" +
-	"\x05error\x18\x03 \x01(\v2\x16.porthole.rpc.v1.ErrorR\x05error\"\x15\n" +
+	"\x05error\x18\x03 \x01(\v2\x16.porthole.rpc.v1.ErrorR\x05error\x12\x17\n" +
+	"\ano_exit\x18\x1e \x01(\bR\x06noExit\"\x15\n" +
 	"\x13EndTerminalResponse\"6\n" +
 	"\x15WatchRecordingRequest\x12\x1d\n" +
 	"\n" +
@@ -3391,50 +3418,51 @@ var file_porthole_rpc_v1_sidecar_proto_depIdxs = []int32{
 	22, // 8: porthole.rpc.v1.SessionEvent.terminal_resize:type_name -> porthole.rpc.v1.Resize
 	13, // 9: porthole.rpc.v1.SessionEvent.terminal_ended:type_name -> porthole.rpc.v1.TerminalEnded
 	34, // 10: porthole.rpc.v1.SessionClosed.ice:type_name -> porthole.rpc.v1.IceDiagnosis
-	17, // 11: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
-	18, // 12: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
-	19, // 13: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
-	21, // 14: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
-	22, // 15: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
-	23, // 16: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
-	19, // 17: porthole.rpc.v1.EndTerminalRequest.error:type_name -> porthole.rpc.v1.Error
-	28, // 18: porthole.rpc.v1.RecordingBatch.chunks:type_name -> porthole.rpc.v1.RecordingChunk
-	33, // 19: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
-	39, // 20: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
-	40, // 21: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
-	38, // 22: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
-	37, // 23: porthole.rpc.v1.SessionStats.terminal:type_name -> porthole.rpc.v1.TerminalActivity
-	34, // 24: porthole.rpc.v1.SessionStats.ice:type_name -> porthole.rpc.v1.IceDiagnosis
-	35, // 25: porthole.rpc.v1.IceDiagnosis.local_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	35, // 26: porthole.rpc.v1.IceDiagnosis.remote_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	36, // 27: porthole.rpc.v1.IceDiagnosis.pairs:type_name -> porthole.rpc.v1.IceCandidatePairInfo
-	35, // 28: porthole.rpc.v1.IceCandidatePairInfo.local:type_name -> porthole.rpc.v1.IceCandidateInfo
-	35, // 29: porthole.rpc.v1.IceCandidatePairInfo.remote:type_name -> porthole.rpc.v1.IceCandidateInfo
-	5,  // 30: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
-	9,  // 31: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
-	11, // 32: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
-	16, // 33: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
-	29, // 34: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
-	31, // 35: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
-	24, // 36: porthole.rpc.v1.Sidecar.EndTerminal:input_type -> porthole.rpc.v1.EndTerminalRequest
-	26, // 37: porthole.rpc.v1.Sidecar.WatchRecording:input_type -> porthole.rpc.v1.WatchRecordingRequest
-	2,  // 38: porthole.rpc.v1.Sidecar.TestTurn:input_type -> porthole.rpc.v1.TestTurnRequest
-	0,  // 39: porthole.rpc.v1.Sidecar.RestartIce:input_type -> porthole.rpc.v1.RestartIceRequest
-	7,  // 40: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
-	10, // 41: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
-	12, // 42: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
-	20, // 43: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
-	30, // 44: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
-	32, // 45: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
-	25, // 46: porthole.rpc.v1.Sidecar.EndTerminal:output_type -> porthole.rpc.v1.EndTerminalResponse
-	27, // 47: porthole.rpc.v1.Sidecar.WatchRecording:output_type -> porthole.rpc.v1.RecordingBatch
-	3,  // 48: porthole.rpc.v1.Sidecar.TestTurn:output_type -> porthole.rpc.v1.TestTurnResponse
-	1,  // 49: porthole.rpc.v1.Sidecar.RestartIce:output_type -> porthole.rpc.v1.RestartIceResponse
-	40, // [40:50] is the sub-list for method output_type
-	30, // [30:40] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	37, // 11: porthole.rpc.v1.SessionClosed.terminal:type_name -> porthole.rpc.v1.TerminalActivity
+	17, // 12: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
+	18, // 13: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
+	19, // 14: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
+	21, // 15: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
+	22, // 16: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
+	23, // 17: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
+	19, // 18: porthole.rpc.v1.EndTerminalRequest.error:type_name -> porthole.rpc.v1.Error
+	28, // 19: porthole.rpc.v1.RecordingBatch.chunks:type_name -> porthole.rpc.v1.RecordingChunk
+	33, // 20: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
+	39, // 21: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
+	40, // 22: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
+	38, // 23: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
+	37, // 24: porthole.rpc.v1.SessionStats.terminal:type_name -> porthole.rpc.v1.TerminalActivity
+	34, // 25: porthole.rpc.v1.SessionStats.ice:type_name -> porthole.rpc.v1.IceDiagnosis
+	35, // 26: porthole.rpc.v1.IceDiagnosis.local_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	35, // 27: porthole.rpc.v1.IceDiagnosis.remote_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	36, // 28: porthole.rpc.v1.IceDiagnosis.pairs:type_name -> porthole.rpc.v1.IceCandidatePairInfo
+	35, // 29: porthole.rpc.v1.IceCandidatePairInfo.local:type_name -> porthole.rpc.v1.IceCandidateInfo
+	35, // 30: porthole.rpc.v1.IceCandidatePairInfo.remote:type_name -> porthole.rpc.v1.IceCandidateInfo
+	5,  // 31: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
+	9,  // 32: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
+	11, // 33: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
+	16, // 34: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
+	29, // 35: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
+	31, // 36: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
+	24, // 37: porthole.rpc.v1.Sidecar.EndTerminal:input_type -> porthole.rpc.v1.EndTerminalRequest
+	26, // 38: porthole.rpc.v1.Sidecar.WatchRecording:input_type -> porthole.rpc.v1.WatchRecordingRequest
+	2,  // 39: porthole.rpc.v1.Sidecar.TestTurn:input_type -> porthole.rpc.v1.TestTurnRequest
+	0,  // 40: porthole.rpc.v1.Sidecar.RestartIce:input_type -> porthole.rpc.v1.RestartIceRequest
+	7,  // 41: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
+	10, // 42: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
+	12, // 43: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
+	20, // 44: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
+	30, // 45: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
+	32, // 46: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
+	25, // 47: porthole.rpc.v1.Sidecar.EndTerminal:output_type -> porthole.rpc.v1.EndTerminalResponse
+	27, // 48: porthole.rpc.v1.Sidecar.WatchRecording:output_type -> porthole.rpc.v1.RecordingBatch
+	3,  // 49: porthole.rpc.v1.Sidecar.TestTurn:output_type -> porthole.rpc.v1.TestTurnResponse
+	1,  // 50: porthole.rpc.v1.Sidecar.RestartIce:output_type -> porthole.rpc.v1.RestartIceResponse
+	41, // [41:51] is the sub-list for method output_type
+	31, // [31:41] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_porthole_rpc_v1_sidecar_proto_init() }

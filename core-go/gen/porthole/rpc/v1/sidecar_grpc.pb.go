@@ -2,11 +2,11 @@
 // porthole-core (Go, the server): the agent drives WebRTC sessions in the
 // sidecar over gRPC on a unix socket.
 //
-// A terminal's bytes travel one of two ways, chosen per session by the
-// agent: on the Terminal stream below, or pumped by the sidecar itself from
-// a descriptor the agent hands over on the side socket next to this one
-// (docs/protocol.md, "Descriptor handoff"); control (resize, end, exit,
-// recordings, activity) stays here.
+// A terminal's bytes travel one of two ways: pumped by the sidecar itself
+// from a descriptor the agent hands over on the side socket next to this
+// one (docs/protocol.md, "Descriptor handoff"; what the agent does), or on
+// the Terminal stream below (kept for tools and tests); control (resize,
+// end, exit, recordings, activity) stays here.
 //
 // The sidecar knows nothing of users, Docker or Socket.IO. It owns peer
 // connections (ICE, DTLS, SCTP), speaks the `terminal` data-channel protocol
@@ -93,7 +93,8 @@ type SidecarClient interface {
 	// returns when the exit message is queued on the data channel (it waits,
 	// within the call's deadline, while the channel is above its high-water
 	// mark). NOT_FOUND for an unknown session, FAILED_PRECONDITION when the
-	// session has no handed-over descriptor or was already ended.
+	// session has no handed-over descriptor (unless no_exit) or was already
+	// ended.
 	EndTerminal(ctx context.Context, in *EndTerminalRequest, opts ...grpc.CallOption) (*EndTerminalResponse, error)
 	// The output (and, when asked in the handoff, input) copies of one
 	// handed-over terminal, for the agent's recording. The sidecar tees every
@@ -297,7 +298,8 @@ type SidecarServer interface {
 	// returns when the exit message is queued on the data channel (it waits,
 	// within the call's deadline, while the channel is above its high-water
 	// mark). NOT_FOUND for an unknown session, FAILED_PRECONDITION when the
-	// session has no handed-over descriptor or was already ended.
+	// session has no handed-over descriptor (unless no_exit) or was already
+	// ended.
 	EndTerminal(context.Context, *EndTerminalRequest) (*EndTerminalResponse, error)
 	// The output (and, when asked in the handoff, input) copies of one
 	// handed-over terminal, for the agent's recording. The sidecar tees every

@@ -157,14 +157,16 @@ class ChannelOpened(_message.Message):
     def __init__(self, label: _Optional[str] = ..., protocol: _Optional[str] = ...) -> None: ...
 
 class SessionClosed(_message.Message):
-    __slots__ = ("reason", "message", "ice")
+    __slots__ = ("reason", "message", "ice", "terminal")
     REASON_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ICE_FIELD_NUMBER: _ClassVar[int]
+    TERMINAL_FIELD_NUMBER: _ClassVar[int]
     reason: str
     message: str
     ice: IceDiagnosis
-    def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ..., ice: _Optional[_Union[IceDiagnosis, _Mapping]] = ...) -> None: ...
+    terminal: TerminalActivity
+    def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ..., ice: _Optional[_Union[IceDiagnosis, _Mapping]] = ..., terminal: _Optional[_Union[TerminalActivity, _Mapping]] = ...) -> None: ...
 
 class TerminalFromAgent(_message.Message):
     __slots__ = ("attach", "output", "exit", "error")
@@ -231,14 +233,16 @@ class Close(_message.Message):
     def __init__(self, reason: _Optional[str] = ...) -> None: ...
 
 class EndTerminalRequest(_message.Message):
-    __slots__ = ("session_id", "exit_code", "error")
+    __slots__ = ("session_id", "exit_code", "error", "no_exit")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    NO_EXIT_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     exit_code: int
     error: Error
-    def __init__(self, session_id: _Optional[str] = ..., exit_code: _Optional[int] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+    no_exit: bool
+    def __init__(self, session_id: _Optional[str] = ..., exit_code: _Optional[int] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., no_exit: _Optional[bool] = ...) -> None: ...
 
 class EndTerminalResponse(_message.Message):
     __slots__ = ()

@@ -158,7 +158,8 @@ class SidecarServicer:
         returns when the exit message is queued on the data channel (it waits,
         within the call's deadline, while the channel is above its high-water
         mark). NOT_FOUND for an unknown session, FAILED_PRECONDITION when the
-        session has no handed-over descriptor or was already ended.
+        session has no handed-over descriptor (unless no_exit) or was already
+        ended.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
