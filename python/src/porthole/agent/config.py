@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from porthole import audit, wire
-from porthole.agent import adminconfig, screenconfig
+from porthole.agent import adminconfig, coresock, screenconfig
 from porthole.agent import policy as policy_mod
 from porthole.agent import recording as recording_mod
 from porthole.errors import ConfigError
@@ -38,6 +38,8 @@ DEFAULT_SHELL = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec
 class SidecarConfig:
     binary: str
     socket_path: Path
+    # True when socket_path is the default one in the agent's private folder (agent/coresock.py).
+    socket_is_default: bool = False
     ice_interfaces: tuple[str, ...] = ()
     ice_ips: tuple[str, ...] = ()
     ice_loopback: bool = False
@@ -116,11 +118,6 @@ def _default_core_binary() -> str:
         return found
     repo_bin = Path(__file__).resolve().parents[4] / "bin" / "porthole-core"
     return str(repo_bin)
-
-
-def _default_socket_path(device_id: str) -> Path:
-    base = Path(os.environ.get("XDG_RUNTIME_DIR") or "/tmp")
-    return base / f"porthole-core-{device_id}-{os.getpid()}.sock"
 
 
 def _get(table: dict, key: str, typ: type | tuple[type, ...], where: str, default=None, required=False):
@@ -206,7 +203,8 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
     sock = _get(s, "socket", str, "sidecar", default="")
     sidecar = SidecarConfig(
         binary=_get(s, "binary", str, "sidecar", default="") or _default_core_binary(),
-        socket_path=rel(sock) if sock else _default_socket_path(device_id),
+        socket_path=rel(sock) if sock else coresock.default_path(device_id),
+        socket_is_default=not sock,
         ice_interfaces=_str_list(s, "ice_interfaces", "sidecar", ()),
         ice_ips=_str_list(s, "ice_ips", "sidecar", ()),
         ice_loopback=_get(s, "ice_loopback", bool, "sidecar", default=False),
