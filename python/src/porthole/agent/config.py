@@ -77,6 +77,8 @@ class TargetsConfig:
     shell: tuple[str, ...] = tuple(DEFAULT_SHELL)
     host_shell_command: tuple[str, ...] = ("/bin/bash", "-i")
     user: str = policy_mod.DEFAULT_USER  # exec user in containers; "" = the image's default
+    # Refuse to start when the Docker daemon is in another PID namespace (agent/hostpids.py).
+    require_host_pids: bool = True
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,7 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
         shell=shell,
         host_shell_command=_str_list(t, "host_shell_command", "targets", ("/bin/bash", "-i")),
         user=_get(t, "user", str, "targets", default=policy_mod.DEFAULT_USER),
+        require_host_pids=_get(t, "require_host_pids", bool, "targets", default=True),
     )
     max_sessions = _get(a, "max_sessions", int, "agent", default=64)
     if not 1 <= max_sessions <= 10000:

@@ -16,7 +16,7 @@ import logging
 import socketio
 
 from porthole import audit, grant, wire
-from porthole.agent import auditing, reconcile, watchdog
+from porthole.agent import auditing, hostpids, reconcile, watchdog
 from porthole.agent.admin import AdminServer
 from porthole.agent.admission import Admission
 from porthole.agent.config import AgentConfig
@@ -32,6 +32,7 @@ from porthole.agent.targets import Inventory
 from porthole.agent.uplink import Uplink
 from porthole.agent.upload import Uploader
 from porthole.agent.views import AgentViews
+from porthole.errors import PortholeError
 
 log = logging.getLogger("porthole.agent")
 
@@ -103,6 +104,7 @@ class Agent:
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
+        await self._check_host_pids()
         await self.admin.start()  # first, so `porthole ctl health` answers during start-up
         await self.sidecar.start()
         self._spawn(self.sidecar_events.run(), "sidecar-events")
@@ -125,6 +127,18 @@ class Agent:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.sidecar.stop()
+
+    async def _check_host_pids(self) -> None:
+        """Refuses to start when Docker's pids are not ours: exec processes could not be killed."""
+        t = self.cfg.targets
+        if not t.docker:
+            return
+        try:
+            await asyncio.to_thread(hostpids.check, t.docker_socket)
+        except PortholeError as e:
+            if t.require_host_pids:
+                raise
+            log.error("%s (starting anyway: [targets] require_host_pids = false)", e)
 
     async def _reconcile(self) -> None:
         """Kills the shells a previous run of this agent left (SIGKILL, crash), before any offer."""
