@@ -42,6 +42,8 @@ class SidecarConfig:
     socket_is_default: bool = False
     ice_interfaces: tuple[str, ...] = ()
     ice_ips: tuple[str, ...] = ()
+    # Remote candidate ranges (CIDR) checked although refused by default (porthole-core's remote_filter.go).
+    ice_remote_allow: tuple[str, ...] = ()
     ice_loopback: bool = False
     udp_port_min: int = 0
     udp_port_max: int = 0
@@ -57,6 +59,8 @@ class SidecarConfig:
             args += ["--ice-interfaces", ",".join(self.ice_interfaces)]
         if self.ice_ips:
             args += ["--ice-ips", ",".join(self.ice_ips)]
+        if self.ice_remote_allow:
+            args += ["--ice-remote-allow", ",".join(self.ice_remote_allow)]
         if self.ice_loopback:
             args += ["--ice-loopback"]
         if self.udp_port:
@@ -120,6 +124,16 @@ def _default_core_binary() -> str:
         return found
     repo_bin = Path(__file__).resolve().parents[4] / "bin" / "porthole-core"
     return str(repo_bin)
+
+
+def _cidrs(table: dict, key: str) -> tuple[str, ...]:
+    out = _str_list(table, key, "sidecar", ())
+    for v in out:
+        try:
+            ipaddress.ip_network(v, strict=False)
+        except ValueError:
+            raise ConfigError(f"sidecar.{key}: {v!r} is not an IP range (CIDR)") from None
+    return out
 
 
 def _get(table: dict, key: str, typ: type | tuple[type, ...], where: str, default=None, required=False):
@@ -209,6 +223,7 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
         socket_is_default=not sock,
         ice_interfaces=_str_list(s, "ice_interfaces", "sidecar", ()),
         ice_ips=_str_list(s, "ice_ips", "sidecar", ()),
+        ice_remote_allow=_cidrs(s, "ice_remote_allow"),
         ice_loopback=_get(s, "ice_loopback", bool, "sidecar", default=False),
         ice_servers=_str_list(s, "ice_servers", "sidecar", ()),
         mdns=mdns,
