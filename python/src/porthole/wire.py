@@ -94,6 +94,8 @@ DISPLAY_LOST = "display_lost"
 INJECT_FAILED = "inject_failed"
 # A recording upload that does not continue where the stored bytes end (HTTP 409).
 BAD_OFFSET = "bad_offset"
+# An HTTP request for a host name not in [server] allowed_hosts (HTTP 421; DNS rebinding).
+HOST_NOT_ALLOWED = "host_not_allowed"
 
 # Every `code` that can reach a client or a device: an `error` ack, a
 # `webrtc:error`, an HTTP error body, or an `error` message on the `terminal`
@@ -135,6 +137,7 @@ ERROR_CODES = frozenset(
         DISPLAY_LOST,
         INJECT_FAILED,
         BAD_OFFSET,
+        HOST_NOT_ALLOWED,
     }
 )
 

@@ -20,6 +20,7 @@ from porthole.server.client_ns import ClientNamespace
 from porthole.server.config import Config
 from porthole.server.deviceauth import DeviceAuth
 from porthole.server.hashpool import HashPool
+from porthole.server.hostcheck import HostAllowlist
 from porthole.server.hub import AGENT_NS, CLIENT_NS, Hub
 from porthole.server.limiter import AttemptLimiter
 from porthole.server.memstore import MemoryStore
@@ -80,7 +81,8 @@ class Server:
             ClientNamespace(self.hub, self.tokens, self.policy, key, audit_ok=auditing.sync_ok(self.audit))
         )
         self.sio.register_namespace(AgentNamespace(self.hub, self.devices))
-        self.app = web.Application()
+        self.hosts = HostAllowlist(config.server.allowed_hosts, config.server.origins, config.server.host)
+        self.app = web.Application(middlewares=[self.hosts.middleware])
         add_routes(
             self.app, LoginHandler(self.policy, self.tokens, self.limiter, self.hashes, config.server, self.events)
         )

@@ -33,6 +33,8 @@ DEFAULT_LOGIN_WINDOW_S = 60
 # Ids appear in grants, logs and URLs of the page: keep them plain.
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+# A host name or IP of [server] allowed_hosts (IPv6 with or without brackets).
+HOST_RE = re.compile(r"^[A-Za-z0-9.-]+$|^\[?[0-9A-Fa-f:.]+\]?$")
 ICE_URL_RE = re.compile(r"^(stun|stuns|turn|turns):\S+$")
 # The audience of login tokens; no device may carry it as its id.
 RESERVED_IDS = ("porthole-client",)
@@ -74,6 +76,9 @@ class ServerSettings:
     turn: TurnSettings | None = None
     # Bearer token for GET /metrics; None = loopback clients only (docs/ctl.md).
     metrics_token_file: Path | None = None
+    # Host names HTTP requests may name (hostcheck.py); () = origins' hosts, the listen host,
+    # localhost and IP literals; "*" = any.
+    allowed_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -227,6 +232,10 @@ def _server(data: object, base_dir: Path) -> ServerSettings:
     for i, o in enumerate(origins):
         if not ORIGIN_RE.match(o):
             raise ConfigError(f"server.origins[{i}]: {o!r} is not an origin like 'https://host[:port]'")
+    allowed_hosts = t.str_list("allowed_hosts", [])
+    for i, h in enumerate(allowed_hosts):
+        if h != "*" and not HOST_RE.match(h):
+            raise ConfigError(f"server.allowed_hosts[{i}]: {h!r} is not a host name or IP (no scheme, port or path)")
     key = Path(t.get("signing_key", str, what="a path"))
     key = key if key.is_absolute() else base_dir / key
     try:
@@ -255,6 +264,7 @@ def _server(data: object, base_dir: Path) -> ServerSettings:
         ice_servers=ice,
         turn=turn_settings,
         metrics_token_file=_path(t, "metrics_token_file", base_dir),
+        allowed_hosts=tuple(allowed_hosts),
     )
     t.done()
     return settings
