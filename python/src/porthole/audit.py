@@ -55,6 +55,7 @@ EVENT_CODES = {
     "recording.stored": "PA4000",
     "recording.downloaded": "PA4001",
     "recording.denied": "PA4002",
+    "recording.capped": "PA4003",  # agent: a recording stopped at [recording] max_bytes (the session went on)
 }
 MODES = ("async", "sync")
 

@@ -22,7 +22,16 @@ from porthole.errors import PortholeError
 
 # Which bus events go to the audit log, and nothing else (candidates and state
 # changes are debugging detail, for `porthole ctl watch`).
-AUDITED = frozenset({"session.requested", "session.denied", "session.started", "session.resized", "session.ended"})
+AUDITED = frozenset(
+    {
+        "session.requested",
+        "session.denied",
+        "session.started",
+        "session.resized",
+        "session.ended",
+        "recording.capped",  # the recording stopped at [recording] max_bytes; the session went on
+    }
+)
 _CLAIMS = {
     "sub": "claimed_user",
     "org": "claimed_org",

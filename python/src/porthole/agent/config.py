@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from porthole import audit, wire
-from porthole.agent import adminconfig, coresock, screenconfig
+from porthole.agent import adminconfig, coresock, recstore, screenconfig
 from porthole.agent import policy as policy_mod
 from porthole.agent import recording as recording_mod
 from porthole.errors import ConfigError
@@ -101,6 +101,7 @@ class AgentConfig:
     policy: policy_mod.Policy = field(default_factory=policy_mod.Policy)
     audit: audit.AuditConfig = field(default_factory=audit.AuditConfig)
     recording: recording_mod.RecordingConfig = field(default_factory=recording_mod.RecordingConfig)
+    recstore: recstore.StoreConfig = field(default_factory=recstore.StoreConfig)  # [recording] cap and retention
     admin: adminconfig.AdminConfig = field(default_factory=adminconfig.AdminConfig)
     screens: tuple[screenconfig.ScreenConfig, ...] = ()
 
@@ -250,6 +251,9 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
     if not 0.2 <= interval <= 3600:
         raise ConfigError("agent.inventory_interval_s: 0.2..3600")
     delay, delay_max = _reconnect_delays(a)
+    rec_raw = raw.get("recording")
+    rec_raw = dict(rec_raw) if isinstance(rec_raw, dict) else rec_raw
+    rec_store = recstore.parse(rec_raw) if isinstance(rec_raw, dict) else recstore.StoreConfig()
     return AgentConfig(
         device_id=device_id,
         server_url=url,
@@ -264,7 +268,8 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
         reconnect_delay_max_s=delay_max,
         policy=policy_mod.parse(raw.get("policy"), exec_user=targets.user),
         audit=audit.parse_config(raw.get("audit"), base),
-        recording=recording_mod.parse(raw.get("recording"), base),
+        recording=recording_mod.parse(rec_raw, base),
+        recstore=rec_store,
         admin=adminconfig.from_table(_get(raw, "admin", dict, "config", default={}), rel),
         screens=screenconfig.parse(raw.get("screens")),
     )

@@ -12,6 +12,7 @@ the refusal into an error in the log (docs/security.md says what is lost).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -66,3 +67,16 @@ def check(docker_socket: str) -> None:
             HOST_PIDS_REQUIRED,
             f"the Docker daemon (pid {pid}) is in another PID namespace than the agent: its pids are not ours; {HINT}",
         )
+
+
+async def check_config(targets) -> None:
+    """The start-up check for `[targets]` (a TargetsConfig): only with Docker; an error in the
+    log instead of a refusal when require_host_pids is false."""
+    if not targets.docker:
+        return
+    try:
+        await asyncio.to_thread(check, targets.docker_socket)
+    except PortholeError as e:
+        if targets.require_host_pids:
+            raise
+        log.error("%s (starting anyway: [targets] require_host_pids = false)", e)

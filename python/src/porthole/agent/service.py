@@ -16,7 +16,7 @@ import logging
 import socketio
 
 from porthole import audit, grant, wire
-from porthole.agent import auditing, hostpids, reconcile, watchdog
+from porthole.agent import auditing, reconcile, recstore, watchdog
 from porthole.agent.admin import AdminServer
 from porthole.agent.admission import Admission
 from porthole.agent.config import AgentConfig
@@ -32,7 +32,6 @@ from porthole.agent.targets import Inventory
 from porthole.agent.uplink import Uplink
 from porthole.agent.upload import Uploader
 from porthole.agent.views import AgentViews
-from porthole.errors import PortholeError
 
 log = logging.getLogger("porthole.agent")
 
@@ -60,7 +59,7 @@ class Agent:
             self.sidecar,
             self.events,
             self.audit,
-            PtyFactory(cfg, lambda: self.inventory.api),
+            PtyFactory(cfg, lambda: self.inventory.api, self.events),
             self.outbox,
             on_recording=self.uploader.enqueue if self.uploader else None,
         )
@@ -104,7 +103,6 @@ class Agent:
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        await self._check_host_pids()
         await self.admin.start()  # first, so `porthole ctl health` answers during start-up
         await self.sidecar.start()
         self._spawn(self.sidecar_events.run(), "sidecar-events")
@@ -115,6 +113,9 @@ class Agent:
         self._spawn(watchdog.run(self.sessions, self.cfg.policy), "watchdog")
         if self.uploader is not None:
             self._spawn(self.uploader.run(), "recording-upload")
+        if self.cfg.recording.enabled:
+            rec = self.cfg.recording
+            self._spawn(recstore.prune_forever(rec.dir, self.cfg.recstore, upload=rec.upload), "recording-prune")
         self._accepting = True
         self.uplink.start()
 
@@ -127,18 +128,6 @@ class Agent:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.sidecar.stop()
-
-    async def _check_host_pids(self) -> None:
-        """Refuses to start when Docker's pids are not ours: exec processes could not be killed."""
-        t = self.cfg.targets
-        if not t.docker:
-            return
-        try:
-            await asyncio.to_thread(hostpids.check, t.docker_socket)
-        except PortholeError as e:
-            if t.require_host_pids:
-                raise
-            log.error("%s (starting anyway: [targets] require_host_pids = false)", e)
 
     async def _reconcile(self) -> None:
         """Kills the shells a previous run of this agent left (SIGKILL, crash), before any offer."""

@@ -127,6 +127,7 @@ class Server:
         log.info("listening on %s", self.url)
         self._background.append(asyncio.create_task(self.hub.expire_forever()))
         self._background.append(asyncio.create_task(security.end_expired_logins(self.hub, self.config.policy)))
+        self._background.append(asyncio.create_task(self.recordings.prune_forever()))
 
     async def stop(self) -> None:
         """Stops accepting, disconnects every socket, then closes within a deadline."""
