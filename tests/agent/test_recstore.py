@@ -15,7 +15,11 @@ import stat
 import time
 from pathlib import Path
 
+import pytest
+
+from porthole.agent import config as agent_config
 from porthole.agent import recstore
+from porthole.errors import ConfigError
 from tests.agent.test_terminal import wait_target
 
 CAP = 16384
@@ -86,3 +90,27 @@ def test_retention_keeps_pending_uploads_and_prunes_the_rest(tmp_path: Path) -> 
     assert waiting.exists() and other.exists() and all(p.exists() for p in recent[:3])
     # With upload off nothing is owed: .cast files age out too.
     assert recstore.prune(tmp_path, cfg, upload=False, now=now) == [waiting]
+
+
+def test_recording_keys_are_checked(tmp_path: Path) -> None:
+    def load(rec: dict):
+        return agent_config.from_dict(
+            {
+                "agent": {
+                    "device_id": "d1",
+                    "server_url": "http://127.0.0.1:1",
+                    "secret_file": "s",
+                    "grant_public_key": "k",
+                },
+                "recording": rec,
+            },
+            base=tmp_path,
+        )
+
+    cfg = load({"enabled": True, "max_bytes": 4096, "keep_days": 0.5, "max_files": 7})
+    assert cfg.recstore == recstore.StoreConfig(max_bytes=4096, keep_days=0.5, max_files=7)
+    assert cfg.recording.enabled
+    assert load({}).recstore == recstore.StoreConfig()
+    for bad in ({"max_bytes": 10}, {"max_bytes": "big"}, {"keep_days": 0}, {"max_files": 1.5}, {"max_files": True}):
+        with pytest.raises(ConfigError, match="recording"):
+            load(bad)
