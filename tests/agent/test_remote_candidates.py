@@ -21,6 +21,8 @@ from pathlib import Path
 import grpc
 import pytest
 
+from porthole.agent import config as agent_config
+from porthole.errors import ConfigError
 from porthole.rpc.v1 import sidecar_pb2 as pb
 from porthole.rpc.v1 import sidecar_pb2_grpc
 from tests.support.rtc_client import TerminalClient
@@ -145,3 +147,25 @@ async def test_allowed_ranges_are_checked_and_only_those(tmp_path: Path, targets
     got = await attack(tmp_path, targets, ["--ice-remote-allow", "127.0.0.0/8"])
     assert got[("127.0.0.1", "offer")] > 0 and got[("127.0.0.1", "trickle")] > 0, got
     assert all(n == 0 for (addr, _), n in got.items() if addr != "127.0.0.1"), got
+
+
+def test_agent_config_passes_ice_remote_allow(tmp_path: Path) -> None:
+    def load(sidecar: dict):
+        return agent_config.from_dict(
+            {
+                "agent": {
+                    "device_id": "d1",
+                    "server_url": "http://127.0.0.1:1",
+                    "secret_file": "s",
+                    "grant_public_key": "k",
+                },
+                "sidecar": sidecar,
+            },
+            base=tmp_path,
+        )
+
+    argv = load({"ice_remote_allow": ["127.0.0.0/8", "fd00::/8"]}).sidecar.argv()
+    assert argv[argv.index("--ice-remote-allow") + 1] == "127.0.0.0/8,fd00::/8"
+    assert "--ice-remote-allow" not in load({}).sidecar.argv()
+    with pytest.raises(ConfigError, match="ice_remote_allow"):
+        load({"ice_remote_allow": ["localhost"]})
