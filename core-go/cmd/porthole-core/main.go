@@ -65,13 +65,16 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 		_ = mgr.Shutdown(context.Background())
 		return 1
 	}
+	sockets := []createdSocket{created(cfg.Listen)}
 	fdLis, err := listenUnixPacket(cfg.FDListen)
 	if err != nil {
 		log.Error("listen failed", "err", err)
 		lis.Close()
+		_ = sockets[0].removeIfSame()
 		_ = mgr.Shutdown(context.Background())
 		return 1
 	}
+	sockets = append(sockets, created(cfg.FDListen))
 	gs, health := rpcserver.NewGRPCServer(rpcserver.New(mgr, log))
 	// The agent launched us: only it (our parent, as our uid) may hand
 	// descriptors over.
@@ -115,8 +118,8 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 	}
 	cancel()
 	stopGRPC(gs, grpcStopTimeout)
-	for _, p := range []string{cfg.Listen, cfg.FDListen} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+	for _, s := range sockets {
+		if err := s.removeIfSame(); err != nil {
 			log.Warn("remove socket", "err", err)
 		}
 	}

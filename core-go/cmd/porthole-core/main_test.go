@@ -238,6 +238,70 @@ func TestListenUnix(t *testing.T) {
 	}
 }
 
+// A stale socket where others could have made it (a folder they can
+// write, like /tmp) is not ours to delete: refused, left in place.
+func TestListenUnixLeavesOthersSockets(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, "core.sock")
+	l, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	if _, err := listenUnix(stale); err == nil || !strings.Contains(err.Error(), "refusing to remove") {
+		t.Fatalf("stale socket in a shared folder: %v", err)
+	}
+	if _, err := os.Lstat(stale); err != nil {
+		t.Fatalf("the stale socket was removed: %v", err)
+	}
+}
+
+// At exit porthole-core removes its socket only while the path still
+// names the file it created.
+func TestRemoveIfSame(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "core.sock")
+	l, err := listenUnix(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := created(path)
+	l.Close()
+	if _, err := os.Lstat(path); err != nil {
+		t.Fatalf("Close removed the path itself: %v", err)
+	}
+	// Someone replaces it (renames theirs over it): theirs stays.
+	theirs := path + ".theirs"
+	other, err := net.Listen("unix", theirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.(*net.UnixListener).SetUnlinkOnClose(false)
+	defer other.Close()
+	if err := os.Rename(theirs, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := mine.removeIfSame(); err == nil || !strings.Contains(err.Error(), "no longer") {
+		t.Fatalf("replaced socket: %v", err)
+	}
+	if _, err := os.Lstat(path); err != nil {
+		t.Fatalf("the other socket was removed: %v", err)
+	}
+	// Our own, unchanged, is removed; a missing one is not an error.
+	if err := created(path).removeIfSame(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(path); !os.IsNotExist(err) {
+		t.Fatalf("still there: %v", err)
+	}
+	if err := mine.removeIfSame(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // handoffUnknown hands a descriptor over for a session that does not
 // exist and returns the reply: the peer check passed if it is
 // unknown_session.

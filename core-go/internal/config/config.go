@@ -63,8 +63,14 @@ type RTC struct {
 	Interfaces []string
 	// IPRanges is an allow-list of local IP ranges; empty = all.
 	IPRanges []netip.Prefix
-	// Loopback includes loopback candidates (pion drops them otherwise).
+	// Loopback includes loopback candidates (pion drops them otherwise);
+	// it also lets remote loopback candidates through (both ends on this
+	// machine is then what was asked for).
 	Loopback bool
+	// RemoteAllow are remote candidate addresses let through although the
+	// default refuses them (loopback, link-local with cloud metadata,
+	// unspecified, multicast, the networks of container and VM bridges).
+	RemoteAllow []netip.Prefix
 	// UDPPortMin and UDPPortMax bound ephemeral ICE ports; 0 = any.
 	UDPPortMin, UDPPortMax uint16
 	// UDPPort, when not 0, multiplexes every session on this one UDP port.

@@ -43,6 +43,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 		logLevel   = fs.String("log-level", "info", "minimum log level: debug, info, warn or error (JSON logs on stderr)")
 		ifaces     = fs.String("ice-interfaces", "", "comma-separated allow-list of network interface names ICE may use (default: all)")
 		ips        = fs.String("ice-ips", "", "comma-separated allow-list of local IP ranges (CIDR) ICE may use (default: all)")
+		remote     = fs.String("ice-remote-allow", "", "comma-separated IP ranges (CIDR) of remote candidates to check although refused by default (loopback unless --ice-loopback, link-local, unspecified, multicast, container and VM bridge networks)")
 		portMin    = fs.Uint("ice-udp-port-min", 0, "lowest ephemeral UDP port for ICE (with --ice-udp-port-max)")
 		portMax    = fs.Uint("ice-udp-port-max", 0, "highest ephemeral UDP port for ICE (with --ice-udp-port-min)")
 		udpPort    = fs.Uint("ice-udp-port", 0, "one UDP port shared by all sessions (UDP mux); excludes the port range")
@@ -77,6 +78,14 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 			continue
 		}
 		cfg.RTC.IPRanges = append(cfg.RTC.IPRanges, p.Masked())
+	}
+	for _, s := range splitList(*remote) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--ice-remote-allow: %w", err))
+			continue
+		}
+		cfg.RTC.RemoteAllow = append(cfg.RTC.RemoteAllow, p.Masked())
 	}
 	var err error
 	if cfg.RTC.UDPPortMin, err = port("--ice-udp-port-min", *portMin); err != nil {

@@ -34,7 +34,7 @@ func TestParseAll(t *testing.T) {
 		"--ice-interfaces", "lo, veth0", "--ice-ips", "127.0.0.0/8,10.1.2.3/16",
 		"--ice-loopback", "--ice-udp-port-min=40000", "--ice-udp-port-max=40100",
 		"--ice-server", "stun:127.0.0.1:3478", "--ice-server", "turn:127.0.0.1:3478?transport=udp",
-		"--mdns=query", "--max-sessions=3",
+		"--mdns=query", "--max-sessions=3", "--ice-remote-allow", "169.254.7.9/24",
 	}, env(map[string]string{EnvTURNUsername: "u", EnvTURNCredential: "secret"}), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +42,9 @@ func TestParseAll(t *testing.T) {
 	r := cfg.RTC
 	if cfg.LogLevel != slog.LevelDebug || !r.Loopback || r.MDNS != MDNSQuery || r.MaxSessions != 3 {
 		t.Fatalf("cfg = %+v", cfg)
+	}
+	if len(r.RemoteAllow) != 1 || r.RemoteAllow[0] != netip.MustParsePrefix("169.254.7.0/24") {
+		t.Fatalf("remote allow = %v", r.RemoteAllow)
 	}
 	if strings.Join(r.Interfaces, "|") != "lo|veth0" {
 		t.Fatalf("interfaces = %q", r.Interfaces)
@@ -63,6 +66,7 @@ func TestParseErrors(t *testing.T) {
 		"no listen":        {},
 		"bad level":        {"--listen=x", "--log-level=loud"},
 		"bad cidr":         {"--listen=x", "--ice-ips=10.0.0.0/99"},
+		"bad remote cidr":  {"--listen=x", "--ice-remote-allow=127.0.0.1"},
 		"half range":       {"--listen=x", "--ice-udp-port-min=5000"},
 		"inverted range":   {"--listen=x", "--ice-udp-port-min=5000", "--ice-udp-port-max=4000"},
 		"port and range":   {"--listen=x", "--ice-udp-port=5000", "--ice-udp-port-min=5000", "--ice-udp-port-max=6000"},

@@ -31,6 +31,7 @@ type Session struct {
 	// may be held across pc.AddICECandidate.
 	candMu    sync.Mutex
 	remoteSet bool
+	remote    remoteFilter // set with remoteSet
 	early     []Candidate
 	remotes   int // candidates addRemoteCandidate took; at most MaxRemoteCandidates
 
@@ -114,6 +115,11 @@ func (s *Session) start(offer string, servers []webrtc.ICEServer, relayOnly bool
 	pc.OnConnectionStateChange(s.onPeerState)
 	pc.OnDataChannel(s.onDataChannel)
 
+	remote := newRemoteFilter(s.m.cfg)
+	offer, refused := remote.filterSDP(offer)
+	for _, a := range refused {
+		s.log.Warn("remote candidate refused", "address", a, "in", "offer", "hint", "--ice-remote-allow")
+	}
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
@@ -127,9 +133,13 @@ func (s *Session) start(offer string, servers []webrtc.ICEServer, relayOnly bool
 
 	s.candMu.Lock()
 	s.remoteSet = true
+	s.remote = remote
 	early = append(early, s.early...)
 	s.early = nil
 	for _, c := range early {
+		if s.refusedRemote(c) {
+			continue
+		}
 		if err := pc.AddICECandidate(candidateInit(c)); err != nil {
 			s.log.Warn("early remote candidate refused", "err", err)
 		}

@@ -60,6 +60,9 @@ func (s *Session) addRemoteCandidate(c Candidate) error {
 		s.early = append(s.early, c)
 		return nil
 	}
+	if s.refusedRemote(c) {
+		return nil // dropped: the peer learns nothing it could probe with
+	}
 	if err := s.pc.AddICECandidate(candidateInit(c)); err != nil {
 		select {
 		case <-s.closingCh:
@@ -69,6 +72,15 @@ func (s *Session) addRemoteCandidate(c Candidate) error {
 		}
 	}
 	return nil
+}
+
+// refusedRemote logs and says whether the filter drops c; candMu held.
+func (s *Session) refusedRemote(c Candidate) bool {
+	a := s.remote.refusedAddress(c.Candidate)
+	if a != "" {
+		s.log.Warn("remote candidate refused", "address", a, "in", "trickle", "hint", "--ice-remote-allow")
+	}
+	return a != ""
 }
 
 // checkCandidate parses a remote candidate line without applying it.

@@ -44,6 +44,7 @@ EVENT_CODES = {
     "session.resized": "PA1002",
     "session.ended": "PA1003",
     "session.denied": "PA1004",
+    "session.input_denied": "PA1005",  # agent: input a view-only screen session sent (rate-limited records)
     "session.opened": "PA2000",  # server: session:open granted (grant signed)
     "session.open_denied": "PA2001",  # server: session:open refused
     "session.closed": "PA2002",  # server: the session left the server's registry
@@ -57,6 +58,7 @@ EVENT_CODES = {
     "recording.stored": "PA4000",
     "recording.downloaded": "PA4001",
     "recording.denied": "PA4002",
+    "recording.capped": "PA4003",  # agent: a recording stopped at [recording] max_bytes (the session went on)
 }
 MODES = ("async", "sync")
 

@@ -102,6 +102,8 @@ MAX_REANNOUNCE = 256
 
 # A recording upload that does not continue where the stored bytes end (HTTP 409).
 BAD_OFFSET = "bad_offset"
+# An HTTP request for a host name not in [server] allowed_hosts (HTTP 421; DNS rebinding).
+HOST_NOT_ALLOWED = "host_not_allowed"
 
 # An ICE restart (`webrtc:restart`) the device could not answer; the session goes on
 # as it was (its peer connection may still recover, or the client tries again).
@@ -149,6 +151,7 @@ ERROR_CODES = frozenset(
         INJECT_FAILED,
         BAD_OFFSET,
         RESTART_FAILED,
+        HOST_NOT_ALLOWED,
     }
 )
 

@@ -22,7 +22,17 @@ from porthole.errors import PortholeError
 
 # Which bus events go to the audit log, and nothing else (candidates and state
 # changes are debugging detail, for `porthole ctl watch`).
-AUDITED = frozenset({"session.requested", "session.denied", "session.started", "session.resized", "session.ended"})
+AUDITED = frozenset(
+    {
+        "session.requested",
+        "session.denied",
+        "session.started",
+        "session.resized",
+        "session.ended",
+        "session.input_denied",  # a view-only screen session's input attempts (inputaudit.py), rate limited
+        "recording.capped",  # the recording stopped at [recording] max_bytes; the session went on
+    }
+)
 _CLAIMS = {
     "sub": "claimed_user",
     "org": "claimed_org",

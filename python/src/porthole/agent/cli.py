@@ -10,6 +10,7 @@ from pathlib import Path
 
 from porthole import logs
 from porthole.agent import config as agent_config
+from porthole.agent import hostpids
 from porthole.agent.service import Agent
 from porthole.errors import PortholeError
 
@@ -23,6 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 async def serve(cfg: agent_config.AgentConfig) -> None:
+    await hostpids.check_config(cfg.targets)  # before anything starts: refuses outside the host PID namespace
     agent = Agent(cfg)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

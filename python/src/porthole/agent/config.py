@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from porthole import audit, wire
-from porthole.agent import adminconfig, screenconfig, tls
+from porthole.agent import adminconfig, coresock, recstore, screenconfig, tls
 from porthole.agent import policy as policy_mod
 from porthole.agent import recording as recording_mod
 from porthole.errors import ConfigError
@@ -40,8 +40,12 @@ DEFAULT_SHELL = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec
 class SidecarConfig:
     binary: str
     socket_path: Path
+    # True when socket_path is the default one in the agent's private folder (agent/coresock.py).
+    socket_is_default: bool = False
     ice_interfaces: tuple[str, ...] = ()
     ice_ips: tuple[str, ...] = ()
+    # Remote candidate ranges (CIDR) checked although refused by default (porthole-core's remote_filter.go).
+    ice_remote_allow: tuple[str, ...] = ()
     ice_loopback: bool = False
     udp_port_min: int = 0
     udp_port_max: int = 0
@@ -57,6 +61,8 @@ class SidecarConfig:
             args += ["--ice-interfaces", ",".join(self.ice_interfaces)]
         if self.ice_ips:
             args += ["--ice-ips", ",".join(self.ice_ips)]
+        if self.ice_remote_allow:
+            args += ["--ice-remote-allow", ",".join(self.ice_remote_allow)]
         if self.ice_loopback:
             args += ["--ice-loopback"]
         if self.udp_port:
@@ -77,6 +83,8 @@ class TargetsConfig:
     shell: tuple[str, ...] = tuple(DEFAULT_SHELL)
     host_shell_command: tuple[str, ...] = ("/bin/bash", "-i")
     user: str = policy_mod.DEFAULT_USER  # exec user in containers; "" = the image's default
+    # Refuse to start when the Docker daemon is in another PID namespace (agent/hostpids.py).
+    require_host_pids: bool = True
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,7 @@ class AgentConfig:
     policy: policy_mod.Policy = field(default_factory=policy_mod.Policy)
     audit: audit.AuditConfig = field(default_factory=audit.AuditConfig)
     recording: recording_mod.RecordingConfig = field(default_factory=recording_mod.RecordingConfig)
+    recstore: recstore.StoreConfig = field(default_factory=recstore.StoreConfig)  # [recording] cap and retention
     admin: adminconfig.AdminConfig = field(default_factory=adminconfig.AdminConfig)
     screens: tuple[screenconfig.ScreenConfig, ...] = ()
     # Every server node to try, in order (uplink.py moves to the next on each loss).
@@ -124,9 +133,14 @@ def _default_core_binary() -> str:
     return str(repo_bin)
 
 
-def _default_socket_path(device_id: str) -> Path:
-    base = Path(os.environ.get("XDG_RUNTIME_DIR") or "/tmp")
-    return base / f"porthole-core-{device_id}-{os.getpid()}.sock"
+def _cidrs(table: dict, key: str) -> tuple[str, ...]:
+    out = _str_list(table, key, "sidecar", ())
+    for v in out:
+        try:
+            ipaddress.ip_network(v, strict=False)
+        except ValueError:
+            raise ConfigError(f"sidecar.{key}: {v!r} is not an IP range (CIDR)") from None
+    return out
 
 
 def _get(table: dict, key: str, typ: type | tuple[type, ...], where: str, default=None, required=False):
@@ -200,9 +214,11 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
     sock = _get(s, "socket", str, "sidecar", default="")
     sidecar = SidecarConfig(
         binary=_get(s, "binary", str, "sidecar", default="") or _default_core_binary(),
-        socket_path=rel(sock) if sock else _default_socket_path(device_id),
+        socket_path=rel(sock) if sock else coresock.default_path(device_id),
+        socket_is_default=not sock,
         ice_interfaces=_str_list(s, "ice_interfaces", "sidecar", ()),
         ice_ips=_str_list(s, "ice_ips", "sidecar", ()),
+        ice_remote_allow=_cidrs(s, "ice_remote_allow"),
         ice_loopback=_get(s, "ice_loopback", bool, "sidecar", default=False),
         ice_servers=_str_list(s, "ice_servers", "sidecar", ()),
         mdns=mdns,
@@ -220,6 +236,7 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
         shell=shell,
         host_shell_command=_str_list(t, "host_shell_command", "targets", ("/bin/bash", "-i")),
         user=_get(t, "user", str, "targets", default=policy_mod.DEFAULT_USER),
+        require_host_pids=_get(t, "require_host_pids", bool, "targets", default=True),
     )
     max_sessions = _get(a, "max_sessions", int, "agent", default=64)
     if not 1 <= max_sessions <= 10000:
@@ -231,6 +248,9 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
     ca = _get(a, "ca_file", str, "agent", default="")
     ca_file = rel(ca) if ca else None
     tls.client_context(ca_file)  # a missing or unreadable CA file stops the start here
+    rec_raw = raw.get("recording")
+    rec_raw = dict(rec_raw) if isinstance(rec_raw, dict) else rec_raw
+    rec_store = recstore.parse(rec_raw) if isinstance(rec_raw, dict) else recstore.StoreConfig()
     return AgentConfig(
         device_id=device_id,
         server_url=urls[0],
@@ -247,7 +267,8 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
         reconnect_delay_max_s=delay_max,
         policy=policy_mod.parse(raw.get("policy"), exec_user=targets.user),
         audit=audit.parse_config(raw.get("audit"), base),
-        recording=recording_mod.parse(raw.get("recording"), base),
+        recording=recording_mod.parse(rec_raw, base),
+        recstore=rec_store,
         admin=adminconfig.from_table(_get(raw, "admin", dict, "config", default={}), rel),
         screens=screenconfig.parse(raw.get("screens")),
     )

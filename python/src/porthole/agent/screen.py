@@ -4,7 +4,12 @@ started when the peer connects, and closes it like any other session."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
 from porthole.agent.events import EventBus
+from porthole.agent.inputaudit import RefusedInput
 from porthole.agent.session import Session
 from porthole.agent.targets import Target
 from porthole.grant import Grant
@@ -17,11 +22,41 @@ class ScreenSession(Session):
     """No shell: porthole-core captures and injects by itself. Never idle (see Session.last_activity):
     the idle timeout is about forgotten terminals; a screen ends with the page, max_session_s or the grant."""
 
-    def __init__(self, session_id: str, grant: Grant, target: Target, events: EventBus | None = None) -> None:
+    def __init__(
+        self,
+        session_id: str,
+        grant: Grant,
+        target: Target,
+        events: EventBus | None = None,
+        stub: Callable[[], Any] | None = None,
+    ) -> None:
         assert target.screen is not None, "a screen session needs a screen target"
         super().__init__(session_id, grant, target, 0, 0, events)
         self.screen = target.screen
         self.started = False
+        # A view-only session's input attempts, audited (inputaudit.py); stub: porthole-core's.
+        self.refused: RefusedInput | None = None
+        self._refused_task: asyncio.Task | None = None
+        if stub is not None and not self.allow_input:
+            self.refused = RefusedInput(session_id, stub, self._input_denied)
+
+    def _input_denied(self, **fields: object) -> None:
+        self.events.publish("session.input_denied", self.id, ok=False, **self.audit_fields(), **fields)
+
+    def audit_fields(self) -> dict[str, object]:
+        out = super().audit_fields()
+        if self.refused is not None and self.refused.total:
+            out["input_refused"] = self.refused.total
+        return out
+
+    async def stop(self) -> int:
+        if self._refused_task is not None:
+            self._refused_task.cancel()
+            await asyncio.gather(self._refused_task, return_exceptions=True)
+            self._refused_task = None
+            assert self.refused is not None
+            await self.refused.finish()
+        return await super().stop()
 
     @property
     def running(self) -> bool:
@@ -56,6 +91,8 @@ class ScreenSession(Session):
             return
         self.started = True
         self.conn.cancel_setup()
+        if self.refused is not None:
+            self._refused_task = asyncio.create_task(self.refused.run(), name=f"refused-input-{self.id}")
         self.events.publish(
             "session.started", self.id, **self.audit_fields(), display=self.screen.display, allow_input=self.allow_input
         )

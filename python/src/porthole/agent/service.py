@@ -14,7 +14,7 @@ import asyncio
 import logging
 
 from porthole import audit, grant, wire
-from porthole.agent import auditing, reconcile, uplink, watchdog
+from porthole.agent import auditing, reconcile, recstore, uplink, watchdog
 from porthole.agent.admin import AdminServer
 from porthole.agent.admission import Admission
 from porthole.agent.config import AgentConfig
@@ -61,7 +61,7 @@ class Agent:
             self.sidecar,
             self.events,
             self.audit,
-            PtyFactory(cfg, lambda: self.inventory.api),
+            PtyFactory(cfg, lambda: self.inventory.api, self.events),
             self.outbox,
             on_recording=self.uploader.enqueue if self.uploader else None,
         )
@@ -120,6 +120,9 @@ class Agent:
         self._spawn(self.watchdog.run(), "watchdog")
         if self.uploader is not None:
             self._spawn(self.uploader.run(), "recording-upload")
+        if self.cfg.recording.enabled:
+            rec = self.cfg.recording
+            self._spawn(recstore.prune_forever(rec.dir, self.cfg.recstore, upload=rec.upload), "recording-prune")
         self._accepting = True
         self.uplink.start()
 

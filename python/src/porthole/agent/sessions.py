@@ -124,7 +124,7 @@ class SessionManager:
         """Registers the session, creates its peer connection in porthole-core and sends the answer."""
         sid, g, target = adm.session_id, adm.grant, adm.target
         if g.kind == "screen":
-            session: Session = ScreenSession(sid, g, target, self.events)
+            session: Session = ScreenSession(sid, g, target, self.events, stub=lambda: self.sidecar.stub)
         else:
             session = Session(
                 sid,

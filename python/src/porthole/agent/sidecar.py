@@ -18,6 +18,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from porthole import errors
+from porthole.agent import coresock, handoff
 from porthole.agent.config import SidecarConfig
 from porthole.errors import PortholeError
 from porthole.rpc.v1 import sidecar_pb2_grpc
@@ -93,7 +94,7 @@ class Sidecar:
 
     async def _launch(self) -> None:
         path = self._cfg.socket_path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        coresock.prepare(path, private=self._cfg.socket_is_default)
         argv = self._cfg.argv()
         if not os.access(argv[0], os.X_OK):
             raise PortholeError(errors.SIDECAR_UNAVAILABLE, f"porthole-core not found or not executable: {argv[0]}")
@@ -105,6 +106,11 @@ class Sidecar:
         self._channel = grpc.aio.insecure_channel(f"unix://{path}")
         self.stub = sidecar_pb2_grpc.SidecarStub(self._channel)
         await self._wait_healthy()
+        try:
+            coresock.check_listener(path, self._proc.pid)
+        except PortholeError:
+            await self._kill()
+            raise
         self._ready.set()
         log.info("sidecar ready", extra={"pid": self._proc.pid})
 
@@ -190,5 +196,6 @@ class Sidecar:
             except TimeoutError:
                 log.warning("sidecar did not exit after stdin closed; killing")
                 await self._kill()
-        with contextlib.suppress(FileNotFoundError):
-            self._cfg.socket_path.unlink()
+        for p in (self._cfg.socket_path, handoff.socket_path(self._cfg.socket_path)):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()

@@ -23,6 +23,7 @@ from porthole.server.client_ns import ClientNamespace
 from porthole.server.config import Config
 from porthole.server.deviceauth import DeviceAuth
 from porthole.server.hashpool import HashPool
+from porthole.server.hostcheck import HostAllowlist
 from porthole.server.hub import AGENT_NS, CLIENT_NS, Hub
 from porthole.server.limiter import AttemptLimiter
 from porthole.server.memstore import MemoryStore
@@ -112,7 +113,8 @@ class Server:
         self.nodes = NodeKeeper(
             self.store, self.node_id, client_gone=clients.gone, agent_gone=agents.gone, state_lost=self._reconnect_all
         )
-        self.app = web.Application()
+        self.hosts = HostAllowlist(config.server.allowed_hosts, config.server.origins, config.server.host)
+        self.app = web.Application(middlewares=[self.hosts.middleware])
         add_routes(
             self.app, LoginHandler(self.policy, self.tokens, self.limiter, self.hashes, config.server, self.events)
         )
@@ -195,6 +197,7 @@ class Server:
         self._background.append(asyncio.create_task(self.nodes.run()))
         self._background.append(asyncio.create_task(self.hub.expire_forever(self.rebinder.expire)))
         self._background.append(asyncio.create_task(security.end_expired_logins(self.hub, self.config.policy)))
+        self._background.append(asyncio.create_task(self.recordings.prune_forever()))
 
     def _local_sockets(self) -> list[tuple[str, str]]:
         """(sid, namespace) of every socket connected to this node."""

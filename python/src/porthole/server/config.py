@@ -36,6 +36,8 @@ DEFAULT_LOGIN_WINDOW_S = 60
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 REDIS_URL_RE = re.compile(r"^(redis|rediss|unix)://\S+$")
+# A host name or IP of [server] allowed_hosts (IPv6 with or without brackets).
+HOST_RE = re.compile(r"^[A-Za-z0-9.-]+$|^\[?[0-9A-Fa-f:.]+\]?$")
 ICE_URL_RE = re.compile(r"^(stun|stuns|turn|turns):\S+$")
 # The audience of login tokens; no device may carry it as its id.
 RESERVED_IDS = ("porthole-client",)
@@ -84,6 +86,9 @@ class ServerSettings:
     tls: TlsFiles | None = None
     # Several nodes on one Redis (redisstore.py); "" = one node, state in this process.
     redis_url: str = field(default="", repr=False)  # may hold a password
+    # Host names HTTP requests may name (hostcheck.py); () = origins' hosts, the listen host,
+    # localhost and IP literals; "*" = any.
+    allowed_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -237,6 +242,10 @@ def _server(data: object, base_dir: Path) -> ServerSettings:
     for i, o in enumerate(origins):
         if not ORIGIN_RE.match(o):
             raise ConfigError(f"server.origins[{i}]: {o!r} is not an origin like 'https://host[:port]'")
+    allowed_hosts = t.str_list("allowed_hosts", [])
+    for i, h in enumerate(allowed_hosts):
+        if h != "*" and not HOST_RE.match(h):
+            raise ConfigError(f"server.allowed_hosts[{i}]: {h!r} is not a host name or IP (no scheme, port or path)")
     key = Path(t.get("signing_key", str, what="a path"))
     key = key if key.is_absolute() else base_dir / key
     try:
@@ -268,6 +277,7 @@ def _server(data: object, base_dir: Path) -> ServerSettings:
         tls=_tls(t, base_dir),
         redis_url=_redis_url(t, "redis_url"),
         signaling_grace_s=t.int_in("signaling_grace_s", DEFAULT_SIGNALING_GRACE_S, 0, 3600),
+        allowed_hosts=tuple(allowed_hosts),
     )
     t.done()
     return settings

@@ -24,10 +24,12 @@ device and target (the same rule as opening it), or when it is their own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,10 +55,19 @@ LIST_TIME = ("since", "until")
 MAX_FILTER_LEN = 256
 
 
+# Retention: stored recordings are deleted after keep_days; what never became one (the
+# metadata of a session with no upload, an upload left half done) after pending_days.
+DEFAULT_KEEP_DAYS = 90
+DEFAULT_PENDING_DAYS = 7
+PRUNE_EVERY_S = 3600.0
+
+
 @dataclass(frozen=True)
 class RecordingsConfig:
     dir: Path
     max_bytes: int = DEFAULT_MAX_BYTES
+    keep_days: float = DEFAULT_KEEP_DAYS
+    pending_days: float = DEFAULT_PENDING_DAYS
 
 
 def parse_config(raw: object, base: Path) -> RecordingsConfig:
@@ -64,7 +75,7 @@ def parse_config(raw: object, base: Path) -> RecordingsConfig:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError("recordings: expected a table")
-    unknown = sorted(set(raw) - {"dir", "max_bytes"})
+    unknown = sorted(set(raw) - {"dir", "max_bytes", "keep_days", "pending_days"})
     if unknown:
         raise ConfigError(f"recordings.{unknown[0]}: unknown key")
     d = raw.get("dir", "recordings")
@@ -73,8 +84,28 @@ def parse_config(raw: object, base: Path) -> RecordingsConfig:
     mb = raw.get("max_bytes", DEFAULT_MAX_BYTES)
     if isinstance(mb, bool) or not isinstance(mb, int) or not 1024 <= mb <= 2**34:
         raise ConfigError("recordings.max_bytes: an integer 1024..2^34")
+    days = {}
+    for k, default in (("keep_days", DEFAULT_KEEP_DAYS), ("pending_days", DEFAULT_PENDING_DAYS)):
+        v = raw.get(k, default)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.001 <= v <= 36500:
+            raise ConfigError(f"recordings.{k}: a number of days 0.001..36500")
+        days[k] = float(v)
     p = Path(d).expanduser()
-    return RecordingsConfig(dir=p if p.is_absolute() else base / p, max_bytes=mb)
+    return RecordingsConfig(dir=p if p.is_absolute() else base / p, max_bytes=mb, **days)
+
+
+def _private_dir(d: Path) -> None:
+    """The recordings folder, 0700: recordings can hold typed passwords."""
+    d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if d.stat().st_uid == os.geteuid():
+        d.chmod(0o700)
+
+
+def _open_private(path: Path, flags: int) -> int:
+    """os.open with mode 0600 whatever the umask (and an existing file made 0600)."""
+    fd = os.open(path, flags | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
 
 
 def parse_list_filters(query: Any) -> dict[str, Any]:
@@ -171,8 +202,10 @@ class Store:
     def session_opened(self, meta: dict[str, Any]) -> None:
         """Remembers who opened a session, for its upload and its readers."""
         try:
-            self.cfg.dir.mkdir(parents=True, exist_ok=True)
-            self._path(meta["session_id"], ".meta.json").write_text(json.dumps(meta))
+            _private_dir(self.cfg.dir)
+            fd = _open_private(self._path(meta["session_id"], ".meta.json"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps(meta))
         except OSError as e:
             log.error("cannot write recording metadata: %s", e.strerror)
 
@@ -181,6 +214,51 @@ class Store:
             return json.loads(self._path(sid, ".meta.json").read_text())
         except (OSError, ValueError):
             return None
+
+    # ------------------------------------------------------------ retention
+
+    def prune(self, now: float | None = None) -> list[str]:
+        """Deletes recordings older than keep_days, and after pending_days the metadata and
+        partial uploads of sessions that never got a finished recording; returns the names."""
+        d = self.cfg.dir
+        if not d.is_dir():
+            return []
+        now = time.time() if now is None else now
+        keep, pending = self.cfg.keep_days * 86400, self.cfg.pending_days * 86400
+        gone = []
+        for p in d.iterdir():
+            if not p.name.startswith("s_"):
+                continue
+            try:
+                age = now - p.stat().st_mtime
+            except OSError:
+                continue
+            sid = p.name.split(".", 1)[0]
+            if p.name.endswith(".cast"):
+                doomed = age > keep
+            elif p.name.endswith(".cast.part"):
+                doomed = age > pending
+            elif p.name.endswith(".meta.json"):
+                # The metadata goes with its recording; alone, once no upload is expected.
+                doomed = not self._path(sid, ".cast").exists() and age > pending
+            else:
+                continue
+            if doomed:
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+                gone.append(p.name)
+        if gone:
+            log.info("recordings: deleted %d files by retention (keep_days, pending_days)", len(gone))
+        return gone
+
+    async def prune_forever(self) -> None:
+        while True:
+            async with self._lock:
+                try:
+                    self.prune()
+                except OSError as e:
+                    log.error("recordings: retention failed: %s", e)
+            await asyncio.sleep(PRUNE_EVERY_S)
 
     # ------------------------------------------------------------ upload (device)
 
@@ -231,7 +309,7 @@ class Store:
                 return _error(
                     409, "bad_offset", "body length does not match Content-Range", **{"Upload-Offset": str(have)}
                 )
-            with part.open("ab") as f:
+            with os.fdopen(_open_private(part, os.O_WRONLY | os.O_CREAT | os.O_APPEND), "ab") as f:
                 f.write(body)
                 f.flush()
                 os.fsync(f.fileno())
