@@ -25,6 +25,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from porthole.agent.recording import Recorder
 
 from porthole.errors import ConfigError
 
@@ -82,7 +86,7 @@ def precreate(path: Path) -> None:
 class CappedRecorder:
     """A recorder (recording.Recorder's interface) that stops after max_bytes of terminal data."""
 
-    def __init__(self, inner, max_bytes: int, on_capped: Callable[[int], None]) -> None:
+    def __init__(self, inner: Recorder, max_bytes: int, on_capped: Callable[[int], None]) -> None:
         self._inner = inner
         self._max = max_bytes
         self._on_capped = on_capped
@@ -90,32 +94,40 @@ class CappedRecorder:
         self.capped = False
         self.path = inner.path
 
-    def _take(self, n: int) -> bool:
+    def _take(self, n: int, at: float | None) -> bool:
         if self.capped:
             return False
         self.bytes += n
         if self.bytes <= self._max:
             return True
         self.capped = True
-        self._inner.output(CAPPED_NOTICE.format(self._max).encode())
+        self._inner.output(CAPPED_NOTICE.format(self._max).encode(), at)
         log.warning("recording %s stopped at %d bytes ([recording] max_bytes)", self.path.name, self._max)
         self._on_capped(self._max)
         return False
 
-    def output(self, data: bytes) -> None:
-        if self._take(len(data)):
-            self._inner.output(data)
+    def output(self, data: bytes, at: float | None = None) -> None:
+        if self._take(len(data), at):
+            self._inner.output(data, at)
 
-    def input(self, data: bytes) -> None:
-        if self._take(len(data)):
-            self._inner.input(data)
+    def input(self, data: bytes, at: float | None = None) -> None:
+        if self._take(len(data), at):
+            self._inner.input(data, at)
 
-    def resize(self, cols: int, rows: int) -> None:
+    def resize(self, cols: int, rows: int, at: float | None = None) -> None:
         if not self.capped:
-            self._inner.resize(cols, rows)
+            self._inner.resize(cols, rows, at)
+
+    def gap(self, dropped: int, at: float | None = None) -> None:
+        if not self.capped:
+            self._inner.gap(dropped, at)
 
     def close(self) -> Path | None:
         return self._inner.close()
+
+    def __getattr__(self, name: str) -> Any:
+        """Everything else (record_input, ...) is the wrapped recorder's."""
+        return getattr(self._inner, name)
 
 
 def prune(d: Path, cfg: StoreConfig, *, upload: bool, now: float | None = None) -> list[Path]:
