@@ -23,7 +23,9 @@ async def test_shells_of_a_killed_agent_are_killed_at_its_next_start(agent, make
     c = make_container()
     await wait_target(agent, c.name)
     sid, client = await agent.open_terminal(c.name)
-    client.type("sleep 1061 & sleep 1062\r")
+    # SIGHUP ignored: when porthole-core follows the agent out, the exec's stream closes and
+    # its PTY hangs up; the shell and both sleeps must still be there for the next start to kill.
+    client.type("trap '' HUP; sleep 1061 & sleep 1062\r")
     await wait_processes(c, "sleep 1061", "sleep 1062")
 
     agent.proc.send_signal(signal.SIGKILL)

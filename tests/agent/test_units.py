@@ -32,6 +32,7 @@ def test_config_defaults_and_relative_paths(tmp_path):
     assert cfg.targets.containers == ("*",) and cfg.targets.host_shell is False
     argv = cfg.sidecar.argv()
     assert "--listen" in argv and "--ice-server" not in argv
+    assert argv[argv.index("--ice-restart-wait") + 1] == "60s"
 
 
 @pytest.mark.parametrize(
@@ -48,6 +49,7 @@ def test_config_defaults_and_relative_paths(tmp_path):
         ({"agent": {"server_url": ["https://a.example", "https://a.example"]}}, "the same URL twice"),
         ({"agent": {"max_sessions": 0}}, "agent.max_sessions"),
         ({"sidecar": {"udp_port_min": 5000, "udp_port_max": 4000}}, "udp_port_min"),
+        ({"sidecar": {"ice_restart_wait_s": 0}}, "sidecar.ice_restart_wait_s: 1..3600"),
         ({"sidecar": {"mdns": "loud"}}, "sidecar.mdns"),
         ({"targets": {"containers": "plc"}}, "targets.containers"),
         ({"surprise": {}}, "unknown section"),

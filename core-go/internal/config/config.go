@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"time"
 )
 
 // Defaults.
@@ -14,6 +15,9 @@ const (
 	// UDP sockets, DTLS/SCTP state and goroutines, so a runaway agent must
 	// not be able to exhaust the device.
 	DefaultMaxSessions = 256
+	// DefaultICERestartWait is --ice-restart-wait's default (a 40 s outage
+	// is survived: pion declares ICE failed 30 s after the last packet).
+	DefaultICERestartWait = 60 * time.Second
 
 	// maxSessionsLimit is a sanity cap for --max-sessions.
 	maxSessionsLimit = 65536
@@ -81,6 +85,10 @@ type RTC struct {
 	MDNS MDNSMode
 	// MaxSessions bounds concurrent sessions.
 	MaxSessions int
+	// RestartWait is how long a session whose ICE failed after it had been
+	// connected waits for an ICE restart before it closes; 0 = the default
+	// (rtc.ICERestartWait).
+	RestartWait time.Duration
 }
 
 // ICEServer is one STUN or TURN server.

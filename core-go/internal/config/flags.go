@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pion/stun/v4"
 )
@@ -54,6 +55,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 	fs.StringVar(&cfg.FDListen, "fd-listen", "", "unix socket path (SOCK_SEQPACKET) for terminal descriptor handoff from the agent (default: the --listen path + \".fd\"; mode 0600; only porthole-core's parent process, running as its uid, may use it)")
 	fs.BoolVar(&cfg.RTC.Loopback, "ice-loopback", false, "gather loopback candidates (127.0.0.1, ::1)")
 	fs.IntVar(&cfg.RTC.MaxSessions, "max-sessions", DefaultMaxSessions, "maximum number of concurrent sessions")
+	fs.DurationVar(&cfg.RTC.RestartWait, "ice-restart-wait", DefaultICERestartWait, "how long a session whose ICE failed after it had been connected waits for an ICE restart before it closes (1s..1h)")
 	fs.Func("ice-server", "STUN/TURN server URL, e.g. stun:host:3478 or turn:host:3478?transport=udp (repeatable)", func(s string) error {
 		iceServers = append(iceServers, s)
 		return nil
@@ -69,6 +71,9 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 	var errs []error
 	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level: %w", err))
+	}
+	if cfg.RTC.RestartWait < time.Second || cfg.RTC.RestartWait > time.Hour {
+		errs = append(errs, fmt.Errorf("--ice-restart-wait: %v is not within 1s..1h", cfg.RTC.RestartWait))
 	}
 	cfg.RTC.Interfaces = splitList(*ifaces)
 	for _, s := range splitList(*ips) {

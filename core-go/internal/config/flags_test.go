@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"io"
 	"log/slog"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string {
@@ -106,5 +108,21 @@ func TestLogValueHidesCredentials(t *testing.T) {
 	log.Info("cfg", "rtc", r)
 	if strings.Contains(buf.String(), "hunter2") || strings.Contains(buf.String(), "alice") {
 		t.Fatalf("credential logged: %s", buf.String())
+	}
+}
+
+func TestICERestartWait(t *testing.T) {
+	cfg, err := Parse([]string{"--listen", "/tmp/x.sock"}, func(string) string { return "" }, io.Discard)
+	if err != nil || cfg.RTC.RestartWait != DefaultICERestartWait {
+		t.Fatalf("default: %v %v", cfg.RTC.RestartWait, err)
+	}
+	cfg, err = Parse([]string{"--listen", "/tmp/x.sock", "--ice-restart-wait", "5s"}, func(string) string { return "" }, io.Discard)
+	if err != nil || cfg.RTC.RestartWait != 5*time.Second {
+		t.Fatalf("5s: %v %v", cfg.RTC.RestartWait, err)
+	}
+	for _, bad := range []string{"0s", "500ms", "2h"} {
+		if _, err := Parse([]string{"--listen", "/tmp/x.sock", "--ice-restart-wait", bad}, func(string) string { return "" }, io.Discard); err == nil {
+			t.Fatalf("--ice-restart-wait %s accepted", bad)
+		}
 	}
 }

@@ -61,6 +61,10 @@ func newManager(cfg config.RTC, log *slog.Logger, tune func(*webrtc.SettingEngin
 	if err != nil {
 		return nil, err
 	}
+	restartWait := ICERestartWait
+	if cfg.RestartWait > 0 {
+		restartWait = cfg.RestartWait
+	}
 	return &Manager{
 		cfg:          cfg,
 		log:          log,
@@ -72,7 +76,7 @@ func newManager(cfg config.RTC, log *slog.Logger, tune func(*webrtc.SettingEngin
 		pending:      newCandidateQueue(),
 		turnErrors:   turn,
 		diagInterval: DiagnosisInterval,
-		restartWait:  ICERestartWait,
+		restartWait:  restartWait,
 	}, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"porthole/core-go/internal/config"
 )
 
 // ICERestartWait is how long a session whose ICE failed after it had been
@@ -13,7 +15,7 @@ import (
 // after the last packet, so a path that is gone is given up
 // 30 s + ICERestartWait after it went: a 40 s outage is survived. A
 // session that never connected still closes at once when ICE fails.
-const ICERestartWait = 60 * time.Second
+const ICERestartWait = config.DefaultICERestartWait
 
 // RestartICE applies the remote peer's ICE restart offer to the session's
 // peer connection and returns the new answer (trickle ICE: the new local

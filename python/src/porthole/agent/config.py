@@ -53,6 +53,8 @@ class SidecarConfig:
     ice_servers: tuple[str, ...] = ()
     mdns: str = "off"
     log_level: str = "info"
+    # How long a session whose ICE failed after it had connected waits for the client's ICE restart.
+    ice_restart_wait_s: int = 60
 
     def argv(self) -> list[str]:
         """Command line of porthole-core for this config (no secrets in it)."""
@@ -71,6 +73,7 @@ class SidecarConfig:
             args += ["--ice-udp-port-min", str(self.udp_port_min), "--ice-udp-port-max", str(self.udp_port_max)]
         for url in self.ice_servers:
             args += ["--ice-server", url]
+        args += ["--ice-restart-wait", f"{self.ice_restart_wait_s}s"]
         return args
 
 
@@ -184,6 +187,13 @@ def _loopback(url: str) -> bool:
     return ip.is_loopback or ip.is_unspecified  # 0.0.0.0 and :: connect to this machine too
 
 
+def _ice_restart_wait(s: dict) -> int:
+    v = _get(s, "ice_restart_wait_s", int, "sidecar", default=60)
+    if not 1 <= v <= 3600:
+        raise ConfigError("sidecar.ice_restart_wait_s: 1..3600")
+    return int(v)
+
+
 def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentConfig:
     known = {"agent", "targets", "sidecar", "admin", "policy", "audit", "recording", "screens"}
     unknown = set(raw) - known
@@ -223,6 +233,7 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
         ice_servers=_str_list(s, "ice_servers", "sidecar", ()),
         mdns=mdns,
         log_level=_get(s, "log_level", str, "sidecar", default="info"),
+        ice_restart_wait_s=_ice_restart_wait(s),
         **ports,
     )
     shell = _str_list(t, "shell", "targets", tuple(DEFAULT_SHELL))

@@ -111,6 +111,9 @@ containers = ["{CONTAINER_PATTERN}"]
 binary = "{self.core}"
 socket = "core.sock"
 ice_interfaces = ["{self.iface}"]
+# A vanished peer's session ends ~30 s after its last packet (pion), not 30 s + a minute
+# of waiting for an ICE restart nobody will make (the soak counts them within its hold).
+ice_restart_wait_s = 1
 
 [admin]
 socket = "admin.sock"
