@@ -2,10 +2,7 @@ package screen
 
 import (
 	"encoding/json"
-	"io"
 	"log/slog"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -14,64 +11,6 @@ import (
 	"porthole/core-go/internal/screen/clipboard"
 	"porthole/core-go/internal/screen/xvfbtest"
 )
-
-// The other X client of these tests is Tk (python3's tkinter): an
-// independent implementation of the selection protocol, INCR included
-// (Tk sends a selection over 4000 bytes in pieces).
-const tkOwn = `import sys, tkinter
-r = tkinter.Tk(); r.withdraw()
-r.clipboard_clear(); r.clipboard_append(sys.stdin.read()); r.update()
-print("owned", flush=True)
-r.mainloop()
-`
-
-const tkRead = `import sys, tkinter
-r = tkinter.Tk(); r.withdraw()
-sys.stdout.write(r.selection_get(selection=sys.argv[1], type="UTF8_STRING"))
-`
-
-func tk(t *testing.T, display string, script string, args ...string) *exec.Cmd {
-	t.Helper()
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Fatalf("python3 (with tkinter) is needed: %v", err)
-	}
-	cmd := exec.Command("python3", append([]string{"-c", script}, args...)...)
-	cmd.Env = append(os.Environ(), "DISPLAY="+display)
-	return cmd
-}
-
-// remoteCopy makes Tk copy text on display; it keeps the selection until
-// the test ends.
-func remoteCopy(t *testing.T, display, text string) {
-	t.Helper()
-	cmd := tk(t, display, tkOwn)
-	cmd.Stdin = strings.NewReader(text)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	buf := make([]byte, 6)
-	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "owned\n" {
-		t.Fatalf("tk did not take the clipboard: %q %v", buf, err)
-	}
-}
-
-// remotePaste reads a selection (CLIPBOARD or PRIMARY) with Tk.
-func remotePaste(t *testing.T, display, selection string) string {
-	t.Helper()
-	cmd := tk(t, display, tkRead, selection)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tk selection_get %s: %v", selection, err)
-	}
-	return string(out)
-}
 
 type clipPeer struct {
 	mu        sync.Mutex
@@ -144,17 +83,17 @@ func TestClipboardFromRemote(t *testing.T) {
 	d := xvfbtest.Start(t, 640, 480)
 	_, p := openClip(t, d, true, true)
 	small := "héllo wörld ✓ <&>"
-	remoteCopy(t, d, small)
+	xvfbtest.Copy(t, d, small)
 	if m := p.next(t); m["text"] != small {
 		t.Fatalf("got %v, want %q", m, small)
 	}
 	large := strings.Repeat("0123456789abcdé\n", 20000) // 340 KB: Tk sends it by INCR
-	remoteCopy(t, d, large)
+	xvfbtest.Copy(t, d, large)
 	if m := p.next(t); m["text"] != large {
 		t.Fatalf("large copy: got %d bytes, want %d", len(m["text"].(string)), len(large))
 	}
 	huge := strings.Repeat("x", clipboard.MaxText+1)
-	remoteCopy(t, d, huge)
+	xvfbtest.Copy(t, d, huge)
 	if m := p.next(t); m["type"] != "error" || m["code"] != clipboard.CodeClipboardTooLarge {
 		t.Fatalf("huge copy: got %v", m)
 	}
@@ -184,7 +123,7 @@ func TestClipboardToRemote(t *testing.T) {
 		t.Fatalf("reply %s", r)
 	}
 	for _, sel := range []string{"CLIPBOARD", "PRIMARY"} {
-		if got := remotePaste(t, d, sel); got != text {
+		if got := xvfbtest.Paste(t, d, sel); got != text {
 			t.Fatalf("%s: %q, want %q", sel, got, text)
 		}
 	}
@@ -196,7 +135,7 @@ func TestClipboardToRemote(t *testing.T) {
 		}
 	}
 	c.Handler.Handle(clipMsg(part, false), true)
-	if got := remotePaste(t, d, "CLIPBOARD"); got != strings.Repeat(part, 20) {
+	if got := xvfbtest.Paste(t, d, "CLIPBOARD"); got != strings.Repeat(part, 20) {
 		t.Fatalf("read back %d bytes, want %d", len(got), 20*len(part))
 	}
 	big := strings.Repeat("y", 40000)
@@ -214,7 +153,7 @@ func TestClipboardToRemote(t *testing.T) {
 		t.Fatalf("audit %+v", got)
 	}
 	// Read not allowed: a copy on the display does not reach the page.
-	remoteCopy(t, d, "secret")
+	xvfbtest.Copy(t, d, "secret")
 	c.Handler.Handle(clipMsg("after", false), true) // a round trip through the loop
 	select {
 	case m := <-p.msgs:
@@ -228,7 +167,7 @@ func TestClipboardToRemote(t *testing.T) {
 // display keeps its selection.
 func TestClipboardViewOnlyRefused(t *testing.T) {
 	d := xvfbtest.Start(t, 640, 480)
-	remoteCopy(t, d, "theirs")
+	xvfbtest.Copy(t, d, "theirs")
 	c, p := openClip(t, d, false, false)
 	for range 3 {
 		if code := replyCode(t, c.Handler.Handle(clipMsg("mine", false), true)); code != clipboard.CodeClipboardNotAllowed {
@@ -240,7 +179,7 @@ func TestClipboardViewOnlyRefused(t *testing.T) {
 			t.Fatalf("%s: %q, want %q", msg, got, code)
 		}
 	}
-	if got := remotePaste(t, d, "CLIPBOARD"); got != "theirs" {
+	if got := xvfbtest.Paste(t, d, "CLIPBOARD"); got != "theirs" {
 		t.Fatalf("display clipboard now %q", got)
 	}
 	c.Close()
