@@ -49,7 +49,7 @@ async def test_clipboard_both_ways_audited_by_size(screen_agent, xvfb) -> None:
         owner.release()
 
     records = await async_wait_for(
-        lambda: (r if len(r := audit(screen_agent, sid, "session.clipboard")) >= 2 else None),
+        lambda: r if len(r := audit(screen_agent, sid, "session.clipboard")) >= 2 else None,
         15,
         message="two session.clipboard records",
     )
