@@ -436,6 +436,8 @@ function renderSessionState(s) {
     Object.assign(state, {
       videoWidth: s.videoWidth, videoHeight: s.videoHeight, fps: s.fps, kbps: s.kbps,
       freezes: s.freezes, framesDecoded: s.framesDecoded, inputErrors: s.inputErrors, lastInputError: s.lastInputError,
+      clipboardSent: s.clipboardSent, clipboardReceived: s.clipboardReceived, clipboardCopied: s.clipboardCopied,
+      lastClipboardError: s.lastClipboardError,
     });
     $("video-size").textContent = s.videoWidth ? `${s.videoWidth}\u00d7${s.videoHeight}` : "\u2013";
     $("video-fps").textContent = String(s.fps);
