@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"porthole/core-go/internal/screen/clipboard"
@@ -56,7 +57,13 @@ func NewClipboard(cfg Config, audit func(clipboard.Transfer), log *slog.Logger) 
 }
 
 func (c *Clipboard) run(log *slog.Logger) {
+	// One OS thread for every Xlib call after the open, the close included:
+	// once the connection broke, Xlib holds its display lock for the thread
+	// that saw the I/O error, and XCloseDisplay from another one waits forever.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	defer close(c.done)
+	defer c.cb.Close()
 	for {
 		select {
 		case <-c.stop:
@@ -98,10 +105,7 @@ func (c *Clipboard) Close() {
 	default:
 	}
 	close(c.stop)
-	<-c.done
-	if c.cb != nil {
-		c.cb.Close()
-	}
+	<-c.done // the loop closed the X connection
 	c.Handler.Flush()
 }
 
