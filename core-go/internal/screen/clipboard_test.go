@@ -188,3 +188,32 @@ func TestClipboardViewOnlyRefused(t *testing.T) {
 		t.Fatalf("audit %+v", got)
 	}
 }
+
+// A paste while a copy on the display is being delivered (and the other way
+// round) completes: the X loop and the page's messages share no lock.
+func TestClipboardPasteDuringCopies(t *testing.T) {
+	d := xvfbtest.Start(t, 640, 480)
+	c, p := openClip(t, d, true, true)
+	replies := make(chan string, 20)
+	go func() {
+		for range 20 {
+			replies <- string(c.Handler.Handle(clipMsg(strings.Repeat("p", 50000), false), true))
+		}
+	}()
+	for i := range 3 {
+		xvfbtest.Copy(t, d, strings.Repeat("copy", 5000+i))
+	}
+	for i := range 20 {
+		select {
+		case r := <-replies:
+			if !strings.Contains(r, "clipboard_set") {
+				t.Fatalf("paste %d: %s", i, r)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("paste %d never answered (deadlock?)", i)
+		}
+	}
+	for len(p.msgs) > 0 {
+		<-p.msgs
+	}
+}

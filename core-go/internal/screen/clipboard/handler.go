@@ -37,13 +37,20 @@ const refusedGap = time.Second
 // Handler applies one session's clipboard messages and sends the display's
 // copies to the page. Safe for concurrent use.
 type Handler struct {
-	mu      sync.Mutex
-	set     Setter // nil when writing to the display is not allowed
-	read    bool   // the display's copies go to the page
-	audit   func(Transfer)
-	send    func([]byte) error // nil until the channel is open
-	pending []byte             // a write's text so far ("more": true)
-	over    int                // > 0: the write in progress is over MaxText, discarded; its size so far
+	set   Setter // nil when writing to the display is not allowed
+	read  bool   // the display's copies go to the page
+	audit func(Transfer)
+
+	mu   sync.Mutex         // guards send; held while a copy is sent
+	send func([]byte) error // nil until the channel is open
+
+	// wmu serializes the page's messages and guards what follows. It is
+	// held across Setter.Set, which waits for the X loop: the loop takes
+	// only mu (Copied), never wmu, so a paste and a copy at once cannot
+	// deadlock.
+	wmu     sync.Mutex
+	pending []byte // a write's text so far ("more": true)
+	over    int    // > 0: the write in progress is over MaxText, discarded; its size so far
 
 	refused     int // refused writes not yet recorded
 	lastRefused time.Time
@@ -66,8 +73,8 @@ func (h *Handler) Attach(send func([]byte) error) {
 
 // Handle applies one message from the page and returns the reply, or nil.
 func (h *Handler) Handle(data []byte, isString bool) []byte {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
 	m, perr := Parse(data, isString)
 	if perr != nil {
 		return errorReply(perr)
@@ -116,8 +123,8 @@ func (h *Handler) refuse(n int) {
 
 // Flush records refused writes not recorded yet (at the session's end).
 func (h *Handler) Flush() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
 	if h.refused > 0 {
 		h.audit(Transfer{Direction: ToRemote, Code: CodeClipboardNotAllowed, Attempts: h.refused})
 		h.refused = 0
