@@ -47,3 +47,32 @@ async def test_clipboard_both_ways_in_chromium(screen_stack, xvfb, new_page):
         assert await page.evaluate("navigator.clipboard.readText()") == FROM_REMOTE
     finally:
         owner.release()
+
+
+async def test_remote_copy_waits_in_the_panel_when_refused(screen_stack, xvfb, new_page):
+    """A browser that refuses writeText (no focus, no permission: simulated here by a writeText
+    that always rejects, as headless Chromium grants it to a focused page) keeps the copy in the
+    panel; its Copy button puts it in the clipboard (the selection and execCommand("copy"), the
+    way left when writeText is refused even on a click)."""
+    page = await new_page(viewport={"width": 1000, "height": 700}, permissions=["clipboard-read"])
+    await page.add_init_script(
+        "navigator.clipboard.writeText = () => Promise.reject(new DOMException('refused', 'NotAllowedError'))"
+    )
+    await login(page, screen_stack)
+    await pick_target(page, screen_stack, SCREEN_ID)
+    await page.click("[data-testid=open-terminal]")
+    await page.evaluate("porthole.waitState('channel', 'open', 20000)")
+    await wait_state(page, lambda s: s.get("framesDecoded", 0) > 0, "frames decoded")
+    owner = await asyncio.to_thread(xclipboard.Copy, xvfb, FROM_REMOTE)
+    try:
+        st = await wait_state(page, lambda s: s["clipboardCopied"] is not None, "the copy")
+        assert st["clipboardCopied"] is False and st["clipboardReceived"] == len(FROM_REMOTE.encode()), st
+        assert await page.is_visible("[data-testid=clip-panel]")
+        assert await page.input_value("[data-testid=clip-text]") == FROM_REMOTE
+        assert await page.inner_text("[data-testid=clip-bytes]") == str(len(FROM_REMOTE.encode()))
+        await page.click("[data-testid=clip-copy]")
+        await wait_state(page, lambda s: s["clipboardCopied"] is True, "copied from the panel")
+        assert not await page.is_visible("[data-testid=clip-panel]")
+        assert await page.evaluate("navigator.clipboard.readText()") == FROM_REMOTE
+    finally:
+        owner.release()
