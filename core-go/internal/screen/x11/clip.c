@@ -78,11 +78,18 @@ int pth_clip_set(pth_clip *c, const char *text, size_t len) {
 // INCR, as ICCCM asks (Tk refuses a property over its own limit).
 #define INCR_CHUNK (64 * 1024)
 
+// INCR_STALE: a transfer whose requestor stopped taking pieces (it exited)
+// for this long frees its slot for a new one.
+#define INCR_STALE 30
+
 // out_start begins an INCR transfer; 0 when all slots are busy.
 static int out_start(pth_clip *c, Window w, Atom prop, Atom type) {
+	time_t now = time(NULL);
 	for (int i = 0; i < PTH_CLIP_MAX_OUT; i++) {
 		pth_clip_out *o = &c->out[i];
-		if (o->text) continue;
+		if (o->text && now - o->started < INCR_STALE) continue;
+		free(o->text);
+		o->started = now;
 		o->text = malloc(c->owned_len);
 		if (!o->text) return 0;
 		memcpy(o->text, c->owned, c->owned_len);
@@ -118,6 +125,7 @@ static void out_next(pth_clip *c, XPropertyEvent *e) {
 		                (int)n);
 		o->off += n;
 		o->done = n == 0;
+		o->started = time(NULL); // alive: the requestor took a piece
 		XFlush(c->dpy);
 		return;
 	}

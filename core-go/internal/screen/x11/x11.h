@@ -4,6 +4,7 @@
 #define PORTHOLE_X11_H
 
 #include <stdint.h>
+#include <time.h>
 #include <X11/Xlib.h>
 #include <X11/extensions/XShm.h>
 #include <X11/extensions/Xdamage.h>
@@ -61,6 +62,7 @@ typedef struct {
 	char *text; // a copy: a later Set does not change a paste under way
 	size_t len, off;
 	int done;   // the last (empty) piece is written
+	time_t started;
 } pth_clip_out;
 
 #define PTH_CLIP_MAX_OUT 8
