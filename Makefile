@@ -91,7 +91,7 @@ test: setup build
 test-go:
 	cd core-go && go test -race -count=1 ./...
 
-## fuzz: every Go fuzz target (SDP, ICE candidates, ICE server URLs, terminal and input channel
+## fuzz: every Go fuzz target (SDP, ICE candidates, ICE server URLs, terminal, input and clipboard channel
 ## messages) for FUZZTIME each, one after the other, in a private network namespace
 FUZZTIME ?= 10s
 fuzz:

@@ -26,8 +26,10 @@ PACKAGES=(
   coturn
   # the shared store of several server nodes (started by the tests, never as a service)
   redis-server
-  # X11 screen path: server, content, input checks, build deps (libyuv: -lyuv)
-  xvfb xauth x11-apps x11-utils x11-xserver-utils xdotool libx11-dev libxext-dev libxtst-dev libxdamage-dev libvpx-dev libyuv-dev
+  # X11 screen path: server, content, input checks, build deps (libyuv: -lyuv; libxfixes: the clipboard)
+  xvfb xauth x11-apps x11-utils x11-xserver-utils xdotool libx11-dev libxext-dev libxtst-dev libxdamage-dev libxfixes-dev libvpx-dev libyuv-dev
+  # the clipboard tests' other X client: Tk (python3's tkinter)
+  python3-tk
   # make bench's screen reference: seed 000's GStreamer pipeline (ximagesrc, vp8enc)
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   # cgo / builds, terminals in tests

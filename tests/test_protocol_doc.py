@@ -26,7 +26,11 @@ CODE_CELL_RE = re.compile(r"^`([a-z][a-z0-9_]*)`$")
 # Go constants such as `CodeBadMessage = "bad_message"` / `ReasonPeerClosed = "peer_closed"`.
 GO_CODE_RE = re.compile(r'^\s*Code\w+\s*=\s*"([a-z0-9_]+)"', re.MULTILINE)
 GO_REASON_RE = re.compile(r'^\s*Reason\w+\s*=\s*"([a-z0-9_]+)"', re.MULTILINE)
-GO_CODE_FILES = ("core-go/internal/terminal/message.go", "core-go/internal/screen/input/message.go")
+GO_CODE_FILES = (
+    "core-go/internal/terminal/message.go",
+    "core-go/internal/screen/input/message.go",
+    "core-go/internal/screen/clipboard/message.go",
+)
 GO_REASON_FILE = "core-go/internal/rtc/limits.go"
 
 

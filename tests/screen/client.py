@@ -1,6 +1,7 @@
 """A screen client on aiortc: receives the device's VP8 track (decoded by
 aiortc's own libvpx binding) and speaks the `input` channel protocol of
-docs/protocol.md, as a third-party client would."""
+docs/protocol.md, as a third-party client would; with clipboard=True also
+the `clipboard` channel (§5c)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class ScreenClient:
-    def __init__(self, *, ice_servers: list | None = None) -> None:
+    def __init__(self, *, ice_servers: list | None = None, clipboard: bool = False) -> None:
         # Never aiortc's default (a public STUN server): none, or what a test gives (e.g. the ack's TURN).
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers or []))
         self.pc.addTransceiver("video", direction="recvonly")
@@ -31,6 +32,19 @@ class ScreenClient:
         self.channel.on("open", self.opened.set)
         self.channel.on("message", self._on_message)
         self.pc.on("track", self._on_track)
+        # The `clipboard` channel's messages from the device, in order.
+        self.clip: list[dict] = []
+        self.clip_channel = self.pc.createDataChannel("clipboard") if clipboard else None
+        if self.clip_channel is not None:
+            self.clip_channel.on("message", self._on_clip)
+
+    def _on_clip(self, msg) -> None:
+        self.clip.append(json.loads(msg))
+        self._changed.set()
+
+    def send_clip(self, obj: dict) -> None:
+        assert self.clip_channel is not None, "a ScreenClient(clipboard=True) has the clipboard channel"
+        self.clip_channel.send(json.dumps(obj))
 
     def _on_message(self, msg) -> None:
         self.replies.append(json.loads(msg))

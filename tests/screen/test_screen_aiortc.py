@@ -14,8 +14,8 @@ from tests.screen.conftest import SCREEN_ID, KeyRecorder, pointer
 RED, BLUE, GREEN, YELLOW = (255, 0, 0), (0, 0, 255), (0, 255, 0), (255, 255, 0)
 
 
-async def open_screen(agent, mode: str = "interactive") -> tuple[str, ScreenClient]:
-    client = ScreenClient()
+async def open_screen(agent, mode: str = "interactive", clipboard: bool = False) -> tuple[str, ScreenClient]:
+    client = ScreenClient(clipboard=clipboard)
     sid, token = agent.sign(SCREEN_ID, kind="screen", mode=mode)
     agent.clients.append(client)
     await agent.hub.send(

@@ -79,3 +79,4 @@ def test_input_follows_the_grant_mode(mode, allow):
         15,
     )
     assert req.screen.allow_input is allow
+    assert req.screen.allow_clipboard_read is allow, "the remote clipboard is read for interactive grants only"

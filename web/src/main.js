@@ -38,7 +38,11 @@
 //   video            the <video> of a screen session (data-testid screen)
 //   Screen sessions (a target of kind "screen"; open() picks the kind from
 //   the target) add to state: videoWidth, videoHeight, fps, kbps, freezes,
-//   framesDecoded (from getStats' inbound-rtp), inputErrors, lastInputError.
+//   framesDecoded (from getStats' inbound-rtp), inputErrors, lastInputError, and of
+//   the clipboard (interactive grants, screenclip.js): clipboardSent and
+//   clipboardReceived (bytes of the last text each way), clipboardCopied (true: the
+//   last remote copy is in the browser's clipboard; false: it waits in the clip
+//   panel), lastClipboardError.
 //   (The CSP has no 'unsafe-eval', so Playwright's string predicates in
 //   wait_for_function fail on this page; await these from page.evaluate instead,
 //   or use a context with bypass_csp=True.)
@@ -48,7 +52,9 @@
 //   (option values = device ids, data-online), target-select (option values =
 //   target ids, data-kind), host-warning, binary-mode, open-terminal,
 //   close-terminal, status, session-state, ice-state, candidate-pair, rtt, terminal,
-//   session-warning (data-reason), session-warning-message, session-extend.
+//   session-warning (data-reason), session-warning-message, session-extend,
+//   clip-panel, clip-text, clip-bytes, clip-copy, clip-dismiss (a remote copy
+//   the browser would not take without a click).
 
 import "@xterm/xterm/css/xterm.css";
 import "asciinema-player/dist/bundle/asciinema-player.css";
@@ -430,6 +436,8 @@ function renderSessionState(s) {
     Object.assign(state, {
       videoWidth: s.videoWidth, videoHeight: s.videoHeight, fps: s.fps, kbps: s.kbps,
       freezes: s.freezes, framesDecoded: s.framesDecoded, inputErrors: s.inputErrors, lastInputError: s.lastInputError,
+      clipboardSent: s.clipboardSent, clipboardReceived: s.clipboardReceived, clipboardCopied: s.clipboardCopied,
+      lastClipboardError: s.lastClipboardError,
     });
     $("video-size").textContent = s.videoWidth ? `${s.videoWidth}\u00d7${s.videoHeight}` : "\u2013";
     $("video-fps").textContent = String(s.fps);
@@ -505,6 +513,8 @@ async function openScreen(deviceId, targetId) {
   showScreen(true);
   const s = new ScreenSession({
     socket, video: $("screen"), deviceId, targetId,
+    clipPanel: { root: $("clip-panel"), text: $("clip-text"), bytes: $("clip-bytes"),
+      copy: $("clip-copy"), dismiss: $("clip-dismiss") },
     onChange: (st) => { if (session === s) renderSessionState(st); },
     onEnd: (code, message, { fatal }) => {
       if (session !== s && fatal) return;

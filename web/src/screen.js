@@ -1,10 +1,12 @@
 // One screen session: the device's VP8 video track in a <video>, and the
 // `input` data channel for pointer, wheel and keys (X keysyms) when the grant
-// allows input (docs/protocol.md, screen sessions). Signaling, ICE, closing
-// and the connection stats are the terminal session's (session.js).
+// allows input (docs/protocol.md, screen sessions), with the `clipboard`
+// channel (screenclip.js). Signaling, ICE, closing and the connection stats
+// are the terminal session's (session.js).
 
 import { TerminalSession, request } from "./session.js";
 import { keysymOf } from "./keysyms.js";
+import { ScreenClipboard, PASTE_WAIT_MS } from "./screenclip.js";
 
 // Pointer moves are coalesced to one message per animation frame: 60/s is
 // all the display can show, and a mouse reports up to 1000/s.
@@ -14,11 +16,15 @@ const MAX_WHEEL_STEPS = 20; // the protocol's limit per message
 const X_BUTTONS = [1, 2, 3, 8, 9];
 
 export class ScreenSession extends TerminalSession {
-  // opts: {socket, video, deviceId, targetId, onChange(state), onEnd(code, message)}
+  // opts: {socket, video, clipPanel, deviceId, targetId, onChange(state), onEnd(code, message)}
   constructor(opts) {
     super({ ...opts, term: null, binary: false, cols: 0, rows: 0 });
     Object.assign(this.state, { videoWidth: 0, videoHeight: 0, fps: 0, kbps: 0, freezes: 0,
-      framesDecoded: 0, inputErrors: 0, lastInputError: null });
+      framesDecoded: 0, inputErrors: 0, lastInputError: null,
+      clipboardSent: 0, clipboardReceived: 0, clipboardCopied: null, lastClipboardError: null });
+    this.clipPanel = opts.clipPanel || null;
+    this.clip = null;
+    this.pasteKey = null; // a Ctrl+V waiting for its paste event: {code, ks, up, timer}
     this.listeners = [];
     this.held = new Map(); // KeyboardEvent.code → keysym pressed, released with the same keysym
     this.pendingMove = null;
@@ -51,6 +57,12 @@ export class ScreenSession extends TerminalSession {
     };
     dc.onclose = () => this.channelClosed();
     dc.onmessage = (ev) => this.receive(ev.data);
+    // The clipboard only for an interactive grant: a viewer may not write the
+    // remote clipboard, nor read it (docs/protocol.md §5c).
+    if (this.mode !== "view") {
+      this.clip = new ScreenClipboard(pc.createDataChannel("clipboard", { ordered: true }), this.clipPanel,
+        (patch) => this.set(patch));
+    }
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     if (this.ended) return;
@@ -77,6 +89,7 @@ export class ScreenSession extends TerminalSession {
   finish(code, message, notify, delayMs = 0) {
     if (this.ended) return;
     this.releaseAll();
+    if (this.clip) this.clip.close();
     for (const [el, ev, fn] of this.listeners) el.removeEventListener(ev, fn);
     this.listeners = [];
     if (this.video) this.video.srcObject = null;
@@ -152,11 +165,31 @@ export class ScreenSession extends TerminalSession {
     this.listen(v, "keydown", (ev) => {
       const ks = keysymOf(ev);
       if (ks === null) return;
+      if (this.clip && (ev.ctrlKey || ev.metaKey) && !ev.altKey && ev.key.toLowerCase() === "v" && !ev.repeat) {
+        // Not prevented: the browser fires `paste` with its clipboard; the
+        // key goes to the remote app once the remote clipboard holds it.
+        this.pasteKey = { code: ev.code, ks, up: false,
+          timer: setTimeout(() => this.sendPasteKey(), PASTE_WAIT_MS) };
+        return;
+      }
       ev.preventDefault();
       this.held.set(ev.code, ks);
       this.sendInput({ type: "key", keysym: ks, down: true });
     });
+    this.listen(v, "paste", (ev) => {
+      ev.preventDefault();
+      const text = ev.clipboardData ? ev.clipboardData.getData("text/plain") : "";
+      if (!this.clip) return;
+      if (this.pasteKey) clearTimeout(this.pasteKey.timer);
+      if (text) this.clip.paste(text, () => this.sendPasteKey());
+      else this.sendPasteKey();
+    });
     this.listen(v, "keyup", (ev) => {
+      if (this.pasteKey && this.pasteKey.code === ev.code) {
+        this.pasteKey.up = true; // released before the remote clipboard was set: sent with the press
+        ev.preventDefault();
+        return;
+      }
       const ks = this.held.has(ev.code) ? this.held.get(ev.code) : keysymOf(ev);
       this.held.delete(ev.code);
       if (ks === null) return;
@@ -164,6 +197,17 @@ export class ScreenSession extends TerminalSession {
       this.sendInput({ type: "key", keysym: ks, down: false });
     });
     this.listen(v, "blur", () => this.releaseAll());
+  }
+
+  // The V of a Ctrl+V, after its paste reached the remote clipboard.
+  sendPasteKey() {
+    const p = this.pasteKey;
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pasteKey = null;
+    this.sendInput({ type: "key", keysym: p.ks, down: true });
+    if (p.up) this.sendInput({ type: "key", keysym: p.ks, down: false });
+    else this.held.set(p.code, p.ks);
   }
 
   // Keys still down when focus leaves are released (the device also

@@ -16,13 +16,14 @@ func screenOptions(o *rpcv1.ScreenOptions) *screen.Config {
 		return nil
 	}
 	return &screen.Config{
-		Display:    o.GetDisplay(),
-		Width:      clampInt(o.GetWidth()),
-		Height:     clampInt(o.GetHeight()),
-		FPS:        clampInt(o.GetFps()),
-		MinKbps:    clampInt(o.GetMinBitrateKbps()),
-		MaxKbps:    clampInt(o.GetMaxBitrateKbps()),
-		AllowInput: o.GetAllowInput(),
+		Display:            o.GetDisplay(),
+		Width:              clampInt(o.GetWidth()),
+		Height:             clampInt(o.GetHeight()),
+		FPS:                clampInt(o.GetFps()),
+		MinKbps:            clampInt(o.GetMinBitrateKbps()),
+		MaxKbps:            clampInt(o.GetMaxBitrateKbps()),
+		AllowInput:         o.GetAllowInput(),
+		AllowClipboardRead: o.GetAllowClipboardRead(),
 	}
 }
 
@@ -79,6 +80,11 @@ func eventToProto(e rtc.Event) *rpcv1.SessionEvent {
 		pe.Event = &rpcv1.SessionEvent_TerminalResize{TerminalResize: &rpcv1.Resize{Cols: e.Cols, Rows: e.Rows}}
 	case rtc.EventTerminalEnded:
 		pe.Event = &rpcv1.SessionEvent_TerminalEnded{TerminalEnded: &rpcv1.TerminalEnded{Reason: e.Reason, Message: e.Message}}
+	case rtc.EventClipboard:
+		c := e.Clipboard
+		pe.Event = &rpcv1.SessionEvent_Clipboard{Clipboard: &rpcv1.ClipboardTransfer{
+			Direction: c.Direction, Bytes: uint64(c.Bytes), Code: c.Code, Attempts: uint32(max(c.Attempts, 1)),
+		}}
 	}
 	return pe
 }

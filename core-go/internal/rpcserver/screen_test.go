@@ -27,8 +27,11 @@ type screenPeer struct {
 	track   chan *webrtc.TrackRemote
 }
 
-func newScreenPeer(t *testing.T) *screenPeer {
-	p := &screenPeer{Peer: testpeer.New(t, testpeer.Options{Label: "input"}), track: make(chan *webrtc.TrackRemote, 1)}
+func newScreenPeer(t *testing.T) *screenPeer { return newScreenPeerOn(t, "input") }
+
+// newScreenPeerOn is newScreenPeer whose data channel has this label.
+func newScreenPeerOn(t *testing.T, label string) *screenPeer {
+	p := &screenPeer{Peer: testpeer.New(t, testpeer.Options{Label: label}), track: make(chan *webrtc.TrackRemote, 1)}
 	if _, err := p.PC.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
 		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,8 @@ package rtc
 import (
 	"sync"
 	"time"
+
+	"porthole/core-go/internal/screen/clipboard"
 )
 
 // EventKind tells which field of an Event is set.
@@ -17,6 +19,7 @@ const (
 	EventClosed
 	EventTerminalResize
 	EventTerminalEnded
+	EventClipboard
 )
 
 // Candidate is an ICE candidate in the RTCIceCandidateInit shape. An empty
@@ -33,16 +36,17 @@ type Event struct {
 	Time      time.Time
 	Kind      EventKind
 
-	Candidate Candidate      // EventLocalCandidate
-	State     string         // EventICEState, EventPeerState
-	Label     string         // EventChannelOpened
-	Protocol  string         // EventChannelOpened
-	Reason    string         // EventClosed, EventTerminalEnded
-	Message   string         // EventClosed, EventTerminalEnded
-	Cols      uint32         // EventTerminalResize
-	Rows      uint32         // EventTerminalResize
-	ICE       *ICEDiagnosis  // EventClosed: what ICE saw before the close; nil without a peer connection
-	Terminal  *TerminalStats // EventClosed: what crossed the terminal channel; nil without one
+	Candidate Candidate           // EventLocalCandidate
+	State     string              // EventICEState, EventPeerState
+	Label     string              // EventChannelOpened
+	Protocol  string              // EventChannelOpened
+	Reason    string              // EventClosed, EventTerminalEnded
+	Message   string              // EventClosed, EventTerminalEnded
+	Cols      uint32              // EventTerminalResize
+	Rows      uint32              // EventTerminalResize
+	ICE       *ICEDiagnosis       // EventClosed: what ICE saw before the close; nil without a peer connection
+	Terminal  *TerminalStats      // EventClosed: what crossed the terminal channel; nil without one
+	Clipboard *clipboard.Transfer // EventClipboard
 }
 
 // Hub fans events out to watchers. Publishing never blocks: a watcher whose

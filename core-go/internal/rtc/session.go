@@ -45,6 +45,7 @@ type Session struct {
 	channels  []*webrtc.DataChannel
 	closing   bool
 	inputDC   *webrtc.DataChannel // a screen session's `input` channel
+	clipDC    *webrtc.DataChannel // a screen session's `clipboard` channel
 	pump      *terminal.Pump      // set once by a descriptor handoff
 	recorder  *terminal.Recorder  // the pump's recording, nil when not asked
 	lastDiag  *ICEDiagnosis       // keepDiagnosis's last snapshot while not connected

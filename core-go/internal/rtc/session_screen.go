@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"porthole/core-go/internal/screen"
+	"porthole/core-go/internal/screen/clipboard"
 	"porthole/core-go/internal/screen/input"
 	"porthole/core-go/internal/screen/vp8"
 )
@@ -20,6 +21,12 @@ import (
 // `input` channel: each is under 200 bytes, so 64 KiB is hundreds of them;
 // past it, a peer sending garbage without reading cannot grow our memory.
 const inputReplyBufferLimit = 64 << 10
+
+// clipboardBufferLimit bounds what waits on a `clipboard` channel: two
+// whole texts (clipboard.MaxText); past it copies are not sent.
+const clipboardBufferLimit = 2 * clipboard.MaxText
+
+var errClipboardBacklog = errors.New("clipboard channel backlog over its limit")
 
 // screenParts is what a screen session owns besides its peer connection.
 type screenParts struct {
@@ -30,6 +37,7 @@ type screenParts struct {
 	track      *webrtc.TrackLocalStaticSample
 	input      *input.Handler
 	closeInput func()
+	clipboard  *screen.Clipboard
 }
 
 // prepareScreen opens the display (capture and, when allowed, input) and
@@ -60,8 +68,17 @@ func (s *Session) prepareScreen(cfg screen.Config) error {
 		st.Close()
 		return err
 	}
+	audit := func(t clipboard.Transfer) {
+		s.emit(Event{Kind: EventClipboard, Clipboard: &t})
+	}
+	clip, err := screen.NewClipboard(cfg, audit, s.log)
+	if err != nil {
+		closeInput()
+		st.Close()
+		return err
+	}
 	s.screen = &screenParts{cfg: cfg, api: api, estimators: estimators, streamer: st, track: track,
-		input: h, closeInput: closeInput}
+		input: h, closeInput: closeInput, clipboard: clip}
 	return nil
 }
 
@@ -108,8 +125,12 @@ func (s *Session) readRTCP(sender *webrtc.RTPSender) {
 	}
 }
 
-// onScreenChannel accepts the one `input` channel of a screen session.
+// onScreenChannel accepts the one `input` and the one `clipboard` channel
+// of a screen session.
 func (s *Session) onScreenChannel(dc *webrtc.DataChannel) bool {
+	if dc.Label() == clipboard.Label {
+		return s.onClipboardChannel(dc)
+	}
 	s.mu.Lock()
 	if s.screen == nil || dc.Label() != input.Label || s.inputDC != nil || s.closing {
 		s.mu.Unlock()
@@ -137,6 +158,38 @@ func (s *Session) onScreenChannel(dc *webrtc.DataChannel) bool {
 	return true
 }
 
+// onClipboardChannel accepts the `clipboard` channel: the page's pastes go
+// to the display, the display's copies come back once it is open.
+func (s *Session) onClipboardChannel(dc *webrtc.DataChannel) bool {
+	s.mu.Lock()
+	if s.screen == nil || s.clipDC != nil || s.closing {
+		s.mu.Unlock()
+		return false
+	}
+	s.clipDC = dc
+	s.channels = append(s.channels, dc)
+	s.mu.Unlock()
+	h := s.screen.clipboard.Handler
+	send := func(b []byte) error {
+		if dc.BufferedAmount() > clipboardBufferLimit {
+			return errClipboardBacklog // a peer that does not read gets no more
+		}
+		return dc.SendText(string(b))
+	}
+	dc.OnMessage(func(msg webrtc.DataChannelMessage) {
+		if reply := h.Handle(msg.Data, msg.IsString); reply != nil {
+			if err := send(reply); err != nil {
+				s.log.Debug("clipboard reply not sent", "err", err)
+			}
+		}
+	})
+	dc.OnOpen(func() {
+		h.Attach(send)
+		s.emit(Event{Kind: EventChannelOpened, Label: dc.Label(), Protocol: dc.Protocol()})
+	})
+	return true
+}
+
 // startScreen starts the stream once the peer is connected.
 func (s *Session) startScreen() {
 	if s.screen != nil {
@@ -151,6 +204,7 @@ func (s *Session) stopScreen() {
 	}
 	s.screen.streamer.Close()
 	s.screen.closeInput()
+	s.screen.clipboard.Close()
 }
 
 func (s *Session) screenStats() *screen.Stats {

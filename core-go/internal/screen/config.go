@@ -63,6 +63,9 @@ type Config struct {
 	MinKbps       int
 	MaxKbps       int
 	AllowInput    bool
+	// AllowClipboardRead sends what is copied on the display to the page
+	// (writing to it needs AllowInput).
+	AllowClipboardRead bool
 }
 
 // WithDefaults fills zero fields and validates the result.

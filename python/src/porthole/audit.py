@@ -45,6 +45,7 @@ EVENT_CODES = {
     "session.ended": "PA1003",
     "session.denied": "PA1004",
     "session.input_denied": "PA1005",  # agent: input a view-only screen session sent (rate-limited records)
+    "session.clipboard": "PA1006",  # agent: screen clipboard text moved or refused (direction, bytes)
     "session.opened": "PA2000",  # server: session:open granted (grant signed)
     "session.open_denied": "PA2001",  # server: session:open refused
     "session.closed": "PA2002",  # server: the session left the server's registry

@@ -96,6 +96,12 @@ OUT_OF_RANGE = "out_of_range"
 UNKNOWN_KEYSYM = "unknown_keysym"
 DISPLAY_LOST = "display_lost"
 INJECT_FAILED = "inject_failed"
+# Codes of the screen `clipboard` channel (porthole-core, core-go/internal/screen/clipboard).
+CLIPBOARD_NOT_ALLOWED = "clipboard_not_allowed"
+CLIPBOARD_TOO_LARGE = "clipboard_too_large"
+CLIPBOARD_FAILED = "clipboard_failed"
+# The most text one clipboard copy or paste carries, bytes of UTF-8 (clipboard.MaxText).
+MAX_CLIPBOARD_TEXT = 1 << 20
 # Sessions one `session:rebind` or `agent:sessions` may re-announce (a user has at most
 # server.max_sessions_per_user, a device its agent's max_sessions; both far below this).
 MAX_REANNOUNCE = 256
@@ -110,8 +116,8 @@ HOST_NOT_ALLOWED = "host_not_allowed"
 RESTART_FAILED = "restart_failed"
 
 # Every `code` that can reach a client or a device: an `error` ack, a
-# `webrtc:error`, an HTTP error body, or an `error` message on the `terminal`
-# or `input` channel. (`login_expired` is only ever a disconnect reason.)
+# `webrtc:error`, an HTTP error body, or an `error` message on the `terminal`,
+# `input` or `clipboard` channel. (`login_expired` is only ever a disconnect reason.)
 ERROR_CODES = frozenset(
     {
         errors.BAD_REQUEST,
@@ -149,6 +155,9 @@ ERROR_CODES = frozenset(
         UNKNOWN_KEYSYM,
         DISPLAY_LOST,
         INJECT_FAILED,
+        CLIPBOARD_NOT_ALLOWED,
+        CLIPBOARD_TOO_LARGE,
+        CLIPBOARD_FAILED,
         BAD_OFFSET,
         RESTART_FAILED,
         HOST_NOT_ALLOWED,

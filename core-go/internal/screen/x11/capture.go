@@ -9,7 +9,7 @@
 package x11
 
 /*
-#cgo LDFLAGS: -lX11 -lXext -lXtst -lXdamage
+#cgo LDFLAGS: -lX11 -lXext -lXtst -lXdamage -lXfixes
 #include <stdlib.h>
 #include "x11.h"
 */

@@ -39,7 +39,13 @@ static void pth_install_handlers(void) {
 	}
 }
 
-static Display *pth_open(const char *name, volatile int *lost, char *err, int errlen) {
+int pth_take_error(void) {
+	int e = pth_x_error;
+	pth_x_error = 0;
+	return e;
+}
+
+Display *pth_open(const char *name, volatile int *lost, char *err, int errlen) {
 	pth_install_handlers();
 	Display *dpy = XOpenDisplay(name);
 	if (!dpy) {

@@ -30,6 +30,7 @@ AUDITED = frozenset(
         "session.resized",
         "session.ended",
         "session.input_denied",  # a view-only screen session's input attempts (inputaudit.py), rate limited
+        "session.clipboard",  # screen clipboard text moved or refused: direction and bytes, never content
         "recording.capped",  # the recording stopped at [recording] max_bytes; the session went on
     }
 )

@@ -68,6 +68,12 @@ class ScreenSession(Session):
         # input_not_allowed on the `input` channel for every event.
         return self.grant.mode == "interactive"
 
+    @property
+    def allow_clipboard_read(self) -> bool:
+        # The display's clipboard may hold what its user copied but never showed (a password
+        # from a manager): only an interactive grant gets it; writing needs input anyway.
+        return self.grant.mode == "interactive"
+
     def create_request(self, sdp: str) -> pb.CreateSessionRequest:
         s = self.screen
         return pb.CreateSessionRequest(
@@ -82,8 +88,16 @@ class ScreenSession(Session):
                 min_bitrate_kbps=s.min_bitrate_kbps,
                 max_bitrate_kbps=s.max_bitrate_kbps,
                 allow_input=self.allow_input,
+                allow_clipboard_read=self.allow_clipboard_read,
             ),
         )
+
+    def on_clipboard(self, c: pb.ClipboardTransfer) -> None:
+        """porthole-core moved (or refused) clipboard text: audited by size, never content."""
+        fields: dict[str, object] = {"direction": c.direction, "bytes": c.bytes}
+        if c.code:
+            fields.update(code=c.code, attempts=c.attempts)
+        self.events.publish("session.clipboard", self.id, ok=not c.code, **self.audit_fields(), **fields)
 
     def on_peer_state(self, state: str) -> None:
         """The session starts when the peer connects (the video flows from then on)."""

@@ -1,7 +1,8 @@
 """porthole-core's session event stream (WatchEvents), applied to the sessions:
 local candidates go to the server, ICE and peer states to the connection and
 the bus, an opened `terminal` channel starts the shell, a resize or the end of
-a handed-over terminal goes to its shell, a closed peer ends the session. The
+a handed-over terminal goes to its shell, a screen's clipboard transfer to the
+audit (size only), a closed peer ends the session. The
 stream is re-opened whenever it ends (a sidecar restart)."""
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ class SidecarEvents:
         elif kind == "channel_opened" and session:
             if ev.channel_opened.label == "terminal":
                 self.sessions.start_terminal(session, binary=ev.channel_opened.protocol == BINARY_PROTOCOL)
+        elif kind == "clipboard" and isinstance(session, ScreenSession):
+            session.on_clipboard(ev.clipboard)
         elif kind == "terminal_resize":
             r = ev.terminal_resize
             await self.sessions.resize(sid, r.cols, r.rows, ev.time_unix_micros / 1e6)

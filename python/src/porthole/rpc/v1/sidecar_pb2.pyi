@@ -67,7 +67,7 @@ class CreateSessionRequest(_message.Message):
     def __init__(self, session_id: _Optional[str] = ..., offer_sdp: _Optional[str] = ..., ice_servers: _Optional[_Iterable[_Union[IceServer, _Mapping]]] = ..., kind: _Optional[str] = ..., screen: _Optional[_Union[ScreenOptions, _Mapping]] = ..., relay_only: _Optional[bool] = ...) -> None: ...
 
 class ScreenOptions(_message.Message):
-    __slots__ = ("display", "width", "height", "fps", "min_bitrate_kbps", "max_bitrate_kbps", "allow_input")
+    __slots__ = ("display", "width", "height", "fps", "min_bitrate_kbps", "max_bitrate_kbps", "allow_input", "allow_clipboard_read")
     DISPLAY_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +75,7 @@ class ScreenOptions(_message.Message):
     MIN_BITRATE_KBPS_FIELD_NUMBER: _ClassVar[int]
     MAX_BITRATE_KBPS_FIELD_NUMBER: _ClassVar[int]
     ALLOW_INPUT_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_CLIPBOARD_READ_FIELD_NUMBER: _ClassVar[int]
     display: str
     width: int
     height: int
@@ -82,7 +83,8 @@ class ScreenOptions(_message.Message):
     min_bitrate_kbps: int
     max_bitrate_kbps: int
     allow_input: bool
-    def __init__(self, display: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., fps: _Optional[int] = ..., min_bitrate_kbps: _Optional[int] = ..., max_bitrate_kbps: _Optional[int] = ..., allow_input: _Optional[bool] = ...) -> None: ...
+    allow_clipboard_read: bool
+    def __init__(self, display: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., fps: _Optional[int] = ..., min_bitrate_kbps: _Optional[int] = ..., max_bitrate_kbps: _Optional[int] = ..., allow_input: _Optional[bool] = ..., allow_clipboard_read: _Optional[bool] = ...) -> None: ...
 
 class CreateSessionResponse(_message.Message):
     __slots__ = ("answer_sdp",)
@@ -119,7 +121,7 @@ class WatchEventsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class SessionEvent(_message.Message):
-    __slots__ = ("session_id", "time_unix_micros", "local_candidate", "ice_state", "peer_state", "channel_opened", "closed", "terminal_resize", "terminal_ended")
+    __slots__ = ("session_id", "time_unix_micros", "local_candidate", "ice_state", "peer_state", "channel_opened", "closed", "terminal_resize", "terminal_ended", "clipboard")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_UNIX_MICROS_FIELD_NUMBER: _ClassVar[int]
     LOCAL_CANDIDATE_FIELD_NUMBER: _ClassVar[int]
@@ -129,6 +131,7 @@ class SessionEvent(_message.Message):
     CLOSED_FIELD_NUMBER: _ClassVar[int]
     TERMINAL_RESIZE_FIELD_NUMBER: _ClassVar[int]
     TERMINAL_ENDED_FIELD_NUMBER: _ClassVar[int]
+    CLIPBOARD_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     time_unix_micros: int
     local_candidate: IceCandidate
@@ -138,7 +141,20 @@ class SessionEvent(_message.Message):
     closed: SessionClosed
     terminal_resize: Resize
     terminal_ended: TerminalEnded
-    def __init__(self, session_id: _Optional[str] = ..., time_unix_micros: _Optional[int] = ..., local_candidate: _Optional[_Union[IceCandidate, _Mapping]] = ..., ice_state: _Optional[str] = ..., peer_state: _Optional[str] = ..., channel_opened: _Optional[_Union[ChannelOpened, _Mapping]] = ..., closed: _Optional[_Union[SessionClosed, _Mapping]] = ..., terminal_resize: _Optional[_Union[Resize, _Mapping]] = ..., terminal_ended: _Optional[_Union[TerminalEnded, _Mapping]] = ...) -> None: ...
+    clipboard: ClipboardTransfer
+    def __init__(self, session_id: _Optional[str] = ..., time_unix_micros: _Optional[int] = ..., local_candidate: _Optional[_Union[IceCandidate, _Mapping]] = ..., ice_state: _Optional[str] = ..., peer_state: _Optional[str] = ..., channel_opened: _Optional[_Union[ChannelOpened, _Mapping]] = ..., closed: _Optional[_Union[SessionClosed, _Mapping]] = ..., terminal_resize: _Optional[_Union[Resize, _Mapping]] = ..., terminal_ended: _Optional[_Union[TerminalEnded, _Mapping]] = ..., clipboard: _Optional[_Union[ClipboardTransfer, _Mapping]] = ...) -> None: ...
+
+class ClipboardTransfer(_message.Message):
+    __slots__ = ("direction", "bytes", "code", "attempts")
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    direction: str
+    bytes: int
+    code: str
+    attempts: int
+    def __init__(self, direction: _Optional[str] = ..., bytes: _Optional[int] = ..., code: _Optional[str] = ..., attempts: _Optional[int] = ...) -> None: ...
 
 class TerminalEnded(_message.Message):
     __slots__ = ("reason", "message")
