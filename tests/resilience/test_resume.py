@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import secrets
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -207,5 +209,45 @@ async def test_resume_tokens_refused_each_with_its_code(tmp_path, make_container
         assert await shell_pid(good.client, "b") == pid
         await good.close()
         await sess.sio.disconnect()
+    finally:
+        await st.stop()
+
+
+def core_pid(st) -> int:
+    pids = re.findall(r"sidecar ready pid=(\d+)", st.log("agent"))
+    assert pids, st.log("agent")[-2000:]
+    return int(pids[-1])
+
+
+async def test_porthole_core_sigkilled_the_shell_survives_and_resumes(tmp_path, make_container):
+    st = await start(tmp_path, 60)
+    try:
+        c = make_container()
+        token = await login(st.url, st.username, st.password)
+        first = await open_terminal(st.url, token, st.device_id, c.name)
+        pid = await shell_pid(first.client, "a")
+        first.client.type("sleep 2; echo away-$((6*7))\r")
+        await first.client.wait_output("echo away-")
+        old = core_pid(st)
+        os.kill(old, signal.SIGKILL)
+        detached = await wait_record(st, "session.detached", first.id)
+        assert detached["reason"] == "sidecar_restarted", detached
+        await first.client.close()  # its peer went with porthole-core
+        async with asyncio.timeout(30):
+            while core_pid(st) == old:
+                await asyncio.sleep(0.2)
+
+        tok = await resume_token(first)
+        second = await open_terminal(
+            st.url, token, st.device_id, c.name, extra={"resume": {"session_id": first.id, "token": tok}}
+        )
+        try:
+            # No ring survived porthole-core: what the shell wrote meanwhile waited in its descriptor.
+            await second.client.wait_output("away-42")
+            assert await shell_pid(second.client, "b") == pid, "a new shell: not resumed"
+            resumed = await wait_record(st, "session.resumed", second.id)
+            assert resumed["replay"] == "descriptor", resumed
+        finally:
+            await second.close()
     finally:
         await st.stop()
