@@ -18,6 +18,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import socketio
+
 from porthole import devconfig, grant, resume
 from porthole.server import passwords
 from tests.support.fullstack import start_stack
@@ -249,5 +251,47 @@ async def test_porthole_core_sigkilled_the_shell_survives_and_resumes(tmp_path, 
             assert resumed["replay"] == "descriptor", resumed
         finally:
             await second.close()
+    finally:
+        await st.stop()
+
+
+async def test_resume_refused_after_access_was_revoked(tmp_path, make_container):
+    st = await start(tmp_path, 60)
+    try:
+        c = make_container()
+        token = await login(st.url, st.username, st.password)
+        sess = await open_terminal(st.url, token, st.device_id, c.name)
+        await shell_pid(sess.client, "a")
+        await detach(st, sess)
+        tok = await resume_token(sess)
+        await sess.sio.disconnect()
+
+        # The operator loses this target: the server restarts with the narrowed grant.
+        await st.stop_server()
+        cfg = st.dc.server_config
+        text = cfg.read_text()
+        assert 'targets = ["*"]' in text
+        cfg.write_text(text.replace('targets = ["*"]', 'targets = ["nothing-here-*"]', 1))
+        await st.start_server()
+
+        sio = socketio.AsyncClient(reconnection=False)
+        await sio.connect(st.url, namespaces=["/client"], auth={"token": token}, transports=["websocket"])
+        try:
+            body = {
+                "device_id": st.device_id,
+                "target_id": c.name,
+                "kind": "terminal",
+                "resume": {"session_id": sess.id, "token": tok},
+            }
+            ack = await sio.call("session:open", body, namespace="/client")
+            assert not ack["ok"] and ack["error"]["code"] == "resume_denied", ack
+        finally:
+            await sio.disconnect()
+        denied = [r for r in audit(st) if r["event"] == "session.open_denied" and r.get("code") == "resume_denied"]
+        assert denied and denied[0]["user"] == st.username, denied
+        # Nothing reached the device: no offer after the first session's, nothing resumed.
+        requested = [r["session_id"] for r in audit(st) if r["event"] == "session.requested"]
+        assert requested == [sess.id], requested
+        assert not [r for r in audit(st) if r["event"] == "session.resumed"]
     finally:
         await st.stop()
