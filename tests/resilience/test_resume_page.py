@@ -69,3 +69,21 @@ async def test_tab_reload_mid_program_resumes_same_shell_with_scrollback(tmp_pat
         assert resumed and resumed[0]["resumed_from"] == old_id, resumed
     finally:
         await st.stop()
+
+
+async def test_connection_lost_without_reload_resumes_by_itself(tmp_path, make_container, new_page):
+    """The peer connection goes (closed under the page, as a dead network path ends it): the
+    page takes the detached shell back by itself, in a new session."""
+    st = await start_stack(tmp_path, agent_keys="resume_grace_s = 60\n")
+    try:
+        c = make_container()
+        page = await open_terminal_in_page(new_page, st, c.name)
+        old_id = await page.evaluate("porthole.state.sessionId")
+        pid = await pid_of(page, "a")
+        await page.evaluate("porthole.pc.close()")
+        await page.evaluate("porthole.waitState('resumes', 1, 30000)")
+        assert await page.evaluate("porthole.state.sessionId") != old_id
+        assert await pid_of(page, "b") == pid, "a new shell: not resumed"
+        assert await page.evaluate("porthole.lastError") is None
+    finally:
+        await st.stop()

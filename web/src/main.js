@@ -593,8 +593,10 @@ async function resumeSession(sessionId, old = null) {
       code = e instanceof SessionError ? e.code : "internal";
       if (code !== "resume_not_found" && code !== "device_offline") showError(code, e.message);
     }
-    // Gone for good: nothing to take back.
-    if (["resume_denied", "resume_wrong_user", "session_not_found", "resume_invalid", "denied"].includes(code)) {
+    // Gone for good: nothing to take back (a closed connection's shell is detached at once,
+    // so not found twice there means the device does not keep it: resume is off, or it ended).
+    const gone = code === "resume_not_found" && old && old.lostHow === "channel" && i >= 1;
+    if (gone || ["resume_denied", "resume_wrong_user", "session_not_found", "resume_invalid", "denied"].includes(code)) {
       forget(sessionId);
       return null;
     }

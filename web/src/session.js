@@ -265,7 +265,7 @@ export class TerminalSession {
     this.restarting = false;
     // Refused while ICE is down: the device gave up on this peer connection (its shell is
     // detached, §2e): resume it in a new session rather than restart forever.
-    if (!this.iceUp()) this.lost();
+    if (!this.iceUp()) this.lost("restart");
   }
 
   // The network changed (online, navigator.connection): the path may be gone.
@@ -461,14 +461,17 @@ export class TerminalSession {
     this.set({ channel: "closed" });
     if (this.exited) this.finish(null, `The process exited with code ${this.exitCode}.`, true);
     else if (this.policyEnd) this.finish(this.policyEnd, null, false);
-    else if (!this.lost()) this.finish("channel_closed", null, true);
+    else if (!this.lost("channel")) this.finish("channel_closed", null, true);
   }
 
   // The connection went without an end (no exit, no policy end): the device keeps the shell
   // detached for a while (docs/protocol.md §2e). Hands over to onLost, which resumes it in a
   // new session; true when it did.
-  lost() {
+  // how: "channel" (the device closed the connection: its shell is detached at once, if
+  // resume is on there) or "restart" (an ICE restart refused: it may still be detaching).
+  lost(how) {
     if (this.ended || !this.everConnected || !this.onLost || this.exited || this.policyEnd) return false;
+    this.lostHow = how;
     this.ended = true;
     clearTimeout(this.restartTimer);
     clearInterval(this.statsTimer);
