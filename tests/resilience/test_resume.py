@@ -15,6 +15,7 @@ import re
 import secrets
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -51,7 +52,31 @@ async def shell_pid(term, tag: str) -> int:
 
 
 async def start(tmp_path, grace: float, extra_server: str = ""):
-    return await start_stack(tmp_path, agent_keys=f"resume_grace_s = {grace}\n", server_extra=extra_server)
+    return await start_stack(
+        tmp_path,
+        agent_keys=f"resume_grace_s = {grace}\n",
+        server_extra=extra_server,
+        agent_extra='\n[admin]\nsocket = "admin.sock"\n',
+    )
+
+
+async def ctl_sessions(st) -> list[dict]:
+    sock = Path(st.dc.directory) / "admin.sock"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "porthole",
+        "ctl",
+        "--socket",
+        str(sock),
+        "sessions",
+        "--json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, err.decode()
+    return json.loads(out).get("sessions", [])
 
 
 async def detach(st, sess) -> None:
@@ -77,7 +102,10 @@ async def test_resume_after_peer_connection_closed_same_shell_and_replay(tmp_pat
         first.client.type("sleep 2; echo away-$((6*7))\r")
         await first.client.wait_output("echo away-")  # the shell has the line
         await detach(st, first)
-        await asyncio.sleep(3)
+        # Detached: it still counts and shows, as such.
+        listed = {s["sessionId"]: s["state"] for s in await ctl_sessions(st)}
+        assert listed == {first.id: "detached"}, listed
+        await asyncio.sleep(2)
 
         tok = await resume_token(first)
         second = await open_terminal(

@@ -662,9 +662,11 @@ function init() {
   $("open-terminal").addEventListener("click", () => openTerminal());
   $("close-terminal").addEventListener("click", closeTerminal);
   $("login-username").focus();
-  // Leaving the page (closing the tab, reloading) does not close its terminal: the device
-  // keeps the shell detached for a while, and the page offers to resume it when it comes
-  // back (docs/protocol.md §2e; renderResumeOffers once logged in).
+  // Leaving the page (closing the tab, reloading) does not end its terminal: it tells the
+  // device at once that its peer is gone ({"type":"close"} on the channel), and the device
+  // keeps the shell detached for a while (or ends it, when resume is off there); the page
+  // offers to resume it when it comes back (docs/protocol.md §2e; renderResumeOffers).
+  window.addEventListener("pagehide", () => { if (session && !session.ended) session.send({ type: "close" }); });
   // A network change may have taken the peer connection's path: an ICE restart (§2d).
   const networkChanged = () => { if (session && !session.ended) session.networkChanged(); };
   window.addEventListener("online", networkChanged);
