@@ -103,7 +103,7 @@ async def test_resume_after_peer_connection_closed_same_shell_and_replay(tmp_pat
         await first.client.wait_output("echo away-")  # the shell has the line
         await detach(st, first)
         # Detached: it still counts and shows, as such.
-        listed = {s["sessionId"]: s["state"] for s in await ctl_sessions(st)}
+        listed = {s["session_id"]: s["state"] for s in await ctl_sessions(st)}
         assert listed == {first.id: "detached"}, listed
         await asyncio.sleep(2)
 
