@@ -117,6 +117,9 @@ async def test_resume_after_peer_connection_closed_same_shell_and_replay(tmp_pat
             assert await shell_pid(second.client, "b") == pid, "a new shell: not resumed"
             resumed = await wait_record(st, "session.resumed", second.id)
             assert resumed["resumed_from"] == first.id and resumed["pid"] is not None, resumed
+            # The shell's age goes on (max_session_s is not restarted by a resume).
+            started = await wait_record(st, "session.started", first.id)
+            assert resumed["started_at"] == started["started_at"], (resumed, started)
             ended = await wait_record(st, "session.ended", first.id)
             assert ended["reason"] == "resumed" and ended["killed"] == 0, ended
 

@@ -100,6 +100,8 @@ async def take_back(mgr: SessionManager, new: Session, old_id: str) -> None:
     await mgr.close(old_id, wire.RESUMED, in_sidecar=False)
     shell.session_id = new.id
     new.shell = shell
+    # The shell's age goes on: a resume does not restart [policy] max_session_s.
+    new.started_monotonic, new.started_wall = old.started_monotonic, old.started_wall
     log.info("terminal resumed from %s (%s)", old_id, how, extra={"session_id": new.id})
     new.events.publish(
         "session.resumed",
