@@ -124,6 +124,7 @@ server_url = {json.dumps([n.url for n in nodes])}
 secret_file = "{dc.device_secret_file.name}"
 grant_public_key = "{dc.public_key.name}"
 inventory_interval_s = 0.5
+resume_grace_s = 0
 reconnect_delay_s = {reconnect_delay_s}
 reconnect_delay_max_s = {reconnect_max_s}
 

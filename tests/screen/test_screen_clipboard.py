@@ -57,7 +57,7 @@ async def test_clipboard_both_ways_audited_by_size(screen_agent, xvfb) -> None:
         ("to_remote", n, True),
         ("from_remote", len(FROM_X.encode()), True),
     ]
-    assert records[0]["event_code"] == "PA1006"
+    assert records[0]["event_code"] == "PA1008"
     log = screen_agent.log()
     assert FROM_PAGE not in log and "copied on the display" not in log, "the audit carries sizes, never text"
     await screen_agent.hub.send("webrtc:disconnect", {"session_id": sid, "reason": "test_done"})

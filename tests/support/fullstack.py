@@ -150,6 +150,8 @@ inventory_interval_s = 0.5
         # A server in a test namespace is reached over plain http on the test's private network.
         + ("allow_insecure_http = true\n" if host != "127.0.0.1" else "")
         + agent_keys
+        # Resume off (a lost peer ends the shell) unless a test asks: tests/resilience/test_resume.py.
+        + ("" if "resume_grace_s" in agent_keys else "resume_grace_s = 0\n")
         + f"""
 [sidecar]
 binary = "{core_binary_path or core_binary()}"

@@ -51,12 +51,21 @@ async def login(url: str, username: str, password: str) -> str:
 
 
 async def open_terminal(
-    url: str, token: str, device_id: str, target_id: str, *, binary: bool = False, timeout: float = 30
+    url: str,
+    token: str,
+    device_id: str,
+    target_id: str,
+    *,
+    binary: bool = False,
+    timeout: float = 30,
+    extra: dict | None = None,
 ) -> ProductSession[TerminalClient]:
+    """extra: more fields of session:open (a resume: docs/protocol.md §4c)."""
+
     def make(ice: list[RTCIceServer]) -> TerminalClient:
         return TerminalClient(binary=binary, ice_servers=ice)
 
-    return await _open(url, token, device_id, target_id, "terminal", make, timeout)
+    return await _open(url, token, device_id, target_id, "terminal", make, timeout, extra)
 
 
 async def open_screen(
@@ -74,6 +83,7 @@ async def _open(
     kind: str,
     make_client: Callable[[list[RTCIceServer]], C],
     timeout: float,
+    extra: dict | None = None,
 ) -> ProductSession[C]:
     sio = socketio.AsyncClient(reconnection=False)
     answers: asyncio.Queue = asyncio.Queue()
@@ -88,7 +98,7 @@ async def _open(
                 if any(t["id"] == target_id for d in devices if d["id"] == device_id for t in d["targets"]):
                     break
                 await asyncio.sleep(0.3)
-        body = {"device_id": device_id, "target_id": target_id, "kind": kind}
+        body = {"device_id": device_id, "target_id": target_id, "kind": kind, **(extra or {})}
         ack = await sio.call("session:open", body, namespace="/client")
         assert ack["ok"], ack
         client = make_client(rtc_ice_servers(ack["ice_servers"]))

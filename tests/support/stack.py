@@ -102,6 +102,8 @@ secret_file = "device.secret"
 grant_public_key = "grant.pub.pem"
 inventory_interval_s = 0.5
 log_level = "debug"
+# Resume off (a lost peer ends the shell) unless a test asks: tests/resilience/test_resume.py.
+resume_grace_s = {targets.get("resume_grace_s", 0)}
 
 [targets]
 docker = true

@@ -33,6 +33,7 @@ server_url = "{url}"
 secret_file = "{dc.device_secret_file}"
 grant_public_key = "{dc.public_key}"
 inventory_interval_s = 0.5
+resume_grace_s = 0
 reconnect_delay_s = 0.2
 reconnect_delay_max_s = 1.0
 {ca_line}

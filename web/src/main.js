@@ -7,7 +7,7 @@
 // window.porthole:
 //   state            live object: {login: "logged_out"|"logged_in", user,
 //                    socket: "disconnected"|"connecting"|"connected",
-//                    session: "idle"|"opening"|"connecting"|"open"|"exited"|"closed"|"failed",
+//                    session: "idle"|"opening"|"connecting"|"open"|"exited"|"closed"|"failed"|"resuming",
 //                    sessionId, ice (RTCIceConnectionState), pc (RTCPeerConnectionState),
 //                    channel: "none"|"connecting"|"open"|"closed", binary (bool),
 //                    signaling: "connected"|"reconnecting" (a live session whose socket is
@@ -33,6 +33,13 @@
 //   most 32 KiB, sent in order with backpressure), inputBacklog (characters not yet sent),
 //   refreshDevices() → Promise, restartIce() → Promise
 //                    (an ICE restart of the live session now, as a network change makes one)
+//   resumable        detached sessions this page may take back (docs/protocol.md §2e): the
+//                    terminals this user had open in this browser that did not end, as
+//                    [{session_id, device_id, target_id, binary}]; after a reload they are
+//                    offered (data-testid resume-offers, one resume-offer button each)
+//   resume(sessionId) → Promise<newId>: resume one (as its button does); a terminal whose
+//                    connection is lost without an end is resumed by itself (state.session
+//                    "resuming", then "open"; state.resumes counts them)
 //   waitState(key, value, timeoutMs=15000) → Promise: resolves when state[key] === value
 //   waitText(substring, timeoutMs=15000) → Promise: resolves when terminalText() has it
 //   video            the <video> of a screen session (data-testid screen)
@@ -112,6 +119,8 @@ const hooks = {
   extend: () => warning.extend(),
   // An ICE restart now (as on a network change); resolves when the restart offer was sent.
   restartIce: () => (session && !session.ended ? session.restartIce(true) : Promise.resolve()),
+  get resumable() { return resumableList(); },
+  resume: (sessionId) => resumeSession(sessionId),
   waitState: (key, value, timeoutMs) => waitUntil(() => state[key] === value, timeoutMs, `state.${key} === ${value}`),
   waitText: (text, timeoutMs) => waitUntil(() => terminalText().includes(text), timeoutMs, `terminal text ${text}`),
 };
@@ -284,6 +293,7 @@ function connectSocket() {
     everConnected = true;
     setSocketState("connected");
     refreshDevices();
+    renderResumeOffers();
     if (session && !session.ended && session.state.signaling === "reconnecting") {
       session.signalingBack().then(() => setSocketState(state.socket));
     }
@@ -451,7 +461,7 @@ function renderSessionState(s) {
     ? `${s.localCandidateType}${relay} \u2192 ${s.remoteCandidateType}` : "\u2013";
   $("candidate-pair").title = s.localAddress ? `${s.localAddress} \u2192 ${s.remoteAddress}` : "";
   $("rtt").textContent = s.rttMs === null || s.rttMs === undefined ? "\u2013" : `${s.rttMs} ms`;
-  const busy = ["opening", "connecting", "open", "exited"].includes(s.session);
+  const busy = ["opening", "connecting", "open", "exited", "resuming"].includes(s.session);
   $("open-terminal").disabled = busy;
   $("close-terminal").disabled = !busy;
 }
@@ -470,12 +480,15 @@ async function openTerminal(deviceId, targetId, opts = {}) {
   showScreen(false);
   ensureTerminal();
   fit.fit();
-  term.reset();
+  if (!opts.keepScreen) term.reset();
   state.binary = binary;
   const s = new TerminalSession({
-    socket, term, deviceId, targetId, binary, cols: term.cols, rows: term.rows,
+    socket, term, deviceId, targetId, binary, cols: term.cols, rows: term.rows, resume: opts.resume || null,
     onChange: (st) => { if (session === s) renderSessionState(st); },
+    // Lost without an end: the device keeps the shell detached; take it back (§2e).
+    onLost: (lost) => { if (session === lost) resumeSession(lost.id, lost); },
     onEnd: (code, message, { fatal }) => {
+      if (fatal && s.id) forget(s.id);
       if (session !== s && fatal) return;
       if (code === "unauthenticated") tokenExpired();
       else if (code) showError(code, message);
@@ -487,6 +500,8 @@ async function openTerminal(deviceId, targetId, opts = {}) {
   try {
     await s.open();
     state.sessionId = s.id;
+    if (!s.ended) remember(s);
+    renderResumeOffers();
     term.focus();
   } catch (e) {
     const err = e instanceof SessionError ? e : new SessionError("internal", e.message);
@@ -494,6 +509,110 @@ async function openTerminal(deviceId, targetId, opts = {}) {
   }
   state.sessionId = s.id;
   return s.id;
+}
+
+// ---- resume (docs/protocol.md §2e) -------------------------------------------
+
+// The terminals of this user in this browser that did not end (localStorage, per user): after a
+// reload (or a lost connection) the device may keep their shells detached for a while.
+const RESUMABLE_KEY = "porthole.resumable";
+const RESUME_RETRY_MS = 2000;
+const RESUME_TRIES = 30;
+
+function resumableAll() {
+  try { return JSON.parse(localStorage.getItem(RESUMABLE_KEY) || "{}") || {}; } catch { return {}; }
+}
+
+function resumableList() {
+  const all = resumableAll();
+  return state.user && Array.isArray(all[state.user]) ? all[state.user] : [];
+}
+
+function saveResumable(list) {
+  if (!state.user) return;
+  const all = resumableAll();
+  all[state.user] = list.slice(-8);
+  try { localStorage.setItem(RESUMABLE_KEY, JSON.stringify(all)); } catch { /* storage full or off */ }
+}
+
+function remember(s) {
+  if (!s.id) return;
+  const entry = { session_id: s.id, device_id: s.deviceId, target_id: s.targetId, binary: !!s.binary };
+  saveResumable([...resumableList().filter((e) => e.session_id !== s.id), entry]);
+}
+
+function forget(id) {
+  saveResumable(resumableList().filter((e) => e.session_id !== id));
+  renderResumeOffers();
+}
+
+// After a reload: one "Resume" button per remembered terminal, above the terminal.
+function renderResumeOffers() {
+  let box = $("resume-offers");
+  if (!box) {
+    box = document.createElement("div");
+    box.id = "resume-offers";
+    box.dataset.testid = "resume-offers";
+    $("terminal").before(box);
+  }
+  box.replaceChildren();
+  const live = session && !session.ended ? session.id : null;
+  for (const e of resumableList()) {
+    if (e.session_id === live) continue;
+    const b = document.createElement("button");
+    b.type = "button";
+    b.dataset.testid = "resume-offer";
+    b.dataset.sessionId = e.session_id;
+    b.textContent = `Resume ${e.target_id} on ${e.device_id}`;
+    b.addEventListener("click", () => resumeSession(e.session_id));
+    box.append(b);
+  }
+  box.hidden = box.childElementCount === 0;
+}
+
+// Takes back the detached shell of sessionId: bind the old session to this socket, get a
+// resume token, open a new session with it. Retries while the device has not detached it yet.
+async function resumeSession(sessionId, old = null) {
+  const entry = resumableList().find((e) => e.session_id === sessionId)
+    || (old && { session_id: sessionId, device_id: old.deviceId, target_id: old.targetId, binary: old.binary });
+  if (!entry) return showError("resume_not_found");
+  for (let i = 0; i < RESUME_TRIES; i++) {
+    if (!socket || !socket.connected) {
+      await new Promise((r) => setTimeout(r, RESUME_RETRY_MS));
+      continue;
+    }
+    let code;
+    try {
+      await request(socket, "session:rebind", { sessions: [{ session_id: sessionId }] });
+      const tok = await request(socket, "session:resume_token", { session_id: sessionId });
+      const id = await openTerminal(entry.device_id, entry.target_id, {
+        binary: entry.binary, resume: { session_id: sessionId, token: tok.token }, keepScreen: !!old,
+      });
+      if (session && session.id === id && !session.ended) {
+        await waitUntil(() => session.ended || state.channel === "open", 60000, "the resumed channel");
+        if (!session.ended) {
+          state.resumes = (state.resumes || 0) + 1;
+          forget(sessionId);
+          return id;
+        }
+      }
+      code = hooks.lastError;
+    } catch (e) {
+      code = e instanceof SessionError ? e.code : "internal";
+      if (code !== "resume_not_found" && code !== "device_offline") showError(code, e.message);
+    }
+    // Gone for good: nothing to take back (a closed connection's shell is detached at once,
+    // so not found twice there means the device does not keep it: resume is off, or it ended).
+    const gone = code === "resume_not_found" && old && old.lostHow === "channel" && i >= 1;
+    if (gone || ["resume_denied", "resume_wrong_user", "session_not_found", "resume_invalid", "denied"].includes(code)) {
+      forget(sessionId);
+      return null;
+    }
+    await new Promise((r) => setTimeout(r, RESUME_RETRY_MS));
+  }
+  forget(sessionId);
+  showError("resume_not_found");
+  return null;
 }
 
 function targetKind(deviceId, targetId) {
@@ -553,9 +672,11 @@ function init() {
   $("open-terminal").addEventListener("click", () => openTerminal());
   $("close-terminal").addEventListener("click", closeTerminal);
   $("login-username").focus();
-  // Leaving the page (closing the tab, reloading) closes its session on purpose: a lost
-  // socket alone no longer ends it (docs/protocol.md §2c), and nothing would reattach to it.
-  window.addEventListener("pagehide", () => { if (session && !session.ended) session.close(); });
+  // Leaving the page (closing the tab, reloading) does not end its terminal: it tells the
+  // device at once that its peer is gone ({"type":"close"} on the channel), and the device
+  // keeps the shell detached for a while (or ends it, when resume is off there); the page
+  // offers to resume it when it comes back (docs/protocol.md §2e; renderResumeOffers).
+  window.addEventListener("pagehide", () => { if (session && !session.ended) session.send({ type: "close" }); });
   // A network change may have taken the peer connection's path: an ICE restart (§2d).
   const networkChanged = () => { if (session && !session.ended) session.networkChanged(); };
   window.addEventListener("online", networkChanged);

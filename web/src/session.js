@@ -102,7 +102,9 @@ function iceServers(list) {
 }
 
 export class TerminalSession {
-  // opts: {socket, term, deviceId, targetId, binary, cols, rows, onChange(state), onEnd(code, message)}
+  // opts: {socket, term, deviceId, targetId, binary, cols, rows, onChange(state), onEnd(code, message),
+  //   resume: {session_id, token} (take back a detached shell, docs/protocol.md §2e),
+  //   onLost(session): the connection went without an end (the device keeps the shell detached)}
   constructor(opts) {
     Object.assign(this, opts);
     this.id = null;
@@ -132,9 +134,11 @@ export class TerminalSession {
 
   async open() {
     this.set({ session: "opening" });
-    const ack = await request(this.socket, "session:open", {
+    const body = {
       device_id: this.deviceId, target_id: this.targetId, kind: "terminal", cols: this.cols, rows: this.rows,
-    });
+    };
+    if (this.resume) body.resume = this.resume;
+    const ack = await request(this.socket, "session:open", body);
     if (this.ended) return;
     this.id = ack.session_id;
     this.mode = ack.mode || "interactive";
@@ -144,6 +148,8 @@ export class TerminalSession {
     dc.bufferedAmountLowThreshold = INPUT_LOW_WATER;
     this.dc = dc;
     dc.onopen = () => {
+      // A resume replays the shell's scrollback first: it redraws the screen from a clean one.
+      if (this.resume) this.term.reset();
       this.set({ session: "open", channel: "open" });
       this.resize(this.term.cols, this.term.rows);
     };
@@ -257,6 +263,9 @@ export class TerminalSession {
       try { await this.pc.setLocalDescription({ type: "rollback" }); } catch { /* closed */ }
     }
     this.restarting = false;
+    // Refused while ICE is down: the device gave up on this peer connection (its shell is
+    // detached, §2e): resume it in a new session rather than restart forever.
+    if (!this.iceUp()) this.lost("restart");
   }
 
   // The network changed (online, navigator.connection): the path may be gone.
@@ -452,7 +461,25 @@ export class TerminalSession {
     this.set({ channel: "closed" });
     if (this.exited) this.finish(null, `The process exited with code ${this.exitCode}.`, true);
     else if (this.policyEnd) this.finish(this.policyEnd, null, false);
-    else this.finish("channel_closed", null, true);
+    else if (!this.lost("channel")) this.finish("channel_closed", null, true);
+  }
+
+  // The connection went without an end (no exit, no policy end): the device keeps the shell
+  // detached for a while (docs/protocol.md §2e). Hands over to onLost, which resumes it in a
+  // new session; true when it did.
+  // how: "channel" (the device closed the connection: its shell is detached at once, if
+  // resume is on there) or "restart" (an ICE restart refused: it may still be detaching).
+  lost(how) {
+    if (this.ended || !this.everConnected || !this.onLost || this.exited || this.policyEnd) return false;
+    this.lostHow = how;
+    this.ended = true;
+    clearTimeout(this.restartTimer);
+    clearInterval(this.statsTimer);
+    if (this.dc) this.dc.close();
+    if (this.pc) this.pc.close();
+    this.set({ session: "resuming", channel: "closed" });
+    this.onLost(this);
+    return true;
   }
 
   fail(err) {

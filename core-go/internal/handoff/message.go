@@ -30,6 +30,10 @@ type Header struct {
 	// written to the descriptor and the peer is told once with a
 	// `view_only` error before any output.
 	ViewOnly bool `json:"view_only,omitempty"`
+	// RingBytes > 0 makes the terminal resumable with a scrollback ring of
+	// that many bytes (at most terminal.MaxRingSize; see AttachTerminal in
+	// sidecar.proto).
+	RingBytes int `json:"ring_bytes,omitempty"`
 }
 
 // Reply answers every message.
@@ -68,6 +72,8 @@ func ParseHeader(b []byte) (Header, error) {
 		return Header{}, refuse(CodeBadHeader, "kind must be %q or %q", KindSocket, KindPTY)
 	case len(h.Preread) > terminal.MaxPreread:
 		return Header{}, refuse(CodePrereadTooLarge, "preread of %d bytes is above %d", len(h.Preread), terminal.MaxPreread)
+	case h.RingBytes < 0 || h.RingBytes > terminal.MaxRingSize:
+		return Header{}, refuse(CodeBadHeader, "ring_bytes must be 0..%d", terminal.MaxRingSize)
 	case h.RecordInput && !h.Record:
 		return Header{}, refuse(CodeBadHeader, "record_input needs record")
 	}

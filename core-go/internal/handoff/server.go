@@ -179,6 +179,7 @@ func (s *Server) handle(msg []byte, flags int, fds []int, perr error) Reply {
 	f := os.NewFile(uintptr(fd), "terminal:"+h.SessionID)
 	err = s.target.HandoffTerminal(h.SessionID, rtc.Handoff{
 		File: f, Preread: h.Preread, Record: h.Record, RecordInput: h.RecordInput, ViewOnly: h.ViewOnly,
+		RingSize: h.RingBytes,
 	})
 	if err != nil {
 		f.Close()

@@ -75,6 +75,7 @@ func eventToProto(e rtc.Event) *rpcv1.SessionEvent {
 	case rtc.EventClosed:
 		pe.Event = &rpcv1.SessionEvent_Closed{Closed: &rpcv1.SessionClosed{
 			Reason: e.Reason, Message: e.Message, Ice: iceDiagnosisToProto(e.ICE), Terminal: terminalStatsToProto(e.Terminal),
+			TerminalDetached: e.Terminal != nil && e.Terminal.Detached,
 		}}
 	case rtc.EventTerminalResize:
 		pe.Event = &rpcv1.SessionEvent_TerminalResize{TerminalResize: &rpcv1.Resize{Cols: e.Cols, Rows: e.Rows}}

@@ -32,7 +32,8 @@ func toStatus(err error) error {
 		errors.Is(err, rtc.ErrBadCandidate), errors.Is(err, rtc.ErrBadICEServer),
 		errors.Is(err, terminal.ErrOutputTooLarge), errors.Is(err, screen.ErrBadOptions):
 		code = codes.InvalidArgument
-	case errors.Is(err, rtc.ErrSessionNotFound), errors.Is(err, terminal.ErrClosed):
+	case errors.Is(err, rtc.ErrSessionNotFound), errors.Is(err, terminal.ErrClosed),
+		errors.Is(err, rtc.ErrNotDetached):
 		code = codes.NotFound
 	case errors.Is(err, rtc.ErrSessionExists), errors.Is(err, terminal.ErrAlreadyAttached),
 		errors.Is(err, terminal.ErrRecordingClaimed):
@@ -42,7 +43,8 @@ func toStatus(err error) error {
 		code = codes.ResourceExhausted
 	case errors.Is(err, rtc.ErrNotTerminal), errors.Is(err, terminal.ErrDetached),
 		errors.Is(err, screen.ErrUnavailable), errors.Is(err, rtc.ErrNoHandoff),
-		errors.Is(err, rtc.ErrNoRecording), errors.Is(err, terminal.ErrPumpEnded):
+		errors.Is(err, rtc.ErrNoRecording), errors.Is(err, terminal.ErrPumpEnded),
+		errors.Is(err, rtc.ErrHasTerminal):
 		code = codes.FailedPrecondition
 	case errors.Is(err, rtc.ErrShutdown):
 		code = codes.Unavailable

@@ -13,6 +13,7 @@ import (
 
 	"porthole/core-go/internal/config"
 	"porthole/core-go/internal/screen"
+	"porthole/core-go/internal/terminal"
 )
 
 // Manager owns every session. Its methods are safe for concurrent use.
@@ -36,7 +37,8 @@ type Manager struct {
 	sessions map[string]*Session
 	pending  *candidateQueue
 	closed   bool
-	onIdle   func() // called when the last session is removed; see OnIdle
+	onIdle   func()                             // called when the last session is removed; see OnIdle
+	detached map[string]*terminal.ResumablePump // session_detach.go
 }
 
 // CreateRequest is what CreateSession needs.
@@ -295,6 +297,7 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	m.dropAllDetached()
 	m.hub.Close()
 	return m.closer.Close()
 }

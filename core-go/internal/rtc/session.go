@@ -44,11 +44,13 @@ type Session struct {
 	termDC    *webrtc.DataChannel
 	channels  []*webrtc.DataChannel
 	closing   bool
-	inputDC   *webrtc.DataChannel // a screen session's `input` channel
-	clipDC    *webrtc.DataChannel // a screen session's `clipboard` channel
-	pump      *terminal.Pump      // set once by a descriptor handoff
-	recorder  *terminal.Recorder  // the pump's recording, nil when not asked
-	lastDiag  *ICEDiagnosis       // keepDiagnosis's last snapshot while not connected
+	inputDC   *webrtc.DataChannel     // a screen session's `input` channel
+	clipDC    *webrtc.DataChannel     // a screen session's `clipboard` channel
+	pump      *terminal.Pump          // set once by a descriptor handoff
+	recorder  *terminal.Recorder      // the pump's recording, nil when not asked
+	rpump     *terminal.ResumablePump // a resumable handoff's pump (session_detach.go)
+	served    chan struct{}           // closed when runResumable returned
+	lastDiag  *ICEDiagnosis           // keepDiagnosis's last snapshot while not connected
 	// everConnected: ICE was connected once; failTimer: the wait for an ICE
 	// restart after a failure (session_restart.go); restarts: how many.
 	everConnected bool

@@ -77,6 +77,8 @@ func (s *Session) finishClose(ctx context.Context, reason, message string, flush
 	if p != nil {
 		<-p.Done() // the descriptor is closed and the pump's goroutines gone
 	}
+	// A peer that went away (not the agent's close) leaves a resumable terminal detached.
+	detached := s.releaseResumable(!flush && reason != ReasonSidecarShutdown)
 	s.stopScreen()
 	var diag *ICEDiagnosis
 	if s.pc != nil {
@@ -87,7 +89,7 @@ func (s *Session) finishClose(ctx context.Context, reason, message string, flush
 	}
 	var term *TerminalStats
 	if b != nil {
-		term = &TerminalStats{Activity: b.Activity(), HandedOver: p != nil}
+		term = &TerminalStats{Activity: b.Activity(), HandedOver: p != nil || s.rpump != nil, Detached: detached}
 	}
 	s.m.remove(s)
 	s.endEvents(&Event{Kind: EventClosed, Reason: reason, Message: message, ICE: diag, Terminal: term})
@@ -103,6 +105,7 @@ func (s *Session) abort() {
 	}
 	s.endEvents(nil)
 	s.stopScreen()
+	s.releaseResumable(false)
 	if s.pc != nil {
 		if err := s.pc.GracefulClose(); err != nil {
 			s.log.Debug("close peer connection", "err", err)

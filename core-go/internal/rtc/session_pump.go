@@ -20,6 +20,9 @@ type Handoff struct {
 	Record, RecordInput bool
 	// ViewOnly drops the peer's input (terminal.PumpConfig.ViewOnly).
 	ViewOnly bool
+	// RingSize > 0 makes the terminal resumable (session_detach.go): it
+	// keeps this many bytes of scrollback and outlives its peer connection.
+	RingSize int
 }
 
 // HandoffTerminal makes the session pump its terminal from h.File instead
@@ -49,9 +52,11 @@ func (m *Manager) EndTerminal(ctx context.Context, id string, code int32, errCod
 		return err
 	}
 	s.mu.Lock()
-	p := s.pump
+	p, rp := s.pump, s.rpump
 	s.mu.Unlock()
 	switch {
+	case rp != nil:
+		return rp.End(ctx, code, errCode, errMessage, !noExit)
 	case p != nil:
 		return p.End(ctx, code, errCode, errMessage, !noExit)
 	case noExit:
@@ -74,7 +79,7 @@ func (s *Session) endUnattached(ctx context.Context, errCode, errMessage string)
 		return ctx.Err()
 	}
 	s.mu.Lock()
-	b, handedOver := s.term, s.pump != nil
+	b, handedOver := s.term, s.pump != nil || s.rpump != nil
 	s.mu.Unlock()
 	if handedOver {
 		return terminal.ErrAlreadyAttached
@@ -117,29 +122,30 @@ func (s *Session) handoffTerminal(h Handoff) error {
 	switch {
 	case s.closing || !s.answered:
 		return ErrSessionNotFound
-	case s.pump != nil || (s.term != nil && s.term.Attached()):
+	case s.pump != nil || s.rpump != nil || (s.term != nil && s.term.Attached()):
 		return terminal.ErrAlreadyAttached
 	}
 	var rec *terminal.Recorder
 	if h.Record {
 		rec = terminal.NewRecorder()
 	}
-	p := terminal.NewPump(terminal.PumpConfig{
+	cfg := terminal.PumpConfig{
 		File:        h.File,
 		Preread:     h.Preread,
 		Recorder:    rec,
 		RecordInput: h.RecordInput,
 		ViewOnly:    h.ViewOnly,
 		Log:         s.log,
-		Hooks: terminal.PumpHooks{
-			Resize: func(cols, rows uint32) {
-				s.emit(Event{Kind: EventTerminalResize, Cols: cols, Rows: rows})
-			},
-			Ended: func(reason, message string) {
-				s.emit(Event{Kind: EventTerminalEnded, Reason: reason, Message: message})
-			},
-		},
-	})
+		Hooks:       s.sessionHooks(),
+	}
+	if h.RingSize > 0 {
+		rp := s.newResumable(cfg, h.RingSize)
+		s.rpump, s.served, s.recorder = rp, make(chan struct{}), rec
+		go s.runResumable(rp, s.served)
+		s.log.Info("resumable terminal descriptor handed over", "ring", h.RingSize, "record", h.Record)
+		return nil
+	}
+	p := terminal.NewPump(cfg)
 	s.pump, s.recorder = p, rec
 	go s.runPump(p)
 	s.log.Info("terminal descriptor handed over", "preread", len(h.Preread), "record", h.Record, "record_input", h.RecordInput)

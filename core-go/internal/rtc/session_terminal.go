@@ -65,7 +65,7 @@ func (s *Session) AttachTerminal(ctx context.Context) (*terminal.Bridge, error) 
 		return nil, ctx.Err()
 	}
 	s.mu.Lock()
-	b, handedOver := s.term, s.pump != nil
+	b, handedOver := s.term, s.pump != nil || s.rpump != nil
 	s.mu.Unlock()
 	if handedOver {
 		return nil, terminal.ErrAlreadyAttached

@@ -33,6 +33,7 @@ type SessionStats struct {
 type TerminalStats struct {
 	terminal.Activity
 	HandedOver bool // pumped from a handed-over descriptor
+	Detached   bool // EventClosed: the resumable terminal was kept detached (session_detach.go)
 }
 
 // CandidatePair is the nominated ICE candidate pair.
@@ -85,7 +86,7 @@ func (s *Session) stats() SessionStats {
 	}
 	channels := append([]*webrtc.DataChannel(nil), s.channels...)
 	if s.term != nil {
-		st.Terminal = &TerminalStats{Activity: s.term.Activity(), HandedOver: s.pump != nil}
+		st.Terminal = &TerminalStats{Activity: s.term.Activity(), HandedOver: s.pump != nil || s.rpump != nil}
 	}
 	s.mu.Unlock()
 

@@ -45,12 +45,16 @@ EVENT_CODES = {
     "session.ended": "PA1003",
     "session.denied": "PA1004",
     "session.input_denied": "PA1005",  # agent: input a view-only screen session sent (rate-limited records)
-    "session.clipboard": "PA1006",  # agent: screen clipboard text moved or refused (direction, bytes)
+    "session.detached": "PA1006",  # agent: a terminal's connection was lost; its shell waits for a resume
+    "session.resumed": "PA1007",  # agent: a new session took back a detached shell
+    "session.clipboard": "PA1008",  # agent: screen clipboard text moved or refused (direction, bytes)
     "session.opened": "PA2000",  # server: session:open granted (grant signed)
     "session.open_denied": "PA2001",  # server: session:open refused
     "session.closed": "PA2002",  # server: the session left the server's registry
     "session.rerouted": "PA2003",  # server: a session routed to a new socket after a signaling loss
     "session.ice_restarted": "PA2004",  # server: a client's ICE restart relayed to the device
+    "session.resume_token": "PA2005",  # server: a resume token issued
+    "session.resume_denied": "PA2006",  # server: a resume token refused (not the user's, access lost)
     "login.succeeded": "PA3000",
     "login.failed": "PA3001",
     "login.rate_limited": "PA3002",

@@ -115,6 +115,17 @@ HOST_NOT_ALLOWED = "host_not_allowed"
 # as it was (its peer connection may still recover, or the client tries again).
 RESTART_FAILED = "restart_failed"
 
+# Resume (docs/protocol.md §4c): a resume token refused, each case with its own code.
+RESUME_INVALID = "resume_invalid"  # not a resume token of this server for this device and session
+RESUME_EXPIRED = "resume_expired"
+RESUME_REPLAYED = "resume_replayed"  # the token was used already (single use)
+RESUME_WRONG_USER = "resume_wrong_user"  # the token is another user's
+RESUME_DENIED = "resume_denied"  # the user's current authorization no longer allows the target
+RESUME_NOT_FOUND = "resume_not_found"  # no detached shell of that session on the device (ended, expired)
+RESUME_CODES = frozenset(
+    {RESUME_INVALID, RESUME_EXPIRED, RESUME_REPLAYED, RESUME_WRONG_USER, RESUME_DENIED, RESUME_NOT_FOUND}
+)
+
 # Every `code` that can reach a client or a device: an `error` ack, a
 # `webrtc:error`, an HTTP error body, or an `error` message on the `terminal`,
 # `input` or `clipboard` channel. (`login_expired` is only ever a disconnect reason.)
@@ -161,6 +172,7 @@ ERROR_CODES = frozenset(
         BAD_OFFSET,
         RESTART_FAILED,
         HOST_NOT_ALLOWED,
+        *RESUME_CODES,
     }
 )
 
@@ -190,6 +202,10 @@ AGENT_RESTARTED = "agent_restarted"  # a shell left by an agent that died, kille
 # The device re-announced a live session after a signaling loss and the server no longer
 # routes it (it ended while the device was away: closed, its client gone past the grace).
 SIGNALING_LOST = "signaling_lost"
+# A detached shell (its connection lost) not resumed within [agent] resume_grace_s: killed.
+DETACHED_TIMEOUT = "detached_timeout"
+# The session's shell went on in a new session (resume): this one ends, the shell does not.
+RESUMED = "resumed"
 DISCONNECT_REASONS = frozenset(
     {
         *CLIENT_REASONS,
@@ -209,6 +225,8 @@ DISCONNECT_REASONS = frozenset(
         SCREEN_LOST,
         AGENT_RESTARTED,
         SIGNALING_LOST,
+        DETACHED_TIMEOUT,
+        RESUMED,
         errors.ICE_FAILED,
         errors.INTERNAL,
         errors.SIDECAR_UNAVAILABLE,

@@ -107,7 +107,9 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     def _info(self, s: SessionSnapshot, stats: dict[str, pb.SessionStats], err: str) -> apb.SessionInfo:
         sid, g = s.id, s.grant
         live = self.metrics.live.get(sid)
-        if s.has_process or (live is not None and live.started_at):
+        if s.detached:
+            state = "detached"
+        elif s.has_process or (live is not None and live.started_at):
             state = "running"
         elif s.created:
             state = "connecting"

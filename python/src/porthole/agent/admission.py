@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from porthole import errors, grant, wire
+from porthole import errors, grant, resume, wire
 from porthole.agent import iceoffer, policy
 from porthole.agent.config import AgentConfig
 from porthole.agent.shell import TERM
@@ -33,6 +33,7 @@ class Admitted:
     cols: int
     rows: int
     ice: iceoffer.IceOffer = NO_ICE  # the device's ICE servers for this session, its policy
+    resume_from: str = ""  # the detached session whose shell this one takes back (a checked resume token)
 
 
 def size(data: dict) -> tuple[int, int]:
@@ -57,6 +58,7 @@ class Admission:
         self.sessions = sessions
         self._accepting = accepting
         self._used_grants: dict[str, float] = {}  # session id → when it may be forgotten
+        self._used_resumes: dict[str, float] = {}  # resume token id → when it may be forgotten
 
     async def check(self, data: object) -> Admitted:
         """The offer as an Admitted, or PortholeError with the code the client gets."""
@@ -90,9 +92,34 @@ class Admission:
             raise PortholeError(errors.BAD_SDP, "offer sdp missing, not a string or over 64 KiB")
         cols, rows = size(data)
         ice = iceoffer.parse(data)
-        if self.sessions.count() >= self.cfg.max_sessions:
+        resume_from = self._resume(data.get("resume"), g) if "resume" in data else ""
+        # A resume takes the place of its detached session, which already counts.
+        if self.sessions.count() >= self.cfg.max_sessions + (1 if resume_from else 0):
             raise PortholeError(errors.TOO_MANY_SESSIONS, "device session limit reached")
-        return Admitted(sid, g, target, spec, sdp, cols, rows, ice)
+        return Admitted(sid, g, target, spec, sdp, cols, rows, ice, resume_from)
+
+    def _resume(self, raw: object, g: grant.Grant) -> str:
+        """The detached session a resume token (docs/protocol.md §4c) lets this grant take back."""
+        if not isinstance(raw, dict) or not wire.session_id_ok(raw.get("session_id")):
+            raise PortholeError(errors.BAD_REQUEST, "resume must be {session_id, token}")
+        if g.kind != "terminal":
+            raise PortholeError(wire.RESUME_INVALID, "only a terminal can be resumed")
+        tok = resume.verify(raw.get("token"), self.public_key, device_id=self.cfg.device_id)
+        if tok.session_id != raw["session_id"]:
+            raise PortholeError(wire.RESUME_INVALID, "the resume token is for another session")
+        if tok.user != g.user or tok.org != g.org:
+            raise PortholeError(wire.RESUME_WRONG_USER, "the resume token is another user's")
+        if tok.token_id in self._used_resumes:
+            raise PortholeError(wire.RESUME_REPLAYED, "resume token already used")
+        self._used_resumes[tok.token_id] = tok.expires_at + grant.LEEWAY_S
+        old = self.sessions.get(tok.session_id)
+        if old is None or not old.detached:
+            raise PortholeError(wire.RESUME_NOT_FOUND, "no detached shell of that session on this device")
+        if old.grant.user != g.user or old.grant.org != g.org:
+            raise PortholeError(wire.RESUME_WRONG_USER, "that session is another user's")
+        if old.grant.target_id != g.target_id or tok.target_id != g.target_id or old.grant.mode != g.mode:
+            raise PortholeError(wire.RESUME_INVALID, "the resume is for another target or mode")
+        return tok.session_id
 
     async def _target(self, target_id: str) -> Target:
         target = self.inventory.get(target_id)
@@ -136,3 +163,5 @@ class Admission:
         now = time.time()
         for sid in [s for s, until in self._used_grants.items() if until < now]:
             del self._used_grants[sid]
+        for tid in [t for t, until in self._used_resumes.items() if until < now]:
+            del self._used_resumes[tid]

@@ -29,6 +29,8 @@ AUDITED = frozenset(
         "session.started",
         "session.resized",
         "session.ended",
+        "session.detached",  # detached.py: the shell waits for a resume
+        "session.resumed",
         "session.input_denied",  # a view-only screen session's input attempts (inputaudit.py), rate limited
         "session.clipboard",  # screen clipboard text moved or refused: direction and bytes, never content
         "recording.capped",  # the recording stopped at [recording] max_bytes; the session went on

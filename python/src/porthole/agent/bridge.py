@@ -29,7 +29,13 @@ END_TIMEOUT_S = 10.0
 
 
 async def run_terminal(
-    session: Session, stub: sidecar_pb2_grpc.SidecarStub, handoff: HandoffClient, pty: Pty, *, binary: bool
+    session: Session,
+    stub: sidecar_pb2_grpc.SidecarStub,
+    handoff: HandoffClient,
+    pty: Pty,
+    *,
+    binary: bool,
+    ring_bytes: int = 0,
 ) -> tuple[str, str]:
     """Starts the shell's process on pty and lets porthole-core pump it until it ends; returns (reason, detail)."""
     shell = session.shell
@@ -56,11 +62,20 @@ async def run_terminal(
         record=recorder is not None,
         record_input=recorder is not None and recorder.record_input,
         view_only=not shell.interactive,
+        # A recorded terminal is not resumable: its recording would not follow the shell.
+        ring_bytes=ring_bytes if recorder is None else 0,
     )
     if recorder is not None:
         shell.recording_task = asyncio.create_task(
             recording_feed.feed(stub, session.id, recorder), name=f"rec-{session.id}"
         )
+    return await wait_end(session, stub, pty)
+
+
+async def wait_end(session: Session, stub: sidecar_pb2_grpc.SidecarStub, pty: Pty) -> tuple[str, str]:
+    """Waits until the shell's process ends or the session is ended by policy; says so on the channel."""
+    shell = session.shell
+    assert shell is not None, "a terminal needs a shell"
     ended = asyncio.create_task(shell.ended.wait(), name=f"ended-{session.id}")
     ender = asyncio.create_task(session.end_requested.wait(), name=f"end-{session.id}")
     try:

@@ -102,6 +102,11 @@ class AgentConfig:
     targets: TargetsConfig = field(default_factory=TargetsConfig)
     inventory_interval_s: float = 5.0
     max_sessions: int = 64
+    # A terminal whose connection is lost keeps its shell detached this long for a resume
+    # (docs/protocol.md §4c); 0 = off: the shell is killed with its connection.
+    resume_grace_s: float = 300.0
+    # The scrollback porthole-core keeps of a detached terminal (the oldest bytes dropped).
+    resume_scrollback_bytes: int = 1 << 20
     log_level: str = "info"
     reconnect_delay_s: float = DEFAULT_RECONNECT_DELAY_S
     reconnect_delay_max_s: float = DEFAULT_RECONNECT_DELAY_MAX_S
@@ -252,6 +257,12 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
     max_sessions = _get(a, "max_sessions", int, "agent", default=64)
     if not 1 <= max_sessions <= 10000:
         raise ConfigError("agent.max_sessions: 1..10000")
+    resume_grace = _get(a, "resume_grace_s", float, "agent", default=300.0)
+    if not 0 <= resume_grace <= 86400:
+        raise ConfigError("agent.resume_grace_s: 0..86400 (0 = off)")
+    scrollback = _get(a, "resume_scrollback_bytes", int, "agent", default=1 << 20)
+    if not 4096 <= scrollback <= 16 << 20:
+        raise ConfigError("agent.resume_scrollback_bytes: 4096..16777216")
     interval = _get(a, "inventory_interval_s", float, "agent", default=5.0)
     if not 0.2 <= interval <= 3600:
         raise ConfigError("agent.inventory_interval_s: 0.2..3600")
@@ -273,6 +284,8 @@ def from_dict(raw: dict, *, base: Path, server_url: str | None = None) -> AgentC
         targets=targets,
         inventory_interval_s=interval,
         max_sessions=max_sessions,
+        resume_grace_s=float(resume_grace),
+        resume_scrollback_bytes=scrollback,
         log_level=_get(a, "log_level", str, "agent", default="info"),
         reconnect_delay_s=delay,
         reconnect_delay_max_s=delay_max,

@@ -88,6 +88,7 @@ class HandoffClient:
         record: bool = False,
         record_input: bool = False,
         view_only: bool = False,
+        ring_bytes: int = 0,
     ) -> None:
         """Gives porthole-core a duplicate of fd for this session; raises PortholeError when refused."""
         if len(preread) > MAX_PREREAD:
@@ -100,6 +101,9 @@ class HandoffClient:
             header["record_input"] = record_input
         if view_only:
             header["view_only"] = True
+        if ring_bytes:
+            # Resumable: porthole-core keeps the terminal detached when its peer goes away.
+            header["ring_bytes"] = ring_bytes
         data = json.dumps(header).encode()
         async with self._lock:
             try:

@@ -51,6 +51,11 @@ class Session:
             if grant.kind != "screen"
             else None
         )
+        # Resume (agent/resume.py): the detached session this one takes the shell of, and
+        # while this one is detached, when its grace runs out.
+        self.resume_from = ""
+        self.detached = False
+        self.detach_timer: asyncio.TimerHandle | None = None
         self.end_request: tuple[str, str] | None = None  # (code, message) asked by the watchdog
         self.end_requested = asyncio.Event()
 
@@ -115,4 +120,5 @@ class Session:
             rows=sh.rows if sh is not None else 0,
             bytes_from_peer=sh.bytes_from_peer if sh is not None else 0,
             bytes_to_peer=sh.bytes_to_peer if sh is not None else 0,
+            detached=self.detached,
         )

@@ -20,9 +20,9 @@ from typing import Protocol
 import grpc
 
 from porthole import audit, errors, wire
-from porthole.agent import handoff, policy
+from porthole.agent import detached, handoff, policy
 from porthole.agent.admission import Admitted
-from porthole.agent.bridge import run_terminal
+from porthole.agent.bridge import run_terminal, wait_end
 from porthole.agent.events import EventBus
 from porthole.agent.ptys import PtyFactory
 from porthole.agent.screen import ScreenSession
@@ -83,6 +83,20 @@ class SessionManager:
         # porthole-core's side socket: each started shell's descriptor goes there.
         self.handoff = handoff.HandoffClient(handoff.socket_path(sidecar.socket_path))
 
+    @property
+    def resume_grace_s(self) -> float:
+        return self.ptys.cfg.resume_grace_s
+
+    @property
+    def scrollback_bytes(self) -> int:
+        return self.ptys.cfg.resume_scrollback_bytes
+
+    def spawn(self, coro) -> None:
+        """Runs coro in the background, kept until done."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     # ---------------------------------------------------------------- views.SessionRegistry
 
     def ids(self) -> list[str]:
@@ -136,6 +150,7 @@ class SessionManager:
                 spec=adm.spec,
                 forbid_root=target.kind == "container" and not self.ptys.cfg.policy.allow_root,
             )
+        session.resume_from = adm.resume_from
         self._sessions[sid] = session
         # Candidates that came before the offer; from now on they wait in the connection.
         session.conn.pending_candidates[:0] = take_early(sid)
@@ -214,9 +229,16 @@ class SessionManager:
         reason = errors.INTERNAL
         try:
             stub = await self.sidecar.wait_ready(SIDECAR_WAIT_S)
-            if session.shell is not None:
-                session.shell.recorder_factory = self.ptys.recorder_for(session)
-            reason, detail = await run_terminal(session, stub, self.handoff, self.ptys.make(session), binary=binary)
+            if session.resume_from:
+                await detached.take_back(self, session, session.resume_from)
+                assert session.shell is not None and session.shell.pty is not None
+                reason, detail = await wait_end(session, stub, session.shell.pty)
+            else:
+                if session.shell is not None:
+                    session.shell.recorder_factory = self.ptys.recorder_for(session)
+                ring = self.scrollback_bytes if self.resume_grace_s > 0 else 0
+                pty = self.ptys.make(session)
+                reason, detail = await run_terminal(session, stub, self.handoff, pty, binary=binary, ring_bytes=ring)
             log.info("terminal ended: %s (%s)", reason, detail, extra={"session_id": session.id})
             if reason in _TERMINAL_ERRORS:
                 await self.outbox.error(session.id, PortholeError(reason, detail))
@@ -287,8 +309,12 @@ class SessionManager:
         session = self._sessions.pop(sid, None)
         if session is None:
             return
+        if session.detach_timer is not None:
+            session.detach_timer.cancel()
         killed = await session.stop()
         shell = session.shell
+        if self.resume_grace_s > 0 and shell is not None and shell.pty is not None:
+            await self._drop_detached(sid)
         if shell is not None and activity is not None:
             shell.apply_activity(activity)
         if in_sidecar and session.conn.created:
@@ -325,6 +351,22 @@ class SessionManager:
                 if st.HasField("terminal"):
                     session.shell.apply_activity(st.terminal)
 
+    async def _drop_detached(self, sid: str) -> None:
+        """Releases porthole-core's detached pump of sid, if it keeps one."""
+        stub = self.sidecar.stub
+        if stub is None:
+            return
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            await stub.DropTerminal(pb.DropTerminalRequest(session_id=sid), timeout=RPC_TIMEOUT_S)
+
+    def lost(self, sid: str, reason: str, detached_in_core: bool) -> bool:
+        """The peer of sid went away: keep its shell detached when resume allows; True if so."""
+        s = self._sessions.get(sid)
+        if s is None or not detached_in_core or not detached.can_detach(self, s):
+            return False
+        detached.detach(self, s, reason)
+        return True
+
     async def _close_in_sidecar(self, sid: str, reason: str) -> None:
         stub = self.sidecar.stub
         if stub is None:
@@ -335,10 +377,17 @@ class SessionManager:
     async def sidecar_lost(self) -> None:
         """porthole-core died: every session on it ends (their peer connections went with it).
 
-        Their shells are killed and the agent's copies of their descriptors closed
-        (keeping them across a restart is the resume issue's); the audit records
-        each end with reason sidecar_restarted."""
+        A terminal that may be resumed (detached.py) keeps its shell detached: the
+        agent has its descriptor and hands it to the new porthole-core on resume.
+        The others are killed; the audit records each end with reason sidecar_restarted."""
         self.handoff.close()  # the next handoff connects to the new porthole-core
         for sid in list(self._sessions):
+            s = self._sessions.get(sid)
+            if s is not None and s.detached:
+                continue  # already waiting for a resume; its pump went with porthole-core
+            if s is not None and detached.can_detach(self, s):
+                # The shell survives: we keep its descriptor; a resume hands it to the new porthole-core.
+                detached.detach(self, s, wire.SIDECAR_RESTARTED)
+                continue
             await self.outbox.error(sid, PortholeError(errors.SIDECAR_UNAVAILABLE, "WebRTC engine restarted"))
             await self.close(sid, wire.SIDECAR_RESTARTED, in_sidecar=False)

@@ -99,7 +99,11 @@ class SidecarEvents:
             self.sessions.terminal_ended(sid, ev.terminal_ended.reason, ev.terminal_ended.message)
         elif kind == "closed" and session:
             reason = ev.closed.reason or NO_REASON
+            activity = ev.closed.terminal if ev.closed.HasField("terminal") else None
+            if activity is not None and session.shell is not None:
+                session.shell.apply_activity(activity)
+            if self.sessions.lost(sid, reason, ev.closed.terminal_detached):
+                return  # the shell waits for a resume (detached.py); nothing ended
             if reason in _ICE_FAILURES:
                 await self.outbox.error(sid, PortholeError(errors.ICE_FAILED, ev.closed.message or reason))
-            activity = ev.closed.terminal if ev.closed.HasField("terminal") else None
             await self.sessions.close(sid, reason, in_sidecar=False, activity=activity)

@@ -38,6 +38,7 @@ class SessionSnapshot:
     rows: int
     bytes_from_peer: int  # input written to the process (porthole-core's count, as last reported)
     bytes_to_peer: int  # output sent to the peer (likewise)
+    detached: bool = False  # its connection is lost; the shell waits for a resume (resume.py)
 
 
 class SessionRegistry(Protocol):

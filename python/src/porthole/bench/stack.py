@@ -103,6 +103,8 @@ server_url = "{dc.url}"
 secret_file = "{dc.device_secret_file.name}"
 grant_public_key = "{dc.public_key.name}"
 max_sessions = {MAX_SESSIONS}
+# Off: a round's clients drop their peers, and detached shells would hold slots (and rings).
+resume_grace_s = 0
 
 [targets]
 containers = ["{CONTAINER_PATTERN}"]

@@ -29,6 +29,8 @@ RECORDS = {
     "session.closed": "session.closed",
     "session.rerouted": "session.rerouted",
     "session.ice_restarted": "session.ice_restarted",
+    "session.resume_token": "session.resume_token",
+    "session.resume_denied": "session.resume_denied",
     "client.denied": "connect.denied",
     "device.denied": "device.denied",
 }

@@ -16,7 +16,7 @@ import socketio
 
 from porthole import errors, grant, wire
 from porthole.errors import PortholeError
-from porthole.server import clientaddr, execopts, ice, payloads
+from porthole.server import clientaddr, execopts, ice, payloads, resume_ns
 from porthole.server.auditing import clean
 from porthole.server.auth import TokenRevoked, Tokens, token_problem
 from porthole.server.authz import Policy
@@ -57,6 +57,7 @@ class ClientNamespace(EventNamespace):
             "webrtc:restart": self.restart,
             "webrtc:disconnect": self.disconnect_session,
             "session:extend": self.extend,
+            "session:resume_token": self.resume_token,
         }
 
     async def on_connect(self, sid: str, environ: dict, auth: Any) -> None:
@@ -183,7 +184,14 @@ class ClientNamespace(EventNamespace):
             raise PortholeError(errors.UNAUTHENTICATED, "unknown user")
         req = payloads.open_request(data)
         options = execopts.parse(data)
-        mode = self.policy.authorize(user, req.device_id, req.target_id, req.kind, req.mode)
+        resuming = isinstance(data, dict) and "resume" in data
+        if resuming:
+            options["resume"] = resume_ns.check_open(
+                data["resume"], self.signing_key.public_key(), user, req.device_id, req.target_id
+            )
+            mode = resume_ns.authorize(self.policy, user, req.device_id, req.target_id, req.kind, req.mode)
+        else:
+            mode = self.policy.authorize(user, req.device_id, req.target_id, req.kind, req.mode)
         agent = await self.hub.store.agent_for(req.device_id)
         if agent is None:
             raise PortholeError(errors.DEVICE_OFFLINE, "the device is offline")
@@ -194,7 +202,8 @@ class ClientNamespace(EventNamespace):
             raise PortholeError(errors.BAD_REQUEST, f"this target cannot be opened as a {req.kind}")
         cfg = self.hub.config.server
         await self.hub.expire_unoffered()  # a session past its grant holds no slot
-        if await self.hub.store.count_sessions(user.name) >= cfg.max_sessions_per_user:
+        # A resume takes the place of its detached session, which still counts.
+        if await self.hub.store.count_sessions(user.name) >= cfg.max_sessions_per_user + int(resuming):
             raise PortholeError(errors.TOO_MANY_SESSIONS, f"at most {cfg.max_sessions_per_user} sessions at once")
         session_id = new_session_id()
         signed = grant.sign(
@@ -337,6 +346,24 @@ class ClientNamespace(EventNamespace):
         why = wire.client_reason(payloads.reason(d, wire.USER_CLOSED))
         await self.hub.end_session(s, "client", agent=("webrtc:disconnect", {"session_id": s.id, "reason": why}))
         return {"ok": True}
+
+    async def resume_token(self, sid: str, data: Any) -> dict[str, Any]:
+        """A resume token for one of this client's sessions (resume_ns.py), audited either way."""
+        d = payloads.obj(data)
+        conn = await self._conn(sid)
+        who: dict[str, Any] = {"user": conn.user, "org": conn.org}
+        try:
+            s = await self._own_session(sid, d)
+            who.update(device=s.device_id, target=s.target_id, kind=s.kind)
+            user = self.policy.user(conn.user)
+            if user is None:
+                raise PortholeError(wire.RESUME_DENIED, "unknown user")
+            out = resume_ns.issue(self.signing_key, self.policy, user, s, self.hub.config.server.resume_token_ttl_s)
+        except PortholeError as e:
+            self.hub.events.publish("session.resume_denied", d.get("session_id"), ok=False, code=e.code, **who)
+            raise
+        self.hub.events.publish("session.resume_token", s.id, **who)
+        return out
 
     async def extend(self, sid: str, data: Any) -> dict[str, Any]:
         """The user asks to stay: relayed to the device, whose answer is the ack (not_extendable, ...)."""

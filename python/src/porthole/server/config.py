@@ -80,6 +80,8 @@ class ServerSettings:
     # How long a session outlives the loss of its client's or its device's socket, waiting to be
     # re-announced (session:rebind, agent:sessions); 0: a lost socket ends its sessions at once.
     signaling_grace_s: int = 60
+    # Lifetime of a resume token (session:resume_token; docs/protocol.md §4c).
+    resume_token_ttl_s: int = 30
     # Bearer token for GET /metrics; None = loopback clients only (docs/ctl.md).
     metrics_token_file: Path | None = None
     # tls_cert + tls_key: HTTPS and WSS served by this process (tls.py); None = plain HTTP.
@@ -277,6 +279,7 @@ def _server(data: object, base_dir: Path) -> ServerSettings:
         tls=_tls(t, base_dir),
         redis_url=_redis_url(t, "redis_url"),
         signaling_grace_s=t.int_in("signaling_grace_s", DEFAULT_SIGNALING_GRACE_S, 0, 3600),
+        resume_token_ttl_s=t.int_in("resume_token_ttl_s", 30, 1, 600),
         allowed_hosts=tuple(allowed_hosts),
     )
     t.done()

@@ -201,7 +201,8 @@ type SessionInfo struct {
 	// Where the session is in its life, as the agent sees it: "negotiating"
 	// (offer accepted, answer not yet out), "connecting" (answer out, waiting
 	// for the data channel), "running" (bridged: the process runs or the
-	// screen streams).
+	// screen streams), "detached" (a terminal whose connection was lost: its
+	// shell waits for a resume, docs/protocol.md §2e).
 	State string `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
 	// From the grant the server signed (verified by the agent).
 	User     string `protobuf:"bytes,10,opt,name=user,proto3" json:"user,omitempty"`

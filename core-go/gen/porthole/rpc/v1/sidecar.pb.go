@@ -41,6 +41,174 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type AttachTerminalRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FromSessionId string                 `protobuf:"bytes,1,opt,name=from_session_id,json=fromSessionId,proto3" json:"from_session_id,omitempty"`
+	ToSessionId   string                 `protobuf:"bytes,2,opt,name=to_session_id,json=toSessionId,proto3" json:"to_session_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachTerminalRequest) Reset() {
+	*x = AttachTerminalRequest{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachTerminalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachTerminalRequest) ProtoMessage() {}
+
+func (x *AttachTerminalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachTerminalRequest.ProtoReflect.Descriptor instead.
+func (*AttachTerminalRequest) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *AttachTerminalRequest) GetFromSessionId() string {
+	if x != nil {
+		return x.FromSessionId
+	}
+	return ""
+}
+
+func (x *AttachTerminalRequest) GetToSessionId() string {
+	if x != nil {
+		return x.ToSessionId
+	}
+	return ""
+}
+
+type AttachTerminalResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachTerminalResponse) Reset() {
+	*x = AttachTerminalResponse{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachTerminalResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachTerminalResponse) ProtoMessage() {}
+
+func (x *AttachTerminalResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachTerminalResponse.ProtoReflect.Descriptor instead.
+func (*AttachTerminalResponse) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{1}
+}
+
+type DropTerminalRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropTerminalRequest) Reset() {
+	*x = DropTerminalRequest{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropTerminalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropTerminalRequest) ProtoMessage() {}
+
+func (x *DropTerminalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropTerminalRequest.ProtoReflect.Descriptor instead.
+func (*DropTerminalRequest) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DropTerminalRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+type DropTerminalResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropTerminalResponse) Reset() {
+	*x = DropTerminalResponse{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropTerminalResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropTerminalResponse) ProtoMessage() {}
+
+func (x *DropTerminalResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropTerminalResponse.ProtoReflect.Descriptor instead.
+func (*DropTerminalResponse) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{3}
+}
+
 type RestartIceRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
@@ -52,7 +220,7 @@ type RestartIceRequest struct {
 
 func (x *RestartIceRequest) Reset() {
 	*x = RestartIceRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[0]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -64,7 +232,7 @@ func (x *RestartIceRequest) String() string {
 func (*RestartIceRequest) ProtoMessage() {}
 
 func (x *RestartIceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[0]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -77,7 +245,7 @@ func (x *RestartIceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartIceRequest.ProtoReflect.Descriptor instead.
 func (*RestartIceRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{0}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RestartIceRequest) GetSessionId() string {
@@ -103,7 +271,7 @@ type RestartIceResponse struct {
 
 func (x *RestartIceResponse) Reset() {
 	*x = RestartIceResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[1]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -115,7 +283,7 @@ func (x *RestartIceResponse) String() string {
 func (*RestartIceResponse) ProtoMessage() {}
 
 func (x *RestartIceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[1]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -128,7 +296,7 @@ func (x *RestartIceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartIceResponse.ProtoReflect.Descriptor instead.
 func (*RestartIceResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{1}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RestartIceResponse) GetAnswerSdp() string {
@@ -151,7 +319,7 @@ type TestTurnRequest struct {
 
 func (x *TestTurnRequest) Reset() {
 	*x = TestTurnRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -163,7 +331,7 @@ func (x *TestTurnRequest) String() string {
 func (*TestTurnRequest) ProtoMessage() {}
 
 func (x *TestTurnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -176,7 +344,7 @@ func (x *TestTurnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestTurnRequest.ProtoReflect.Descriptor instead.
 func (*TestTurnRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{2}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TestTurnRequest) GetIceServers() []*IceServer {
@@ -212,7 +380,7 @@ type TestTurnResponse struct {
 
 func (x *TestTurnResponse) Reset() {
 	*x = TestTurnResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -224,7 +392,7 @@ func (x *TestTurnResponse) String() string {
 func (*TestTurnResponse) ProtoMessage() {}
 
 func (x *TestTurnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -237,7 +405,7 @@ func (x *TestTurnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestTurnResponse.ProtoReflect.Descriptor instead.
 func (*TestTurnResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{3}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TestTurnResponse) GetRelayCandidates() []*IceCandidateInfo {
@@ -283,7 +451,7 @@ type IceServer struct {
 
 func (x *IceServer) Reset() {
 	*x = IceServer{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -295,7 +463,7 @@ func (x *IceServer) String() string {
 func (*IceServer) ProtoMessage() {}
 
 func (x *IceServer) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -308,7 +476,7 @@ func (x *IceServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceServer.ProtoReflect.Descriptor instead.
 func (*IceServer) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{4}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *IceServer) GetUrls() []string {
@@ -358,7 +526,7 @@ type CreateSessionRequest struct {
 
 func (x *CreateSessionRequest) Reset() {
 	*x = CreateSessionRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -370,7 +538,7 @@ func (x *CreateSessionRequest) String() string {
 func (*CreateSessionRequest) ProtoMessage() {}
 
 func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -383,7 +551,7 @@ func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSessionRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{5}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateSessionRequest) GetSessionId() string {
@@ -466,7 +634,7 @@ type ScreenOptions struct {
 
 func (x *ScreenOptions) Reset() {
 	*x = ScreenOptions{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -478,7 +646,7 @@ func (x *ScreenOptions) String() string {
 func (*ScreenOptions) ProtoMessage() {}
 
 func (x *ScreenOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -491,7 +659,7 @@ func (x *ScreenOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScreenOptions.ProtoReflect.Descriptor instead.
 func (*ScreenOptions) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{6}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ScreenOptions) GetDisplay() string {
@@ -560,7 +728,7 @@ type CreateSessionResponse struct {
 
 func (x *CreateSessionResponse) Reset() {
 	*x = CreateSessionResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -572,7 +740,7 @@ func (x *CreateSessionResponse) String() string {
 func (*CreateSessionResponse) ProtoMessage() {}
 
 func (x *CreateSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -585,7 +753,7 @@ func (x *CreateSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionResponse.ProtoReflect.Descriptor instead.
 func (*CreateSessionResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{7}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateSessionResponse) GetAnswerSdp() string {
@@ -611,7 +779,7 @@ type IceCandidate struct {
 
 func (x *IceCandidate) Reset() {
 	*x = IceCandidate{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -623,7 +791,7 @@ func (x *IceCandidate) String() string {
 func (*IceCandidate) ProtoMessage() {}
 
 func (x *IceCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -636,7 +804,7 @@ func (x *IceCandidate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidate.ProtoReflect.Descriptor instead.
 func (*IceCandidate) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{8}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *IceCandidate) GetCandidate() string {
@@ -670,7 +838,7 @@ type AddRemoteCandidateRequest struct {
 
 func (x *AddRemoteCandidateRequest) Reset() {
 	*x = AddRemoteCandidateRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -682,7 +850,7 @@ func (x *AddRemoteCandidateRequest) String() string {
 func (*AddRemoteCandidateRequest) ProtoMessage() {}
 
 func (x *AddRemoteCandidateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -695,7 +863,7 @@ func (x *AddRemoteCandidateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRemoteCandidateRequest.ProtoReflect.Descriptor instead.
 func (*AddRemoteCandidateRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{9}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AddRemoteCandidateRequest) GetSessionId() string {
@@ -722,7 +890,7 @@ type AddRemoteCandidateResponse struct {
 
 func (x *AddRemoteCandidateResponse) Reset() {
 	*x = AddRemoteCandidateResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -734,7 +902,7 @@ func (x *AddRemoteCandidateResponse) String() string {
 func (*AddRemoteCandidateResponse) ProtoMessage() {}
 
 func (x *AddRemoteCandidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -747,7 +915,7 @@ func (x *AddRemoteCandidateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRemoteCandidateResponse.ProtoReflect.Descriptor instead.
 func (*AddRemoteCandidateResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{10}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AddRemoteCandidateResponse) GetQueued() bool {
@@ -765,7 +933,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -777,7 +945,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -790,7 +958,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{11}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{15}
 }
 
 type SessionEvent struct {
@@ -815,7 +983,7 @@ type SessionEvent struct {
 
 func (x *SessionEvent) Reset() {
 	*x = SessionEvent{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -827,7 +995,7 @@ func (x *SessionEvent) String() string {
 func (*SessionEvent) ProtoMessage() {}
 
 func (x *SessionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -840,7 +1008,7 @@ func (x *SessionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent.ProtoReflect.Descriptor instead.
 func (*SessionEvent) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{12}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SessionEvent) GetSessionId() string {
@@ -1025,7 +1193,7 @@ type ClipboardTransfer struct {
 
 func (x *ClipboardTransfer) Reset() {
 	*x = ClipboardTransfer{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1037,7 +1205,7 @@ func (x *ClipboardTransfer) String() string {
 func (*ClipboardTransfer) ProtoMessage() {}
 
 func (x *ClipboardTransfer) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1050,7 +1218,7 @@ func (x *ClipboardTransfer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClipboardTransfer.ProtoReflect.Descriptor instead.
 func (*ClipboardTransfer) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{13}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ClipboardTransfer) GetDirection() string {
@@ -1094,7 +1262,7 @@ type TerminalEnded struct {
 
 func (x *TerminalEnded) Reset() {
 	*x = TerminalEnded{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1106,7 +1274,7 @@ func (x *TerminalEnded) String() string {
 func (*TerminalEnded) ProtoMessage() {}
 
 func (x *TerminalEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1119,7 +1287,7 @@ func (x *TerminalEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalEnded.ProtoReflect.Descriptor instead.
 func (*TerminalEnded) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{14}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TerminalEnded) GetReason() string {
@@ -1149,7 +1317,7 @@ type ChannelOpened struct {
 
 func (x *ChannelOpened) Reset() {
 	*x = ChannelOpened{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1161,7 +1329,7 @@ func (x *ChannelOpened) String() string {
 func (*ChannelOpened) ProtoMessage() {}
 
 func (x *ChannelOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1174,7 +1342,7 @@ func (x *ChannelOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelOpened.ProtoReflect.Descriptor instead.
 func (*ChannelOpened) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{15}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ChannelOpened) GetLabel() string {
@@ -1211,14 +1379,17 @@ type SessionClosed struct {
 	// agent's audit of the end counts bytes from it; SessionStats.terminal
 	// is gone with the session). Absent for a screen session or a terminal
 	// whose channel never opened.
-	Terminal      *TerminalActivity `protobuf:"bytes,30,opt,name=terminal,proto3" json:"terminal,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Terminal *TerminalActivity `protobuf:"bytes,30,opt,name=terminal,proto3" json:"terminal,omitempty"`
+	// The terminal was resumable and is kept detached (see AttachTerminal):
+	// its process still runs and its output goes to the scrollback ring.
+	TerminalDetached bool `protobuf:"varint,50,opt,name=terminal_detached,json=terminalDetached,proto3" json:"terminal_detached,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *SessionClosed) Reset() {
 	*x = SessionClosed{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1230,7 +1401,7 @@ func (x *SessionClosed) String() string {
 func (*SessionClosed) ProtoMessage() {}
 
 func (x *SessionClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1243,7 +1414,7 @@ func (x *SessionClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionClosed.ProtoReflect.Descriptor instead.
 func (*SessionClosed) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{16}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SessionClosed) GetReason() string {
@@ -1274,6 +1445,13 @@ func (x *SessionClosed) GetTerminal() *TerminalActivity {
 	return nil
 }
 
+func (x *SessionClosed) GetTerminalDetached() bool {
+	if x != nil {
+		return x.TerminalDetached
+	}
+	return false
+}
+
 // Agent → sidecar on the Terminal stream.
 type TerminalFromAgent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1290,7 +1468,7 @@ type TerminalFromAgent struct {
 
 func (x *TerminalFromAgent) Reset() {
 	*x = TerminalFromAgent{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1302,7 +1480,7 @@ func (x *TerminalFromAgent) String() string {
 func (*TerminalFromAgent) ProtoMessage() {}
 
 func (x *TerminalFromAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1315,7 +1493,7 @@ func (x *TerminalFromAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalFromAgent.ProtoReflect.Descriptor instead.
 func (*TerminalFromAgent) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{17}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TerminalFromAgent) GetFrame() isTerminalFromAgent_Frame {
@@ -1405,7 +1583,7 @@ type Attach struct {
 
 func (x *Attach) Reset() {
 	*x = Attach{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1417,7 +1595,7 @@ func (x *Attach) String() string {
 func (*Attach) ProtoMessage() {}
 
 func (x *Attach) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1430,7 +1608,7 @@ func (x *Attach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attach.ProtoReflect.Descriptor instead.
 func (*Attach) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{18}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Attach) GetSessionId() string {
@@ -1449,7 +1627,7 @@ type Exit struct {
 
 func (x *Exit) Reset() {
 	*x = Exit{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1461,7 +1639,7 @@ func (x *Exit) String() string {
 func (*Exit) ProtoMessage() {}
 
 func (x *Exit) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1474,7 +1652,7 @@ func (x *Exit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exit.ProtoReflect.Descriptor instead.
 func (*Exit) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{19}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Exit) GetCode() int32 {
@@ -1495,7 +1673,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1507,7 +1685,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1520,7 +1698,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{20}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Error) GetCode() string {
@@ -1553,7 +1731,7 @@ type TerminalFromPeer struct {
 
 func (x *TerminalFromPeer) Reset() {
 	*x = TerminalFromPeer{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1565,7 +1743,7 @@ func (x *TerminalFromPeer) String() string {
 func (*TerminalFromPeer) ProtoMessage() {}
 
 func (x *TerminalFromPeer) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1578,7 +1756,7 @@ func (x *TerminalFromPeer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalFromPeer.ProtoReflect.Descriptor instead.
 func (*TerminalFromPeer) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{21}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TerminalFromPeer) GetFrame() isTerminalFromPeer_Frame {
@@ -1667,7 +1845,7 @@ type Attached struct {
 
 func (x *Attached) Reset() {
 	*x = Attached{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1679,7 +1857,7 @@ func (x *Attached) String() string {
 func (*Attached) ProtoMessage() {}
 
 func (x *Attached) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1692,7 +1870,7 @@ func (x *Attached) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attached.ProtoReflect.Descriptor instead.
 func (*Attached) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{22}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Attached) GetBinary() bool {
@@ -1712,7 +1890,7 @@ type Resize struct {
 
 func (x *Resize) Reset() {
 	*x = Resize{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +1902,7 @@ func (x *Resize) String() string {
 func (*Resize) ProtoMessage() {}
 
 func (x *Resize) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +1915,7 @@ func (x *Resize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resize.ProtoReflect.Descriptor instead.
 func (*Resize) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{23}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Resize) GetCols() uint32 {
@@ -1763,7 +1941,7 @@ type Close struct {
 
 func (x *Close) Reset() {
 	*x = Close{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1775,7 +1953,7 @@ func (x *Close) String() string {
 func (*Close) ProtoMessage() {}
 
 func (x *Close) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1788,7 +1966,7 @@ func (x *Close) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Close.ProtoReflect.Descriptor instead.
 func (*Close) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{24}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Close) GetReason() string {
@@ -1818,7 +1996,7 @@ type EndTerminalRequest struct {
 
 func (x *EndTerminalRequest) Reset() {
 	*x = EndTerminalRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1830,7 +2008,7 @@ func (x *EndTerminalRequest) String() string {
 func (*EndTerminalRequest) ProtoMessage() {}
 
 func (x *EndTerminalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1843,7 +2021,7 @@ func (x *EndTerminalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndTerminalRequest.ProtoReflect.Descriptor instead.
 func (*EndTerminalRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{25}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *EndTerminalRequest) GetSessionId() string {
@@ -1882,7 +2060,7 @@ type EndTerminalResponse struct {
 
 func (x *EndTerminalResponse) Reset() {
 	*x = EndTerminalResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1894,7 +2072,7 @@ func (x *EndTerminalResponse) String() string {
 func (*EndTerminalResponse) ProtoMessage() {}
 
 func (x *EndTerminalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1907,7 +2085,7 @@ func (x *EndTerminalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndTerminalResponse.ProtoReflect.Descriptor instead.
 func (*EndTerminalResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{26}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{30}
 }
 
 type WatchRecordingRequest struct {
@@ -1919,7 +2097,7 @@ type WatchRecordingRequest struct {
 
 func (x *WatchRecordingRequest) Reset() {
 	*x = WatchRecordingRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1931,7 +2109,7 @@ func (x *WatchRecordingRequest) String() string {
 func (*WatchRecordingRequest) ProtoMessage() {}
 
 func (x *WatchRecordingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1944,7 +2122,7 @@ func (x *WatchRecordingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRecordingRequest.ProtoReflect.Descriptor instead.
 func (*WatchRecordingRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{27}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *WatchRecordingRequest) GetSessionId() string {
@@ -1965,7 +2143,7 @@ type RecordingBatch struct {
 
 func (x *RecordingBatch) Reset() {
 	*x = RecordingBatch{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1977,7 +2155,7 @@ func (x *RecordingBatch) String() string {
 func (*RecordingBatch) ProtoMessage() {}
 
 func (x *RecordingBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1990,7 +2168,7 @@ func (x *RecordingBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingBatch.ProtoReflect.Descriptor instead.
 func (*RecordingBatch) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{28}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RecordingBatch) GetChunks() []*RecordingChunk {
@@ -2020,7 +2198,7 @@ type RecordingChunk struct {
 
 func (x *RecordingChunk) Reset() {
 	*x = RecordingChunk{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2032,7 +2210,7 @@ func (x *RecordingChunk) String() string {
 func (*RecordingChunk) ProtoMessage() {}
 
 func (x *RecordingChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2045,7 +2223,7 @@ func (x *RecordingChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingChunk.ProtoReflect.Descriptor instead.
 func (*RecordingChunk) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{29}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RecordingChunk) GetTimeUnixMicros() int64 {
@@ -2088,7 +2266,7 @@ type CloseSessionRequest struct {
 
 func (x *CloseSessionRequest) Reset() {
 	*x = CloseSessionRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2100,7 +2278,7 @@ func (x *CloseSessionRequest) String() string {
 func (*CloseSessionRequest) ProtoMessage() {}
 
 func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2113,7 +2291,7 @@ func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionRequest.ProtoReflect.Descriptor instead.
 func (*CloseSessionRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{30}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CloseSessionRequest) GetSessionId() string {
@@ -2138,7 +2316,7 @@ type CloseSessionResponse struct {
 
 func (x *CloseSessionResponse) Reset() {
 	*x = CloseSessionResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2150,7 +2328,7 @@ func (x *CloseSessionResponse) String() string {
 func (*CloseSessionResponse) ProtoMessage() {}
 
 func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2163,7 +2341,7 @@ func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionResponse.ProtoReflect.Descriptor instead.
 func (*CloseSessionResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{31}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{35}
 }
 
 type GetStatsRequest struct {
@@ -2176,7 +2354,7 @@ type GetStatsRequest struct {
 
 func (x *GetStatsRequest) Reset() {
 	*x = GetStatsRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2188,7 +2366,7 @@ func (x *GetStatsRequest) String() string {
 func (*GetStatsRequest) ProtoMessage() {}
 
 func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2201,7 +2379,7 @@ func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetStatsRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{32}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetStatsRequest) GetSessionId() string {
@@ -2220,7 +2398,7 @@ type GetStatsResponse struct {
 
 func (x *GetStatsResponse) Reset() {
 	*x = GetStatsResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2232,7 +2410,7 @@ func (x *GetStatsResponse) String() string {
 func (*GetStatsResponse) ProtoMessage() {}
 
 func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2245,7 +2423,7 @@ func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetStatsResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{33}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetStatsResponse) GetSessions() []*SessionStats {
@@ -2283,7 +2461,7 @@ type SessionStats struct {
 
 func (x *SessionStats) Reset() {
 	*x = SessionStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2295,7 +2473,7 @@ func (x *SessionStats) String() string {
 func (*SessionStats) ProtoMessage() {}
 
 func (x *SessionStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2308,7 +2486,7 @@ func (x *SessionStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStats.ProtoReflect.Descriptor instead.
 func (*SessionStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{34}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SessionStats) GetSessionId() string {
@@ -2444,7 +2622,7 @@ type IceDiagnosis struct {
 
 func (x *IceDiagnosis) Reset() {
 	*x = IceDiagnosis{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2456,7 +2634,7 @@ func (x *IceDiagnosis) String() string {
 func (*IceDiagnosis) ProtoMessage() {}
 
 func (x *IceDiagnosis) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2469,7 +2647,7 @@ func (x *IceDiagnosis) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceDiagnosis.ProtoReflect.Descriptor instead.
 func (*IceDiagnosis) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{35}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *IceDiagnosis) GetHostCandidates() uint32 {
@@ -2578,7 +2756,7 @@ type IceCandidateInfo struct {
 
 func (x *IceCandidateInfo) Reset() {
 	*x = IceCandidateInfo{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2590,7 +2768,7 @@ func (x *IceCandidateInfo) String() string {
 func (*IceCandidateInfo) ProtoMessage() {}
 
 func (x *IceCandidateInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2603,7 +2781,7 @@ func (x *IceCandidateInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidateInfo.ProtoReflect.Descriptor instead.
 func (*IceCandidateInfo) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{36}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *IceCandidateInfo) GetType() string {
@@ -2663,7 +2841,7 @@ type IceCandidatePairInfo struct {
 
 func (x *IceCandidatePairInfo) Reset() {
 	*x = IceCandidatePairInfo{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2675,7 +2853,7 @@ func (x *IceCandidatePairInfo) String() string {
 func (*IceCandidatePairInfo) ProtoMessage() {}
 
 func (x *IceCandidatePairInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2688,7 +2866,7 @@ func (x *IceCandidatePairInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidatePairInfo.ProtoReflect.Descriptor instead.
 func (*IceCandidatePairInfo) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{37}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *IceCandidatePairInfo) GetLocal() *IceCandidateInfo {
@@ -2769,7 +2947,7 @@ type TerminalActivity struct {
 
 func (x *TerminalActivity) Reset() {
 	*x = TerminalActivity{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2781,7 +2959,7 @@ func (x *TerminalActivity) String() string {
 func (*TerminalActivity) ProtoMessage() {}
 
 func (x *TerminalActivity) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2794,7 +2972,7 @@ func (x *TerminalActivity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalActivity.ProtoReflect.Descriptor instead.
 func (*TerminalActivity) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{38}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *TerminalActivity) GetLastInputUnixMicros() int64 {
@@ -2871,7 +3049,7 @@ type ScreenStats struct {
 
 func (x *ScreenStats) Reset() {
 	*x = ScreenStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2883,7 +3061,7 @@ func (x *ScreenStats) String() string {
 func (*ScreenStats) ProtoMessage() {}
 
 func (x *ScreenStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2896,7 +3074,7 @@ func (x *ScreenStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScreenStats.ProtoReflect.Descriptor instead.
 func (*ScreenStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{39}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ScreenStats) GetDisplayWidth() uint32 {
@@ -3041,7 +3219,7 @@ type CandidatePair struct {
 
 func (x *CandidatePair) Reset() {
 	*x = CandidatePair{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3053,7 +3231,7 @@ func (x *CandidatePair) String() string {
 func (*CandidatePair) ProtoMessage() {}
 
 func (x *CandidatePair) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3066,7 +3244,7 @@ func (x *CandidatePair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CandidatePair.ProtoReflect.Descriptor instead.
 func (*CandidatePair) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{40}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *CandidatePair) GetLocalType() string {
@@ -3121,7 +3299,7 @@ type ChannelStats struct {
 
 func (x *ChannelStats) Reset() {
 	*x = ChannelStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[41]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3133,7 +3311,7 @@ func (x *ChannelStats) String() string {
 func (*ChannelStats) ProtoMessage() {}
 
 func (x *ChannelStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[41]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3146,7 +3324,7 @@ func (x *ChannelStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelStats.ProtoReflect.Descriptor instead.
 func (*ChannelStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{41}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ChannelStats) GetLabel() string {
@@ -3209,7 +3387,15 @@ var File_porthole_rpc_v1_sidecar_proto protoreflect.FileDescriptor
 
 const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
-	"\x1dporthole/rpc/v1/sidecar.proto\x12\x0fporthole.rpc.v1\"O\n" +
+	"\x1dporthole/rpc/v1/sidecar.proto\x12\x0fporthole.rpc.v1\"c\n" +
+	"\x15AttachTerminalRequest\x12&\n" +
+	"\x0ffrom_session_id\x18\x01 \x01(\tR\rfromSessionId\x12\"\n" +
+	"\rto_session_id\x18\x02 \x01(\tR\vtoSessionId\"\x18\n" +
+	"\x16AttachTerminalResponse\"4\n" +
+	"\x13DropTerminalRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\"\x16\n" +
+	"\x14DropTerminalResponse\"O\n" +
 	"\x11RestartIceRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1b\n" +
@@ -3293,12 +3479,13 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tR\amessage\"A\n" +
 	"\rChannelOpened\x12\x14\n" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12\x1a\n" +
-	"\bprotocol\x18\x02 \x01(\tR\bprotocol\"\xb1\x01\n" +
+	"\bprotocol\x18\x02 \x01(\tR\bprotocol\"\xde\x01\n" +
 	"\rSessionClosed\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12/\n" +
 	"\x03ice\x18\x03 \x01(\v2\x1d.porthole.rpc.v1.IceDiagnosisR\x03ice\x12=\n" +
-	"\bterminal\x18\x1e \x01(\v2!.porthole.rpc.v1.TerminalActivityR\bterminal\"\xc6\x01\n" +
+	"\bterminal\x18\x1e \x01(\v2!.porthole.rpc.v1.TerminalActivityR\bterminal\x12+\n" +
+	"\x11terminal_detached\x182 \x01(\bR\x10terminalDetached\"\xc6\x01\n" +
 	"\x11TerminalFromAgent\x121\n" +
 	"\x06attach\x18\x01 \x01(\v2\x17.porthole.rpc.v1.AttachH\x00R\x06attach\x12\x18\n" +
 	"\x06output\x18\x02 \x01(\fH\x00R\x06output\x12+\n" +
@@ -3449,7 +3636,7 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
 	"bytes_sent\x18\x06 \x01(\x04R\tbytesSent\x12%\n" +
 	"\x0ebytes_received\x18\a \x01(\x04R\rbytesReceived\x12'\n" +
-	"\x0fbuffered_amount\x18\b \x01(\x04R\x0ebufferedAmount2\x91\a\n" +
+	"\x0fbuffered_amount\x18\b \x01(\x04R\x0ebufferedAmount2\xd1\b\n" +
 	"\aSidecar\x12^\n" +
 	"\rCreateSession\x12%.porthole.rpc.v1.CreateSessionRequest\x1a&.porthole.rpc.v1.CreateSessionResponse\x12m\n" +
 	"\x12AddRemoteCandidate\x12*.porthole.rpc.v1.AddRemoteCandidateRequest\x1a+.porthole.rpc.v1.AddRemoteCandidateResponse\x12S\n" +
@@ -3461,7 +3648,9 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\x0eWatchRecording\x12&.porthole.rpc.v1.WatchRecordingRequest\x1a\x1f.porthole.rpc.v1.RecordingBatch0\x01\x12O\n" +
 	"\bTestTurn\x12 .porthole.rpc.v1.TestTurnRequest\x1a!.porthole.rpc.v1.TestTurnResponse\x12U\n" +
 	"\n" +
-	"RestartIce\x12\".porthole.rpc.v1.RestartIceRequest\x1a#.porthole.rpc.v1.RestartIceResponseB,Z*porthole/core-go/gen/porthole/rpc/v1;rpcv1b\x06proto3"
+	"RestartIce\x12\".porthole.rpc.v1.RestartIceRequest\x1a#.porthole.rpc.v1.RestartIceResponse\x12a\n" +
+	"\x0eAttachTerminal\x12&.porthole.rpc.v1.AttachTerminalRequest\x1a'.porthole.rpc.v1.AttachTerminalResponse\x12[\n" +
+	"\fDropTerminal\x12$.porthole.rpc.v1.DropTerminalRequest\x1a%.porthole.rpc.v1.DropTerminalResponseB,Z*porthole/core-go/gen/porthole/rpc/v1;rpcv1b\x06proto3"
 
 var (
 	file_porthole_rpc_v1_sidecar_proto_rawDescOnce sync.Once
@@ -3475,106 +3664,114 @@ func file_porthole_rpc_v1_sidecar_proto_rawDescGZIP() []byte {
 	return file_porthole_rpc_v1_sidecar_proto_rawDescData
 }
 
-var file_porthole_rpc_v1_sidecar_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_porthole_rpc_v1_sidecar_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_porthole_rpc_v1_sidecar_proto_goTypes = []any{
-	(*RestartIceRequest)(nil),          // 0: porthole.rpc.v1.RestartIceRequest
-	(*RestartIceResponse)(nil),         // 1: porthole.rpc.v1.RestartIceResponse
-	(*TestTurnRequest)(nil),            // 2: porthole.rpc.v1.TestTurnRequest
-	(*TestTurnResponse)(nil),           // 3: porthole.rpc.v1.TestTurnResponse
-	(*IceServer)(nil),                  // 4: porthole.rpc.v1.IceServer
-	(*CreateSessionRequest)(nil),       // 5: porthole.rpc.v1.CreateSessionRequest
-	(*ScreenOptions)(nil),              // 6: porthole.rpc.v1.ScreenOptions
-	(*CreateSessionResponse)(nil),      // 7: porthole.rpc.v1.CreateSessionResponse
-	(*IceCandidate)(nil),               // 8: porthole.rpc.v1.IceCandidate
-	(*AddRemoteCandidateRequest)(nil),  // 9: porthole.rpc.v1.AddRemoteCandidateRequest
-	(*AddRemoteCandidateResponse)(nil), // 10: porthole.rpc.v1.AddRemoteCandidateResponse
-	(*WatchEventsRequest)(nil),         // 11: porthole.rpc.v1.WatchEventsRequest
-	(*SessionEvent)(nil),               // 12: porthole.rpc.v1.SessionEvent
-	(*ClipboardTransfer)(nil),          // 13: porthole.rpc.v1.ClipboardTransfer
-	(*TerminalEnded)(nil),              // 14: porthole.rpc.v1.TerminalEnded
-	(*ChannelOpened)(nil),              // 15: porthole.rpc.v1.ChannelOpened
-	(*SessionClosed)(nil),              // 16: porthole.rpc.v1.SessionClosed
-	(*TerminalFromAgent)(nil),          // 17: porthole.rpc.v1.TerminalFromAgent
-	(*Attach)(nil),                     // 18: porthole.rpc.v1.Attach
-	(*Exit)(nil),                       // 19: porthole.rpc.v1.Exit
-	(*Error)(nil),                      // 20: porthole.rpc.v1.Error
-	(*TerminalFromPeer)(nil),           // 21: porthole.rpc.v1.TerminalFromPeer
-	(*Attached)(nil),                   // 22: porthole.rpc.v1.Attached
-	(*Resize)(nil),                     // 23: porthole.rpc.v1.Resize
-	(*Close)(nil),                      // 24: porthole.rpc.v1.Close
-	(*EndTerminalRequest)(nil),         // 25: porthole.rpc.v1.EndTerminalRequest
-	(*EndTerminalResponse)(nil),        // 26: porthole.rpc.v1.EndTerminalResponse
-	(*WatchRecordingRequest)(nil),      // 27: porthole.rpc.v1.WatchRecordingRequest
-	(*RecordingBatch)(nil),             // 28: porthole.rpc.v1.RecordingBatch
-	(*RecordingChunk)(nil),             // 29: porthole.rpc.v1.RecordingChunk
-	(*CloseSessionRequest)(nil),        // 30: porthole.rpc.v1.CloseSessionRequest
-	(*CloseSessionResponse)(nil),       // 31: porthole.rpc.v1.CloseSessionResponse
-	(*GetStatsRequest)(nil),            // 32: porthole.rpc.v1.GetStatsRequest
-	(*GetStatsResponse)(nil),           // 33: porthole.rpc.v1.GetStatsResponse
-	(*SessionStats)(nil),               // 34: porthole.rpc.v1.SessionStats
-	(*IceDiagnosis)(nil),               // 35: porthole.rpc.v1.IceDiagnosis
-	(*IceCandidateInfo)(nil),           // 36: porthole.rpc.v1.IceCandidateInfo
-	(*IceCandidatePairInfo)(nil),       // 37: porthole.rpc.v1.IceCandidatePairInfo
-	(*TerminalActivity)(nil),           // 38: porthole.rpc.v1.TerminalActivity
-	(*ScreenStats)(nil),                // 39: porthole.rpc.v1.ScreenStats
-	(*CandidatePair)(nil),              // 40: porthole.rpc.v1.CandidatePair
-	(*ChannelStats)(nil),               // 41: porthole.rpc.v1.ChannelStats
+	(*AttachTerminalRequest)(nil),      // 0: porthole.rpc.v1.AttachTerminalRequest
+	(*AttachTerminalResponse)(nil),     // 1: porthole.rpc.v1.AttachTerminalResponse
+	(*DropTerminalRequest)(nil),        // 2: porthole.rpc.v1.DropTerminalRequest
+	(*DropTerminalResponse)(nil),       // 3: porthole.rpc.v1.DropTerminalResponse
+	(*RestartIceRequest)(nil),          // 4: porthole.rpc.v1.RestartIceRequest
+	(*RestartIceResponse)(nil),         // 5: porthole.rpc.v1.RestartIceResponse
+	(*TestTurnRequest)(nil),            // 6: porthole.rpc.v1.TestTurnRequest
+	(*TestTurnResponse)(nil),           // 7: porthole.rpc.v1.TestTurnResponse
+	(*IceServer)(nil),                  // 8: porthole.rpc.v1.IceServer
+	(*CreateSessionRequest)(nil),       // 9: porthole.rpc.v1.CreateSessionRequest
+	(*ScreenOptions)(nil),              // 10: porthole.rpc.v1.ScreenOptions
+	(*CreateSessionResponse)(nil),      // 11: porthole.rpc.v1.CreateSessionResponse
+	(*IceCandidate)(nil),               // 12: porthole.rpc.v1.IceCandidate
+	(*AddRemoteCandidateRequest)(nil),  // 13: porthole.rpc.v1.AddRemoteCandidateRequest
+	(*AddRemoteCandidateResponse)(nil), // 14: porthole.rpc.v1.AddRemoteCandidateResponse
+	(*WatchEventsRequest)(nil),         // 15: porthole.rpc.v1.WatchEventsRequest
+	(*SessionEvent)(nil),               // 16: porthole.rpc.v1.SessionEvent
+	(*ClipboardTransfer)(nil),          // 17: porthole.rpc.v1.ClipboardTransfer
+	(*TerminalEnded)(nil),              // 18: porthole.rpc.v1.TerminalEnded
+	(*ChannelOpened)(nil),              // 19: porthole.rpc.v1.ChannelOpened
+	(*SessionClosed)(nil),              // 20: porthole.rpc.v1.SessionClosed
+	(*TerminalFromAgent)(nil),          // 21: porthole.rpc.v1.TerminalFromAgent
+	(*Attach)(nil),                     // 22: porthole.rpc.v1.Attach
+	(*Exit)(nil),                       // 23: porthole.rpc.v1.Exit
+	(*Error)(nil),                      // 24: porthole.rpc.v1.Error
+	(*TerminalFromPeer)(nil),           // 25: porthole.rpc.v1.TerminalFromPeer
+	(*Attached)(nil),                   // 26: porthole.rpc.v1.Attached
+	(*Resize)(nil),                     // 27: porthole.rpc.v1.Resize
+	(*Close)(nil),                      // 28: porthole.rpc.v1.Close
+	(*EndTerminalRequest)(nil),         // 29: porthole.rpc.v1.EndTerminalRequest
+	(*EndTerminalResponse)(nil),        // 30: porthole.rpc.v1.EndTerminalResponse
+	(*WatchRecordingRequest)(nil),      // 31: porthole.rpc.v1.WatchRecordingRequest
+	(*RecordingBatch)(nil),             // 32: porthole.rpc.v1.RecordingBatch
+	(*RecordingChunk)(nil),             // 33: porthole.rpc.v1.RecordingChunk
+	(*CloseSessionRequest)(nil),        // 34: porthole.rpc.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil),       // 35: porthole.rpc.v1.CloseSessionResponse
+	(*GetStatsRequest)(nil),            // 36: porthole.rpc.v1.GetStatsRequest
+	(*GetStatsResponse)(nil),           // 37: porthole.rpc.v1.GetStatsResponse
+	(*SessionStats)(nil),               // 38: porthole.rpc.v1.SessionStats
+	(*IceDiagnosis)(nil),               // 39: porthole.rpc.v1.IceDiagnosis
+	(*IceCandidateInfo)(nil),           // 40: porthole.rpc.v1.IceCandidateInfo
+	(*IceCandidatePairInfo)(nil),       // 41: porthole.rpc.v1.IceCandidatePairInfo
+	(*TerminalActivity)(nil),           // 42: porthole.rpc.v1.TerminalActivity
+	(*ScreenStats)(nil),                // 43: porthole.rpc.v1.ScreenStats
+	(*CandidatePair)(nil),              // 44: porthole.rpc.v1.CandidatePair
+	(*ChannelStats)(nil),               // 45: porthole.rpc.v1.ChannelStats
 }
 var file_porthole_rpc_v1_sidecar_proto_depIdxs = []int32{
-	4,  // 0: porthole.rpc.v1.TestTurnRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
-	36, // 1: porthole.rpc.v1.TestTurnResponse.relay_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	4,  // 2: porthole.rpc.v1.CreateSessionRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
-	6,  // 3: porthole.rpc.v1.CreateSessionRequest.screen:type_name -> porthole.rpc.v1.ScreenOptions
-	8,  // 4: porthole.rpc.v1.AddRemoteCandidateRequest.candidate:type_name -> porthole.rpc.v1.IceCandidate
-	8,  // 5: porthole.rpc.v1.SessionEvent.local_candidate:type_name -> porthole.rpc.v1.IceCandidate
-	15, // 6: porthole.rpc.v1.SessionEvent.channel_opened:type_name -> porthole.rpc.v1.ChannelOpened
-	16, // 7: porthole.rpc.v1.SessionEvent.closed:type_name -> porthole.rpc.v1.SessionClosed
-	23, // 8: porthole.rpc.v1.SessionEvent.terminal_resize:type_name -> porthole.rpc.v1.Resize
-	14, // 9: porthole.rpc.v1.SessionEvent.terminal_ended:type_name -> porthole.rpc.v1.TerminalEnded
-	13, // 10: porthole.rpc.v1.SessionEvent.clipboard:type_name -> porthole.rpc.v1.ClipboardTransfer
-	35, // 11: porthole.rpc.v1.SessionClosed.ice:type_name -> porthole.rpc.v1.IceDiagnosis
-	38, // 12: porthole.rpc.v1.SessionClosed.terminal:type_name -> porthole.rpc.v1.TerminalActivity
-	18, // 13: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
-	19, // 14: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
-	20, // 15: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
-	22, // 16: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
-	23, // 17: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
-	24, // 18: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
-	20, // 19: porthole.rpc.v1.EndTerminalRequest.error:type_name -> porthole.rpc.v1.Error
-	29, // 20: porthole.rpc.v1.RecordingBatch.chunks:type_name -> porthole.rpc.v1.RecordingChunk
-	34, // 21: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
-	40, // 22: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
-	41, // 23: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
-	39, // 24: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
-	38, // 25: porthole.rpc.v1.SessionStats.terminal:type_name -> porthole.rpc.v1.TerminalActivity
-	35, // 26: porthole.rpc.v1.SessionStats.ice:type_name -> porthole.rpc.v1.IceDiagnosis
-	36, // 27: porthole.rpc.v1.IceDiagnosis.local_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	36, // 28: porthole.rpc.v1.IceDiagnosis.remote_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	37, // 29: porthole.rpc.v1.IceDiagnosis.pairs:type_name -> porthole.rpc.v1.IceCandidatePairInfo
-	36, // 30: porthole.rpc.v1.IceCandidatePairInfo.local:type_name -> porthole.rpc.v1.IceCandidateInfo
-	36, // 31: porthole.rpc.v1.IceCandidatePairInfo.remote:type_name -> porthole.rpc.v1.IceCandidateInfo
-	5,  // 32: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
-	9,  // 33: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
-	11, // 34: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
-	17, // 35: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
-	30, // 36: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
-	32, // 37: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
-	25, // 38: porthole.rpc.v1.Sidecar.EndTerminal:input_type -> porthole.rpc.v1.EndTerminalRequest
-	27, // 39: porthole.rpc.v1.Sidecar.WatchRecording:input_type -> porthole.rpc.v1.WatchRecordingRequest
-	2,  // 40: porthole.rpc.v1.Sidecar.TestTurn:input_type -> porthole.rpc.v1.TestTurnRequest
-	0,  // 41: porthole.rpc.v1.Sidecar.RestartIce:input_type -> porthole.rpc.v1.RestartIceRequest
-	7,  // 42: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
-	10, // 43: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
-	12, // 44: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
-	21, // 45: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
-	31, // 46: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
-	33, // 47: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
-	26, // 48: porthole.rpc.v1.Sidecar.EndTerminal:output_type -> porthole.rpc.v1.EndTerminalResponse
-	28, // 49: porthole.rpc.v1.Sidecar.WatchRecording:output_type -> porthole.rpc.v1.RecordingBatch
-	3,  // 50: porthole.rpc.v1.Sidecar.TestTurn:output_type -> porthole.rpc.v1.TestTurnResponse
-	1,  // 51: porthole.rpc.v1.Sidecar.RestartIce:output_type -> porthole.rpc.v1.RestartIceResponse
-	42, // [42:52] is the sub-list for method output_type
-	32, // [32:42] is the sub-list for method input_type
+	8,  // 0: porthole.rpc.v1.TestTurnRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
+	40, // 1: porthole.rpc.v1.TestTurnResponse.relay_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	8,  // 2: porthole.rpc.v1.CreateSessionRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
+	10, // 3: porthole.rpc.v1.CreateSessionRequest.screen:type_name -> porthole.rpc.v1.ScreenOptions
+	12, // 4: porthole.rpc.v1.AddRemoteCandidateRequest.candidate:type_name -> porthole.rpc.v1.IceCandidate
+	12, // 5: porthole.rpc.v1.SessionEvent.local_candidate:type_name -> porthole.rpc.v1.IceCandidate
+	19, // 6: porthole.rpc.v1.SessionEvent.channel_opened:type_name -> porthole.rpc.v1.ChannelOpened
+	20, // 7: porthole.rpc.v1.SessionEvent.closed:type_name -> porthole.rpc.v1.SessionClosed
+	27, // 8: porthole.rpc.v1.SessionEvent.terminal_resize:type_name -> porthole.rpc.v1.Resize
+	18, // 9: porthole.rpc.v1.SessionEvent.terminal_ended:type_name -> porthole.rpc.v1.TerminalEnded
+	17, // 10: porthole.rpc.v1.SessionEvent.clipboard:type_name -> porthole.rpc.v1.ClipboardTransfer
+	39, // 11: porthole.rpc.v1.SessionClosed.ice:type_name -> porthole.rpc.v1.IceDiagnosis
+	42, // 12: porthole.rpc.v1.SessionClosed.terminal:type_name -> porthole.rpc.v1.TerminalActivity
+	22, // 13: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
+	23, // 14: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
+	24, // 15: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
+	26, // 16: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
+	27, // 17: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
+	28, // 18: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
+	24, // 19: porthole.rpc.v1.EndTerminalRequest.error:type_name -> porthole.rpc.v1.Error
+	33, // 20: porthole.rpc.v1.RecordingBatch.chunks:type_name -> porthole.rpc.v1.RecordingChunk
+	38, // 21: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
+	44, // 22: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
+	45, // 23: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
+	43, // 24: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
+	42, // 25: porthole.rpc.v1.SessionStats.terminal:type_name -> porthole.rpc.v1.TerminalActivity
+	39, // 26: porthole.rpc.v1.SessionStats.ice:type_name -> porthole.rpc.v1.IceDiagnosis
+	40, // 27: porthole.rpc.v1.IceDiagnosis.local_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	40, // 28: porthole.rpc.v1.IceDiagnosis.remote_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	41, // 29: porthole.rpc.v1.IceDiagnosis.pairs:type_name -> porthole.rpc.v1.IceCandidatePairInfo
+	40, // 30: porthole.rpc.v1.IceCandidatePairInfo.local:type_name -> porthole.rpc.v1.IceCandidateInfo
+	40, // 31: porthole.rpc.v1.IceCandidatePairInfo.remote:type_name -> porthole.rpc.v1.IceCandidateInfo
+	9,  // 32: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
+	13, // 33: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
+	15, // 34: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
+	21, // 35: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
+	34, // 36: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
+	36, // 37: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
+	29, // 38: porthole.rpc.v1.Sidecar.EndTerminal:input_type -> porthole.rpc.v1.EndTerminalRequest
+	31, // 39: porthole.rpc.v1.Sidecar.WatchRecording:input_type -> porthole.rpc.v1.WatchRecordingRequest
+	6,  // 40: porthole.rpc.v1.Sidecar.TestTurn:input_type -> porthole.rpc.v1.TestTurnRequest
+	4,  // 41: porthole.rpc.v1.Sidecar.RestartIce:input_type -> porthole.rpc.v1.RestartIceRequest
+	0,  // 42: porthole.rpc.v1.Sidecar.AttachTerminal:input_type -> porthole.rpc.v1.AttachTerminalRequest
+	2,  // 43: porthole.rpc.v1.Sidecar.DropTerminal:input_type -> porthole.rpc.v1.DropTerminalRequest
+	11, // 44: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
+	14, // 45: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
+	16, // 46: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
+	25, // 47: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
+	35, // 48: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
+	37, // 49: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
+	30, // 50: porthole.rpc.v1.Sidecar.EndTerminal:output_type -> porthole.rpc.v1.EndTerminalResponse
+	32, // 51: porthole.rpc.v1.Sidecar.WatchRecording:output_type -> porthole.rpc.v1.RecordingBatch
+	7,  // 52: porthole.rpc.v1.Sidecar.TestTurn:output_type -> porthole.rpc.v1.TestTurnResponse
+	5,  // 53: porthole.rpc.v1.Sidecar.RestartIce:output_type -> porthole.rpc.v1.RestartIceResponse
+	1,  // 54: porthole.rpc.v1.Sidecar.AttachTerminal:output_type -> porthole.rpc.v1.AttachTerminalResponse
+	3,  // 55: porthole.rpc.v1.Sidecar.DropTerminal:output_type -> porthole.rpc.v1.DropTerminalResponse
+	44, // [44:56] is the sub-list for method output_type
+	32, // [32:44] is the sub-list for method input_type
 	32, // [32:32] is the sub-list for extension type_name
 	32, // [32:32] is the sub-list for extension extendee
 	0,  // [0:32] is the sub-list for field type_name
@@ -3585,7 +3782,7 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 	if File_porthole_rpc_v1_sidecar_proto != nil {
 		return
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[12].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[16].OneofWrappers = []any{
 		(*SessionEvent_LocalCandidate)(nil),
 		(*SessionEvent_IceState)(nil),
 		(*SessionEvent_PeerState)(nil),
@@ -3595,13 +3792,13 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 		(*SessionEvent_TerminalEnded)(nil),
 		(*SessionEvent_Clipboard)(nil),
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[17].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[21].OneofWrappers = []any{
 		(*TerminalFromAgent_Attach)(nil),
 		(*TerminalFromAgent_Output)(nil),
 		(*TerminalFromAgent_Exit)(nil),
 		(*TerminalFromAgent_Error)(nil),
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[21].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[25].OneofWrappers = []any{
 		(*TerminalFromPeer_Attached)(nil),
 		(*TerminalFromPeer_Input)(nil),
 		(*TerminalFromPeer_Resize)(nil),
@@ -3613,7 +3810,7 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_porthole_rpc_v1_sidecar_proto_rawDesc), len(file_porthole_rpc_v1_sidecar_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   42,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -49,6 +49,8 @@ const (
 	Sidecar_WatchRecording_FullMethodName     = "/porthole.rpc.v1.Sidecar/WatchRecording"
 	Sidecar_TestTurn_FullMethodName           = "/porthole.rpc.v1.Sidecar/TestTurn"
 	Sidecar_RestartIce_FullMethodName         = "/porthole.rpc.v1.Sidecar/RestartIce"
+	Sidecar_AttachTerminal_FullMethodName     = "/porthole.rpc.v1.Sidecar/AttachTerminal"
+	Sidecar_DropTerminal_FullMethodName       = "/porthole.rpc.v1.Sidecar/DropTerminal"
 )
 
 // SidecarClient is the client API for Sidecar service.
@@ -125,6 +127,26 @@ type SidecarClient interface {
 	// INVALID_ARGUMENT for an offer that is no restart of it (bad SDP, other
 	// media), FAILED_PRECONDITION when the session is closing.
 	RestartIce(ctx context.Context, in *RestartIceRequest, opts ...grpc.CallOption) (*RestartIceResponse, error)
+	// Resume (docs/protocol.md, "Resume"). A terminal handed over with
+	// `ring_bytes` > 0 is resumable: when its session closes because the peer
+	// went away (peer_closed, ice_failed, peer_failed), the sidecar keeps
+	// reading its descriptor into a scrollback ring of that many bytes (the
+	// oldest dropped) under the old session id, and says so in
+	// SessionClosed.terminal_detached. A process that ends while detached gets
+	// a terminal_ended event under the old id. A close asked by the agent
+	// (CloseSession) or a shutdown releases the descriptor as before.
+	//
+	// AttachTerminal moves the detached terminal of from_session_id to the
+	// live terminal session to_session_id (created with CreateSession, no
+	// descriptor yet): once its `terminal` channel is open the ring is sent
+	// first, then live output; no byte is lost or doubled between the two.
+	// NOT_FOUND when from_session_id has no detached terminal or
+	// to_session_id is unknown, FAILED_PRECONDITION when to_session_id already
+	// has a terminal.
+	AttachTerminal(ctx context.Context, in *AttachTerminalRequest, opts ...grpc.CallOption) (*AttachTerminalResponse, error)
+	// Releases the detached terminal of session_id (its descriptor copy and
+	// ring): the agent's grace time ran out. NOT_FOUND when there is none.
+	DropTerminal(ctx context.Context, in *DropTerminalRequest, opts ...grpc.CallOption) (*DropTerminalResponse, error)
 }
 
 type sidecarClient struct {
@@ -256,6 +278,26 @@ func (c *sidecarClient) RestartIce(ctx context.Context, in *RestartIceRequest, o
 	return out, nil
 }
 
+func (c *sidecarClient) AttachTerminal(ctx context.Context, in *AttachTerminalRequest, opts ...grpc.CallOption) (*AttachTerminalResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AttachTerminalResponse)
+	err := c.cc.Invoke(ctx, Sidecar_AttachTerminal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *sidecarClient) DropTerminal(ctx context.Context, in *DropTerminalRequest, opts ...grpc.CallOption) (*DropTerminalResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DropTerminalResponse)
+	err := c.cc.Invoke(ctx, Sidecar_DropTerminal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SidecarServer is the server API for Sidecar service.
 // All implementations must embed UnimplementedSidecarServer
 // for forward compatibility.
@@ -330,6 +372,26 @@ type SidecarServer interface {
 	// INVALID_ARGUMENT for an offer that is no restart of it (bad SDP, other
 	// media), FAILED_PRECONDITION when the session is closing.
 	RestartIce(context.Context, *RestartIceRequest) (*RestartIceResponse, error)
+	// Resume (docs/protocol.md, "Resume"). A terminal handed over with
+	// `ring_bytes` > 0 is resumable: when its session closes because the peer
+	// went away (peer_closed, ice_failed, peer_failed), the sidecar keeps
+	// reading its descriptor into a scrollback ring of that many bytes (the
+	// oldest dropped) under the old session id, and says so in
+	// SessionClosed.terminal_detached. A process that ends while detached gets
+	// a terminal_ended event under the old id. A close asked by the agent
+	// (CloseSession) or a shutdown releases the descriptor as before.
+	//
+	// AttachTerminal moves the detached terminal of from_session_id to the
+	// live terminal session to_session_id (created with CreateSession, no
+	// descriptor yet): once its `terminal` channel is open the ring is sent
+	// first, then live output; no byte is lost or doubled between the two.
+	// NOT_FOUND when from_session_id has no detached terminal or
+	// to_session_id is unknown, FAILED_PRECONDITION when to_session_id already
+	// has a terminal.
+	AttachTerminal(context.Context, *AttachTerminalRequest) (*AttachTerminalResponse, error)
+	// Releases the detached terminal of session_id (its descriptor copy and
+	// ring): the agent's grace time ran out. NOT_FOUND when there is none.
+	DropTerminal(context.Context, *DropTerminalRequest) (*DropTerminalResponse, error)
 	mustEmbedUnimplementedSidecarServer()
 }
 
@@ -369,6 +431,12 @@ func (UnimplementedSidecarServer) TestTurn(context.Context, *TestTurnRequest) (*
 }
 func (UnimplementedSidecarServer) RestartIce(context.Context, *RestartIceRequest) (*RestartIceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RestartIce not implemented")
+}
+func (UnimplementedSidecarServer) AttachTerminal(context.Context, *AttachTerminalRequest) (*AttachTerminalResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AttachTerminal not implemented")
+}
+func (UnimplementedSidecarServer) DropTerminal(context.Context, *DropTerminalRequest) (*DropTerminalResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DropTerminal not implemented")
 }
 func (UnimplementedSidecarServer) mustEmbedUnimplementedSidecarServer() {}
 func (UnimplementedSidecarServer) testEmbeddedByValue()                 {}
@@ -546,6 +614,42 @@ func _Sidecar_RestartIce_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Sidecar_AttachTerminal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AttachTerminalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SidecarServer).AttachTerminal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Sidecar_AttachTerminal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SidecarServer).AttachTerminal(ctx, req.(*AttachTerminalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Sidecar_DropTerminal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DropTerminalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SidecarServer).DropTerminal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Sidecar_DropTerminal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SidecarServer).DropTerminal(ctx, req.(*DropTerminalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Sidecar_ServiceDesc is the grpc.ServiceDesc for Sidecar service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -580,6 +684,14 @@ var Sidecar_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RestartIce",
 			Handler:    _Sidecar_RestartIce_Handler,
+		},
+		{
+			MethodName: "AttachTerminal",
+			Handler:    _Sidecar_AttachTerminal_Handler,
+		},
+		{
+			MethodName: "DropTerminal",
+			Handler:    _Sidecar_DropTerminal_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

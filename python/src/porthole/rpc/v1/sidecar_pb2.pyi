@@ -6,6 +6,28 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class AttachTerminalRequest(_message.Message):
+    __slots__ = ("from_session_id", "to_session_id")
+    FROM_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    from_session_id: str
+    to_session_id: str
+    def __init__(self, from_session_id: _Optional[str] = ..., to_session_id: _Optional[str] = ...) -> None: ...
+
+class AttachTerminalResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DropTerminalRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    def __init__(self, session_id: _Optional[str] = ...) -> None: ...
+
+class DropTerminalResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class RestartIceRequest(_message.Message):
     __slots__ = ("session_id", "offer_sdp")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -173,16 +195,18 @@ class ChannelOpened(_message.Message):
     def __init__(self, label: _Optional[str] = ..., protocol: _Optional[str] = ...) -> None: ...
 
 class SessionClosed(_message.Message):
-    __slots__ = ("reason", "message", "ice", "terminal")
+    __slots__ = ("reason", "message", "ice", "terminal", "terminal_detached")
     REASON_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ICE_FIELD_NUMBER: _ClassVar[int]
     TERMINAL_FIELD_NUMBER: _ClassVar[int]
+    TERMINAL_DETACHED_FIELD_NUMBER: _ClassVar[int]
     reason: str
     message: str
     ice: IceDiagnosis
     terminal: TerminalActivity
-    def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ..., ice: _Optional[_Union[IceDiagnosis, _Mapping]] = ..., terminal: _Optional[_Union[TerminalActivity, _Mapping]] = ...) -> None: ...
+    terminal_detached: bool
+    def __init__(self, reason: _Optional[str] = ..., message: _Optional[str] = ..., ice: _Optional[_Union[IceDiagnosis, _Mapping]] = ..., terminal: _Optional[_Union[TerminalActivity, _Mapping]] = ..., terminal_detached: _Optional[bool] = ...) -> None: ...
 
 class TerminalFromAgent(_message.Message):
     __slots__ = ("attach", "output", "exit", "error")

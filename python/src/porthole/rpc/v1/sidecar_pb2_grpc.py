@@ -84,6 +84,16 @@ class SidecarStub:
                 request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RestartIceRequest.SerializeToString,
                 response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RestartIceResponse.FromString,
                 _registered_method=True)
+        self.AttachTerminal = channel.unary_unary(
+                '/porthole.rpc.v1.Sidecar/AttachTerminal',
+                request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.AttachTerminalRequest.SerializeToString,
+                response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.AttachTerminalResponse.FromString,
+                _registered_method=True)
+        self.DropTerminal = channel.unary_unary(
+                '/porthole.rpc.v1.Sidecar/DropTerminal',
+                request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.DropTerminalRequest.SerializeToString,
+                response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.DropTerminalResponse.FromString,
+                _registered_method=True)
 
 
 class SidecarServicer:
@@ -209,6 +219,36 @@ class SidecarServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AttachTerminal(self, request, context):
+        """Resume (docs/protocol.md, "Resume"). A terminal handed over with
+        `ring_bytes` > 0 is resumable: when its session closes because the peer
+        went away (peer_closed, ice_failed, peer_failed), the sidecar keeps
+        reading its descriptor into a scrollback ring of that many bytes (the
+        oldest dropped) under the old session id, and says so in
+        SessionClosed.terminal_detached. A process that ends while detached gets
+        a terminal_ended event under the old id. A close asked by the agent
+        (CloseSession) or a shutdown releases the descriptor as before.
+
+        AttachTerminal moves the detached terminal of from_session_id to the
+        live terminal session to_session_id (created with CreateSession, no
+        descriptor yet): once its `terminal` channel is open the ring is sent
+        first, then live output; no byte is lost or doubled between the two.
+        NOT_FOUND when from_session_id has no detached terminal or
+        to_session_id is unknown, FAILED_PRECONDITION when to_session_id already
+        has a terminal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DropTerminal(self, request, context):
+        """Releases the detached terminal of session_id (its descriptor copy and
+        ring): the agent's grace time ran out. NOT_FOUND when there is none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SidecarServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -261,6 +301,16 @@ def add_SidecarServicer_to_server(servicer, server):
                     servicer.RestartIce,
                     request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RestartIceRequest.FromString,
                     response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RestartIceResponse.SerializeToString,
+            ),
+            'AttachTerminal': grpc.unary_unary_rpc_method_handler(
+                    servicer.AttachTerminal,
+                    request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.AttachTerminalRequest.FromString,
+                    response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.AttachTerminalResponse.SerializeToString,
+            ),
+            'DropTerminal': grpc.unary_unary_rpc_method_handler(
+                    servicer.DropTerminal,
+                    request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.DropTerminalRequest.FromString,
+                    response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.DropTerminalResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -533,6 +583,60 @@ class Sidecar:
             '/porthole.rpc.v1.Sidecar/RestartIce',
             porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RestartIceRequest.SerializeToString,
             porthole_dot_rpc_dot_v1_dot_sidecar__pb2.RestartIceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AttachTerminal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/porthole.rpc.v1.Sidecar/AttachTerminal',
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.AttachTerminalRequest.SerializeToString,
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.AttachTerminalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DropTerminal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/porthole.rpc.v1.Sidecar/DropTerminal',
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.DropTerminalRequest.SerializeToString,
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.DropTerminalResponse.FromString,
             options,
             channel_credentials,
             insecure,

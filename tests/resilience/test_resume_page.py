@@ -1,0 +1,89 @@
+"""Resume in the real page (issue 11, item 2): Chromium, the real server,
+agent, porthole-core and Docker. The tab is reloaded in the middle of a
+program printing a line every 0.2 s: the page offers the detached terminal,
+and resuming it brings back the same shell process, its scrollback (with what
+was printed while the tab was away) replayed, the program still running."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from pathlib import Path
+
+from tests.e2e.test_browser_terminal import login, open_terminal_in_page, terminal_text, type_line, wait_text
+from tests.support.fullstack import start_stack
+
+
+async def pid_of(page, tag: str, timeout: float = 15.0) -> int:
+    await type_line(page, f"echo pid-$$-{tag}")
+    deadline = time.monotonic() + timeout
+    while not (found := re.findall(rf"^pid-(\d+)-{tag}$", await terminal_text(page), flags=re.M)):
+        assert time.monotonic() < deadline, (await terminal_text(page))[-800:]
+        await asyncio.sleep(0.1)
+    return int(found[-1])
+
+
+def audit(st) -> list[dict]:
+    path = Path(st.dc.directory) / "audit.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
+
+
+async def test_tab_reload_mid_program_resumes_same_shell_with_scrollback(tmp_path, make_container, new_page):
+    st = await start_stack(tmp_path, agent_keys="resume_grace_s = 60\n")
+    try:
+        c = make_container()
+        page = await open_terminal_in_page(new_page, st, c.name)
+        old_id = await page.evaluate("porthole.state.sessionId")
+        pid = await pid_of(page, "a")
+        # A running program: a numbered line every 0.2 s, for a minute.
+        await type_line(page, "i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo tick-$i; sleep 0.2; done")
+        await wait_text(page, "tick-3")
+
+        await page.reload()
+        await login(page, st)
+        offer = page.locator(f"[data-testid=resume-offer][data-session-id={old_id}]")
+        await offer.wait_for(state="visible", timeout=15000)
+        await asyncio.sleep(2)  # the program prints on while nobody is connected
+        await offer.click()
+        await page.evaluate("porthole.waitState('channel', 'open', 30000)")
+
+        # The scrollback came back: the lines from before the reload and those printed while away.
+        text = await wait_text(page, "tick-", 15000)
+        assert "pid-" in text, text[-1500:]
+        # Not anchored: the replay's old cursor-position queries (ash's ESC[6n) are answered
+        # again by the new xterm, and the tty echoes the answers among the lines.
+        ticks_now = [int(n) for n in re.findall(r"tick-(\d+)", await terminal_text(page))]
+        assert ticks_now and min(ticks_now) <= 3, ticks_now[:5]
+        # The program is still running: new lines keep coming, in order, none missing.
+        last = max(ticks_now)
+        await wait_text(page, f"tick-{last + 5}", 15000)
+        seen = [int(n) for n in re.findall(r"tick-(\d+)", await terminal_text(page))]
+        assert seen == list(range(seen[0], seen[-1] + 1)), (await terminal_text(page))[-3000:]
+        await type_line(page, "\x03")
+        assert await pid_of(page, "b") == pid, "a new shell: not resumed"
+        new_id = await page.evaluate("porthole.state.sessionId")
+        assert new_id != old_id
+        resumed = [r for r in audit(st) if r["event"] == "session.resumed" and r.get("session_id") == new_id]
+        assert resumed and resumed[0]["resumed_from"] == old_id, resumed
+    finally:
+        await st.stop()
+
+
+async def test_connection_lost_without_reload_resumes_by_itself(tmp_path, make_container, new_page):
+    """The peer connection goes (closed under the page, as a dead network path ends it): the
+    page takes the detached shell back by itself, in a new session."""
+    st = await start_stack(tmp_path, agent_keys="resume_grace_s = 60\n")
+    try:
+        c = make_container()
+        page = await open_terminal_in_page(new_page, st, c.name)
+        old_id = await page.evaluate("porthole.state.sessionId")
+        pid = await pid_of(page, "a")
+        await page.evaluate("porthole.pc.close()")
+        await page.evaluate("porthole.waitState('resumes', 1, 30000)")
+        assert await page.evaluate("porthole.state.sessionId") != old_id
+        assert await pid_of(page, "b") == pid, "a new shell: not resumed"
+        assert await page.evaluate("porthole.lastError") is None
+    finally:
+        await st.stop()
