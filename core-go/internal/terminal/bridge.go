@@ -33,10 +33,13 @@ const (
 // SCTP flow control push back on the peer.
 //
 // Agent → peer: Output, Exit and Error write to the channel, but first wait
-// while its buffered amount is above HighWaterMark, until
-// NotifyBufferedLow (wired to OnBufferedAmountLow at LowWaterMark) says it
-// drained. The caller reads the agent's next frame only after the write
-// returns, so gRPC flow control pushes back on the agent.
+// while its buffered amount is above the high mark, until
+// NotifyBufferedLow (wired to OnBufferedAmountLow) says it drained to the
+// low mark. The high mark adapts to the rate the peer drains the channel
+// (drainMark: about BufferedTimeTarget of output, at most HighWaterMark),
+// so a slow peer does not watch a minute of old output after Ctrl-C. The
+// caller reads the agent's next frame only after the write returns, so
+// gRPC flow control pushes back on the agent.
 //
 // The two directions share no lock or queue: input flows while output is
 // blocked.
@@ -48,6 +51,7 @@ type Bridge struct {
 
 	frames chan PeerMessage // input and resize for the agent
 	low    lowSignal        // buffered amount fell to the low mark
+	mark   *drainMark       // the high and low marks, adapted to the drain rate
 	act    activity         // what crossed the channel, for idle timeouts
 
 	// outMu serialises the agent-side writers (one stream at a time, but
@@ -74,6 +78,7 @@ func NewBridge(ch Channel, binary bool, log *slog.Logger, onPeerClose func()) *B
 		onClose:   onPeerClose,
 		frames:    make(chan PeerMessage, PeerQueueLen),
 		low:       newLowSignal(),
+		mark:      newDrainMark(time.Now),
 		chunker:   NewChunker(MaxOutputChunk),
 		agentDone: make(chan struct{}),
 		done:      make(chan struct{}),
@@ -129,8 +134,21 @@ func (b *Bridge) reply(s string) {
 }
 
 // NotifyBufferedLow wakes a writer waiting for the channel to drain. Wire it
-// to the channel's OnBufferedAmountLow with threshold LowWaterMark.
+// to the channel's OnBufferedAmountLow; the bridge sets the threshold to its
+// current low mark before each wait when the channel has
+// SetBufferedAmountLowThreshold (*webrtc.DataChannel has).
 func (b *Bridge) NotifyBufferedLow() { b.low.notify() }
+
+// ReadSize is how much a writer should read from its source before the next
+// Output: PumpReadSize, or less while the high mark is lower (a slow peer),
+// so that output read but not yet sent is bounded by time too.
+func (b *Bridge) ReadSize() int { return b.mark.readSize() }
+
+// lowThresholder is the part of *webrtc.DataChannel that moves the
+// OnBufferedAmountLow threshold.
+type lowThresholder interface {
+	SetBufferedAmountLowThreshold(th uint64)
+}
 
 // Activity reports what crossed the channel so far.
 func (b *Bridge) Activity() Activity { return b.act.snapshot() }
@@ -310,22 +328,30 @@ func (b *Bridge) waitWritable(ctx context.Context) error {
 		return ctx.Err()
 	default:
 	}
-	if b.ch.BufferedAmount() <= HighWaterMark {
+	high, low := b.mark.marks()
+	buffered := b.ch.BufferedAmount()
+	if buffered <= high {
 		return nil
 	}
 	// Above the high mark: wait until the channel drained to the low mark
-	// (hysteresis, so we do not wake for every acknowledged packet).
+	// (hysteresis, so we do not wake for every acknowledged packet), and
+	// measure how fast it drained to adapt the marks.
 	// The signal is taken before each re-check so that a notify between
 	// the check and the wait is not lost.
+	if t, ok := b.ch.(lowThresholder); ok {
+		t.SetBufferedAmountLowThreshold(low)
+	}
+	wait := b.mark.begin(buffered)
 	timer := time.NewTimer(writablePoll)
 	defer timer.Stop()
 	for {
-		low := b.low.wait()
-		if b.ch.BufferedAmount() <= LowWaterMark {
+		signal := b.low.wait()
+		if buffered := b.ch.BufferedAmount(); buffered <= low {
+			b.mark.end(wait, buffered)
 			return nil
 		}
 		select {
-		case <-low:
+		case <-signal:
 		case <-timer.C:
 			timer.Reset(writablePoll)
 		case <-b.done:

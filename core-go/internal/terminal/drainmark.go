@@ -1,0 +1,97 @@
+package terminal
+
+import (
+	"sync"
+	"time"
+)
+
+// drainMark is the bridge's adaptive high-water mark: it bounds what sits in
+// the channel's send buffer (SCTP's queue, acknowledged or not) by time at
+// the rate the peer drains it, so that after Ctrl-C a slow peer sees at most
+// about BufferedTimeTarget of old output, while a fast peer keeps today's
+// byte mark (HighWaterMark) and its throughput.
+//
+// The rate is measured while the writer waits: from the moment the buffered
+// amount is above the mark until it fell to the low mark the buffer is never
+// empty, so what left it (bytes acknowledged) over that time is the rate the
+// link and the peer take, not the rate the program writes. After each wait
+// the mark is that rate × BufferedTimeTarget, clamped to [MinHighWaterMark,
+// HighWaterMark]. It falls at once (a link that slows down is followed
+// after one wait) but grows at most maxMarkGrowth times a wait: one wait at
+// a mark too high costs seconds on a slow link (a sample inflated by a
+// burst, e.g. a token bucket that was full), one at a mark too low costs a
+// fast link a few milliseconds. It starts at the floor: a session on a fast
+// link reaches the ceiling after four short waits, a slow one never holds
+// more than the floor.
+type drainMark struct {
+	now func() time.Time // injected by tests
+
+	mu   sync.Mutex // guards high
+	high uint64
+}
+
+func newDrainMark(now func() time.Time) *drainMark {
+	return &drainMark{now: now, high: MinHighWaterMark}
+}
+
+// marks returns the current high and low marks.
+func (d *drainMark) marks() (high, low uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.high, lowMarkOf(d.high)
+}
+
+// drainWait is one wait of the writer, from above the high mark to the low
+// mark.
+type drainWait struct {
+	start    time.Time
+	buffered uint64
+}
+
+// begin starts a measurement: the writer found buffered above the mark.
+func (d *drainMark) begin(buffered uint64) drainWait {
+	return drainWait{start: d.now(), buffered: buffered}
+}
+
+// end closes a measurement: the buffer fell to buffered. Nothing was sent
+// in between by the waiting writer, so what left the buffer was delivered.
+func (d *drainMark) end(w drainWait, buffered uint64) {
+	elapsed := d.now().Sub(w.start)
+	if elapsed <= 0 || buffered >= w.buffered {
+		return // no measurable drain (a coarse clock, or a reply sent meanwhile)
+	}
+	rate := float64(w.buffered-buffered) / elapsed.Seconds()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.high = min(markForRate(rate), d.high*maxMarkGrowth)
+}
+
+// maxMarkGrowth bounds how much the high mark grows after one wait: from
+// MinHighWaterMark to HighWaterMark in four waits.
+const maxMarkGrowth = 4
+
+// markForRate is BufferedTimeTarget of output at rate bytes per second,
+// within [MinHighWaterMark, HighWaterMark].
+func markForRate(rate float64) uint64 {
+	want := rate * BufferedTimeTarget.Seconds()
+	switch {
+	case want <= MinHighWaterMark:
+		return MinHighWaterMark
+	case want >= HighWaterMark:
+		return HighWaterMark
+	}
+	return uint64(want)
+}
+
+// lowMarkOf is where a waiting writer resumes: a quarter of the high mark
+// (LowWaterMark for HighWaterMark), a gap that avoids waking for every
+// acknowledged packet yet keeps the pipe busy while the writer wakes.
+func lowMarkOf(high uint64) uint64 { return high / (HighWaterMark / LowWaterMark) }
+
+// readSize is how much the pump reads from its descriptor at once: no more
+// than the mark, so that what it holds between a read and its send is
+// bounded by time as well.
+func (d *drainMark) readSize() int {
+	high, _ := d.marks()
+	return int(min(high, PumpReadSize))
+}

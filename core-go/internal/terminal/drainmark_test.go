@@ -1,0 +1,166 @@
+package terminal
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a clock the test moves.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_000_000, 0)} }
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// drainOnce plays one wait of the writer on a link taking rate bytes per
+// second: the buffer is a chunk above the high mark and drains to the low
+// mark.
+func drainOnce(d *drainMark, clock *fakeClock, rate float64) {
+	high, low := d.marks()
+	from := high + MaxOutputChunk
+	w := d.begin(from)
+	clock.advance(time.Duration(float64(from-low) / rate * float64(time.Second)))
+	d.end(w, low)
+}
+
+func TestDrainMarkStartsAtTheFloor(t *testing.T) {
+	d := newDrainMark(newFakeClock().now)
+	if high, low := d.marks(); high != MinHighWaterMark || low != MinHighWaterMark/4 {
+		t.Fatalf("marks %d/%d, want %d/%d", high, low, MinHighWaterMark, MinHighWaterMark/4)
+	}
+	if n := d.readSize(); n != MinHighWaterMark {
+		t.Fatalf("read size %d, want %d", n, MinHighWaterMark)
+	}
+}
+
+// Issue 14, 9: at 256 kbit/s the mark holds at most BufferedTimeTarget of
+// output, even after a burst (a full token bucket) inflated a sample.
+func TestDrainMarkBoundsTimeOnASlowLink(t *testing.T) {
+	const rate = 256_000 / 8 // bytes per second
+	clock := newFakeClock()
+	d := newDrainMark(clock.now)
+	drainOnce(d, clock, 10*rate) // the bucket's burst
+	if high, _ := d.marks(); high != maxMarkGrowth*MinHighWaterMark {
+		t.Fatalf("mark %d after a fast wait, want growth bounded to %d", high, maxMarkGrowth*MinHighWaterMark)
+	}
+	for range 3 {
+		drainOnce(d, clock, rate)
+	}
+	high, low := d.marks()
+	if want := uint64(rate * BufferedTimeTarget.Seconds()); high != want || low != want/4 {
+		t.Fatalf("marks %d/%d at %d B/s, want %d/%d", high, low, rate, want, want/4)
+	}
+	if n := d.readSize(); n != int(high) {
+		t.Fatalf("read size %d, want the mark %d", n, high)
+	}
+}
+
+func TestDrainMarkKeepsTheFloor(t *testing.T) {
+	clock := newFakeClock()
+	d := newDrainMark(clock.now)
+	for _, rate := range []float64{4_000, 100, 1} { // a stalled peer drains almost nothing
+		drainOnce(d, clock, rate)
+		if high, _ := d.marks(); high != MinHighWaterMark {
+			t.Fatalf("mark %d at %.0f B/s, want the floor %d", high, rate, MinHighWaterMark)
+		}
+	}
+}
+
+func TestDrainMarkReachesTheCeilingOnAFastLink(t *testing.T) {
+	clock := newFakeClock()
+	d := newDrainMark(clock.now)
+	for range 4 { // 8 KiB × 4⁴ = 2 MiB: four waits of well under a millisecond
+		drainOnce(d, clock, 100e6)
+	}
+	if high, low := d.marks(); high != HighWaterMark || low != LowWaterMark {
+		t.Fatalf("marks %d/%d, want today's %d/%d", high, low, HighWaterMark, LowWaterMark)
+	}
+	if n := d.readSize(); n != PumpReadSize {
+		t.Fatalf("read size %d, want %d", n, PumpReadSize)
+	}
+	// The link slows down: the mark follows after one wait.
+	drainOnce(d, clock, 64_000)
+	if high, _ := d.marks(); high != 32_000 {
+		t.Fatalf("mark %d after a wait at 64 kB/s, want 32000", high)
+	}
+}
+
+func TestDrainMarkIgnoresWaitsWithoutDrain(t *testing.T) {
+	clock := newFakeClock()
+	d := newDrainMark(clock.now)
+	w := d.begin(100 << 10)
+	d.end(w, 0) // no time passed (a coarse clock)
+	w = d.begin(100 << 10)
+	clock.advance(time.Millisecond)
+	d.end(w, 200<<10) // the buffer grew (a reply was sent meanwhile)
+	if high, _ := d.marks(); high != MinHighWaterMark {
+		t.Fatalf("mark %d, want the floor", high)
+	}
+}
+
+// thresholdChannel is a fakeChannel that records the OnBufferedAmountLow
+// threshold the bridge sets.
+type thresholdChannel struct {
+	fakeChannel
+	thresholds chan uint64
+}
+
+func (c *thresholdChannel) SetBufferedAmountLowThreshold(th uint64) { c.thresholds <- th }
+
+// The bridge measures its waits, moves the channel's threshold to its low
+// mark and sizes the pump's reads by its high mark.
+func TestBridgeAdaptsItsMarks(t *testing.T) {
+	ch := &thresholdChannel{thresholds: make(chan uint64, 4)}
+	clock := newFakeClock()
+	b := NewBridge(ch, true, discard, nil)
+	b.mark = newDrainMark(clock.now)
+	if n := b.ReadSize(); n != MinHighWaterMark {
+		t.Fatalf("read size %d, want the floor %d", n, MinHighWaterMark)
+	}
+
+	ch.setBuffered(MinHighWaterMark + 1)
+	done := make(chan error, 1)
+	go func() { done <- b.Output(context.Background(), []byte("x")) }()
+	if th := <-ch.thresholds; th != MinHighWaterMark/4 {
+		t.Fatalf("threshold %d, want the low mark %d", th, MinHighWaterMark/4)
+	}
+	clock.advance(time.Millisecond) // drained to the low mark in 1 ms: 6 MB/s
+	ch.setBuffered(MinHighWaterMark / 4)
+	b.NotifyBufferedLow()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	high, low := b.mark.marks()
+	if high != maxMarkGrowth*MinHighWaterMark {
+		t.Fatalf("high mark %d, want %d", high, maxMarkGrowth*MinHighWaterMark)
+	}
+	if n := b.ReadSize(); n != PumpReadSize {
+		t.Fatalf("read size %d, want %d", n, PumpReadSize)
+	}
+
+	// The next wait uses the new marks.
+	ch.setBuffered(high + 1)
+	go func() { done <- b.Output(context.Background(), []byte("y")) }()
+	if th := <-ch.thresholds; th != low {
+		t.Fatalf("threshold %d, want the new low mark %d", th, low)
+	}
+	b.Shutdown("closed_by_agent")
+	if err := <-done; err == nil {
+		t.Fatal("wrote above the high mark")
+	}
+}
