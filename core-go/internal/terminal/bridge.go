@@ -125,7 +125,7 @@ func (b *Bridge) HandleMessage(data []byte, isText bool) {
 // sending pings or bad messages is pushed back by SCTP instead of growing
 // our send buffer.
 func (b *Bridge) reply(s string) {
-	if err := b.waitWritable(context.Background()); err != nil {
+	if err := b.waitWritable(context.Background(), len(s)); err != nil {
 		return // shut down
 	}
 	if err := b.ch.SendText(s); err != nil {
@@ -140,8 +140,8 @@ func (b *Bridge) reply(s string) {
 func (b *Bridge) NotifyBufferedLow() { b.low.notify() }
 
 // ReadSize is how much a writer should read from its source before the next
-// Output: PumpReadSize, or less while the high mark is lower (a slow peer),
-// so that output read but not yet sent is bounded by time too.
+// Output: PumpReadSize, or half the high mark when that is lower (a slow
+// peer), so that output read but not yet sent is bounded by time too.
 func (b *Bridge) ReadSize() int { return b.mark.readSize() }
 
 // lowThresholder is the part of *webrtc.DataChannel that moves the
@@ -240,7 +240,7 @@ func (b *Bridge) Output(ctx context.Context, p []byte) error {
 	if b.binary {
 		for len(p) > 0 {
 			n := min(len(p), MaxOutputChunk)
-			if err := b.write(ctx, func() error { return b.ch.Send(p[:n]) }); err != nil {
+			if err := b.write(ctx, n, func() error { return b.ch.Send(p[:n]) }); err != nil {
 				return err
 			}
 			p = p[n:]
@@ -264,14 +264,16 @@ func (b *Bridge) Exit(ctx context.Context, code int32) error {
 			return err
 		}
 	}
-	return b.write(ctx, func() error { return b.ch.SendText(EncodeExit(code)) })
+	msg := EncodeExit(code)
+	return b.write(ctx, len(msg), func() error { return b.ch.SendText(msg) })
 }
 
 // Error sends {"type":"error","code":...,"message":...} to the peer.
 func (b *Bridge) Error(ctx context.Context, code, message string) error {
 	b.outMu.Lock()
 	defer b.outMu.Unlock()
-	return b.write(ctx, func() error { return b.ch.SendText(EncodeError(code, message)) })
+	msg := EncodeError(code, message)
+	return b.write(ctx, len(msg), func() error { return b.ch.SendText(msg) })
 }
 
 // Drain waits until the channel has sent everything it buffered, the bridge
@@ -297,16 +299,16 @@ func (b *Bridge) Drain(ctx context.Context) bool {
 func (b *Bridge) sendText(ctx context.Context, chunks []string) error {
 	for _, s := range chunks {
 		msg := EncodeOutput(s)
-		if err := b.write(ctx, func() error { return b.ch.SendText(msg) }); err != nil {
+		if err := b.write(ctx, len(msg), func() error { return b.ch.SendText(msg) }); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// write waits until the channel is below the high-water mark, then sends.
-func (b *Bridge) write(ctx context.Context, send func() error) error {
-	if err := b.waitWritable(ctx); err != nil {
+// write waits until n more bytes fit under the high mark, then sends.
+func (b *Bridge) write(ctx context.Context, n int, send func() error) error {
+	if err := b.waitWritable(ctx, n); err != nil {
 		return err
 	}
 	if err := send(); err != nil {
@@ -320,7 +322,11 @@ func (b *Bridge) write(ctx context.Context, send func() error) error {
 	return nil
 }
 
-func (b *Bridge) waitWritable(ctx context.Context) error {
+// waitWritable returns when a message of n bytes may be sent: at once when
+// it fits under the high mark (or the buffer is at the low mark), else once
+// the buffer drained to the low mark. So the buffer holds at most the high
+// mark, or the low mark plus one message larger than the gap.
+func (b *Bridge) waitWritable(ctx context.Context, n int) error {
 	select {
 	case <-b.done:
 		return ErrClosed
@@ -330,10 +336,10 @@ func (b *Bridge) waitWritable(ctx context.Context) error {
 	}
 	high, low := b.mark.marks()
 	buffered := b.ch.BufferedAmount()
-	if buffered <= high {
+	if buffered <= low || buffered+uint64(n) <= high {
 		return nil
 	}
-	// Above the high mark: wait until the channel drained to the low mark
+	// It would go above the high mark: wait until the channel drained to the low mark
 	// (hysteresis, so we do not wake for every acknowledged packet), and
 	// measure how fast it drained to adapt the marks.
 	// The signal is taken before each re-check so that a notify between

@@ -88,10 +88,15 @@ func markForRate(rate float64) uint64 {
 // acknowledged packet yet keeps the pipe busy while the writer wakes.
 func lowMarkOf(high uint64) uint64 { return high / (HighWaterMark / LowWaterMark) }
 
-// readSize is how much the pump reads from its descriptor at once: no more
-// than the mark, so that what it holds between a read and its send is
-// bounded by time as well.
+// readSize is how much the pump reads from its descriptor at once: the low
+// mark (at least minReadSize, at most PumpReadSize), so that what it holds
+// between a read and its send is bounded by time as well (the buffer and
+// the pump together hold at most 1.25 × BufferedTimeTarget), and a read
+// fits in the buffer once it drained to the low mark.
 func (d *drainMark) readSize() int {
-	high, _ := d.marks()
-	return int(min(high, PumpReadSize))
+	_, low := d.marks()
+	return int(max(min(low, PumpReadSize), minReadSize))
 }
+
+// minReadSize is the smallest read: what a PTY hands out at once.
+const minReadSize = 4 << 10

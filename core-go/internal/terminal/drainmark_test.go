@@ -43,8 +43,8 @@ func TestDrainMarkStartsAtTheFloor(t *testing.T) {
 	if high, low := d.marks(); high != MinHighWaterMark || low != MinHighWaterMark/4 {
 		t.Fatalf("marks %d/%d, want %d/%d", high, low, MinHighWaterMark, MinHighWaterMark/4)
 	}
-	if n := d.readSize(); n != MinHighWaterMark {
-		t.Fatalf("read size %d, want %d", n, MinHighWaterMark)
+	if n := d.readSize(); n != minReadSize {
+		t.Fatalf("read size %d, want %d", n, minReadSize)
 	}
 }
 
@@ -65,8 +65,8 @@ func TestDrainMarkBoundsTimeOnASlowLink(t *testing.T) {
 	if want := uint64(rate * BufferedTimeTarget.Seconds()); high != want || low != want/4 {
 		t.Fatalf("marks %d/%d at %d B/s, want %d/%d", high, low, rate, want, want/4)
 	}
-	if n := d.readSize(); n != int(high) {
-		t.Fatalf("read size %d, want the mark %d", n, high)
+	if n := d.readSize(); n != minReadSize {
+		t.Fatalf("read size %d, want %d (the low mark %d is smaller)", n, minReadSize, low)
 	}
 }
 
@@ -94,9 +94,9 @@ func TestDrainMarkReachesTheCeilingOnAFastLink(t *testing.T) {
 		t.Fatalf("read size %d, want %d", n, PumpReadSize)
 	}
 	// The link slows down: the mark follows after one wait.
-	drainOnce(d, clock, 64_000)
-	if high, _ := d.marks(); high != 32_000 {
-		t.Fatalf("mark %d after a wait at 64 kB/s, want 32000", high)
+	drainOnce(d, clock, 100_000)
+	if high, _ := d.marks(); high != 40_000 {
+		t.Fatalf("mark %d after a wait at 100 kB/s, want 40000", high)
 	}
 }
 
@@ -129,8 +129,8 @@ func TestBridgeAdaptsItsMarks(t *testing.T) {
 	clock := newFakeClock()
 	b := NewBridge(ch, true, discard, nil)
 	b.mark = newDrainMark(clock.now)
-	if n := b.ReadSize(); n != MinHighWaterMark {
-		t.Fatalf("read size %d, want the floor %d", n, MinHighWaterMark)
+	if n := b.ReadSize(); n != minReadSize {
+		t.Fatalf("read size %d, want %d", n, minReadSize)
 	}
 
 	ch.setBuffered(MinHighWaterMark + 1)
@@ -149,8 +149,8 @@ func TestBridgeAdaptsItsMarks(t *testing.T) {
 	if high != maxMarkGrowth*MinHighWaterMark {
 		t.Fatalf("high mark %d, want %d", high, maxMarkGrowth*MinHighWaterMark)
 	}
-	if n := b.ReadSize(); n != PumpReadSize {
-		t.Fatalf("read size %d, want %d", n, PumpReadSize)
+	if n := b.ReadSize(); n != int(low) {
+		t.Fatalf("read size %d, want the low mark %d", n, low)
 	}
 
 	// The next wait uses the new marks.
@@ -162,5 +162,44 @@ func TestBridgeAdaptsItsMarks(t *testing.T) {
 	b.Shutdown("closed_by_agent")
 	if err := <-done; err == nil {
 		t.Fatal("wrote above the high mark")
+	}
+}
+
+// A message is sent when it fits under the high mark, or once the buffer is
+// at the low mark (a message larger than the gap); else the writer waits.
+func TestBridgeSendsWhatFitsUnderTheMark(t *testing.T) {
+	ch := &fakeChannel{}
+	b := NewBridge(ch, true, discard, nil)
+	b.mark = newDrainMark(newFakeClock().now) // no time passes: the marks stay at the floor
+	high, low := b.mark.marks()
+
+	ch.setBuffered(high - 100)
+	if err := b.Output(context.Background(), make([]byte, 100)); err != nil {
+		t.Fatal(err) // fits exactly
+	}
+	ch.setBuffered(low)
+	if err := b.Output(context.Background(), make([]byte, MaxOutputChunk)); err != nil {
+		t.Fatal(err) // larger than the gap, but the buffer is at the low mark
+	}
+
+	ch.setBuffered(high - 100)
+	done := make(chan error, 1)
+	go func() { done <- b.Output(context.Background(), make([]byte, 101)) }()
+	select {
+	case err := <-done:
+		t.Fatalf("sent past the high mark: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	ch.setBuffered(low + 1) // under the high mark again, but not yet at the low one
+	b.NotifyBufferedLow()
+	select {
+	case err := <-done:
+		t.Fatalf("resumed above the low mark: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	ch.setBuffered(low)
+	b.NotifyBufferedLow()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -52,10 +52,14 @@ const (
 	MinHighWaterMark = 8 << 10
 
 	// BufferedTimeTarget is how much output, in time at the measured drain
-	// rate, the adaptive high mark lets sit in the channel's send buffer:
-	// what a user still watches after Ctrl-C (issue 14, 9), beside what the
-	// process's own pipes (Docker's) hold.
-	BufferedTimeTarget = 500 * time.Millisecond
+	// rate, the adaptive high mark lets sit in the channel's send buffer;
+	// with the pump's read (Bridge.ReadSize) at most 1.25 times that is
+	// what a user still watches from porthole-core after Ctrl-C (issue 14,
+	// 9: within a second, with the link's and the PTY's own queues), beside
+	// what the process's own pipes (Docker's) hold. Throughput needs the
+	// mark above the link's bandwidth-delay product: 0.4 s covers round
+	// trips up to about 0.3 s below the 1 MiB ceiling.
+	BufferedTimeTarget = 400 * time.Millisecond
 
 	// PeerQueueLen bounds peer frames (input, resize) waiting for the agent,
 	// including those that arrive before the agent attached. When it is
