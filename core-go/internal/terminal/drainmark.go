@@ -14,21 +14,29 @@ import (
 // The rate is measured while the writer waits: from the moment the buffered
 // amount is above the mark until it fell to the low mark the buffer is never
 // empty, so what left it (bytes acknowledged) over that time is the rate the
-// link and the peer take, not the rate the program writes. After each wait
-// the mark is that rate × BufferedTimeTarget, clamped to [MinHighWaterMark,
-// HighWaterMark]. It falls at once (a link that slows down is followed
-// after one wait) but grows at most maxMarkGrowth times a wait: one wait at
-// a mark too high costs seconds on a slow link (a sample inflated by a
-// burst, e.g. a token bucket that was full), one at a mark too low costs a
-// fast link a few milliseconds. It starts at the floor: a session on a fast
-// link reaches the ceiling after four short waits, a slow one never holds
-// more than the floor.
+// link and the peer take, not the rate the program writes. One short wait
+// says little: a token bucket that was full, or a cumulative acknowledgement
+// that covers a retransmitted packet and everything after it, empties a few
+// KiB at once. So the mark grows only from the rate over at least
+// rateWindow bytes drained (summed over waits), which such a burst barely
+// moves; it falls at once when one wait drained slower than the mark
+// assumes (a link that slowed down, a peer that stopped reading). Either
+// way it becomes that rate × BufferedTimeTarget, clamped to
+// [MinHighWaterMark, HighWaterMark]. It starts at the floor: a fast link
+// reaches the ceiling once rateWindow went through (a few milliseconds), a
+// slow one holds the floor meanwhile.
 type drainMark struct {
 	now func() time.Time // injected by tests
 
-	mu   sync.Mutex // guards high
-	high uint64
+	mu      sync.Mutex // guards the fields below
+	high    uint64
+	drained uint64        // bytes drained in the waits since the mark last moved
+	waited  time.Duration // the time those waits took
 }
+
+// rateWindow is how many drained bytes the mark grows from: several times
+// the bursts above (a 32 KiB token bucket, a 16 KiB message).
+const rateWindow = 128 << 10
 
 func newDrainMark(now func() time.Time) *drainMark {
 	return &drainMark{now: now, high: MinHighWaterMark}
@@ -60,15 +68,24 @@ func (d *drainMark) end(w drainWait, buffered uint64) {
 	if elapsed <= 0 || buffered >= w.buffered {
 		return // no measurable drain (a coarse clock, or a reply sent meanwhile)
 	}
-	rate := float64(w.buffered-buffered) / elapsed.Seconds()
+	drained := w.buffered - buffered
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.high = min(markForRate(rate), d.high*maxMarkGrowth)
+	if mark := markForRate(float64(drained) / elapsed.Seconds()); mark < d.high {
+		d.set(mark) // slower than the mark assumes: fall at once
+		return
+	}
+	d.drained += drained
+	d.waited += elapsed
+	if d.drained >= rateWindow {
+		d.set(markForRate(float64(d.drained) / d.waited.Seconds()))
+	}
 }
 
-// maxMarkGrowth bounds how much the high mark grows after one wait: from
-// MinHighWaterMark to HighWaterMark in four waits.
-const maxMarkGrowth = 4
+func (d *drainMark) set(high uint64) {
+	d.high = high
+	d.drained, d.waited = 0, 0
+}
 
 // markForRate is BufferedTimeTarget of output at rate bytes per second,
 // within [MinHighWaterMark, HighWaterMark].
@@ -86,7 +103,7 @@ func markForRate(rate float64) uint64 {
 // lowMarkOf is where a waiting writer resumes: a quarter of the high mark
 // (LowWaterMark for HighWaterMark), a gap that avoids waking for every
 // acknowledged packet yet keeps the pipe busy while the writer wakes.
-func lowMarkOf(high uint64) uint64 { return high / (HighWaterMark / LowWaterMark) }
+func lowMarkOf(high uint64) uint64 { return high / (HighWaterMark / LowWaterMark) } // MinLowWaterMark at the floor
 
 // readSize is how much the pump reads from its descriptor at once: the low
 // mark (at least minReadSize, at most PumpReadSize), so that what it holds

@@ -48,21 +48,28 @@ func TestDrainMarkStartsAtTheFloor(t *testing.T) {
 	}
 }
 
-// Issue 14, 9: at 256 kbit/s the mark holds at most BufferedTimeTarget of
-// output, even after a burst (a full token bucket) inflated a sample.
+// Issue 14, 9: at 256 kbit/s the mark holds BufferedTimeTarget of output; a
+// burst (a full token bucket) at the start moves it little.
 func TestDrainMarkBoundsTimeOnASlowLink(t *testing.T) {
 	const rate = 256_000 / 8 // bytes per second
 	clock := newFakeClock()
 	d := newDrainMark(clock.now)
-	drainOnce(d, clock, 10*rate) // the bucket's burst
-	if high, _ := d.marks(); high != maxMarkGrowth*MinHighWaterMark {
-		t.Fatalf("mark %d after a fast wait, want growth bounded to %d", high, maxMarkGrowth*MinHighWaterMark)
+	drainOnce(d, clock, 100*rate) // the bucket's burst
+	for d.drained > 0 || d.high == MinHighWaterMark {
+		if high, _ := d.marks(); high != MinHighWaterMark {
+			t.Fatalf("mark %d before %d bytes drained, want the floor", high, rateWindow)
+		}
+		drainOnce(d, clock, rate)
 	}
-	for range 3 {
+	want := uint64(rate * BufferedTimeTarget.Seconds())
+	if high, _ := d.marks(); high < want || high > want*5/4 {
+		t.Fatalf("mark %d after the burst and a window at %d B/s, want %d..%d", high, rate, want, want*5/4)
+	}
+	for range 20 { // a window at the link's rate alone
 		drainOnce(d, clock, rate)
 	}
 	high, low := d.marks()
-	if want := uint64(rate * BufferedTimeTarget.Seconds()); high != want || low != want/4 {
+	if high != want || low != want/4 {
 		t.Fatalf("marks %d/%d at %d B/s, want %d/%d", high, low, rate, want, want/4)
 	}
 	if n := d.readSize(); n != minReadSize {
@@ -73,8 +80,8 @@ func TestDrainMarkBoundsTimeOnASlowLink(t *testing.T) {
 func TestDrainMarkKeepsTheFloor(t *testing.T) {
 	clock := newFakeClock()
 	d := newDrainMark(clock.now)
-	for _, rate := range []float64{4_000, 100, 1} { // a stalled peer drains almost nothing
-		drainOnce(d, clock, rate)
+	for _, rate := range []float64{4_000, 100, 1, 4_000, 4_000, 4_000, 4_000, 4_000, 4_000} {
+		drainOnce(d, clock, rate) // a stalled peer drains almost nothing
 		if high, _ := d.marks(); high != MinHighWaterMark {
 			t.Fatalf("mark %d at %.0f B/s, want the floor %d", high, rate, MinHighWaterMark)
 		}
@@ -84,8 +91,15 @@ func TestDrainMarkKeepsTheFloor(t *testing.T) {
 func TestDrainMarkReachesTheCeilingOnAFastLink(t *testing.T) {
 	clock := newFakeClock()
 	d := newDrainMark(clock.now)
-	for range 4 { // 8 KiB × 4⁴ = 2 MiB: four waits of well under a millisecond
+	waits := 0
+	for d.high == MinHighWaterMark {
 		drainOnce(d, clock, 100e6)
+		waits++
+	}
+	// Each wait at the floor drains the floor plus a chunk, down to the low mark.
+	perWait := MinHighWaterMark + MaxOutputChunk - MinHighWaterMark/4
+	if want := (rateWindow + perWait - 1) / perWait; waits != want {
+		t.Fatalf("left the floor after %d waits, want %d (%d bytes)", waits, want, rateWindow)
 	}
 	if high, low := d.marks(); high != HighWaterMark || low != LowWaterMark {
 		t.Fatalf("marks %d/%d, want today's %d/%d", high, low, HighWaterMark, LowWaterMark)
@@ -123,7 +137,7 @@ type thresholdChannel struct {
 func (c *thresholdChannel) SetBufferedAmountLowThreshold(th uint64) { c.thresholds <- th }
 
 // The bridge measures its waits, moves the channel's threshold to its low
-// mark and sizes the pump's reads by its high mark.
+// mark and sizes the pump's reads by it.
 func TestBridgeAdaptsItsMarks(t *testing.T) {
 	ch := &thresholdChannel{thresholds: make(chan uint64, 4)}
 	clock := newFakeClock()
@@ -132,22 +146,23 @@ func TestBridgeAdaptsItsMarks(t *testing.T) {
 	if n := b.ReadSize(); n != minReadSize {
 		t.Fatalf("read size %d, want %d", n, minReadSize)
 	}
+	b.mark.set(HighWaterMark) // as after a fast start
 
-	ch.setBuffered(MinHighWaterMark + 1)
+	ch.setBuffered(HighWaterMark + 1)
 	done := make(chan error, 1)
 	go func() { done <- b.Output(context.Background(), []byte("x")) }()
-	if th := <-ch.thresholds; th != MinHighWaterMark/4 {
-		t.Fatalf("threshold %d, want the low mark %d", th, MinHighWaterMark/4)
+	if th := <-ch.thresholds; th != LowWaterMark {
+		t.Fatalf("threshold %d, want the low mark %d", th, LowWaterMark)
 	}
-	clock.advance(time.Millisecond) // drained to the low mark in 1 ms: 6 MB/s
-	ch.setBuffered(MinHighWaterMark / 4)
+	clock.advance(10 * time.Second) // the link slowed down: 768 KiB in 10 s
+	ch.setBuffered(LowWaterMark)
 	b.NotifyBufferedLow()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	high, low := b.mark.marks()
-	if high != maxMarkGrowth*MinHighWaterMark {
-		t.Fatalf("high mark %d, want %d", high, maxMarkGrowth*MinHighWaterMark)
+	if want := markForRate(float64(HighWaterMark-LowWaterMark+1) / 10); high != want {
+		t.Fatalf("high mark %d, want %d", high, want)
 	}
 	if n := b.ReadSize(); n != int(low) {
 		t.Fatalf("read size %d, want the low mark %d", n, low)

@@ -51,6 +51,10 @@ const (
 	// a fast link leaves it after its first wait.
 	MinHighWaterMark = 8 << 10
 
+	// MinLowWaterMark is the low mark at the floor: a writer blocked on the
+	// channel waits with at least this much buffered.
+	MinLowWaterMark = MinHighWaterMark / (HighWaterMark / LowWaterMark)
+
 	// BufferedTimeTarget is how much output, in time at the measured drain
 	// rate, the adaptive high mark lets sit in the channel's send buffer;
 	// with the pump's read (Bridge.ReadSize) at most 1.25 times that is
