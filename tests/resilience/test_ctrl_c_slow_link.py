@@ -73,7 +73,6 @@ async def flood_then_ctrl_c(link, client, flood: bytes, running: Callable[[], bo
     at_ctrl_c = len(client.output)
     sent = time.monotonic()
     client.type("\x03")
-    print("CTRL-C at", time.strftime("%H:%M:%S"), time.time() % 1)
 
     async def ask() -> None:
         # The tty discards pending input with the SIGINT: ask again until the shell answers.

@@ -140,8 +140,9 @@ func (b *Bridge) reply(s string) {
 func (b *Bridge) NotifyBufferedLow() { b.low.notify() }
 
 // ReadSize is how much a writer should read from its source before the next
-// Output: PumpReadSize, or half the high mark when that is lower (a slow
-// peer), so that output read but not yet sent is bounded by time too.
+// Output: the low mark, from 4 KiB to PumpReadSize (a slow peer reads
+// little at a time), so that output read but not yet sent is bounded by
+// time too.
 func (b *Bridge) ReadSize() int { return b.mark.readSize() }
 
 // lowThresholder is the part of *webrtc.DataChannel that moves the

@@ -48,7 +48,7 @@ const (
 
 	// MinHighWaterMark is the floor of the adaptive high mark, and where
 	// a session starts: 8 KiB is a quarter of a second at 256 kbit/s, and
-	// a fast link leaves it after its first wait.
+	// a fast link leaves it once rateWindow (128 KiB) drained.
 	MinHighWaterMark = 8 << 10
 
 	// MinLowWaterMark is the low mark at the floor: a writer blocked on the
