@@ -33,10 +33,13 @@ const (
 // SCTP flow control push back on the peer.
 //
 // Agent → peer: Output, Exit and Error write to the channel, but first wait
-// while its buffered amount is above HighWaterMark, until
-// NotifyBufferedLow (wired to OnBufferedAmountLow at LowWaterMark) says it
-// drained. The caller reads the agent's next frame only after the write
-// returns, so gRPC flow control pushes back on the agent.
+// while its buffered amount is above the high mark, until
+// NotifyBufferedLow (wired to OnBufferedAmountLow) says it drained to the
+// low mark. The high mark adapts to the rate the peer drains the channel
+// (drainMark: about BufferedTimeTarget of output, at most HighWaterMark),
+// so a slow peer does not watch a minute of old output after Ctrl-C. The
+// caller reads the agent's next frame only after the write returns, so
+// gRPC flow control pushes back on the agent.
 //
 // The two directions share no lock or queue: input flows while output is
 // blocked.
@@ -48,6 +51,7 @@ type Bridge struct {
 
 	frames chan PeerMessage // input and resize for the agent
 	low    lowSignal        // buffered amount fell to the low mark
+	mark   *drainMark       // the high and low marks, adapted to the drain rate
 	act    activity         // what crossed the channel, for idle timeouts
 
 	// outMu serialises the agent-side writers (one stream at a time, but
@@ -74,6 +78,7 @@ func NewBridge(ch Channel, binary bool, log *slog.Logger, onPeerClose func()) *B
 		onClose:   onPeerClose,
 		frames:    make(chan PeerMessage, PeerQueueLen),
 		low:       newLowSignal(),
+		mark:      newDrainMark(time.Now),
 		chunker:   NewChunker(MaxOutputChunk),
 		agentDone: make(chan struct{}),
 		done:      make(chan struct{}),
@@ -120,7 +125,7 @@ func (b *Bridge) HandleMessage(data []byte, isText bool) {
 // sending pings or bad messages is pushed back by SCTP instead of growing
 // our send buffer.
 func (b *Bridge) reply(s string) {
-	if err := b.waitWritable(context.Background()); err != nil {
+	if err := b.waitWritable(context.Background(), len(s)); err != nil {
 		return // shut down
 	}
 	if err := b.ch.SendText(s); err != nil {
@@ -129,8 +134,22 @@ func (b *Bridge) reply(s string) {
 }
 
 // NotifyBufferedLow wakes a writer waiting for the channel to drain. Wire it
-// to the channel's OnBufferedAmountLow with threshold LowWaterMark.
+// to the channel's OnBufferedAmountLow; the bridge sets the threshold to its
+// current low mark before each wait when the channel has
+// SetBufferedAmountLowThreshold (*webrtc.DataChannel has).
 func (b *Bridge) NotifyBufferedLow() { b.low.notify() }
+
+// ReadSize is how much a writer should read from its source before the next
+// Output: the low mark, from 4 KiB to PumpReadSize (a slow peer reads
+// little at a time), so that output read but not yet sent is bounded by
+// time too.
+func (b *Bridge) ReadSize() int { return b.mark.readSize() }
+
+// lowThresholder is the part of *webrtc.DataChannel that moves the
+// OnBufferedAmountLow threshold.
+type lowThresholder interface {
+	SetBufferedAmountLowThreshold(th uint64)
+}
 
 // Activity reports what crossed the channel so far.
 func (b *Bridge) Activity() Activity { return b.act.snapshot() }
@@ -222,7 +241,7 @@ func (b *Bridge) Output(ctx context.Context, p []byte) error {
 	if b.binary {
 		for len(p) > 0 {
 			n := min(len(p), MaxOutputChunk)
-			if err := b.write(ctx, func() error { return b.ch.Send(p[:n]) }); err != nil {
+			if err := b.write(ctx, n, func() error { return b.ch.Send(p[:n]) }); err != nil {
 				return err
 			}
 			p = p[n:]
@@ -246,14 +265,16 @@ func (b *Bridge) Exit(ctx context.Context, code int32) error {
 			return err
 		}
 	}
-	return b.write(ctx, func() error { return b.ch.SendText(EncodeExit(code)) })
+	msg := EncodeExit(code)
+	return b.write(ctx, len(msg), func() error { return b.ch.SendText(msg) })
 }
 
 // Error sends {"type":"error","code":...,"message":...} to the peer.
 func (b *Bridge) Error(ctx context.Context, code, message string) error {
 	b.outMu.Lock()
 	defer b.outMu.Unlock()
-	return b.write(ctx, func() error { return b.ch.SendText(EncodeError(code, message)) })
+	msg := EncodeError(code, message)
+	return b.write(ctx, len(msg), func() error { return b.ch.SendText(msg) })
 }
 
 // Drain waits until the channel has sent everything it buffered, the bridge
@@ -279,16 +300,16 @@ func (b *Bridge) Drain(ctx context.Context) bool {
 func (b *Bridge) sendText(ctx context.Context, chunks []string) error {
 	for _, s := range chunks {
 		msg := EncodeOutput(s)
-		if err := b.write(ctx, func() error { return b.ch.SendText(msg) }); err != nil {
+		if err := b.write(ctx, len(msg), func() error { return b.ch.SendText(msg) }); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// write waits until the channel is below the high-water mark, then sends.
-func (b *Bridge) write(ctx context.Context, send func() error) error {
-	if err := b.waitWritable(ctx); err != nil {
+// write waits until n more bytes fit under the high mark, then sends.
+func (b *Bridge) write(ctx context.Context, n int, send func() error) error {
+	if err := b.waitWritable(ctx, n); err != nil {
 		return err
 	}
 	if err := send(); err != nil {
@@ -302,7 +323,11 @@ func (b *Bridge) write(ctx context.Context, send func() error) error {
 	return nil
 }
 
-func (b *Bridge) waitWritable(ctx context.Context) error {
+// waitWritable returns when a message of n bytes may be sent: at once when
+// it fits under the high mark (or the buffer is at the low mark), else once
+// the buffer drained to the low mark. So the buffer holds at most the high
+// mark, or the low mark plus one message larger than the gap.
+func (b *Bridge) waitWritable(ctx context.Context, n int) error {
 	select {
 	case <-b.done:
 		return ErrClosed
@@ -310,22 +335,30 @@ func (b *Bridge) waitWritable(ctx context.Context) error {
 		return ctx.Err()
 	default:
 	}
-	if b.ch.BufferedAmount() <= HighWaterMark {
+	high, low := b.mark.marks()
+	buffered := b.ch.BufferedAmount()
+	if buffered <= low || buffered+uint64(n) <= high {
 		return nil
 	}
-	// Above the high mark: wait until the channel drained to the low mark
-	// (hysteresis, so we do not wake for every acknowledged packet).
+	// It would go above the high mark: wait until the channel drained to the low mark
+	// (hysteresis, so we do not wake for every acknowledged packet), and
+	// measure how fast it drained to adapt the marks.
 	// The signal is taken before each re-check so that a notify between
 	// the check and the wait is not lost.
+	if t, ok := b.ch.(lowThresholder); ok {
+		t.SetBufferedAmountLowThreshold(low)
+	}
+	wait := b.mark.begin(buffered)
 	timer := time.NewTimer(writablePoll)
 	defer timer.Stop()
 	for {
-		low := b.low.wait()
-		if b.ch.BufferedAmount() <= LowWaterMark {
+		signal := b.low.wait()
+		if buffered := b.ch.BufferedAmount(); buffered <= low {
+			b.mark.end(wait, buffered)
 			return nil
 		}
 		select {
-		case <-low:
+		case <-signal:
 		case <-timer.C:
 			timer.Reset(writablePoll)
 		case <-b.done:

@@ -78,7 +78,7 @@ func TestBridgeWaitsForLowMark(t *testing.T) {
 		t.Fatalf("resumed above the low mark: %v", err)
 	case <-time.After(50 * time.Millisecond):
 	}
-	ch.setBuffered(LowWaterMark)
+	ch.setBuffered(lowMarkOf(MinHighWaterMark)) // the marks start at the floor
 	b.NotifyBufferedLow()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -194,7 +194,7 @@ func TestBridgeRepliesWaitForRoom(t *testing.T) {
 			t.Fatalf("%s: replied above the high-water mark (%d replies)", msg, len(ch.texts()))
 		case <-time.After(50 * time.Millisecond):
 		}
-		ch.setBuffered(LowWaterMark)
+		ch.setBuffered(lowMarkOf(MinHighWaterMark)) // the marks start at the floor
 		b.NotifyBufferedLow()
 		<-done
 		if got := ch.texts(); len(got) != 1 {

@@ -34,15 +34,36 @@ const (
 	// (sidecar.proto: "at most 64 KiB per frame").
 	MaxAgentOutput = 64 << 10
 
-	// HighWaterMark is the data channel buffered amount above which the
-	// bridge stops reading the agent's output: 1 MiB is about a second of
-	// a fast terminal on a slow link, enough to keep the pipe full, and it
-	// bounds the memory one session can hold in SCTP.
+	// HighWaterMark is the ceiling of the data channel buffered amount
+	// above which the bridge stops reading the agent's output: 1 MiB keeps
+	// a fast link's pipe full and bounds the memory one session can hold
+	// in SCTP. The mark in use adapts to the drain rate (drainMark): about
+	// BufferedTimeTarget of output, never below MinHighWaterMark.
 	HighWaterMark = 1 << 20
 
-	// LowWaterMark is where reading resumes (OnBufferedAmountLow); a gap to
-	// the high mark avoids waking for every acknowledged packet.
+	// LowWaterMark is where reading resumes (OnBufferedAmountLow) at the
+	// ceiling; at any mark it is a quarter of the high mark, a gap that
+	// avoids waking for every acknowledged packet.
 	LowWaterMark = 256 << 10
+
+	// MinHighWaterMark is the floor of the adaptive high mark, and where
+	// a session starts: 8 KiB is a quarter of a second at 256 kbit/s, and
+	// a fast link leaves it once rateWindow (128 KiB) drained.
+	MinHighWaterMark = 8 << 10
+
+	// MinLowWaterMark is the low mark at the floor: a writer blocked on the
+	// channel waits with at least this much buffered.
+	MinLowWaterMark = MinHighWaterMark / (HighWaterMark / LowWaterMark)
+
+	// BufferedTimeTarget is how much output, in time at the measured drain
+	// rate, the adaptive high mark lets sit in the channel's send buffer;
+	// with the pump's read (Bridge.ReadSize) at most 1.25 times that is
+	// what a user still watches from porthole-core after Ctrl-C (issue 14,
+	// 9: within a second, with the link's and the PTY's own queues), beside
+	// what the process's own pipes (Docker's) hold. Throughput needs the
+	// mark above the link's bandwidth-delay product: 0.4 s covers round
+	// trips up to about 0.3 s below the 1 MiB ceiling.
+	BufferedTimeTarget = 400 * time.Millisecond
 
 	// PeerQueueLen bounds peer frames (input, resize) waiting for the agent,
 	// including those that arrive before the agent attached. When it is

@@ -52,9 +52,11 @@ type PumpConfig struct {
 // Pump moves bytes between a handed-over descriptor and a Bridge.
 //
 // Output: one goroutine reads the descriptor and writes through
-// Bridge.Output, which waits while the channel is above HighWaterMark, so
-// the descriptor is not read (and the process blocks on its own writes)
-// until the peer caught up. Input: another goroutine takes the peer's
+// Bridge.Output, which waits while the channel is above its high mark (at
+// most HighWaterMark, less on a slow link: about BufferedTimeTarget of
+// output), so the descriptor is not read (and the process blocks on its own
+// writes) until the peer caught up. Reads are no larger than Bridge.ReadSize
+// so that what the pump holds is bounded by time too. Input: another goroutine takes the peer's
 // frames and writes input to the descriptor (a write blocks while the
 // process does not read; the peer is then pushed back by the bounded frame
 // queue); resizes go to Hooks.Resize. The two share nothing, so Ctrl-C
@@ -151,7 +153,7 @@ func (p *Pump) outputLoop(ctx context.Context, b *Bridge) {
 	}
 	buf := make([]byte, PumpReadSize)
 	for {
-		n, err := p.cfg.File.Read(buf)
+		n, err := p.cfg.File.Read(buf[:b.ReadSize()])
 		if n > 0 {
 			p.record(false, buf[:n])
 			if err := b.Output(ctx, buf[:n]); err != nil {
