@@ -106,7 +106,16 @@ def _healthy(url: str) -> bool:
         return False
 
 
-async def start_cluster(tmp: Path, redis: RedisServer, *, reconnect_delay_s: float, reconnect_max_s: float) -> Cluster:
+async def start_cluster(
+    tmp: Path,
+    redis: RedisServer,
+    *,
+    reconnect_delay_s: float,
+    reconnect_max_s: float,
+    targets: str = TARGETS,
+    agent_extra: str = "",
+) -> Cluster:
+    """targets replaces the agent's [targets] TOML; agent_extra is appended to its config (a [[screens]])."""
     ports = [free_port(), free_port()]
     # A device id of its own: an agent with the same id starting elsewhere on this machine would
     # take this one's shells for its own leftovers and kill them (agent/reconcile.py).
@@ -138,7 +147,8 @@ socket = "admin.sock"
 metrics_listen = "127.0.0.1:0"
 
 """
-        + TARGETS
+        + targets
+        + agent_extra
     )
     c = Cluster(dc, redis, nodes, tmp / "agent.log", agent_cfg)
     try:
