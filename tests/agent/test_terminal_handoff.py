@@ -84,6 +84,16 @@ async def test_ctrl_c_gets_through_a_flood(agent, make_container):
     await client.wait_for(lambda: b"after-42" in client.output, timeout=30, what="the prompt after Ctrl-C")
 
 
+async def test_ctrl_p_ctrl_q_is_input_not_docker_detach(agent, make_container):
+    """Docker's default detach keys (Ctrl-P Ctrl-Q) would end the exec ("read escape
+    sequence", exit 126); the agent sets others, so they reach the shell like any key."""
+    c = make_container()
+    await wait_target(agent, c.name)
+    _sid, client = await agent.open_terminal(c.name)
+    client.type("\x10\x11\x15echo still-$((6*7))\r")  # Ctrl-P, Ctrl-Q, then Ctrl-U clears the line
+    await client.wait_output("still-42")
+
+
 async def test_a_recording_holds_every_byte_shown_and_plays(agent_factory, make_container, tmp_path):
     rec_dir = tmp_path / "recs"
     agent = await agent_factory(

@@ -36,6 +36,11 @@ EXIT_CODE_TIMEOUT_S = 5.0
 PID_TIMEOUT_S = 5.0
 # ConsoleSize on exec start needs Docker API 1.42 (Docker 23).
 CONSOLE_SIZE_API = (1, 42)
+# Docker's attach stream ends an exec on its detach sequence (default Ctrl-P Ctrl-Q, which
+# people type: Ctrl-P is the shell's previous-history key) and holds back every byte that
+# starts one until the next arrives. There is no "none": this sequence of rarely typed
+# control keys stands in for it.
+DETACH_KEYS = "ctrl-^,ctrl-@,ctrl-_,ctrl-^,ctrl-@,ctrl-_"
 
 
 def _api_version(api: docker.APIClient) -> tuple[int, int]:
@@ -84,6 +89,7 @@ class DockerExec:
                 environment=self._env,
                 user=self._user,
                 privileged=False,  # never privileged (docs/security.md)
+                detach_keys=DETACH_KEYS,
             )
         except docker.errors.NotFound as e:
             raise PortholeError(errors.TARGET_NOT_FOUND, "container is gone") from e

@@ -315,15 +315,7 @@ class ClientNamespace(EventNamespace):
             raise PortholeError(errors.DEVICE_OFFLINE, "the device is not connected right now; try again")
         await self.hub.to_agent("webrtc:restart", {"session_id": s.id, "type": "offer", "sdp": sdp}, s.agent_sid)
         log.info("session %s: ICE restart relayed to device=%s", s.id, s.device_id)
-        self.hub.events.publish(
-            "session.ice_restarted",
-            s.id,
-            user=s.user,
-            org=s.org,
-            device=s.device_id,
-            target=s.target_id,
-            kind=s.kind,
-        )
+        self.hub.publish_session("session.ice_restarted", s)
         return {"ok": True}
 
     async def ice(self, sid: str, data: Any) -> dict[str, Any]:

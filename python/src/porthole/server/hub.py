@@ -103,6 +103,12 @@ class Hub:
                 except Exception:
                     log.exception("ending expired sessions failed")
 
+    def publish_session(self, name: str, s: Session, **fields: Any) -> None:
+        """Publishes a session event with who, where and what it is, plus `fields`."""
+        self.events.publish(
+            name, s.id, user=s.user, org=s.org, device=s.device_id, target=s.target_id, kind=s.kind, **fields
+        )
+
     async def end_session(
         self,
         session: Session,
@@ -119,14 +125,9 @@ class Hub:
         if s is None:
             return
         await self.store.mark_ended(s.id, self.clock() + ENDED_MEMORY_S)
-        self.events.publish(
+        self.publish_session(
             "session.closed",
-            s.id,
-            user=s.user,
-            org=s.org,
-            device=s.device_id,
-            target=s.target_id,
-            kind=s.kind,
+            s,
             mode=s.mode,
             reason=why,
             code=code,

@@ -151,14 +151,9 @@ class Rebinder:
 
     def _rerouted(self, s: Session, side: str, previous_sid: str, *, restored: bool) -> None:
         log.info("session %s re-routed: %s side on a new socket (restored=%s)", s.id, side, restored)
-        self.hub.events.publish(
+        self.hub.publish_session(
             "session.rerouted",
-            s.id,
-            user=s.user,
-            org=s.org,
-            device=s.device_id,
-            target=s.target_id,
-            kind=s.kind,
+            s,
             side=side,
             restored=restored,
             was_detached=previous_sid == "",
