@@ -264,17 +264,7 @@ func (h *harness) createWith(id string, p *testpeer.Peer, req *rpcv1.CreateSessi
 	if err != nil {
 		h.t.Fatalf("CreateSession: %v", err)
 	}
-	p.Answer(resp.GetAnswerSdp())
-	h.mu.Lock()
-	link := h.links[id]
-	link.answered = true
-	pending := link.pending
-	link.pending = nil
-	h.mu.Unlock()
-	for _, c := range pending {
-		p.AddCandidate(c)
-	}
-	go h.forwardPeerCandidates(id, p)
+	h.answered(id, p, resp.GetAnswerSdp())
 }
 
 func (h *harness) forwardPeerCandidates(id string, p *testpeer.Peer) {
@@ -401,3 +391,19 @@ func (a *agent) exit(code int32) {
 }
 
 func webrtcInit(c string) webrtc.ICECandidateInit { return webrtc.ICECandidateInit{Candidate: c} }
+
+// answered applies the answer to the peer, then the candidates porthole-core
+// sent before it (held until now), and forwards the peer's own from now on.
+func (h *harness) answered(id string, p *testpeer.Peer, answer string) {
+	p.Answer(answer)
+	h.mu.Lock()
+	link := h.links[id]
+	link.answered = true
+	pending := link.pending
+	link.pending = nil
+	h.mu.Unlock()
+	for _, c := range pending {
+		p.AddCandidate(c)
+	}
+	go h.forwardPeerCandidates(id, p)
+}

@@ -32,17 +32,7 @@ func (h *harness) restartICE(id string, p *testpeer.Peer) {
 	if err != nil {
 		h.t.Fatalf("RestartIce: %v", err)
 	}
-	p.Answer(resp.GetAnswerSdp())
-	h.mu.Lock()
-	link := h.links[id]
-	link.answered = true
-	pending := link.pending
-	link.pending = nil
-	h.mu.Unlock()
-	for _, c := range pending {
-		p.AddCandidate(c)
-	}
-	go h.forwardPeerCandidates(id, p)
+	h.answered(id, p, resp.GetAnswerSdp())
 }
 
 func iceStates(h *harness, id string) []string {
