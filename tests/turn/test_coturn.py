@@ -54,9 +54,12 @@ def udp_listener(ip: str) -> socket.socket:
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 async def test_minted_credential_allocates_and_relays(coturn, test_ip, transport):
     peer = udp_listener(test_ip)
-    t, _ = await allocate(coturn, coturn.mint(), transport)
+    cred = coturn.mint()
+    t, _ = await allocate(coturn, cred, transport)
     try:
         assert t.get_extra_info("related_address") is not None
+        # The secrets scan learns every credential that reached coturn, whoever minted it.
+        assert cred.credential in coturn.used_credentials()
         t.sendto(b"through-the-relay", peer.getsockname())
         data, src = await asyncio.to_thread(peer.recvfrom, 100)
         assert data == b"through-the-relay"

@@ -11,6 +11,8 @@ in ``dir``, where the tests' secrets scan finds them.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import secrets
 import shutil
 import signal
@@ -25,6 +27,8 @@ from porthole import turn
 REPO = Path(__file__).resolve().parents[4]
 SHIPPED_CONF = REPO / "deploy" / "coturn" / "turnserver.conf"
 START_TIMEOUT_S = 15.0
+# A user name in coturn's log: "user <1733160000:s_abc.device>" (TURN REST API: expiry:principal).
+USER_RE = re.compile(r"user <(\d+):([^<>\s]+)>")
 
 
 @dataclass
@@ -55,7 +59,20 @@ class Coturn:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def used_credentials(self) -> set[str]:
+        """The credentials of every user name coturn saw (its log names users, never passwords):
+        recomputed from the secret, so that those minted elsewhere (the Porthole server's, for a
+        browser and a device) are known to the secrets scan as well."""
+        out = set()
+        for expiry, principal in set(USER_RE.findall(self.log())):
+            with contextlib.suppress(ValueError):  # a name no Porthole server mints
+                out.add(turn.mint(self.secret, principal, (), expires_at=int(expiry)).credential)
+        return out
+
     def stop(self) -> None:
+        # Before the log can go: every credential that reached this coturn is a secret of the run.
+        for i, cred in enumerate(sorted(self.used_credentials())):
+            self.secrets_dir.joinpath(f"turn-used-{i}.secret").write_text(cred)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
