@@ -2,11 +2,12 @@
 
 Topology (tests/support/topology.py, relay_topology): the server and coturn
 run in `cloud`; the agent (and the porthole-core it launches) in `dev`, with a
-container; the browser side is the test namespace itself, which reaches
-`cloud` but receives nothing from `dev` (and `dev` nothing from it). Only the
-relay joins the two: Chromium gets its TURN credential in the session:open
-ack, allocates on coturn, and the device's host candidate is reached through
-the relay."""
+container; Chromium in `brw` (tests/turn/brw.py), which reaches `cloud` but
+not `dev`. aiortc runs in the test namespace itself, which reaches `cloud` but
+receives nothing from `dev` (and `dev` nothing from it). Only the relay joins
+the two: the client gets its TURN credential in the session:open ack,
+allocates on coturn, and the device's host candidate is reached through the
+relay."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.support.coturn import start_coturn
 from tests.support.fullstack import start_stack
 from tests.support.topology import relay_topology
 from tests.support.waiting import async_wait_for
+from tests.turn.brw import pages_in
 
 ALLOWED = "10.213.0.0-10.213.255.255"  # the test namespaces: what this deployment allows the relay to reach
 
@@ -64,14 +66,16 @@ async def relayed_product(tmp_path, netns_factory, *, server_secret: str | None 
     return t, coturn, st
 
 
-async def test_terminal_in_chromium_through_the_relay(tmp_path, netns_factory, make_container, new_page, request):
-    _, coturn, st = await relayed_product(tmp_path, netns_factory)
+async def test_terminal_in_chromium_through_the_relay(tmp_path, netns_factory, make_container):
+    t, coturn, st = await relayed_product(tmp_path, netns_factory)
     try:
         c = make_container()
-        page = await open_terminal_in_page(new_page, st, c.name)
-        await type_line(page, "echo relayed-$((6*7))")
-        await wait_text(page, "relayed-42")
-        await assert_page_relayed(page, coturn)
+        async with pages_in(t.brw, tmp_path) as new_page:
+            page = await open_terminal_in_page(new_page, st, c.name)
+            await type_line(page, "echo relayed-$((6*7))")
+            await wait_text(page, "relayed-42")
+            await assert_page_relayed(page, coturn)
+            assert await page.evaluate(HOST_ADDRESSES) == [t.link_of(t.brw).ns_ip]  # the browser is in brw
     finally:
         await st.stop()
         coturn.stop()
@@ -148,27 +152,39 @@ async def test_relay_policy_selects_relayed_candidates_only(tmp_path, make_conta
         coturn.stop()
 
 
-async def test_udp_blocked_between_device_and_cloud_uses_the_tcp_relay(
-    tmp_path, netns_factory, make_container, new_page
-):
+async def test_udp_blocked_between_device_and_cloud_uses_the_tcp_relay(tmp_path, netns_factory, make_container):
     t, coturn, st = await relayed_product(tmp_path, netns_factory)
     dev_ip, cloud_ip = t.link_of(t.dev).ns_ip, t.link_of(t.cloud).ns_ip
     for a, b in ((dev_ip, cloud_ip), (cloud_ip, dev_ip)):
         subprocess.run(["iptables", "-w", "-I", "FORWARD", "-p", "udp", "-s", a, "-d", b, "-j", "DROP"], check=True)
     try:
         c = make_container()
-        page = await open_terminal_in_page(new_page, st, c.name)
-        await type_line(page, "echo tcp-relayed-$((6*7))")
-        await wait_text(page, "tcp-relayed-42")
-        # The device reached coturn over TCP only: its relayed candidate is the one in use.
-        pairs = await page.evaluate(SUCCEEDED_PAIRS)
-        assert any(p[1] == "relay" for p in pairs), pairs
-        assert coturn.allocations(await page.evaluate("porthole.state.sessionId") + ".device") >= 1
+        async with pages_in(t.brw, tmp_path) as new_page:
+            page = await open_terminal_in_page(new_page, st, c.name)
+            await type_line(page, "echo tcp-relayed-$((6*7))")
+            await wait_text(page, "tcp-relayed-42")
+            # The device reached coturn over TCP only: its relayed candidate is the one in use.
+            pairs = await page.evaluate(SUCCEEDED_PAIRS)
+            assert any(p[1] == "relay" for p in pairs), pairs
+            assert coturn.allocations(await page.evaluate("porthole.state.sessionId") + ".device") >= 1
     finally:
         for a, b in ((dev_ip, cloud_ip), (cloud_ip, dev_ip)):
             subprocess.run(["iptables", "-w", "-D", "FORWARD", "-p", "udp", "-s", a, "-d", b, "-j", "DROP"])
         await st.stop()
         coturn.stop()
+
+
+# The addresses of the page's own host candidates, from its getStats(): the namespace it runs in.
+HOST_ADDRESSES = """async () => {
+  const stats = await porthole.pc.getStats();
+  const out = new Set();
+  stats.forEach((r) => {
+    // "::" / "0.0.0.0": an active TCP candidate, bound to no address of its own.
+    if (r.type === "local-candidate" && r.candidateType === "host" && !["::", "0.0.0.0"].includes(r.address))
+      out.add(r.address);
+  });
+  return [...out];
+}"""
 
 
 # [local, remote] candidate types of every succeeded candidate pair, from the page's getStats().

@@ -2,8 +2,8 @@
 
 The topology of test_relay_e2e.py (tests/support/topology.py, relay_topology):
 the server and coturn in `cloud`, the agent and its porthole-core in `dev`,
-the browser side (Chromium, aiortc) in the test namespace, which has no path
-to `dev`. The screen is an Xvfb started here: its unix socket file
+Chromium in `brw` (tests/turn/brw.py) and aiortc in the test namespace, neither
+with a path to `dev`. The screen is an Xvfb started here: its unix socket file
 (/tmp/.X11-unix) is seen from every network namespace (tests/support/xserver.py),
 and porthole-core captures it through MIT-SHM on the same host. Only the relay
 carries the VP8 track from `dev` to the receiver."""
@@ -19,6 +19,7 @@ from tests.support import product_client, xserver
 from tests.support.coturn import start_coturn
 from tests.support.fullstack import start_stack
 from tests.support.topology import relay_topology
+from tests.turn.brw import pages_in
 from tests.turn.test_relay_e2e import ALLOWED, assert_page_relayed, turn_toml
 
 SCREEN_ID = "desk"
@@ -73,28 +74,33 @@ fps = {STREAM_FPS}
     return t, coturn, st
 
 
-async def test_screen_in_chromium_through_the_relay(tmp_path, netns_factory, xvfb, new_page):
-    _, coturn, st = await relayed_screen(tmp_path, netns_factory, xvfb)
+async def test_screen_in_chromium_through_the_relay(tmp_path, netns_factory, xvfb):
+    t, coturn, st = await relayed_screen(tmp_path, netns_factory, xvfb)
     try:
-        xvfb.halves("#ff0000", "#0000ff")
-        page = await new_page(viewport={"width": 1000, "height": 700})
-        await login(page, st)
-        await pick_target(page, st, SCREEN_ID)
-        assert await page.inner_text("[data-testid=open-terminal]") == "Open screen"
-        await page.click("[data-testid=open-terminal]")
-        await page.evaluate(f"porthole.waitState('channel', 'open', {int(FRAME_TIMEOUT_S * 1000)})")
-        first = await wait_state(page, lambda s: s.get("framesDecoded", 0) > 0, "frames decoded", FRAME_TIMEOUT_S)
-        await wait_state(page, lambda s: s["framesDecoded"] > first["framesDecoded"], "framesDecoded grows")
-        state = await page.evaluate("({...porthole.state})")
-        assert (state["videoWidth"], state["videoHeight"]) == (STREAM_W, STREAM_H), state
-        # The picture is the display's, and follows it.
-        await wait_picture(page, RED, BLUE, "red | blue")
-        xvfb.halves("#00ff00", "#ffff00")
-        await wait_picture(page, GREEN, YELLOW, "green | yellow after the change")
-        await assert_page_relayed(page, coturn)
+        async with pages_in(t.brw, tmp_path) as new_page:
+            await _screen_in_page(new_page, xvfb, st, coturn)
     finally:
         await st.stop()
         coturn.stop()
+
+
+async def _screen_in_page(new_page, xvfb, st, coturn) -> None:
+    xvfb.halves("#ff0000", "#0000ff")
+    page = await new_page(viewport={"width": 1000, "height": 700})
+    await login(page, st)
+    await pick_target(page, st, SCREEN_ID)
+    assert await page.inner_text("[data-testid=open-terminal]") == "Open screen"
+    await page.click("[data-testid=open-terminal]")
+    await page.evaluate(f"porthole.waitState('channel', 'open', {int(FRAME_TIMEOUT_S * 1000)})")
+    first = await wait_state(page, lambda s: s.get("framesDecoded", 0) > 0, "frames decoded", FRAME_TIMEOUT_S)
+    await wait_state(page, lambda s: s["framesDecoded"] > first["framesDecoded"], "framesDecoded grows")
+    state = await page.evaluate("({...porthole.state})")
+    assert (state["videoWidth"], state["videoHeight"]) == (STREAM_W, STREAM_H), state
+    # The picture is the display's, and follows it.
+    await wait_picture(page, RED, BLUE, "red | blue")
+    xvfb.halves("#00ff00", "#ffff00")
+    await wait_picture(page, GREEN, YELLOW, "green | yellow after the change")
+    await assert_page_relayed(page, coturn)
 
 
 async def test_screen_from_aiortc_through_the_relay(tmp_path, netns_factory, xvfb):
