@@ -3,8 +3,7 @@
 Topology (tests/support/topology.py, relay_topology): the server and coturn
 run in `cloud`; the agent (and the porthole-core it launches) in `dev`, with a
 container; Chromium in `brw` (tests/turn/brw.py), which reaches `cloud` but
-not `dev`. aiortc runs in the test namespace itself, which reaches `cloud` but
-receives nothing from `dev` (and `dev` nothing from it). Only the relay joins
+not `dev`, and aiortc there too (on a thread of its own). Only the relay joins
 the two: the client gets its TURN credential in the session:open ack,
 allocates on coturn, and the device's host candidate is reached through the
 relay."""
@@ -20,7 +19,7 @@ from tests.support.coturn import start_coturn
 from tests.support.fullstack import start_stack
 from tests.support.topology import relay_topology
 from tests.support.waiting import async_wait_for
-from tests.turn.brw import pages_in
+from tests.turn.brw import pages_in, run_in
 
 ALLOWED = "10.213.0.0-10.213.255.255"  # the test namespaces: what this deployment allows the relay to reach
 
@@ -83,25 +82,32 @@ async def test_terminal_in_chromium_through_the_relay(tmp_path, netns_factory, m
 
 async def test_terminal_from_aiortc_through_the_relay(tmp_path, netns_factory, make_container):
     t, coturn, st = await relayed_product(tmp_path, netns_factory)
+    cloud_ip, brw_ip = t.link_of(t.cloud).ns_ip, t.link_of(t.brw).ns_ip
     try:
         c = make_container()
-        token = await product_client.login(st.url, st.username, st.password)
-        s = await product_client.open_terminal(st.url, token, st.device_id, c.name)
-        # The credential minted for this client: the run's secrets scan checks no log holds it.
-        minted = [x["credential"] for x in s.ack["ice_servers"] if "credential" in x]
-        assert minted
-        (tmp_path / "minted-turn.secret").write_text(minted[0])
-        try:
-            s.client.type("echo aiortc-relayed-$((6*7))\r")
-            await s.client.wait_output("aiortc-relayed-42")
-            sctp = s.client.pc.sctp
-            assert sctp is not None
-            pair = sctp.transport.transport._connection._nominated[1]  # aioice (pinned): the selected pair
-            cloud_ip = t.link_of(t.cloud).ns_ip  # the relay's address: no direct path exists
-            assert pair.local_candidate.type == "relay" or pair.remote_addr[0] == cloud_ip, pair
-            assert coturn.allocations(s.id) >= 1
-        finally:
-            await s.close()
+
+        async def client_in_brw() -> None:
+            token = await product_client.login(st.url, st.username, st.password)
+            s = await product_client.open_terminal(st.url, token, st.device_id, c.name)
+            # The credential minted for this client: the run's secrets scan checks no log holds it.
+            minted = [x["credential"] for x in s.ack["ice_servers"] if "credential" in x]
+            assert minted
+            (tmp_path / "minted-turn.secret").write_text(minted[0])
+            try:
+                s.client.type("echo aiortc-relayed-$((6*7))\r")
+                await s.client.wait_output("aiortc-relayed-42")
+                sctp = s.client.pc.sctp
+                assert sctp is not None
+                conn = sctp.transport.transport._connection  # aioice (pinned)
+                assert {x.host for x in conn.local_candidates if x.type == "host"} == {brw_ip}  # in brw
+                pair = conn._nominated[1]  # the selected pair
+                # The relay's address: no direct path exists.
+                assert pair.local_candidate.type == "relay" or pair.remote_addr[0] == cloud_ip, pair
+                assert coturn.allocations(s.id) >= 1
+            finally:
+                await s.close()
+
+        await run_in(t.brw, client_in_brw)
     finally:
         await st.stop()
         coturn.stop()
