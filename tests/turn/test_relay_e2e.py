@@ -122,7 +122,16 @@ async def test_page_says_why_when_the_turn_credential_is_refused(tmp_path, netns
         await login(page, st)
         await pick_target(page, st, c.name)
         await page.click("[data-testid=open-terminal]")
+        # Slow before it fails (ICE gives up after 30 s or more): the page already says why.
+        slow = await async_wait_for(
+            lambda: page.evaluate("porthole.state.slowHint"), 60, message="the page's hint while connecting"
+        )
+        assert await page.evaluate("porthole.state.session") == "connecting", slow
+        assert slow.startswith("Still connecting after "), slow
+        assert "TURN server refused this browser's credential (401)" in slow, slow
+        assert await page.inner_text("[data-testid=slow-hint]") == slow
         await page.evaluate("porthole.waitState('session', 'failed', 90000)")
+        assert not await page.is_visible("[data-testid=slow-hint]")  # the error banner says it now
         assert await page.evaluate("porthole.lastError") == "ice_failed"
         d = await page.evaluate("porthole.diagnosis")
         assert d["hasTurn"] and d["local"]["relay"] == 0 and 401 in [e["code"] for e in d["turnErrors"]], d

@@ -14,6 +14,8 @@
 //                    away: the page re-announces it when back), iceRestarts (count),
 //                    localCandidateType, remoteCandidateType, relayProtocol ("udp"|"tcp"|"tls"
 //                    when this side is relayed, else null), rttMs, bytesReceived,
+//                    slowHint: null, or why a session still connecting 8 s after its offer
+//                    is slow, in words (also shown: data-testid slow-hint),
 //                    warning: null or {reason, endsInS, extendable, extendError} while the
 //                    device warns of a coming policy end (session:warning)}
 //   extend()         → Promise<bool>: "Stay connected" (session:extend); false when refused
@@ -58,7 +60,7 @@
 //   error-banner (data-code), error-message, error-dismiss, device-select
 //   (option values = device ids, data-online), target-select (option values =
 //   target ids, data-kind), host-warning, binary-mode, open-terminal,
-//   close-terminal, status, session-state, ice-state, candidate-pair, rtt, terminal,
+//   close-terminal, status, session-state, ice-state, candidate-pair, rtt, slow-hint, terminal,
 //   session-warning (data-reason), session-warning-message, session-extend,
 //   clip-panel, clip-text, clip-bytes, clip-copy, clip-dismiss (a remote copy
 //   the browser would not take without a click).
@@ -440,8 +442,11 @@ function renderSessionState(s) {
     session: s.session, ice: s.ice, pc: s.pc, channel: s.channel,
     localCandidateType: s.localCandidateType, remoteCandidateType: s.remoteCandidateType,
     relayProtocol: s.relayProtocol,
-    rttMs: s.rttMs, bytesReceived: s.bytesReceived,
+    rttMs: s.rttMs, bytesReceived: s.bytesReceived, slowHint: s.slowHint || null,
   });
+  const slow = ["connecting", "opening"].includes(s.session) ? s.slowHint : null;
+  $("slow-hint").textContent = slow || "";
+  $("slow-hint").hidden = !slow;
   if (s.videoWidth !== undefined) {
     Object.assign(state, {
       videoWidth: s.videoWidth, videoHeight: s.videoHeight, fps: s.fps, kbps: s.kbps,

@@ -8,6 +8,9 @@ import { IceDiagnosis } from "./diagnose.js";
 const ACK_TIMEOUT_MS = 10000;
 // How often the connection stats (ICE, candidate pair, RTT) are read.
 const STATS_INTERVAL_MS = 1000;
+// A session whose ICE has not connected this long after its offer is slow: the page says
+// why so far (state.slowHint, web/src/diagnose.js), before ICE fails (30 s or more).
+const SLOW_SETUP_MS = 8000;
 // After {"type":"close"} is sent, time for it to leave before the pc closes.
 const CLOSE_FLUSH_MS = 300;
 // webrtc:disconnect reasons that are policy decisions, shown as errors with their own message.
@@ -119,7 +122,7 @@ export class TerminalSession {
     this.encoder = new TextEncoder();
     this.state = { session: "idle", ice: "new", pc: "new", channel: "none",
       localCandidateType: null, remoteCandidateType: null, rttMs: null, bytesReceived: 0,
-      signaling: "connected", iceRestarts: 0 };
+      signaling: "connected", iceRestarts: 0, slowHint: null };
     this.statsTimer = null;
     this.everConnected = false;  // ICE was connected once: a loss now is for an ICE restart
     this.restartTimer = null;
@@ -172,6 +175,7 @@ export class TerminalSession {
       iceServers: iceServers(servers), iceTransportPolicy: policy === "relay" ? "relay" : "all",
     });
     this.pc = pc;
+    this.offeredAt = Date.now();  // the offer follows at once
     this.diagnosis = new IceDiagnosis(servers, policy);
     pc.onicecandidateerror = (ev) => this.diagnosis.candidateError(ev);
     pc.onicecandidate = (ev) => {
@@ -512,6 +516,12 @@ export class TerminalSession {
   async readStats() {
     if (!this.pc || this.ended) return;
     if (this.diagnosis && !this.state.localCandidateType) await this.diagnosis.readStats(this.pc);
+    const waited = Date.now() - this.offeredAt;
+    if (!this.everConnected && this.diagnosis && waited >= SLOW_SETUP_MS) {
+      this.set({ slowHint: this.diagnosis.slowHint(Math.floor(waited / 1000)) });
+    } else if (this.state.slowHint) {
+      this.set({ slowHint: null });
+    }
     const stats = await this.pc.getStats();
     let pair = null;
     stats.forEach((r) => {
