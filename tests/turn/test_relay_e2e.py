@@ -147,7 +147,7 @@ async def test_relay_policy_selects_relayed_candidates_only(tmp_path, make_conta
     # Everyone on one network where peer to peer works; the org's policy forbids it.
     turn_dir = tmp_path / "turn"
     turn_dir.mkdir()
-    coturn = start_coturn(turn_dir, test_ip, allowed_peers=(test_ip,))
+    coturn = start_coturn(turn_dir, test_ip, allowed_peers=(test_ip,), relay_to_self=True)
     st = await start_stack(
         tmp_path,
         server_patch=(('[[orgs]]\nid = "demo"', '[[orgs]]\nid = "demo"\nice_transport_policy = "relay"'),),

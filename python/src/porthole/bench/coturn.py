@@ -12,6 +12,7 @@ in ``dir``, where the tests' secrets scan finds them.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import re
 import secrets
 import shutil
@@ -88,6 +89,23 @@ def _free_port(ip: str) -> int:
         return s.getsockname()[1]
 
 
+def ranges_without(ranges: tuple[str, ...], host: str) -> list[str]:
+    """coturn ``first-last`` ranges with ``host`` cut out (a range holding it becomes two)."""
+    h = ipaddress.ip_address(host)
+    out: list[str] = []
+    for r in ranges:
+        first, _, last = r.partition("-")
+        lo, hi = ipaddress.ip_address(first), ipaddress.ip_address(last or first)
+        if lo.version != h.version or not lo <= h <= hi:
+            out.append(r)
+            continue
+        if lo < h:
+            out.append(f"{lo}-{h - 1}")
+        if h < hi:
+            out.append(f"{h + 1}-{hi}")
+    return out
+
+
 def available() -> bool:
     return shutil.which("turnserver") is not None and SHIPPED_CONF.is_file()
 
@@ -99,8 +117,12 @@ def start_coturn(
     allowed_peers: tuple[str, ...] = (),
     prefix: tuple[str, ...] = (),
     port: int | None = None,
+    relay_to_self: bool = False,
 ) -> Coturn:
-    """coturn listening on ``listen_ip`` (UDP and TCP), relaying from the same address."""
+    """coturn listening on ``listen_ip`` (UDP and TCP), relaying from the same address.
+
+    ``relay_to_self`` keeps ``listen_ip`` in the allowed ranges: only for a test bed where
+    every peer shares the TURN host's one address (a deployment never does that)."""
     secret = secrets.token_bytes(32)
     # A namespace of the test's own is empty: the standard port is free there.
     port = port or (3478 if prefix else _free_port(listen_ip))
@@ -117,7 +139,12 @@ def start_coturn(
         f"log-file={log_path}",
         "verbose",  # one line per request: the tests read which user allocated
         f"pidfile={tmp / 'turnserver.pid'}",
-        *(f"allowed-peer-ip={r}" for r in allowed_peers),
+        # coturn lets allowed-peer-ip override every denied-peer-ip: an allowed range must
+        # not hold the TURN host's own address, or the relay would relay to itself.
+        *(
+            f"allowed-peer-ip={r}"
+            for r in (allowed_peers if relay_to_self else ranges_without(allowed_peers, listen_ip))
+        ),
     ]
     conf.write_text("\n".join(lines) + "\n")
     conf.chmod(0o600)  # it holds the secret

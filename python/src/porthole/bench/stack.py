@@ -90,7 +90,7 @@ class Stack:
             # A relay next to the direct path (the relay section): coturn on the bench's own address.
             turn_dir = self.workdir / "turn"
             turn_dir.mkdir(exist_ok=True)
-            self.turn = coturn.start_coturn(turn_dir, ip, allowed_peers=(ip,))
+            self.turn = coturn.start_coturn(turn_dir, ip, allowed_peers=(ip,), relay_to_self=True)
             server_toml += (
                 f'\n[server.turn]\nurls = ["{self.turn.urls[0]}"]\nsecret_file = "{turn_dir / "turn.secret"}"\n'
             )
