@@ -96,12 +96,12 @@ def ranges_without(ranges: tuple[str, ...], host: str) -> list[str]:
     for r in ranges:
         first, _, last = r.partition("-")
         lo, hi = ipaddress.ip_address(first), ipaddress.ip_address(last or first)
-        if lo.version != h.version or not lo <= h <= hi:
+        if lo.version != h.version or not int(lo) <= int(h) <= int(hi):
             out.append(r)
             continue
-        if lo < h:
+        if int(lo) < int(h):
             out.append(f"{lo}-{h - 1}")
-        if h < hi:
+        if int(h) < int(hi):
             out.append(f"{h + 1}-{hi}")
     return out
 
