@@ -25,9 +25,7 @@ from tests.support.stack import core_binary
 OUTAGE_S = 120.0
 
 
-async def test_network_gone_2_minutes_then_back_resumed_with_scrollback(
-    tmp_path, make_container, netns_factory
-):
+async def test_network_gone_2_minutes_then_back_resumed_with_scrollback(tmp_path, make_container, netns_factory):
     dev = netns_factory("dev")
     link = netns_factory.link(dev)
     st = await start_stack(
