@@ -68,7 +68,7 @@ def slow_link(made, ns, *, delay_s: float, loss: float, tmp: Path) -> SlowLink:
     root = Path(__file__).resolve().parents[2]
     argv = [sys.executable, "-m", "tests.support.slowlink", mid_a, mid_b, str(delay_s), str(loss), str(stats_file)]
     proc = subprocess.Popen(mid.cmd(*argv), cwd=root)
-    made.on_cleanup(lambda: proc.poll() is None and (proc.kill(), proc.wait()))
+    made.on_cleanup(lambda: _stop(proc))
     # Ready once its packet sockets are bound (it writes its first counts then).
     deadline = time.monotonic() + 15
     while not stats_file.exists():
@@ -76,6 +76,12 @@ def slow_link(made, ns, *, delay_s: float, loss: float, tmp: Path) -> SlowLink:
             raise RuntimeError(f"the slow link's bridge did not start (exit {proc.poll()})")
         time.sleep(0.05)
     return SlowLink(ns_dev, host_ip, ns_ip, proc, stats_file)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
 
 
 def _wire(made, ns):
