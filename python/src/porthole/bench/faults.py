@@ -156,6 +156,15 @@ def section(r: dict[str, Any], json_rel: str) -> str:
             f"in {n} of {ck['runs']} runs (the scrollback ring kept across a porthole-core restart, "
             "docs/protocol.md §4c)."
         )
+    ice = r["faults"].get("ice_restart_10s")
+    if ice and ice.get("data_s_median") is not None and ice["recover_s_median"] is not None:
+        notes.append(
+            f"- ICE restart: ICE was back {_s(ice['recover_s_median'])} after the link, the terminal's bytes "
+            f"{_s(ice['data_s_median'])} after it. The bytes wait for SCTP: while the path is gone pion's "
+            "retransmission timer doubles (1, 2, 4, 8 s: retransmissions about 1, 3, 7 and 15 s into the cut), "
+            "and the first one after ICE is back goes when that timer fires, not when ICE connects; a cut of "
+            "another length gives another wait (up to pion's 60 s cap)."
+        )
     ll = r["faults"].get("lossy_link")
     if ll and ll.get("bridge"):
         b = ll["bridge"]
