@@ -65,6 +65,16 @@ async def line_shown(client, tag: str, i: int, timeout: float) -> None:
     await client.wait_for(lambda: i in numbered(client.text(), tag), timeout=timeout)
 
 
+def loss_detail(seen: list[int], lines: int, text: str) -> dict:
+    """What went wrong with a counter's lines, for the record: missing and doubled line numbers,
+    and the end of the screen, when anything did."""
+    missing = sorted(set(range(lines)) - set(seen))
+    doubled = sorted({i for i in seen if seen.count(i) > 1})
+    if not missing and not doubled and seen == sorted(seen):
+        return {}
+    return {"missing": missing[:20], "doubled": doubled[:20], "in_order": seen == sorted(seen), "screen": text[-1500:]}
+
+
 def lost_bytes(seen: list[int], tag: str, lines: int) -> int:
     """Bytes of the counter's lines (each with its \\r\\n) that never arrived; doubled or out
     of order lines count as lost too (what a terminal shows would be wrong)."""
@@ -100,6 +110,7 @@ async def test_link_down_3s(agent_factory, make_container, netns_factory, tmp_pa
         except (TimeoutError, AssertionError):
             pass
         seen = numbered(client.text(), tag)
+        detail = loss_detail(seen, lines, client.text())
         same = client.pc.connectionState == "connected" and not agent.hub.got(sid, "webrtc:disconnect")
         record(
             "link_down_3s",
@@ -108,6 +119,7 @@ async def test_link_down_3s(agent_factory, make_container, netns_factory, tmp_pa
             recover_s=recover_s,
             bytes_lost=lost_bytes(seen, tag, lines),
             lines=len(seen),
+            **detail,
         )
 
 
@@ -149,7 +161,8 @@ async def test_ice_restart_10s(tmp_path, make_container, netns_factory, new_page
                 await page.evaluate(f"porthole.waitText('{tag}-END-42', 60000)")
             except AssertionError:
                 pass
-            seen = numbered(await terminal_text(page), tag)
+            screen = await terminal_text(page)
+            seen = numbered(screen, tag)
             same = await page.evaluate("porthole.state.sessionId") == sid
             record(
                 "ice_restart_10s",
@@ -159,6 +172,7 @@ async def test_ice_restart_10s(tmp_path, make_container, netns_factory, new_page
                 data_s=data_s,
                 bytes_lost=lost_bytes(seen, tag, lines),
                 restarts_while_down=restarts,
+                **loss_detail(seen, lines, screen),
             )
     finally:
         await st.stop()
@@ -195,7 +209,8 @@ async def test_reload_resume(tmp_path, make_container, new_page, record):
             except Exception:  # noqa: BLE001 - recorded as not recovered
                 pass
             # Unanchored: the replayed cursor-position queries echo among the lines.
-            seen = [int(n) for n in re.findall(rf"{tag}-(\d+)", await terminal_text(page))]
+            screen = await terminal_text(page)
+            seen = [int(n) for n in re.findall(rf"{tag}-(\d+)", screen)]
             record(
                 "reload_resume",
                 run,
@@ -203,6 +218,7 @@ async def test_reload_resume(tmp_path, make_container, new_page, record):
                 recover_s=recover_s,
                 data_s=data_s,
                 bytes_lost=lost_bytes(seen, tag, lines),
+                **loss_detail(seen, lines, screen),
             )
     finally:
         await st.stop()
