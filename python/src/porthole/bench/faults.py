@@ -163,19 +163,17 @@ def section(r: dict[str, Any], json_rel: str) -> str:
     if ice and ice.get("data_s_median") is not None and ice["recover_s_median"] is not None:
         notes.append(
             f"- ICE restart: ICE was back {_s(ice['recover_s_median'])} after the link, the terminal's bytes "
-            f"{_s(ice['data_s_median'])} after it. The bytes wait for SCTP: while the path is gone pion's "
-            "retransmission timer doubles (1, 2, 4, 8 s: retransmissions about 1, 3, 7 and 15 s into the cut), "
-            "and the first one after ICE is back goes when that timer fires, not when ICE connects; a cut of "
-            "another length gives another wait (up to pion's 60 s cap)."
+            f"{_s(ice['data_s_median'])} after it. The bytes wait for SCTP's next retransmission, whose timer "
+            "doubles while the path is gone; porthole-core caps it at 2 s (`rtc.SCTPRTOMax`; with pion's "
+            "default cap of 60 s the bytes came about 5 s after ICE after a 10 s cut, and would after a long cut "
+            "come up to a minute later), so they follow within about 2 s of the link."
         )
     cut = r["faults"].get("link_down_3s")
     if cut and cut["recover_s_median"] is not None:
         notes.append(
             f"- 3 s cut: the bytes came back {_s(cut['recover_s_median'])} after the link (each run: "
-            f"{_runs(cut['recover_s'])} s). The same SCTP timer decides: a 3 s cut ends right where its second "
-            "retransmission falls (about 1 + 2 s into the cut), so a run gets its bytes at once when that "
-            "retransmission goes just after the link is back, or about 4 s later (the next one, about 7 s into "
-            "the cut) when it went just before."
+            f"{_runs(cut['recover_s'])} s): whenever the next retransmission falls, 0 to 2 s after the link "
+            "(the timer's cap)."
         )
     ll = r["faults"].get("lossy_link")
     if ll and ll.get("bridge"):
