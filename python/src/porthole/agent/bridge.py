@@ -13,7 +13,7 @@ import logging
 import grpc
 
 from porthole import wire
-from porthole.agent import recording_feed
+from porthole.agent import recording_feed, ringmem
 from porthole.agent.handoff import HandoffClient
 from porthole.agent.session import Session
 from porthole.agent.shell import Pty
@@ -54,6 +54,9 @@ async def run_terminal(
         binary=binary,
     )
     recorder = shell.start_recording()
+    if ring_bytes and recorder is None:
+        # The ring lives in our memfd, so that it outlives porthole-core (ringmem.py).
+        shell.ring_fd = ringmem.create(ring_bytes)
     await handoff.hand_over(
         session.id,
         pty.descriptor(),
@@ -64,6 +67,7 @@ async def run_terminal(
         view_only=not shell.interactive,
         # A recorded terminal is not resumable: its recording would not follow the shell.
         ring_bytes=ring_bytes if recorder is None else 0,
+        ring_fd=shell.ring_fd,
     )
     if recorder is not None:
         shell.recording_task = asyncio.create_task(
