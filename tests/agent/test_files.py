@@ -1,4 +1,4 @@
-"""File transfer on a terminal's `files` channel (docs/protocol.md §2g): the real
+"""File transfer on a terminal's `files` channel (docs/protocol.md §5d): the real
 agent, the real porthole-core relaying the channel, a real container written and
 read through the Docker API, aiortc as the remote peer."""
 

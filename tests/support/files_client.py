@@ -1,4 +1,4 @@
-"""The `files` channel (file transfer, docs/protocol.md §2g) from a remote
+"""The `files` channel (file transfer, docs/protocol.md §5d) from a remote
 peer's side, on aiortc: what a third-party client does to upload and download."""
 
 from __future__ import annotations

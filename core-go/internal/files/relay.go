@@ -1,5 +1,5 @@
 // Package files relays a terminal session's `files` data channel (file
-// transfer, docs/protocol.md §2g) to the agent. porthole-core does not read
+// transfer, docs/protocol.md §5d) to the agent. porthole-core does not read
 // the messages: the agent speaks the protocol (it knows Docker, the grant and
 // the paths). The relay bounds what waits for the agent (Queue messages from
 // the peer, whose window keeps it far below) and holds the agent back while

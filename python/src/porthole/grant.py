@@ -28,7 +28,7 @@ KINDS = ("terminal", "screen")
 MODES = ("interactive", "view")
 # A grant is a few hundred bytes; anything far larger is not one.
 MAX_GRANT_LEN = 4096
-# File transfer on the `files` channel (docs/protocol.md §2g): which directions the grant
+# File transfer on the `files` channel (docs/protocol.md §5d): which directions the grant
 # allows (claim `files`, absent = "neither") and the largest file (claim `fmax`, bytes).
 FILE_DIRECTIONS = ("neither", "upload", "download", "both")
 

@@ -126,7 +126,7 @@ RESUME_CODES = frozenset(
     {RESUME_INVALID, RESUME_EXPIRED, RESUME_REPLAYED, RESUME_WRONG_USER, RESUME_DENIED, RESUME_NOT_FOUND}
 )
 
-# File transfer on a terminal's `files` channel (docs/protocol.md §2g), sent as
+# File transfer on a terminal's `files` channel (docs/protocol.md §5d), sent as
 # {"type":"error","id":...,"code":...} on the channel.
 FILES_NOT_ALLOWED = "files_not_allowed"  # the grant does not allow this direction (or any)
 FILE_TOO_LARGE = "file_too_large"  # over the grant's size cap

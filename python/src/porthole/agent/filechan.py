@@ -1,5 +1,5 @@
 """File transfer: the agent's end of a terminal session's `files` channel
-(docs/protocol.md §2g), relayed by porthole-core on the Files stream.
+(docs/protocol.md §5d), relayed by porthole-core on the Files stream.
 
 One transfer at a time per channel. An upload is announced (name, folder,
 size, sha256), refused at once when the grant, the size cap or the path say

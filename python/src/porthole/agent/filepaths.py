@@ -1,4 +1,4 @@
-"""Which paths the `files` channel may touch (docs/protocol.md §2g).
+"""Which paths the `files` channel may touch (docs/protocol.md §5d).
 
 A transfer names a folder (upload; empty = the shell's working directory, else
 the home directory) or a file (download). The store resolves it on the target

@@ -149,7 +149,7 @@ type SidecarClient interface {
 	// ring): the agent's grace time ran out. NOT_FOUND when there is none.
 	DropTerminal(ctx context.Context, in *DropTerminalRequest, opts ...grpc.CallOption) (*DropTerminalResponse, error)
 	// The relay of a terminal session's `files` data channel (file transfer,
-	// docs/protocol.md §2g). The sidecar does not read the messages: each one
+	// docs/protocol.md §5d). The sidecar does not read the messages: each one
 	// from the peer becomes a FilesFromPeer.message, each FilesFromAgent.message
 	// is sent on the channel as it is (text or binary). The agent opens the
 	// stream after SessionEvent.channel_opened with label "files"; its first
@@ -422,7 +422,7 @@ type SidecarServer interface {
 	// ring): the agent's grace time ran out. NOT_FOUND when there is none.
 	DropTerminal(context.Context, *DropTerminalRequest) (*DropTerminalResponse, error)
 	// The relay of a terminal session's `files` data channel (file transfer,
-	// docs/protocol.md §2g). The sidecar does not read the messages: each one
+	// docs/protocol.md §5d). The sidecar does not read the messages: each one
 	// from the peer becomes a FilesFromPeer.message, each FilesFromAgent.message
 	// is sent on the channel as it is (text or binary). The agent opens the
 	// stream after SessionEvent.channel_opened with label "files"; its first

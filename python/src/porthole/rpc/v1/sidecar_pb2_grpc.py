@@ -256,7 +256,7 @@ class SidecarServicer:
 
     def Files(self, request_iterator, context):
         """The relay of a terminal session's `files` data channel (file transfer,
-        docs/protocol.md §2g). The sidecar does not read the messages: each one
+        docs/protocol.md §5d). The sidecar does not read the messages: each one
         from the peer becomes a FilesFromPeer.message, each FilesFromAgent.message
         is sent on the channel as it is (text or binary). The agent opens the
         stream after SessionEvent.channel_opened with label "files"; its first
