@@ -106,8 +106,17 @@ async def test_policy_paths_size_cap_and_cancel(agent_factory, make_container):
     records = file_records(agent, sid)
     codes = sorted(r.get("code", "") for r in records if not r["ok"])
     assert codes == sorted(
-        ["files_not_allowed", "path_not_allowed", "path_not_allowed", "path_not_allowed", "path_not_allowed",
-         "path_not_allowed", "file_too_large", "checksum_mismatch", "cancelled"]
+        [
+            "files_not_allowed",
+            "path_not_allowed",
+            "path_not_allowed",
+            "path_not_allowed",
+            "path_not_allowed",
+            "path_not_allowed",
+            "file_too_large",
+            "checksum_mismatch",
+            "cancelled",
+        ]
     ), records
     assert not any(r["ok"] for r in records)
     await client.close()
@@ -124,8 +133,12 @@ async def test_download_refuses_symlinks_out(agent_factory, make_container):
     await wait_target(agent, c.name)
     sh(c, f"ln -s /etc {HOME}/etc-link && ln -s /etc/passwd {HOME}/passwd-link && echo hi > {HOME}/ok.txt")
     _, _, files, _ = await open_with_files(agent, c.name, files="download", files_max_bytes=MiB)
-    for tid, path in (("d1", f"{HOME}/etc-link/passwd"), ("d2", f"{HOME}/passwd-link"), ("d3", "/etc/passwd"),
-                      ("d4", f"{HOME}/../../etc/passwd")):
+    for tid, path in (
+        ("d1", f"{HOME}/etc-link/passwd"),
+        ("d2", f"{HOME}/passwd-link"),
+        ("d3", "/etc/passwd"),
+        ("d4", f"{HOME}/../../etc/passwd"),
+    ):
         end, got = await files.download(tid, path)
         assert end["type"] == "error" and end["code"] == "path_not_allowed" and got == b"", (path, end)
     end, got = await files.download("d5", f"{HOME}/nope")
