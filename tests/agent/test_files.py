@@ -29,8 +29,7 @@ async def open_with_files(agent, target: str, **grant) -> tuple[str, TerminalCli
 
 
 def sh(container, script: str) -> str:
-    code, out = container.exec_run(["sh", "-c", script])
-    return out.decode()
+    return container.exec_run(["sh", "-c", script]).output.decode()
 
 
 def file_records(agent, sid: str) -> list[dict]:
@@ -122,7 +121,7 @@ async def test_policy_paths_size_cap_and_cancel(agent_factory, make_container):
     await client.close()
 
     # A grant without file transfer: nothing either way.
-    sid2, _, files2, ready2 = await open_with_files(agent, c.name)
+    _, _, files2, ready2 = await open_with_files(agent, c.name)
     assert not ready2["upload"] and not ready2["download"] and ready2["max_bytes"] == 0
     await refused(await files2.upload("u1", "x", b"x"), "files_not_allowed")
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -54,7 +55,7 @@ def test_bad_files_keys_name_the_key(tmp_path: Path, extra: str, key: str) -> No
 
 def test_grant_claims_round_trip_and_bad_ones_refused() -> None:
     key = Ed25519PrivateKey.generate()
-    common = dict(session_id="s_1", user="u", org="o", device_id="d", target_id="t", now=1000.0)
+    common: dict[str, Any] = dict(session_id="s_1", user="u", org="o", device_id="d", target_id="t", now=1000.0)
     g = grant.verify(
         grant.sign(key, files="upload", files_max_bytes=5, **common), key.public_key(), device_id="d", now=1001
     )
