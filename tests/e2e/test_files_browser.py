@@ -57,7 +57,7 @@ async def test_upload_download_drop_and_cancel_in_the_page(files_stack, make_con
     page = await open_page(new_page, files_stack, c.name, binary=False)
     await page.wait_for_selector("[data-testid=files]:not([hidden])", timeout=15000)
     view = await page.evaluate("porthole.state.files")
-    assert view["upload"] and view["download"] and view["home"] == HOME, view
+    assert view["upload"] and view["download"], view
 
     r = await page.evaluate(UPLOAD, [4 * 1024 * 1024 + 7, "random.bin", ""])
     assert r["ok"] and r["path"] == f"{HOME}/random.bin" and r["sha256"] == r["digest"], r

@@ -46,7 +46,7 @@
 //   files            the live terminal's file transfer (files.js, docs/protocol.md §5d):
 //                    upload(file, dir) and download(path) → Promise<{ok, status, code, path,
 //                    sha256, blob}>, cancel(), view; state.files = {ready, upload, download,
-//                    maxBytes, cwd, home, transfer: {direction, name, size, done, status, code}}
+//                    maxBytes, cwd, transfer: {direction, name, size, done, status, code}}
 //   Screen sessions (a target of kind "screen"; open() picks the kind from
 //   the target) add to state: videoWidth, videoHeight, fps, kbps, freezes,
 //   framesDecoded (from getStats' inbound-rtp), inputErrors, lastInputError, and of

@@ -156,20 +156,22 @@ class FileChannel:
             "session.file", self.session.id, ok=ok, direction=direction, **self.session.audit_fields(), **fields
         )
 
+    async def target(self) -> tuple[Store, Info]:
+        """The target's store and the exec user's home, uid and allowed folders: asked of the target
+        (one exec in a container) at the first transfer, not for every session that opens."""
+        if self.store is None or self.info is None:
+            store = self.owner.store_for(self.session)
+            self.info = await store.info()
+            self.store = store
+        return self.store, self.info
+
     async def ready(self) -> None:
-        try:
-            self.store = self.owner.store_for(self.session)
-            self.info = await self.store.info() if (self.may_upload or self.may_download) else None
-        except PortholeError as e:
-            log.warning("file transfer unavailable: %s", e.message, extra={"session_id": self.session.id})
-            self.may_upload = self.may_download = False
         await self.send(
             {
                 "type": "ready",
                 "upload": self.may_upload,
                 "download": self.may_download,
                 "max_bytes": self.max_bytes if (self.may_upload or self.may_download) else 0,
-                "home": self.info.home if self.info else "",
                 "cwd": self.cwd(),
                 "chunk": wire.FILE_CHUNK,
                 "window": wire.FILE_WINDOW,
@@ -177,7 +179,8 @@ class FileChannel:
         )
 
     def cwd(self) -> str:
-        """The shell's working directory (its /proc cwd: the path inside its container), else home."""
+        """The shell's working directory (its /proc cwd: the path inside its container), else home
+        (once known)."""
         sh = self.session.shell
         pid = sh.pty.pid if sh is not None and sh.pty is not None else None
         if pid:
@@ -252,15 +255,15 @@ class FileChannel:
             self.finish_upload()
 
     async def resolve_folder(self, d: object, name: str) -> str:
-        assert self.store is not None and self.info is not None
+        store, info = await self.target()
         if d is None or d == "":
             cwd = self.cwd()
-            d = cwd if filepaths.inside(cwd, self.info.roots) else self.info.home
-        path = filepaths.absolute(filepaths.check_path(d, what="folder"), self.info.home)
+            d = cwd if filepaths.inside(cwd, info.roots) else info.home
+        path = filepaths.absolute(filepaths.check_path(d, what="folder"), info.home)
         # Before and after symlinks: "../../etc" and a link out of home are both refused.
-        filepaths.require_inside(path, (*self.info.roots, self.info.home))
-        folder = await self.store.folder(path, name)
-        filepaths.require_inside(folder, self.info.roots)
+        filepaths.require_inside(path, (*info.roots, info.home))
+        folder = await store.folder(path, name)
+        filepaths.require_inside(folder, info.roots)
         return folder
 
     async def on_chunk(self, data: bytes) -> None:
@@ -286,13 +289,13 @@ class FileChannel:
         up.finishing = asyncio.create_task(self.commit(up), name=f"files-commit-{self.session.id}")
 
     async def commit(self, up: Upload) -> None:
-        assert self.store is not None and self.info is not None
+        store, info = await self.target()
         got = up.hasher.hexdigest()
         fields = {"id": up.id, "name": up.name, "size": up.size, "sha256": got}
         try:
             if got != up.sha256:
                 raise PortholeError(wire.CHECKSUM_MISMATCH, f"the bytes received hash to {got}")
-            path = await self.store.put(up.folder, up.name, up.staged, up.size, self.info, lambda: up.cancelled)
+            path = await store.put(up.folder, up.name, up.staged, up.size, info, lambda: up.cancelled)
         except PortholeError as e:
             self.audit("upload", False, code=e.code, path=posixpath.join(up.folder, up.name), **fields)
             self.end_upload()
@@ -329,11 +332,11 @@ class FileChannel:
                 raise PortholeError(wire.TRANSFER_BUSY, "one transfer at a time")
             if not self.may_download:
                 raise PortholeError(wire.FILES_NOT_ALLOWED, "this session may not download files")
-            assert self.store is not None and self.info is not None
-            p = filepaths.absolute(filepaths.check_path(path), self.info.home)
-            filepaths.require_inside(p, (*self.info.roots, self.info.home))
-            real, size = await self.store.source(p)
-            filepaths.require_inside(real, self.info.roots)
+            store, info = await self.target()
+            p = filepaths.absolute(filepaths.check_path(path), info.home)
+            filepaths.require_inside(p, (*info.roots, info.home))
+            real, size = await store.source(p)
+            filepaths.require_inside(real, info.roots)
             if size > self.max_bytes:
                 raise PortholeError(wire.FILE_TOO_LARGE, f"files are at most {self.max_bytes} bytes")
         except PortholeError as e:
@@ -346,11 +349,11 @@ class FileChannel:
         dl.task = asyncio.create_task(self.stream(dl, size), name=f"files-get-{self.session.id}")
 
     async def stream(self, dl: Download, size: int) -> None:
-        assert self.store is not None
+        store, _ = await self.target()
         h, n = hashlib.sha256(), 0
         name = posixpath.basename(dl.path)
         try:
-            async for chunk in self.store.get(dl.path):
+            async for chunk in store.get(dl.path):
                 n += len(chunk)
                 if n > size or n > self.max_bytes:
                     raise PortholeError(wire.FILE_FAILED, "the file grew while it was read")
