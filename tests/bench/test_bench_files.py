@@ -18,8 +18,10 @@ def test_files_section_smoke(tmp_path, test_iface, docker_client, target_image):
     out_json, out_md = tmp_path / "bench.json", tmp_path / "bench.md"
     env = {**os.environ, "PORTHOLE_CORE": core_binary()}
     proc = subprocess.run(
-        [sys.executable, "-m", "porthole.bench", "--smoke", "--sections", "files"]
-        + ["--json", str(out_json), "--md", str(out_md)],
+        [
+            *(sys.executable, "-m", "porthole.bench", "--smoke", "--sections", "files"),
+            *("--json", str(out_json), "--md", str(out_md)),
+        ],
         cwd=REPO,
         env=env,
         capture_output=True,

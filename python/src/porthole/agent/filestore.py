@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import queue
 import secrets
 import stat
 import tarfile
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Protocol, cast
+from typing import IO, Protocol
 
 import docker
 import docker.errors
@@ -30,6 +31,9 @@ from porthole.agent import filepaths
 from porthole.errors import PortholeError
 
 CHUNK = wire.FILE_CHUNK
+# A download is read from Docker in pieces of READ bytes, at most QUEUED of them ahead of the channel.
+READ = 256 * 1024
+QUEUED = 8
 # Checks in the container (exit codes of the scripts below).
 _NO_DIR, _NOT_WRITABLE, _NOT_REGULAR, _NO_FILE = 10, 11, 12, 13
 # Output of a check is a few paths.
@@ -162,29 +166,24 @@ class DockerStore:
         return final
 
     async def get(self, path: str) -> AsyncIterator[bytes]:
-        """The file's bytes, read from get_archive's tar stream in a thread, with backpressure."""
-        loop = asyncio.get_running_loop()
-        q: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=16)
+        """The file's bytes, from get_archive's tar stream read in a thread (its first regular
+        member), in pieces of up to READ bytes, at most QUEUED pieces ahead of the reader."""
+        q: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=QUEUED)
         stop = threading.Event()
 
-        def put(item: bytes | BaseException | None) -> None:
-            fut = asyncio.run_coroutine_threadsafe(q.put(item), loop)
+        def put(item: bytes | BaseException | None) -> bool:
             while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    fut.result(timeout=0.2)
-                    return
-            fut.cancel()
+                with contextlib.suppress(queue.Full):
+                    q.put(item, timeout=0.2)
+                    return True
+            return False
 
         def read() -> None:
             try:
-                stream, _ = self._api.get_archive(self._container, path, chunk_size=CHUNK)
-                with tarfile.open(fileobj=cast(IO[bytes], _IterReader(stream)), mode="r|") as tf:
-                    member = tf.next()
-                    f = tf.extractfile(member) if member is not None else None
-                    if f is None:
-                        raise PortholeError(wire.FILE_NOT_FOUND, "not a regular file")
-                    while not stop.is_set() and (chunk := f.read(CHUNK)):
-                        put(chunk)
+                stream, _ = self._api.get_archive(self._container, path, chunk_size=READ)
+                for piece in _tar_member(stream):
+                    if not put(piece):
+                        return
                 put(None)
             except docker.errors.APIError as e:
                 put(PortholeError(wire.FILE_FAILED, f"docker get_archive: {e.explanation}"))
@@ -195,34 +194,56 @@ class DockerStore:
         t.start()
         try:
             while True:
-                item = await q.get()
+                item = await asyncio.to_thread(q.get)
                 if item is None:
                     return
                 if isinstance(item, BaseException):
                     raise item
-                yield item
+                for i in range(0, len(item), CHUNK):
+                    yield item[i : i + CHUNK]
         finally:
             stop.set()
 
 
-class _IterReader:
-    """A read()-able view of an iterator of byte chunks (get_archive's stream)."""
+def _tar_member(stream: Iterator[bytes]) -> Iterator[bytes]:
+    """The data of the first regular file in a tar stream (ustar, pax and GNU long-name headers)."""
+    buf = bytearray()
+    it = iter(stream)
 
-    def __init__(self, it: Iterator[bytes]) -> None:
-        self._it = iter(it)
-        self._buf = b""
-
-    def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self._buf) < n:
+    def need(n: int) -> bool:
+        while len(buf) < n:
             try:
-                self._buf += next(self._it)
+                buf.extend(next(it))
             except StopIteration:
-                break
-        if n < 0:
-            out, self._buf = self._buf, b""
-        else:
-            out, self._buf = self._buf[:n], self._buf[n:]
-        return out
+                return False
+        return True
+
+    while True:
+        if not need(tarfile.BLOCKSIZE):
+            raise PortholeError(wire.FILE_NOT_FOUND, "no file in the archive")
+        try:
+            ti = tarfile.TarInfo.frombuf(bytes(buf[: tarfile.BLOCKSIZE]), "utf-8", "surrogateescape")
+        except tarfile.HeaderError as e:
+            raise PortholeError(wire.FILE_FAILED, f"docker sent a bad archive: {e}") from e
+        del buf[: tarfile.BLOCKSIZE]
+        padded = -(-ti.size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
+        if ti.type in (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK):
+            if not need(padded):
+                raise PortholeError(wire.FILE_FAILED, "the archive ended early")
+            del buf[:padded]
+            continue
+        if not ti.isreg():
+            raise PortholeError(wire.FILE_NOT_FOUND, "not a regular file")
+        left = ti.size
+        while left > 0:
+            if not buf and not need(1):
+                raise PortholeError(wire.FILE_FAILED, "the archive ended early")
+            take = min(left, len(buf))
+            out = bytes(buf[:take])
+            del buf[:take]
+            left -= take
+            yield out
+        return
 
 
 class HostStore:
