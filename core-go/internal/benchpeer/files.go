@@ -183,7 +183,21 @@ func (f *Files) download(id, path string, deadline time.Time) (map[string]any, e
 			h.Write(b)
 			n += len(b)
 		case m := <-f.msgs:
-			return nil, fmt.Errorf("download: %v after %d bytes", m, n)
+			// Control and data arrive in order on the channel but on two Go channels here:
+			// the bytes before a `done` may still be queued.
+			if m["type"] != "done" {
+				return nil, fmt.Errorf("download: %v after %d bytes", m, n)
+			}
+			for n < size {
+				select {
+				case b := <-f.data:
+					h.Write(b)
+					n += len(b)
+				case <-time.After(time.Until(deadline)):
+					return nil, ErrTimeout
+				}
+			}
+			return f.downloaded(m, h.Sum(nil), n, start)
 		case <-time.After(time.Until(deadline)):
 			return nil, ErrTimeout
 		}
@@ -192,7 +206,11 @@ func (f *Files) download(id, path string, deadline time.Time) (map[string]any, e
 	if err != nil {
 		return nil, err
 	}
-	got := hex.EncodeToString(h.Sum(nil))
+	return f.downloaded(done, h.Sum(nil), n, start)
+}
+
+func (f *Files) downloaded(done map[string]any, sum []byte, n int, start time.Time) (map[string]any, error) {
+	got := hex.EncodeToString(sum)
 	if done["type"] != "done" || done["sha256"] != got {
 		return nil, fmt.Errorf("download ended with %v, hashed %s", done, got)
 	}
