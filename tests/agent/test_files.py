@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import shutil
+import tempfile
 
 from tests.agent.test_terminal import audit_records, wait_target
 from tests.support.files_client import FilesChannel
@@ -150,3 +152,29 @@ async def test_download_refuses_symlinks_out(agent_factory, make_container):
 async def refused_upload(files: FilesChannel) -> None:
     m = await files.upload("u1", "x", b"x")
     assert m["type"] == "error" and m["code"] == "files_not_allowed", m
+
+
+async def test_host_shell_target_uses_the_devices_files(agent_factory):
+    """A host shell target: the agent's own file system calls, as the agent's user; the same
+    checks (folders resolved with symlinks, /tmp and home only)."""
+    agent = await agent_factory(host_shell=True, host_shell_command=["/bin/sh", "-i"])
+    await wait_target(agent, "host")
+    d = tempfile.mkdtemp(prefix="porthole-files-", dir="/tmp")
+    os.symlink("/etc", f"{d}/etc-link")
+    try:
+        _, _, files, ready = await open_with_files(agent, "host", files="both", files_max_bytes=MiB)
+        assert ready["upload"] and ready["download"]
+        payload = os.urandom(300_000)
+        done = await files.upload("u1", "host.bin", payload, folder=d)
+        assert done["type"] == "done" and done["path"] == f"{d}/host.bin", done
+        with open(f"{d}/host.bin", "rb") as f:
+            assert f.read() == payload
+        end, got = await files.download("d1", f"{d}/host.bin")
+        assert end["type"] == "done" and got == payload and end["sha256"] == hashlib.sha256(payload).hexdigest()
+        m = await files.upload("u2", "x", b"x", folder=f"{d}/etc-link")
+        assert m["type"] == "error" and m["code"] == "path_not_allowed", m
+        end, _ = await files.download("d2", f"{d}/etc-link/hostname")
+        assert end["type"] == "error" and end["code"] == "path_not_allowed", end
+        assert sorted(os.listdir(d)) == ["etc-link", "host.bin"], "no temporary file left"
+    finally:
+        shutil.rmtree(d)
