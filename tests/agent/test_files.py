@@ -149,6 +149,35 @@ async def test_download_refuses_symlinks_out(agent_factory, make_container):
     await refused_upload(files)
 
 
+async def test_cancel_a_download_and_one_transfer_at_a_time(agent_factory, make_container):
+    agent = await agent_factory(user="operator")
+    c = make_container()
+    await wait_target(agent, c.name)
+    sh(c, f"head -c 8388608 /dev/urandom > {HOME}/big.bin")
+    _, _, files, _ = await open_with_files(agent, c.name, files="both", files_max_bytes=16 * MiB)
+
+    accepted = await files.upload("u1", "slow.bin", os.urandom(MiB), stop_after=0)
+    assert accepted["type"] == "accepted"
+    busy = (await files.download("d0", f"{HOME}/big.bin"))[0]
+    assert busy["type"] == "error" and busy["code"] == "transfer_busy", busy
+    files.send({"type": "cancel", "id": "u1"})
+    assert (await files.wait("u1", "cancelled"))["type"] == "cancelled"
+
+    files.data.clear()
+    files.send({"type": "download", "id": "d1", "path": f"{HOME}/big.bin"})
+    assert (await files.wait("d1", "file"))["size"] == 8 * MiB
+    async with asyncio.timeout(15):
+        while not files.data:
+            await asyncio.sleep(0.01)
+    files.send({"type": "cancel", "id": "d1"})
+    end = await files.wait("d1", "cancelled", "done")
+    assert end["type"] == "cancelled", f"8 MiB arrived before the cancel: {end}"
+    # The channel is clean afterwards: the next transfer works.
+    end, got = await files.download("d2", f"{HOME}/big.bin")
+    assert end["type"] == "done" and len(got) == 8 * MiB and hashlib.sha256(got).hexdigest() == end["sha256"]
+    assert sh(c, f"ls -a {HOME}").split() == [".", "..", "big.bin"]
+
+
 async def refused_upload(files: FilesChannel) -> None:
     m = await files.upload("u1", "x", b"x")
     assert m["type"] == "error" and m["code"] == "files_not_allowed", m

@@ -71,6 +71,7 @@ class Download:
     id: str
     path: str
     task: asyncio.Task | None = None
+    cancelled: bool = False  # checked between chunks: a task cancelled inside a stream write would end the stream
 
 
 class FileChannels:
@@ -352,8 +353,11 @@ class FileChannel:
         store, _ = await self.target()
         h, n = hashlib.sha256(), 0
         name = posixpath.basename(dl.path)
+        chunks = store.get(dl.path)
         try:
-            async for chunk in store.get(dl.path):
+            async for chunk in chunks:
+                if dl.cancelled:
+                    return
                 n += len(chunk)
                 if n > size or n > self.max_bytes:
                     raise PortholeError(wire.FILE_FAILED, "the file grew while it was read")
@@ -363,6 +367,10 @@ class FileChannel:
             self.download = None
             self.audit("download", False, code=e.code, id=dl.id, name=name, path=dl.path, size=n)
             await self.error(dl.id, e)
+            return
+        finally:
+            await chunks.aclose()  # stops the reading thread
+        if dl.cancelled:
             return
         self.download = None
         got = h.hexdigest()
@@ -383,10 +391,12 @@ class FileChannel:
             self.end_upload()
             self.audit("upload", False, code="cancelled", id=tid, name=up.name, size=up.received)
         elif dl is not None and dl.id == tid:
+            dl.cancelled = True
             if dl.task is not None:
-                dl.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
+                with contextlib.suppress(Exception):
                     await dl.task
+            if self.download is not dl:
+                return  # it ended before the cancel: `done` (or an error) went out
             self.download = None
             self.audit("download", False, code="cancelled", id=tid, name=posixpath.basename(dl.path), path=dl.path)
         else:

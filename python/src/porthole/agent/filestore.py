@@ -19,7 +19,7 @@ import secrets
 import stat
 import tarfile
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Protocol
 
@@ -68,7 +68,7 @@ class Store(Protocol):
     async def put(
         self, folder: str, name: str, staged: IO[bytes], size: int, info: Info, cancelled: Callable[[], bool]
     ) -> str: ...
-    def get(self, path: str) -> AsyncIterator[bytes]: ...
+    def get(self, path: str) -> AsyncGenerator[bytes, None]: ...
 
 
 def _refuse(code: int, what: str) -> PortholeError:
@@ -165,7 +165,7 @@ class DockerStore:
             raise PortholeError(wire.FILE_FAILED, f"cannot rename into place: {out.strip()[:200]}")
         return final
 
-    async def get(self, path: str) -> AsyncIterator[bytes]:
+    async def get(self, path: str) -> AsyncGenerator[bytes, None]:
         """The file's bytes, from get_archive's tar stream read in a thread (its first regular
         member), in pieces of up to READ bytes, at most QUEUED pieces ahead of the reader."""
         q: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=QUEUED)
@@ -306,7 +306,7 @@ class HostStore:
         except OSError as e:
             raise PortholeError(wire.FILE_FAILED, f"cannot write: {e.strerror}") from e
 
-    async def get(self, path: str) -> AsyncIterator[bytes]:
+    async def get(self, path: str) -> AsyncGenerator[bytes, None]:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         except OSError as e:
