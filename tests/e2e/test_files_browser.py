@@ -59,7 +59,7 @@ async def test_upload_download_drop_and_cancel_in_the_page(files_stack, make_con
     view = await page.evaluate("porthole.state.files")
     assert view["upload"] and view["download"], view
 
-    r = await page.evaluate(UPLOAD, [4 * 1024 * 1024 + 7, "random.bin", ""])
+    r = await page.evaluate(UPLOAD, [50 * 1024 * 1024 + 7, "random.bin", ""])  # issue 15: a 50 MB file
     assert r["ok"] and r["path"] == f"{HOME}/random.bin" and r["sha256"] == r["digest"], r
     assert sh(c, f"sha256sum {HOME}/random.bin").split()[0] == r["digest"]
     assert sh(c, f"stat -c %U {HOME}/random.bin").strip() == "operator"
