@@ -75,6 +75,11 @@ async def test_upload_download_drop_and_cancel_in_the_page(files_stack, make_con
     )
     assert back == {"ok": True, "sha256": r["digest"], "same": True}, back
 
+    # A refusal is shown in words (the device's code, docs/protocol.md §5d).
+    refused = await page.evaluate("async () => (await porthole.files.download('/etc/passwd')).code")
+    assert refused == "path_not_allowed"
+    assert "not allowed" in await page.text_content("[data-testid=files-status]")
+
     # Dropped on the terminal: into the shell's working directory.
     await type_line(page, "cd /tmp && echo in-$((1+1))-tmp")
     await page.evaluate("porthole.waitText('in-2-tmp')")
