@@ -127,6 +127,11 @@ async def test_policy_paths_size_cap_and_cancel(agent_factory, make_container):
     assert not ready2["upload"] and not ready2["download"] and ready2["max_bytes"] == 0
     await refused(await files2.upload("u1", "x", b"x"), "files_not_allowed")
 
+    # A view-only session never uploads, whatever its grant says; it may download.
+    _, _, files3, ready3 = await open_with_files(agent, c.name, mode="view", files="both", files_max_bytes=MiB)
+    assert not ready3["upload"] and ready3["download"]
+    await refused(await files3.upload("u1", "x", b"x"), "files_not_allowed")
+
 
 async def test_download_refuses_symlinks_out(agent_factory, make_container):
     agent = await agent_factory(user="operator")
