@@ -159,7 +159,14 @@ class DockerStore:
         if cancelled():
             await self._sh('rm -f -- "$1"', f"{folder}/{tmp}", user="")
             raise asyncio.CancelledError
-        code, out = await self._sh('cd -P -- "$1" && mv -f -- "$2" "$3" 2>&1', folder, tmp, name)
+        # The folder must still be the one checked (not swapped for a symlink since): else the
+        # temporary file is removed wherever it landed, and nothing is renamed.
+        code, out = await self._sh(
+            'cd -P -- "$1" && [ "$(pwd -P)" = "$1" ] && [ -f "$2" ] && [ ! -L "$3" ] && mv -f -- "$2" "$3" 2>&1',
+            folder,
+            tmp,
+            name,
+        )
         if code != 0:
             await self._sh('rm -f -- "$1"', f"{folder}/{tmp}", user="")
             raise PortholeError(wire.FILE_FAILED, f"cannot rename into place: {out.strip()[:200]}")
