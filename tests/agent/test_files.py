@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import os
 import shutil
 import tempfile
 
+import pytest
+
+from porthole.agent.filestore import DockerStore
 from tests.agent.test_terminal import audit_records, wait_target
 from tests.support.files_client import FilesChannel
 from tests.support.rtc_client import TerminalClient
@@ -212,3 +216,18 @@ async def test_host_shell_target_uses_the_devices_files(agent_factory):
         assert sorted(os.listdir(d)) == ["etc-link", "host.bin"], "no temporary file left"
     finally:
         shutil.rmtree(d)
+
+
+async def test_a_put_cancelled_after_docker_wrote_leaves_nothing(docker_client, make_container):
+    """The commit phase's cancel (filestore.DockerStore.put): Docker has written the hidden
+    temporary file when the cancel is seen; it is removed and nothing is renamed."""
+    c = make_container()
+    store = DockerStore(docker_client.api, c.id, "operator")
+    info = await store.info()
+    assert (info.uid, info.gid, info.home) == (1000, 1000, HOME)
+    staged = io.BytesIO(b"x" * 100_000)
+    with pytest.raises(asyncio.CancelledError):
+        await store.put(HOME, "late.bin", staged, 100_000, info, lambda: True)
+    assert sh(c, f"ls -a {HOME}").split() == [".", ".."]
+    path = await store.put(HOME, "ok.bin", staged, 100_000, info, lambda: False)
+    assert path == f"{HOME}/ok.bin" and sh(c, f"ls -a {HOME}").split() == [".", "..", "ok.bin"]

@@ -36,6 +36,8 @@ READ = 256 * 1024
 QUEUED = 8
 # Checks in the container (exit codes of the scripts below).
 _NO_DIR, _NOT_WRITABLE, _NOT_REGULAR, _NO_FILE = 10, 11, 12, 13
+# Who removes a temporary file the exec user may not (it may have landed outside its folders).
+ROOT = "0"
 # Output of a check is a few paths.
 _MAX_OUT = 64 * 1024
 
@@ -154,10 +156,10 @@ class DockerStore:
         else:
             err = "refused"
         if not ok:
-            await self._sh('rm -f -- "$1"', f"{folder}/{tmp}", user="")
+            await self._sh('rm -f -- "$1"', f"{folder}/{tmp}", user=ROOT)
             raise PortholeError(wire.FILE_FAILED, f"docker put_archive: {err}")
         if cancelled():
-            await self._sh('rm -f -- "$1"', f"{folder}/{tmp}", user="")
+            await self._sh('rm -f -- "$1"', f"{folder}/{tmp}", user=ROOT)
             raise asyncio.CancelledError
         # The folder must still be the one checked (not swapped for a symlink since): else the
         # temporary file is removed wherever it landed, and nothing is renamed.
@@ -168,7 +170,7 @@ class DockerStore:
             name,
         )
         if code != 0:
-            await self._sh('rm -f -- "$1"', f"{folder}/{tmp}", user="")
+            await self._sh('rm -f -- "$1"', f"{folder}/{tmp}", user=ROOT)
             raise PortholeError(wire.FILE_FAILED, f"cannot rename into place: {out.strip()[:200]}")
         return final
 
