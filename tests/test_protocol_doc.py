@@ -30,6 +30,7 @@ GO_CODE_FILES = (
     "core-go/internal/terminal/message.go",
     "core-go/internal/screen/input/message.go",
     "core-go/internal/screen/clipboard/message.go",
+    "core-go/internal/files/relay.go",
 )
 GO_REASON_FILE = "core-go/internal/rtc/limits.go"
 

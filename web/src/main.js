@@ -45,6 +45,10 @@
 //   waitState(key, value, timeoutMs=15000) → Promise: resolves when state[key] === value
 //   waitText(substring, timeoutMs=15000) → Promise: resolves when terminalText() has it
 //   video            the <video> of a screen session (data-testid screen)
+//   files            the live terminal's file transfer (files.js, docs/protocol.md §5d):
+//                    upload(file, dir) and download(path) → Promise<{ok, status, code, path,
+//                    sha256, blob}>, cancel(), view; state.files = {ready, upload, download,
+//                    maxBytes, cwd, transfer: {direction, name, size, done, status, code}}
 //   Screen sessions (a target of kind "screen"; open() picks the kind from
 //   the target) add to state: videoWidth, videoHeight, fps, kbps, freezes,
 //   framesDecoded (from getStats' inbound-rtp), inputErrors, lastInputError, and of
@@ -63,7 +67,9 @@
 //   close-terminal, status, session-state, ice-state, candidate-pair, rtt, slow-hint, terminal,
 //   session-warning (data-reason), session-warning-message, session-extend,
 //   clip-panel, clip-text, clip-bytes, clip-copy, clip-dismiss (a remote copy
-//   the browser would not take without a click).
+//   the browser would not take without a click), files (the file transfer bar, shown when
+//   the grant allows a direction), files-upload, files-path, files-download,
+//   files-progress, files-status, files-cancel.
 
 import "@xterm/xterm/css/xterm.css";
 import "asciinema-player/dist/bundle/asciinema-player.css";
@@ -76,6 +82,7 @@ import { SessionError, TerminalSession, request } from "./session.js";
 import { ScreenSession } from "./screen.js";
 import { setupRecordings } from "./recordings.js";
 import { setupWarning } from "./warning.js";
+import { setupFiles } from "./filesui.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -108,6 +115,8 @@ const hooks = {
   get socket() { return socket; },
   get term() { return term; },
   get video() { return $("screen"); },
+  // The live terminal's file transfer (files.js): upload(file, dir), download(path), cancel(), view.
+  get files() { return session && session.files ? session.files : null; },
   terminalText,
   login: (user, password) => login(user, password),
   open: (deviceId, targetId, opts = {}) => openTerminal(deviceId, targetId, opts),
@@ -127,6 +136,8 @@ const hooks = {
   waitText: (text, timeoutMs) => waitUntil(() => terminalText().includes(text), timeoutMs, `terminal text ${text}`),
 };
 window.porthole = hooks;
+// File transfer on the terminal's `files` channel (filesui.js): the files bar, drop on the terminal.
+const filesUi = setupFiles({ $, state, current: () => session, describe });
 // The coming policy end of the session (warning.js): a bar, a countdown, "Stay connected".
 const warning = setupWarning({
   $, state,
@@ -492,8 +503,10 @@ async function openTerminal(deviceId, targetId, opts = {}) {
     onChange: (st) => { if (session === s) renderSessionState(st); },
     // Lost without an end: the device keeps the shell detached; take it back (§2e).
     onLost: (lost) => { if (session === lost) resumeSession(lost.id, lost); },
+    makeFiles: filesUi.makeFiles,
     onEnd: (code, message, { fatal }) => {
       if (fatal && s.id) forget(s.id);
+      if (fatal && session === s) filesUi.hide();
       if (session !== s && fatal) return;
       if (code === "unauthenticated") tokenExpired();
       else if (code) showError(code, message);

@@ -107,7 +107,8 @@ function iceServers(list) {
 export class TerminalSession {
   // opts: {socket, term, deviceId, targetId, binary, cols, rows, onChange(state), onEnd(code, message),
   //   resume: {session_id, token} (take back a detached shell, docs/protocol.md §2e),
-  //   onLost(session): the connection went without an end (the device keeps the shell detached)}
+  //   onLost(session): the connection went without an end (the device keeps the shell detached),
+  //   makeFiles(dc): wraps the session's `files` channel (files.js), kept as this.files}
   constructor(opts) {
     Object.assign(this, opts);
     this.id = null;
@@ -158,6 +159,8 @@ export class TerminalSession {
     };
     dc.onclose = () => this.channelClosed();
     dc.onmessage = (ev) => this.receive(ev.data);
+    // File transfer (files.js, docs/protocol.md §5d): its own channel, opened with the terminal.
+    if (this.makeFiles) this.files = this.makeFiles(pc.createDataChannel("files", { ordered: true }));
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     if (this.ended) return;

@@ -48,6 +48,7 @@ EVENT_CODES = {
     "session.detached": "PA1006",  # agent: a terminal's connection was lost; its shell waits for a resume
     "session.resumed": "PA1007",  # agent: a new session took back a detached shell
     "session.clipboard": "PA1008",  # agent: screen clipboard text moved or refused (direction, bytes)
+    "session.file": "PA1020",  # agent: a file uploaded or downloaded on the `files` channel, or refused
     "session.opened": "PA2000",  # server: session:open granted (grant signed)
     "session.open_denied": "PA2001",  # server: session:open refused
     "session.closed": "PA2002",  # server: the session left the server's registry

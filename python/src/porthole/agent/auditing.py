@@ -33,6 +33,7 @@ AUDITED = frozenset(
         "session.resumed",
         "session.input_denied",  # a view-only screen session's input attempts (inputaudit.py), rate limited
         "session.clipboard",  # screen clipboard text moved or refused: direction and bytes, never content
+        "session.file",  # a file moved on the `files` channel (or refused): name, path, size, sha256
         "recording.capped",  # the recording stopped at [recording] max_bytes; the session went on
     }
 )

@@ -41,6 +41,247 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Agent → sidecar on the Files stream.
+type FilesFromAgent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Frame:
+	//
+	//	*FilesFromAgent_Attach
+	//	*FilesFromAgent_Message
+	Frame         isFilesFromAgent_Frame `protobuf_oneof:"frame"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FilesFromAgent) Reset() {
+	*x = FilesFromAgent{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FilesFromAgent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FilesFromAgent) ProtoMessage() {}
+
+func (x *FilesFromAgent) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FilesFromAgent.ProtoReflect.Descriptor instead.
+func (*FilesFromAgent) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *FilesFromAgent) GetFrame() isFilesFromAgent_Frame {
+	if x != nil {
+		return x.Frame
+	}
+	return nil
+}
+
+func (x *FilesFromAgent) GetAttach() *Attach {
+	if x != nil {
+		if x, ok := x.Frame.(*FilesFromAgent_Attach); ok {
+			return x.Attach
+		}
+	}
+	return nil
+}
+
+func (x *FilesFromAgent) GetMessage() *FilesMessage {
+	if x != nil {
+		if x, ok := x.Frame.(*FilesFromAgent_Message); ok {
+			return x.Message
+		}
+	}
+	return nil
+}
+
+type isFilesFromAgent_Frame interface {
+	isFilesFromAgent_Frame()
+}
+
+type FilesFromAgent_Attach struct {
+	// First message: which session's `files` channel this stream relays.
+	Attach *Attach `protobuf:"bytes,1,opt,name=attach,proto3,oneof"`
+}
+
+type FilesFromAgent_Message struct {
+	// One message for the peer, at most 64 KiB.
+	Message *FilesMessage `protobuf:"bytes,2,opt,name=message,proto3,oneof"`
+}
+
+func (*FilesFromAgent_Attach) isFilesFromAgent_Frame() {}
+
+func (*FilesFromAgent_Message) isFilesFromAgent_Frame() {}
+
+// Sidecar → agent on the Files stream.
+type FilesFromPeer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Frame:
+	//
+	//	*FilesFromPeer_Attached
+	//	*FilesFromPeer_Message
+	//	*FilesFromPeer_Close
+	Frame         isFilesFromPeer_Frame `protobuf_oneof:"frame"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FilesFromPeer) Reset() {
+	*x = FilesFromPeer{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FilesFromPeer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FilesFromPeer) ProtoMessage() {}
+
+func (x *FilesFromPeer) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FilesFromPeer.ProtoReflect.Descriptor instead.
+func (*FilesFromPeer) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *FilesFromPeer) GetFrame() isFilesFromPeer_Frame {
+	if x != nil {
+		return x.Frame
+	}
+	return nil
+}
+
+func (x *FilesFromPeer) GetAttached() *Attached {
+	if x != nil {
+		if x, ok := x.Frame.(*FilesFromPeer_Attached); ok {
+			return x.Attached
+		}
+	}
+	return nil
+}
+
+func (x *FilesFromPeer) GetMessage() *FilesMessage {
+	if x != nil {
+		if x, ok := x.Frame.(*FilesFromPeer_Message); ok {
+			return x.Message
+		}
+	}
+	return nil
+}
+
+func (x *FilesFromPeer) GetClose() *Close {
+	if x != nil {
+		if x, ok := x.Frame.(*FilesFromPeer_Close); ok {
+			return x.Close
+		}
+	}
+	return nil
+}
+
+type isFilesFromPeer_Frame interface {
+	isFilesFromPeer_Frame()
+}
+
+type FilesFromPeer_Attached struct {
+	// The `files` channel is open and relayed.
+	Attached *Attached `protobuf:"bytes,1,opt,name=attached,proto3,oneof"`
+}
+
+type FilesFromPeer_Message struct {
+	// One message from the peer, at most 64 KiB.
+	Message *FilesMessage `protobuf:"bytes,2,opt,name=message,proto3,oneof"`
+}
+
+type FilesFromPeer_Close struct {
+	// The channel or the session closed; no more frames follow.
+	Close *Close `protobuf:"bytes,3,opt,name=close,proto3,oneof"`
+}
+
+func (*FilesFromPeer_Attached) isFilesFromPeer_Frame() {}
+
+func (*FilesFromPeer_Message) isFilesFromPeer_Frame() {}
+
+func (*FilesFromPeer_Close) isFilesFromPeer_Frame() {}
+
+// One data channel message of the `files` channel.
+type FilesMessage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Data  []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	// A text (JSON) message; else binary.
+	Text          bool `protobuf:"varint,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FilesMessage) Reset() {
+	*x = FilesMessage{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FilesMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FilesMessage) ProtoMessage() {}
+
+func (x *FilesMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FilesMessage.ProtoReflect.Descriptor instead.
+func (*FilesMessage) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *FilesMessage) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *FilesMessage) GetText() bool {
+	if x != nil {
+		return x.Text
+	}
+	return false
+}
+
 type AttachTerminalRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	FromSessionId string                 `protobuf:"bytes,1,opt,name=from_session_id,json=fromSessionId,proto3" json:"from_session_id,omitempty"`
@@ -51,7 +292,7 @@ type AttachTerminalRequest struct {
 
 func (x *AttachTerminalRequest) Reset() {
 	*x = AttachTerminalRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[0]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -63,7 +304,7 @@ func (x *AttachTerminalRequest) String() string {
 func (*AttachTerminalRequest) ProtoMessage() {}
 
 func (x *AttachTerminalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[0]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -76,7 +317,7 @@ func (x *AttachTerminalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachTerminalRequest.ProtoReflect.Descriptor instead.
 func (*AttachTerminalRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{0}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *AttachTerminalRequest) GetFromSessionId() string {
@@ -101,7 +342,7 @@ type AttachTerminalResponse struct {
 
 func (x *AttachTerminalResponse) Reset() {
 	*x = AttachTerminalResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[1]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -113,7 +354,7 @@ func (x *AttachTerminalResponse) String() string {
 func (*AttachTerminalResponse) ProtoMessage() {}
 
 func (x *AttachTerminalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[1]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -126,7 +367,7 @@ func (x *AttachTerminalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachTerminalResponse.ProtoReflect.Descriptor instead.
 func (*AttachTerminalResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{1}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{4}
 }
 
 type DropTerminalRequest struct {
@@ -138,7 +379,7 @@ type DropTerminalRequest struct {
 
 func (x *DropTerminalRequest) Reset() {
 	*x = DropTerminalRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -150,7 +391,7 @@ func (x *DropTerminalRequest) String() string {
 func (*DropTerminalRequest) ProtoMessage() {}
 
 func (x *DropTerminalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -163,7 +404,7 @@ func (x *DropTerminalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTerminalRequest.ProtoReflect.Descriptor instead.
 func (*DropTerminalRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{2}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DropTerminalRequest) GetSessionId() string {
@@ -181,7 +422,7 @@ type DropTerminalResponse struct {
 
 func (x *DropTerminalResponse) Reset() {
 	*x = DropTerminalResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -193,7 +434,7 @@ func (x *DropTerminalResponse) String() string {
 func (*DropTerminalResponse) ProtoMessage() {}
 
 func (x *DropTerminalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -206,7 +447,7 @@ func (x *DropTerminalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTerminalResponse.ProtoReflect.Descriptor instead.
 func (*DropTerminalResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{3}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{6}
 }
 
 type RestartIceRequest struct {
@@ -220,7 +461,7 @@ type RestartIceRequest struct {
 
 func (x *RestartIceRequest) Reset() {
 	*x = RestartIceRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -232,7 +473,7 @@ func (x *RestartIceRequest) String() string {
 func (*RestartIceRequest) ProtoMessage() {}
 
 func (x *RestartIceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -245,7 +486,7 @@ func (x *RestartIceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartIceRequest.ProtoReflect.Descriptor instead.
 func (*RestartIceRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{4}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RestartIceRequest) GetSessionId() string {
@@ -271,7 +512,7 @@ type RestartIceResponse struct {
 
 func (x *RestartIceResponse) Reset() {
 	*x = RestartIceResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -283,7 +524,7 @@ func (x *RestartIceResponse) String() string {
 func (*RestartIceResponse) ProtoMessage() {}
 
 func (x *RestartIceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -296,7 +537,7 @@ func (x *RestartIceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartIceResponse.ProtoReflect.Descriptor instead.
 func (*RestartIceResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{5}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RestartIceResponse) GetAnswerSdp() string {
@@ -319,7 +560,7 @@ type TestTurnRequest struct {
 
 func (x *TestTurnRequest) Reset() {
 	*x = TestTurnRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +572,7 @@ func (x *TestTurnRequest) String() string {
 func (*TestTurnRequest) ProtoMessage() {}
 
 func (x *TestTurnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +585,7 @@ func (x *TestTurnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestTurnRequest.ProtoReflect.Descriptor instead.
 func (*TestTurnRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{6}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TestTurnRequest) GetIceServers() []*IceServer {
@@ -380,7 +621,7 @@ type TestTurnResponse struct {
 
 func (x *TestTurnResponse) Reset() {
 	*x = TestTurnResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -392,7 +633,7 @@ func (x *TestTurnResponse) String() string {
 func (*TestTurnResponse) ProtoMessage() {}
 
 func (x *TestTurnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -405,7 +646,7 @@ func (x *TestTurnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestTurnResponse.ProtoReflect.Descriptor instead.
 func (*TestTurnResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{7}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TestTurnResponse) GetRelayCandidates() []*IceCandidateInfo {
@@ -451,7 +692,7 @@ type IceServer struct {
 
 func (x *IceServer) Reset() {
 	*x = IceServer{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -463,7 +704,7 @@ func (x *IceServer) String() string {
 func (*IceServer) ProtoMessage() {}
 
 func (x *IceServer) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -476,7 +717,7 @@ func (x *IceServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceServer.ProtoReflect.Descriptor instead.
 func (*IceServer) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{8}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *IceServer) GetUrls() []string {
@@ -526,7 +767,7 @@ type CreateSessionRequest struct {
 
 func (x *CreateSessionRequest) Reset() {
 	*x = CreateSessionRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -538,7 +779,7 @@ func (x *CreateSessionRequest) String() string {
 func (*CreateSessionRequest) ProtoMessage() {}
 
 func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -551,7 +792,7 @@ func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSessionRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{9}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateSessionRequest) GetSessionId() string {
@@ -634,7 +875,7 @@ type ScreenOptions struct {
 
 func (x *ScreenOptions) Reset() {
 	*x = ScreenOptions{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +887,7 @@ func (x *ScreenOptions) String() string {
 func (*ScreenOptions) ProtoMessage() {}
 
 func (x *ScreenOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +900,7 @@ func (x *ScreenOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScreenOptions.ProtoReflect.Descriptor instead.
 func (*ScreenOptions) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{10}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ScreenOptions) GetDisplay() string {
@@ -728,7 +969,7 @@ type CreateSessionResponse struct {
 
 func (x *CreateSessionResponse) Reset() {
 	*x = CreateSessionResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -740,7 +981,7 @@ func (x *CreateSessionResponse) String() string {
 func (*CreateSessionResponse) ProtoMessage() {}
 
 func (x *CreateSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -753,7 +994,7 @@ func (x *CreateSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionResponse.ProtoReflect.Descriptor instead.
 func (*CreateSessionResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{11}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateSessionResponse) GetAnswerSdp() string {
@@ -779,7 +1020,7 @@ type IceCandidate struct {
 
 func (x *IceCandidate) Reset() {
 	*x = IceCandidate{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +1032,7 @@ func (x *IceCandidate) String() string {
 func (*IceCandidate) ProtoMessage() {}
 
 func (x *IceCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,7 +1045,7 @@ func (x *IceCandidate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidate.ProtoReflect.Descriptor instead.
 func (*IceCandidate) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{12}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *IceCandidate) GetCandidate() string {
@@ -838,7 +1079,7 @@ type AddRemoteCandidateRequest struct {
 
 func (x *AddRemoteCandidateRequest) Reset() {
 	*x = AddRemoteCandidateRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -850,7 +1091,7 @@ func (x *AddRemoteCandidateRequest) String() string {
 func (*AddRemoteCandidateRequest) ProtoMessage() {}
 
 func (x *AddRemoteCandidateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -863,7 +1104,7 @@ func (x *AddRemoteCandidateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRemoteCandidateRequest.ProtoReflect.Descriptor instead.
 func (*AddRemoteCandidateRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{13}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AddRemoteCandidateRequest) GetSessionId() string {
@@ -890,7 +1131,7 @@ type AddRemoteCandidateResponse struct {
 
 func (x *AddRemoteCandidateResponse) Reset() {
 	*x = AddRemoteCandidateResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +1143,7 @@ func (x *AddRemoteCandidateResponse) String() string {
 func (*AddRemoteCandidateResponse) ProtoMessage() {}
 
 func (x *AddRemoteCandidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1156,7 @@ func (x *AddRemoteCandidateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRemoteCandidateResponse.ProtoReflect.Descriptor instead.
 func (*AddRemoteCandidateResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{14}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AddRemoteCandidateResponse) GetQueued() bool {
@@ -933,7 +1174,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +1186,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,7 +1199,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{15}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{18}
 }
 
 type SessionEvent struct {
@@ -983,7 +1224,7 @@ type SessionEvent struct {
 
 func (x *SessionEvent) Reset() {
 	*x = SessionEvent{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -995,7 +1236,7 @@ func (x *SessionEvent) String() string {
 func (*SessionEvent) ProtoMessage() {}
 
 func (x *SessionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1008,7 +1249,7 @@ func (x *SessionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent.ProtoReflect.Descriptor instead.
 func (*SessionEvent) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{16}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SessionEvent) GetSessionId() string {
@@ -1193,7 +1434,7 @@ type ClipboardTransfer struct {
 
 func (x *ClipboardTransfer) Reset() {
 	*x = ClipboardTransfer{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1205,7 +1446,7 @@ func (x *ClipboardTransfer) String() string {
 func (*ClipboardTransfer) ProtoMessage() {}
 
 func (x *ClipboardTransfer) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1218,7 +1459,7 @@ func (x *ClipboardTransfer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClipboardTransfer.ProtoReflect.Descriptor instead.
 func (*ClipboardTransfer) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{17}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ClipboardTransfer) GetDirection() string {
@@ -1262,7 +1503,7 @@ type TerminalEnded struct {
 
 func (x *TerminalEnded) Reset() {
 	*x = TerminalEnded{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1274,7 +1515,7 @@ func (x *TerminalEnded) String() string {
 func (*TerminalEnded) ProtoMessage() {}
 
 func (x *TerminalEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1287,7 +1528,7 @@ func (x *TerminalEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalEnded.ProtoReflect.Descriptor instead.
 func (*TerminalEnded) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{18}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TerminalEnded) GetReason() string {
@@ -1317,7 +1558,7 @@ type ChannelOpened struct {
 
 func (x *ChannelOpened) Reset() {
 	*x = ChannelOpened{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1329,7 +1570,7 @@ func (x *ChannelOpened) String() string {
 func (*ChannelOpened) ProtoMessage() {}
 
 func (x *ChannelOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1342,7 +1583,7 @@ func (x *ChannelOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelOpened.ProtoReflect.Descriptor instead.
 func (*ChannelOpened) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{19}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ChannelOpened) GetLabel() string {
@@ -1389,7 +1630,7 @@ type SessionClosed struct {
 
 func (x *SessionClosed) Reset() {
 	*x = SessionClosed{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1401,7 +1642,7 @@ func (x *SessionClosed) String() string {
 func (*SessionClosed) ProtoMessage() {}
 
 func (x *SessionClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1414,7 +1655,7 @@ func (x *SessionClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionClosed.ProtoReflect.Descriptor instead.
 func (*SessionClosed) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{20}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SessionClosed) GetReason() string {
@@ -1468,7 +1709,7 @@ type TerminalFromAgent struct {
 
 func (x *TerminalFromAgent) Reset() {
 	*x = TerminalFromAgent{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1480,7 +1721,7 @@ func (x *TerminalFromAgent) String() string {
 func (*TerminalFromAgent) ProtoMessage() {}
 
 func (x *TerminalFromAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1493,7 +1734,7 @@ func (x *TerminalFromAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalFromAgent.ProtoReflect.Descriptor instead.
 func (*TerminalFromAgent) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{21}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TerminalFromAgent) GetFrame() isTerminalFromAgent_Frame {
@@ -1583,7 +1824,7 @@ type Attach struct {
 
 func (x *Attach) Reset() {
 	*x = Attach{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1595,7 +1836,7 @@ func (x *Attach) String() string {
 func (*Attach) ProtoMessage() {}
 
 func (x *Attach) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1608,7 +1849,7 @@ func (x *Attach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attach.ProtoReflect.Descriptor instead.
 func (*Attach) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{22}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Attach) GetSessionId() string {
@@ -1627,7 +1868,7 @@ type Exit struct {
 
 func (x *Exit) Reset() {
 	*x = Exit{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1639,7 +1880,7 @@ func (x *Exit) String() string {
 func (*Exit) ProtoMessage() {}
 
 func (x *Exit) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1652,7 +1893,7 @@ func (x *Exit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exit.ProtoReflect.Descriptor instead.
 func (*Exit) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{23}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Exit) GetCode() int32 {
@@ -1673,7 +1914,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1685,7 +1926,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1698,7 +1939,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{24}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Error) GetCode() string {
@@ -1731,7 +1972,7 @@ type TerminalFromPeer struct {
 
 func (x *TerminalFromPeer) Reset() {
 	*x = TerminalFromPeer{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1743,7 +1984,7 @@ func (x *TerminalFromPeer) String() string {
 func (*TerminalFromPeer) ProtoMessage() {}
 
 func (x *TerminalFromPeer) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1756,7 +1997,7 @@ func (x *TerminalFromPeer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalFromPeer.ProtoReflect.Descriptor instead.
 func (*TerminalFromPeer) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{25}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TerminalFromPeer) GetFrame() isTerminalFromPeer_Frame {
@@ -1845,7 +2086,7 @@ type Attached struct {
 
 func (x *Attached) Reset() {
 	*x = Attached{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1857,7 +2098,7 @@ func (x *Attached) String() string {
 func (*Attached) ProtoMessage() {}
 
 func (x *Attached) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1870,7 +2111,7 @@ func (x *Attached) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attached.ProtoReflect.Descriptor instead.
 func (*Attached) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{26}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Attached) GetBinary() bool {
@@ -1890,7 +2131,7 @@ type Resize struct {
 
 func (x *Resize) Reset() {
 	*x = Resize{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1902,7 +2143,7 @@ func (x *Resize) String() string {
 func (*Resize) ProtoMessage() {}
 
 func (x *Resize) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1915,7 +2156,7 @@ func (x *Resize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resize.ProtoReflect.Descriptor instead.
 func (*Resize) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{27}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Resize) GetCols() uint32 {
@@ -1941,7 +2182,7 @@ type Close struct {
 
 func (x *Close) Reset() {
 	*x = Close{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1953,7 +2194,7 @@ func (x *Close) String() string {
 func (*Close) ProtoMessage() {}
 
 func (x *Close) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1966,7 +2207,7 @@ func (x *Close) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Close.ProtoReflect.Descriptor instead.
 func (*Close) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{28}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Close) GetReason() string {
@@ -1996,7 +2237,7 @@ type EndTerminalRequest struct {
 
 func (x *EndTerminalRequest) Reset() {
 	*x = EndTerminalRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2008,7 +2249,7 @@ func (x *EndTerminalRequest) String() string {
 func (*EndTerminalRequest) ProtoMessage() {}
 
 func (x *EndTerminalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2021,7 +2262,7 @@ func (x *EndTerminalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndTerminalRequest.ProtoReflect.Descriptor instead.
 func (*EndTerminalRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{29}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *EndTerminalRequest) GetSessionId() string {
@@ -2060,7 +2301,7 @@ type EndTerminalResponse struct {
 
 func (x *EndTerminalResponse) Reset() {
 	*x = EndTerminalResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2072,7 +2313,7 @@ func (x *EndTerminalResponse) String() string {
 func (*EndTerminalResponse) ProtoMessage() {}
 
 func (x *EndTerminalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2085,7 +2326,7 @@ func (x *EndTerminalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndTerminalResponse.ProtoReflect.Descriptor instead.
 func (*EndTerminalResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{30}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{33}
 }
 
 type WatchRecordingRequest struct {
@@ -2097,7 +2338,7 @@ type WatchRecordingRequest struct {
 
 func (x *WatchRecordingRequest) Reset() {
 	*x = WatchRecordingRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2109,7 +2350,7 @@ func (x *WatchRecordingRequest) String() string {
 func (*WatchRecordingRequest) ProtoMessage() {}
 
 func (x *WatchRecordingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2122,7 +2363,7 @@ func (x *WatchRecordingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRecordingRequest.ProtoReflect.Descriptor instead.
 func (*WatchRecordingRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{31}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *WatchRecordingRequest) GetSessionId() string {
@@ -2143,7 +2384,7 @@ type RecordingBatch struct {
 
 func (x *RecordingBatch) Reset() {
 	*x = RecordingBatch{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2155,7 +2396,7 @@ func (x *RecordingBatch) String() string {
 func (*RecordingBatch) ProtoMessage() {}
 
 func (x *RecordingBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2168,7 +2409,7 @@ func (x *RecordingBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingBatch.ProtoReflect.Descriptor instead.
 func (*RecordingBatch) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{32}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RecordingBatch) GetChunks() []*RecordingChunk {
@@ -2198,7 +2439,7 @@ type RecordingChunk struct {
 
 func (x *RecordingChunk) Reset() {
 	*x = RecordingChunk{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2210,7 +2451,7 @@ func (x *RecordingChunk) String() string {
 func (*RecordingChunk) ProtoMessage() {}
 
 func (x *RecordingChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2223,7 +2464,7 @@ func (x *RecordingChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingChunk.ProtoReflect.Descriptor instead.
 func (*RecordingChunk) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{33}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RecordingChunk) GetTimeUnixMicros() int64 {
@@ -2266,7 +2507,7 @@ type CloseSessionRequest struct {
 
 func (x *CloseSessionRequest) Reset() {
 	*x = CloseSessionRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2278,7 +2519,7 @@ func (x *CloseSessionRequest) String() string {
 func (*CloseSessionRequest) ProtoMessage() {}
 
 func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2291,7 +2532,7 @@ func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionRequest.ProtoReflect.Descriptor instead.
 func (*CloseSessionRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{34}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CloseSessionRequest) GetSessionId() string {
@@ -2316,7 +2557,7 @@ type CloseSessionResponse struct {
 
 func (x *CloseSessionResponse) Reset() {
 	*x = CloseSessionResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2328,7 +2569,7 @@ func (x *CloseSessionResponse) String() string {
 func (*CloseSessionResponse) ProtoMessage() {}
 
 func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2341,7 +2582,7 @@ func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionResponse.ProtoReflect.Descriptor instead.
 func (*CloseSessionResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{35}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{38}
 }
 
 type GetStatsRequest struct {
@@ -2354,7 +2595,7 @@ type GetStatsRequest struct {
 
 func (x *GetStatsRequest) Reset() {
 	*x = GetStatsRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2366,7 +2607,7 @@ func (x *GetStatsRequest) String() string {
 func (*GetStatsRequest) ProtoMessage() {}
 
 func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2379,7 +2620,7 @@ func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetStatsRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{36}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetStatsRequest) GetSessionId() string {
@@ -2398,7 +2639,7 @@ type GetStatsResponse struct {
 
 func (x *GetStatsResponse) Reset() {
 	*x = GetStatsResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2410,7 +2651,7 @@ func (x *GetStatsResponse) String() string {
 func (*GetStatsResponse) ProtoMessage() {}
 
 func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2423,7 +2664,7 @@ func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetStatsResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{37}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetStatsResponse) GetSessions() []*SessionStats {
@@ -2461,7 +2702,7 @@ type SessionStats struct {
 
 func (x *SessionStats) Reset() {
 	*x = SessionStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2473,7 +2714,7 @@ func (x *SessionStats) String() string {
 func (*SessionStats) ProtoMessage() {}
 
 func (x *SessionStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2486,7 +2727,7 @@ func (x *SessionStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStats.ProtoReflect.Descriptor instead.
 func (*SessionStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{38}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SessionStats) GetSessionId() string {
@@ -2622,7 +2863,7 @@ type IceDiagnosis struct {
 
 func (x *IceDiagnosis) Reset() {
 	*x = IceDiagnosis{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2634,7 +2875,7 @@ func (x *IceDiagnosis) String() string {
 func (*IceDiagnosis) ProtoMessage() {}
 
 func (x *IceDiagnosis) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2647,7 +2888,7 @@ func (x *IceDiagnosis) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceDiagnosis.ProtoReflect.Descriptor instead.
 func (*IceDiagnosis) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{39}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *IceDiagnosis) GetHostCandidates() uint32 {
@@ -2756,7 +2997,7 @@ type IceCandidateInfo struct {
 
 func (x *IceCandidateInfo) Reset() {
 	*x = IceCandidateInfo{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2768,7 +3009,7 @@ func (x *IceCandidateInfo) String() string {
 func (*IceCandidateInfo) ProtoMessage() {}
 
 func (x *IceCandidateInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2781,7 +3022,7 @@ func (x *IceCandidateInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidateInfo.ProtoReflect.Descriptor instead.
 func (*IceCandidateInfo) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{40}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *IceCandidateInfo) GetType() string {
@@ -2841,7 +3082,7 @@ type IceCandidatePairInfo struct {
 
 func (x *IceCandidatePairInfo) Reset() {
 	*x = IceCandidatePairInfo{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[41]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2853,7 +3094,7 @@ func (x *IceCandidatePairInfo) String() string {
 func (*IceCandidatePairInfo) ProtoMessage() {}
 
 func (x *IceCandidatePairInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[41]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2866,7 +3107,7 @@ func (x *IceCandidatePairInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidatePairInfo.ProtoReflect.Descriptor instead.
 func (*IceCandidatePairInfo) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{41}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *IceCandidatePairInfo) GetLocal() *IceCandidateInfo {
@@ -2947,7 +3188,7 @@ type TerminalActivity struct {
 
 func (x *TerminalActivity) Reset() {
 	*x = TerminalActivity{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[42]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2959,7 +3200,7 @@ func (x *TerminalActivity) String() string {
 func (*TerminalActivity) ProtoMessage() {}
 
 func (x *TerminalActivity) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[42]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2972,7 +3213,7 @@ func (x *TerminalActivity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalActivity.ProtoReflect.Descriptor instead.
 func (*TerminalActivity) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{42}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *TerminalActivity) GetLastInputUnixMicros() int64 {
@@ -3049,7 +3290,7 @@ type ScreenStats struct {
 
 func (x *ScreenStats) Reset() {
 	*x = ScreenStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[43]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3061,7 +3302,7 @@ func (x *ScreenStats) String() string {
 func (*ScreenStats) ProtoMessage() {}
 
 func (x *ScreenStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[43]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3074,7 +3315,7 @@ func (x *ScreenStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScreenStats.ProtoReflect.Descriptor instead.
 func (*ScreenStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{43}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ScreenStats) GetDisplayWidth() uint32 {
@@ -3219,7 +3460,7 @@ type CandidatePair struct {
 
 func (x *CandidatePair) Reset() {
 	*x = CandidatePair{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[44]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3231,7 +3472,7 @@ func (x *CandidatePair) String() string {
 func (*CandidatePair) ProtoMessage() {}
 
 func (x *CandidatePair) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[44]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3244,7 +3485,7 @@ func (x *CandidatePair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CandidatePair.ProtoReflect.Descriptor instead.
 func (*CandidatePair) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{44}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CandidatePair) GetLocalType() string {
@@ -3299,7 +3540,7 @@ type ChannelStats struct {
 
 func (x *ChannelStats) Reset() {
 	*x = ChannelStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[45]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3311,7 +3552,7 @@ func (x *ChannelStats) String() string {
 func (*ChannelStats) ProtoMessage() {}
 
 func (x *ChannelStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[45]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3324,7 +3565,7 @@ func (x *ChannelStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelStats.ProtoReflect.Descriptor instead.
 func (*ChannelStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{45}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ChannelStats) GetLabel() string {
@@ -3387,7 +3628,19 @@ var File_porthole_rpc_v1_sidecar_proto protoreflect.FileDescriptor
 
 const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
-	"\x1dporthole/rpc/v1/sidecar.proto\x12\x0fporthole.rpc.v1\"c\n" +
+	"\x1dporthole/rpc/v1/sidecar.proto\x12\x0fporthole.rpc.v1\"\x87\x01\n" +
+	"\x0eFilesFromAgent\x121\n" +
+	"\x06attach\x18\x01 \x01(\v2\x17.porthole.rpc.v1.AttachH\x00R\x06attach\x129\n" +
+	"\amessage\x18\x02 \x01(\v2\x1d.porthole.rpc.v1.FilesMessageH\x00R\amessageB\a\n" +
+	"\x05frame\"\xbc\x01\n" +
+	"\rFilesFromPeer\x127\n" +
+	"\battached\x18\x01 \x01(\v2\x19.porthole.rpc.v1.AttachedH\x00R\battached\x129\n" +
+	"\amessage\x18\x02 \x01(\v2\x1d.porthole.rpc.v1.FilesMessageH\x00R\amessage\x12.\n" +
+	"\x05close\x18\x03 \x01(\v2\x16.porthole.rpc.v1.CloseH\x00R\x05closeB\a\n" +
+	"\x05frame\"6\n" +
+	"\fFilesMessage\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\bR\x04text\"c\n" +
 	"\x15AttachTerminalRequest\x12&\n" +
 	"\x0ffrom_session_id\x18\x01 \x01(\tR\rfromSessionId\x12\"\n" +
 	"\rto_session_id\x18\x02 \x01(\tR\vtoSessionId\"\x18\n" +
@@ -3636,7 +3889,7 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
 	"bytes_sent\x18\x06 \x01(\x04R\tbytesSent\x12%\n" +
 	"\x0ebytes_received\x18\a \x01(\x04R\rbytesReceived\x12'\n" +
-	"\x0fbuffered_amount\x18\b \x01(\x04R\x0ebufferedAmount2\xd1\b\n" +
+	"\x0fbuffered_amount\x18\b \x01(\x04R\x0ebufferedAmount2\x9f\t\n" +
 	"\aSidecar\x12^\n" +
 	"\rCreateSession\x12%.porthole.rpc.v1.CreateSessionRequest\x1a&.porthole.rpc.v1.CreateSessionResponse\x12m\n" +
 	"\x12AddRemoteCandidate\x12*.porthole.rpc.v1.AddRemoteCandidateRequest\x1a+.porthole.rpc.v1.AddRemoteCandidateResponse\x12S\n" +
@@ -3650,7 +3903,8 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
 	"RestartIce\x12\".porthole.rpc.v1.RestartIceRequest\x1a#.porthole.rpc.v1.RestartIceResponse\x12a\n" +
 	"\x0eAttachTerminal\x12&.porthole.rpc.v1.AttachTerminalRequest\x1a'.porthole.rpc.v1.AttachTerminalResponse\x12[\n" +
-	"\fDropTerminal\x12$.porthole.rpc.v1.DropTerminalRequest\x1a%.porthole.rpc.v1.DropTerminalResponseB,Z*porthole/core-go/gen/porthole/rpc/v1;rpcv1b\x06proto3"
+	"\fDropTerminal\x12$.porthole.rpc.v1.DropTerminalRequest\x1a%.porthole.rpc.v1.DropTerminalResponse\x12L\n" +
+	"\x05Files\x12\x1f.porthole.rpc.v1.FilesFromAgent\x1a\x1e.porthole.rpc.v1.FilesFromPeer(\x010\x01B,Z*porthole/core-go/gen/porthole/rpc/v1;rpcv1b\x06proto3"
 
 var (
 	file_porthole_rpc_v1_sidecar_proto_rawDescOnce sync.Once
@@ -3664,117 +3918,127 @@ func file_porthole_rpc_v1_sidecar_proto_rawDescGZIP() []byte {
 	return file_porthole_rpc_v1_sidecar_proto_rawDescData
 }
 
-var file_porthole_rpc_v1_sidecar_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_porthole_rpc_v1_sidecar_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_porthole_rpc_v1_sidecar_proto_goTypes = []any{
-	(*AttachTerminalRequest)(nil),      // 0: porthole.rpc.v1.AttachTerminalRequest
-	(*AttachTerminalResponse)(nil),     // 1: porthole.rpc.v1.AttachTerminalResponse
-	(*DropTerminalRequest)(nil),        // 2: porthole.rpc.v1.DropTerminalRequest
-	(*DropTerminalResponse)(nil),       // 3: porthole.rpc.v1.DropTerminalResponse
-	(*RestartIceRequest)(nil),          // 4: porthole.rpc.v1.RestartIceRequest
-	(*RestartIceResponse)(nil),         // 5: porthole.rpc.v1.RestartIceResponse
-	(*TestTurnRequest)(nil),            // 6: porthole.rpc.v1.TestTurnRequest
-	(*TestTurnResponse)(nil),           // 7: porthole.rpc.v1.TestTurnResponse
-	(*IceServer)(nil),                  // 8: porthole.rpc.v1.IceServer
-	(*CreateSessionRequest)(nil),       // 9: porthole.rpc.v1.CreateSessionRequest
-	(*ScreenOptions)(nil),              // 10: porthole.rpc.v1.ScreenOptions
-	(*CreateSessionResponse)(nil),      // 11: porthole.rpc.v1.CreateSessionResponse
-	(*IceCandidate)(nil),               // 12: porthole.rpc.v1.IceCandidate
-	(*AddRemoteCandidateRequest)(nil),  // 13: porthole.rpc.v1.AddRemoteCandidateRequest
-	(*AddRemoteCandidateResponse)(nil), // 14: porthole.rpc.v1.AddRemoteCandidateResponse
-	(*WatchEventsRequest)(nil),         // 15: porthole.rpc.v1.WatchEventsRequest
-	(*SessionEvent)(nil),               // 16: porthole.rpc.v1.SessionEvent
-	(*ClipboardTransfer)(nil),          // 17: porthole.rpc.v1.ClipboardTransfer
-	(*TerminalEnded)(nil),              // 18: porthole.rpc.v1.TerminalEnded
-	(*ChannelOpened)(nil),              // 19: porthole.rpc.v1.ChannelOpened
-	(*SessionClosed)(nil),              // 20: porthole.rpc.v1.SessionClosed
-	(*TerminalFromAgent)(nil),          // 21: porthole.rpc.v1.TerminalFromAgent
-	(*Attach)(nil),                     // 22: porthole.rpc.v1.Attach
-	(*Exit)(nil),                       // 23: porthole.rpc.v1.Exit
-	(*Error)(nil),                      // 24: porthole.rpc.v1.Error
-	(*TerminalFromPeer)(nil),           // 25: porthole.rpc.v1.TerminalFromPeer
-	(*Attached)(nil),                   // 26: porthole.rpc.v1.Attached
-	(*Resize)(nil),                     // 27: porthole.rpc.v1.Resize
-	(*Close)(nil),                      // 28: porthole.rpc.v1.Close
-	(*EndTerminalRequest)(nil),         // 29: porthole.rpc.v1.EndTerminalRequest
-	(*EndTerminalResponse)(nil),        // 30: porthole.rpc.v1.EndTerminalResponse
-	(*WatchRecordingRequest)(nil),      // 31: porthole.rpc.v1.WatchRecordingRequest
-	(*RecordingBatch)(nil),             // 32: porthole.rpc.v1.RecordingBatch
-	(*RecordingChunk)(nil),             // 33: porthole.rpc.v1.RecordingChunk
-	(*CloseSessionRequest)(nil),        // 34: porthole.rpc.v1.CloseSessionRequest
-	(*CloseSessionResponse)(nil),       // 35: porthole.rpc.v1.CloseSessionResponse
-	(*GetStatsRequest)(nil),            // 36: porthole.rpc.v1.GetStatsRequest
-	(*GetStatsResponse)(nil),           // 37: porthole.rpc.v1.GetStatsResponse
-	(*SessionStats)(nil),               // 38: porthole.rpc.v1.SessionStats
-	(*IceDiagnosis)(nil),               // 39: porthole.rpc.v1.IceDiagnosis
-	(*IceCandidateInfo)(nil),           // 40: porthole.rpc.v1.IceCandidateInfo
-	(*IceCandidatePairInfo)(nil),       // 41: porthole.rpc.v1.IceCandidatePairInfo
-	(*TerminalActivity)(nil),           // 42: porthole.rpc.v1.TerminalActivity
-	(*ScreenStats)(nil),                // 43: porthole.rpc.v1.ScreenStats
-	(*CandidatePair)(nil),              // 44: porthole.rpc.v1.CandidatePair
-	(*ChannelStats)(nil),               // 45: porthole.rpc.v1.ChannelStats
+	(*FilesFromAgent)(nil),             // 0: porthole.rpc.v1.FilesFromAgent
+	(*FilesFromPeer)(nil),              // 1: porthole.rpc.v1.FilesFromPeer
+	(*FilesMessage)(nil),               // 2: porthole.rpc.v1.FilesMessage
+	(*AttachTerminalRequest)(nil),      // 3: porthole.rpc.v1.AttachTerminalRequest
+	(*AttachTerminalResponse)(nil),     // 4: porthole.rpc.v1.AttachTerminalResponse
+	(*DropTerminalRequest)(nil),        // 5: porthole.rpc.v1.DropTerminalRequest
+	(*DropTerminalResponse)(nil),       // 6: porthole.rpc.v1.DropTerminalResponse
+	(*RestartIceRequest)(nil),          // 7: porthole.rpc.v1.RestartIceRequest
+	(*RestartIceResponse)(nil),         // 8: porthole.rpc.v1.RestartIceResponse
+	(*TestTurnRequest)(nil),            // 9: porthole.rpc.v1.TestTurnRequest
+	(*TestTurnResponse)(nil),           // 10: porthole.rpc.v1.TestTurnResponse
+	(*IceServer)(nil),                  // 11: porthole.rpc.v1.IceServer
+	(*CreateSessionRequest)(nil),       // 12: porthole.rpc.v1.CreateSessionRequest
+	(*ScreenOptions)(nil),              // 13: porthole.rpc.v1.ScreenOptions
+	(*CreateSessionResponse)(nil),      // 14: porthole.rpc.v1.CreateSessionResponse
+	(*IceCandidate)(nil),               // 15: porthole.rpc.v1.IceCandidate
+	(*AddRemoteCandidateRequest)(nil),  // 16: porthole.rpc.v1.AddRemoteCandidateRequest
+	(*AddRemoteCandidateResponse)(nil), // 17: porthole.rpc.v1.AddRemoteCandidateResponse
+	(*WatchEventsRequest)(nil),         // 18: porthole.rpc.v1.WatchEventsRequest
+	(*SessionEvent)(nil),               // 19: porthole.rpc.v1.SessionEvent
+	(*ClipboardTransfer)(nil),          // 20: porthole.rpc.v1.ClipboardTransfer
+	(*TerminalEnded)(nil),              // 21: porthole.rpc.v1.TerminalEnded
+	(*ChannelOpened)(nil),              // 22: porthole.rpc.v1.ChannelOpened
+	(*SessionClosed)(nil),              // 23: porthole.rpc.v1.SessionClosed
+	(*TerminalFromAgent)(nil),          // 24: porthole.rpc.v1.TerminalFromAgent
+	(*Attach)(nil),                     // 25: porthole.rpc.v1.Attach
+	(*Exit)(nil),                       // 26: porthole.rpc.v1.Exit
+	(*Error)(nil),                      // 27: porthole.rpc.v1.Error
+	(*TerminalFromPeer)(nil),           // 28: porthole.rpc.v1.TerminalFromPeer
+	(*Attached)(nil),                   // 29: porthole.rpc.v1.Attached
+	(*Resize)(nil),                     // 30: porthole.rpc.v1.Resize
+	(*Close)(nil),                      // 31: porthole.rpc.v1.Close
+	(*EndTerminalRequest)(nil),         // 32: porthole.rpc.v1.EndTerminalRequest
+	(*EndTerminalResponse)(nil),        // 33: porthole.rpc.v1.EndTerminalResponse
+	(*WatchRecordingRequest)(nil),      // 34: porthole.rpc.v1.WatchRecordingRequest
+	(*RecordingBatch)(nil),             // 35: porthole.rpc.v1.RecordingBatch
+	(*RecordingChunk)(nil),             // 36: porthole.rpc.v1.RecordingChunk
+	(*CloseSessionRequest)(nil),        // 37: porthole.rpc.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil),       // 38: porthole.rpc.v1.CloseSessionResponse
+	(*GetStatsRequest)(nil),            // 39: porthole.rpc.v1.GetStatsRequest
+	(*GetStatsResponse)(nil),           // 40: porthole.rpc.v1.GetStatsResponse
+	(*SessionStats)(nil),               // 41: porthole.rpc.v1.SessionStats
+	(*IceDiagnosis)(nil),               // 42: porthole.rpc.v1.IceDiagnosis
+	(*IceCandidateInfo)(nil),           // 43: porthole.rpc.v1.IceCandidateInfo
+	(*IceCandidatePairInfo)(nil),       // 44: porthole.rpc.v1.IceCandidatePairInfo
+	(*TerminalActivity)(nil),           // 45: porthole.rpc.v1.TerminalActivity
+	(*ScreenStats)(nil),                // 46: porthole.rpc.v1.ScreenStats
+	(*CandidatePair)(nil),              // 47: porthole.rpc.v1.CandidatePair
+	(*ChannelStats)(nil),               // 48: porthole.rpc.v1.ChannelStats
 }
 var file_porthole_rpc_v1_sidecar_proto_depIdxs = []int32{
-	8,  // 0: porthole.rpc.v1.TestTurnRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
-	40, // 1: porthole.rpc.v1.TestTurnResponse.relay_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	8,  // 2: porthole.rpc.v1.CreateSessionRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
-	10, // 3: porthole.rpc.v1.CreateSessionRequest.screen:type_name -> porthole.rpc.v1.ScreenOptions
-	12, // 4: porthole.rpc.v1.AddRemoteCandidateRequest.candidate:type_name -> porthole.rpc.v1.IceCandidate
-	12, // 5: porthole.rpc.v1.SessionEvent.local_candidate:type_name -> porthole.rpc.v1.IceCandidate
-	19, // 6: porthole.rpc.v1.SessionEvent.channel_opened:type_name -> porthole.rpc.v1.ChannelOpened
-	20, // 7: porthole.rpc.v1.SessionEvent.closed:type_name -> porthole.rpc.v1.SessionClosed
-	27, // 8: porthole.rpc.v1.SessionEvent.terminal_resize:type_name -> porthole.rpc.v1.Resize
-	18, // 9: porthole.rpc.v1.SessionEvent.terminal_ended:type_name -> porthole.rpc.v1.TerminalEnded
-	17, // 10: porthole.rpc.v1.SessionEvent.clipboard:type_name -> porthole.rpc.v1.ClipboardTransfer
-	39, // 11: porthole.rpc.v1.SessionClosed.ice:type_name -> porthole.rpc.v1.IceDiagnosis
-	42, // 12: porthole.rpc.v1.SessionClosed.terminal:type_name -> porthole.rpc.v1.TerminalActivity
-	22, // 13: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
-	23, // 14: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
-	24, // 15: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
-	26, // 16: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
-	27, // 17: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
-	28, // 18: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
-	24, // 19: porthole.rpc.v1.EndTerminalRequest.error:type_name -> porthole.rpc.v1.Error
-	33, // 20: porthole.rpc.v1.RecordingBatch.chunks:type_name -> porthole.rpc.v1.RecordingChunk
-	38, // 21: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
-	44, // 22: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
-	45, // 23: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
-	43, // 24: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
-	42, // 25: porthole.rpc.v1.SessionStats.terminal:type_name -> porthole.rpc.v1.TerminalActivity
-	39, // 26: porthole.rpc.v1.SessionStats.ice:type_name -> porthole.rpc.v1.IceDiagnosis
-	40, // 27: porthole.rpc.v1.IceDiagnosis.local_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	40, // 28: porthole.rpc.v1.IceDiagnosis.remote_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	41, // 29: porthole.rpc.v1.IceDiagnosis.pairs:type_name -> porthole.rpc.v1.IceCandidatePairInfo
-	40, // 30: porthole.rpc.v1.IceCandidatePairInfo.local:type_name -> porthole.rpc.v1.IceCandidateInfo
-	40, // 31: porthole.rpc.v1.IceCandidatePairInfo.remote:type_name -> porthole.rpc.v1.IceCandidateInfo
-	9,  // 32: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
-	13, // 33: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
-	15, // 34: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
-	21, // 35: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
-	34, // 36: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
-	36, // 37: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
-	29, // 38: porthole.rpc.v1.Sidecar.EndTerminal:input_type -> porthole.rpc.v1.EndTerminalRequest
-	31, // 39: porthole.rpc.v1.Sidecar.WatchRecording:input_type -> porthole.rpc.v1.WatchRecordingRequest
-	6,  // 40: porthole.rpc.v1.Sidecar.TestTurn:input_type -> porthole.rpc.v1.TestTurnRequest
-	4,  // 41: porthole.rpc.v1.Sidecar.RestartIce:input_type -> porthole.rpc.v1.RestartIceRequest
-	0,  // 42: porthole.rpc.v1.Sidecar.AttachTerminal:input_type -> porthole.rpc.v1.AttachTerminalRequest
-	2,  // 43: porthole.rpc.v1.Sidecar.DropTerminal:input_type -> porthole.rpc.v1.DropTerminalRequest
-	11, // 44: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
-	14, // 45: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
-	16, // 46: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
-	25, // 47: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
-	35, // 48: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
-	37, // 49: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
-	30, // 50: porthole.rpc.v1.Sidecar.EndTerminal:output_type -> porthole.rpc.v1.EndTerminalResponse
-	32, // 51: porthole.rpc.v1.Sidecar.WatchRecording:output_type -> porthole.rpc.v1.RecordingBatch
-	7,  // 52: porthole.rpc.v1.Sidecar.TestTurn:output_type -> porthole.rpc.v1.TestTurnResponse
-	5,  // 53: porthole.rpc.v1.Sidecar.RestartIce:output_type -> porthole.rpc.v1.RestartIceResponse
-	1,  // 54: porthole.rpc.v1.Sidecar.AttachTerminal:output_type -> porthole.rpc.v1.AttachTerminalResponse
-	3,  // 55: porthole.rpc.v1.Sidecar.DropTerminal:output_type -> porthole.rpc.v1.DropTerminalResponse
-	44, // [44:56] is the sub-list for method output_type
-	32, // [32:44] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	25, // 0: porthole.rpc.v1.FilesFromAgent.attach:type_name -> porthole.rpc.v1.Attach
+	2,  // 1: porthole.rpc.v1.FilesFromAgent.message:type_name -> porthole.rpc.v1.FilesMessage
+	29, // 2: porthole.rpc.v1.FilesFromPeer.attached:type_name -> porthole.rpc.v1.Attached
+	2,  // 3: porthole.rpc.v1.FilesFromPeer.message:type_name -> porthole.rpc.v1.FilesMessage
+	31, // 4: porthole.rpc.v1.FilesFromPeer.close:type_name -> porthole.rpc.v1.Close
+	11, // 5: porthole.rpc.v1.TestTurnRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
+	43, // 6: porthole.rpc.v1.TestTurnResponse.relay_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	11, // 7: porthole.rpc.v1.CreateSessionRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
+	13, // 8: porthole.rpc.v1.CreateSessionRequest.screen:type_name -> porthole.rpc.v1.ScreenOptions
+	15, // 9: porthole.rpc.v1.AddRemoteCandidateRequest.candidate:type_name -> porthole.rpc.v1.IceCandidate
+	15, // 10: porthole.rpc.v1.SessionEvent.local_candidate:type_name -> porthole.rpc.v1.IceCandidate
+	22, // 11: porthole.rpc.v1.SessionEvent.channel_opened:type_name -> porthole.rpc.v1.ChannelOpened
+	23, // 12: porthole.rpc.v1.SessionEvent.closed:type_name -> porthole.rpc.v1.SessionClosed
+	30, // 13: porthole.rpc.v1.SessionEvent.terminal_resize:type_name -> porthole.rpc.v1.Resize
+	21, // 14: porthole.rpc.v1.SessionEvent.terminal_ended:type_name -> porthole.rpc.v1.TerminalEnded
+	20, // 15: porthole.rpc.v1.SessionEvent.clipboard:type_name -> porthole.rpc.v1.ClipboardTransfer
+	42, // 16: porthole.rpc.v1.SessionClosed.ice:type_name -> porthole.rpc.v1.IceDiagnosis
+	45, // 17: porthole.rpc.v1.SessionClosed.terminal:type_name -> porthole.rpc.v1.TerminalActivity
+	25, // 18: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
+	26, // 19: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
+	27, // 20: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
+	29, // 21: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
+	30, // 22: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
+	31, // 23: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
+	27, // 24: porthole.rpc.v1.EndTerminalRequest.error:type_name -> porthole.rpc.v1.Error
+	36, // 25: porthole.rpc.v1.RecordingBatch.chunks:type_name -> porthole.rpc.v1.RecordingChunk
+	41, // 26: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
+	47, // 27: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
+	48, // 28: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
+	46, // 29: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
+	45, // 30: porthole.rpc.v1.SessionStats.terminal:type_name -> porthole.rpc.v1.TerminalActivity
+	42, // 31: porthole.rpc.v1.SessionStats.ice:type_name -> porthole.rpc.v1.IceDiagnosis
+	43, // 32: porthole.rpc.v1.IceDiagnosis.local_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	43, // 33: porthole.rpc.v1.IceDiagnosis.remote_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	44, // 34: porthole.rpc.v1.IceDiagnosis.pairs:type_name -> porthole.rpc.v1.IceCandidatePairInfo
+	43, // 35: porthole.rpc.v1.IceCandidatePairInfo.local:type_name -> porthole.rpc.v1.IceCandidateInfo
+	43, // 36: porthole.rpc.v1.IceCandidatePairInfo.remote:type_name -> porthole.rpc.v1.IceCandidateInfo
+	12, // 37: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
+	16, // 38: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
+	18, // 39: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
+	24, // 40: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
+	37, // 41: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
+	39, // 42: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
+	32, // 43: porthole.rpc.v1.Sidecar.EndTerminal:input_type -> porthole.rpc.v1.EndTerminalRequest
+	34, // 44: porthole.rpc.v1.Sidecar.WatchRecording:input_type -> porthole.rpc.v1.WatchRecordingRequest
+	9,  // 45: porthole.rpc.v1.Sidecar.TestTurn:input_type -> porthole.rpc.v1.TestTurnRequest
+	7,  // 46: porthole.rpc.v1.Sidecar.RestartIce:input_type -> porthole.rpc.v1.RestartIceRequest
+	3,  // 47: porthole.rpc.v1.Sidecar.AttachTerminal:input_type -> porthole.rpc.v1.AttachTerminalRequest
+	5,  // 48: porthole.rpc.v1.Sidecar.DropTerminal:input_type -> porthole.rpc.v1.DropTerminalRequest
+	0,  // 49: porthole.rpc.v1.Sidecar.Files:input_type -> porthole.rpc.v1.FilesFromAgent
+	14, // 50: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
+	17, // 51: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
+	19, // 52: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
+	28, // 53: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
+	38, // 54: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
+	40, // 55: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
+	33, // 56: porthole.rpc.v1.Sidecar.EndTerminal:output_type -> porthole.rpc.v1.EndTerminalResponse
+	35, // 57: porthole.rpc.v1.Sidecar.WatchRecording:output_type -> porthole.rpc.v1.RecordingBatch
+	10, // 58: porthole.rpc.v1.Sidecar.TestTurn:output_type -> porthole.rpc.v1.TestTurnResponse
+	8,  // 59: porthole.rpc.v1.Sidecar.RestartIce:output_type -> porthole.rpc.v1.RestartIceResponse
+	4,  // 60: porthole.rpc.v1.Sidecar.AttachTerminal:output_type -> porthole.rpc.v1.AttachTerminalResponse
+	6,  // 61: porthole.rpc.v1.Sidecar.DropTerminal:output_type -> porthole.rpc.v1.DropTerminalResponse
+	1,  // 62: porthole.rpc.v1.Sidecar.Files:output_type -> porthole.rpc.v1.FilesFromPeer
+	50, // [50:63] is the sub-list for method output_type
+	37, // [37:50] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_porthole_rpc_v1_sidecar_proto_init() }
@@ -3782,7 +4046,16 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 	if File_porthole_rpc_v1_sidecar_proto != nil {
 		return
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[16].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[0].OneofWrappers = []any{
+		(*FilesFromAgent_Attach)(nil),
+		(*FilesFromAgent_Message)(nil),
+	}
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[1].OneofWrappers = []any{
+		(*FilesFromPeer_Attached)(nil),
+		(*FilesFromPeer_Message)(nil),
+		(*FilesFromPeer_Close)(nil),
+	}
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[19].OneofWrappers = []any{
 		(*SessionEvent_LocalCandidate)(nil),
 		(*SessionEvent_IceState)(nil),
 		(*SessionEvent_PeerState)(nil),
@@ -3792,13 +4065,13 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 		(*SessionEvent_TerminalEnded)(nil),
 		(*SessionEvent_Clipboard)(nil),
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[21].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[24].OneofWrappers = []any{
 		(*TerminalFromAgent_Attach)(nil),
 		(*TerminalFromAgent_Output)(nil),
 		(*TerminalFromAgent_Exit)(nil),
 		(*TerminalFromAgent_Error)(nil),
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[25].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[28].OneofWrappers = []any{
 		(*TerminalFromPeer_Attached)(nil),
 		(*TerminalFromPeer_Input)(nil),
 		(*TerminalFromPeer_Resize)(nil),
@@ -3810,7 +4083,7 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_porthole_rpc_v1_sidecar_proto_rawDesc), len(file_porthole_rpc_v1_sidecar_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   46,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -51,6 +51,7 @@ const (
 	Sidecar_RestartIce_FullMethodName         = "/porthole.rpc.v1.Sidecar/RestartIce"
 	Sidecar_AttachTerminal_FullMethodName     = "/porthole.rpc.v1.Sidecar/AttachTerminal"
 	Sidecar_DropTerminal_FullMethodName       = "/porthole.rpc.v1.Sidecar/DropTerminal"
+	Sidecar_Files_FullMethodName              = "/porthole.rpc.v1.Sidecar/Files"
 )
 
 // SidecarClient is the client API for Sidecar service.
@@ -147,6 +148,21 @@ type SidecarClient interface {
 	// Releases the detached terminal of session_id (its descriptor copy and
 	// ring): the agent's grace time ran out. NOT_FOUND when there is none.
 	DropTerminal(ctx context.Context, in *DropTerminalRequest, opts ...grpc.CallOption) (*DropTerminalResponse, error)
+	// The relay of a terminal session's `files` data channel (file transfer,
+	// docs/protocol.md §5d). The sidecar does not read the messages: each one
+	// from the peer becomes a FilesFromPeer.message, each FilesFromAgent.message
+	// is sent on the channel as it is (text or binary). The agent opens the
+	// stream after SessionEvent.channel_opened with label "files"; its first
+	// message must be `attach`, answered with `attached` once the channel is
+	// open. Flow control: the sidecar stops reading the agent's messages while
+	// the channel's buffered amount is above 1 MiB (gRPC flow control then
+	// pushes back on the agent); messages from the peer wait in a queue of 64
+	// (the peer keeps a window: docs/protocol.md), and a peer that overruns it
+	// gets {"type":"error","code":"files_overflow"} and the channel closed. The
+	// stream ends with a `close` when the channel or the session closes.
+	// NOT_FOUND for an unknown session, FAILED_PRECONDITION when the session
+	// has no `files` channel, ALREADY_EXISTS when another stream holds it.
+	Files(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[FilesFromAgent, FilesFromPeer], error)
 }
 
 type sidecarClient struct {
@@ -298,6 +314,19 @@ func (c *sidecarClient) DropTerminal(ctx context.Context, in *DropTerminalReques
 	return out, nil
 }
 
+func (c *sidecarClient) Files(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[FilesFromAgent, FilesFromPeer], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Sidecar_ServiceDesc.Streams[3], Sidecar_Files_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[FilesFromAgent, FilesFromPeer]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Sidecar_FilesClient = grpc.BidiStreamingClient[FilesFromAgent, FilesFromPeer]
+
 // SidecarServer is the server API for Sidecar service.
 // All implementations must embed UnimplementedSidecarServer
 // for forward compatibility.
@@ -392,6 +421,21 @@ type SidecarServer interface {
 	// Releases the detached terminal of session_id (its descriptor copy and
 	// ring): the agent's grace time ran out. NOT_FOUND when there is none.
 	DropTerminal(context.Context, *DropTerminalRequest) (*DropTerminalResponse, error)
+	// The relay of a terminal session's `files` data channel (file transfer,
+	// docs/protocol.md §5d). The sidecar does not read the messages: each one
+	// from the peer becomes a FilesFromPeer.message, each FilesFromAgent.message
+	// is sent on the channel as it is (text or binary). The agent opens the
+	// stream after SessionEvent.channel_opened with label "files"; its first
+	// message must be `attach`, answered with `attached` once the channel is
+	// open. Flow control: the sidecar stops reading the agent's messages while
+	// the channel's buffered amount is above 1 MiB (gRPC flow control then
+	// pushes back on the agent); messages from the peer wait in a queue of 64
+	// (the peer keeps a window: docs/protocol.md), and a peer that overruns it
+	// gets {"type":"error","code":"files_overflow"} and the channel closed. The
+	// stream ends with a `close` when the channel or the session closes.
+	// NOT_FOUND for an unknown session, FAILED_PRECONDITION when the session
+	// has no `files` channel, ALREADY_EXISTS when another stream holds it.
+	Files(grpc.BidiStreamingServer[FilesFromAgent, FilesFromPeer]) error
 	mustEmbedUnimplementedSidecarServer()
 }
 
@@ -437,6 +481,9 @@ func (UnimplementedSidecarServer) AttachTerminal(context.Context, *AttachTermina
 }
 func (UnimplementedSidecarServer) DropTerminal(context.Context, *DropTerminalRequest) (*DropTerminalResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DropTerminal not implemented")
+}
+func (UnimplementedSidecarServer) Files(grpc.BidiStreamingServer[FilesFromAgent, FilesFromPeer]) error {
+	return status.Error(codes.Unimplemented, "method Files not implemented")
 }
 func (UnimplementedSidecarServer) mustEmbedUnimplementedSidecarServer() {}
 func (UnimplementedSidecarServer) testEmbeddedByValue()                 {}
@@ -650,6 +697,13 @@ func _Sidecar_DropTerminal_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Sidecar_Files_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(SidecarServer).Files(&grpc.GenericServerStream[FilesFromAgent, FilesFromPeer]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Sidecar_FilesServer = grpc.BidiStreamingServer[FilesFromAgent, FilesFromPeer]
+
 // Sidecar_ServiceDesc is the grpc.ServiceDesc for Sidecar service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -710,6 +764,12 @@ var Sidecar_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "WatchRecording",
 			Handler:       _Sidecar_WatchRecording_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "Files",
+			Handler:       _Sidecar_Files_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "porthole/rpc/v1/sidecar.proto",
