@@ -133,11 +133,15 @@ type flushRig struct {
 }
 
 func newFlushRig(t *testing.T, binary, resumable bool) *flushRig {
+	return newFlushRigHooks(t, binary, resumable, PumpHooks{})
+}
+
+func newFlushRigHooks(t *testing.T, binary, resumable bool, hooks PumpHooks) *flushRig {
 	ours, theirs := socketFiles(t)
 	r := &flushRig{t: t, ch: &fakeChannel{}, clock: newFakeClock(), process: ours}
 	r.b = NewBridge(r.ch, binary, discard, nil)
 	r.b.backlog.now = r.clock.now
-	cfg := PumpConfig{File: theirs, Log: discard}
+	cfg := PumpConfig{File: theirs, Log: discard, Hooks: hooks}
 	if resumable {
 		rp := NewResumablePump(cfg, 1<<20)
 		go rp.Serve(r.b)
@@ -149,6 +153,23 @@ func newFlushRig(t *testing.T, binary, resumable bool) *flushRig {
 	}
 	t.Cleanup(func() { r.stop(); ours.Close() })
 	return r
+}
+
+// waitBacklog returns once the pump's writer waits for room in the channel.
+func (r *flushRig) waitBacklog() {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r.b.backlog.mu.Lock()
+		waiting := r.b.backlog.waiting
+		r.b.backlog.mu.Unlock()
+		if waiting {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatal("the pump never waited for the channel")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // typed sends input from the peer.
@@ -272,15 +293,7 @@ func ctrlCDuringABacklog(t *testing.T, binary, resumable bool) {
 		}
 		_, _ = r.process.Write([]byte("€\r\n^C\r\nprompt€$ "))
 	}()
-	for {
-		r.b.backlog.mu.Lock()
-		waiting := r.b.backlog.waiting
-		r.b.backlog.mu.Unlock()
-		if waiting {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	r.waitBacklog()
 	r.clock.advance(flushMinBacklog + time.Millisecond)
 	r.typed("ls\x03") // the interrupt byte anywhere in the input
 	r.readInput(interruptByte)
@@ -334,15 +347,7 @@ func TestCtrlCDuringAShortBacklogDropsNothing(t *testing.T) {
 		_, err := r.process.Write(redraw)
 		written <- err
 	}()
-	for {
-		r.b.backlog.mu.Lock()
-		waiting := r.b.backlog.waiting
-		r.b.backlog.mu.Unlock()
-		if waiting {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	r.waitBacklog()
 	r.clock.advance(flushMinBacklog / 2)
 	r.typed("\x03")
 	r.readInput(interruptByte)
@@ -357,5 +362,44 @@ func TestCtrlCDuringAShortBacklogDropsNothing(t *testing.T) {
 	out := r.waitOutput("the redraw and the prompt", func(b []byte) bool { return bytes.HasSuffix(b, []byte("$ ")) })
 	if want := append(redraw, "$ "...); !bytes.Equal(out, want) {
 		t.Fatalf("the peer got %d bytes, want the %d of the redraw and the prompt", len(out), len(want))
+	}
+}
+
+// The process ends while its flood is discarded (Ctrl-C killed the exec):
+// the marker and the last lines still go out, then the end is reported.
+func TestCtrlCFlushSendsTheTailWhenTheProcessEnds(t *testing.T) {
+	for _, resumable := range []bool{false, true} {
+		ended := make(chan string, 1)
+		r := newFlushRigHooks(t, true, resumable, PumpHooks{Ended: func(reason, _ string) { ended <- reason }})
+		r.ch.setBuffered(HighWaterMark)
+		go func() {
+			line := bytes.Repeat([]byte("flood-line\r\n"), 1000)
+			for {
+				if _, err := r.process.Write(line); err != nil {
+					return
+				}
+			}
+		}()
+		r.waitBacklog()
+		r.clock.advance(flushMinBacklog + time.Millisecond)
+		r.typed("\x03")
+		r.readInput(interruptByte)
+		_ = unix.Shutdown(int(r.process.Fd()), unix.SHUT_WR) // the process's output ends: EOF
+		r.ch.setBuffered(0)
+		r.b.NotifyBufferedLow()
+		select {
+		case reason := <-ended:
+			if reason != EndEOF {
+				t.Fatalf("resumable %v: ended %q, want %q", resumable, reason, EndEOF)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("resumable %v: the end of the descriptor was not reported", resumable)
+		}
+		out := r.waitOutput("the marker and the tail", func(b []byte) bool {
+			return bytes.Contains(b, []byte("dropped after Ctrl-C]\r\n")) && bytes.HasSuffix(b, []byte("flood-line\r\n"))
+		})
+		if n := bytes.Count(out, []byte("flood-line")); n > flushKeep/len("flood-line\r\n") {
+			t.Fatalf("resumable %v: %d flood lines after the marker, want at most the kept tail", resumable, n)
+		}
 	}
 }
