@@ -270,6 +270,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         end = loop.time() + args.minutes * 60
         while loop.time() < end and budget.left != 0:
             until = min(end, loop.time() + args.sample_every)
+            await stack.refresh_login()  # the client's token outlives a phase, not the run
             await workload.run_phase(stack, target, tally, until=until, budget=budget, **phase)
             quiet = await _quiesce(ctx, target)
             samples.append(await _sample(ctx, target, f"{(time.monotonic() - t0) / 60:.1f} min", t0, tally, quiet))
