@@ -154,10 +154,10 @@ def section(r: dict[str, Any], json_rel: str) -> str:
         out += [
             f"Judged from the first sample after {c.get('steady_sessions', 800)} sessions (the {base} sample), "
             "not from the warm-up sample after "
-            f"{c['warmup_sessions']}: pools and arenas fill over the first few hundred sessions (docker-py's "
-            "connection pools, Python's allocator arenas, the Go runtime's OS threads, which it never ends), "
-            "which is not a leak; a leak grows on at the same rate per session all run long, so it shows here "
-            "and in the second half below. The growth from the warm-up sample is in the last column.",
+            f"{c['warmup_sessions']}: pools fill over the first few hundred sessions (docker-py's connection "
+            "pools, executor and gRPC threads, the Go runtime's OS threads, which it never ends), which is not "
+            "a leak; a leak grows on at the same rate per session all run long, so it shows here and in the "
+            "second half below. The growth from the warm-up sample is in the last column.",
             "",
         ]
     out += [
@@ -208,7 +208,7 @@ def section(r: dict[str, Any], json_rel: str) -> str:
         "high-water mark of how many it once needed at the same time, not a count of live work. "
         "Its goroutines (GetStats `goroutines`, runtime.NumGoroutine) are the count of live work: a leaked "
         "goroutine shows there even when it holds no descriptor or memory worth seeing. "
-        "does not. The agent's threads are its Python threads (executor and gRPC).",
+        "The agent's threads are its Python threads (executor and gRPC).",
         "",
     ]
     s0, s1 = r["samples"][0]["agent"], r["samples"][1]["agent"]
@@ -223,6 +223,8 @@ def section(r: dict[str, Any], json_rel: str) -> str:
         "JSON).",
         "",
     ]
+    for note in r.get("notes", []):  # added to the results by hand, from measurements outside the soak
+        out += [f"**{note['title']}** {note['text']}", ""]
     if t["errors"]:
         out += ["**Errors** (first ones):", ""] + [f"- `{e}`" for e in t["errors"][:10]] + [""]
     out.append(END)
