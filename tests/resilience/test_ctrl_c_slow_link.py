@@ -7,7 +7,7 @@ what is buffered between the PTY and the peer is bounded by time at the
 link's rate, not only by bytes. Two shells: the host shell (a PTY master
 handed to porthole-core: the kernel holds a few KiB, the rest is
 porthole-core's adaptive high mark) and a Docker exec (Docker holds about
-1.2 MB more on the way, see the marker)."""
+1.2 MB more on the way, which porthole-core drops on Ctrl-C as the tty would)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from tests.agent.test_terminal import extra_processes, wait_target
 from tests.support.stack import core_binary
@@ -123,18 +121,14 @@ async def test_ctrl_c_stops_a_host_shell_flood_within_a_second_at_256_kbit(agent
     sid, client = await agent.open_terminal("host", binary=True)
     flood = FLOOD + b"-" + secrets.token_hex(4).encode()  # other runs on this machine flood too
     await flood_then_ctrl_c(link, client, flood, on_host(b"yes\0" + flood))
+    assert b"dropped after Ctrl-C]" not in client.output  # a PTY: the kernel flushes, porthole-core does not
     assert agent.hub.got(sid, "webrtc:disconnect") == []
 
 
-# strict: the day nothing on the way holds more than a second of output this passes, and the
-# marker must go. porthole-core now bounds its own share by time (the adaptive high mark: about
-# 0.5 s, some 16 KB here, core-go/README.md "Flow control"), but Docker holds about 1.2 MB of a
-# TTY exec's output when its reader stops (dockerd's in-memory pipe, the FIFO and the sockets;
-# measured on Docker 20.10 with a plain reader, no Porthole): after Ctrl-C that arrives at the
-# link's rate, tens of seconds at 256 kbit/s.
-@pytest.mark.xfail(
-    strict=True, reason="issue 14, 9: Docker buffers ~1.2 MB of exec output upstream of porthole-core's bounded pump"
-)
+# Docker holds about 1.2 MB of a TTY exec's output when its reader stops (dockerd's in-memory pipe,
+# the FIFO and the sockets), out of reach of the container's tty flush. porthole-core does the
+# flush for it: Ctrl-C while the channel is backlogged drops what it holds and reads the stream
+# until it is quiet, then sends a marker and the prompt (core-go/internal/terminal/flush.go).
 async def test_ctrl_c_stops_a_docker_exec_flood_within_a_second_at_256_kbit(
     agent_factory, make_container, netns_factory, tmp_path
 ):
@@ -145,4 +139,5 @@ async def test_ctrl_c_stops_a_docker_exec_flood_within_a_second_at_256_kbit(
     await wait_target(agent, c.name)
     sid, client = await agent.open_terminal(c.name, binary=True)
     await flood_then_ctrl_c(link, client, FLOOD, in_container(c, "yes"))
+    assert b"of output dropped after Ctrl-C]" in client.output
     assert agent.hub.got(sid, "webrtc:disconnect") == []

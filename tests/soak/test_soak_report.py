@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 
 from porthole.bench.soak import report, workload
-from porthole.bench.soak.__main__ import judge
+from porthole.bench.soak.__main__ import STEADY_SESSIONS, judge, steady_baseline
 
 
 def _sample(label: str, rss: int, fds: int, threads: int, *, procs: int = 0) -> dict:
@@ -117,3 +117,30 @@ def test_the_section_is_replaced_whole_and_the_rest_of_the_page_kept(tmp_path):
     assert second.count(report.BEGIN) == 1 and second.count("## Soak") == 1
     assert "still to be run" not in second and "`make soak`" in second
     assert "## Other\n\nkept" in second
+
+
+def test_growth_is_judged_from_the_first_sample_after_the_pools_filled():
+    def at(label: str, attempted: int, rss: int) -> dict:
+        s = _sample(label, rss, 10, 10)
+        s["attempted"] = attempted
+        return s
+
+    n = STEADY_SESSIONS
+    # A long run: the first sample past STEADY_SESSIONS, early enough, is the baseline.
+    samples = [at("start", 0, 900), at("warm-up", 24, 1000), at("5 min", n, 1200), at("end", 4 * n, 1250)]
+    assert steady_baseline(samples)["label"] == "5 min"
+    v = judge(_tally(4 * n, 4 * n), samples)
+    assert v["baseline"] == "5 min" and v["growth"]["agent.rss_kib"]["met"]
+    assert not v["growth_from_warmup"]["agent.rss_kib"]["met"]
+    # A leak that goes on after it is still caught.
+    samples[-1] = at("end", 4 * n, 1300)
+    assert not judge(_tally(4 * n, 4 * n), samples)["growth"]["agent.rss_kib"]["met"]
+    # A short run: that sample would leave less than half the run; the warm-up sample it is.
+    samples = [at("start", 0, 900), at("warm-up", 24, 1000), at("1 min", n, 1000), at("end", n + n // 2, 1000)]
+    assert steady_baseline(samples)["label"] == "warm-up"
+    # porthole-core's goroutines are judged like the other counts, when measured.
+    samples = [at("start", 0, 900), at("warm-up", 24, 1000), at("end", 100, 1000)]
+    samples[1]["core"]["goroutines"], samples[2]["core"]["goroutines"] = 14, 15
+    assert judge(_tally(100, 100), samples)["growth"]["core.goroutines"]["met"]
+    samples[2]["core"]["goroutines"] = 16
+    assert not judge(_tally(100, 100), samples)["growth"]["core.goroutines"]["met"]

@@ -4,7 +4,7 @@ porthole-core and a container of the test image, some with only the peer
 connection closed, some from client processes SIGKILLed whole or with their
 peers gone silent. Afterwards nothing of them may be left: no exec process in
 the container, no session in the agent or porthole-core, descriptors back
-where they were; RSS must not run away. No timing is asserted."""
+where they were, porthole-core's goroutines too; RSS must not run away. No timing is asserted."""
 
 from __future__ import annotations
 
@@ -36,6 +36,10 @@ DOCKER_POOL_BOUND = DEFAULT_NUM_POOLS * DEFAULT_MAX_POOL_SIZE
 # RSS at the end against the warm-up sample: a loose bound; a per-session leak
 # of a few hundred KiB over 200 sessions exceeds it, allocator noise does not.
 RSS_FACTOR = 1.5
+# porthole-core's goroutines with no session open, against the warm-up sample: a
+# few may be parked in pools (gRPC, the handoff listener); a leak of one per
+# session is 100s.
+GOROUTINE_TOLERANCE = 5
 
 
 def test_short_soak_leaves_nothing_behind(tmp_path, test_iface, docker_client, target_image):
@@ -91,6 +95,7 @@ def test_short_soak_leaves_nothing_behind(tmp_path, test_iface, docker_client, t
         assert end[who]["fds"] <= warm[who]["fds"] + FD_TOLERANCE, (who, warm[who], end[who])
         assert end[who]["rss_kib"] <= warm[who]["rss_kib"] * RSS_FACTOR, (who, warm[who], end[who])
     assert end["core"]["fds"] <= start["core"]["fds"] + FD_TOLERANCE, (start["core"], end["core"])
+    assert end["core"]["goroutines"] <= warm["core"]["goroutines"] + GOROUTINE_TOLERANCE, (warm["core"], end["core"])
     # The agent's own descriptors come back to where they started; its idle
     # connections to dockerd are docker-py's pool, bounded by its constants.
     assert end["agent"]["own_fds"] <= start["agent"]["own_fds"] + FD_TOLERANCE, (start["agent"], end["agent"])

@@ -3,6 +3,7 @@ package rpcserver
 import (
 	"context"
 	"errors"
+	"runtime"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -69,7 +70,10 @@ func (s *Server) GetStats(_ context.Context, req *rpcv1.GetStatsRequest) (*rpcv1
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	resp := &rpcv1.GetStatsResponse{Sessions: make([]*rpcv1.SessionStats, 0, len(stats))}
+	resp := &rpcv1.GetStatsResponse{
+		Sessions:   make([]*rpcv1.SessionStats, 0, len(stats)),
+		Goroutines: uint32(runtime.NumGoroutine()),
+	}
 	for _, st := range stats {
 		resp.Sessions = append(resp.Sessions, sessionStatsToProto(st))
 	}

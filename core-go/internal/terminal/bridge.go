@@ -54,6 +54,8 @@ type Bridge struct {
 	mark   *drainMark       // the high and low marks, adapted to the drain rate
 	act    activity         // what crossed the channel, for idle timeouts
 
+	backlog backlog // how long writers have been held back (flush.go)
+
 	// outMu serialises the agent-side writers (one stream at a time, but
 	// Exit after Output must not interleave) and guards chunker.
 	outMu   sync.Mutex
@@ -349,6 +351,8 @@ func (b *Bridge) waitWritable(ctx context.Context, n int) error {
 		t.SetBufferedAmountLowThreshold(low)
 	}
 	wait := b.mark.begin(buffered)
+	b.backlog.begin()
+	defer b.backlog.end()
 	timer := time.NewTimer(writablePoll)
 	defer timer.Stop()
 	for {

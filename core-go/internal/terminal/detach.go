@@ -136,16 +136,22 @@ func (r *ResumablePump) take() *Bridge {
 	return b
 }
 
-// send writes p to b in pieces the bridge accepts; false when b is gone.
-func send(b *Bridge, p []byte) bool {
+// send writes p to b in pieces the bridge accepts; ok is false when b is
+// gone. A Ctrl-C during a backlog (flush.go) drops the rest of p and the
+// flood still on the way; err is a read error met meanwhile.
+func (r *ResumablePump) send(b *Bridge, p []byte) (ok bool, err error) {
 	for len(p) > 0 {
 		n := min(len(p), MaxAgentOutput)
-		if b.Output(context.Background(), p[:n]) != nil {
-			return false
+		ok, flushed, err := r.inner.send(context.Background(), b, p[:n], r.stopOut, func(kept []byte) {
+			r.inner.record(false, kept)
+			r.ring.Write(kept)
+		})
+		if !ok || flushed {
+			return ok, err
 		}
 		p = p[n:]
 	}
-	return true
+	return true, nil
 }
 
 func (r *ResumablePump) outputLoop() {
@@ -158,21 +164,34 @@ func (r *ResumablePump) outputLoop() {
 	var cur *Bridge
 	buf := make([]byte, PumpReadSize)
 	for {
+		var err error
 		if b := r.take(); b != nil {
 			cur = b
 			if cfg.ViewOnly && b.Error(context.Background(), CodeViewOnly, viewOnlyMessage) != nil {
 				cur = nil
 			}
-			if cur != nil && !send(cur, r.ring.Bytes()) {
-				cur = nil
+			if cur != nil {
+				var ok bool
+				if ok, err = r.send(cur, r.ring.Bytes()); !ok {
+					cur = nil
+				}
 			}
 		}
-		n, err := cfg.File.Read(buf)
-		if n > 0 {
-			r.inner.record(false, buf[:n])
-			r.ring.Write(buf[:n])
-			if cur != nil && !send(cur, buf[:n]) {
-				cur = nil // the peer went away: the bytes are in the ring
+		if err == nil {
+			var n int
+			n, err = cfg.File.Read(buf)
+			if n > 0 {
+				r.inner.record(false, buf[:n])
+				r.ring.Write(buf[:n])
+				if cur != nil {
+					ok, ferr := r.send(cur, buf[:n])
+					if !ok {
+						cur = nil // the peer went away: the bytes are in the ring
+					}
+					if ferr != nil {
+						err = ferr // the descriptor ended while a Ctrl-C flush discarded
+					}
+				}
 			}
 		}
 		if err == nil {

@@ -62,7 +62,8 @@ type PumpConfig struct {
 // queue); resizes go to Hooks.Resize. The two share nothing, so Ctrl-C
 // reaches the process while output is held back.
 type Pump struct {
-	cfg PumpConfig
+	cfg   PumpConfig
+	flush interrupts // Ctrl-C during a backlog (flush.go)
 
 	attached chan struct{} // closed when Run attached a bridge
 	stopOut  chan struct{} // End asks the output loop to stop
@@ -79,13 +80,15 @@ type Pump struct {
 
 // NewPump returns a pump that owns cfg.File. Call Run or Discard once.
 func NewPump(cfg PumpConfig) *Pump {
-	return &Pump{
+	p := &Pump{
 		cfg:      cfg,
 		attached: make(chan struct{}),
 		stopOut:  make(chan struct{}),
 		outDone:  make(chan struct{}),
 		done:     make(chan struct{}),
 	}
+	p.flush.enabled = !isTerminal(cfg.File)
+	return p
 }
 
 // Done is closed once the descriptor is closed and the pump's goroutines
@@ -156,8 +159,12 @@ func (p *Pump) outputLoop(ctx context.Context, b *Bridge) {
 		n, err := p.cfg.File.Read(buf[:b.ReadSize()])
 		if n > 0 {
 			p.record(false, buf[:n])
-			if err := b.Output(ctx, buf[:n]); err != nil {
+			ok, _, ferr := p.send(ctx, b, buf[:n], p.stopOut, func(kept []byte) { p.record(false, kept) })
+			if !ok {
 				return // the session is closing
+			}
+			if ferr != nil {
+				err = ferr // the descriptor ended while a Ctrl-C flush discarded
 			}
 		}
 		if err == nil {
@@ -240,6 +247,7 @@ func (p *Pump) inputLoop(ctx context.Context, b *Bridge) {
 				if writeDead {
 					continue // the process is gone; keep draining
 				}
+				p.interrupt(b, m.Data)
 				if _, err := p.cfg.File.Write(m.Data); err != nil {
 					if ctx.Err() != nil || errors.Is(err, os.ErrClosed) {
 						return

@@ -69,6 +69,7 @@ class Stack:
         self.url = ""
         self.device_id = ""
         self.turn: coturn.Coturn | None = None  # a local coturn, when Debian's is installed
+        self._login_as: dict[str, str] = {}
 
     # ------------------------------------------------------------ processes
 
@@ -173,18 +174,28 @@ socket = "admin.sock"
 
     # ------------------------------------------------------------ signaling client
 
-    async def _connect_client(self, username: str, password: str) -> None:
-        login = {"username": username, "password": password}
-        async with aiohttp.ClientSession() as http, http.post(self.url + "/api/login", json=login) as r:
+    async def _login(self) -> str:
+        async with aiohttp.ClientSession() as http, http.post(self.url + "/api/login", json=self._login_as) as r:
             body = await r.json()
             if r.status != 200:
                 raise PortholeError("internal", f"login failed: {body}")
+        return body["token"]
+
+    async def refresh_login(self) -> None:
+        """Logs in again and extends the socket's authority (`auth:refresh`), as the
+        page does before its token expires (the server's token_ttl_s, 15 minutes by
+        default): a run longer than that (the soak) calls it now and then."""
+        await self._call("auth:refresh", {"token": await self._login()})
+
+    async def _connect_client(self, username: str, password: str) -> None:
+        self._login_as = {"username": username, "password": password}
+        token = await self._login()
         self.sio = socketio.AsyncClient(reconnection=False)
         self.sio.on("webrtc:answer", self._on_answer, namespace="/client")
         self.sio.on("webrtc:ice", self._on_ice, namespace="/client")
         self.sio.on("webrtc:error", self._on_error, namespace="/client")
         await self.sio.connect(
-            self.url, namespaces=["/client"], auth={"token": body["token"]}, transports=["websocket"], wait_timeout=10
+            self.url, namespaces=["/client"], auth={"token": token}, transports=["websocket"], wait_timeout=10
         )
 
     async def _on_answer(self, data: dict) -> None:

@@ -2631,8 +2631,11 @@ func (x *GetStatsRequest) GetSessionId() string {
 }
 
 type GetStatsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sessions      []*SessionStats        `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Sessions []*SessionStats        `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	// The sidecar's live goroutines (runtime.NumGoroutine), for the soak's
+	// leak check (docs/reliability.md).
+	Goroutines    uint32 `protobuf:"varint,2,opt,name=goroutines,proto3" json:"goroutines,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2672,6 +2675,13 @@ func (x *GetStatsResponse) GetSessions() []*SessionStats {
 		return x.Sessions
 	}
 	return nil
+}
+
+func (x *GetStatsResponse) GetGoroutines() uint32 {
+	if x != nil {
+		return x.Goroutines
+	}
+	return 0
 }
 
 type SessionStats struct {
@@ -3790,9 +3800,12 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\x14CloseSessionResponse\"0\n" +
 	"\x0fGetStatsRequest\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x01 \x01(\tR\tsessionId\"M\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\"m\n" +
 	"\x10GetStatsResponse\x129\n" +
-	"\bsessions\x18\x01 \x03(\v2\x1d.porthole.rpc.v1.SessionStatsR\bsessions\"\x97\x04\n" +
+	"\bsessions\x18\x01 \x03(\v2\x1d.porthole.rpc.v1.SessionStatsR\bsessions\x12\x1e\n" +
+	"\n" +
+	"goroutines\x18\x02 \x01(\rR\n" +
+	"goroutines\"\x97\x04\n" +
 	"\fSessionStats\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x12\n" +

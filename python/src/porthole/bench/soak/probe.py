@@ -1,12 +1,10 @@
 """What one soak sample reads: a process's RSS, threads and open descriptors
 from /proc, and what still runs in the target container from Docker.
 
-porthole-core exposes no goroutine count (its gRPC GetStats reports
-sessions and channels only, and it serves no pprof/expvar), so ``threads``
-is the Threads line of /proc/PID/status: OS threads, which bound the Go
-runtime's M's, not its goroutines. A goroutine leak that blocks in the
-runtime (channels, timers) does not show there; one that holds a
-descriptor or memory shows in the other columns.
+``threads`` is the Threads line of /proc/PID/status: for porthole-core OS
+threads, which the Go runtime keeps once started (a high-water mark); its
+goroutines come from its GetStats (``goroutines``), which is where a
+goroutine leak shows.
 """
 
 from __future__ import annotations
@@ -111,17 +109,28 @@ def _listen_path(pid: int) -> str | None:
     return None
 
 
-def core_sessions(pid: int) -> int | None:
-    """Sessions porthole-core still holds (its GetStats), or None when it
-    cannot be asked (no --listen socket on its command line)."""
+def core_stats(pid: int) -> sidecar_pb2.GetStatsResponse | None:
+    """porthole-core's GetStats (sessions it holds, its goroutines), or None
+    when it cannot be asked (no --listen socket on its command line)."""
     path = _listen_path(pid)
     if path is None:
         return None
     if not os.path.isabs(path):
         path = os.path.join(os.readlink(f"/proc/{pid}/cwd"), path)
     with grpc.insecure_channel(f"unix:{path}") as ch:
-        reply = sidecar_pb2_grpc.SidecarStub(ch).GetStats(sidecar_pb2.GetStatsRequest(), timeout=RPC_TIMEOUT_S)
-    return len(reply.sessions)
+        return sidecar_pb2_grpc.SidecarStub(ch).GetStats(sidecar_pb2.GetStatsRequest(), timeout=RPC_TIMEOUT_S)
+
+
+def core_sessions(pid: int) -> int | None:
+    """Sessions porthole-core still holds, or None when it cannot be asked."""
+    reply = core_stats(pid)
+    return None if reply is None else len(reply.sessions)
+
+
+def core_goroutines(pid: int) -> int | None:
+    """porthole-core's live goroutines (runtime.NumGoroutine), or None when it cannot be asked."""
+    reply = core_stats(pid)
+    return None if reply is None else reply.goroutines
 
 
 def agent_sessions(admin_socket: Path) -> int | None:

@@ -357,10 +357,12 @@ class GetStatsRequest(_message.Message):
     def __init__(self, session_id: _Optional[str] = ...) -> None: ...
 
 class GetStatsResponse(_message.Message):
-    __slots__ = ("sessions",)
+    __slots__ = ("sessions", "goroutines")
     SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    GOROUTINES_FIELD_NUMBER: _ClassVar[int]
     sessions: _containers.RepeatedCompositeFieldContainer[SessionStats]
-    def __init__(self, sessions: _Optional[_Iterable[_Union[SessionStats, _Mapping]]] = ...) -> None: ...
+    goroutines: int
+    def __init__(self, sessions: _Optional[_Iterable[_Union[SessionStats, _Mapping]]] = ..., goroutines: _Optional[int] = ...) -> None: ...
 
 class SessionStats(_message.Message):
     __slots__ = ("session_id", "kind", "peer_state", "ice_state", "selected_pair", "rtt_ms", "bytes_sent", "bytes_received", "channels", "age_ms", "screen", "terminal", "ice")
