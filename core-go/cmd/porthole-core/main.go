@@ -36,7 +36,6 @@ func main() {
 	// Nothing reads a heap profile here; its sampled call stacks would hold
 	// memory (about 1.5 MiB after a burst of sessions) for good.
 	runtime.MemProfileRate = 0
-	setProcs(os.LookupEnv)
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stderr))
 }
 
@@ -88,7 +87,7 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 	// gRPC: only this user's processes (the agent; grpcurl when debugging as the same user).
 	go func() { serveErr <- gs.Serve(handoff.Policy{UID: os.Getuid()}.Guard(lis, log)) }()
 	go func() { serveErr <- hs.Serve(fdLis) }()
-	log.Info("porthole-core serving", "listen", cfg.Listen, "fd_listen", cfg.FDListen, "rtc", cfg.RTC, "gomaxprocs", runtime.GOMAXPROCS(0))
+	log.Info("porthole-core serving", "listen", cfg.Listen, "fd_listen", cfg.FDListen, "rtc", cfg.RTC)
 
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -362,18 +361,5 @@ func TestUsageAndBadFlags(t *testing.T) {
 	out.Reset()
 	if code := run([]string{"--mdns=loud"}, strings.NewReader(""), &out); code != 2 {
 		t.Fatalf("bad flags: code %d\n%s", code, out.String())
-	}
-}
-
-// porthole-core runs on one P unless the environment says otherwise.
-func TestSetProcs(t *testing.T) {
-	before := runtime.GOMAXPROCS(0)
-	t.Cleanup(func() { runtime.GOMAXPROCS(before) })
-	if got := setProcs(func(string) (string, bool) { return "", false }); got != defaultProcs || runtime.GOMAXPROCS(0) != defaultProcs {
-		t.Fatalf("setProcs = %d, GOMAXPROCS %d; want %d", got, runtime.GOMAXPROCS(0), defaultProcs)
-	}
-	runtime.GOMAXPROCS(3)
-	if got := setProcs(func(k string) (string, bool) { return "3", k == "GOMAXPROCS" }); got != 3 || runtime.GOMAXPROCS(0) != 3 {
-		t.Fatalf("with GOMAXPROCS set: setProcs = %d, GOMAXPROCS %d; want 3", got, runtime.GOMAXPROCS(0))
 	}
 }
