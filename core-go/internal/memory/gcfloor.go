@@ -15,9 +15,9 @@ import (
 // terminal flood collects every 2 MiB allocated: the live heap of a few
 // sessions is about 2 MiB, while pion allocates several bytes per byte sent
 // (each SCTP packet and DTLS record is marshalled into a new buffer). The
-// bench counted about four collections per MB of output, a third of
-// porthole-core's CPU in the flood with mark, sweep and assists. 16 MiB of
-// headroom collects eight times less often there; with many sessions
+// bench counted about four collections per MB of output; their marking and
+// sweeping took about a quarter of porthole-core's CPU in the flood. 16 MiB
+// of headroom collects six to eight times less often there; with many sessions
 // (a live heap above 16 MiB) the floor is below GOGC=100 and changes nothing.
 const MinHeadroom = 16 << 20
 
