@@ -55,6 +55,9 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 		log.Error("webrtc setup failed", "err", err)
 		return 1
 	}
+	// While the live heap is small, collect less often (memory.GCFloor).
+	gcFloor := memory.StartGCFloor()
+	defer gcFloor.Stop()
 	// Once the last session has closed, the heap it used goes back to the OS.
 	releaser := memory.NewReleaser(memory.IdleDelay, func() bool { return mgr.Len() == 0 }, log)
 	defer releaser.Stop()

@@ -57,9 +57,9 @@ type Bridge struct {
 	backlog backlog // how long writers have been held back (flush.go)
 
 	// outMu serialises the agent-side writers (one stream at a time, but
-	// Exit after Output must not interleave) and guards chunker.
-	outMu   sync.Mutex
-	chunker *Chunker
+	// Exit after Output must not interleave) and guards enc.
+	outMu sync.Mutex
+	enc   *OutputEncoder
 
 	mu         sync.Mutex // guards the fields below
 	state      int
@@ -81,7 +81,7 @@ func NewBridge(ch Channel, binary bool, log *slog.Logger, onPeerClose func()) *B
 		frames:    make(chan PeerMessage, PeerQueueLen),
 		low:       newLowSignal(),
 		mark:      newDrainMark(time.Now),
-		chunker:   NewChunker(MaxOutputChunk),
+		enc:       NewOutputEncoder(MaxOutputChunk),
 		agentDone: make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -250,7 +250,7 @@ func (b *Bridge) Output(ctx context.Context, p []byte) error {
 		}
 		return nil
 	}
-	return b.sendText(ctx, b.chunker.Write(p))
+	return b.enc.Write(p, func(msg string) error { return b.sendText(ctx, msg) })
 }
 
 // Exit sends the rest of the output, then {"type":"exit","code":N}.
@@ -263,7 +263,7 @@ func (b *Bridge) Exit(ctx context.Context, code int32) error {
 		b.mu.Unlock()
 	}()
 	if !b.binary {
-		if err := b.sendText(ctx, b.chunker.Flush()); err != nil {
+		if err := b.enc.Flush(func(msg string) error { return b.sendText(ctx, msg) }); err != nil {
 			return err
 		}
 	}
@@ -299,14 +299,9 @@ func (b *Bridge) Drain(ctx context.Context) bool {
 	return true
 }
 
-func (b *Bridge) sendText(ctx context.Context, chunks []string) error {
-	for _, s := range chunks {
-		msg := EncodeOutput(s)
-		if err := b.write(ctx, len(msg), func() error { return b.ch.SendText(msg) }); err != nil {
-			return err
-		}
-	}
-	return nil
+// sendText sends one encoded output message.
+func (b *Bridge) sendText(ctx context.Context, msg string) error {
+	return b.write(ctx, len(msg), func() error { return b.ch.SendText(msg) })
 }
 
 // write waits until n more bytes fit under the high mark, then sends.

@@ -6,19 +6,6 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
-// jsonRuneLen is how many bytes r takes inside a JSON string as written by
-// appendJSONString. The chunker uses it to bound the encoded size.
-func jsonRuneLen(r rune, size int) int {
-	switch {
-	case r == '"' || r == '\\' || r == '\n' || r == '\r' || r == '\t' || r == '\b' || r == '\f':
-		return 2
-	case r < 0x20 || r == '\u2028' || r == '\u2029':
-		return 6
-	default:
-		return size
-	}
-}
-
 // appendJSONString appends s as a JSON string literal. s must be valid
 // UTF-8. Unlike encoding/json it leaves <, > and & alone; like it, it escapes
 // U+2028 and U+2029 so the result is also valid JavaScript.

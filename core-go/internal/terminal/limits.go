@@ -1,6 +1,6 @@
 // Package terminal speaks the `terminal` data channel protocol
 // (docs/protocol.md §5) with the remote peer and bridges it to the agent's
-// frames: a codec for peer messages, a UTF-8-safe output chunker and a
+// frames: a codec for peer messages, a UTF-8-safe output encoder and a
 // Bridge with backpressure in both directions.
 package terminal
 
