@@ -132,12 +132,12 @@ func (k *backlog) reset() {
 	}
 }
 
-// dropPending forgets an incomplete UTF-8 sequence the JSON chunker holds:
+// dropPending forgets an incomplete UTF-8 sequence the JSON encoder holds:
 // the rest of it was discarded.
 func (b *Bridge) dropPending() {
 	b.outMu.Lock()
 	defer b.outMu.Unlock()
-	b.chunker.tail = b.chunker.tail[:0]
+	b.enc.Drop()
 }
 
 // interrupts is a pump's flush state: the input loop requests a flush, the
@@ -315,7 +315,7 @@ func keepLast(tail, p []byte, n int) []byte {
 // first line start (after the first newline), or when it holds none from
 // its first rune start, so that it never begins inside a UTF-8 sequence
 // (a sequence has at most UTFMax-1 continuation bytes; beyond that the
-// bytes are not UTF-8 and the chunker repairs them).
+// bytes are not UTF-8 and the encoder repairs them).
 func keptTail(tail []byte) []byte {
 	if i := bytes.IndexByte(tail, '\n'); i >= 0 {
 		return tail[i+1:]

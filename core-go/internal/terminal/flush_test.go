@@ -25,7 +25,7 @@ func TestKeptTailStartsAtALineOrARune(t *testing.T) {
 		{"no newline, last byte of a rune", euro[2:] + "x", "x"},
 		{"no newline, inside a 4-byte rune", "😀"[1:] + "😀", "😀"},
 		{"only continuation bytes", euro[1:], ""},
-		{"not UTF-8: the chunker repairs it", "\x80\x80\x80\x80ab", "\x80ab"},
+		{"not UTF-8: the encoder repairs it", "\x80\x80\x80\x80ab", "\x80ab"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := string(keptTail([]byte(tc.in))); got != tc.want {

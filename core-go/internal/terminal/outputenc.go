@@ -58,6 +58,10 @@ func (e *OutputEncoder) Write(p []byte, send func(msg string) error) error {
 	return e.encode(src[:cut], send)
 }
 
+// Drop forgets the incomplete UTF-8 sequence held from the previous Write
+// (its rest was discarded, so it will never be completed).
+func (e *OutputEncoder) Drop() { e.tail = e.tail[:0] }
+
 // Flush sends what is left: an incomplete sequence becomes U+FFFD.
 func (e *OutputEncoder) Flush(send func(msg string) error) error {
 	if len(e.tail) == 0 {
