@@ -24,6 +24,7 @@ import (
 type ResumablePump struct {
 	inner *Pump // its config and input loop; its Run/End are not used
 	ring  *Ring
+	fan   *fanout // viewers of a shared terminal (fanout.go); every ring write goes through it
 
 	hooksMu sync.Mutex
 	hooks   PumpHooks // swapped when the pump moves to another session
@@ -68,6 +69,8 @@ func NewResumablePump(cfg PumpConfig, ringSize int) *ResumablePump {
 		},
 	}
 	r.inner = NewPump(cfg)
+	r.fan = newFanout(r.ring)
+	r.inner.gate = r.fan.may
 	go r.outputLoop()
 	return r
 }
@@ -146,7 +149,7 @@ func (r *ResumablePump) outputLoop() {
 	cfg := &r.inner.cfg
 	if len(cfg.Preread) > 0 {
 		r.inner.record(false, cfg.Preread)
-		r.ring.Write(cfg.Preread)
+		r.fan.write(cfg.Preread)
 	}
 	var cur *Bridge
 	buf := make([]byte, PumpReadSize)
@@ -163,7 +166,7 @@ func (r *ResumablePump) outputLoop() {
 		n, err := cfg.File.Read(buf)
 		if n > 0 {
 			r.inner.record(false, buf[:n])
-			r.ring.Write(buf[:n])
+			r.fan.write(buf[:n])
 			if cur != nil && !send(cur, buf[:n]) {
 				cur = nil // the peer went away: the bytes are in the ring
 			}
