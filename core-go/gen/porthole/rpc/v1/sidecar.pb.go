@@ -41,6 +41,182 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type WatchTerminalRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	SessionId       string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	ViewerSessionId string                 `protobuf:"bytes,2,opt,name=viewer_session_id,json=viewerSessionId,proto3" json:"viewer_session_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *WatchTerminalRequest) Reset() {
+	*x = WatchTerminalRequest{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTerminalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTerminalRequest) ProtoMessage() {}
+
+func (x *WatchTerminalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTerminalRequest.ProtoReflect.Descriptor instead.
+func (*WatchTerminalRequest) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *WatchTerminalRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *WatchTerminalRequest) GetViewerSessionId() string {
+	if x != nil {
+		return x.ViewerSessionId
+	}
+	return ""
+}
+
+type WatchTerminalResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTerminalResponse) Reset() {
+	*x = WatchTerminalResponse{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTerminalResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTerminalResponse) ProtoMessage() {}
+
+func (x *WatchTerminalResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTerminalResponse.ProtoReflect.Descriptor instead.
+func (*WatchTerminalResponse) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{1}
+}
+
+type SetTerminalControlRequest struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	SessionId           string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	ControllerSessionId string                 `protobuf:"bytes,2,opt,name=controller_session_id,json=controllerSessionId,proto3" json:"controller_session_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *SetTerminalControlRequest) Reset() {
+	*x = SetTerminalControlRequest{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTerminalControlRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTerminalControlRequest) ProtoMessage() {}
+
+func (x *SetTerminalControlRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTerminalControlRequest.ProtoReflect.Descriptor instead.
+func (*SetTerminalControlRequest) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SetTerminalControlRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *SetTerminalControlRequest) GetControllerSessionId() string {
+	if x != nil {
+		return x.ControllerSessionId
+	}
+	return ""
+}
+
+type SetTerminalControlResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTerminalControlResponse) Reset() {
+	*x = SetTerminalControlResponse{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTerminalControlResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTerminalControlResponse) ProtoMessage() {}
+
+func (x *SetTerminalControlResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTerminalControlResponse.ProtoReflect.Descriptor instead.
+func (*SetTerminalControlResponse) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{3}
+}
+
 type AttachTerminalRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	FromSessionId string                 `protobuf:"bytes,1,opt,name=from_session_id,json=fromSessionId,proto3" json:"from_session_id,omitempty"`
@@ -51,7 +227,7 @@ type AttachTerminalRequest struct {
 
 func (x *AttachTerminalRequest) Reset() {
 	*x = AttachTerminalRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[0]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -63,7 +239,7 @@ func (x *AttachTerminalRequest) String() string {
 func (*AttachTerminalRequest) ProtoMessage() {}
 
 func (x *AttachTerminalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[0]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -76,7 +252,7 @@ func (x *AttachTerminalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachTerminalRequest.ProtoReflect.Descriptor instead.
 func (*AttachTerminalRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{0}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AttachTerminalRequest) GetFromSessionId() string {
@@ -101,7 +277,7 @@ type AttachTerminalResponse struct {
 
 func (x *AttachTerminalResponse) Reset() {
 	*x = AttachTerminalResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[1]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -113,7 +289,7 @@ func (x *AttachTerminalResponse) String() string {
 func (*AttachTerminalResponse) ProtoMessage() {}
 
 func (x *AttachTerminalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[1]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -126,7 +302,7 @@ func (x *AttachTerminalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachTerminalResponse.ProtoReflect.Descriptor instead.
 func (*AttachTerminalResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{1}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{5}
 }
 
 type DropTerminalRequest struct {
@@ -138,7 +314,7 @@ type DropTerminalRequest struct {
 
 func (x *DropTerminalRequest) Reset() {
 	*x = DropTerminalRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -150,7 +326,7 @@ func (x *DropTerminalRequest) String() string {
 func (*DropTerminalRequest) ProtoMessage() {}
 
 func (x *DropTerminalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[2]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -163,7 +339,7 @@ func (x *DropTerminalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTerminalRequest.ProtoReflect.Descriptor instead.
 func (*DropTerminalRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{2}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DropTerminalRequest) GetSessionId() string {
@@ -181,7 +357,7 @@ type DropTerminalResponse struct {
 
 func (x *DropTerminalResponse) Reset() {
 	*x = DropTerminalResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -193,7 +369,7 @@ func (x *DropTerminalResponse) String() string {
 func (*DropTerminalResponse) ProtoMessage() {}
 
 func (x *DropTerminalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -206,7 +382,7 @@ func (x *DropTerminalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTerminalResponse.ProtoReflect.Descriptor instead.
 func (*DropTerminalResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{3}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{7}
 }
 
 type RestartIceRequest struct {
@@ -220,7 +396,7 @@ type RestartIceRequest struct {
 
 func (x *RestartIceRequest) Reset() {
 	*x = RestartIceRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -232,7 +408,7 @@ func (x *RestartIceRequest) String() string {
 func (*RestartIceRequest) ProtoMessage() {}
 
 func (x *RestartIceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -245,7 +421,7 @@ func (x *RestartIceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartIceRequest.ProtoReflect.Descriptor instead.
 func (*RestartIceRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{4}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RestartIceRequest) GetSessionId() string {
@@ -271,7 +447,7 @@ type RestartIceResponse struct {
 
 func (x *RestartIceResponse) Reset() {
 	*x = RestartIceResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -283,7 +459,7 @@ func (x *RestartIceResponse) String() string {
 func (*RestartIceResponse) ProtoMessage() {}
 
 func (x *RestartIceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -296,7 +472,7 @@ func (x *RestartIceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartIceResponse.ProtoReflect.Descriptor instead.
 func (*RestartIceResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{5}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RestartIceResponse) GetAnswerSdp() string {
@@ -319,7 +495,7 @@ type TestTurnRequest struct {
 
 func (x *TestTurnRequest) Reset() {
 	*x = TestTurnRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +507,7 @@ func (x *TestTurnRequest) String() string {
 func (*TestTurnRequest) ProtoMessage() {}
 
 func (x *TestTurnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +520,7 @@ func (x *TestTurnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestTurnRequest.ProtoReflect.Descriptor instead.
 func (*TestTurnRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{6}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TestTurnRequest) GetIceServers() []*IceServer {
@@ -380,7 +556,7 @@ type TestTurnResponse struct {
 
 func (x *TestTurnResponse) Reset() {
 	*x = TestTurnResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -392,7 +568,7 @@ func (x *TestTurnResponse) String() string {
 func (*TestTurnResponse) ProtoMessage() {}
 
 func (x *TestTurnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -405,7 +581,7 @@ func (x *TestTurnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestTurnResponse.ProtoReflect.Descriptor instead.
 func (*TestTurnResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{7}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TestTurnResponse) GetRelayCandidates() []*IceCandidateInfo {
@@ -451,7 +627,7 @@ type IceServer struct {
 
 func (x *IceServer) Reset() {
 	*x = IceServer{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -463,7 +639,7 @@ func (x *IceServer) String() string {
 func (*IceServer) ProtoMessage() {}
 
 func (x *IceServer) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -476,7 +652,7 @@ func (x *IceServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceServer.ProtoReflect.Descriptor instead.
 func (*IceServer) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{8}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *IceServer) GetUrls() []string {
@@ -526,7 +702,7 @@ type CreateSessionRequest struct {
 
 func (x *CreateSessionRequest) Reset() {
 	*x = CreateSessionRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -538,7 +714,7 @@ func (x *CreateSessionRequest) String() string {
 func (*CreateSessionRequest) ProtoMessage() {}
 
 func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -551,7 +727,7 @@ func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSessionRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{9}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateSessionRequest) GetSessionId() string {
@@ -634,7 +810,7 @@ type ScreenOptions struct {
 
 func (x *ScreenOptions) Reset() {
 	*x = ScreenOptions{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +822,7 @@ func (x *ScreenOptions) String() string {
 func (*ScreenOptions) ProtoMessage() {}
 
 func (x *ScreenOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +835,7 @@ func (x *ScreenOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScreenOptions.ProtoReflect.Descriptor instead.
 func (*ScreenOptions) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{10}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ScreenOptions) GetDisplay() string {
@@ -728,7 +904,7 @@ type CreateSessionResponse struct {
 
 func (x *CreateSessionResponse) Reset() {
 	*x = CreateSessionResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -740,7 +916,7 @@ func (x *CreateSessionResponse) String() string {
 func (*CreateSessionResponse) ProtoMessage() {}
 
 func (x *CreateSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -753,7 +929,7 @@ func (x *CreateSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionResponse.ProtoReflect.Descriptor instead.
 func (*CreateSessionResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{11}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateSessionResponse) GetAnswerSdp() string {
@@ -779,7 +955,7 @@ type IceCandidate struct {
 
 func (x *IceCandidate) Reset() {
 	*x = IceCandidate{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +967,7 @@ func (x *IceCandidate) String() string {
 func (*IceCandidate) ProtoMessage() {}
 
 func (x *IceCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,7 +980,7 @@ func (x *IceCandidate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidate.ProtoReflect.Descriptor instead.
 func (*IceCandidate) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{12}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *IceCandidate) GetCandidate() string {
@@ -838,7 +1014,7 @@ type AddRemoteCandidateRequest struct {
 
 func (x *AddRemoteCandidateRequest) Reset() {
 	*x = AddRemoteCandidateRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -850,7 +1026,7 @@ func (x *AddRemoteCandidateRequest) String() string {
 func (*AddRemoteCandidateRequest) ProtoMessage() {}
 
 func (x *AddRemoteCandidateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -863,7 +1039,7 @@ func (x *AddRemoteCandidateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRemoteCandidateRequest.ProtoReflect.Descriptor instead.
 func (*AddRemoteCandidateRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{13}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AddRemoteCandidateRequest) GetSessionId() string {
@@ -890,7 +1066,7 @@ type AddRemoteCandidateResponse struct {
 
 func (x *AddRemoteCandidateResponse) Reset() {
 	*x = AddRemoteCandidateResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +1078,7 @@ func (x *AddRemoteCandidateResponse) String() string {
 func (*AddRemoteCandidateResponse) ProtoMessage() {}
 
 func (x *AddRemoteCandidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1091,7 @@ func (x *AddRemoteCandidateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRemoteCandidateResponse.ProtoReflect.Descriptor instead.
 func (*AddRemoteCandidateResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{14}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AddRemoteCandidateResponse) GetQueued() bool {
@@ -933,7 +1109,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +1121,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,7 +1134,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{15}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{19}
 }
 
 type SessionEvent struct {
@@ -983,7 +1159,7 @@ type SessionEvent struct {
 
 func (x *SessionEvent) Reset() {
 	*x = SessionEvent{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -995,7 +1171,7 @@ func (x *SessionEvent) String() string {
 func (*SessionEvent) ProtoMessage() {}
 
 func (x *SessionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1008,7 +1184,7 @@ func (x *SessionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent.ProtoReflect.Descriptor instead.
 func (*SessionEvent) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{16}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SessionEvent) GetSessionId() string {
@@ -1193,7 +1369,7 @@ type ClipboardTransfer struct {
 
 func (x *ClipboardTransfer) Reset() {
 	*x = ClipboardTransfer{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1205,7 +1381,7 @@ func (x *ClipboardTransfer) String() string {
 func (*ClipboardTransfer) ProtoMessage() {}
 
 func (x *ClipboardTransfer) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1218,7 +1394,7 @@ func (x *ClipboardTransfer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClipboardTransfer.ProtoReflect.Descriptor instead.
 func (*ClipboardTransfer) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{17}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ClipboardTransfer) GetDirection() string {
@@ -1262,7 +1438,7 @@ type TerminalEnded struct {
 
 func (x *TerminalEnded) Reset() {
 	*x = TerminalEnded{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1274,7 +1450,7 @@ func (x *TerminalEnded) String() string {
 func (*TerminalEnded) ProtoMessage() {}
 
 func (x *TerminalEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1287,7 +1463,7 @@ func (x *TerminalEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalEnded.ProtoReflect.Descriptor instead.
 func (*TerminalEnded) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{18}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TerminalEnded) GetReason() string {
@@ -1317,7 +1493,7 @@ type ChannelOpened struct {
 
 func (x *ChannelOpened) Reset() {
 	*x = ChannelOpened{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1329,7 +1505,7 @@ func (x *ChannelOpened) String() string {
 func (*ChannelOpened) ProtoMessage() {}
 
 func (x *ChannelOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1342,7 +1518,7 @@ func (x *ChannelOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelOpened.ProtoReflect.Descriptor instead.
 func (*ChannelOpened) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{19}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ChannelOpened) GetLabel() string {
@@ -1389,7 +1565,7 @@ type SessionClosed struct {
 
 func (x *SessionClosed) Reset() {
 	*x = SessionClosed{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1401,7 +1577,7 @@ func (x *SessionClosed) String() string {
 func (*SessionClosed) ProtoMessage() {}
 
 func (x *SessionClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1414,7 +1590,7 @@ func (x *SessionClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionClosed.ProtoReflect.Descriptor instead.
 func (*SessionClosed) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{20}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SessionClosed) GetReason() string {
@@ -1468,7 +1644,7 @@ type TerminalFromAgent struct {
 
 func (x *TerminalFromAgent) Reset() {
 	*x = TerminalFromAgent{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1480,7 +1656,7 @@ func (x *TerminalFromAgent) String() string {
 func (*TerminalFromAgent) ProtoMessage() {}
 
 func (x *TerminalFromAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1493,7 +1669,7 @@ func (x *TerminalFromAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalFromAgent.ProtoReflect.Descriptor instead.
 func (*TerminalFromAgent) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{21}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TerminalFromAgent) GetFrame() isTerminalFromAgent_Frame {
@@ -1583,7 +1759,7 @@ type Attach struct {
 
 func (x *Attach) Reset() {
 	*x = Attach{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1595,7 +1771,7 @@ func (x *Attach) String() string {
 func (*Attach) ProtoMessage() {}
 
 func (x *Attach) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1608,7 +1784,7 @@ func (x *Attach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attach.ProtoReflect.Descriptor instead.
 func (*Attach) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{22}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Attach) GetSessionId() string {
@@ -1627,7 +1803,7 @@ type Exit struct {
 
 func (x *Exit) Reset() {
 	*x = Exit{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1639,7 +1815,7 @@ func (x *Exit) String() string {
 func (*Exit) ProtoMessage() {}
 
 func (x *Exit) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1652,7 +1828,7 @@ func (x *Exit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exit.ProtoReflect.Descriptor instead.
 func (*Exit) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{23}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Exit) GetCode() int32 {
@@ -1673,7 +1849,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1685,7 +1861,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1698,7 +1874,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{24}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Error) GetCode() string {
@@ -1731,7 +1907,7 @@ type TerminalFromPeer struct {
 
 func (x *TerminalFromPeer) Reset() {
 	*x = TerminalFromPeer{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1743,7 +1919,7 @@ func (x *TerminalFromPeer) String() string {
 func (*TerminalFromPeer) ProtoMessage() {}
 
 func (x *TerminalFromPeer) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1756,7 +1932,7 @@ func (x *TerminalFromPeer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalFromPeer.ProtoReflect.Descriptor instead.
 func (*TerminalFromPeer) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{25}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TerminalFromPeer) GetFrame() isTerminalFromPeer_Frame {
@@ -1845,7 +2021,7 @@ type Attached struct {
 
 func (x *Attached) Reset() {
 	*x = Attached{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1857,7 +2033,7 @@ func (x *Attached) String() string {
 func (*Attached) ProtoMessage() {}
 
 func (x *Attached) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1870,7 +2046,7 @@ func (x *Attached) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attached.ProtoReflect.Descriptor instead.
 func (*Attached) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{26}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Attached) GetBinary() bool {
@@ -1890,7 +2066,7 @@ type Resize struct {
 
 func (x *Resize) Reset() {
 	*x = Resize{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1902,7 +2078,7 @@ func (x *Resize) String() string {
 func (*Resize) ProtoMessage() {}
 
 func (x *Resize) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1915,7 +2091,7 @@ func (x *Resize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resize.ProtoReflect.Descriptor instead.
 func (*Resize) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{27}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Resize) GetCols() uint32 {
@@ -1941,7 +2117,7 @@ type Close struct {
 
 func (x *Close) Reset() {
 	*x = Close{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1953,7 +2129,7 @@ func (x *Close) String() string {
 func (*Close) ProtoMessage() {}
 
 func (x *Close) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1966,7 +2142,7 @@ func (x *Close) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Close.ProtoReflect.Descriptor instead.
 func (*Close) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{28}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Close) GetReason() string {
@@ -1996,7 +2172,7 @@ type EndTerminalRequest struct {
 
 func (x *EndTerminalRequest) Reset() {
 	*x = EndTerminalRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2008,7 +2184,7 @@ func (x *EndTerminalRequest) String() string {
 func (*EndTerminalRequest) ProtoMessage() {}
 
 func (x *EndTerminalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2021,7 +2197,7 @@ func (x *EndTerminalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndTerminalRequest.ProtoReflect.Descriptor instead.
 func (*EndTerminalRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{29}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *EndTerminalRequest) GetSessionId() string {
@@ -2060,7 +2236,7 @@ type EndTerminalResponse struct {
 
 func (x *EndTerminalResponse) Reset() {
 	*x = EndTerminalResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2072,7 +2248,7 @@ func (x *EndTerminalResponse) String() string {
 func (*EndTerminalResponse) ProtoMessage() {}
 
 func (x *EndTerminalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2085,7 +2261,7 @@ func (x *EndTerminalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndTerminalResponse.ProtoReflect.Descriptor instead.
 func (*EndTerminalResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{30}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{34}
 }
 
 type WatchRecordingRequest struct {
@@ -2097,7 +2273,7 @@ type WatchRecordingRequest struct {
 
 func (x *WatchRecordingRequest) Reset() {
 	*x = WatchRecordingRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2109,7 +2285,7 @@ func (x *WatchRecordingRequest) String() string {
 func (*WatchRecordingRequest) ProtoMessage() {}
 
 func (x *WatchRecordingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2122,7 +2298,7 @@ func (x *WatchRecordingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRecordingRequest.ProtoReflect.Descriptor instead.
 func (*WatchRecordingRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{31}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *WatchRecordingRequest) GetSessionId() string {
@@ -2143,7 +2319,7 @@ type RecordingBatch struct {
 
 func (x *RecordingBatch) Reset() {
 	*x = RecordingBatch{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2155,7 +2331,7 @@ func (x *RecordingBatch) String() string {
 func (*RecordingBatch) ProtoMessage() {}
 
 func (x *RecordingBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2168,7 +2344,7 @@ func (x *RecordingBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingBatch.ProtoReflect.Descriptor instead.
 func (*RecordingBatch) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{32}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RecordingBatch) GetChunks() []*RecordingChunk {
@@ -2198,7 +2374,7 @@ type RecordingChunk struct {
 
 func (x *RecordingChunk) Reset() {
 	*x = RecordingChunk{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2210,7 +2386,7 @@ func (x *RecordingChunk) String() string {
 func (*RecordingChunk) ProtoMessage() {}
 
 func (x *RecordingChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2223,7 +2399,7 @@ func (x *RecordingChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingChunk.ProtoReflect.Descriptor instead.
 func (*RecordingChunk) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{33}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RecordingChunk) GetTimeUnixMicros() int64 {
@@ -2266,7 +2442,7 @@ type CloseSessionRequest struct {
 
 func (x *CloseSessionRequest) Reset() {
 	*x = CloseSessionRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2278,7 +2454,7 @@ func (x *CloseSessionRequest) String() string {
 func (*CloseSessionRequest) ProtoMessage() {}
 
 func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2291,7 +2467,7 @@ func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionRequest.ProtoReflect.Descriptor instead.
 func (*CloseSessionRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{34}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CloseSessionRequest) GetSessionId() string {
@@ -2316,7 +2492,7 @@ type CloseSessionResponse struct {
 
 func (x *CloseSessionResponse) Reset() {
 	*x = CloseSessionResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2328,7 +2504,7 @@ func (x *CloseSessionResponse) String() string {
 func (*CloseSessionResponse) ProtoMessage() {}
 
 func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2341,7 +2517,7 @@ func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionResponse.ProtoReflect.Descriptor instead.
 func (*CloseSessionResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{35}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{39}
 }
 
 type GetStatsRequest struct {
@@ -2354,7 +2530,7 @@ type GetStatsRequest struct {
 
 func (x *GetStatsRequest) Reset() {
 	*x = GetStatsRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2366,7 +2542,7 @@ func (x *GetStatsRequest) String() string {
 func (*GetStatsRequest) ProtoMessage() {}
 
 func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2379,7 +2555,7 @@ func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetStatsRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{36}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetStatsRequest) GetSessionId() string {
@@ -2398,7 +2574,7 @@ type GetStatsResponse struct {
 
 func (x *GetStatsResponse) Reset() {
 	*x = GetStatsResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2410,7 +2586,7 @@ func (x *GetStatsResponse) String() string {
 func (*GetStatsResponse) ProtoMessage() {}
 
 func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2423,7 +2599,7 @@ func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetStatsResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{37}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetStatsResponse) GetSessions() []*SessionStats {
@@ -2461,7 +2637,7 @@ type SessionStats struct {
 
 func (x *SessionStats) Reset() {
 	*x = SessionStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2473,7 +2649,7 @@ func (x *SessionStats) String() string {
 func (*SessionStats) ProtoMessage() {}
 
 func (x *SessionStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2486,7 +2662,7 @@ func (x *SessionStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStats.ProtoReflect.Descriptor instead.
 func (*SessionStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{38}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SessionStats) GetSessionId() string {
@@ -2622,7 +2798,7 @@ type IceDiagnosis struct {
 
 func (x *IceDiagnosis) Reset() {
 	*x = IceDiagnosis{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2634,7 +2810,7 @@ func (x *IceDiagnosis) String() string {
 func (*IceDiagnosis) ProtoMessage() {}
 
 func (x *IceDiagnosis) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2647,7 +2823,7 @@ func (x *IceDiagnosis) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceDiagnosis.ProtoReflect.Descriptor instead.
 func (*IceDiagnosis) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{39}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *IceDiagnosis) GetHostCandidates() uint32 {
@@ -2756,7 +2932,7 @@ type IceCandidateInfo struct {
 
 func (x *IceCandidateInfo) Reset() {
 	*x = IceCandidateInfo{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2768,7 +2944,7 @@ func (x *IceCandidateInfo) String() string {
 func (*IceCandidateInfo) ProtoMessage() {}
 
 func (x *IceCandidateInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2781,7 +2957,7 @@ func (x *IceCandidateInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidateInfo.ProtoReflect.Descriptor instead.
 func (*IceCandidateInfo) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{40}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *IceCandidateInfo) GetType() string {
@@ -2841,7 +3017,7 @@ type IceCandidatePairInfo struct {
 
 func (x *IceCandidatePairInfo) Reset() {
 	*x = IceCandidatePairInfo{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[41]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2853,7 +3029,7 @@ func (x *IceCandidatePairInfo) String() string {
 func (*IceCandidatePairInfo) ProtoMessage() {}
 
 func (x *IceCandidatePairInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[41]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2866,7 +3042,7 @@ func (x *IceCandidatePairInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidatePairInfo.ProtoReflect.Descriptor instead.
 func (*IceCandidatePairInfo) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{41}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *IceCandidatePairInfo) GetLocal() *IceCandidateInfo {
@@ -2940,14 +3116,17 @@ type TerminalActivity struct {
 	OutputBytes uint64 `protobuf:"varint,4,opt,name=output_bytes,json=outputBytes,proto3" json:"output_bytes,omitempty"`
 	// True when the terminal's bytes are pumped from a handed-over descriptor,
 	// false for a Terminal stream or while nothing is attached.
-	HandedOver    bool `protobuf:"varint,5,opt,name=handed_over,json=handedOver,proto3" json:"handed_over,omitempty"`
+	HandedOver bool `protobuf:"varint,5,opt,name=handed_over,json=handedOver,proto3" json:"handed_over,omitempty"`
+	// Input messages dropped because the peer watches a shared terminal
+	// without control (WatchTerminal).
+	InputRefused  uint64 `protobuf:"varint,6,opt,name=input_refused,json=inputRefused,proto3" json:"input_refused,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TerminalActivity) Reset() {
 	*x = TerminalActivity{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[42]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2959,7 +3138,7 @@ func (x *TerminalActivity) String() string {
 func (*TerminalActivity) ProtoMessage() {}
 
 func (x *TerminalActivity) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[42]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2972,7 +3151,7 @@ func (x *TerminalActivity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalActivity.ProtoReflect.Descriptor instead.
 func (*TerminalActivity) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{42}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *TerminalActivity) GetLastInputUnixMicros() int64 {
@@ -3008,6 +3187,13 @@ func (x *TerminalActivity) GetHandedOver() bool {
 		return x.HandedOver
 	}
 	return false
+}
+
+func (x *TerminalActivity) GetInputRefused() uint64 {
+	if x != nil {
+		return x.InputRefused
+	}
+	return 0
 }
 
 // The encoder side of a screen session.
@@ -3049,7 +3235,7 @@ type ScreenStats struct {
 
 func (x *ScreenStats) Reset() {
 	*x = ScreenStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[43]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3061,7 +3247,7 @@ func (x *ScreenStats) String() string {
 func (*ScreenStats) ProtoMessage() {}
 
 func (x *ScreenStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[43]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3074,7 +3260,7 @@ func (x *ScreenStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScreenStats.ProtoReflect.Descriptor instead.
 func (*ScreenStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{43}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ScreenStats) GetDisplayWidth() uint32 {
@@ -3219,7 +3405,7 @@ type CandidatePair struct {
 
 func (x *CandidatePair) Reset() {
 	*x = CandidatePair{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[44]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3231,7 +3417,7 @@ func (x *CandidatePair) String() string {
 func (*CandidatePair) ProtoMessage() {}
 
 func (x *CandidatePair) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[44]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3244,7 +3430,7 @@ func (x *CandidatePair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CandidatePair.ProtoReflect.Descriptor instead.
 func (*CandidatePair) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{44}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CandidatePair) GetLocalType() string {
@@ -3299,7 +3485,7 @@ type ChannelStats struct {
 
 func (x *ChannelStats) Reset() {
 	*x = ChannelStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[45]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3311,7 +3497,7 @@ func (x *ChannelStats) String() string {
 func (*ChannelStats) ProtoMessage() {}
 
 func (x *ChannelStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[45]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3324,7 +3510,7 @@ func (x *ChannelStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelStats.ProtoReflect.Descriptor instead.
 func (*ChannelStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{45}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ChannelStats) GetLabel() string {
@@ -3387,7 +3573,17 @@ var File_porthole_rpc_v1_sidecar_proto protoreflect.FileDescriptor
 
 const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
-	"\x1dporthole/rpc/v1/sidecar.proto\x12\x0fporthole.rpc.v1\"c\n" +
+	"\x1dporthole/rpc/v1/sidecar.proto\x12\x0fporthole.rpc.v1\"a\n" +
+	"\x14WatchTerminalRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12*\n" +
+	"\x11viewer_session_id\x18\x02 \x01(\tR\x0fviewerSessionId\"\x17\n" +
+	"\x15WatchTerminalResponse\"n\n" +
+	"\x19SetTerminalControlRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x122\n" +
+	"\x15controller_session_id\x18\x02 \x01(\tR\x13controllerSessionId\"\x1c\n" +
+	"\x1aSetTerminalControlResponse\"c\n" +
 	"\x15AttachTerminalRequest\x12&\n" +
 	"\x0ffrom_session_id\x18\x01 \x01(\tR\rfromSessionId\x12\"\n" +
 	"\rto_session_id\x18\x02 \x01(\tR\vtoSessionId\"\x18\n" +
@@ -3588,7 +3784,7 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\rrequests_sent\x18\x05 \x01(\x04R\frequestsSent\x12-\n" +
 	"\x12responses_received\x18\x06 \x01(\x04R\x11responsesReceived\x12+\n" +
 	"\x11requests_received\x18\a \x01(\x04R\x10requestsReceived\x12\x15\n" +
-	"\x06rtt_ms\x18\b \x01(\x01R\x05rttMs\"\xe3\x01\n" +
+	"\x06rtt_ms\x18\b \x01(\x01R\x05rttMs\"\x88\x02\n" +
 	"\x10TerminalActivity\x123\n" +
 	"\x16last_input_unix_micros\x18\x01 \x01(\x03R\x13lastInputUnixMicros\x125\n" +
 	"\x17last_output_unix_micros\x18\x02 \x01(\x03R\x14lastOutputUnixMicros\x12\x1f\n" +
@@ -3596,7 +3792,8 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"inputBytes\x12!\n" +
 	"\foutput_bytes\x18\x04 \x01(\x04R\voutputBytes\x12\x1f\n" +
 	"\vhanded_over\x18\x05 \x01(\bR\n" +
-	"handedOver\"\x84\x05\n" +
+	"handedOver\x12#\n" +
+	"\rinput_refused\x18\x06 \x01(\x04R\finputRefused\"\x84\x05\n" +
 	"\vScreenStats\x12#\n" +
 	"\rdisplay_width\x18\x01 \x01(\rR\fdisplayWidth\x12%\n" +
 	"\x0edisplay_height\x18\x02 \x01(\rR\rdisplayHeight\x12\x1f\n" +
@@ -3636,7 +3833,8 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
 	"bytes_sent\x18\x06 \x01(\x04R\tbytesSent\x12%\n" +
 	"\x0ebytes_received\x18\a \x01(\x04R\rbytesReceived\x12'\n" +
-	"\x0fbuffered_amount\x18\b \x01(\x04R\x0ebufferedAmount2\xd1\b\n" +
+	"\x0fbuffered_amount\x18\b \x01(\x04R\x0ebufferedAmount2\xa0\n" +
+	"\n" +
 	"\aSidecar\x12^\n" +
 	"\rCreateSession\x12%.porthole.rpc.v1.CreateSessionRequest\x1a&.porthole.rpc.v1.CreateSessionResponse\x12m\n" +
 	"\x12AddRemoteCandidate\x12*.porthole.rpc.v1.AddRemoteCandidateRequest\x1a+.porthole.rpc.v1.AddRemoteCandidateResponse\x12S\n" +
@@ -3650,7 +3848,9 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
 	"RestartIce\x12\".porthole.rpc.v1.RestartIceRequest\x1a#.porthole.rpc.v1.RestartIceResponse\x12a\n" +
 	"\x0eAttachTerminal\x12&.porthole.rpc.v1.AttachTerminalRequest\x1a'.porthole.rpc.v1.AttachTerminalResponse\x12[\n" +
-	"\fDropTerminal\x12$.porthole.rpc.v1.DropTerminalRequest\x1a%.porthole.rpc.v1.DropTerminalResponseB,Z*porthole/core-go/gen/porthole/rpc/v1;rpcv1b\x06proto3"
+	"\fDropTerminal\x12$.porthole.rpc.v1.DropTerminalRequest\x1a%.porthole.rpc.v1.DropTerminalResponse\x12^\n" +
+	"\rWatchTerminal\x12%.porthole.rpc.v1.WatchTerminalRequest\x1a&.porthole.rpc.v1.WatchTerminalResponse\x12m\n" +
+	"\x12SetTerminalControl\x12*.porthole.rpc.v1.SetTerminalControlRequest\x1a+.porthole.rpc.v1.SetTerminalControlResponseB,Z*porthole/core-go/gen/porthole/rpc/v1;rpcv1b\x06proto3"
 
 var (
 	file_porthole_rpc_v1_sidecar_proto_rawDescOnce sync.Once
@@ -3664,114 +3864,122 @@ func file_porthole_rpc_v1_sidecar_proto_rawDescGZIP() []byte {
 	return file_porthole_rpc_v1_sidecar_proto_rawDescData
 }
 
-var file_porthole_rpc_v1_sidecar_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_porthole_rpc_v1_sidecar_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_porthole_rpc_v1_sidecar_proto_goTypes = []any{
-	(*AttachTerminalRequest)(nil),      // 0: porthole.rpc.v1.AttachTerminalRequest
-	(*AttachTerminalResponse)(nil),     // 1: porthole.rpc.v1.AttachTerminalResponse
-	(*DropTerminalRequest)(nil),        // 2: porthole.rpc.v1.DropTerminalRequest
-	(*DropTerminalResponse)(nil),       // 3: porthole.rpc.v1.DropTerminalResponse
-	(*RestartIceRequest)(nil),          // 4: porthole.rpc.v1.RestartIceRequest
-	(*RestartIceResponse)(nil),         // 5: porthole.rpc.v1.RestartIceResponse
-	(*TestTurnRequest)(nil),            // 6: porthole.rpc.v1.TestTurnRequest
-	(*TestTurnResponse)(nil),           // 7: porthole.rpc.v1.TestTurnResponse
-	(*IceServer)(nil),                  // 8: porthole.rpc.v1.IceServer
-	(*CreateSessionRequest)(nil),       // 9: porthole.rpc.v1.CreateSessionRequest
-	(*ScreenOptions)(nil),              // 10: porthole.rpc.v1.ScreenOptions
-	(*CreateSessionResponse)(nil),      // 11: porthole.rpc.v1.CreateSessionResponse
-	(*IceCandidate)(nil),               // 12: porthole.rpc.v1.IceCandidate
-	(*AddRemoteCandidateRequest)(nil),  // 13: porthole.rpc.v1.AddRemoteCandidateRequest
-	(*AddRemoteCandidateResponse)(nil), // 14: porthole.rpc.v1.AddRemoteCandidateResponse
-	(*WatchEventsRequest)(nil),         // 15: porthole.rpc.v1.WatchEventsRequest
-	(*SessionEvent)(nil),               // 16: porthole.rpc.v1.SessionEvent
-	(*ClipboardTransfer)(nil),          // 17: porthole.rpc.v1.ClipboardTransfer
-	(*TerminalEnded)(nil),              // 18: porthole.rpc.v1.TerminalEnded
-	(*ChannelOpened)(nil),              // 19: porthole.rpc.v1.ChannelOpened
-	(*SessionClosed)(nil),              // 20: porthole.rpc.v1.SessionClosed
-	(*TerminalFromAgent)(nil),          // 21: porthole.rpc.v1.TerminalFromAgent
-	(*Attach)(nil),                     // 22: porthole.rpc.v1.Attach
-	(*Exit)(nil),                       // 23: porthole.rpc.v1.Exit
-	(*Error)(nil),                      // 24: porthole.rpc.v1.Error
-	(*TerminalFromPeer)(nil),           // 25: porthole.rpc.v1.TerminalFromPeer
-	(*Attached)(nil),                   // 26: porthole.rpc.v1.Attached
-	(*Resize)(nil),                     // 27: porthole.rpc.v1.Resize
-	(*Close)(nil),                      // 28: porthole.rpc.v1.Close
-	(*EndTerminalRequest)(nil),         // 29: porthole.rpc.v1.EndTerminalRequest
-	(*EndTerminalResponse)(nil),        // 30: porthole.rpc.v1.EndTerminalResponse
-	(*WatchRecordingRequest)(nil),      // 31: porthole.rpc.v1.WatchRecordingRequest
-	(*RecordingBatch)(nil),             // 32: porthole.rpc.v1.RecordingBatch
-	(*RecordingChunk)(nil),             // 33: porthole.rpc.v1.RecordingChunk
-	(*CloseSessionRequest)(nil),        // 34: porthole.rpc.v1.CloseSessionRequest
-	(*CloseSessionResponse)(nil),       // 35: porthole.rpc.v1.CloseSessionResponse
-	(*GetStatsRequest)(nil),            // 36: porthole.rpc.v1.GetStatsRequest
-	(*GetStatsResponse)(nil),           // 37: porthole.rpc.v1.GetStatsResponse
-	(*SessionStats)(nil),               // 38: porthole.rpc.v1.SessionStats
-	(*IceDiagnosis)(nil),               // 39: porthole.rpc.v1.IceDiagnosis
-	(*IceCandidateInfo)(nil),           // 40: porthole.rpc.v1.IceCandidateInfo
-	(*IceCandidatePairInfo)(nil),       // 41: porthole.rpc.v1.IceCandidatePairInfo
-	(*TerminalActivity)(nil),           // 42: porthole.rpc.v1.TerminalActivity
-	(*ScreenStats)(nil),                // 43: porthole.rpc.v1.ScreenStats
-	(*CandidatePair)(nil),              // 44: porthole.rpc.v1.CandidatePair
-	(*ChannelStats)(nil),               // 45: porthole.rpc.v1.ChannelStats
+	(*WatchTerminalRequest)(nil),       // 0: porthole.rpc.v1.WatchTerminalRequest
+	(*WatchTerminalResponse)(nil),      // 1: porthole.rpc.v1.WatchTerminalResponse
+	(*SetTerminalControlRequest)(nil),  // 2: porthole.rpc.v1.SetTerminalControlRequest
+	(*SetTerminalControlResponse)(nil), // 3: porthole.rpc.v1.SetTerminalControlResponse
+	(*AttachTerminalRequest)(nil),      // 4: porthole.rpc.v1.AttachTerminalRequest
+	(*AttachTerminalResponse)(nil),     // 5: porthole.rpc.v1.AttachTerminalResponse
+	(*DropTerminalRequest)(nil),        // 6: porthole.rpc.v1.DropTerminalRequest
+	(*DropTerminalResponse)(nil),       // 7: porthole.rpc.v1.DropTerminalResponse
+	(*RestartIceRequest)(nil),          // 8: porthole.rpc.v1.RestartIceRequest
+	(*RestartIceResponse)(nil),         // 9: porthole.rpc.v1.RestartIceResponse
+	(*TestTurnRequest)(nil),            // 10: porthole.rpc.v1.TestTurnRequest
+	(*TestTurnResponse)(nil),           // 11: porthole.rpc.v1.TestTurnResponse
+	(*IceServer)(nil),                  // 12: porthole.rpc.v1.IceServer
+	(*CreateSessionRequest)(nil),       // 13: porthole.rpc.v1.CreateSessionRequest
+	(*ScreenOptions)(nil),              // 14: porthole.rpc.v1.ScreenOptions
+	(*CreateSessionResponse)(nil),      // 15: porthole.rpc.v1.CreateSessionResponse
+	(*IceCandidate)(nil),               // 16: porthole.rpc.v1.IceCandidate
+	(*AddRemoteCandidateRequest)(nil),  // 17: porthole.rpc.v1.AddRemoteCandidateRequest
+	(*AddRemoteCandidateResponse)(nil), // 18: porthole.rpc.v1.AddRemoteCandidateResponse
+	(*WatchEventsRequest)(nil),         // 19: porthole.rpc.v1.WatchEventsRequest
+	(*SessionEvent)(nil),               // 20: porthole.rpc.v1.SessionEvent
+	(*ClipboardTransfer)(nil),          // 21: porthole.rpc.v1.ClipboardTransfer
+	(*TerminalEnded)(nil),              // 22: porthole.rpc.v1.TerminalEnded
+	(*ChannelOpened)(nil),              // 23: porthole.rpc.v1.ChannelOpened
+	(*SessionClosed)(nil),              // 24: porthole.rpc.v1.SessionClosed
+	(*TerminalFromAgent)(nil),          // 25: porthole.rpc.v1.TerminalFromAgent
+	(*Attach)(nil),                     // 26: porthole.rpc.v1.Attach
+	(*Exit)(nil),                       // 27: porthole.rpc.v1.Exit
+	(*Error)(nil),                      // 28: porthole.rpc.v1.Error
+	(*TerminalFromPeer)(nil),           // 29: porthole.rpc.v1.TerminalFromPeer
+	(*Attached)(nil),                   // 30: porthole.rpc.v1.Attached
+	(*Resize)(nil),                     // 31: porthole.rpc.v1.Resize
+	(*Close)(nil),                      // 32: porthole.rpc.v1.Close
+	(*EndTerminalRequest)(nil),         // 33: porthole.rpc.v1.EndTerminalRequest
+	(*EndTerminalResponse)(nil),        // 34: porthole.rpc.v1.EndTerminalResponse
+	(*WatchRecordingRequest)(nil),      // 35: porthole.rpc.v1.WatchRecordingRequest
+	(*RecordingBatch)(nil),             // 36: porthole.rpc.v1.RecordingBatch
+	(*RecordingChunk)(nil),             // 37: porthole.rpc.v1.RecordingChunk
+	(*CloseSessionRequest)(nil),        // 38: porthole.rpc.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil),       // 39: porthole.rpc.v1.CloseSessionResponse
+	(*GetStatsRequest)(nil),            // 40: porthole.rpc.v1.GetStatsRequest
+	(*GetStatsResponse)(nil),           // 41: porthole.rpc.v1.GetStatsResponse
+	(*SessionStats)(nil),               // 42: porthole.rpc.v1.SessionStats
+	(*IceDiagnosis)(nil),               // 43: porthole.rpc.v1.IceDiagnosis
+	(*IceCandidateInfo)(nil),           // 44: porthole.rpc.v1.IceCandidateInfo
+	(*IceCandidatePairInfo)(nil),       // 45: porthole.rpc.v1.IceCandidatePairInfo
+	(*TerminalActivity)(nil),           // 46: porthole.rpc.v1.TerminalActivity
+	(*ScreenStats)(nil),                // 47: porthole.rpc.v1.ScreenStats
+	(*CandidatePair)(nil),              // 48: porthole.rpc.v1.CandidatePair
+	(*ChannelStats)(nil),               // 49: porthole.rpc.v1.ChannelStats
 }
 var file_porthole_rpc_v1_sidecar_proto_depIdxs = []int32{
-	8,  // 0: porthole.rpc.v1.TestTurnRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
-	40, // 1: porthole.rpc.v1.TestTurnResponse.relay_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	8,  // 2: porthole.rpc.v1.CreateSessionRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
-	10, // 3: porthole.rpc.v1.CreateSessionRequest.screen:type_name -> porthole.rpc.v1.ScreenOptions
-	12, // 4: porthole.rpc.v1.AddRemoteCandidateRequest.candidate:type_name -> porthole.rpc.v1.IceCandidate
-	12, // 5: porthole.rpc.v1.SessionEvent.local_candidate:type_name -> porthole.rpc.v1.IceCandidate
-	19, // 6: porthole.rpc.v1.SessionEvent.channel_opened:type_name -> porthole.rpc.v1.ChannelOpened
-	20, // 7: porthole.rpc.v1.SessionEvent.closed:type_name -> porthole.rpc.v1.SessionClosed
-	27, // 8: porthole.rpc.v1.SessionEvent.terminal_resize:type_name -> porthole.rpc.v1.Resize
-	18, // 9: porthole.rpc.v1.SessionEvent.terminal_ended:type_name -> porthole.rpc.v1.TerminalEnded
-	17, // 10: porthole.rpc.v1.SessionEvent.clipboard:type_name -> porthole.rpc.v1.ClipboardTransfer
-	39, // 11: porthole.rpc.v1.SessionClosed.ice:type_name -> porthole.rpc.v1.IceDiagnosis
-	42, // 12: porthole.rpc.v1.SessionClosed.terminal:type_name -> porthole.rpc.v1.TerminalActivity
-	22, // 13: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
-	23, // 14: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
-	24, // 15: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
-	26, // 16: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
-	27, // 17: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
-	28, // 18: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
-	24, // 19: porthole.rpc.v1.EndTerminalRequest.error:type_name -> porthole.rpc.v1.Error
-	33, // 20: porthole.rpc.v1.RecordingBatch.chunks:type_name -> porthole.rpc.v1.RecordingChunk
-	38, // 21: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
-	44, // 22: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
-	45, // 23: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
-	43, // 24: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
-	42, // 25: porthole.rpc.v1.SessionStats.terminal:type_name -> porthole.rpc.v1.TerminalActivity
-	39, // 26: porthole.rpc.v1.SessionStats.ice:type_name -> porthole.rpc.v1.IceDiagnosis
-	40, // 27: porthole.rpc.v1.IceDiagnosis.local_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	40, // 28: porthole.rpc.v1.IceDiagnosis.remote_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	41, // 29: porthole.rpc.v1.IceDiagnosis.pairs:type_name -> porthole.rpc.v1.IceCandidatePairInfo
-	40, // 30: porthole.rpc.v1.IceCandidatePairInfo.local:type_name -> porthole.rpc.v1.IceCandidateInfo
-	40, // 31: porthole.rpc.v1.IceCandidatePairInfo.remote:type_name -> porthole.rpc.v1.IceCandidateInfo
-	9,  // 32: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
-	13, // 33: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
-	15, // 34: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
-	21, // 35: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
-	34, // 36: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
-	36, // 37: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
-	29, // 38: porthole.rpc.v1.Sidecar.EndTerminal:input_type -> porthole.rpc.v1.EndTerminalRequest
-	31, // 39: porthole.rpc.v1.Sidecar.WatchRecording:input_type -> porthole.rpc.v1.WatchRecordingRequest
-	6,  // 40: porthole.rpc.v1.Sidecar.TestTurn:input_type -> porthole.rpc.v1.TestTurnRequest
-	4,  // 41: porthole.rpc.v1.Sidecar.RestartIce:input_type -> porthole.rpc.v1.RestartIceRequest
-	0,  // 42: porthole.rpc.v1.Sidecar.AttachTerminal:input_type -> porthole.rpc.v1.AttachTerminalRequest
-	2,  // 43: porthole.rpc.v1.Sidecar.DropTerminal:input_type -> porthole.rpc.v1.DropTerminalRequest
-	11, // 44: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
-	14, // 45: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
-	16, // 46: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
-	25, // 47: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
-	35, // 48: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
-	37, // 49: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
-	30, // 50: porthole.rpc.v1.Sidecar.EndTerminal:output_type -> porthole.rpc.v1.EndTerminalResponse
-	32, // 51: porthole.rpc.v1.Sidecar.WatchRecording:output_type -> porthole.rpc.v1.RecordingBatch
-	7,  // 52: porthole.rpc.v1.Sidecar.TestTurn:output_type -> porthole.rpc.v1.TestTurnResponse
-	5,  // 53: porthole.rpc.v1.Sidecar.RestartIce:output_type -> porthole.rpc.v1.RestartIceResponse
-	1,  // 54: porthole.rpc.v1.Sidecar.AttachTerminal:output_type -> porthole.rpc.v1.AttachTerminalResponse
-	3,  // 55: porthole.rpc.v1.Sidecar.DropTerminal:output_type -> porthole.rpc.v1.DropTerminalResponse
-	44, // [44:56] is the sub-list for method output_type
-	32, // [32:44] is the sub-list for method input_type
+	12, // 0: porthole.rpc.v1.TestTurnRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
+	44, // 1: porthole.rpc.v1.TestTurnResponse.relay_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	12, // 2: porthole.rpc.v1.CreateSessionRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
+	14, // 3: porthole.rpc.v1.CreateSessionRequest.screen:type_name -> porthole.rpc.v1.ScreenOptions
+	16, // 4: porthole.rpc.v1.AddRemoteCandidateRequest.candidate:type_name -> porthole.rpc.v1.IceCandidate
+	16, // 5: porthole.rpc.v1.SessionEvent.local_candidate:type_name -> porthole.rpc.v1.IceCandidate
+	23, // 6: porthole.rpc.v1.SessionEvent.channel_opened:type_name -> porthole.rpc.v1.ChannelOpened
+	24, // 7: porthole.rpc.v1.SessionEvent.closed:type_name -> porthole.rpc.v1.SessionClosed
+	31, // 8: porthole.rpc.v1.SessionEvent.terminal_resize:type_name -> porthole.rpc.v1.Resize
+	22, // 9: porthole.rpc.v1.SessionEvent.terminal_ended:type_name -> porthole.rpc.v1.TerminalEnded
+	21, // 10: porthole.rpc.v1.SessionEvent.clipboard:type_name -> porthole.rpc.v1.ClipboardTransfer
+	43, // 11: porthole.rpc.v1.SessionClosed.ice:type_name -> porthole.rpc.v1.IceDiagnosis
+	46, // 12: porthole.rpc.v1.SessionClosed.terminal:type_name -> porthole.rpc.v1.TerminalActivity
+	26, // 13: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
+	27, // 14: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
+	28, // 15: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
+	30, // 16: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
+	31, // 17: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
+	32, // 18: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
+	28, // 19: porthole.rpc.v1.EndTerminalRequest.error:type_name -> porthole.rpc.v1.Error
+	37, // 20: porthole.rpc.v1.RecordingBatch.chunks:type_name -> porthole.rpc.v1.RecordingChunk
+	42, // 21: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
+	48, // 22: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
+	49, // 23: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
+	47, // 24: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
+	46, // 25: porthole.rpc.v1.SessionStats.terminal:type_name -> porthole.rpc.v1.TerminalActivity
+	43, // 26: porthole.rpc.v1.SessionStats.ice:type_name -> porthole.rpc.v1.IceDiagnosis
+	44, // 27: porthole.rpc.v1.IceDiagnosis.local_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	44, // 28: porthole.rpc.v1.IceDiagnosis.remote_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	45, // 29: porthole.rpc.v1.IceDiagnosis.pairs:type_name -> porthole.rpc.v1.IceCandidatePairInfo
+	44, // 30: porthole.rpc.v1.IceCandidatePairInfo.local:type_name -> porthole.rpc.v1.IceCandidateInfo
+	44, // 31: porthole.rpc.v1.IceCandidatePairInfo.remote:type_name -> porthole.rpc.v1.IceCandidateInfo
+	13, // 32: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
+	17, // 33: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
+	19, // 34: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
+	25, // 35: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
+	38, // 36: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
+	40, // 37: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
+	33, // 38: porthole.rpc.v1.Sidecar.EndTerminal:input_type -> porthole.rpc.v1.EndTerminalRequest
+	35, // 39: porthole.rpc.v1.Sidecar.WatchRecording:input_type -> porthole.rpc.v1.WatchRecordingRequest
+	10, // 40: porthole.rpc.v1.Sidecar.TestTurn:input_type -> porthole.rpc.v1.TestTurnRequest
+	8,  // 41: porthole.rpc.v1.Sidecar.RestartIce:input_type -> porthole.rpc.v1.RestartIceRequest
+	4,  // 42: porthole.rpc.v1.Sidecar.AttachTerminal:input_type -> porthole.rpc.v1.AttachTerminalRequest
+	6,  // 43: porthole.rpc.v1.Sidecar.DropTerminal:input_type -> porthole.rpc.v1.DropTerminalRequest
+	0,  // 44: porthole.rpc.v1.Sidecar.WatchTerminal:input_type -> porthole.rpc.v1.WatchTerminalRequest
+	2,  // 45: porthole.rpc.v1.Sidecar.SetTerminalControl:input_type -> porthole.rpc.v1.SetTerminalControlRequest
+	15, // 46: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
+	18, // 47: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
+	20, // 48: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
+	29, // 49: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
+	39, // 50: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
+	41, // 51: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
+	34, // 52: porthole.rpc.v1.Sidecar.EndTerminal:output_type -> porthole.rpc.v1.EndTerminalResponse
+	36, // 53: porthole.rpc.v1.Sidecar.WatchRecording:output_type -> porthole.rpc.v1.RecordingBatch
+	11, // 54: porthole.rpc.v1.Sidecar.TestTurn:output_type -> porthole.rpc.v1.TestTurnResponse
+	9,  // 55: porthole.rpc.v1.Sidecar.RestartIce:output_type -> porthole.rpc.v1.RestartIceResponse
+	5,  // 56: porthole.rpc.v1.Sidecar.AttachTerminal:output_type -> porthole.rpc.v1.AttachTerminalResponse
+	7,  // 57: porthole.rpc.v1.Sidecar.DropTerminal:output_type -> porthole.rpc.v1.DropTerminalResponse
+	1,  // 58: porthole.rpc.v1.Sidecar.WatchTerminal:output_type -> porthole.rpc.v1.WatchTerminalResponse
+	3,  // 59: porthole.rpc.v1.Sidecar.SetTerminalControl:output_type -> porthole.rpc.v1.SetTerminalControlResponse
+	46, // [46:60] is the sub-list for method output_type
+	32, // [32:46] is the sub-list for method input_type
 	32, // [32:32] is the sub-list for extension type_name
 	32, // [32:32] is the sub-list for extension extendee
 	0,  // [0:32] is the sub-list for field type_name
@@ -3782,7 +3990,7 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 	if File_porthole_rpc_v1_sidecar_proto != nil {
 		return
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[16].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[20].OneofWrappers = []any{
 		(*SessionEvent_LocalCandidate)(nil),
 		(*SessionEvent_IceState)(nil),
 		(*SessionEvent_PeerState)(nil),
@@ -3792,13 +4000,13 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 		(*SessionEvent_TerminalEnded)(nil),
 		(*SessionEvent_Clipboard)(nil),
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[21].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[25].OneofWrappers = []any{
 		(*TerminalFromAgent_Attach)(nil),
 		(*TerminalFromAgent_Output)(nil),
 		(*TerminalFromAgent_Exit)(nil),
 		(*TerminalFromAgent_Error)(nil),
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[25].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[29].OneofWrappers = []any{
 		(*TerminalFromPeer_Attached)(nil),
 		(*TerminalFromPeer_Input)(nil),
 		(*TerminalFromPeer_Resize)(nil),
@@ -3810,7 +4018,7 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_porthole_rpc_v1_sidecar_proto_rawDesc), len(file_porthole_rpc_v1_sidecar_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   46,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
