@@ -91,6 +91,7 @@ async def _open(
     remote: list[dict] = []
     sio.on("webrtc:ice", remote.append, namespace="/client")
     await sio.connect(url, namespaces=["/client"], auth={"token": token}, transports=["websocket"])
+    client: C | None = None
     try:
         async with asyncio.timeout(timeout):
             while True:
@@ -133,6 +134,8 @@ async def _open(
             feeder.cancel()
         return session
     except BaseException:
+        if client is not None:  # a refused session: its peer connection is closed too
+            await client.close()
         await sio.disconnect()
         raise
 

@@ -242,7 +242,8 @@ class SessionManager:
             else:
                 if session.shell is not None:
                     session.shell.recorder_factory = self.ptys.recorder_for(session)
-                ring = self.scrollback_bytes if self.resume_grace_s > 0 else 0
+                # Always a scrollback ring: it serves a resume and a viewer joining (share.py).
+                ring = self.scrollback_bytes
                 pty = self.ptys.make(session)
                 reason, detail = await run_terminal(session, stub, self.handoff, pty, binary=binary, ring_bytes=ring)
             log.info("terminal ended: %s (%s)", reason, detail, extra={"session_id": session.id})
@@ -323,7 +324,7 @@ class SessionManager:
         elif session.viewers:
             await share.owner_ended(self, session)
         shell = session.shell
-        if self.resume_grace_s > 0 and shell is not None and shell.pty is not None:
+        if shell is not None and shell.pty is not None:  # the pump is resumable (a ring) even without resume
             await self._drop_detached(sid)
         if shell is not None and activity is not None:
             shell.apply_activity(activity)

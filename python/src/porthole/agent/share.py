@@ -69,6 +69,7 @@ async def join(mgr: SessionManager, viewer: Session) -> None:
             **viewer.audit_fields(),
             owner_session=viewer.join_of,
             code=e.code,
+            reason=e.message,
         )
         raise
     owner.viewers[viewer.id] = viewer.grant.user

@@ -1,0 +1,182 @@
+"""Shared sessions (issue 15 §1; docs/protocol.md §2f): the real server, agent,
+porthole-core and Docker, two users on aiortc. The owner of a terminal invites a
+colleague, who watches the same output on a peer connection of their own; the
+viewer's keys reach no shell until the owner hands control over, then the owner's
+do not until it takes control back. A user who may not see the target cannot
+join (share_denied), a link works once (share_used), and every join, handoff,
+refusal and leave is in the audit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from pathlib import Path
+
+import pytest
+import socketio
+
+from porthole.server import passwords
+from tests.support.fullstack import start_stack
+from tests.support.product_client import ProductSession, login, open_terminal
+from tests.support.rtc_client import TerminalClient
+
+COLLEAGUE_PW = secrets.token_urlsafe(18)
+OUTSIDER_PW = secrets.token_urlsafe(18)
+
+USERS = f"""
+[[users]]
+name = "colleague"
+org = "demo"
+password_hash = "{passwords.hash_password(COLLEAGUE_PW, n=2**8)}"
+
+[[users.grants]]
+devices = ["*"]
+targets = ["*"]
+kinds = ["terminal"]
+mode = "view"
+
+[[users]]
+name = "outsider"
+org = "demo"
+password_hash = "{passwords.hash_password(OUTSIDER_PW, n=2**8)}"
+
+[[users.grants]]
+devices = ["*"]
+targets = ["no-such-target-*"]
+kinds = ["terminal"]
+mode = "interactive"
+"""
+
+
+def audit(st) -> list[dict]:
+    path = Path(st.dc.directory) / "audit.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
+
+
+async def wait_record(st, event: str, timeout: float = 30, **match) -> dict:
+    async with asyncio.timeout(timeout):
+        while True:
+            for r in audit(st):
+                if r["event"] == event and all(r.get(k) == v for k, v in match.items()):
+                    return r
+            await asyncio.sleep(0.2)
+
+
+async def call(sio: socketio.AsyncClient, event: str, body: dict) -> dict:
+    return await sio.call(event, body, namespace="/client")
+
+
+async def join(st, token: str, target: str, owner_sid: str, share_token: str) -> ProductSession[TerminalClient]:
+    return await open_terminal(
+        st.url, token, st.device_id, target, extra={"join": {"session_id": owner_sid, "token": share_token}}
+    )
+
+
+async def echo(term: TerminalClient, watcher: TerminalClient, tag: str) -> None:
+    """term types a command printing tag; watcher sees its output."""
+    term.type(f"echo {tag[:3]}''{tag[3:]}\r")  # the echo of the line itself does not match
+    await watcher.wait_output(tag)
+
+
+async def test_observer_watches_gets_control_and_gives_it_back(tmp_path, make_container):
+    st = await start_stack(tmp_path, server_extra=USERS)
+    (tmp_path / "colleague.password").write_text(COLLEAGUE_PW)  # the secrets scan looks for these
+    (tmp_path / "outsider.password").write_text(OUTSIDER_PW)
+    try:
+        c = make_container()
+        owner_tok = await login(st.url, st.username, st.password)
+        colleague_tok = await login(st.url, "colleague", COLLEAGUE_PW)
+        outsider_tok = await login(st.url, "outsider", OUTSIDER_PW)
+        owner = await open_terminal(st.url, owner_tok, st.device_id, c.name)
+        await echo(owner.client, owner.client, "before-share")
+
+        # The colleague's page is open: the invitation arrives there.
+        inbox = socketio.AsyncClient(reconnection=False)
+        invited: asyncio.Queue = asyncio.Queue()
+        inbox.on("share:invited", invited.put_nowait, namespace="/client")
+        await inbox.connect(st.url, namespaces=["/client"], auth={"token": colleague_tok}, transports=["websocket"])
+        ack = await call(owner.sio, "share:invite", {"session_id": owner.id, "user": "colleague"})
+        assert ack["ok"], ack
+        note = await asyncio.wait_for(invited.get(), 15)
+        assert note["session_id"] == owner.id and note["from"] == st.username and note["target_id"] == c.name
+
+        # An invitation for a user who may not see the target is refused.
+        ack = await call(owner.sio, "share:invite", {"session_id": owner.id, "user": "outsider"})
+        assert not ack["ok"] and ack["error"]["code"] == "share_denied", ack
+
+        viewer = await join(st, colleague_tok, c.name, owner.id, note["token"])
+        states: list[dict] = []
+        viewer.sio.on("share:state", states.append, namespace="/client")
+        v = viewer.client
+        # The scrollback first, then live output: the viewer sees what the owner saw.
+        await v.wait_output("before-share")
+        assert any(m.get("code") == "view_only" for m in v.errors), v.messages
+        await echo(owner.client, v, "live-after-join")
+        await wait_record(st, "session.joined", session_id=viewer.id, source="agent", owner_session=owner.id)
+
+        # The viewer's keys reach no shell; the refusal is audited (rate limited).
+        v.type("echo VIEW''ER-TYPED\r")
+        await wait_record(st, "session.input_denied", session_id=viewer.id, source="agent")
+        await echo(owner.client, v, "owner-still-types")
+        assert "VIEWER-TYPED" not in owner.client.text()
+
+        # Handoff: the viewer types, the owner's keys are dropped.
+        ack = await call(owner.sio, "share:control", {"session_id": owner.id, "to": viewer.id})
+        assert ack["ok"] and ack["controller"] == viewer.id, ack
+        await echo(v, owner.client, "viewer-in-control")
+        owner.client.type("echo OWN''ER-DROPPED\r")
+        await echo(v, owner.client, "viewer-again")
+        async with asyncio.timeout(15):
+            while not any(s.get("controller") == viewer.id for s in states):
+                await asyncio.sleep(0.1)
+        people = {p["user"]: p["role"] for p in states[-1]["participants"]}
+        assert people == {st.username: "owner", "colleague": "viewer"}, states[-1]
+        await asyncio.sleep(1)  # the owner's dropped keys are behind us before control moves back
+
+        # Take back: the owner types again, the viewer no longer does.
+        ack = await call(owner.sio, "share:control", {"session_id": owner.id, "to": None})
+        assert ack["ok"] and ack["controller"] is None, ack
+        await echo(owner.client, v, "owner-took-back")
+        assert "OWNER-DROPPED" not in owner.client.text()
+        await wait_record(st, "session.control", session_id=owner.id, source="agent", to_session=viewer.id)
+        await wait_record(st, "session.control", session_id=owner.id, source="agent", taken_back=True)
+
+        # Only the owner hands control over: the viewer's own share:control is refused.
+        ack = await call(viewer.sio, "share:control", {"session_id": owner.id, "to": viewer.id})
+        assert not ack["ok"] and ack["error"]["code"] == "session_not_found", ack
+
+        # A link: a user without access to the target cannot use it; one with access can, once.
+        ack = await call(owner.sio, "share:invite", {"session_id": owner.id})
+        assert ack["ok"], ack
+        link = ack["token"]
+        outsider = socketio.AsyncClient(reconnection=False)
+        await outsider.connect(st.url, namespaces=["/client"], auth={"token": outsider_tok}, transports=["websocket"])
+        body = {"device_id": st.device_id, "target_id": c.name, "kind": "terminal"}
+        ack = await call(outsider, "session:open", {**body, "join": {"session_id": owner.id, "token": link}})
+        assert not ack["ok"] and ack["error"]["code"] == "share_denied", ack
+        await outsider.disconnect()
+        second = await join(st, colleague_tok, c.name, owner.id, link)
+        await second.client.wait_output("owner-took-back")
+        with pytest.raises(AssertionError, match="share_used"):
+            await join(st, colleague_tok, c.name, owner.id, link)
+
+        # The viewer leaves: audited; the owner goes on.
+        await viewer.close()
+        await wait_record(st, "session.left", session_id=viewer.id, source="agent")
+        await echo(owner.client, owner.client, "owner-after-leave")
+
+        records = audit(st)
+        server = {r["event"] for r in records if r["source"] == "server"}
+        assert {"share.invited", "share.control", "share.denied"} <= server, server
+        codes = {r["event"]: r["event_code"] for r in records}
+        assert codes["session.joined"] == "PA1009" and codes["session.left"] == "PA1010"
+        assert codes["session.control"] == "PA1011" and codes["share.invited"] == "PA2007"
+        denied = [r for r in records if r["event"] == "session.denied" and r.get("code") == "share_used"]
+        assert denied and denied[0]["event_code"] == "PA1004", denied
+
+        await second.close()
+        await inbox.disconnect()
+        await owner.close()
+    finally:
+        await st.stop()
