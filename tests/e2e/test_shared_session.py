@@ -165,6 +165,17 @@ async def test_observer_watches_gets_control_and_gives_it_back(tmp_path, make_co
         with pytest.raises(AssertionError, match="share_used"):
             await join(st, colleague_tok, c.name, owner.id, link)
 
+        # Revoked: an invitation signed before share:revoke reaches no terminal.
+        ack = await call(owner.sio, "share:invite", {"session_id": owner.id, "user": "colleague"})
+        assert ack["ok"], ack
+        assert (await call(owner.sio, "share:revoke", {"session_id": owner.id}))["ok"]
+        revoked = await join(st, colleague_tok, c.name, owner.id, ack["token"])
+        err = await asyncio.wait_for(revoked.errors.get(), 30)
+        assert err["code"] == "share_revoked", err
+        assert "owner-took-back" not in revoked.client.text()
+        await revoked.close()
+        await wait_record(st, "session.join_denied", session_id=revoked.id, source="agent", code="share_revoked")
+
         # The viewer leaves: audited; the owner goes on.
         await viewer.close()
         await wait_record(st, "session.left", session_id=viewer.id, source="agent")
