@@ -263,3 +263,46 @@ async def test_a_stopped_viewer_does_not_stall_the_owner_and_resyncs(tmp_path, m
                 proc.kill()
                 await proc.wait()
         await st.stop()
+
+
+async def test_viewers_stay_while_the_owner_is_detached_and_follow_its_resume(tmp_path, make_container):
+    """The owner hands control to a viewer, then its connection goes (the shell is detached):
+    the viewer keeps watching and typing; the owner resumes in a new session and the viewer,
+    still in, is now its viewer (share:state names the new owner session)."""
+    st = await start_stack(tmp_path, server_extra=USERS, agent_keys="resume_grace_s = 60\n")
+    (tmp_path / "colleague.password").write_text(COLLEAGUE_PW)
+    (tmp_path / "outsider.password").write_text(OUTSIDER_PW)
+    try:
+        c = make_container()
+        owner_tok = await login(st.url, st.username, st.password)
+        colleague_tok = await login(st.url, "colleague", COLLEAGUE_PW)
+        owner = await open_terminal(st.url, owner_tok, st.device_id, c.name)
+        ack = await call(owner.sio, "share:invite", {"session_id": owner.id, "user": "colleague"})
+        viewer = await join(st, colleague_tok, c.name, owner.id, ack["token"])
+        states: list[dict] = []
+        viewer.sio.on("share:state", states.append, namespace="/client")
+        await echo(owner.client, viewer.client, "both-here")
+        assert (await call(owner.sio, "share:control", {"session_id": owner.id, "to": viewer.id}))["ok"]
+
+        await owner.client.close()  # the owner's tab goes; its socket stays
+        await wait_record(st, "session.detached", session_id=owner.id, source="agent")
+        await echo(viewer.client, viewer.client, "viewer-while-owner-away")
+
+        tok = await call(owner.sio, "session:resume_token", {"session_id": owner.id})
+        assert tok["ok"], tok
+        back = await open_terminal(
+            st.url, owner_tok, st.device_id, c.name, extra={"resume": {"session_id": owner.id, "token": tok["token"]}}
+        )
+        await back.client.wait_output("viewer-while-owner-away")  # the ring
+        await echo(viewer.client, back.client, "viewer-still-in-control")
+        # Control is the owner's to give: the resumed session takes it back.
+        assert (await call(back.sio, "share:control", {"session_id": back.id, "to": None}))["ok"]
+        await echo(back.client, viewer.client, "owner-resumed-types")
+        async with asyncio.timeout(15):
+            while not any(s.get("owner_session_id") == back.id for s in states):
+                await asyncio.sleep(0.1)
+        await back.close()
+        await viewer.close()
+        await owner.sio.disconnect()
+    finally:
+        await st.stop()

@@ -94,6 +94,7 @@ async def take_back(mgr: SessionManager, new: Session, old_id: str) -> None:
         )
         how = "descriptor"
     # From here the shell is the new session's: the old one lets go of it without killing it.
+    shell.handed_over.set()  # pumped again (the ring moved, or the descriptor handed over anew)
     if old.detach_timer is not None:
         old.detach_timer.cancel()
     old.shell = None

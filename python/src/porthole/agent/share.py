@@ -54,6 +54,11 @@ async def join(mgr: SessionManager, viewer: Session) -> None:
             raise PortholeError(wire.SHARE_REVOKED, "the owner revoked this invitation")
         if len(owner.viewers) >= wire.MAX_VIEWERS:
             raise PortholeError(errors.TOO_MANY_SESSIONS, f"at most {wire.MAX_VIEWERS} viewers at once")
+        assert owner.shell is not None
+        try:  # the owner's shell may still be starting
+            await asyncio.wait_for(owner.shell.handed_over.wait(), RPC_TIMEOUT_S)
+        except TimeoutError:
+            raise PortholeError(wire.SHARE_NOT_FOUND, "the shared shell did not start") from None
         stub = await mgr.sidecar.wait_ready(RPC_TIMEOUT_S)
         try:
             await stub.WatchTerminal(
