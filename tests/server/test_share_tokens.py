@@ -85,8 +85,10 @@ def test_invite_refused(invitee, code):
     assert code_of(share_ns.invite, KEY, POLICY, OWNER, session(), invitee, 600) == code
 
 
-def test_a_screen_cannot_be_shared():
-    assert code_of(share_ns.invite, KEY, POLICY, OWNER, session("screen"), None, 600) == wire.SHARE_INVALID
+def test_a_screen_is_shared_with_those_who_may_see_screens():
+    assert share_ns.invite(KEY, POLICY, OWNER, session("screen"), None, 600)["ok"]
+    # The colleague's grant covers terminals only.
+    assert code_of(share_ns.invite, KEY, POLICY, OWNER, session("screen"), "colleague", 600) == wire.SHARE_DENIED
 
 
 def test_join_checks():

@@ -69,10 +69,13 @@ async def open_terminal(
 
 
 async def open_screen(
-    url: str, token: str, device_id: str, target_id: str, *, timeout: float = 30
+    url: str, token: str, device_id: str, target_id: str, *, timeout: float = 30, extra: dict | None = None
 ) -> ProductSession[ScreenClient]:
-    """A screen session (docs/protocol.md §5b); returns once its `input` channel is open."""
-    return await _open(url, token, device_id, target_id, "screen", lambda ice: ScreenClient(ice_servers=ice), timeout)
+    """A screen session (docs/protocol.md §5b); returns once its `input` channel is open.
+    extra: more fields of session:open (a join: docs/protocol.md §2f)."""
+    return await _open(
+        url, token, device_id, target_id, "screen", lambda ice: ScreenClient(ice_servers=ice), timeout, extra
+    )
 
 
 async def _open(

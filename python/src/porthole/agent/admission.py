@@ -108,8 +108,8 @@ class Admission:
         and when the token was signed. The owner's session is checked when the channel opens."""
         if not isinstance(raw, dict) or not wire.session_id_ok(raw.get("session_id")):
             raise PortholeError(errors.BAD_REQUEST, "join must be {session_id, token}")
-        if g.kind != "terminal" or g.mode != "view":
-            raise PortholeError(wire.SHARE_INVALID, "a viewer's grant must be a terminal in view mode")
+        if g.mode != "view":
+            raise PortholeError(wire.SHARE_INVALID, "a viewer's grant must be in view mode")
         tok = share.verify(raw.get("token"), self.public_key, device_id=self.cfg.device_id)
         if tok.session_id != raw["session_id"] or tok.target_id != g.target_id:
             raise PortholeError(wire.SHARE_INVALID, "the share token is for another session or target")
@@ -118,6 +118,9 @@ class Admission:
         if tok.token_id in self._used_shares:
             raise PortholeError(wire.SHARE_USED, "this invitation was used already")
         self._used_shares[tok.token_id] = tok.expires_at + grant.LEEWAY_S
+        owner = self.sessions.get(tok.session_id)
+        if owner is None or owner.grant.kind != g.kind or owner.grant.target_id != g.target_id:
+            raise PortholeError(wire.SHARE_NOT_FOUND, "no shared session of that kind and target on this device")
         return tok.session_id, tok.issued_at
 
     def _resume(self, raw: object, g: grant.Grant) -> str:

@@ -197,6 +197,13 @@ class SessionManager:
         for c in session.conn.take_pending():
             await self.add_candidate(sid, c)
         loop = asyncio.get_running_loop()
+        if session.join_of and isinstance(session, ScreenSession):
+            try:  # its own capture, view only: nothing to attach
+                await share.join_screen(self, session)
+            except PortholeError as e:
+                await self.outbox.error(sid, e)
+                await self.close(sid, e.code)
+                return session
         session.conn.setup_timer = loop.call_later(
             SETUP_TIMEOUT_S, lambda: asyncio.ensure_future(self._setup_expired(sid))
         )

@@ -37,9 +37,9 @@ log = logging.getLogger("porthole.agent")
 RPC_TIMEOUT_S = 10.0
 
 
-def _owner(mgr: SessionManager, owner_id: str) -> Session:
+def _owner(mgr: SessionManager, owner_id: str, *, terminal: bool = True) -> Session:
     owner = mgr.session(owner_id)
-    if owner is None or owner.join_of or owner.shell is None or owner.shell.pty is None:
+    if owner is None or owner.join_of or (terminal and (owner.shell is None or owner.shell.pty is None)):
         raise PortholeError(wire.SHARE_NOT_FOUND, "no shared terminal of that session on this device")
     return owner
 
@@ -91,6 +91,24 @@ async def join(mgr: SessionManager, viewer: Session) -> None:
             await asyncio.shield(refused.finish())
 
 
+async def join_screen(mgr: SessionManager, viewer: Session) -> None:
+    """A viewer of a shared screen: a view-only screen session of the same display (its own
+    capture; porthole-core refuses its input, audited as for any view-only screen). Control
+    of a screen is not handed over (its input is fixed when the session is created)."""
+    owner = mgr.session(viewer.join_of)
+    if owner is None or owner.join_of or viewer.join_issued_at <= owner.share_revoked_at:
+        code = wire.SHARE_REVOKED if owner is not None and not owner.join_of else wire.SHARE_NOT_FOUND
+        viewer.events.publish(
+            "session.join_denied", viewer.id, ok=False, **viewer.audit_fields(), owner_session=viewer.join_of, code=code
+        )
+        raise PortholeError(code, "the shared screen is gone, or the invitation was revoked")
+    owner.viewers[viewer.id] = viewer.grant.user
+    viewer.events.publish(
+        "session.joined", viewer.id, **viewer.audit_fields(), owner_session=owner.id, owner=owner.grant.user
+    )
+    await push_state(mgr, owner)
+
+
 def _input_denied(viewer: Session, **fields: Any) -> None:
     viewer.events.publish(
         "session.input_denied", viewer.id, ok=False, **viewer.audit_fields(), owner_session=viewer.join_of, **fields
@@ -115,6 +133,7 @@ async def owner_ended(mgr: SessionManager, owner: Session) -> None:
     for vid in list(owner.viewers):
         v = mgr.session(vid)
         if v is not None:
+            v.events.publish("session.left", vid, **v.audit_fields(), owner_session=owner.id, reason=wire.SHARE_ENDED)
             await mgr.outbox.error(vid, PortholeError(wire.SHARE_ENDED, "the shared session ended"))
             mgr.spawn(mgr.close(vid, wire.SHARE_ENDED))
     owner.viewers.clear()
@@ -193,7 +212,7 @@ class ShareHandlers:
 
     async def on_revoke(self, data: object) -> dict[str, Any]:
         try:
-            owner = _owner(self.mgr, self._sid(data))
+            owner = _owner(self.mgr, self._sid(data), terminal=False)
             owner.share_revoked_at = int(time.time())
             owner.events.publish("session.control", owner.id, **owner.audit_fields(), by=owner.grant.user, revoked=True)
             return {"ok": True}

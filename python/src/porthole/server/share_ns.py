@@ -35,10 +35,10 @@ def user_room(org: str, user: str) -> str:
     return f"user:{org}:{user}"
 
 
-def may_view(policy: Policy, user: User, device_id: str, target_id: str) -> None:
-    """Raises share_denied unless user may see that target (a view of a terminal)."""
+def may_view(policy: Policy, user: User, device_id: str, target_id: str, kind: str = "terminal") -> None:
+    """Raises share_denied unless user may see that target (a view of a terminal or screen)."""
     try:
-        policy.authorize(user, device_id, target_id, "terminal", "view")
+        policy.authorize(user, device_id, target_id, kind, "view")
     except PortholeError as e:
         if e.code == errors.DENIED:
             raise PortholeError(wire.SHARE_DENIED, "that user may not see this target") from None
@@ -47,13 +47,13 @@ def may_view(policy: Policy, user: User, device_id: str, target_id: str) -> None
 
 def invite(key: Any, policy: Policy, owner: User, s: Session, invitee_name: str | None, ttl_s: int) -> dict[str, Any]:
     """A share token for s (the caller checked it is owner's): for invitee_name, or a link."""
-    if s.kind != "terminal":
-        raise PortholeError(wire.SHARE_INVALID, "only a terminal can be shared")
+    if s.kind not in ("terminal", "screen"):
+        raise PortholeError(wire.SHARE_INVALID, "only a terminal or a screen can be shared")
     if invitee_name is not None:
         invitee = policy.user(invitee_name)
         if invitee is None or invitee.org != owner.org or invitee.name == owner.name:
             raise PortholeError(wire.SHARE_DENIED, "no such user in your organisation")
-        may_view(policy, invitee, s.device_id, s.target_id)
+        may_view(policy, invitee, s.device_id, s.target_id, s.kind)
     token = share.sign(
         key,
         session_id=s.id,
@@ -73,14 +73,12 @@ def check_join(
     """The `join` of a session:open, checked: {session_id, token} for the offer."""
     if not isinstance(raw, dict) or not wire.session_id_ok(raw.get("session_id")):
         raise PortholeError(errors.BAD_REQUEST, "join must be {session_id, token}")
-    if kind != "terminal":
-        raise PortholeError(wire.SHARE_INVALID, "only a terminal can be joined")
     tok = share.verify(raw.get("token"), public_key, device_id=device_id)
     if tok.session_id != raw["session_id"] or tok.target_id != target_id:
         raise PortholeError(wire.SHARE_INVALID, "the share token is for another session or target")
     if not share.for_user(tok, user.name, user.org):
         raise PortholeError(wire.SHARE_DENIED, "the invitation is not for you")
-    may_view(policy, user, device_id, target_id)
+    may_view(policy, user, device_id, target_id, kind)
     return {"session_id": tok.session_id, "token": raw["token"]}
 
 
