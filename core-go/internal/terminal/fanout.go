@@ -110,10 +110,9 @@ func (f *fanout) next(v *viewer) []byte {
 	return out
 }
 
-// Watch serves b as a viewer: the ring first, then live output, until b
-// shuts down or the pump is closed. Its input is written only while it has
-// control (SetController). view says the viewer is view-only from the
-// start (a CodeViewOnly error before any output).
+// Watch serves b as a viewer: a CodeViewOnly error, the ring, then live
+// output, until b shuts down or the pump is closed. Its input is written
+// only while it has control (SetController).
 func (r *ResumablePump) Watch(b *Bridge) {
 	f := r.fan
 	v := &viewer{wake: make(chan struct{}, 1)}
@@ -133,6 +132,7 @@ func (r *ResumablePump) Watch(b *Bridge) {
 		select {
 		case <-b.Done():
 		case <-r.done:
+		case <-ctx.Done(): // Watch returned for another reason
 		}
 		cancel()
 	}()
