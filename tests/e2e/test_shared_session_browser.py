@@ -81,5 +81,20 @@ async def test_share_from_the_page(tmp_path, make_container, new_page):
         await wait_participants(owner, lambda ps: any(r == "owner" and ctl == "true" for _, r, ctl in ps), "back")
         await type_line(owner, "echo own''er-back")
         await wait_text(guest, "owner-back")
+
+        # A link: made on the owner's page, opened in another browser before the login.
+        await owner.fill("[data-testid=share-user]", "")
+        await owner.click("[data-testid=share-invite]")
+        async with asyncio.timeout(15):
+            while "#join=" not in (link := await owner.input_value("[data-testid=share-link]")):
+                await asyncio.sleep(0.1)
+        other = await new_page(viewport={"width": 1000, "height": 700})
+        await other.goto(link)
+        await other.fill("[data-testid=login-username]", "colleague")
+        await other.fill("[data-testid=login-password]", COLLEAGUE_PW)
+        await other.click("[data-testid=login-submit]")
+        await other.evaluate("porthole.waitState('channel', 'open', 30000)")
+        await wait_text(other, "owner-back")
+        await wait_participants(owner, lambda ps: len(ps) == 3, "three in the session")
     finally:
         await st.stop()
