@@ -96,8 +96,10 @@ async def join_screen(mgr: SessionManager, viewer: Session) -> None:
     capture; porthole-core refuses its input, audited as for any view-only screen). Control
     of a screen is not handed over (its input is fixed when the session is created)."""
     owner = mgr.session(viewer.join_of)
-    if owner is None or owner.join_of or viewer.join_issued_at <= owner.share_revoked_at:
+    full = owner is not None and len(owner.viewers) >= wire.MAX_VIEWERS
+    if owner is None or owner.join_of or full or viewer.join_issued_at <= owner.share_revoked_at:
         code = wire.SHARE_REVOKED if owner is not None and not owner.join_of else wire.SHARE_NOT_FOUND
+        code = errors.TOO_MANY_SESSIONS if full else code
         viewer.events.publish(
             "session.join_denied", viewer.id, ok=False, **viewer.audit_fields(), owner_session=viewer.join_of, code=code
         )
