@@ -10,7 +10,7 @@ CORE     := $(BIN)/porthole-core
 BENCH_PEER := $(BIN)/porthole-bench
 GOFLAGS_BUILD := -trimpath
 
-.PHONY: build setup venv core python proto web check-generated lint lint-tools lint-py lint-go lint-web test test-go test-py fuzz run bench soak clean
+.PHONY: build setup venv core python proto web check-generated lint lint-tools lint-py lint-go lint-web test test-go test-py fuzz run bench soak faults clean
 
 ## setup: install system packages and start dockerd when missing (idempotent, needs root)
 setup:
@@ -119,6 +119,12 @@ bench: setup build $(BENCH_PEER)
 SOAK_MINUTES ?= 30
 soak: setup build $(BENCH_PEER)
 	PORTHOLE_CORE=$(CORE) PORTHOLE_BENCH_PEER=$(BENCH_PEER) bash scripts/in-netns.sh $(PY) -m porthole.bench.soak --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
+
+## faults: issue 11's faults made for real (link cuts, ICE restart, tab reload, porthole-core SIGKILL,
+## 10 % loss + 200 ms), FAULTS_RUNS (default 3) runs each; figures into docs/reliability.md (~5 min).
+FAULTS_RUNS ?= 3
+faults: setup build $(BENCH_PEER)
+	PORTHOLE_CORE=$(CORE) PORTHOLE_BENCH_PEER=$(BENCH_PEER) bash scripts/in-netns.sh $(PY) -m porthole.bench.faults --runs $(FAULTS_RUNS) $(FAULTS_ARGS)
 
 clean:
 	rm -rf $(BIN) $(VENV) web/node_modules

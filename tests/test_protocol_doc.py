@@ -30,6 +30,7 @@ GO_CODE_FILES = (
     "core-go/internal/terminal/message.go",
     "core-go/internal/screen/input/message.go",
     "core-go/internal/screen/clipboard/message.go",
+    "core-go/internal/files/relay.go",
 )
 GO_REASON_FILE = "core-go/internal/rtc/limits.go"
 
@@ -125,3 +126,18 @@ def test_client_reasons_are_disconnect_reasons() -> None:
     assert wire.client_reason("user_closed") == wire.client_reason(None) == "user_closed"
     for other in ("anything else", "idle_timeout", "client_gone", "exit"):
         assert wire.client_reason(other) == wire.CLIENT_ERROR
+
+
+def test_the_pages_reconnect_backoff_is_the_documented_one() -> None:
+    """§2 "Reconnecting" cites web/src/main.js's RECONNECT: the two must not drift."""
+    src = (REPO / "web" / "src" / "main.js").read_text()
+    m = re.search(r"const RECONNECT = \{([^}]*)\}", src)
+    assert m, "web/src/main.js has no RECONNECT"
+    opts = dict(re.findall(r"(\w+):\s*([0-9.]+)", m.group(1)))
+    first, cap, jitter = (
+        float(opts["reconnectionDelay"]),
+        float(opts["reconnectionDelayMax"]),
+        float(opts["randomizationFactor"]),
+    )
+    said = f"backoff of {first / 1000:g} s doubling to {cap / 1000:g} s, randomized ±{jitter * 100:g} %"
+    assert said in " ".join(DOC.read_text().split()), f"docs/protocol.md §2 should say: {said!r}"

@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import struct
 import subprocess
 from pathlib import Path
 
 import grpc
 import pytest
 
-from porthole.agent import handoff
+from porthole.agent import handoff, ringmem
 from porthole.errors import PortholeError
 from porthole.rpc.v1 import sidecar_pb2 as pb
 from porthole.rpc.v1 import sidecar_pb2_grpc
@@ -157,3 +158,31 @@ async def test_output_read_past_dockers_answer_goes_first(core, make_container, 
         await ex.kill()
         await client.close()
         api.close()
+
+
+async def test_a_resumable_terminal_keeps_its_ring_in_the_agents_memfd(core) -> None:
+    """ring_memfd: porthole-core writes the scrollback into our memfd (ringmem.py), in the
+    layout docs/protocol.md gives, so that the next porthole-core can continue it."""
+    sock, stub = core
+    client = await open_terminal(stub, "s_ringfd")
+    ours, theirs = socket.socketpair()
+    ring_bytes = 64
+    ring_fd = ringmem.create(ring_bytes)
+    c = handoff.HandoffClient(handoff.socket_path(sock))
+    try:
+        await c.hand_over("s_ringfd", theirs.fileno(), handoff.KIND_SOCKET, ring_bytes=ring_bytes, ring_fd=ring_fd)
+        text = "".join(f"line {i}\n" for i in range(12))  # 84 bytes: the ring wraps
+        ours.sendall(text.encode())
+        await client.wait_output(text)
+        mem = os.pread(ring_fd, ringmem.HEADER + ring_bytes, 0)
+        magic, size, total, generation = mem[:8], *struct.unpack_from("<QQQ", mem, 8)
+        assert (magic, size, total, generation) == (b"PTHRING1", ring_bytes, len(text), 1)
+        at = total % size
+        data = mem[ringmem.HEADER :]
+        assert data[at:] + data[:at] == text.encode()[-ring_bytes:]
+    finally:
+        c.close()
+        os.close(ring_fd)
+        ours.close()
+        theirs.close()
+        await client.close()

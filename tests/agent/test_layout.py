@@ -1,13 +1,18 @@
 """The agent's seams (issue 9 §1), read from its import graph: nothing imports
 the wiring back, no module imports most of its siblings, and the admin API,
-metrics and the watchdog see sessions only through views.py."""
+metrics and the watchdog see sessions only through views.py; and the agent's and
+the server's READMEs name every module in their tables."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
+import pytest
+
 import porthole.agent
+import porthole.server
 
 AGENT = Path(porthole.agent.__file__).parent
 # Modules that read the agent's state for others: only the narrow views.
@@ -49,3 +54,15 @@ def test_readers_see_the_agent_only_through_views():
         assert "views" in g[m], m
         assert not g[m] & AGENT_INTERNALS, (m, sorted(g[m] & AGENT_INTERNALS))
         assert "TYPE_CHECKING" not in (AGENT / f"{m}.py").read_text(), m
+
+
+@pytest.mark.parametrize("part", [porthole.agent, porthole.server], ids=["agent", "server"])
+def test_every_module_is_in_its_readme_table(part):
+    """The part's README names what each module owns (issue 9, "Done when"): a new module gets its row."""
+    folder = Path(part.__file__).parent
+    rows = [ln for ln in (folder / "README.md").read_text().splitlines() if ln.startswith("| `")]
+    named = set(re.findall(r"`([a-z_]+\.py)`", "\n".join(row.split(" | ")[0] for row in rows)))
+    modules = {p.name for p in folder.glob("*.py") if p.name != "__init__.py"}
+    assert len(modules) > 20, modules
+    assert modules - named == set(), f"modules missing from {folder.name}/README.md's table"
+    assert named - modules == set(), f"{folder.name}/README.md names modules that do not exist"

@@ -275,8 +275,12 @@ async def test_porthole_core_sigkilled_the_shell_survives_and_resumes(tmp_path, 
             st.url, token, st.device_id, c.name, extra={"resume": {"session_id": first.id, "token": tok}}
         )
         try:
-            # No ring survived porthole-core: what the shell wrote meanwhile waited in its descriptor.
+            # What the shell wrote meanwhile waited in its descriptor; what it wrote before the
+            # crash is in the ring that the agent's memfd kept (ringmem.py): both are replayed.
             await second.client.wait_output("away-42")
+            replay = second.client.text()
+            assert f"pid-{pid}-a" in replay, f"the scrollback from before the crash is not replayed: {replay!r}"
+            assert replay.index(f"pid-{pid}-a") < replay.index("away-42"), replay
             assert await shell_pid(second.client, "b") == pid, "a new shell: not resumed"
             resumed = await wait_record(st, "session.resumed", second.id)
             assert resumed["replay"] == "descriptor", resumed

@@ -118,6 +118,7 @@ async def start_stack(
     agent_ns=None,
     ice_interfaces: list[str] | None = None,
     core_binary_path: str | None = None,
+    sidecar_keys: str = "",
 ) -> Stack:
     """The real server (from devconfig, edited by server_patch (old, new) pairs, plus server_extra
     TOML) and the real agent (agent_keys
@@ -126,7 +127,8 @@ async def start_stack(
     run them in namespaces of their own, the server listening on ``host``; porthole-core runs
     where its agent does and gathers on ``ice_interfaces`` (default: the test interface);
     ``core_binary_path`` replaces the porthole-core the agent starts (``ns.wrap(...)``: in a
-    namespace of its own, behind a veth the test can take down)."""
+    namespace of its own, behind a veth the test can take down); ``sidecar_keys``: TOML lines
+    added to its [sidecar] table."""
     port = free_port()
     # A device id of its own: an agent kills the marked shells of its device id left on this host
     # at start (reconcile.py), so stacks of concurrent test runs must not share one.
@@ -157,7 +159,7 @@ inventory_interval_s = 0.5
 binary = "{core_binary_path or core_binary()}"
 socket = "core.sock"
 ice_interfaces = {json.dumps(ice_interfaces or [ice_iface()])}
-
+{sidecar_keys}
 """
         + targets
         + agent_extra

@@ -7,7 +7,9 @@ and nothing reaches them."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
 
 import pytest
 from aioice import stun
@@ -24,6 +26,16 @@ def coturn(tmp_path, test_ip):
     c = start_coturn(tmp_path, test_ip, allowed_peers=(ALLOWED,))
     yield c
     c.stop()
+
+
+@pytest.fixture
+def peer_ip():
+    """An address of the allowed range that is not the TURN host's own (coturn refuses to relay
+    to itself): on lo, so no stack that gathers on the test interface ever sees it."""
+    ip = f"10.213.250.{os.getpid() % 250 + 1}"
+    subprocess.run(["ip", "addr", "add", f"{ip}/32", "dev", "lo"], check=True)
+    yield ip
+    subprocess.run(["ip", "addr", "del", f"{ip}/32", "dev", "lo"], check=False)
 
 
 class Sink(asyncio.DatagramProtocol):
@@ -52,15 +64,18 @@ def udp_listener(ip: str) -> socket.socket:
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
-async def test_minted_credential_allocates_and_relays(coturn, test_ip, transport):
-    peer = udp_listener(test_ip)
-    t, _ = await allocate(coturn, coturn.mint(), transport)
+async def test_minted_credential_allocates_and_relays(coturn, peer_ip, transport):
+    peer = udp_listener(peer_ip)
+    cred = coturn.mint()
+    t, _ = await allocate(coturn, cred, transport)
     try:
         assert t.get_extra_info("related_address") is not None
+        # The secrets scan learns every credential that reached coturn, whoever minted it.
+        assert cred.credential in coturn.used_credentials()
         t.sendto(b"through-the-relay", peer.getsockname())
         data, src = await asyncio.to_thread(peer.recvfrom, 100)
         assert data == b"through-the-relay"
-        assert src[0] == test_ip and src[1] != peer.getsockname()[1]  # from the relay's port
+        assert src[0] == coturn.ip and src[1] != peer.getsockname()[1]  # from the relay's port
     finally:
         t.close()
         peer.close()
@@ -87,11 +102,21 @@ async def test_forged_credential_is_refused(coturn):
 
 @pytest.mark.parametrize("target", ["127.0.0.1", "192.168.1.1", "169.254.169.254", "10.0.0.1"])
 async def test_relay_to_forbidden_ranges_is_refused(coturn, target):
+    await assert_relay_refused(coturn, target, 9)
+
+
+async def test_relay_to_the_turn_host_itself_is_refused(coturn):
+    """The TURN host's own address lies inside the range this deployment allows,
+    and is refused all the same: coturn must never relay to itself."""
+    await assert_relay_refused(coturn, coturn.ip, coturn.port)
+
+
+async def assert_relay_refused(coturn, target: str, port: int) -> None:
     t, _ = await allocate(coturn, coturn.mint())
     inner = t._TurnTransport__inner_protocol  # aioice keeps it private; CHANNEL-BIND is what sendto would do
     try:
         with pytest.raises(stun.TransactionFailed) as e:
-            await inner.channel_bind(0x4000, (target, 9))
+            await inner.channel_bind(0x4000, (target, port))
         assert error_code(e.value) == 403
     finally:
         t.close()

@@ -36,3 +36,16 @@ def test_principal_outside_the_safe_set_is_refused(principal):
 def test_short_secret_is_refused():
     with pytest.raises(ValueError, match="at least 16 bytes"):
         turn.mint(b"short", "alice", URLS, expires_at=1)
+
+
+def test_allowed_ranges_never_hold_the_turn_host():
+    from porthole.bench.coturn import ranges_without
+
+    assert ranges_without(("10.213.0.0-10.213.255.255", "1.2.3.4"), "10.213.7.1") == [
+        "10.213.0.0-10.213.7.0",
+        "10.213.7.2-10.213.255.255",
+        "1.2.3.4",
+    ]
+    assert ranges_without(("10.213.7.1",), "10.213.7.1") == []
+    assert ranges_without(("10.213.7.1-10.213.7.9",), "10.213.7.9") == ["10.213.7.1-10.213.7.8"]
+    assert ranges_without(("fd00::1-fd00::9",), "10.213.7.1") == ["fd00::1-fd00::9"]

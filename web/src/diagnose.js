@@ -80,6 +80,22 @@ export class IceDiagnosis {
     return "Every candidate pair failed: a firewall drops the traffic between the relay and a peer.";
   }
 
+  // While a session is slow to connect (ICE still checking after a while): what is known so
+  // far, in words. A TURN failure is named as when ICE fails; otherwise where ICE stands.
+  slowHint(seconds) {
+    let why;
+    if (this.turnErrors.length) {
+      why = this.hint().replace(/\.$/, "");
+    } else if (Object.values(this.remote).reduce((a, b) => a + b, 0) === 0) {
+      why = "the device has sent no candidate yet";
+    } else if (this.pairs.succeeded === 0) {
+      why = `no candidate pair has worked yet (${this.pairs.total} tried, ${this.pairs.failed} failed)`;
+    } else {
+      why = "a candidate pair works; the connection is being set up";
+    }
+    return `Still connecting after ${seconds} s: ${why}.`;
+  }
+
   summary() {
     const fmt = (c) => Object.entries(c).filter(([, n]) => n).map(([t, n]) => `${n} ${t}`).join(", ") || "none";
     return `${this.hint()} (this browser gathered ${fmt(this.local)}; the device sent ${fmt(this.remote)}; ` +

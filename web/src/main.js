@@ -14,6 +14,8 @@
 //                    away: the page re-announces it when back), iceRestarts (count),
 //                    localCandidateType, remoteCandidateType, relayProtocol ("udp"|"tcp"|"tls"
 //                    when this side is relayed, else null), rttMs, bytesReceived,
+//                    slowHint: null, or why a session still connecting 8 s after its offer
+//                    is slow, in words (also shown: data-testid slow-hint),
 //                    warning: null or {reason, endsInS, extendable, extendError} while the
 //                    device warns of a coming policy end (session:warning)}
 //   extend()         → Promise<bool>: "Stay connected" (session:extend); false when refused
@@ -43,6 +45,10 @@
 //   waitState(key, value, timeoutMs=15000) → Promise: resolves when state[key] === value
 //   waitText(substring, timeoutMs=15000) → Promise: resolves when terminalText() has it
 //   video            the <video> of a screen session (data-testid screen)
+//   files            the live terminal's file transfer (files.js, docs/protocol.md §5d):
+//                    upload(file, dir) and download(path) → Promise<{ok, status, code, path,
+//                    sha256, blob}>, cancel(), view; state.files = {ready, upload, download,
+//                    maxBytes, cwd, transfer: {direction, name, size, done, status, code}}
 //   Screen sessions (a target of kind "screen"; open() picks the kind from
 //   the target) add to state: videoWidth, videoHeight, fps, kbps, freezes,
 //   framesDecoded (from getStats' inbound-rtp), inputErrors, lastInputError, and of
@@ -58,10 +64,12 @@
 //   error-banner (data-code), error-message, error-dismiss, device-select
 //   (option values = device ids, data-online), target-select (option values =
 //   target ids, data-kind), host-warning, binary-mode, open-terminal,
-//   close-terminal, status, session-state, ice-state, candidate-pair, rtt, terminal,
+//   close-terminal, status, session-state, ice-state, candidate-pair, rtt, slow-hint, terminal,
 //   session-warning (data-reason), session-warning-message, session-extend,
 //   clip-panel, clip-text, clip-bytes, clip-copy, clip-dismiss (a remote copy
-//   the browser would not take without a click); the share panel's (web/src/share.js).
+//   the browser would not take without a click), files (the file transfer bar, shown when
+//   the grant allows a direction), files-upload, files-path, files-download,
+//   files-progress, files-status, files-cancel; the share panel's (web/src/share.js).
 // porthole.share: invite(user or "") → Promise<token or link>, control(viewerSessionId or null),
 //   askControl(), revoke(), joinInvite({session_id, device_id, target_id, token}); state.share.
 
@@ -77,6 +85,7 @@ import { ScreenSession } from "./screen.js";
 import { setupRecordings } from "./recordings.js";
 import { setupWarning } from "./warning.js";
 import { setupShare } from "./share.js";
+import { setupFiles } from "./filesui.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -109,6 +118,8 @@ const hooks = {
   get socket() { return socket; },
   get term() { return term; },
   get video() { return $("screen"); },
+  // The live terminal's file transfer (files.js): upload(file, dir), download(path), cancel(), view.
+  get files() { return session && session.files ? session.files : null; },
   terminalText,
   login: (user, password) => login(user, password),
   open: (deviceId, targetId, opts = {}) => openTerminal(deviceId, targetId, opts),
@@ -136,6 +147,8 @@ const share = setupShare({
   join: (deviceId, targetId, join) => openTerminal(deviceId, targetId, { join }),
 });
 hooks.share = share;
+// File transfer on the terminal's `files` channel (filesui.js): the files bar, drop on the terminal.
+const filesUi = setupFiles({ $, state, current: () => session, describe });
 // The coming policy end of the session (warning.js): a bar, a countdown, "Stay connected".
 const warning = setupWarning({
   $, state,
@@ -453,8 +466,11 @@ function renderSessionState(s) {
     session: s.session, ice: s.ice, pc: s.pc, channel: s.channel,
     localCandidateType: s.localCandidateType, remoteCandidateType: s.remoteCandidateType,
     relayProtocol: s.relayProtocol,
-    rttMs: s.rttMs, bytesReceived: s.bytesReceived,
+    rttMs: s.rttMs, bytesReceived: s.bytesReceived, slowHint: s.slowHint || null,
   });
+  const slow = ["connecting", "opening"].includes(s.session) ? s.slowHint : null;
+  $("slow-hint").textContent = slow || "";
+  $("slow-hint").hidden = !slow;
   if (s.videoWidth !== undefined) {
     Object.assign(state, {
       videoWidth: s.videoWidth, videoHeight: s.videoHeight, fps: s.fps, kbps: s.kbps,
@@ -502,8 +518,10 @@ async function openTerminal(deviceId, targetId, opts = {}) {
     onChange: (st) => { if (session === s) renderSessionState(st); },
     // Lost without an end: the device keeps the shell detached; take it back (§2e).
     onLost: (lost) => { if (session === lost) resumeSession(lost.id, lost); },
+    makeFiles: filesUi.makeFiles,
     onEnd: (code, message, { fatal }) => {
       if (fatal && s.id) forget(s.id);
+      if (fatal && session === s) filesUi.hide();
       if (session !== s && fatal) return;
       if (code === "unauthenticated") tokenExpired();
       else if (code) showError(code, message);

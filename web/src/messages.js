@@ -41,6 +41,15 @@ const MESSAGES = {
   max_duration: "The session reached its maximum length and was closed.",
   not_extendable: "The device's policy does not allow this session to be extended.",
   login_expired: "Your login expired, and with it this session. Log in again.",
+  // File transfer on the `files` channel (docs/protocol.md §5d).
+  files_not_allowed: "Your grant does not allow that: file transfer in this direction is off for this session.",
+  file_too_large: "The file is larger than your grant allows.",
+  path_not_allowed: "That path is not allowed (only your home folder and /tmp, no symlinks out of them, where you may write).",
+  file_not_found: "No such file or folder on the target.",
+  checksum_mismatch: "The file arrived damaged (checksum mismatch); nothing was written.",
+  transfer_busy: "Another transfer is still running; wait or cancel it.",
+  file_failed: "The target could not read or write the file.",
+  files_overflow: "The file transfer broke its flow control; reopen the terminal.",
 };
 
 export function describe(code, fallback) {

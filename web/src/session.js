@@ -8,6 +8,9 @@ import { IceDiagnosis } from "./diagnose.js";
 const ACK_TIMEOUT_MS = 10000;
 // How often the connection stats (ICE, candidate pair, RTT) are read.
 const STATS_INTERVAL_MS = 1000;
+// A session whose ICE has not connected this long after its offer is slow: the page says
+// why so far (state.slowHint, web/src/diagnose.js), before ICE fails (30 s or more).
+const SLOW_SETUP_MS = 8000;
 // After {"type":"close"} is sent, time for it to leave before the pc closes.
 const CLOSE_FLUSH_MS = 300;
 // webrtc:disconnect reasons that are policy decisions, shown as errors with their own message.
@@ -105,7 +108,8 @@ export class TerminalSession {
   // opts: {socket, term, deviceId, targetId, binary, cols, rows, onChange(state), onEnd(code, message),
   //   resume: {session_id, token} (take back a detached shell, docs/protocol.md §2e),
   //   join: {session_id, token} (watch a shared terminal, §2f),
-  //   onLost(session): the connection went without an end (the device keeps the shell detached)}
+  //   onLost(session): the connection went without an end (the device keeps the shell detached),
+  //   makeFiles(dc): wraps the session's `files` channel (files.js), kept as this.files}
   constructor(opts) {
     Object.assign(this, opts);
     this.id = null;
@@ -120,7 +124,7 @@ export class TerminalSession {
     this.encoder = new TextEncoder();
     this.state = { session: "idle", ice: "new", pc: "new", channel: "none",
       localCandidateType: null, remoteCandidateType: null, rttMs: null, bytesReceived: 0,
-      signaling: "connected", iceRestarts: 0 };
+      signaling: "connected", iceRestarts: 0, slowHint: null };
     this.statsTimer = null;
     this.everConnected = false;  // ICE was connected once: a loss now is for an ICE restart
     this.restartTimer = null;
@@ -157,6 +161,8 @@ export class TerminalSession {
     };
     dc.onclose = () => this.channelClosed();
     dc.onmessage = (ev) => this.receive(ev.data);
+    // File transfer (files.js, docs/protocol.md §5d): its own channel, opened with the terminal.
+    if (this.makeFiles) this.files = this.makeFiles(pc.createDataChannel("files", { ordered: true }));
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     if (this.ended) return;
@@ -174,6 +180,7 @@ export class TerminalSession {
       iceServers: iceServers(servers), iceTransportPolicy: policy === "relay" ? "relay" : "all",
     });
     this.pc = pc;
+    this.offeredAt = Date.now();  // the offer follows at once
     this.diagnosis = new IceDiagnosis(servers, policy);
     pc.onicecandidateerror = (ev) => this.diagnosis.candidateError(ev);
     pc.onicecandidate = (ev) => {
@@ -514,6 +521,12 @@ export class TerminalSession {
   async readStats() {
     if (!this.pc || this.ended) return;
     if (this.diagnosis && !this.state.localCandidateType) await this.diagnosis.readStats(this.pc);
+    const waited = Date.now() - this.offeredAt;
+    if (!this.everConnected && this.diagnosis && waited >= SLOW_SETUP_MS) {
+      this.set({ slowHint: this.diagnosis.slowHint(Math.floor(waited / 1000)) });
+    } else if (this.state.slowHint) {
+      this.set({ slowHint: null });
+    }
     const stats = await this.pc.getStats();
     let pair = null;
     stats.forEach((r) => {

@@ -17,7 +17,7 @@ const maxRequest = 1 << 20
 // Request is one line on stdin. Op names the operation; the other fields are
 // its arguments (unused ones are left out).
 //
-//	new        protocol                       → peer, sdp (offer with candidates)
+//	new        protocol, files                → peer, sdp (offer with candidates; files: a `files` channel too)
 //	answer     peer, sdp                      → (starts the ICE/DTLS clock)
 //	candidate  peer, candidate                → (trickled remote candidate)
 //	ready      peer, timeout_s                → ice_dtls_us, exec_us
@@ -27,6 +27,8 @@ const maxRequest = 1 << 20
 //	raw        bytes, chunk, timeout_s        → seconds
 //	raw_echo   count, warmup, interval_ms     → rtt_us[], lost
 //	close      peer                           →
+//	files_upload   peer, input (local file), path (folder on the target), timeout_s → seconds, bytes, sha256
+//	files_download peer, path, timeout_s      → seconds, bytes, sha256 (checked against the device's)
 //	exec_open  container, socket, cmd, user, env, cols, rows → exec (a docker exec read natively)
 //	exec_echo  exec, count, warmup, interval_ms → rtt_us[], lost
 //	exec_drain exec, input, marker, timeout_s → bytes, seconds
@@ -58,6 +60,8 @@ type Request struct {
 	Env        []string                 `json:"env,omitempty"`
 	Cols       int                      `json:"cols,omitempty"`
 	Rows       int                      `json:"rows,omitempty"`
+	Files      bool                     `json:"files,omitempty"`
+	Path       string                   `json:"path,omitempty"`
 }
 
 // Driver runs requests, each in its own goroutine, and writes one JSON line
@@ -144,7 +148,7 @@ func (d *Driver) do(req Request) (map[string]any, error) {
 	interval := time.Duration(req.IntervalMS * float64(time.Millisecond))
 	switch req.Op {
 	case "new":
-		p, sdp, err := NewPeer(d.api, req.Protocol, req.ICEServers, req.Relay)
+		p, sdp, err := NewPeer(d.api, req.Protocol, req.ICEServers, req.Relay, req.Files)
 		if err != nil {
 			return nil, err
 		}
@@ -196,6 +200,8 @@ func (d *Driver) do(req Request) (map[string]any, error) {
 		m0 := p.Messages()
 		n, took, err := p.Drain([]byte(req.Input), []byte(req.Marker), seconds(req.TimeoutS, 2*time.Minute))
 		return map[string]any{"bytes": n, "seconds": took.Seconds(), "messages": p.Messages() - m0}, err
+	case "files_upload", "files_download":
+		return d.files(req)
 	case "close":
 		d.mu.Lock()
 		delete(d.peers, req.Peer)

@@ -45,6 +45,7 @@ type Peer struct {
 	pc     *webrtc.PeerConnection
 	dc     *webrtc.DataChannel
 	binary bool
+	files  *Files // the `files` channel, when asked (files.go)
 
 	out      chan []byte   // output payloads, decoded from JSON in JSON mode
 	opened   chan struct{} // the channel is open
@@ -65,7 +66,7 @@ type Peer struct {
 // towards the remote; the remote's candidates may still trickle in).
 // servers are ICE servers (a TURN relay from the session:open ack); relay
 // makes the peer use relayed candidates only, as iceTransportPolicy "relay".
-func NewPeer(api *webrtc.API, protocol string, servers []webrtc.ICEServer, relay bool) (*Peer, string, error) {
+func NewPeer(api *webrtc.API, protocol string, servers []webrtc.ICEServer, relay, files bool) (*Peer, string, error) {
 	cfg := webrtc.Configuration{ICEServers: servers}
 	if relay {
 		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
@@ -95,6 +96,12 @@ func NewPeer(api *webrtc.API, protocol string, servers []webrtc.ICEServer, relay
 		close(p.opened)
 	})
 	dc.OnMessage(p.onMessage)
+	if files {
+		if p.files, err = newFiles(pc); err != nil {
+			_ = pc.Close()
+			return nil, "", err
+		}
+	}
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
 		_ = pc.Close()

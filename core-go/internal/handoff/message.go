@@ -34,6 +34,11 @@ type Header struct {
 	// that many bytes (at most terminal.MaxRingSize; see AttachTerminal in
 	// sidecar.proto).
 	RingBytes int `json:"ring_bytes,omitempty"`
+	// RingMemfd says that a second descriptor follows the terminal's in
+	// the same message: a memfd of exactly terminal.SharedRingHeader +
+	// RingBytes bytes that keeps the ring (terminal.SharedRing), so that
+	// the scrollback outlives porthole-core. It needs RingBytes.
+	RingMemfd bool `json:"ring_memfd,omitempty"`
 }
 
 // Reply answers every message.
@@ -74,6 +79,8 @@ func ParseHeader(b []byte) (Header, error) {
 		return Header{}, refuse(CodePrereadTooLarge, "preread of %d bytes is above %d", len(h.Preread), terminal.MaxPreread)
 	case h.RingBytes < 0 || h.RingBytes > terminal.MaxRingSize:
 		return Header{}, refuse(CodeBadHeader, "ring_bytes must be 0..%d", terminal.MaxRingSize)
+	case h.RingMemfd && h.RingBytes == 0:
+		return Header{}, refuse(CodeBadHeader, "ring_memfd needs ring_bytes")
 	case h.RecordInput && !h.Record:
 		return Header{}, refuse(CodeBadHeader, "record_input needs record")
 	}

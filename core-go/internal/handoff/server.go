@@ -143,10 +143,10 @@ func (s *Server) reply(c *net.UnixConn, r Reply) error {
 // handle turns one message into a handoff. Every descriptor in fds is
 // either handed to the target or closed here.
 func (s *Server) handle(msg []byte, flags int, fds []int, perr error) Reply {
-	keep := -1 // the descriptor handed over, not to be closed
+	keep, keepRing := -1, -1 // closed through an *os.File, not here
 	defer func() {
 		for _, fd := range fds {
-			if fd != keep {
+			if fd != keep && fd != keepRing {
 				unix.Close(fd)
 			}
 		}
@@ -154,8 +154,8 @@ func (s *Server) handle(msg []byte, flags int, fds []int, perr error) Reply {
 	switch {
 	case perr != nil:
 		return Reply{Code: CodeBadHeader, Message: "bad control message: " + perr.Error()}
-	case flags&syscall.MSG_CTRUNC != 0 || len(fds) > 1:
-		return Reply{Code: CodeTooManyFDs, Message: "exactly one descriptor per message"}
+	case flags&syscall.MSG_CTRUNC != 0 || len(fds) > 2:
+		return Reply{Code: CodeTooManyFDs, Message: "one descriptor per message (two with ring_memfd)"}
 	case flags&syscall.MSG_TRUNC != 0:
 		return Reply{Code: CodeHeaderTooLarge, Message: fmt.Sprintf("message above %d bytes", MaxHeaderSize)}
 	}
@@ -163,12 +163,31 @@ func (s *Server) handle(msg []byte, flags int, fds []int, perr error) Reply {
 	if err != nil {
 		return replyFor(err)
 	}
-	if len(fds) == 0 {
+	want := 1
+	if h.RingMemfd {
+		want = 2
+	}
+	switch {
+	case len(fds) > want:
+		return Reply{Code: CodeTooManyFDs, Message: "one descriptor per message (two with ring_memfd)"}
+	case len(fds) == 0:
 		return Reply{Code: CodeMissingFD, Message: "no descriptor came with the header (SCM_RIGHTS)"}
+	case len(fds) < want:
+		return Reply{Code: CodeMissingFD, Message: "ring_memfd: the ring's memfd did not come after the terminal's descriptor"}
 	}
 	fd := fds[0]
 	if err := checkKind(fd, h.Kind); err != nil {
 		return replyFor(err)
+	}
+	var ringFile *os.File
+	if h.RingMemfd {
+		if err := checkKind(fds[1], kindRingFile); err != nil {
+			return replyFor(err)
+		}
+		// Mapped during HandoffTerminal; the mapping outlives this descriptor.
+		keepRing = fds[1]
+		ringFile = os.NewFile(uintptr(fds[1]), "ring:"+h.SessionID)
+		defer ringFile.Close()
 	}
 	// Non-blocking so that the runtime poller owns it and closing it wakes
 	// a blocked read. This changes the open file description, which the
@@ -179,7 +198,7 @@ func (s *Server) handle(msg []byte, flags int, fds []int, perr error) Reply {
 	f := os.NewFile(uintptr(fd), "terminal:"+h.SessionID)
 	err = s.target.HandoffTerminal(h.SessionID, rtc.Handoff{
 		File: f, Preread: h.Preread, Record: h.Record, RecordInput: h.RecordInput, ViewOnly: h.ViewOnly,
-		RingSize: h.RingBytes,
+		RingSize: h.RingBytes, RingFile: ringFile,
 	})
 	if err != nil {
 		f.Close()
@@ -191,8 +210,11 @@ func (s *Server) handle(msg []byte, flags int, fds []int, perr error) Reply {
 	return Reply{OK: true}
 }
 
+// kindRingFile is the ring's memfd (a regular file), never a header's kind.
+const kindRingFile = "ring memfd"
+
 // checkKind makes sure the descriptor is what the header says: a socket
-// or a character device (a PTY master). Anything else (a regular file, a
+// or a character device (a PTY master), or a ring's memfd a regular file. Anything else (a regular file, a
 // directory) cannot be pumped.
 func checkKind(fd int, kind string) error {
 	var st unix.Stat_t
@@ -200,8 +222,11 @@ func checkKind(fd int, kind string) error {
 		return refuse(CodeBadFD, "fstat: %v", err)
 	}
 	want := uint32(unix.S_IFSOCK)
-	if kind == KindPTY {
+	switch kind {
+	case KindPTY:
 		want = unix.S_IFCHR
+	case kindRingFile:
+		want = unix.S_IFREG
 	}
 	if st.Mode&unix.S_IFMT != want {
 		return refuse(CodeBadFD, "the descriptor is not a %s (mode %#o)", kind, st.Mode&unix.S_IFMT)

@@ -163,6 +163,7 @@ func TestRefusedMessagesCloseTheirDescriptorsAndTheConnectionGoesOn(t *testing.T
 	baseline, before := openFDs(t), listFDs()
 
 	good := Header{Version: 1, SessionID: "nope", Kind: KindSocket}
+	ring := Header{Version: 1, SessionID: "nope", Kind: KindSocket, RingBytes: 64, RingMemfd: true}
 	cases := []struct {
 		name string
 		msg  []byte
@@ -184,6 +185,11 @@ func TestRefusedMessagesCloseTheirDescriptorsAndTheConnectionGoesOn(t *testing.T
 		{"a file is no socket", header(t, good), []int{int(regular.Fd())}, CodeBadFD},
 		{"a socket is no pty", header(t, Header{Version: 1, SessionID: "a", Kind: KindPTY}), []int{theirs}, CodeBadFD},
 		{"unknown session", header(t, good), []int{theirs}, CodeUnknownSession},
+		{"ring memfd without ring", header(t, Header{Version: 1, SessionID: "a", Kind: KindSocket, RingMemfd: true}), []int{theirs, int(regular.Fd())}, CodeBadHeader},
+		{"ring memfd missing", header(t, ring), []int{theirs}, CodeMissingFD},
+		{"ring memfd not a file", header(t, ring), []int{theirs, ours}, CodeBadFD},
+		{"three fds with a ring", header(t, ring), []int{theirs, int(regular.Fd()), ours}, CodeTooManyFDs},
+		{"ring memfd, unknown session", header(t, ring), []int{theirs, int(regular.Fd())}, CodeUnknownSession},
 	}
 	for _, tc := range cases {
 		r := send(t, c, tc.msg, tc.fds...)

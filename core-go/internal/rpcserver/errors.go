@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"porthole/core-go/internal/files"
 	"porthole/core-go/internal/rtc"
 	"porthole/core-go/internal/screen"
 	"porthole/core-go/internal/terminal"
@@ -33,11 +34,11 @@ func toStatus(err error) error {
 		errors.Is(err, terminal.ErrOutputTooLarge), errors.Is(err, screen.ErrBadOptions):
 		code = codes.InvalidArgument
 	case errors.Is(err, rtc.ErrSessionNotFound), errors.Is(err, terminal.ErrClosed),
-		errors.Is(err, rtc.ErrNotDetached), errors.Is(err, rtc.ErrNotShareable),
-		errors.Is(err, terminal.ErrNotViewer):
+		errors.Is(err, rtc.ErrNotDetached), errors.Is(err, files.ErrClosed),
+		errors.Is(err, rtc.ErrNotShareable), errors.Is(err, terminal.ErrNotViewer):
 		code = codes.NotFound
 	case errors.Is(err, rtc.ErrSessionExists), errors.Is(err, terminal.ErrAlreadyAttached),
-		errors.Is(err, terminal.ErrRecordingClaimed):
+		errors.Is(err, terminal.ErrRecordingClaimed), errors.Is(err, files.ErrAttached):
 		code = codes.AlreadyExists
 	case errors.Is(err, rtc.ErrTooManySessions), errors.Is(err, rtc.ErrCandidateQueueFull),
 		errors.Is(err, rtc.ErrWatcherTooSlow):
@@ -45,7 +46,7 @@ func toStatus(err error) error {
 	case errors.Is(err, rtc.ErrNotTerminal), errors.Is(err, terminal.ErrDetached),
 		errors.Is(err, screen.ErrUnavailable), errors.Is(err, rtc.ErrNoHandoff),
 		errors.Is(err, rtc.ErrNoRecording), errors.Is(err, terminal.ErrPumpEnded),
-		errors.Is(err, rtc.ErrHasTerminal):
+		errors.Is(err, rtc.ErrHasTerminal), errors.Is(err, rtc.ErrNoFilesChannel):
 		code = codes.FailedPrecondition
 	case errors.Is(err, rtc.ErrShutdown):
 		code = codes.Unavailable

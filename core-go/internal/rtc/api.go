@@ -68,6 +68,7 @@ func newAPI(cfg config.RTC, log *slog.Logger, turn *turnErrors, tune func(*webrt
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	}
 	se.SetSCTPMaxMessageSize(SCTPMaxMessageSize)
+	se.SetSCTPRTOMax(SCTPRTOMax) // sctp_rto.go
 	if tune != nil {
 		tune(&se)
 	}

@@ -41,6 +41,9 @@ var (
 	// ErrNotTerminal is returned when a terminal stream attaches to a
 	// session of another kind.
 	ErrNotTerminal = errors.New("rtc: session has no terminal channel")
+	// ErrNoFilesChannel: a Files stream for a session without a `files`
+	// channel.
+	ErrNoFilesChannel = errors.New("rtc: session has no files channel")
 
 	// ErrNoHandoff is returned by EndTerminal for a session whose terminal
 	// descriptor was not handed over.

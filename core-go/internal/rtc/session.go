@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"porthole/core-go/internal/files"
 	"porthole/core-go/internal/screen"
 	"porthole/core-go/internal/terminal"
 )
@@ -46,6 +47,7 @@ type Session struct {
 	closing   bool
 	inputDC   *webrtc.DataChannel     // a screen session's `input` channel
 	clipDC    *webrtc.DataChannel     // a screen session's `clipboard` channel
+	files     *files.Relay            // a terminal session's `files` channel (session_files.go)
 	pump      *terminal.Pump          // set once by a descriptor handoff
 	recorder  *terminal.Recorder      // the pump's recording, nil when not asked
 	rpump     *terminal.ResumablePump // a resumable handoff's pump (session_detach.go)

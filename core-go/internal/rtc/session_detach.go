@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"errors"
+	"os"
 
 	"porthole/core-go/internal/terminal"
 )
@@ -23,10 +24,21 @@ var (
 // releases it. A close asked by the agent (CloseSession) or a shutdown
 // releases it as before.
 
-// newResumable builds the resumable pump of a handoff.
-func (s *Session) newResumable(cfg terminal.PumpConfig, ringSize int) *terminal.ResumablePump {
+// newResumable builds the resumable pump of a handoff: on the agent's
+// memfd when it gave one (the ring survives porthole-core), else in memory
+// (also when the memfd is not a ring of that size: the terminal still works,
+// its earlier scrollback is not replayed).
+func (s *Session) newResumable(cfg terminal.PumpConfig, ringSize int, ringFile *os.File) *terminal.ResumablePump {
 	if ringSize > terminal.MaxRingSize {
 		ringSize = terminal.MaxRingSize
+	}
+	if ringFile != nil {
+		ring, err := terminal.OpenSharedRing(ringFile, ringSize)
+		if err == nil {
+			s.log.Info("scrollback ring in the agent's memfd", "generation", ring.Generation(), "kept", ring.Len())
+			return terminal.NewResumablePumpRing(cfg, ring)
+		}
+		s.log.Warn("the agent's ring memfd is not usable; scrollback kept in memory", "err", err)
 	}
 	return terminal.NewResumablePump(cfg, ringSize)
 }

@@ -23,6 +23,10 @@ type Handoff struct {
 	// RingSize > 0 makes the terminal resumable (session_detach.go): it
 	// keeps this many bytes of scrollback and outlives its peer connection.
 	RingSize int
+	// RingFile, when set with RingSize, is the agent's memfd that keeps the
+	// ring (terminal.SharedRing): mapped during HandoffTerminal, so the
+	// caller closes it afterwards.
+	RingFile *os.File
 }
 
 // HandoffTerminal makes the session pump its terminal from h.File instead
@@ -139,7 +143,7 @@ func (s *Session) handoffTerminal(h Handoff) error {
 		Hooks:       s.sessionHooks(),
 	}
 	if h.RingSize > 0 {
-		rp := s.newResumable(cfg, h.RingSize)
+		rp := s.newResumable(cfg, h.RingSize, h.RingFile)
 		s.rpump, s.served, s.recorder = rp, make(chan struct{}), rec
 		go s.runResumable(rp, s.served)
 		s.log.Info("resumable terminal descriptor handed over", "ring", h.RingSize, "record", h.Record)

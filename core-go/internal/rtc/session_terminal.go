@@ -14,6 +14,9 @@ func (s *Session) onDataChannel(dc *webrtc.DataChannel) {
 	if s.kind == KindScreen && s.onScreenChannel(dc) {
 		return
 	}
+	if s.onFilesChannel(dc) {
+		return
+	}
 	s.mu.Lock()
 	if s.kind != KindTerminal || dc.Label() != terminal.Label || s.term != nil || s.closing {
 		s.mu.Unlock()

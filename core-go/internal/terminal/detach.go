@@ -22,9 +22,9 @@ import (
 // it switches bridges between two reads, so no byte is lost or doubled
 // between the replay and the live stream.
 type ResumablePump struct {
-	inner *Pump // its config and input loop; its Run/End are not used
-	ring  *Ring
-	fan   *fanout // viewers of a shared terminal (fanout.go); every ring write goes through it
+	inner *Pump      // its config and input loop; its Run/End are not used
+	ring  Scrollback // a Ring, or a SharedRing that outlives porthole-core
+	fan   *fanout    // viewers of a shared terminal (fanout.go); every ring write goes through it
 
 	hooksMu sync.Mutex
 	hooks   PumpHooks // swapped when the pump moves to another session
@@ -47,8 +47,15 @@ type ResumablePump struct {
 // NewResumablePump starts reading cfg.File at once (into a ring of ringSize
 // bytes) and owns it until Close.
 func NewResumablePump(cfg PumpConfig, ringSize int) *ResumablePump {
+	return NewResumablePumpRing(cfg, NewRing(ringSize))
+}
+
+// NewResumablePumpRing is NewResumablePump with the ring given (a
+// SharedRing continued from an earlier porthole-core); Close closes it when
+// it is an io.Closer.
+func NewResumablePumpRing(cfg PumpConfig, ring Scrollback) *ResumablePump {
 	r := &ResumablePump{
-		ring:     NewRing(ringSize),
+		ring:     ring,
 		hooks:    cfg.Hooks,
 		attached: make(chan struct{}),
 		stopOut:  make(chan struct{}),
@@ -243,6 +250,9 @@ func (r *ResumablePump) Close() {
 		r.stopOnce.Do(func() { close(r.stopOut) })
 		r.inner.close()
 		<-r.outDone
+		if c, ok := r.ring.(io.Closer); ok {
+			_ = c.Close() // the output loop, its only user, has returned
+		}
 		close(r.done)
 	})
 }

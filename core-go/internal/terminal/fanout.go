@@ -36,7 +36,7 @@ var ErrNotViewer = errors.New("terminal: not a viewer of this terminal")
 // a viewer's snapshot of the ring: every ring write happens under it (write).
 type fanout struct {
 	mu       sync.Mutex
-	ring     *Ring
+	ring     Scrollback
 	viewers  map[*Bridge]*viewer
 	queueMax int
 	// controller is the viewer that has control; nil: the owner.
@@ -51,7 +51,7 @@ type viewer struct {
 	resyncs atomic.Int64
 }
 
-func newFanout(ring *Ring) *fanout {
+func newFanout(ring Scrollback) *fanout {
 	return &fanout{ring: ring, viewers: map[*Bridge]*viewer{}, queueMax: ViewerQueueBytes}
 }
 

@@ -93,9 +93,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// serve runs fn (Serve or Watch) on b in the background; the returned stop
+// serveBridge runs fn (Serve or Watch) on b in the background; the returned stop
 // shuts b down and waits for fn to return.
-func serve(fn func(*Bridge), b *Bridge) (stop func()) {
+func serveBridge(fn func(*Bridge), b *Bridge) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -140,10 +140,10 @@ func TestSharedTerminalControl(t *testing.T) {
 	ownerCh, viewerCh := &peerChannel{}, &peerChannel{}
 	owner := NewBridge(ownerCh, true, discard, nil)
 	viewer := NewBridge(viewerCh, true, discard, nil)
-	stopOwner := serve(rp.Serve, owner)
+	stopOwner := serveBridge(rp.Serve, owner)
 	defer stopOwner()
 	waitFor(t, "owner's replay", func() bool { return bytes.Equal(ownerCh.bytesSent(), []byte("before-")) })
-	stopViewer := serve(rp.Watch, viewer)
+	stopViewer := serveBridge(rp.Watch, viewer)
 	defer stopViewer()
 	waitFor(t, "viewer's replay", func() bool { return bytes.Equal(viewerCh.bytesSent(), []byte("before-")) })
 	if !strings.Contains(strings.Join(viewerCh.texts(), ""), CodeViewOnly) {
@@ -199,9 +199,9 @@ func TestSlowViewerResyncs(t *testing.T) {
 	ownerCh, slowCh := &peerChannel{}, &peerChannel{}
 	owner := NewBridge(ownerCh, true, discard, nil)
 	slow := NewBridge(slowCh, true, discard, nil)
-	stopOwner := serve(rp.Serve, owner)
+	stopOwner := serveBridge(rp.Serve, owner)
 	defer stopOwner()
-	stopSlow := serve(rp.Watch, slow)
+	stopSlow := serveBridge(rp.Watch, slow)
 	defer stopSlow()
 	waitFor(t, "viewer attached", func() bool { n, _ := rp.Viewers(); return n == 1 })
 	slowCh.setBuffered(HighWaterMark * 4) // the viewer stopped reading

@@ -52,6 +52,7 @@ EVENT_CODES = {
     "session.left": "PA1010",  # agent: a viewer left a shared terminal (reason)
     "session.control": "PA1011",  # agent: control of a shared terminal handed to a viewer or taken back
     "session.join_denied": "PA1012",  # agent: a join or a handoff refused (code)
+    "session.file": "PA1020",  # agent: a file uploaded or downloaded on the `files` channel, or refused
     "session.opened": "PA2000",  # server: session:open granted (grant signed)
     "session.open_denied": "PA2001",  # server: session:open refused
     "session.closed": "PA2002",  # server: the session left the server's registry

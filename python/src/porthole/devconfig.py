@@ -127,6 +127,7 @@ devices = [{_q(device_id)}]
 targets = ["*"]
 kinds = ["terminal", "screen"]
 mode = "interactive"
+files = "both"  # upload and download on terminals (docs/protocol.md §5d)
 
 [[devices]]
 id = {_q(device_id)}

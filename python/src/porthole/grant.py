@@ -28,6 +28,9 @@ KINDS = ("terminal", "screen")
 MODES = ("interactive", "view")
 # A grant is a few hundred bytes; anything far larger is not one.
 MAX_GRANT_LEN = 4096
+# File transfer on the `files` channel (docs/protocol.md §5d): which directions the grant
+# allows (claim `files`, absent = "neither") and the largest file (claim `fmax`, bytes).
+FILE_DIRECTIONS = ("neither", "upload", "download", "both")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class Grant:
     expires_at: int
     # The signed token itself: a device re-announces its live sessions with it (agent:sessions).
     token: str = field(default="", repr=False, compare=False)
+    files: str = "neither"  # FILE_DIRECTIONS
+    files_max_bytes: int = 0
 
 
 def generate_keypair() -> tuple[bytes, bytes]:
@@ -81,9 +86,13 @@ def sign(
     mode: str = "interactive",
     ttl_s: int = DEFAULT_TTL_S,
     now: float | None = None,
+    files: str = "neither",
+    files_max_bytes: int = 0,
 ) -> str:
     if kind not in KINDS or mode not in MODES:
         raise ValueError(f"bad kind/mode {kind!r}/{mode!r}")
+    if files not in FILE_DIRECTIONS or files_max_bytes < 0:
+        raise ValueError(f"bad files policy {files!r}/{files_max_bytes!r}")
     iat = int(now if now is not None else time.time())
     claims = {
         "iss": ISSUER,
@@ -100,6 +109,8 @@ def sign(
         "nbf": iat,
         "exp": iat + ttl_s,
     }
+    if files != "neither":
+        claims.update(files=files, fmax=files_max_bytes)
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
@@ -149,6 +160,10 @@ def verify(
             raise PortholeError(errors.GRANT_INVALID, f"grant claim {name!r} missing")
     if claims["kind"] not in KINDS or claims["mode"] not in MODES:
         raise PortholeError(errors.GRANT_INVALID, "grant kind or mode unknown")
+    files = claims.get("files", "neither")
+    fmax = claims.get("fmax", 0)
+    if files not in FILE_DIRECTIONS or not isinstance(fmax, int) or isinstance(fmax, bool) or fmax < 0:
+        raise PortholeError(errors.GRANT_INVALID, "grant files policy malformed")
     return Grant(
         session_id=claims["sid"],
         user=claims["sub"],
@@ -160,4 +175,6 @@ def verify(
         issued_at=int(claims["iat"]),
         expires_at=int(exp),
         token=token,
+        files=files,
+        files_max_bytes=fmax,
     )

@@ -142,6 +142,31 @@ MAX_VIEWERS = 16
 # Who holds a shared terminal's control; roles of its participants (`share:state`).
 ROLE_OWNER = "owner"
 ROLE_VIEWER = "viewer"
+# File transfer on a terminal's `files` channel (docs/protocol.md §5d), sent as
+# {"type":"error","id":...,"code":...} on the channel.
+FILES_NOT_ALLOWED = "files_not_allowed"  # the grant does not allow this direction (or any)
+FILE_TOO_LARGE = "file_too_large"  # over the grant's size cap
+PATH_NOT_ALLOWED = "path_not_allowed"  # a bad name, or a path outside the allowed folders (after symlinks)
+FILE_NOT_FOUND = "file_not_found"  # no readable regular file there (download), no writable folder (upload)
+CHECKSUM_MISMATCH = "checksum_mismatch"  # the bytes received do not hash to the announced sha256
+TRANSFER_BUSY = "transfer_busy"  # one transfer at a time per channel
+FILE_FAILED = "file_failed"  # the container or the file system failed (Docker's message says which)
+FILES_OVERFLOW = "files_overflow"  # porthole-core: the peer sent more than its window; channel closed
+# The largest chunk on the `files` channel, the page's window of unacknowledged upload bytes.
+FILE_CHUNK = 64 * 1024
+FILE_WINDOW = 1024 * 1024
+FILE_CODES = frozenset(
+    {
+        FILES_NOT_ALLOWED,
+        FILE_TOO_LARGE,
+        PATH_NOT_ALLOWED,
+        FILE_NOT_FOUND,
+        CHECKSUM_MISMATCH,
+        TRANSFER_BUSY,
+        FILE_FAILED,
+        FILES_OVERFLOW,
+    }
+)
 
 # Every `code` that can reach a client or a device: an `error` ack, a
 # `webrtc:error`, an HTTP error body, or an `error` message on the `terminal`,
@@ -191,6 +216,7 @@ ERROR_CODES = frozenset(
         HOST_NOT_ALLOWED,
         *RESUME_CODES,
         *SHARE_CODES,
+        *FILE_CODES,
     }
 )
 

@@ -37,6 +37,7 @@ AUDITED = frozenset(
         "session.control",  # control handed to a viewer, taken back, invitations revoked
         "session.join_denied",
         "session.clipboard",  # screen clipboard text moved or refused: direction and bytes, never content
+        "session.file",  # a file moved on the `files` channel (or refused): name, path, size, sha256
         "recording.capped",  # the recording stopped at [recording] max_bytes; the session went on
     }
 )

@@ -13,7 +13,7 @@ import logging
 import grpc
 
 from porthole import wire
-from porthole.agent import recording_feed
+from porthole.agent import recording_feed, ringmem
 from porthole.agent.handoff import HandoffClient
 from porthole.agent.session import Session
 from porthole.agent.shell import Pty
@@ -54,6 +54,9 @@ async def run_terminal(
         binary=binary,
     )
     recorder = shell.start_recording()
+    if ring_bytes and recorder is None:
+        # The ring lives in our memfd, so that it outlives porthole-core (ringmem.py).
+        shell.ring_fd = ringmem.create(ring_bytes)
     await handoff.hand_over(
         session.id,
         pty.descriptor(),
@@ -62,9 +65,10 @@ async def run_terminal(
         record=recorder is not None,
         record_input=recorder is not None and recorder.record_input,
         view_only=not shell.interactive,
-        # A recorded terminal gets its ring too (viewers join from it, share.py); it is never
-        # detached (detached.can_detach): its recording would not follow the shell.
+        # A recorded terminal gets its ring too (viewers join from it, share.py), in porthole-core's
+        # memory; it is never detached (detached.can_detach): its recording would not follow the shell.
         ring_bytes=ring_bytes,
+        ring_fd=shell.ring_fd,
     )
     shell.handed_over.set()
     if recorder is not None:

@@ -91,6 +91,7 @@ async def take_back(mgr: SessionManager, new: Session, old_id: str) -> None:
             pty.kind,
             view_only=not shell.interactive,
             ring_bytes=mgr.scrollback_bytes,
+            ring_fd=shell.ring_fd,  # the ring from before the restart goes on (ringmem.py)
         )
         how = "descriptor"
     # From here the shell is the new session's: the old one lets go of it without killing it.

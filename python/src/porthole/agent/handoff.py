@@ -64,11 +64,11 @@ class HandoffClient:
             raise
         return s
 
-    def _send(self, header: bytes, fd: int) -> dict:
+    def _send(self, header: bytes, fds: list[int]) -> dict:
         if self._sock is None:
             self._sock = self._connect()
         try:
-            socket.send_fds(self._sock, [header], [fd])
+            socket.send_fds(self._sock, [header], fds)
             reply = self._sock.recv(MAX_REPLY)
         except OSError:
             self.close()  # the next hand_over reconnects (porthole-core may have restarted)
@@ -89,8 +89,10 @@ class HandoffClient:
         record_input: bool = False,
         view_only: bool = False,
         ring_bytes: int = 0,
+        ring_fd: int | None = None,
     ) -> None:
-        """Gives porthole-core a duplicate of fd for this session; raises PortholeError when refused."""
+        """Gives porthole-core a duplicate of fd for this session; raises PortholeError when refused.
+        ring_fd (with ring_bytes): the memfd that keeps the scrollback ring (ringmem.py), sent after fd."""
         if len(preread) > MAX_PREREAD:
             raise PortholeError(errors.INTERNAL, f"{len(preread)} bytes read past the upgrade (limit {MAX_PREREAD})")
         header: dict[str, object] = {"version": VERSION, "session_id": session_id, "kind": kind}
@@ -104,10 +106,14 @@ class HandoffClient:
         if ring_bytes:
             # Resumable: porthole-core keeps the terminal detached when its peer goes away.
             header["ring_bytes"] = ring_bytes
+        fds = [fd]
+        if ring_bytes and ring_fd is not None:
+            header["ring_memfd"] = True
+            fds.append(ring_fd)
         data = json.dumps(header).encode()
         async with self._lock:
             try:
-                reply = await asyncio.to_thread(self._send, data, fd)
+                reply = await asyncio.to_thread(self._send, data, fds)
             except (OSError, ValueError) as e:
                 raise PortholeError(errors.SIDECAR_UNAVAILABLE, f"descriptor handoff failed: {e}") from e
         if not reply.get("ok"):

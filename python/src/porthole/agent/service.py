@@ -21,6 +21,7 @@ from porthole.agent.config import AgentConfig
 from porthole.agent.diagnosis import DiagnosisBook
 from porthole.agent.doctor import Doctor
 from porthole.agent.events import EventBus
+from porthole.agent.filechan import FileChannels
 from porthole.agent.icerestart import IceRestarts
 from porthole.agent.ptys import PtyFactory
 from porthole.agent.reannounce import reannounce
@@ -71,6 +72,8 @@ class Agent:
         self.sidecar_events = SidecarEvents(
             self.sidecar, self.sessions, self.outbox, self.events, on_closed=self.diagnoses.sidecar_closed
         )
+        # File transfer on a terminal's `files` channel (filechan.py).
+        self.sidecar_events.on_files = FileChannels(self.sidecar, lambda: self.inventory.api, self.events).open
         # Ends sessions by policy and warns their clients first; `session:extend` puts off an idle end.
         self.watchdog = watchdog.Watchdog(self.sessions, cfg.policy, send=self.outbox.emit)
         self.sio.on("session:extend", self.watchdog.on_extend, namespace=NAMESPACE)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +61,7 @@ class Shell:
         self.ended = asyncio.Event()  # porthole-core saw the descriptor end (the process exited)
         self.handed_over = asyncio.Event()  # porthole-core pumps it (a viewer may join: share.py)
         self.ended_detail = ""
+        self.ring_fd: int | None = None  # the memfd of its scrollback ring, when resumable (ringmem.py)
 
     async def start(self, pty: Pty) -> None:
         """Starts the process; raises PortholeError (exec_failed, root_denied, ...) when it cannot run."""
@@ -103,8 +105,13 @@ class Shell:
             self.recorder.resize(cols, rows, at)
 
     async def kill(self) -> int:
-        """Kills every process of the shell and closes our descriptor; how many processes there were."""
-        return await self.pty.kill() if self.pty is not None else 0
+        """Kills every process of the shell and closes our descriptors; how many processes there were."""
+        try:
+            return await self.pty.kill() if self.pty is not None else 0
+        finally:
+            if self.ring_fd is not None:
+                os.close(self.ring_fd)
+                self.ring_fd = None
 
     async def close_recording(self, timeout: float) -> Path | None:
         """Waits (bounded) for the last recorded bytes, then closes the recording; the finished file, if any."""

@@ -16,6 +16,7 @@ import grpc
 from porthole import errors, wire
 from porthole.agent.events import EventBus
 from porthole.agent.screen import ScreenSession
+from porthole.agent.session import Session
 from porthole.agent.sessions import Outbox, SessionManager
 from porthole.agent.sidecar import Sidecar
 from porthole.errors import PortholeError
@@ -43,6 +44,7 @@ class SidecarEvents:
         on_closed: Callable[[str, pb.SessionClosed], None] | None = None,
     ) -> None:
         self.on_closed = on_closed  # every SessionClosed, for the diagnosis book (diagnosis.py)
+        self.on_files: Callable[[Session], None] | None = None  # a `files` channel opened (filechan.py)
         self.sidecar = sidecar
         self.sessions = sessions
         self.outbox = outbox
@@ -90,6 +92,8 @@ class SidecarEvents:
         elif kind == "channel_opened" and session:
             if ev.channel_opened.label == "terminal":
                 self.sessions.start_terminal(session, binary=ev.channel_opened.protocol == BINARY_PROTOCOL)
+            elif ev.channel_opened.label == "files" and self.on_files is not None:
+                self.on_files(session)
         elif kind == "clipboard" and isinstance(session, ScreenSession):
             session.on_clipboard(ev.clipboard)
         elif kind == "terminal_resize":

@@ -56,6 +56,8 @@ class Params:
     screen_seconds: float = 10.0  # each window of the screen section (static, busy, reference)
     screen_latency_samples: int = 40  # glass-to-glass changes drawn and timed
     screen_soak_seconds: float = 0.0  # one Chromium session kept up this long (seed 000: > 5 min); 0 = skip
+    files_bytes: int = 16 << 20  # the file uploaded and downloaded in the files section
+    files_reps: int = 3
 
 
 FULL = Params(
@@ -90,6 +92,8 @@ QUICK = Params(
     rss_after_s=10.0,
     screen_seconds=4.0,
     screen_latency_samples=10,
+    files_bytes=4 << 20,
+    files_reps=2,
 )
 
 # The smallest configuration: one pass over every section to prove the tool
@@ -109,6 +113,8 @@ SMOKE = Params(
     rss_after_s=1.0,
     screen_seconds=1.0,
     screen_latency_samples=2,
+    files_bytes=256 << 10,
+    files_reps=1,
 )
 
 

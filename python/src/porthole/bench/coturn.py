@@ -11,6 +11,9 @@ in ``dir``, where the tests' secrets scan finds them.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+import re
 import secrets
 import shutil
 import signal
@@ -25,6 +28,8 @@ from porthole import turn
 REPO = Path(__file__).resolve().parents[4]
 SHIPPED_CONF = REPO / "deploy" / "coturn" / "turnserver.conf"
 START_TIMEOUT_S = 15.0
+# A user name in coturn's log: "user <1733160000:s_abc.device>" (TURN REST API: expiry:principal).
+USER_RE = re.compile(r"user <(\d+):([^<>\s]+)>")
 
 
 @dataclass
@@ -55,7 +60,20 @@ class Coturn:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def used_credentials(self) -> set[str]:
+        """The credentials of every user name coturn saw (its log names users, never passwords):
+        recomputed from the secret, so that those minted elsewhere (the Porthole server's, for a
+        browser and a device) are known to the secrets scan as well."""
+        out = set()
+        for expiry, principal in set(USER_RE.findall(self.log())):
+            with contextlib.suppress(ValueError):  # a name no Porthole server mints
+                out.add(turn.mint(self.secret, principal, (), expires_at=int(expiry)).credential)
+        return out
+
     def stop(self) -> None:
+        # Before the log can go: every credential that reached this coturn is a secret of the run.
+        for i, cred in enumerate(sorted(self.used_credentials())):
+            self.secrets_dir.joinpath(f"turn-used-{i}.secret").write_text(cred)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -71,6 +89,23 @@ def _free_port(ip: str) -> int:
         return s.getsockname()[1]
 
 
+def ranges_without(ranges: tuple[str, ...], host: str) -> list[str]:
+    """coturn ``first-last`` ranges with ``host`` cut out (a range holding it becomes two)."""
+    h = ipaddress.ip_address(host)
+    out: list[str] = []
+    for r in ranges:
+        first, _, last = r.partition("-")
+        lo, hi = ipaddress.ip_address(first), ipaddress.ip_address(last or first)
+        if lo.version != h.version or not int(lo) <= int(h) <= int(hi):
+            out.append(r)
+            continue
+        if int(lo) < int(h):
+            out.append(f"{lo}-{h - 1}")
+        if int(h) < int(hi):
+            out.append(f"{h + 1}-{hi}")
+    return out
+
+
 def available() -> bool:
     return shutil.which("turnserver") is not None and SHIPPED_CONF.is_file()
 
@@ -82,8 +117,12 @@ def start_coturn(
     allowed_peers: tuple[str, ...] = (),
     prefix: tuple[str, ...] = (),
     port: int | None = None,
+    relay_to_self: bool = False,
 ) -> Coturn:
-    """coturn listening on ``listen_ip`` (UDP and TCP), relaying from the same address."""
+    """coturn listening on ``listen_ip`` (UDP and TCP), relaying from the same address.
+
+    ``relay_to_self`` keeps ``listen_ip`` in the allowed ranges: only for a test bed where
+    every peer shares the TURN host's one address (a deployment never does that)."""
     secret = secrets.token_bytes(32)
     # A namespace of the test's own is empty: the standard port is free there.
     port = port or (3478 if prefix else _free_port(listen_ip))
@@ -100,7 +139,12 @@ def start_coturn(
         f"log-file={log_path}",
         "verbose",  # one line per request: the tests read which user allocated
         f"pidfile={tmp / 'turnserver.pid'}",
-        *(f"allowed-peer-ip={r}" for r in allowed_peers),
+        # coturn lets allowed-peer-ip override every denied-peer-ip: an allowed range must
+        # not hold the TURN host's own address, or the relay would relay to itself.
+        *(
+            f"allowed-peer-ip={r}"
+            for r in (allowed_peers if relay_to_self else ranges_without(allowed_peers, listen_ip))
+        ),
     ]
     conf.write_text("\n".join(lines) + "\n")
     conf.chmod(0o600)  # it holds the secret

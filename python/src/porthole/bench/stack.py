@@ -90,7 +90,7 @@ class Stack:
             # A relay next to the direct path (the relay section): coturn on the bench's own address.
             turn_dir = self.workdir / "turn"
             turn_dir.mkdir(exist_ok=True)
-            self.turn = coturn.start_coturn(turn_dir, ip, allowed_peers=(ip,))
+            self.turn = coturn.start_coturn(turn_dir, ip, allowed_peers=(ip,), relay_to_self=True)
             server_toml += (
                 f'\n[server.turn]\nurls = ["{self.turn.urls[0]}"]\nsecret_file = "{turn_dir / "turn.secret"}"\n'
             )
@@ -235,12 +235,15 @@ socket = "admin.sock"
                 raise PortholeError("internal", f"the agent never reported target {target_id}")
             await asyncio.sleep(0.2)
 
-    async def open_terminal(self, container: str, *, binary: bool = False, relay: bool = False) -> Session:
+    async def open_terminal(
+        self, container: str, *, binary: bool = False, relay: bool = False, files: bool = False
+    ) -> Session:
         """Opens a terminal the way the page does and returns it once the prompt arrived,
         with the setup split measured. relay: the client uses the TURN relay only (its
-        ICE servers come from the session:open ack, so it is created after it)."""
+        ICE servers come from the session:open ack, so it is created after it). files: the
+        client opens a `files` channel too (file transfer, sections/files.py)."""
         protocol = "porthole-binary" if binary else ""
-        offer = None if relay else await self.peer.request("new", protocol=protocol)
+        offer = None if relay else await self.peer.request("new", protocol=protocol, files=files)
         t_open = time.monotonic()
         ack = await self._call(
             "session:open",

@@ -57,3 +57,21 @@ class Policy:
         if _MODE_RANK[want_mode] > _MODE_RANK[best]:
             raise PortholeError(errors.DENIED, f"you may not open that target in {want_mode} mode")
         return want_mode
+
+    def files(self, user: User, device_id: str, target_id: str, kind: str, mode: str) -> tuple[str, int]:
+        """File transfer the session may do (grant.FILE_DIRECTIONS) and its size cap: the union of
+        the directions of every matching grant, the largest cap among them. Terminals only; a
+        view-only session never uploads."""
+        device = self._config.devices.get(device_id)
+        grants = self._device_grants(user, device) if device is not None else []
+        up = down = False
+        cap = 0
+        for g in grants:
+            if kind != "terminal" or kind not in g.kinds or not _any(g.targets, target_id) or g.files == "neither":
+                continue
+            up = up or g.files in ("upload", "both")
+            down = down or g.files in ("download", "both")
+            cap = max(cap, g.file_max_bytes)
+        up = up and mode == "interactive"
+        direction = {(True, True): "both", (True, False): "upload", (False, True): "download"}.get((up, down))
+        return (direction, cap) if direction else ("neither", 0)

@@ -31,6 +31,9 @@ DEFAULT_SIGNALING_GRACE_S = 60
 # Failed logins per (username, remote address) tolerated within the window.
 DEFAULT_LOGIN_MAX_FAILURES = 5
 DEFAULT_LOGIN_WINDOW_S = 60
+# `[[users.grants]] file_max_bytes`: the largest file moved on a terminal's `files` channel.
+DEFAULT_FILE_MAX_BYTES = 100 * 1024 * 1024
+MAX_FILE_MAX_BYTES = 16 * 1024**3
 
 # Ids appear in grants, logs and URLs of the page: keep them plain.
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -99,6 +102,9 @@ class UserGrant:
     targets: tuple[str, ...]
     kinds: tuple[str, ...]
     mode: str
+    # File transfer on a terminal (grant.FILE_DIRECTIONS) and the largest file, bytes.
+    files: str = "neither"
+    file_max_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -329,7 +335,15 @@ def _user_grant(data: object, key: str) -> UserGrant:
     mode = t.get("mode", str, "interactive")
     if mode not in grant.MODES:
         raise ConfigError(f"{t.name('mode')}: {mode!r} is not one of {', '.join(grant.MODES)}")
-    g = UserGrant(t.str_list("devices", nonempty=True), t.str_list("targets", ["*"], nonempty=True), kinds, mode)
+    files = t.get("files", str, "neither")
+    if files not in grant.FILE_DIRECTIONS:
+        raise ConfigError(f"{t.name('files')}: {files!r} is not one of {', '.join(grant.FILE_DIRECTIONS)}")
+    fmax = t.get("file_max_bytes", int, DEFAULT_FILE_MAX_BYTES)
+    if not 0 < fmax <= MAX_FILE_MAX_BYTES:
+        raise ConfigError(f"{t.name('file_max_bytes')}: 1..{MAX_FILE_MAX_BYTES}")
+    g = UserGrant(
+        t.str_list("devices", nonempty=True), t.str_list("targets", ["*"], nonempty=True), kinds, mode, files, fmax
+    )
     t.done()
     return g
 

@@ -53,6 +53,7 @@ const (
 	Sidecar_DropTerminal_FullMethodName       = "/porthole.rpc.v1.Sidecar/DropTerminal"
 	Sidecar_WatchTerminal_FullMethodName      = "/porthole.rpc.v1.Sidecar/WatchTerminal"
 	Sidecar_SetTerminalControl_FullMethodName = "/porthole.rpc.v1.Sidecar/SetTerminalControl"
+	Sidecar_Files_FullMethodName              = "/porthole.rpc.v1.Sidecar/Files"
 )
 
 // SidecarClient is the client API for Sidecar service.
@@ -167,6 +168,21 @@ type SidecarClient interface {
 	// owner when controller_session_id is empty. NOT_FOUND when that session
 	// is not a viewer of it.
 	SetTerminalControl(ctx context.Context, in *SetTerminalControlRequest, opts ...grpc.CallOption) (*SetTerminalControlResponse, error)
+	// The relay of a terminal session's `files` data channel (file transfer,
+	// docs/protocol.md §5d). The sidecar does not read the messages: each one
+	// from the peer becomes a FilesFromPeer.message, each FilesFromAgent.message
+	// is sent on the channel as it is (text or binary). The agent opens the
+	// stream after SessionEvent.channel_opened with label "files"; its first
+	// message must be `attach`, answered with `attached` once the channel is
+	// open. Flow control: the sidecar stops reading the agent's messages while
+	// the channel's buffered amount is above 1 MiB (gRPC flow control then
+	// pushes back on the agent); messages from the peer wait in a queue of 64
+	// (the peer keeps a window: docs/protocol.md), and a peer that overruns it
+	// gets {"type":"error","code":"files_overflow"} and the channel closed. The
+	// stream ends with a `close` when the channel or the session closes.
+	// NOT_FOUND for an unknown session, FAILED_PRECONDITION when the session
+	// has no `files` channel, ALREADY_EXISTS when another stream holds it.
+	Files(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[FilesFromAgent, FilesFromPeer], error)
 }
 
 type sidecarClient struct {
@@ -338,6 +354,19 @@ func (c *sidecarClient) SetTerminalControl(ctx context.Context, in *SetTerminalC
 	return out, nil
 }
 
+func (c *sidecarClient) Files(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[FilesFromAgent, FilesFromPeer], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Sidecar_ServiceDesc.Streams[3], Sidecar_Files_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[FilesFromAgent, FilesFromPeer]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Sidecar_FilesClient = grpc.BidiStreamingClient[FilesFromAgent, FilesFromPeer]
+
 // SidecarServer is the server API for Sidecar service.
 // All implementations must embed UnimplementedSidecarServer
 // for forward compatibility.
@@ -450,6 +479,21 @@ type SidecarServer interface {
 	// owner when controller_session_id is empty. NOT_FOUND when that session
 	// is not a viewer of it.
 	SetTerminalControl(context.Context, *SetTerminalControlRequest) (*SetTerminalControlResponse, error)
+	// The relay of a terminal session's `files` data channel (file transfer,
+	// docs/protocol.md §5d). The sidecar does not read the messages: each one
+	// from the peer becomes a FilesFromPeer.message, each FilesFromAgent.message
+	// is sent on the channel as it is (text or binary). The agent opens the
+	// stream after SessionEvent.channel_opened with label "files"; its first
+	// message must be `attach`, answered with `attached` once the channel is
+	// open. Flow control: the sidecar stops reading the agent's messages while
+	// the channel's buffered amount is above 1 MiB (gRPC flow control then
+	// pushes back on the agent); messages from the peer wait in a queue of 64
+	// (the peer keeps a window: docs/protocol.md), and a peer that overruns it
+	// gets {"type":"error","code":"files_overflow"} and the channel closed. The
+	// stream ends with a `close` when the channel or the session closes.
+	// NOT_FOUND for an unknown session, FAILED_PRECONDITION when the session
+	// has no `files` channel, ALREADY_EXISTS when another stream holds it.
+	Files(grpc.BidiStreamingServer[FilesFromAgent, FilesFromPeer]) error
 	mustEmbedUnimplementedSidecarServer()
 }
 
@@ -501,6 +545,9 @@ func (UnimplementedSidecarServer) WatchTerminal(context.Context, *WatchTerminalR
 }
 func (UnimplementedSidecarServer) SetTerminalControl(context.Context, *SetTerminalControlRequest) (*SetTerminalControlResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetTerminalControl not implemented")
+}
+func (UnimplementedSidecarServer) Files(grpc.BidiStreamingServer[FilesFromAgent, FilesFromPeer]) error {
+	return status.Error(codes.Unimplemented, "method Files not implemented")
 }
 func (UnimplementedSidecarServer) mustEmbedUnimplementedSidecarServer() {}
 func (UnimplementedSidecarServer) testEmbeddedByValue()                 {}
@@ -750,6 +797,13 @@ func _Sidecar_SetTerminalControl_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Sidecar_Files_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(SidecarServer).Files(&grpc.GenericServerStream[FilesFromAgent, FilesFromPeer]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Sidecar_FilesServer = grpc.BidiStreamingServer[FilesFromAgent, FilesFromPeer]
+
 // Sidecar_ServiceDesc is the grpc.ServiceDesc for Sidecar service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -818,6 +872,12 @@ var Sidecar_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "WatchRecording",
 			Handler:       _Sidecar_WatchRecording_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "Files",
+			Handler:       _Sidecar_Files_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "porthole/rpc/v1/sidecar.proto",

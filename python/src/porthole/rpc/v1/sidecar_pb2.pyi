@@ -6,6 +6,32 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class FilesFromAgent(_message.Message):
+    __slots__ = ("attach", "message")
+    ATTACH_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    attach: Attach
+    message: FilesMessage
+    def __init__(self, attach: _Optional[_Union[Attach, _Mapping]] = ..., message: _Optional[_Union[FilesMessage, _Mapping]] = ...) -> None: ...
+
+class FilesFromPeer(_message.Message):
+    __slots__ = ("attached", "message", "close")
+    ATTACHED_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_FIELD_NUMBER: _ClassVar[int]
+    attached: Attached
+    message: FilesMessage
+    close: Close
+    def __init__(self, attached: _Optional[_Union[Attached, _Mapping]] = ..., message: _Optional[_Union[FilesMessage, _Mapping]] = ..., close: _Optional[_Union[Close, _Mapping]] = ...) -> None: ...
+
+class FilesMessage(_message.Message):
+    __slots__ = ("data", "text")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    text: bool
+    def __init__(self, data: _Optional[bytes] = ..., text: _Optional[bool] = ...) -> None: ...
+
 class WatchTerminalRequest(_message.Message):
     __slots__ = ("session_id", "viewer_session_id")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]

@@ -104,6 +104,11 @@ class SidecarStub:
                 request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlRequest.SerializeToString,
                 response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlResponse.FromString,
                 _registered_method=True)
+        self.Files = channel.stream_stream(
+                '/porthole.rpc.v1.Sidecar/Files',
+                request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.FilesFromAgent.SerializeToString,
+                response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.FilesFromPeer.FromString,
+                _registered_method=True)
 
 
 class SidecarServicer:
@@ -287,6 +292,26 @@ class SidecarServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Files(self, request_iterator, context):
+        """The relay of a terminal session's `files` data channel (file transfer,
+        docs/protocol.md §5d). The sidecar does not read the messages: each one
+        from the peer becomes a FilesFromPeer.message, each FilesFromAgent.message
+        is sent on the channel as it is (text or binary). The agent opens the
+        stream after SessionEvent.channel_opened with label "files"; its first
+        message must be `attach`, answered with `attached` once the channel is
+        open. Flow control: the sidecar stops reading the agent's messages while
+        the channel's buffered amount is above 1 MiB (gRPC flow control then
+        pushes back on the agent); messages from the peer wait in a queue of 64
+        (the peer keeps a window: docs/protocol.md), and a peer that overruns it
+        gets {"type":"error","code":"files_overflow"} and the channel closed. The
+        stream ends with a `close` when the channel or the session closes.
+        NOT_FOUND for an unknown session, FAILED_PRECONDITION when the session
+        has no `files` channel, ALREADY_EXISTS when another stream holds it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SidecarServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -359,6 +384,11 @@ def add_SidecarServicer_to_server(servicer, server):
                     servicer.SetTerminalControl,
                     request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlRequest.FromString,
                     response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlResponse.SerializeToString,
+            ),
+            'Files': grpc.stream_stream_rpc_method_handler(
+                    servicer.Files,
+                    request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.FilesFromAgent.FromString,
+                    response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.FilesFromPeer.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -739,6 +769,33 @@ class Sidecar:
             '/porthole.rpc.v1.Sidecar/SetTerminalControl',
             porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlRequest.SerializeToString,
             porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Files(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/porthole.rpc.v1.Sidecar/Files',
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.FilesFromAgent.SerializeToString,
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.FilesFromPeer.FromString,
             options,
             channel_credentials,
             insecure,
