@@ -69,10 +69,13 @@ async def open_terminal(
 
 
 async def open_screen(
-    url: str, token: str, device_id: str, target_id: str, *, timeout: float = 30
+    url: str, token: str, device_id: str, target_id: str, *, timeout: float = 30, extra: dict | None = None
 ) -> ProductSession[ScreenClient]:
-    """A screen session (docs/protocol.md §5b); returns once its `input` channel is open."""
-    return await _open(url, token, device_id, target_id, "screen", lambda ice: ScreenClient(ice_servers=ice), timeout)
+    """A screen session (docs/protocol.md §5b); returns once its `input` channel is open.
+    extra: more fields of session:open (a join: docs/protocol.md §2f)."""
+    return await _open(
+        url, token, device_id, target_id, "screen", lambda ice: ScreenClient(ice_servers=ice), timeout, extra
+    )
 
 
 async def _open(
@@ -91,6 +94,7 @@ async def _open(
     remote: list[dict] = []
     sio.on("webrtc:ice", remote.append, namespace="/client")
     await sio.connect(url, namespaces=["/client"], auth={"token": token}, transports=["websocket"])
+    client: C | None = None
     try:
         async with asyncio.timeout(timeout):
             while True:
@@ -133,6 +137,8 @@ async def _open(
             feeder.cancel()
         return session
     except BaseException:
+        if client is not None:  # a refused session: its peer connection is closed too
+            await client.close()
         await sio.disconnect()
         raise
 

@@ -69,7 +69,9 @@
 //   clip-panel, clip-text, clip-bytes, clip-copy, clip-dismiss (a remote copy
 //   the browser would not take without a click), files (the file transfer bar, shown when
 //   the grant allows a direction), files-upload, files-path, files-download,
-//   files-progress, files-status, files-cancel.
+//   files-progress, files-status, files-cancel; the share panel's (web/src/share.js).
+// porthole.share: invite(user or "") → Promise<token or link>, control(viewerSessionId or null),
+//   askControl(), revoke(), joinInvite({session_id, device_id, target_id, token}); state.share.
 
 import "@xterm/xterm/css/xterm.css";
 import "asciinema-player/dist/bundle/asciinema-player.css";
@@ -82,6 +84,7 @@ import { SessionError, TerminalSession, request } from "./session.js";
 import { ScreenSession } from "./screen.js";
 import { setupRecordings } from "./recordings.js";
 import { setupWarning } from "./warning.js";
+import { setupShare } from "./share.js";
 import { setupFiles } from "./filesui.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
@@ -136,6 +139,14 @@ const hooks = {
   waitText: (text, timeoutMs) => waitUntil(() => terminalText().includes(text), timeoutMs, `terminal text ${text}`),
 };
 window.porthole = hooks;
+// Shared sessions (share.js): invite, who is in, who has control, hand it over, join.
+const share = setupShare({
+  $, state,
+  getSocket: () => socket,
+  getSession: () => (session instanceof TerminalSession ? session : null),
+  join: (deviceId, targetId, join) => openTerminal(deviceId, targetId, { join }),
+});
+hooks.share = share;
 // File transfer on the terminal's `files` channel (filesui.js): the files bar, drop on the terminal.
 const filesUi = setupFiles({ $, state, current: () => session, describe });
 // The coming policy end of the session (warning.js): a bar, a countdown, "Stay connected".
@@ -302,9 +313,11 @@ function connectSocket() {
   // reconnect the callback hands over the newest token.
   everConnected = false;
   socket = io("/client", { auth: (cb) => cb({ token }), transports: ["websocket", "polling"], ...RECONNECT });
+  share.wire(socket);
   socket.on("connect", () => {
     everConnected = true;
     setSocketState("connected");
+    share.onConnected();
     refreshDevices();
     renderResumeOffers();
     if (session && !session.ended && session.state.signaling === "reconnecting") {
@@ -480,6 +493,7 @@ function renderSessionState(s) {
   const busy = ["opening", "connecting", "open", "exited", "resuming"].includes(s.session);
   $("open-terminal").disabled = busy;
   $("close-terminal").disabled = !busy;
+  share.render();
 }
 
 async function openTerminal(deviceId, targetId, opts = {}) {
@@ -500,6 +514,7 @@ async function openTerminal(deviceId, targetId, opts = {}) {
   state.binary = binary;
   const s = new TerminalSession({
     socket, term, deviceId, targetId, binary, cols: term.cols, rows: term.rows, resume: opts.resume || null,
+    join: opts.join || null,
     onChange: (st) => { if (session === s) renderSessionState(st); },
     // Lost without an end: the device keeps the shell detached; take it back (§2e).
     onLost: (lost) => { if (session === lost) resumeSession(lost.id, lost); },
@@ -518,7 +533,8 @@ async function openTerminal(deviceId, targetId, opts = {}) {
   try {
     await s.open();
     state.sessionId = s.id;
-    if (!s.ended) remember(s);
+    if (!s.ended) share.onSessionOpened(s, opts.join || null);
+    if (!s.ended && !opts.join) remember(s);
     renderResumeOffers();
     term.focus();
   } catch (e) {
@@ -689,6 +705,7 @@ function init() {
   $("target-select").addEventListener("change", updateHostWarning);
   $("open-terminal").addEventListener("click", () => openTerminal());
   $("close-terminal").addEventListener("click", closeTerminal);
+  share.init();
   $("login-username").focus();
   // Leaving the page (closing the tab, reloading) does not end its terminal: it tells the
   // device at once that its peer is gone ({"type":"close"} on the channel), and the device

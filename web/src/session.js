@@ -107,6 +107,7 @@ function iceServers(list) {
 export class TerminalSession {
   // opts: {socket, term, deviceId, targetId, binary, cols, rows, onChange(state), onEnd(code, message),
   //   resume: {session_id, token} (take back a detached shell, docs/protocol.md §2e),
+  //   join: {session_id, token} (watch a shared terminal, §2f),
   //   onLost(session): the connection went without an end (the device keeps the shell detached),
   //   makeFiles(dc): wraps the session's `files` channel (files.js), kept as this.files}
   constructor(opts) {
@@ -142,6 +143,7 @@ export class TerminalSession {
       device_id: this.deviceId, target_id: this.targetId, kind: "terminal", cols: this.cols, rows: this.rows,
     };
     if (this.resume) body.resume = this.resume;
+    if (this.join) body.join = this.join;  // a viewer of a shared terminal (§2f)
     const ack = await request(this.socket, "session:open", body);
     if (this.ended) return;
     this.id = ack.session_id;
@@ -153,7 +155,7 @@ export class TerminalSession {
     this.dc = dc;
     dc.onopen = () => {
       // A resume replays the shell's scrollback first: it redraws the screen from a clean one.
-      if (this.resume) this.term.reset();
+      if (this.resume || this.join) this.term.reset();
       this.set({ session: "open", channel: "open" });
       this.resize(this.term.cols, this.term.rows);
     };

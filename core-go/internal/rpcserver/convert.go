@@ -152,6 +152,7 @@ func terminalStatsToProto(t *rtc.TerminalStats) *rpcv1.TerminalActivity {
 		InputBytes:           t.InputBytes,
 		OutputBytes:          t.OutputBytes,
 		HandedOver:           t.HandedOver,
+		InputRefused:         t.InputRefused,
 	}
 }
 

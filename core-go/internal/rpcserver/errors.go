@@ -34,7 +34,8 @@ func toStatus(err error) error {
 		errors.Is(err, terminal.ErrOutputTooLarge), errors.Is(err, screen.ErrBadOptions):
 		code = codes.InvalidArgument
 	case errors.Is(err, rtc.ErrSessionNotFound), errors.Is(err, terminal.ErrClosed),
-		errors.Is(err, rtc.ErrNotDetached), errors.Is(err, files.ErrClosed):
+		errors.Is(err, rtc.ErrNotDetached), errors.Is(err, files.ErrClosed),
+		errors.Is(err, rtc.ErrNotShareable), errors.Is(err, terminal.ErrNotViewer):
 		code = codes.NotFound
 	case errors.Is(err, rtc.ErrSessionExists), errors.Is(err, terminal.ErrAlreadyAttached),
 		errors.Is(err, terminal.ErrRecordingClaimed), errors.Is(err, files.ErrAttached):

@@ -52,6 +52,7 @@ type Session struct {
 	recorder  *terminal.Recorder      // the pump's recording, nil when not asked
 	rpump     *terminal.ResumablePump // a resumable handoff's pump (session_detach.go)
 	served    chan struct{}           // closed when runResumable returned
+	watching  *terminal.ResumablePump // a viewer's shared terminal (session_share.go)
 	lastDiag  *ICEDiagnosis           // keepDiagnosis's last snapshot while not connected
 	// everConnected: ICE was connected once; failTimer: the wait for an ICE
 	// restart after a failure (session_restart.go); restarts: how many.

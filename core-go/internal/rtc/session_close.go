@@ -64,12 +64,12 @@ func (s *Session) finishClose(ctx context.Context, reason, message string, flush
 	defer close(s.closeDone)
 	<-s.started // start is quick; after it, pc is set or nil
 	s.mu.Lock()
-	b, dc, p := s.term, s.termDC, s.pump
+	b, dc, p, w := s.term, s.termDC, s.pump, s.watching
 	s.mu.Unlock()
 	if flush && b != nil {
 		// A pump has no agent writer to wait for: EndTerminal returned
-		// only once the exit was queued.
-		s.flush(ctx, b, dc, reason != ReasonSidecarShutdown && p == nil)
+		// only once the exit was queued. Nor has a viewer (session_share.go).
+		s.flush(ctx, b, dc, reason != ReasonSidecarShutdown && p == nil && w == nil)
 	}
 	if b != nil {
 		b.Shutdown(reason)

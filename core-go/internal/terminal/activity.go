@@ -12,6 +12,9 @@ type Activity struct {
 	LastInput, LastOutput time.Time
 	InputBytes            uint64
 	OutputBytes           uint64
+	// InputRefused counts input messages dropped because their sender
+	// has no control of a shared terminal (fanout.go).
+	InputRefused uint64
 }
 
 // activity counts without locks: the read loop and the output writer
@@ -19,7 +22,10 @@ type Activity struct {
 type activity struct {
 	lastIn, lastOut atomic.Int64 // Unix nanoseconds, 0 = never
 	in, out         atomic.Uint64
+	refused         atomic.Uint64
 }
+
+func (a *activity) refuse() { a.refused.Add(1) }
 
 func (a *activity) input(n int) {
 	a.lastIn.Store(time.Now().UnixNano())
@@ -33,10 +39,11 @@ func (a *activity) output(n int) {
 
 func (a *activity) snapshot() Activity {
 	return Activity{
-		LastInput:   unixNano(a.lastIn.Load()),
-		LastOutput:  unixNano(a.lastOut.Load()),
-		InputBytes:  a.in.Load(),
-		OutputBytes: a.out.Load(),
+		LastInput:    unixNano(a.lastIn.Load()),
+		LastOutput:   unixNano(a.lastOut.Load()),
+		InputBytes:   a.in.Load(),
+		OutputBytes:  a.out.Load(),
+		InputRefused: a.refused.Load(),
 	}
 }
 

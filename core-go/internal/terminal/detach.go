@@ -24,6 +24,7 @@ import (
 type ResumablePump struct {
 	inner *Pump      // its config and input loop; its Run/End are not used
 	ring  Scrollback // a Ring, or a SharedRing that outlives porthole-core
+	fan   *fanout    // viewers of a shared terminal (fanout.go); every ring write goes through it
 
 	hooksMu sync.Mutex
 	hooks   PumpHooks // swapped when the pump moves to another session
@@ -75,6 +76,8 @@ func NewResumablePumpRing(cfg PumpConfig, ring Scrollback) *ResumablePump {
 		},
 	}
 	r.inner = NewPump(cfg)
+	r.fan = newFanout(r.ring)
+	r.inner.gate = r.fan.may
 	go r.outputLoop()
 	return r
 }
@@ -144,7 +147,7 @@ func (r *ResumablePump) send(b *Bridge, p []byte) (ok bool, err error) {
 		n := min(len(p), MaxAgentOutput)
 		ok, flushed, err := r.inner.send(context.Background(), b, p[:n], r.stopOut, func(kept []byte) {
 			r.inner.record(false, kept)
-			r.ring.Write(kept)
+			r.fan.write(kept) // viewers see the marker and the kept tail too
 		})
 		if !ok || flushed {
 			return ok, err
@@ -159,7 +162,7 @@ func (r *ResumablePump) outputLoop() {
 	cfg := &r.inner.cfg
 	if len(cfg.Preread) > 0 {
 		r.inner.record(false, cfg.Preread)
-		r.ring.Write(cfg.Preread)
+		r.fan.write(cfg.Preread)
 	}
 	var cur *Bridge
 	buf := make([]byte, PumpReadSize)
@@ -182,7 +185,7 @@ func (r *ResumablePump) outputLoop() {
 			n, err = cfg.File.Read(buf)
 			if n > 0 {
 				r.inner.record(false, buf[:n])
-				r.ring.Write(buf[:n])
+				r.fan.write(buf[:n])
 				if cur != nil {
 					ok, ferr := r.send(cur, buf[:n])
 					if !ok {

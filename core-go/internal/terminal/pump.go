@@ -76,6 +76,10 @@ type Pump struct {
 
 	endedOnce sync.Once // Hooks.Ended
 	closeOnce sync.Once // File and Recorder
+
+	// gate, when set (a shared terminal, fanout.go), says whose input and
+	// resizes reach the descriptor; the others' are dropped and counted.
+	gate func(b *Bridge) bool
 }
 
 // NewPump returns a pump that owns cfg.File. Call Run or Discard once.
@@ -230,6 +234,9 @@ func (p *Pump) inputLoop(ctx context.Context, b *Bridge) {
 		case m := <-b.Frames():
 			switch m.Kind {
 			case PeerResize:
+				if p.gate != nil && !p.gate(b) {
+					continue
+				}
 				if wait := ResizeEventInterval - time.Since(lastSent); wait > 0 {
 					pending = &m
 					if timerC == nil {
@@ -242,6 +249,10 @@ func (p *Pump) inputLoop(ctx context.Context, b *Bridge) {
 			case PeerInput:
 				if p.cfg.ViewOnly {
 					continue // dropped, not recorded (the activity still counts it)
+				}
+				if p.gate != nil && !p.gate(b) {
+					b.act.refuse()
+					continue // a viewer without control (fanout.go)
 				}
 				p.record(true, m.Data)
 				if writeDead {

@@ -48,6 +48,10 @@ EVENT_CODES = {
     "session.detached": "PA1006",  # agent: a terminal's connection was lost; its shell waits for a resume
     "session.resumed": "PA1007",  # agent: a new session took back a detached shell
     "session.clipboard": "PA1008",  # agent: screen clipboard text moved or refused (direction, bytes)
+    "session.joined": "PA1009",  # agent: a viewer joined a shared terminal (joiner, owner session, via)
+    "session.left": "PA1010",  # agent: a viewer left a shared terminal (reason)
+    "session.control": "PA1011",  # agent: control of a shared terminal handed to a viewer or taken back
+    "session.join_denied": "PA1012",  # agent: a join or a handoff refused (code)
     "session.file": "PA1020",  # agent: a file uploaded or downloaded on the `files` channel, or refused
     "session.opened": "PA2000",  # server: session:open granted (grant signed)
     "session.open_denied": "PA2001",  # server: session:open refused
@@ -56,6 +60,9 @@ EVENT_CODES = {
     "session.ice_restarted": "PA2004",  # server: a client's ICE restart relayed to the device
     "session.resume_token": "PA2005",  # server: a resume token issued
     "session.resume_denied": "PA2006",  # server: a resume token refused (not the user's, access lost)
+    "share.invited": "PA2007",  # server: a share invitation issued (to a user, or a link)
+    "share.denied": "PA2008",  # server: an invitation, a join, a handoff or a revoke refused (code)
+    "share.control": "PA2009",  # server: the owner asked to hand control over, take it back, or revoke invitations
     "login.succeeded": "PA3000",
     "login.failed": "PA3001",
     "login.rate_limited": "PA3002",

@@ -126,6 +126,22 @@ RESUME_CODES = frozenset(
     {RESUME_INVALID, RESUME_EXPIRED, RESUME_REPLAYED, RESUME_WRONG_USER, RESUME_DENIED, RESUME_NOT_FOUND}
 )
 
+# Shared sessions (docs/protocol.md §2f): an invitation or a join refused, each case with its own code.
+SHARE_INVALID = "share_invalid"  # not a share token of this server for this device, session and target
+SHARE_EXPIRED = "share_expired"
+SHARE_USED = "share_used"  # the token (a link) was used already (single use)
+SHARE_DENIED = "share_denied"  # the user may not see that target (or is not the invitee, or another org)
+SHARE_REVOKED = "share_revoked"  # the owner revoked the session's invitations after this one
+SHARE_NOT_FOUND = "share_not_found"  # no shared terminal of that session on the device (ended)
+NOT_A_VIEWER = "not_a_viewer"  # control handed to a session that does not watch this one
+SHARE_CODES = frozenset(
+    {SHARE_INVALID, SHARE_EXPIRED, SHARE_USED, SHARE_DENIED, SHARE_REVOKED, SHARE_NOT_FOUND, NOT_A_VIEWER}
+)
+# Viewers one shared terminal may have at once (the device refuses more: too_many_sessions).
+MAX_VIEWERS = 16
+# Who holds a shared terminal's control; roles of its participants (`share:state`).
+ROLE_OWNER = "owner"
+ROLE_VIEWER = "viewer"
 # File transfer on a terminal's `files` channel (docs/protocol.md §5d), sent as
 # {"type":"error","id":...,"code":...} on the channel.
 FILES_NOT_ALLOWED = "files_not_allowed"  # the grant does not allow this direction (or any)
@@ -199,6 +215,7 @@ ERROR_CODES = frozenset(
         RESTART_FAILED,
         HOST_NOT_ALLOWED,
         *RESUME_CODES,
+        *SHARE_CODES,
         *FILE_CODES,
     }
 )
@@ -233,6 +250,8 @@ SIGNALING_LOST = "signaling_lost"
 DETACHED_TIMEOUT = "detached_timeout"
 # The session's shell went on in a new session (resume): this one ends, the shell does not.
 RESUMED = "resumed"
+# A viewer's session ends because the shared terminal it watched ended (its owner left or it exited).
+SHARE_ENDED = "share_ended"
 DISCONNECT_REASONS = frozenset(
     {
         *CLIENT_REASONS,
@@ -254,6 +273,7 @@ DISCONNECT_REASONS = frozenset(
         SIGNALING_LOST,
         DETACHED_TIMEOUT,
         RESUMED,
+        SHARE_ENDED,
         errors.ICE_FAILED,
         errors.INTERNAL,
         errors.SIDECAR_UNAVAILABLE,

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from porthole import errors, grant, resume, wire
+from porthole import errors, grant, resume, share, wire
 from porthole.agent import iceoffer, policy
 from porthole.agent.config import AgentConfig
 from porthole.agent.shell import TERM
@@ -34,6 +34,8 @@ class Admitted:
     rows: int
     ice: iceoffer.IceOffer = NO_ICE  # the device's ICE servers for this session, its policy
     resume_from: str = ""  # the detached session whose shell this one takes back (a checked resume token)
+    join_of: str = ""  # the session whose shared terminal this one watches (a checked share token, share.py)
+    join_issued_at: int = 0  # when its share token was signed (a revoke refuses older ones)
 
 
 def size(data: dict) -> tuple[int, int]:
@@ -59,6 +61,7 @@ class Admission:
         self._accepting = accepting
         self._used_grants: dict[str, float] = {}  # session id → when it may be forgotten
         self._used_resumes: dict[str, float] = {}  # resume token id → when it may be forgotten
+        self._used_shares: dict[str, float] = {}  # share token id → when it may be forgotten
 
     async def check(self, data: object) -> Admitted:
         """The offer as an Admitted, or PortholeError with the code the client gets."""
@@ -81,7 +84,8 @@ class Admission:
         target = await self._target(g.target_id)
         if (g.kind == "screen") != (target.kind == "screen"):
             raise PortholeError(errors.BAD_REQUEST, f"target {g.target_id!r} cannot be opened as a {g.kind}")
-        spec = await self._exec_spec(target, data) if g.kind == "terminal" else None
+        # A viewer runs nothing: it watches another session's shell.
+        spec = await self._exec_spec(target, data) if g.kind == "terminal" and "join" not in data else None
         sdp = data.get("sdp")
         if (
             data.get("type", "offer") != "offer"
@@ -93,10 +97,31 @@ class Admission:
         cols, rows = size(data)
         ice = iceoffer.parse(data)
         resume_from = self._resume(data.get("resume"), g) if "resume" in data else ""
+        join_of, join_iat = self._join(data.get("join"), g) if "join" in data else ("", 0)
         # A resume takes the place of its detached session, which already counts.
         if self.sessions.count() >= self.cfg.max_sessions + (1 if resume_from else 0):
             raise PortholeError(errors.TOO_MANY_SESSIONS, "device session limit reached")
-        return Admitted(sid, g, target, spec, sdp, cols, rows, ice, resume_from)
+        return Admitted(sid, g, target, spec, sdp, cols, rows, ice, resume_from, join_of, join_iat)
+
+    def _join(self, raw: object, g: grant.Grant) -> tuple[str, int]:
+        """The session whose terminal a share token (docs/protocol.md §2f) lets this grant watch,
+        and when the token was signed. The owner's session is checked when the channel opens."""
+        if not isinstance(raw, dict) or not wire.session_id_ok(raw.get("session_id")):
+            raise PortholeError(errors.BAD_REQUEST, "join must be {session_id, token}")
+        if g.mode != "view":
+            raise PortholeError(wire.SHARE_INVALID, "a viewer's grant must be in view mode")
+        tok = share.verify(raw.get("token"), self.public_key, device_id=self.cfg.device_id)
+        if tok.session_id != raw["session_id"] or tok.target_id != g.target_id:
+            raise PortholeError(wire.SHARE_INVALID, "the share token is for another session or target")
+        if not share.for_user(tok, g.user, g.org):
+            raise PortholeError(wire.SHARE_DENIED, "the invitation is not for this user")
+        if tok.token_id in self._used_shares:
+            raise PortholeError(wire.SHARE_USED, "this invitation was used already")
+        self._used_shares[tok.token_id] = tok.expires_at + grant.LEEWAY_S
+        owner = self.sessions.get(tok.session_id)
+        if owner is None or owner.grant.kind != g.kind or owner.grant.target_id != g.target_id:
+            raise PortholeError(wire.SHARE_NOT_FOUND, "no shared session of that kind and target on this device")
+        return tok.session_id, tok.issued_at
 
     def _resume(self, raw: object, g: grant.Grant) -> str:
         """The detached session a resume token (docs/protocol.md §4c) lets this grant take back."""
@@ -165,3 +190,5 @@ class Admission:
             del self._used_grants[sid]
         for tid in [t for t, until in self._used_resumes.items() if until < now]:
             del self._used_resumes[tid]
+        for tid in [t for t, until in self._used_shares.items() if until < now]:
+            del self._used_shares[tid]

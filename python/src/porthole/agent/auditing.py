@@ -32,6 +32,10 @@ AUDITED = frozenset(
         "session.detached",  # detached.py: the shell waits for a resume
         "session.resumed",
         "session.input_denied",  # a view-only screen session's input attempts (inputaudit.py), rate limited
+        "session.joined",  # share.py: a viewer joined a shared terminal
+        "session.left",
+        "session.control",  # control handed to a viewer, taken back, invitations revoked
+        "session.join_denied",
         "session.clipboard",  # screen clipboard text moved or refused: direction and bytes, never content
         "session.file",  # a file moved on the `files` channel (or refused): name, path, size, sha256
         "recording.capped",  # the recording stopped at [recording] max_bytes; the session went on

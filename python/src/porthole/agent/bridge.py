@@ -65,10 +65,12 @@ async def run_terminal(
         record=recorder is not None,
         record_input=recorder is not None and recorder.record_input,
         view_only=not shell.interactive,
-        # A recorded terminal is not resumable: its recording would not follow the shell.
-        ring_bytes=ring_bytes if recorder is None else 0,
+        # A recorded terminal gets its ring too (viewers join from it, share.py), in porthole-core's
+        # memory; it is never detached (detached.can_detach): its recording would not follow the shell.
+        ring_bytes=ring_bytes,
         ring_fd=shell.ring_fd,
     )
+    shell.handed_over.set()
     if recorder is not None:
         shell.recording_task = asyncio.create_task(
             recording_feed.feed(stub, session.id, recorder), name=f"rec-{session.id}"

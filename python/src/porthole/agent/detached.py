@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import grpc
 
 from porthole import wire
+from porthole.agent import share
 from porthole.agent.session import Session
 from porthole.errors import PortholeError
 from porthole.rpc.v1 import sidecar_pb2 as pb
@@ -94,10 +95,12 @@ async def take_back(mgr: SessionManager, new: Session, old_id: str) -> None:
         )
         how = "descriptor"
     # From here the shell is the new session's: the old one lets go of it without killing it.
+    shell.handed_over.set()  # pumped again (the ring moved, or the descriptor handed over anew)
     if old.detach_timer is not None:
         old.detach_timer.cancel()
     old.shell = None
     old.detached = False
+    share.carry_over(mgr, old, new)  # its viewers watch on (porthole-core moved them with the pump)
     await mgr.close(old_id, wire.RESUMED, in_sidecar=False)
     shell.session_id = new.id
     new.shell = shell

@@ -47,6 +47,8 @@ class RefusedInput:
             for s in resp.sessions:
                 if s.session_id == self._sid and s.HasField("screen"):
                     self.total = max(self.total, s.screen.input_errors)
+                elif s.session_id == self._sid and s.HasField("terminal"):  # a viewer of a shared terminal
+                    self.total = max(self.total, s.terminal.input_refused)
 
     def record(self, now: float, final: bool = False) -> None:
         """Publishes the attempts not yet recorded, unless the last record is less than RECORD_GAP_S old."""

@@ -26,6 +26,7 @@ from porthole.agent.icerestart import IceRestarts
 from porthole.agent.ptys import PtyFactory
 from porthole.agent.reannounce import reannounce
 from porthole.agent.sessions import SessionManager
+from porthole.agent.share import ShareHandlers
 from porthole.agent.sidecar import Sidecar
 from porthole.agent.sidecar_events import SidecarEvents
 from porthole.agent.signaling import NAMESPACE, Outbox, Signaling
@@ -76,6 +77,9 @@ class Agent:
         # Ends sessions by policy and warns their clients first; `session:extend` puts off an idle end.
         self.watchdog = watchdog.Watchdog(self.sessions, cfg.policy, send=self.outbox.emit)
         self.sio.on("session:extend", self.watchdog.on_extend, namespace=NAMESPACE)
+        shares = ShareHandlers(self.sessions)  # shared terminals: control handoff and revoke (share.py)
+        self.sio.on("share:control", shares.on_control, namespace=NAMESPACE)
+        self.sio.on("share:revoke", shares.on_revoke, namespace=NAMESPACE)
         admission = Admission(cfg, public_key, self.inventory, self.sessions, lambda: self._accepting)
         self.signaling = Signaling(
             self.sio, self.outbox, admission, self.sessions, self.events, device_id=cfg.device_id, public_key=public_key

@@ -56,6 +56,14 @@ class Session:
         self.resume_from = ""
         self.detached = False
         self.detach_timer: asyncio.TimerHandle | None = None
+        # Shared terminals (share.py): for a viewer, the session it watches; for an owner, its
+        # viewers (session id → user), the one with control ("": the owner) and when it last
+        # revoked its invitations (Unix seconds; tokens signed until then are refused).
+        self.join_of = ""
+        self.join_issued_at = 0
+        self.viewers: dict[str, str] = {}
+        self.controller = ""
+        self.share_revoked_at = 0
         self.end_request: tuple[str, str] | None = None  # (code, message) asked by the watchdog
         self.end_requested = asyncio.Event()
 

@@ -20,7 +20,7 @@ from typing import Protocol
 import grpc
 
 from porthole import audit, errors, wire
-from porthole.agent import detached, handoff, policy
+from porthole.agent import detached, handoff, policy, share
 from porthole.agent.admission import Admitted
 from porthole.agent.bridge import run_terminal, wait_end
 from porthole.agent.events import EventBus
@@ -59,6 +59,7 @@ class Outbox(Protocol):
     async def candidate(self, session_id: str, cand: pb.IceCandidate) -> None: ...
     async def error(self, session_id: object, e: PortholeError) -> None: ...
     async def disconnect(self, session_id: str, reason: str) -> None: ...
+    async def emit(self, event: str, data: dict) -> None: ...
 
 
 class SessionManager:
@@ -151,6 +152,8 @@ class SessionManager:
                 forbid_root=target.kind == "container" and not self.ptys.cfg.policy.allow_root,
             )
         session.resume_from = adm.resume_from
+        if adm.join_of:  # a viewer (share.py): no shell of its own
+            session.join_of, session.join_issued_at, session.shell = adm.join_of, adm.join_issued_at, None
         self._sessions[sid] = session
         # Candidates that came before the offer; from now on they wait in the connection.
         session.conn.pending_candidates[:0] = take_early(sid)
@@ -194,6 +197,13 @@ class SessionManager:
         for c in session.conn.take_pending():
             await self.add_candidate(sid, c)
         loop = asyncio.get_running_loop()
+        if session.join_of and isinstance(session, ScreenSession):
+            try:  # its own capture, view only: nothing to attach
+                await share.join_screen(self, session)
+            except PortholeError as e:
+                await self.outbox.error(sid, e)
+                await self.close(sid, e.code)
+                return session
         session.conn.setup_timer = loop.call_later(
             SETUP_TIMEOUT_S, lambda: asyncio.ensure_future(self._setup_expired(sid))
         )
@@ -229,14 +239,18 @@ class SessionManager:
         reason = errors.INTERNAL
         try:
             stub = await self.sidecar.wait_ready(SIDECAR_WAIT_S)
-            if session.resume_from:
+            if session.join_of:
+                await share.join(self, session)  # returns when the session ends
+                reason = wire.EXIT
+            elif session.resume_from:
                 await detached.take_back(self, session, session.resume_from)
                 assert session.shell is not None and session.shell.pty is not None
                 reason, detail = await wait_end(session, stub, session.shell.pty)
             else:
                 if session.shell is not None:
                     session.shell.recorder_factory = self.ptys.recorder_for(session)
-                ring = self.scrollback_bytes if self.resume_grace_s > 0 else 0
+                # Always a scrollback ring: it serves a resume and a viewer joining (share.py).
+                ring = self.scrollback_bytes
                 pty = self.ptys.make(session)
                 reason, detail = await run_terminal(session, stub, self.handoff, pty, binary=binary, ring_bytes=ring)
             log.info("terminal ended: %s (%s)", reason, detail, extra={"session_id": session.id})
@@ -312,8 +326,12 @@ class SessionManager:
         if session.detach_timer is not None:
             session.detach_timer.cancel()
         killed = await session.stop()
+        if session.join_of:
+            await share.left(self, session, reason)
+        elif session.viewers:
+            await share.owner_ended(self, session)
         shell = session.shell
-        if self.resume_grace_s > 0 and shell is not None and shell.pty is not None:
+        if shell is not None and shell.pty is not None:  # the pump is resumable (a ring) even without resume
             await self._drop_detached(sid)
         if shell is not None and activity is not None:
             shell.apply_activity(activity)

@@ -59,6 +59,7 @@ class Shell:
         self.bytes_to_peer = 0
         self.input_dropped = 0  # bytes of input refused in a view-only session
         self.ended = asyncio.Event()  # porthole-core saw the descriptor end (the process exited)
+        self.handed_over = asyncio.Event()  # porthole-core pumps it (a viewer may join: share.py)
         self.ended_detail = ""
         self.ring_fd: int | None = None  # the memfd of its scrollback ring, when resumable (ringmem.py)
 

@@ -12,7 +12,7 @@ import socketio
 
 from porthole import errors, wire
 from porthole.errors import PortholeError
-from porthole.server import clientaddr, ice, payloads
+from porthole.server import clientaddr, ice, payloads, share_ns
 from porthole.server.deviceauth import DeviceAuth
 from porthole.server.hub import AGENT_NS, EventNamespace, Hub, log
 from porthole.server.rebind import Rebinder
@@ -34,6 +34,7 @@ class AgentNamespace(EventNamespace):
             "webrtc:error": self.error,
             "webrtc:disconnect": self.disconnect_session,
             "session:warning": self.warning,
+            "share:state": self.share_state,
         }
 
     async def _authenticate(self, auth: Any, environ: dict) -> str:
@@ -150,4 +151,18 @@ class AgentNamespace(EventNamespace):
         s = await self._session(sid, d)
         w = payloads.warning(d)
         await self.hub.to_client("session:warning", {"session_id": s.id, **w}, s.client_sid)
+        return {"ok": True}
+
+    async def share_state(self, sid: str, data: Any) -> dict[str, Any]:
+        """Who is in a shared terminal and who has control (the device knows): relayed to each
+        participant's client, for sessions this device's socket carries only."""
+        d = payloads.obj(data)
+        owner, people, controller = share_ns.state_payload(d)
+        await self._session(sid, {"session_id": owner})
+        for p in people:
+            s = await self.hub.session(p["session_id"])
+            if s is None or s.agent_sid != sid:
+                continue
+            payload = {"session_id": s.id, "owner_session_id": owner, "participants": people, "controller": controller}
+            await self.hub.to_client("share:state", payload, s.client_sid)
         return {"ok": True}

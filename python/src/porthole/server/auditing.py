@@ -31,6 +31,9 @@ RECORDS = {
     "session.ice_restarted": "session.ice_restarted",
     "session.resume_token": "session.resume_token",
     "session.resume_denied": "session.resume_denied",
+    "share.invited": "share.invited",
+    "share.denied": "share.denied",
+    "share.control": "share.control",
     "client.denied": "connect.denied",
     "device.denied": "device.denied",
 }

@@ -14,9 +14,9 @@ from typing import Any
 
 import socketio
 
-from porthole import errors, grant, wire
+from porthole import errors, grant, share, wire
 from porthole.errors import PortholeError
-from porthole.server import clientaddr, execopts, ice, payloads, resume_ns
+from porthole.server import clientaddr, execopts, ice, payloads, resume_ns, share_ns
 from porthole.server.auditing import clean
 from porthole.server.auth import TokenRevoked, Tokens, token_problem
 from porthole.server.authz import Policy
@@ -58,6 +58,10 @@ class ClientNamespace(EventNamespace):
             "webrtc:disconnect": self.disconnect_session,
             "session:extend": self.extend,
             "session:resume_token": self.resume_token,
+            "share:invite": self.share_invite,
+            "share:control": self.share_control,
+            "share:revoke": self.share_revoke,
+            "share:request": self.share_request,
         }
 
     async def on_connect(self, sid: str, environ: dict, auth: Any) -> None:
@@ -79,6 +83,7 @@ class ClientNamespace(EventNamespace):
             raise socketio.exceptions.ConnectionRefusedError(e.message, e.to_wire()) from None
         await self.hub.store.add_client(ClientConn(sid, ident.user, ident.org, ident.expires_at, self.hub.node_id))
         await self.enter_room(sid, org_room(ident.org))
+        await self.enter_room(sid, share_ns.user_room(ident.org, ident.user))  # share:invited
         log.info("client %s connected: user=%s", sid, ident.user)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
@@ -185,7 +190,15 @@ class ClientNamespace(EventNamespace):
         req = payloads.open_request(data)
         options = execopts.parse(data)
         resuming = isinstance(data, dict) and "resume" in data
-        if resuming:
+        joining = isinstance(data, dict) and "join" in data
+        if resuming and joining:
+            raise PortholeError(errors.BAD_REQUEST, "a session either resumes or joins")
+        if joining:
+            options["join"] = share_ns.check_join(
+                data["join"], self.signing_key.public_key(), self.policy, user, req.device_id, req.target_id, req.kind
+            )
+            mode = "view"  # a viewer watches; control is the owner's to hand over (docs/protocol.md §2f)
+        elif resuming:
             options["resume"] = resume_ns.check_open(
                 data["resume"], self.signing_key.public_key(), user, req.device_id, req.target_id
             )
@@ -384,3 +397,75 @@ class ClientNamespace(EventNamespace):
         out = payloads.extend_answer(ack)
         log.info("session %s: extended at the request of user=%s", s.id, s.user)
         return out
+
+    # ---------------------------------------------------------------- shared sessions (share_ns.py)
+
+    async def _share_audited(self, sid: str, d: dict[str, Any], what: str, run: Any) -> dict[str, Any]:
+        conn = await self._conn(sid)
+        who: dict[str, Any] = {"user": conn.user, "org": conn.org, "action": what}
+        try:
+            return await run(conn, who)
+        except PortholeError as e:
+            self.hub.events.publish("share.denied", d.get("session_id"), ok=False, code=e.code, **who)
+            raise
+
+    async def share_invite(self, sid: str, data: Any) -> dict[str, Any]:
+        """An invitation to one of this client's terminal sessions: for a user, or a link."""
+        d = payloads.obj(data)
+
+        async def run(conn: ClientConn, who: dict[str, Any]) -> dict[str, Any]:
+            name = share_ns.invitee(d)
+            who["invitee"] = clean(name) if name else share.LINK
+            s = await self._own_session(sid, d)
+            who.update(device=s.device_id, target=s.target_id)
+            owner = self.policy.user(conn.user)
+            if owner is None:
+                raise PortholeError(errors.UNAUTHENTICATED, "unknown user")
+            out = share_ns.invite(self.signing_key, self.policy, owner, s, name, share.DEFAULT_TTL_S)
+            if name is not None:
+                await share_ns.tell_invitee(self.hub, s, name, out, owner.name)
+            self.hub.events.publish("share.invited", s.id, **who)
+            return out
+
+        return await self._share_audited(sid, d, "invite", run)
+
+    async def share_control(self, sid: str, data: Any) -> dict[str, Any]:
+        """The owner hands control to a viewer (`to`) or takes it back (`to` null)."""
+        d = payloads.obj(data)
+
+        async def run(conn: ClientConn, who: dict[str, Any]) -> dict[str, Any]:
+            to = share_ns.control_target(d)
+            s = await self._own_session(sid, d)
+            who.update(device=s.device_id, target=s.target_id, to_session=to or None)
+            ack = await share_ns.ask_device(self.hub, s, "share:control", {"session_id": s.id, "to": to})
+            self.hub.events.publish("share.control", s.id, **who)
+            return {"ok": True, "controller": ack.get("controller") or None}
+
+        return await self._share_audited(sid, d, "control", run)
+
+    async def share_revoke(self, sid: str, data: Any) -> dict[str, Any]:
+        """The owner revokes every invitation to the session not used yet."""
+        d = payloads.obj(data)
+
+        async def run(conn: ClientConn, who: dict[str, Any]) -> dict[str, Any]:
+            s = await self._own_session(sid, d)
+            who.update(device=s.device_id, target=s.target_id)
+            await share_ns.ask_device(self.hub, s, "share:revoke", {"session_id": s.id})
+            self.hub.events.publish("share.control", s.id, **who)
+            return {"ok": True}
+
+        return await self._share_audited(sid, d, "revoke", run)
+
+    async def share_request(self, sid: str, data: Any) -> dict[str, Any]:
+        """A viewer asks the owner for control (the owner answers with share:control)."""
+        d = payloads.obj(data)
+        s = await self._own_session(sid, d)
+        owner = await self.hub.session(share_ns.owner_of(s)) if share_ns.owner_of(s) else None
+        if owner is None:
+            raise PortholeError(wire.SHARE_NOT_FOUND, "this session watches no shared terminal")
+        await self.hub.to_client(
+            "share:control_requested",
+            {"session_id": owner.id, "viewer_session_id": s.id, "user": s.user},
+            owner.client_sid,
+        )
+        return {"ok": True}

@@ -282,6 +282,182 @@ func (x *FilesMessage) GetText() bool {
 	return false
 }
 
+type WatchTerminalRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	SessionId       string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	ViewerSessionId string                 `protobuf:"bytes,2,opt,name=viewer_session_id,json=viewerSessionId,proto3" json:"viewer_session_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *WatchTerminalRequest) Reset() {
+	*x = WatchTerminalRequest{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTerminalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTerminalRequest) ProtoMessage() {}
+
+func (x *WatchTerminalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTerminalRequest.ProtoReflect.Descriptor instead.
+func (*WatchTerminalRequest) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WatchTerminalRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *WatchTerminalRequest) GetViewerSessionId() string {
+	if x != nil {
+		return x.ViewerSessionId
+	}
+	return ""
+}
+
+type WatchTerminalResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchTerminalResponse) Reset() {
+	*x = WatchTerminalResponse{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchTerminalResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchTerminalResponse) ProtoMessage() {}
+
+func (x *WatchTerminalResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchTerminalResponse.ProtoReflect.Descriptor instead.
+func (*WatchTerminalResponse) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{4}
+}
+
+type SetTerminalControlRequest struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	SessionId           string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	ControllerSessionId string                 `protobuf:"bytes,2,opt,name=controller_session_id,json=controllerSessionId,proto3" json:"controller_session_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *SetTerminalControlRequest) Reset() {
+	*x = SetTerminalControlRequest{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTerminalControlRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTerminalControlRequest) ProtoMessage() {}
+
+func (x *SetTerminalControlRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTerminalControlRequest.ProtoReflect.Descriptor instead.
+func (*SetTerminalControlRequest) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SetTerminalControlRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *SetTerminalControlRequest) GetControllerSessionId() string {
+	if x != nil {
+		return x.ControllerSessionId
+	}
+	return ""
+}
+
+type SetTerminalControlResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTerminalControlResponse) Reset() {
+	*x = SetTerminalControlResponse{}
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTerminalControlResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTerminalControlResponse) ProtoMessage() {}
+
+func (x *SetTerminalControlResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTerminalControlResponse.ProtoReflect.Descriptor instead.
+func (*SetTerminalControlResponse) Descriptor() ([]byte, []int) {
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{6}
+}
+
 type AttachTerminalRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	FromSessionId string                 `protobuf:"bytes,1,opt,name=from_session_id,json=fromSessionId,proto3" json:"from_session_id,omitempty"`
@@ -292,7 +468,7 @@ type AttachTerminalRequest struct {
 
 func (x *AttachTerminalRequest) Reset() {
 	*x = AttachTerminalRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -304,7 +480,7 @@ func (x *AttachTerminalRequest) String() string {
 func (*AttachTerminalRequest) ProtoMessage() {}
 
 func (x *AttachTerminalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[3]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -317,7 +493,7 @@ func (x *AttachTerminalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachTerminalRequest.ProtoReflect.Descriptor instead.
 func (*AttachTerminalRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{3}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AttachTerminalRequest) GetFromSessionId() string {
@@ -342,7 +518,7 @@ type AttachTerminalResponse struct {
 
 func (x *AttachTerminalResponse) Reset() {
 	*x = AttachTerminalResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -354,7 +530,7 @@ func (x *AttachTerminalResponse) String() string {
 func (*AttachTerminalResponse) ProtoMessage() {}
 
 func (x *AttachTerminalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[4]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -367,7 +543,7 @@ func (x *AttachTerminalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachTerminalResponse.ProtoReflect.Descriptor instead.
 func (*AttachTerminalResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{4}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{8}
 }
 
 type DropTerminalRequest struct {
@@ -379,7 +555,7 @@ type DropTerminalRequest struct {
 
 func (x *DropTerminalRequest) Reset() {
 	*x = DropTerminalRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -391,7 +567,7 @@ func (x *DropTerminalRequest) String() string {
 func (*DropTerminalRequest) ProtoMessage() {}
 
 func (x *DropTerminalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[5]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -404,7 +580,7 @@ func (x *DropTerminalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTerminalRequest.ProtoReflect.Descriptor instead.
 func (*DropTerminalRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{5}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DropTerminalRequest) GetSessionId() string {
@@ -422,7 +598,7 @@ type DropTerminalResponse struct {
 
 func (x *DropTerminalResponse) Reset() {
 	*x = DropTerminalResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -434,7 +610,7 @@ func (x *DropTerminalResponse) String() string {
 func (*DropTerminalResponse) ProtoMessage() {}
 
 func (x *DropTerminalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[6]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -447,7 +623,7 @@ func (x *DropTerminalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropTerminalResponse.ProtoReflect.Descriptor instead.
 func (*DropTerminalResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{6}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{10}
 }
 
 type RestartIceRequest struct {
@@ -461,7 +637,7 @@ type RestartIceRequest struct {
 
 func (x *RestartIceRequest) Reset() {
 	*x = RestartIceRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +649,7 @@ func (x *RestartIceRequest) String() string {
 func (*RestartIceRequest) ProtoMessage() {}
 
 func (x *RestartIceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[7]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +662,7 @@ func (x *RestartIceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartIceRequest.ProtoReflect.Descriptor instead.
 func (*RestartIceRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{7}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RestartIceRequest) GetSessionId() string {
@@ -512,7 +688,7 @@ type RestartIceResponse struct {
 
 func (x *RestartIceResponse) Reset() {
 	*x = RestartIceResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -524,7 +700,7 @@ func (x *RestartIceResponse) String() string {
 func (*RestartIceResponse) ProtoMessage() {}
 
 func (x *RestartIceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[8]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -537,7 +713,7 @@ func (x *RestartIceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartIceResponse.ProtoReflect.Descriptor instead.
 func (*RestartIceResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{8}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RestartIceResponse) GetAnswerSdp() string {
@@ -560,7 +736,7 @@ type TestTurnRequest struct {
 
 func (x *TestTurnRequest) Reset() {
 	*x = TestTurnRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -572,7 +748,7 @@ func (x *TestTurnRequest) String() string {
 func (*TestTurnRequest) ProtoMessage() {}
 
 func (x *TestTurnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[9]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -585,7 +761,7 @@ func (x *TestTurnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestTurnRequest.ProtoReflect.Descriptor instead.
 func (*TestTurnRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{9}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TestTurnRequest) GetIceServers() []*IceServer {
@@ -621,7 +797,7 @@ type TestTurnResponse struct {
 
 func (x *TestTurnResponse) Reset() {
 	*x = TestTurnResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -633,7 +809,7 @@ func (x *TestTurnResponse) String() string {
 func (*TestTurnResponse) ProtoMessage() {}
 
 func (x *TestTurnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[10]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -646,7 +822,7 @@ func (x *TestTurnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestTurnResponse.ProtoReflect.Descriptor instead.
 func (*TestTurnResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{10}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TestTurnResponse) GetRelayCandidates() []*IceCandidateInfo {
@@ -692,7 +868,7 @@ type IceServer struct {
 
 func (x *IceServer) Reset() {
 	*x = IceServer{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -704,7 +880,7 @@ func (x *IceServer) String() string {
 func (*IceServer) ProtoMessage() {}
 
 func (x *IceServer) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[11]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -717,7 +893,7 @@ func (x *IceServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceServer.ProtoReflect.Descriptor instead.
 func (*IceServer) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{11}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *IceServer) GetUrls() []string {
@@ -767,7 +943,7 @@ type CreateSessionRequest struct {
 
 func (x *CreateSessionRequest) Reset() {
 	*x = CreateSessionRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -779,7 +955,7 @@ func (x *CreateSessionRequest) String() string {
 func (*CreateSessionRequest) ProtoMessage() {}
 
 func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[12]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -792,7 +968,7 @@ func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSessionRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{12}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateSessionRequest) GetSessionId() string {
@@ -875,7 +1051,7 @@ type ScreenOptions struct {
 
 func (x *ScreenOptions) Reset() {
 	*x = ScreenOptions{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -887,7 +1063,7 @@ func (x *ScreenOptions) String() string {
 func (*ScreenOptions) ProtoMessage() {}
 
 func (x *ScreenOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[13]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -900,7 +1076,7 @@ func (x *ScreenOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScreenOptions.ProtoReflect.Descriptor instead.
 func (*ScreenOptions) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{13}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ScreenOptions) GetDisplay() string {
@@ -969,7 +1145,7 @@ type CreateSessionResponse struct {
 
 func (x *CreateSessionResponse) Reset() {
 	*x = CreateSessionResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1157,7 @@ func (x *CreateSessionResponse) String() string {
 func (*CreateSessionResponse) ProtoMessage() {}
 
 func (x *CreateSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[14]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1170,7 @@ func (x *CreateSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionResponse.ProtoReflect.Descriptor instead.
 func (*CreateSessionResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{14}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateSessionResponse) GetAnswerSdp() string {
@@ -1020,7 +1196,7 @@ type IceCandidate struct {
 
 func (x *IceCandidate) Reset() {
 	*x = IceCandidate{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1032,7 +1208,7 @@ func (x *IceCandidate) String() string {
 func (*IceCandidate) ProtoMessage() {}
 
 func (x *IceCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[15]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1045,7 +1221,7 @@ func (x *IceCandidate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidate.ProtoReflect.Descriptor instead.
 func (*IceCandidate) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{15}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *IceCandidate) GetCandidate() string {
@@ -1079,7 +1255,7 @@ type AddRemoteCandidateRequest struct {
 
 func (x *AddRemoteCandidateRequest) Reset() {
 	*x = AddRemoteCandidateRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1091,7 +1267,7 @@ func (x *AddRemoteCandidateRequest) String() string {
 func (*AddRemoteCandidateRequest) ProtoMessage() {}
 
 func (x *AddRemoteCandidateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[16]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1104,7 +1280,7 @@ func (x *AddRemoteCandidateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRemoteCandidateRequest.ProtoReflect.Descriptor instead.
 func (*AddRemoteCandidateRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{16}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AddRemoteCandidateRequest) GetSessionId() string {
@@ -1131,7 +1307,7 @@ type AddRemoteCandidateResponse struct {
 
 func (x *AddRemoteCandidateResponse) Reset() {
 	*x = AddRemoteCandidateResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1143,7 +1319,7 @@ func (x *AddRemoteCandidateResponse) String() string {
 func (*AddRemoteCandidateResponse) ProtoMessage() {}
 
 func (x *AddRemoteCandidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[17]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1156,7 +1332,7 @@ func (x *AddRemoteCandidateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRemoteCandidateResponse.ProtoReflect.Descriptor instead.
 func (*AddRemoteCandidateResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{17}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AddRemoteCandidateResponse) GetQueued() bool {
@@ -1174,7 +1350,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1186,7 +1362,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[18]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1199,7 +1375,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{18}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{22}
 }
 
 type SessionEvent struct {
@@ -1224,7 +1400,7 @@ type SessionEvent struct {
 
 func (x *SessionEvent) Reset() {
 	*x = SessionEvent{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1236,7 +1412,7 @@ func (x *SessionEvent) String() string {
 func (*SessionEvent) ProtoMessage() {}
 
 func (x *SessionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[19]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1249,7 +1425,7 @@ func (x *SessionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent.ProtoReflect.Descriptor instead.
 func (*SessionEvent) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{19}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SessionEvent) GetSessionId() string {
@@ -1434,7 +1610,7 @@ type ClipboardTransfer struct {
 
 func (x *ClipboardTransfer) Reset() {
 	*x = ClipboardTransfer{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1446,7 +1622,7 @@ func (x *ClipboardTransfer) String() string {
 func (*ClipboardTransfer) ProtoMessage() {}
 
 func (x *ClipboardTransfer) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[20]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1459,7 +1635,7 @@ func (x *ClipboardTransfer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClipboardTransfer.ProtoReflect.Descriptor instead.
 func (*ClipboardTransfer) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{20}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ClipboardTransfer) GetDirection() string {
@@ -1503,7 +1679,7 @@ type TerminalEnded struct {
 
 func (x *TerminalEnded) Reset() {
 	*x = TerminalEnded{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1515,7 +1691,7 @@ func (x *TerminalEnded) String() string {
 func (*TerminalEnded) ProtoMessage() {}
 
 func (x *TerminalEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[21]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1528,7 +1704,7 @@ func (x *TerminalEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalEnded.ProtoReflect.Descriptor instead.
 func (*TerminalEnded) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{21}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TerminalEnded) GetReason() string {
@@ -1558,7 +1734,7 @@ type ChannelOpened struct {
 
 func (x *ChannelOpened) Reset() {
 	*x = ChannelOpened{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +1746,7 @@ func (x *ChannelOpened) String() string {
 func (*ChannelOpened) ProtoMessage() {}
 
 func (x *ChannelOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[22]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +1759,7 @@ func (x *ChannelOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelOpened.ProtoReflect.Descriptor instead.
 func (*ChannelOpened) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{22}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ChannelOpened) GetLabel() string {
@@ -1630,7 +1806,7 @@ type SessionClosed struct {
 
 func (x *SessionClosed) Reset() {
 	*x = SessionClosed{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1642,7 +1818,7 @@ func (x *SessionClosed) String() string {
 func (*SessionClosed) ProtoMessage() {}
 
 func (x *SessionClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[23]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +1831,7 @@ func (x *SessionClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionClosed.ProtoReflect.Descriptor instead.
 func (*SessionClosed) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{23}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SessionClosed) GetReason() string {
@@ -1709,7 +1885,7 @@ type TerminalFromAgent struct {
 
 func (x *TerminalFromAgent) Reset() {
 	*x = TerminalFromAgent{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1721,7 +1897,7 @@ func (x *TerminalFromAgent) String() string {
 func (*TerminalFromAgent) ProtoMessage() {}
 
 func (x *TerminalFromAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[24]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1734,7 +1910,7 @@ func (x *TerminalFromAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalFromAgent.ProtoReflect.Descriptor instead.
 func (*TerminalFromAgent) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{24}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TerminalFromAgent) GetFrame() isTerminalFromAgent_Frame {
@@ -1824,7 +2000,7 @@ type Attach struct {
 
 func (x *Attach) Reset() {
 	*x = Attach{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1836,7 +2012,7 @@ func (x *Attach) String() string {
 func (*Attach) ProtoMessage() {}
 
 func (x *Attach) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[25]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1849,7 +2025,7 @@ func (x *Attach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attach.ProtoReflect.Descriptor instead.
 func (*Attach) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{25}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Attach) GetSessionId() string {
@@ -1868,7 +2044,7 @@ type Exit struct {
 
 func (x *Exit) Reset() {
 	*x = Exit{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1880,7 +2056,7 @@ func (x *Exit) String() string {
 func (*Exit) ProtoMessage() {}
 
 func (x *Exit) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[26]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1893,7 +2069,7 @@ func (x *Exit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exit.ProtoReflect.Descriptor instead.
 func (*Exit) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{26}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Exit) GetCode() int32 {
@@ -1914,7 +2090,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1926,7 +2102,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[27]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1939,7 +2115,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{27}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Error) GetCode() string {
@@ -1972,7 +2148,7 @@ type TerminalFromPeer struct {
 
 func (x *TerminalFromPeer) Reset() {
 	*x = TerminalFromPeer{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1984,7 +2160,7 @@ func (x *TerminalFromPeer) String() string {
 func (*TerminalFromPeer) ProtoMessage() {}
 
 func (x *TerminalFromPeer) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[28]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1997,7 +2173,7 @@ func (x *TerminalFromPeer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalFromPeer.ProtoReflect.Descriptor instead.
 func (*TerminalFromPeer) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{28}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TerminalFromPeer) GetFrame() isTerminalFromPeer_Frame {
@@ -2086,7 +2262,7 @@ type Attached struct {
 
 func (x *Attached) Reset() {
 	*x = Attached{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2274,7 @@ func (x *Attached) String() string {
 func (*Attached) ProtoMessage() {}
 
 func (x *Attached) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[29]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2287,7 @@ func (x *Attached) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attached.ProtoReflect.Descriptor instead.
 func (*Attached) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{29}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Attached) GetBinary() bool {
@@ -2131,7 +2307,7 @@ type Resize struct {
 
 func (x *Resize) Reset() {
 	*x = Resize{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2143,7 +2319,7 @@ func (x *Resize) String() string {
 func (*Resize) ProtoMessage() {}
 
 func (x *Resize) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[30]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2156,7 +2332,7 @@ func (x *Resize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resize.ProtoReflect.Descriptor instead.
 func (*Resize) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{30}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Resize) GetCols() uint32 {
@@ -2182,7 +2358,7 @@ type Close struct {
 
 func (x *Close) Reset() {
 	*x = Close{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2194,7 +2370,7 @@ func (x *Close) String() string {
 func (*Close) ProtoMessage() {}
 
 func (x *Close) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[31]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2207,7 +2383,7 @@ func (x *Close) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Close.ProtoReflect.Descriptor instead.
 func (*Close) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{31}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Close) GetReason() string {
@@ -2237,7 +2413,7 @@ type EndTerminalRequest struct {
 
 func (x *EndTerminalRequest) Reset() {
 	*x = EndTerminalRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2249,7 +2425,7 @@ func (x *EndTerminalRequest) String() string {
 func (*EndTerminalRequest) ProtoMessage() {}
 
 func (x *EndTerminalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[32]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2262,7 +2438,7 @@ func (x *EndTerminalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndTerminalRequest.ProtoReflect.Descriptor instead.
 func (*EndTerminalRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{32}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *EndTerminalRequest) GetSessionId() string {
@@ -2301,7 +2477,7 @@ type EndTerminalResponse struct {
 
 func (x *EndTerminalResponse) Reset() {
 	*x = EndTerminalResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2313,7 +2489,7 @@ func (x *EndTerminalResponse) String() string {
 func (*EndTerminalResponse) ProtoMessage() {}
 
 func (x *EndTerminalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[33]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2502,7 @@ func (x *EndTerminalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndTerminalResponse.ProtoReflect.Descriptor instead.
 func (*EndTerminalResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{33}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{37}
 }
 
 type WatchRecordingRequest struct {
@@ -2338,7 +2514,7 @@ type WatchRecordingRequest struct {
 
 func (x *WatchRecordingRequest) Reset() {
 	*x = WatchRecordingRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2350,7 +2526,7 @@ func (x *WatchRecordingRequest) String() string {
 func (*WatchRecordingRequest) ProtoMessage() {}
 
 func (x *WatchRecordingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[34]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2363,7 +2539,7 @@ func (x *WatchRecordingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRecordingRequest.ProtoReflect.Descriptor instead.
 func (*WatchRecordingRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{34}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *WatchRecordingRequest) GetSessionId() string {
@@ -2384,7 +2560,7 @@ type RecordingBatch struct {
 
 func (x *RecordingBatch) Reset() {
 	*x = RecordingBatch{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2396,7 +2572,7 @@ func (x *RecordingBatch) String() string {
 func (*RecordingBatch) ProtoMessage() {}
 
 func (x *RecordingBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[35]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2409,7 +2585,7 @@ func (x *RecordingBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingBatch.ProtoReflect.Descriptor instead.
 func (*RecordingBatch) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{35}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RecordingBatch) GetChunks() []*RecordingChunk {
@@ -2439,7 +2615,7 @@ type RecordingChunk struct {
 
 func (x *RecordingChunk) Reset() {
 	*x = RecordingChunk{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2451,7 +2627,7 @@ func (x *RecordingChunk) String() string {
 func (*RecordingChunk) ProtoMessage() {}
 
 func (x *RecordingChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[36]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2464,7 +2640,7 @@ func (x *RecordingChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingChunk.ProtoReflect.Descriptor instead.
 func (*RecordingChunk) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{36}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RecordingChunk) GetTimeUnixMicros() int64 {
@@ -2507,7 +2683,7 @@ type CloseSessionRequest struct {
 
 func (x *CloseSessionRequest) Reset() {
 	*x = CloseSessionRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2519,7 +2695,7 @@ func (x *CloseSessionRequest) String() string {
 func (*CloseSessionRequest) ProtoMessage() {}
 
 func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[37]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2532,7 +2708,7 @@ func (x *CloseSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionRequest.ProtoReflect.Descriptor instead.
 func (*CloseSessionRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{37}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CloseSessionRequest) GetSessionId() string {
@@ -2557,7 +2733,7 @@ type CloseSessionResponse struct {
 
 func (x *CloseSessionResponse) Reset() {
 	*x = CloseSessionResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2569,7 +2745,7 @@ func (x *CloseSessionResponse) String() string {
 func (*CloseSessionResponse) ProtoMessage() {}
 
 func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[38]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2582,7 +2758,7 @@ func (x *CloseSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseSessionResponse.ProtoReflect.Descriptor instead.
 func (*CloseSessionResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{38}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{42}
 }
 
 type GetStatsRequest struct {
@@ -2595,7 +2771,7 @@ type GetStatsRequest struct {
 
 func (x *GetStatsRequest) Reset() {
 	*x = GetStatsRequest{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2607,7 +2783,7 @@ func (x *GetStatsRequest) String() string {
 func (*GetStatsRequest) ProtoMessage() {}
 
 func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[39]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2620,7 +2796,7 @@ func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetStatsRequest) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{39}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GetStatsRequest) GetSessionId() string {
@@ -2642,7 +2818,7 @@ type GetStatsResponse struct {
 
 func (x *GetStatsResponse) Reset() {
 	*x = GetStatsResponse{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2654,7 +2830,7 @@ func (x *GetStatsResponse) String() string {
 func (*GetStatsResponse) ProtoMessage() {}
 
 func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[40]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2667,7 +2843,7 @@ func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetStatsResponse) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{40}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetStatsResponse) GetSessions() []*SessionStats {
@@ -2712,7 +2888,7 @@ type SessionStats struct {
 
 func (x *SessionStats) Reset() {
 	*x = SessionStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[41]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2724,7 +2900,7 @@ func (x *SessionStats) String() string {
 func (*SessionStats) ProtoMessage() {}
 
 func (x *SessionStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[41]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2737,7 +2913,7 @@ func (x *SessionStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStats.ProtoReflect.Descriptor instead.
 func (*SessionStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{41}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *SessionStats) GetSessionId() string {
@@ -2873,7 +3049,7 @@ type IceDiagnosis struct {
 
 func (x *IceDiagnosis) Reset() {
 	*x = IceDiagnosis{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[42]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2885,7 +3061,7 @@ func (x *IceDiagnosis) String() string {
 func (*IceDiagnosis) ProtoMessage() {}
 
 func (x *IceDiagnosis) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[42]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2898,7 +3074,7 @@ func (x *IceDiagnosis) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceDiagnosis.ProtoReflect.Descriptor instead.
 func (*IceDiagnosis) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{42}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *IceDiagnosis) GetHostCandidates() uint32 {
@@ -3007,7 +3183,7 @@ type IceCandidateInfo struct {
 
 func (x *IceCandidateInfo) Reset() {
 	*x = IceCandidateInfo{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[43]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3019,7 +3195,7 @@ func (x *IceCandidateInfo) String() string {
 func (*IceCandidateInfo) ProtoMessage() {}
 
 func (x *IceCandidateInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[43]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3032,7 +3208,7 @@ func (x *IceCandidateInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidateInfo.ProtoReflect.Descriptor instead.
 func (*IceCandidateInfo) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{43}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *IceCandidateInfo) GetType() string {
@@ -3092,7 +3268,7 @@ type IceCandidatePairInfo struct {
 
 func (x *IceCandidatePairInfo) Reset() {
 	*x = IceCandidatePairInfo{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[44]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3104,7 +3280,7 @@ func (x *IceCandidatePairInfo) String() string {
 func (*IceCandidatePairInfo) ProtoMessage() {}
 
 func (x *IceCandidatePairInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[44]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3117,7 +3293,7 @@ func (x *IceCandidatePairInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidatePairInfo.ProtoReflect.Descriptor instead.
 func (*IceCandidatePairInfo) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{44}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *IceCandidatePairInfo) GetLocal() *IceCandidateInfo {
@@ -3191,14 +3367,17 @@ type TerminalActivity struct {
 	OutputBytes uint64 `protobuf:"varint,4,opt,name=output_bytes,json=outputBytes,proto3" json:"output_bytes,omitempty"`
 	// True when the terminal's bytes are pumped from a handed-over descriptor,
 	// false for a Terminal stream or while nothing is attached.
-	HandedOver    bool `protobuf:"varint,5,opt,name=handed_over,json=handedOver,proto3" json:"handed_over,omitempty"`
+	HandedOver bool `protobuf:"varint,5,opt,name=handed_over,json=handedOver,proto3" json:"handed_over,omitempty"`
+	// Input messages dropped because the peer watches a shared terminal
+	// without control (WatchTerminal).
+	InputRefused  uint64 `protobuf:"varint,6,opt,name=input_refused,json=inputRefused,proto3" json:"input_refused,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TerminalActivity) Reset() {
 	*x = TerminalActivity{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[45]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3210,7 +3389,7 @@ func (x *TerminalActivity) String() string {
 func (*TerminalActivity) ProtoMessage() {}
 
 func (x *TerminalActivity) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[45]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3223,7 +3402,7 @@ func (x *TerminalActivity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalActivity.ProtoReflect.Descriptor instead.
 func (*TerminalActivity) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{45}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *TerminalActivity) GetLastInputUnixMicros() int64 {
@@ -3259,6 +3438,13 @@ func (x *TerminalActivity) GetHandedOver() bool {
 		return x.HandedOver
 	}
 	return false
+}
+
+func (x *TerminalActivity) GetInputRefused() uint64 {
+	if x != nil {
+		return x.InputRefused
+	}
+	return 0
 }
 
 // The encoder side of a screen session.
@@ -3300,7 +3486,7 @@ type ScreenStats struct {
 
 func (x *ScreenStats) Reset() {
 	*x = ScreenStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[46]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3312,7 +3498,7 @@ func (x *ScreenStats) String() string {
 func (*ScreenStats) ProtoMessage() {}
 
 func (x *ScreenStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[46]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3325,7 +3511,7 @@ func (x *ScreenStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScreenStats.ProtoReflect.Descriptor instead.
 func (*ScreenStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{46}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ScreenStats) GetDisplayWidth() uint32 {
@@ -3470,7 +3656,7 @@ type CandidatePair struct {
 
 func (x *CandidatePair) Reset() {
 	*x = CandidatePair{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[47]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3482,7 +3668,7 @@ func (x *CandidatePair) String() string {
 func (*CandidatePair) ProtoMessage() {}
 
 func (x *CandidatePair) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[47]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3495,7 +3681,7 @@ func (x *CandidatePair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CandidatePair.ProtoReflect.Descriptor instead.
 func (*CandidatePair) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{47}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CandidatePair) GetLocalType() string {
@@ -3550,7 +3736,7 @@ type ChannelStats struct {
 
 func (x *ChannelStats) Reset() {
 	*x = ChannelStats{}
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[48]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3562,7 +3748,7 @@ func (x *ChannelStats) String() string {
 func (*ChannelStats) ProtoMessage() {}
 
 func (x *ChannelStats) ProtoReflect() protoreflect.Message {
-	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[48]
+	mi := &file_porthole_rpc_v1_sidecar_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3575,7 +3761,7 @@ func (x *ChannelStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelStats.ProtoReflect.Descriptor instead.
 func (*ChannelStats) Descriptor() ([]byte, []int) {
-	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{48}
+	return file_porthole_rpc_v1_sidecar_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ChannelStats) GetLabel() string {
@@ -3650,7 +3836,17 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\x05frame\"6\n" +
 	"\fFilesMessage\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\bR\x04text\"c\n" +
+	"\x04text\x18\x02 \x01(\bR\x04text\"a\n" +
+	"\x14WatchTerminalRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12*\n" +
+	"\x11viewer_session_id\x18\x02 \x01(\tR\x0fviewerSessionId\"\x17\n" +
+	"\x15WatchTerminalResponse\"n\n" +
+	"\x19SetTerminalControlRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x122\n" +
+	"\x15controller_session_id\x18\x02 \x01(\tR\x13controllerSessionId\"\x1c\n" +
+	"\x1aSetTerminalControlResponse\"c\n" +
 	"\x15AttachTerminalRequest\x12&\n" +
 	"\x0ffrom_session_id\x18\x01 \x01(\tR\rfromSessionId\x12\"\n" +
 	"\rto_session_id\x18\x02 \x01(\tR\vtoSessionId\"\x18\n" +
@@ -3854,7 +4050,7 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\rrequests_sent\x18\x05 \x01(\x04R\frequestsSent\x12-\n" +
 	"\x12responses_received\x18\x06 \x01(\x04R\x11responsesReceived\x12+\n" +
 	"\x11requests_received\x18\a \x01(\x04R\x10requestsReceived\x12\x15\n" +
-	"\x06rtt_ms\x18\b \x01(\x01R\x05rttMs\"\xe3\x01\n" +
+	"\x06rtt_ms\x18\b \x01(\x01R\x05rttMs\"\x88\x02\n" +
 	"\x10TerminalActivity\x123\n" +
 	"\x16last_input_unix_micros\x18\x01 \x01(\x03R\x13lastInputUnixMicros\x125\n" +
 	"\x17last_output_unix_micros\x18\x02 \x01(\x03R\x14lastOutputUnixMicros\x12\x1f\n" +
@@ -3862,7 +4058,8 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"inputBytes\x12!\n" +
 	"\foutput_bytes\x18\x04 \x01(\x04R\voutputBytes\x12\x1f\n" +
 	"\vhanded_over\x18\x05 \x01(\bR\n" +
-	"handedOver\"\x84\x05\n" +
+	"handedOver\x12#\n" +
+	"\rinput_refused\x18\x06 \x01(\x04R\finputRefused\"\x84\x05\n" +
 	"\vScreenStats\x12#\n" +
 	"\rdisplay_width\x18\x01 \x01(\rR\fdisplayWidth\x12%\n" +
 	"\x0edisplay_height\x18\x02 \x01(\rR\rdisplayHeight\x12\x1f\n" +
@@ -3902,7 +4099,8 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
 	"bytes_sent\x18\x06 \x01(\x04R\tbytesSent\x12%\n" +
 	"\x0ebytes_received\x18\a \x01(\x04R\rbytesReceived\x12'\n" +
-	"\x0fbuffered_amount\x18\b \x01(\x04R\x0ebufferedAmount2\x9f\t\n" +
+	"\x0fbuffered_amount\x18\b \x01(\x04R\x0ebufferedAmount2\xee\n" +
+	"\n" +
 	"\aSidecar\x12^\n" +
 	"\rCreateSession\x12%.porthole.rpc.v1.CreateSessionRequest\x1a&.porthole.rpc.v1.CreateSessionResponse\x12m\n" +
 	"\x12AddRemoteCandidate\x12*.porthole.rpc.v1.AddRemoteCandidateRequest\x1a+.porthole.rpc.v1.AddRemoteCandidateResponse\x12S\n" +
@@ -3916,7 +4114,9 @@ const file_porthole_rpc_v1_sidecar_proto_rawDesc = "" +
 	"\n" +
 	"RestartIce\x12\".porthole.rpc.v1.RestartIceRequest\x1a#.porthole.rpc.v1.RestartIceResponse\x12a\n" +
 	"\x0eAttachTerminal\x12&.porthole.rpc.v1.AttachTerminalRequest\x1a'.porthole.rpc.v1.AttachTerminalResponse\x12[\n" +
-	"\fDropTerminal\x12$.porthole.rpc.v1.DropTerminalRequest\x1a%.porthole.rpc.v1.DropTerminalResponse\x12L\n" +
+	"\fDropTerminal\x12$.porthole.rpc.v1.DropTerminalRequest\x1a%.porthole.rpc.v1.DropTerminalResponse\x12^\n" +
+	"\rWatchTerminal\x12%.porthole.rpc.v1.WatchTerminalRequest\x1a&.porthole.rpc.v1.WatchTerminalResponse\x12m\n" +
+	"\x12SetTerminalControl\x12*.porthole.rpc.v1.SetTerminalControlRequest\x1a+.porthole.rpc.v1.SetTerminalControlResponse\x12L\n" +
 	"\x05Files\x12\x1f.porthole.rpc.v1.FilesFromAgent\x1a\x1e.porthole.rpc.v1.FilesFromPeer(\x010\x01B,Z*porthole/core-go/gen/porthole/rpc/v1;rpcv1b\x06proto3"
 
 var (
@@ -3931,124 +4131,132 @@ func file_porthole_rpc_v1_sidecar_proto_rawDescGZIP() []byte {
 	return file_porthole_rpc_v1_sidecar_proto_rawDescData
 }
 
-var file_porthole_rpc_v1_sidecar_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_porthole_rpc_v1_sidecar_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_porthole_rpc_v1_sidecar_proto_goTypes = []any{
 	(*FilesFromAgent)(nil),             // 0: porthole.rpc.v1.FilesFromAgent
 	(*FilesFromPeer)(nil),              // 1: porthole.rpc.v1.FilesFromPeer
 	(*FilesMessage)(nil),               // 2: porthole.rpc.v1.FilesMessage
-	(*AttachTerminalRequest)(nil),      // 3: porthole.rpc.v1.AttachTerminalRequest
-	(*AttachTerminalResponse)(nil),     // 4: porthole.rpc.v1.AttachTerminalResponse
-	(*DropTerminalRequest)(nil),        // 5: porthole.rpc.v1.DropTerminalRequest
-	(*DropTerminalResponse)(nil),       // 6: porthole.rpc.v1.DropTerminalResponse
-	(*RestartIceRequest)(nil),          // 7: porthole.rpc.v1.RestartIceRequest
-	(*RestartIceResponse)(nil),         // 8: porthole.rpc.v1.RestartIceResponse
-	(*TestTurnRequest)(nil),            // 9: porthole.rpc.v1.TestTurnRequest
-	(*TestTurnResponse)(nil),           // 10: porthole.rpc.v1.TestTurnResponse
-	(*IceServer)(nil),                  // 11: porthole.rpc.v1.IceServer
-	(*CreateSessionRequest)(nil),       // 12: porthole.rpc.v1.CreateSessionRequest
-	(*ScreenOptions)(nil),              // 13: porthole.rpc.v1.ScreenOptions
-	(*CreateSessionResponse)(nil),      // 14: porthole.rpc.v1.CreateSessionResponse
-	(*IceCandidate)(nil),               // 15: porthole.rpc.v1.IceCandidate
-	(*AddRemoteCandidateRequest)(nil),  // 16: porthole.rpc.v1.AddRemoteCandidateRequest
-	(*AddRemoteCandidateResponse)(nil), // 17: porthole.rpc.v1.AddRemoteCandidateResponse
-	(*WatchEventsRequest)(nil),         // 18: porthole.rpc.v1.WatchEventsRequest
-	(*SessionEvent)(nil),               // 19: porthole.rpc.v1.SessionEvent
-	(*ClipboardTransfer)(nil),          // 20: porthole.rpc.v1.ClipboardTransfer
-	(*TerminalEnded)(nil),              // 21: porthole.rpc.v1.TerminalEnded
-	(*ChannelOpened)(nil),              // 22: porthole.rpc.v1.ChannelOpened
-	(*SessionClosed)(nil),              // 23: porthole.rpc.v1.SessionClosed
-	(*TerminalFromAgent)(nil),          // 24: porthole.rpc.v1.TerminalFromAgent
-	(*Attach)(nil),                     // 25: porthole.rpc.v1.Attach
-	(*Exit)(nil),                       // 26: porthole.rpc.v1.Exit
-	(*Error)(nil),                      // 27: porthole.rpc.v1.Error
-	(*TerminalFromPeer)(nil),           // 28: porthole.rpc.v1.TerminalFromPeer
-	(*Attached)(nil),                   // 29: porthole.rpc.v1.Attached
-	(*Resize)(nil),                     // 30: porthole.rpc.v1.Resize
-	(*Close)(nil),                      // 31: porthole.rpc.v1.Close
-	(*EndTerminalRequest)(nil),         // 32: porthole.rpc.v1.EndTerminalRequest
-	(*EndTerminalResponse)(nil),        // 33: porthole.rpc.v1.EndTerminalResponse
-	(*WatchRecordingRequest)(nil),      // 34: porthole.rpc.v1.WatchRecordingRequest
-	(*RecordingBatch)(nil),             // 35: porthole.rpc.v1.RecordingBatch
-	(*RecordingChunk)(nil),             // 36: porthole.rpc.v1.RecordingChunk
-	(*CloseSessionRequest)(nil),        // 37: porthole.rpc.v1.CloseSessionRequest
-	(*CloseSessionResponse)(nil),       // 38: porthole.rpc.v1.CloseSessionResponse
-	(*GetStatsRequest)(nil),            // 39: porthole.rpc.v1.GetStatsRequest
-	(*GetStatsResponse)(nil),           // 40: porthole.rpc.v1.GetStatsResponse
-	(*SessionStats)(nil),               // 41: porthole.rpc.v1.SessionStats
-	(*IceDiagnosis)(nil),               // 42: porthole.rpc.v1.IceDiagnosis
-	(*IceCandidateInfo)(nil),           // 43: porthole.rpc.v1.IceCandidateInfo
-	(*IceCandidatePairInfo)(nil),       // 44: porthole.rpc.v1.IceCandidatePairInfo
-	(*TerminalActivity)(nil),           // 45: porthole.rpc.v1.TerminalActivity
-	(*ScreenStats)(nil),                // 46: porthole.rpc.v1.ScreenStats
-	(*CandidatePair)(nil),              // 47: porthole.rpc.v1.CandidatePair
-	(*ChannelStats)(nil),               // 48: porthole.rpc.v1.ChannelStats
+	(*WatchTerminalRequest)(nil),       // 3: porthole.rpc.v1.WatchTerminalRequest
+	(*WatchTerminalResponse)(nil),      // 4: porthole.rpc.v1.WatchTerminalResponse
+	(*SetTerminalControlRequest)(nil),  // 5: porthole.rpc.v1.SetTerminalControlRequest
+	(*SetTerminalControlResponse)(nil), // 6: porthole.rpc.v1.SetTerminalControlResponse
+	(*AttachTerminalRequest)(nil),      // 7: porthole.rpc.v1.AttachTerminalRequest
+	(*AttachTerminalResponse)(nil),     // 8: porthole.rpc.v1.AttachTerminalResponse
+	(*DropTerminalRequest)(nil),        // 9: porthole.rpc.v1.DropTerminalRequest
+	(*DropTerminalResponse)(nil),       // 10: porthole.rpc.v1.DropTerminalResponse
+	(*RestartIceRequest)(nil),          // 11: porthole.rpc.v1.RestartIceRequest
+	(*RestartIceResponse)(nil),         // 12: porthole.rpc.v1.RestartIceResponse
+	(*TestTurnRequest)(nil),            // 13: porthole.rpc.v1.TestTurnRequest
+	(*TestTurnResponse)(nil),           // 14: porthole.rpc.v1.TestTurnResponse
+	(*IceServer)(nil),                  // 15: porthole.rpc.v1.IceServer
+	(*CreateSessionRequest)(nil),       // 16: porthole.rpc.v1.CreateSessionRequest
+	(*ScreenOptions)(nil),              // 17: porthole.rpc.v1.ScreenOptions
+	(*CreateSessionResponse)(nil),      // 18: porthole.rpc.v1.CreateSessionResponse
+	(*IceCandidate)(nil),               // 19: porthole.rpc.v1.IceCandidate
+	(*AddRemoteCandidateRequest)(nil),  // 20: porthole.rpc.v1.AddRemoteCandidateRequest
+	(*AddRemoteCandidateResponse)(nil), // 21: porthole.rpc.v1.AddRemoteCandidateResponse
+	(*WatchEventsRequest)(nil),         // 22: porthole.rpc.v1.WatchEventsRequest
+	(*SessionEvent)(nil),               // 23: porthole.rpc.v1.SessionEvent
+	(*ClipboardTransfer)(nil),          // 24: porthole.rpc.v1.ClipboardTransfer
+	(*TerminalEnded)(nil),              // 25: porthole.rpc.v1.TerminalEnded
+	(*ChannelOpened)(nil),              // 26: porthole.rpc.v1.ChannelOpened
+	(*SessionClosed)(nil),              // 27: porthole.rpc.v1.SessionClosed
+	(*TerminalFromAgent)(nil),          // 28: porthole.rpc.v1.TerminalFromAgent
+	(*Attach)(nil),                     // 29: porthole.rpc.v1.Attach
+	(*Exit)(nil),                       // 30: porthole.rpc.v1.Exit
+	(*Error)(nil),                      // 31: porthole.rpc.v1.Error
+	(*TerminalFromPeer)(nil),           // 32: porthole.rpc.v1.TerminalFromPeer
+	(*Attached)(nil),                   // 33: porthole.rpc.v1.Attached
+	(*Resize)(nil),                     // 34: porthole.rpc.v1.Resize
+	(*Close)(nil),                      // 35: porthole.rpc.v1.Close
+	(*EndTerminalRequest)(nil),         // 36: porthole.rpc.v1.EndTerminalRequest
+	(*EndTerminalResponse)(nil),        // 37: porthole.rpc.v1.EndTerminalResponse
+	(*WatchRecordingRequest)(nil),      // 38: porthole.rpc.v1.WatchRecordingRequest
+	(*RecordingBatch)(nil),             // 39: porthole.rpc.v1.RecordingBatch
+	(*RecordingChunk)(nil),             // 40: porthole.rpc.v1.RecordingChunk
+	(*CloseSessionRequest)(nil),        // 41: porthole.rpc.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil),       // 42: porthole.rpc.v1.CloseSessionResponse
+	(*GetStatsRequest)(nil),            // 43: porthole.rpc.v1.GetStatsRequest
+	(*GetStatsResponse)(nil),           // 44: porthole.rpc.v1.GetStatsResponse
+	(*SessionStats)(nil),               // 45: porthole.rpc.v1.SessionStats
+	(*IceDiagnosis)(nil),               // 46: porthole.rpc.v1.IceDiagnosis
+	(*IceCandidateInfo)(nil),           // 47: porthole.rpc.v1.IceCandidateInfo
+	(*IceCandidatePairInfo)(nil),       // 48: porthole.rpc.v1.IceCandidatePairInfo
+	(*TerminalActivity)(nil),           // 49: porthole.rpc.v1.TerminalActivity
+	(*ScreenStats)(nil),                // 50: porthole.rpc.v1.ScreenStats
+	(*CandidatePair)(nil),              // 51: porthole.rpc.v1.CandidatePair
+	(*ChannelStats)(nil),               // 52: porthole.rpc.v1.ChannelStats
 }
 var file_porthole_rpc_v1_sidecar_proto_depIdxs = []int32{
-	25, // 0: porthole.rpc.v1.FilesFromAgent.attach:type_name -> porthole.rpc.v1.Attach
+	29, // 0: porthole.rpc.v1.FilesFromAgent.attach:type_name -> porthole.rpc.v1.Attach
 	2,  // 1: porthole.rpc.v1.FilesFromAgent.message:type_name -> porthole.rpc.v1.FilesMessage
-	29, // 2: porthole.rpc.v1.FilesFromPeer.attached:type_name -> porthole.rpc.v1.Attached
+	33, // 2: porthole.rpc.v1.FilesFromPeer.attached:type_name -> porthole.rpc.v1.Attached
 	2,  // 3: porthole.rpc.v1.FilesFromPeer.message:type_name -> porthole.rpc.v1.FilesMessage
-	31, // 4: porthole.rpc.v1.FilesFromPeer.close:type_name -> porthole.rpc.v1.Close
-	11, // 5: porthole.rpc.v1.TestTurnRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
-	43, // 6: porthole.rpc.v1.TestTurnResponse.relay_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	11, // 7: porthole.rpc.v1.CreateSessionRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
-	13, // 8: porthole.rpc.v1.CreateSessionRequest.screen:type_name -> porthole.rpc.v1.ScreenOptions
-	15, // 9: porthole.rpc.v1.AddRemoteCandidateRequest.candidate:type_name -> porthole.rpc.v1.IceCandidate
-	15, // 10: porthole.rpc.v1.SessionEvent.local_candidate:type_name -> porthole.rpc.v1.IceCandidate
-	22, // 11: porthole.rpc.v1.SessionEvent.channel_opened:type_name -> porthole.rpc.v1.ChannelOpened
-	23, // 12: porthole.rpc.v1.SessionEvent.closed:type_name -> porthole.rpc.v1.SessionClosed
-	30, // 13: porthole.rpc.v1.SessionEvent.terminal_resize:type_name -> porthole.rpc.v1.Resize
-	21, // 14: porthole.rpc.v1.SessionEvent.terminal_ended:type_name -> porthole.rpc.v1.TerminalEnded
-	20, // 15: porthole.rpc.v1.SessionEvent.clipboard:type_name -> porthole.rpc.v1.ClipboardTransfer
-	42, // 16: porthole.rpc.v1.SessionClosed.ice:type_name -> porthole.rpc.v1.IceDiagnosis
-	45, // 17: porthole.rpc.v1.SessionClosed.terminal:type_name -> porthole.rpc.v1.TerminalActivity
-	25, // 18: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
-	26, // 19: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
-	27, // 20: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
-	29, // 21: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
-	30, // 22: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
-	31, // 23: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
-	27, // 24: porthole.rpc.v1.EndTerminalRequest.error:type_name -> porthole.rpc.v1.Error
-	36, // 25: porthole.rpc.v1.RecordingBatch.chunks:type_name -> porthole.rpc.v1.RecordingChunk
-	41, // 26: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
-	47, // 27: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
-	48, // 28: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
-	46, // 29: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
-	45, // 30: porthole.rpc.v1.SessionStats.terminal:type_name -> porthole.rpc.v1.TerminalActivity
-	42, // 31: porthole.rpc.v1.SessionStats.ice:type_name -> porthole.rpc.v1.IceDiagnosis
-	43, // 32: porthole.rpc.v1.IceDiagnosis.local_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	43, // 33: porthole.rpc.v1.IceDiagnosis.remote_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
-	44, // 34: porthole.rpc.v1.IceDiagnosis.pairs:type_name -> porthole.rpc.v1.IceCandidatePairInfo
-	43, // 35: porthole.rpc.v1.IceCandidatePairInfo.local:type_name -> porthole.rpc.v1.IceCandidateInfo
-	43, // 36: porthole.rpc.v1.IceCandidatePairInfo.remote:type_name -> porthole.rpc.v1.IceCandidateInfo
-	12, // 37: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
-	16, // 38: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
-	18, // 39: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
-	24, // 40: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
-	37, // 41: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
-	39, // 42: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
-	32, // 43: porthole.rpc.v1.Sidecar.EndTerminal:input_type -> porthole.rpc.v1.EndTerminalRequest
-	34, // 44: porthole.rpc.v1.Sidecar.WatchRecording:input_type -> porthole.rpc.v1.WatchRecordingRequest
-	9,  // 45: porthole.rpc.v1.Sidecar.TestTurn:input_type -> porthole.rpc.v1.TestTurnRequest
-	7,  // 46: porthole.rpc.v1.Sidecar.RestartIce:input_type -> porthole.rpc.v1.RestartIceRequest
-	3,  // 47: porthole.rpc.v1.Sidecar.AttachTerminal:input_type -> porthole.rpc.v1.AttachTerminalRequest
-	5,  // 48: porthole.rpc.v1.Sidecar.DropTerminal:input_type -> porthole.rpc.v1.DropTerminalRequest
-	0,  // 49: porthole.rpc.v1.Sidecar.Files:input_type -> porthole.rpc.v1.FilesFromAgent
-	14, // 50: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
-	17, // 51: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
-	19, // 52: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
-	28, // 53: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
-	38, // 54: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
-	40, // 55: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
-	33, // 56: porthole.rpc.v1.Sidecar.EndTerminal:output_type -> porthole.rpc.v1.EndTerminalResponse
-	35, // 57: porthole.rpc.v1.Sidecar.WatchRecording:output_type -> porthole.rpc.v1.RecordingBatch
-	10, // 58: porthole.rpc.v1.Sidecar.TestTurn:output_type -> porthole.rpc.v1.TestTurnResponse
-	8,  // 59: porthole.rpc.v1.Sidecar.RestartIce:output_type -> porthole.rpc.v1.RestartIceResponse
-	4,  // 60: porthole.rpc.v1.Sidecar.AttachTerminal:output_type -> porthole.rpc.v1.AttachTerminalResponse
-	6,  // 61: porthole.rpc.v1.Sidecar.DropTerminal:output_type -> porthole.rpc.v1.DropTerminalResponse
-	1,  // 62: porthole.rpc.v1.Sidecar.Files:output_type -> porthole.rpc.v1.FilesFromPeer
-	50, // [50:63] is the sub-list for method output_type
-	37, // [37:50] is the sub-list for method input_type
+	35, // 4: porthole.rpc.v1.FilesFromPeer.close:type_name -> porthole.rpc.v1.Close
+	15, // 5: porthole.rpc.v1.TestTurnRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
+	47, // 6: porthole.rpc.v1.TestTurnResponse.relay_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	15, // 7: porthole.rpc.v1.CreateSessionRequest.ice_servers:type_name -> porthole.rpc.v1.IceServer
+	17, // 8: porthole.rpc.v1.CreateSessionRequest.screen:type_name -> porthole.rpc.v1.ScreenOptions
+	19, // 9: porthole.rpc.v1.AddRemoteCandidateRequest.candidate:type_name -> porthole.rpc.v1.IceCandidate
+	19, // 10: porthole.rpc.v1.SessionEvent.local_candidate:type_name -> porthole.rpc.v1.IceCandidate
+	26, // 11: porthole.rpc.v1.SessionEvent.channel_opened:type_name -> porthole.rpc.v1.ChannelOpened
+	27, // 12: porthole.rpc.v1.SessionEvent.closed:type_name -> porthole.rpc.v1.SessionClosed
+	34, // 13: porthole.rpc.v1.SessionEvent.terminal_resize:type_name -> porthole.rpc.v1.Resize
+	25, // 14: porthole.rpc.v1.SessionEvent.terminal_ended:type_name -> porthole.rpc.v1.TerminalEnded
+	24, // 15: porthole.rpc.v1.SessionEvent.clipboard:type_name -> porthole.rpc.v1.ClipboardTransfer
+	46, // 16: porthole.rpc.v1.SessionClosed.ice:type_name -> porthole.rpc.v1.IceDiagnosis
+	49, // 17: porthole.rpc.v1.SessionClosed.terminal:type_name -> porthole.rpc.v1.TerminalActivity
+	29, // 18: porthole.rpc.v1.TerminalFromAgent.attach:type_name -> porthole.rpc.v1.Attach
+	30, // 19: porthole.rpc.v1.TerminalFromAgent.exit:type_name -> porthole.rpc.v1.Exit
+	31, // 20: porthole.rpc.v1.TerminalFromAgent.error:type_name -> porthole.rpc.v1.Error
+	33, // 21: porthole.rpc.v1.TerminalFromPeer.attached:type_name -> porthole.rpc.v1.Attached
+	34, // 22: porthole.rpc.v1.TerminalFromPeer.resize:type_name -> porthole.rpc.v1.Resize
+	35, // 23: porthole.rpc.v1.TerminalFromPeer.close:type_name -> porthole.rpc.v1.Close
+	31, // 24: porthole.rpc.v1.EndTerminalRequest.error:type_name -> porthole.rpc.v1.Error
+	40, // 25: porthole.rpc.v1.RecordingBatch.chunks:type_name -> porthole.rpc.v1.RecordingChunk
+	45, // 26: porthole.rpc.v1.GetStatsResponse.sessions:type_name -> porthole.rpc.v1.SessionStats
+	51, // 27: porthole.rpc.v1.SessionStats.selected_pair:type_name -> porthole.rpc.v1.CandidatePair
+	52, // 28: porthole.rpc.v1.SessionStats.channels:type_name -> porthole.rpc.v1.ChannelStats
+	50, // 29: porthole.rpc.v1.SessionStats.screen:type_name -> porthole.rpc.v1.ScreenStats
+	49, // 30: porthole.rpc.v1.SessionStats.terminal:type_name -> porthole.rpc.v1.TerminalActivity
+	46, // 31: porthole.rpc.v1.SessionStats.ice:type_name -> porthole.rpc.v1.IceDiagnosis
+	47, // 32: porthole.rpc.v1.IceDiagnosis.local_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	47, // 33: porthole.rpc.v1.IceDiagnosis.remote_candidates:type_name -> porthole.rpc.v1.IceCandidateInfo
+	48, // 34: porthole.rpc.v1.IceDiagnosis.pairs:type_name -> porthole.rpc.v1.IceCandidatePairInfo
+	47, // 35: porthole.rpc.v1.IceCandidatePairInfo.local:type_name -> porthole.rpc.v1.IceCandidateInfo
+	47, // 36: porthole.rpc.v1.IceCandidatePairInfo.remote:type_name -> porthole.rpc.v1.IceCandidateInfo
+	16, // 37: porthole.rpc.v1.Sidecar.CreateSession:input_type -> porthole.rpc.v1.CreateSessionRequest
+	20, // 38: porthole.rpc.v1.Sidecar.AddRemoteCandidate:input_type -> porthole.rpc.v1.AddRemoteCandidateRequest
+	22, // 39: porthole.rpc.v1.Sidecar.WatchEvents:input_type -> porthole.rpc.v1.WatchEventsRequest
+	28, // 40: porthole.rpc.v1.Sidecar.Terminal:input_type -> porthole.rpc.v1.TerminalFromAgent
+	41, // 41: porthole.rpc.v1.Sidecar.CloseSession:input_type -> porthole.rpc.v1.CloseSessionRequest
+	43, // 42: porthole.rpc.v1.Sidecar.GetStats:input_type -> porthole.rpc.v1.GetStatsRequest
+	36, // 43: porthole.rpc.v1.Sidecar.EndTerminal:input_type -> porthole.rpc.v1.EndTerminalRequest
+	38, // 44: porthole.rpc.v1.Sidecar.WatchRecording:input_type -> porthole.rpc.v1.WatchRecordingRequest
+	13, // 45: porthole.rpc.v1.Sidecar.TestTurn:input_type -> porthole.rpc.v1.TestTurnRequest
+	11, // 46: porthole.rpc.v1.Sidecar.RestartIce:input_type -> porthole.rpc.v1.RestartIceRequest
+	7,  // 47: porthole.rpc.v1.Sidecar.AttachTerminal:input_type -> porthole.rpc.v1.AttachTerminalRequest
+	9,  // 48: porthole.rpc.v1.Sidecar.DropTerminal:input_type -> porthole.rpc.v1.DropTerminalRequest
+	3,  // 49: porthole.rpc.v1.Sidecar.WatchTerminal:input_type -> porthole.rpc.v1.WatchTerminalRequest
+	5,  // 50: porthole.rpc.v1.Sidecar.SetTerminalControl:input_type -> porthole.rpc.v1.SetTerminalControlRequest
+	0,  // 51: porthole.rpc.v1.Sidecar.Files:input_type -> porthole.rpc.v1.FilesFromAgent
+	18, // 52: porthole.rpc.v1.Sidecar.CreateSession:output_type -> porthole.rpc.v1.CreateSessionResponse
+	21, // 53: porthole.rpc.v1.Sidecar.AddRemoteCandidate:output_type -> porthole.rpc.v1.AddRemoteCandidateResponse
+	23, // 54: porthole.rpc.v1.Sidecar.WatchEvents:output_type -> porthole.rpc.v1.SessionEvent
+	32, // 55: porthole.rpc.v1.Sidecar.Terminal:output_type -> porthole.rpc.v1.TerminalFromPeer
+	42, // 56: porthole.rpc.v1.Sidecar.CloseSession:output_type -> porthole.rpc.v1.CloseSessionResponse
+	44, // 57: porthole.rpc.v1.Sidecar.GetStats:output_type -> porthole.rpc.v1.GetStatsResponse
+	37, // 58: porthole.rpc.v1.Sidecar.EndTerminal:output_type -> porthole.rpc.v1.EndTerminalResponse
+	39, // 59: porthole.rpc.v1.Sidecar.WatchRecording:output_type -> porthole.rpc.v1.RecordingBatch
+	14, // 60: porthole.rpc.v1.Sidecar.TestTurn:output_type -> porthole.rpc.v1.TestTurnResponse
+	12, // 61: porthole.rpc.v1.Sidecar.RestartIce:output_type -> porthole.rpc.v1.RestartIceResponse
+	8,  // 62: porthole.rpc.v1.Sidecar.AttachTerminal:output_type -> porthole.rpc.v1.AttachTerminalResponse
+	10, // 63: porthole.rpc.v1.Sidecar.DropTerminal:output_type -> porthole.rpc.v1.DropTerminalResponse
+	4,  // 64: porthole.rpc.v1.Sidecar.WatchTerminal:output_type -> porthole.rpc.v1.WatchTerminalResponse
+	6,  // 65: porthole.rpc.v1.Sidecar.SetTerminalControl:output_type -> porthole.rpc.v1.SetTerminalControlResponse
+	1,  // 66: porthole.rpc.v1.Sidecar.Files:output_type -> porthole.rpc.v1.FilesFromPeer
+	52, // [52:67] is the sub-list for method output_type
+	37, // [37:52] is the sub-list for method input_type
 	37, // [37:37] is the sub-list for extension type_name
 	37, // [37:37] is the sub-list for extension extendee
 	0,  // [0:37] is the sub-list for field type_name
@@ -4068,7 +4276,7 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 		(*FilesFromPeer_Message)(nil),
 		(*FilesFromPeer_Close)(nil),
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[19].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[23].OneofWrappers = []any{
 		(*SessionEvent_LocalCandidate)(nil),
 		(*SessionEvent_IceState)(nil),
 		(*SessionEvent_PeerState)(nil),
@@ -4078,13 +4286,13 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 		(*SessionEvent_TerminalEnded)(nil),
 		(*SessionEvent_Clipboard)(nil),
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[24].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[28].OneofWrappers = []any{
 		(*TerminalFromAgent_Attach)(nil),
 		(*TerminalFromAgent_Output)(nil),
 		(*TerminalFromAgent_Exit)(nil),
 		(*TerminalFromAgent_Error)(nil),
 	}
-	file_porthole_rpc_v1_sidecar_proto_msgTypes[28].OneofWrappers = []any{
+	file_porthole_rpc_v1_sidecar_proto_msgTypes[32].OneofWrappers = []any{
 		(*TerminalFromPeer_Attached)(nil),
 		(*TerminalFromPeer_Input)(nil),
 		(*TerminalFromPeer_Resize)(nil),
@@ -4096,7 +4304,7 @@ func file_porthole_rpc_v1_sidecar_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_porthole_rpc_v1_sidecar_proto_rawDesc), len(file_porthole_rpc_v1_sidecar_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   49,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -51,6 +51,8 @@ const (
 	Sidecar_RestartIce_FullMethodName         = "/porthole.rpc.v1.Sidecar/RestartIce"
 	Sidecar_AttachTerminal_FullMethodName     = "/porthole.rpc.v1.Sidecar/AttachTerminal"
 	Sidecar_DropTerminal_FullMethodName       = "/porthole.rpc.v1.Sidecar/DropTerminal"
+	Sidecar_WatchTerminal_FullMethodName      = "/porthole.rpc.v1.Sidecar/WatchTerminal"
+	Sidecar_SetTerminalControl_FullMethodName = "/porthole.rpc.v1.Sidecar/SetTerminalControl"
 	Sidecar_Files_FullMethodName              = "/porthole.rpc.v1.Sidecar/Files"
 )
 
@@ -148,6 +150,24 @@ type SidecarClient interface {
 	// Releases the detached terminal of session_id (its descriptor copy and
 	// ring): the agent's grace time ran out. NOT_FOUND when there is none.
 	DropTerminal(ctx context.Context, in *DropTerminalRequest, opts ...grpc.CallOption) (*DropTerminalResponse, error)
+	// Shared terminals (docs/protocol.md §2f). WatchTerminal makes the
+	// terminal channel of viewer_session_id (a live terminal session created
+	// with CreateSession, never given a descriptor) a viewer of the resumable
+	// handed-over terminal of session_id (live or detached): once its channel
+	// is open it gets {"type":"error","code":"view_only"}, the scrollback
+	// ring, then the same live output as the owner, from its own queue; a
+	// viewer that falls ViewerQueueBytes behind is dropped to a resync (a
+	// terminal reset, then the ring) and never slows the owner. Its input is
+	// dropped (TerminalActivity.input_refused) unless it has control.
+	// NOT_FOUND for an unknown session or no shareable terminal (not
+	// resumable), FAILED_PRECONDITION when viewer_session_id already has a
+	// terminal.
+	WatchTerminal(ctx context.Context, in *WatchTerminalRequest, opts ...grpc.CallOption) (*WatchTerminalResponse, error)
+	// Gives control of the shared terminal of session_id (input and resizes
+	// reach the process) to its viewer controller_session_id, or back to the
+	// owner when controller_session_id is empty. NOT_FOUND when that session
+	// is not a viewer of it.
+	SetTerminalControl(ctx context.Context, in *SetTerminalControlRequest, opts ...grpc.CallOption) (*SetTerminalControlResponse, error)
 	// The relay of a terminal session's `files` data channel (file transfer,
 	// docs/protocol.md §5d). The sidecar does not read the messages: each one
 	// from the peer becomes a FilesFromPeer.message, each FilesFromAgent.message
@@ -314,6 +334,26 @@ func (c *sidecarClient) DropTerminal(ctx context.Context, in *DropTerminalReques
 	return out, nil
 }
 
+func (c *sidecarClient) WatchTerminal(ctx context.Context, in *WatchTerminalRequest, opts ...grpc.CallOption) (*WatchTerminalResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WatchTerminalResponse)
+	err := c.cc.Invoke(ctx, Sidecar_WatchTerminal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *sidecarClient) SetTerminalControl(ctx context.Context, in *SetTerminalControlRequest, opts ...grpc.CallOption) (*SetTerminalControlResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetTerminalControlResponse)
+	err := c.cc.Invoke(ctx, Sidecar_SetTerminalControl_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *sidecarClient) Files(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[FilesFromAgent, FilesFromPeer], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Sidecar_ServiceDesc.Streams[3], Sidecar_Files_FullMethodName, cOpts...)
@@ -421,6 +461,24 @@ type SidecarServer interface {
 	// Releases the detached terminal of session_id (its descriptor copy and
 	// ring): the agent's grace time ran out. NOT_FOUND when there is none.
 	DropTerminal(context.Context, *DropTerminalRequest) (*DropTerminalResponse, error)
+	// Shared terminals (docs/protocol.md §2f). WatchTerminal makes the
+	// terminal channel of viewer_session_id (a live terminal session created
+	// with CreateSession, never given a descriptor) a viewer of the resumable
+	// handed-over terminal of session_id (live or detached): once its channel
+	// is open it gets {"type":"error","code":"view_only"}, the scrollback
+	// ring, then the same live output as the owner, from its own queue; a
+	// viewer that falls ViewerQueueBytes behind is dropped to a resync (a
+	// terminal reset, then the ring) and never slows the owner. Its input is
+	// dropped (TerminalActivity.input_refused) unless it has control.
+	// NOT_FOUND for an unknown session or no shareable terminal (not
+	// resumable), FAILED_PRECONDITION when viewer_session_id already has a
+	// terminal.
+	WatchTerminal(context.Context, *WatchTerminalRequest) (*WatchTerminalResponse, error)
+	// Gives control of the shared terminal of session_id (input and resizes
+	// reach the process) to its viewer controller_session_id, or back to the
+	// owner when controller_session_id is empty. NOT_FOUND when that session
+	// is not a viewer of it.
+	SetTerminalControl(context.Context, *SetTerminalControlRequest) (*SetTerminalControlResponse, error)
 	// The relay of a terminal session's `files` data channel (file transfer,
 	// docs/protocol.md §5d). The sidecar does not read the messages: each one
 	// from the peer becomes a FilesFromPeer.message, each FilesFromAgent.message
@@ -481,6 +539,12 @@ func (UnimplementedSidecarServer) AttachTerminal(context.Context, *AttachTermina
 }
 func (UnimplementedSidecarServer) DropTerminal(context.Context, *DropTerminalRequest) (*DropTerminalResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DropTerminal not implemented")
+}
+func (UnimplementedSidecarServer) WatchTerminal(context.Context, *WatchTerminalRequest) (*WatchTerminalResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WatchTerminal not implemented")
+}
+func (UnimplementedSidecarServer) SetTerminalControl(context.Context, *SetTerminalControlRequest) (*SetTerminalControlResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetTerminalControl not implemented")
 }
 func (UnimplementedSidecarServer) Files(grpc.BidiStreamingServer[FilesFromAgent, FilesFromPeer]) error {
 	return status.Error(codes.Unimplemented, "method Files not implemented")
@@ -697,6 +761,42 @@ func _Sidecar_DropTerminal_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Sidecar_WatchTerminal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WatchTerminalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SidecarServer).WatchTerminal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Sidecar_WatchTerminal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SidecarServer).WatchTerminal(ctx, req.(*WatchTerminalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Sidecar_SetTerminalControl_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetTerminalControlRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SidecarServer).SetTerminalControl(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Sidecar_SetTerminalControl_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SidecarServer).SetTerminalControl(ctx, req.(*SetTerminalControlRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Sidecar_Files_Handler(srv interface{}, stream grpc.ServerStream) error {
 	return srv.(SidecarServer).Files(&grpc.GenericServerStream[FilesFromAgent, FilesFromPeer]{ServerStream: stream})
 }
@@ -746,6 +846,14 @@ var Sidecar_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DropTerminal",
 			Handler:    _Sidecar_DropTerminal_Handler,
+		},
+		{
+			MethodName: "WatchTerminal",
+			Handler:    _Sidecar_WatchTerminal_Handler,
+		},
+		{
+			MethodName: "SetTerminalControl",
+			Handler:    _Sidecar_SetTerminalControl_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

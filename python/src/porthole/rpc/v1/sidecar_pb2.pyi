@@ -32,6 +32,30 @@ class FilesMessage(_message.Message):
     text: bool
     def __init__(self, data: _Optional[bytes] = ..., text: _Optional[bool] = ...) -> None: ...
 
+class WatchTerminalRequest(_message.Message):
+    __slots__ = ("session_id", "viewer_session_id")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    viewer_session_id: str
+    def __init__(self, session_id: _Optional[str] = ..., viewer_session_id: _Optional[str] = ...) -> None: ...
+
+class WatchTerminalResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SetTerminalControlRequest(_message.Message):
+    __slots__ = ("session_id", "controller_session_id")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTROLLER_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    controller_session_id: str
+    def __init__(self, session_id: _Optional[str] = ..., controller_session_id: _Optional[str] = ...) -> None: ...
+
+class SetTerminalControlResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class AttachTerminalRequest(_message.Message):
     __slots__ = ("from_session_id", "to_session_id")
     FROM_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -457,18 +481,20 @@ class IceCandidatePairInfo(_message.Message):
     def __init__(self, local: _Optional[_Union[IceCandidateInfo, _Mapping]] = ..., remote: _Optional[_Union[IceCandidateInfo, _Mapping]] = ..., state: _Optional[str] = ..., nominated: _Optional[bool] = ..., requests_sent: _Optional[int] = ..., responses_received: _Optional[int] = ..., requests_received: _Optional[int] = ..., rtt_ms: _Optional[float] = ...) -> None: ...
 
 class TerminalActivity(_message.Message):
-    __slots__ = ("last_input_unix_micros", "last_output_unix_micros", "input_bytes", "output_bytes", "handed_over")
+    __slots__ = ("last_input_unix_micros", "last_output_unix_micros", "input_bytes", "output_bytes", "handed_over", "input_refused")
     LAST_INPUT_UNIX_MICROS_FIELD_NUMBER: _ClassVar[int]
     LAST_OUTPUT_UNIX_MICROS_FIELD_NUMBER: _ClassVar[int]
     INPUT_BYTES_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_BYTES_FIELD_NUMBER: _ClassVar[int]
     HANDED_OVER_FIELD_NUMBER: _ClassVar[int]
+    INPUT_REFUSED_FIELD_NUMBER: _ClassVar[int]
     last_input_unix_micros: int
     last_output_unix_micros: int
     input_bytes: int
     output_bytes: int
     handed_over: bool
-    def __init__(self, last_input_unix_micros: _Optional[int] = ..., last_output_unix_micros: _Optional[int] = ..., input_bytes: _Optional[int] = ..., output_bytes: _Optional[int] = ..., handed_over: _Optional[bool] = ...) -> None: ...
+    input_refused: int
+    def __init__(self, last_input_unix_micros: _Optional[int] = ..., last_output_unix_micros: _Optional[int] = ..., input_bytes: _Optional[int] = ..., output_bytes: _Optional[int] = ..., handed_over: _Optional[bool] = ..., input_refused: _Optional[int] = ...) -> None: ...
 
 class ScreenStats(_message.Message):
     __slots__ = ("display_width", "display_height", "video_width", "video_height", "fps", "target_fps", "target_bitrate_kbps", "bitrate_kbps", "frames", "keyframes", "frames_skipped", "keyframe_requests", "bytes_encoded", "input_events", "input_errors", "last_encode_ms", "encode_p50_ms", "encode_p99_ms")

@@ -94,6 +94,16 @@ class SidecarStub:
                 request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.DropTerminalRequest.SerializeToString,
                 response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.DropTerminalResponse.FromString,
                 _registered_method=True)
+        self.WatchTerminal = channel.unary_unary(
+                '/porthole.rpc.v1.Sidecar/WatchTerminal',
+                request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.WatchTerminalRequest.SerializeToString,
+                response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.WatchTerminalResponse.FromString,
+                _registered_method=True)
+        self.SetTerminalControl = channel.unary_unary(
+                '/porthole.rpc.v1.Sidecar/SetTerminalControl',
+                request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlRequest.SerializeToString,
+                response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlResponse.FromString,
+                _registered_method=True)
         self.Files = channel.stream_stream(
                 '/porthole.rpc.v1.Sidecar/Files',
                 request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.FilesFromAgent.SerializeToString,
@@ -254,6 +264,34 @@ class SidecarServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchTerminal(self, request, context):
+        """Shared terminals (docs/protocol.md §2f). WatchTerminal makes the
+        terminal channel of viewer_session_id (a live terminal session created
+        with CreateSession, never given a descriptor) a viewer of the resumable
+        handed-over terminal of session_id (live or detached): once its channel
+        is open it gets {"type":"error","code":"view_only"}, the scrollback
+        ring, then the same live output as the owner, from its own queue; a
+        viewer that falls ViewerQueueBytes behind is dropped to a resync (a
+        terminal reset, then the ring) and never slows the owner. Its input is
+        dropped (TerminalActivity.input_refused) unless it has control.
+        NOT_FOUND for an unknown session or no shareable terminal (not
+        resumable), FAILED_PRECONDITION when viewer_session_id already has a
+        terminal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetTerminalControl(self, request, context):
+        """Gives control of the shared terminal of session_id (input and resizes
+        reach the process) to its viewer controller_session_id, or back to the
+        owner when controller_session_id is empty. NOT_FOUND when that session
+        is not a viewer of it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Files(self, request_iterator, context):
         """The relay of a terminal session's `files` data channel (file transfer,
         docs/protocol.md §5d). The sidecar does not read the messages: each one
@@ -336,6 +374,16 @@ def add_SidecarServicer_to_server(servicer, server):
                     servicer.DropTerminal,
                     request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.DropTerminalRequest.FromString,
                     response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.DropTerminalResponse.SerializeToString,
+            ),
+            'WatchTerminal': grpc.unary_unary_rpc_method_handler(
+                    servicer.WatchTerminal,
+                    request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.WatchTerminalRequest.FromString,
+                    response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.WatchTerminalResponse.SerializeToString,
+            ),
+            'SetTerminalControl': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetTerminalControl,
+                    request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlRequest.FromString,
+                    response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlResponse.SerializeToString,
             ),
             'Files': grpc.stream_stream_rpc_method_handler(
                     servicer.Files,
@@ -667,6 +715,60 @@ class Sidecar:
             '/porthole.rpc.v1.Sidecar/DropTerminal',
             porthole_dot_rpc_dot_v1_dot_sidecar__pb2.DropTerminalRequest.SerializeToString,
             porthole_dot_rpc_dot_v1_dot_sidecar__pb2.DropTerminalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchTerminal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/porthole.rpc.v1.Sidecar/WatchTerminal',
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.WatchTerminalRequest.SerializeToString,
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.WatchTerminalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetTerminalControl(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/porthole.rpc.v1.Sidecar/SetTerminalControl',
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlRequest.SerializeToString,
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlResponse.FromString,
             options,
             channel_credentials,
             insecure,
