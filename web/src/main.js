@@ -615,6 +615,8 @@ async function resumeSession(sessionId, old = null, known = null) {
     || (old && { session_id: sessionId, device_id: old.deviceId, target_id: old.targetId, binary: old.binary });
   if (!entry) return showError("resume_not_found");
   for (let i = 0; i < RESUME_TRIES; i++) {
+    // The tab's own terminal after a reload: a terminal opened meanwhile wins.
+    if (known && session && !session.ended) return null;
     if (!socket || !socket.connected) {
       await new Promise((r) => setTimeout(r, RESUME_RETRY_MS));
       continue;
@@ -637,13 +639,20 @@ async function resumeSession(sessionId, old = null, known = null) {
       code = hooks.lastError;
     } catch (e) {
       code = e instanceof SessionError ? e.code : "internal";
-      if (code !== "resume_not_found" && code !== "device_offline") showError(code, e.message);
+      const quiet = ["resume_not_found", "device_offline"].concat(known ? ["session_not_found"] : []);
+      if (!quiet.includes(code)) showError(code, e.message);
     }
     // Gone for good: nothing to take back (a closed connection's shell is detached at once,
     // so not found twice there means the device does not keep it: resume is off, or it ended).
-    const gone = code === "resume_not_found" && old && old.lostHow === "channel" && i >= 1;
+    // The same after a reload: leaving the page detached it at once.
+    const gone = code === "resume_not_found" && ((old && old.lostHow === "channel") || known) && i >= 1;
     if (gone || ["resume_denied", "resume_wrong_user", "session_not_found", "resume_invalid", "denied"].includes(code)) {
       forget(sessionId);
+      // Not asked for by the user: an ended terminal is news, not an error.
+      if (known && (gone || code === "session_not_found")) {
+        hooks.lastError = null;
+        showInfo("The terminal of this tab ended while the page was away.");
+      }
       return null;
     }
     await new Promise((r) => setTimeout(r, RESUME_RETRY_MS));
