@@ -21,6 +21,7 @@ import time
 
 import pytest
 
+from porthole.agent.uplink import STABLE_AFTER_S
 from tests.agent.test_crash import audit_records
 from tests.agent.test_terminal import extra_processes, wait_processes, wait_target
 from tests.e2e.test_browser_terminal import open_terminal_in_page, terminal_text, type_line
@@ -344,10 +345,15 @@ async def test_signaling_restart(tmp_path, make_container, record):
         c = make_container()
         token = await api_login(st.url, st.username, st.password)
         sess = await open_terminal(st.url, token, st.device_id, c.name)
+        routed_at = time.monotonic()
         for run in range(RUNS):
+            # One deploy each: the agent's connection stable long enough that its reconnect
+            # backoff starts again from its first step (back-to-back restarts would add up).
+            await asyncio.sleep(max(0.0, STABLE_AFTER_S + 1 - (time.monotonic() - routed_at)))
             tag, lines = f"sg{run}", 80
             sess.client.type(counter(tag, lines, 0.1))
             await more_lines(sess.client, tag, 4, 15)
+            stopped = time.monotonic()
             await st.stop_server()
             down_lines = len(numbered(sess.client.text(), tag))
             await st.start_server()
@@ -357,7 +363,8 @@ async def test_signaling_restart(tmp_path, make_container, record):
             try:
                 seen_status = await rebind(sess, st.url, token)
                 if seen_status[-1] == "rebound":
-                    recover_s = time.monotonic() - up
+                    routed_at = time.monotonic()
+                    recover_s = routed_at - up
                 echoed_while_down = len(numbered(sess.client.text(), tag)) > down_lines
                 await sess.client.wait_output(f"{tag}-END-42", timeout=30)
             except (TimeoutError, AssertionError):
@@ -376,6 +383,7 @@ async def test_signaling_restart(tmp_path, make_container, record):
                 and sess.client.pc.connectionState == "connected",
                 recover_s=recover_s,
                 bytes_lost=lost_bytes(seen, tag, lines),
+                down_s=up - stopped,
                 rerouted_sides=sides,
                 counter_went_on=echoed_while_down,
                 **loss_detail(seen, lines, sess.client.text()),

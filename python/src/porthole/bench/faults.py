@@ -76,8 +76,10 @@ FAULTS: dict[str, tuple[str, str, str, float | None]] = {
         "a counter printing 10 lines/s throughout",
         "aiortc",
         "the new server answering → the session routed again (the client's `session:rebind` answered `rebound`: "
-        "the device re-announced it first); recovered: every line arrived, one `session.rerouted` per side per "
-        "restart (no duplicate), no `session.closed`",
+        "the device re-announced it first; `server down`: SIGTERM → the new server answering); recovered: every "
+        "line arrived, one `session.rerouted` per side per restart (no duplicate), no `session.closed`. Each "
+        "run waits until the agent's connection was up 10 s, so that its reconnect backoff (1 s doubling to "
+        "30 s, jittered) starts from its first step, as for one deploy",
         None,
     ),
     "agent_sigkill": (
@@ -119,6 +121,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         for extra in (
             "data_s",
             "login_s",
+            "down_s",
             "echo_s",
             "stream_s",
             "killed_s",
@@ -180,6 +183,7 @@ def section(r: dict[str, Any], json_rel: str) -> str:
         for extra, label in (
             ("data_s", "data"),
             ("login_s", "login"),
+            ("down_s", "server down"),
             ("echo_s", "echo"),
             ("stream_s", "stream"),
             ("killed_s", "killed"),
