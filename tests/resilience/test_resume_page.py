@@ -103,3 +103,28 @@ async def test_connection_lost_without_reload_resumes_by_itself(tmp_path, make_c
         assert await page.evaluate("porthole.lastError") is None
     finally:
         await st.stop()
+
+
+async def test_tab_reload_with_resume_off_says_the_terminal_ended(tmp_path, make_container, new_page):
+    """Resume off on the device (`resume_grace_s = 0`): leaving the page ends the shell. After
+    the reload the tab tries its own terminal once, finds it gone, says so in words (not as an
+    error), and a new terminal opens as usual."""
+    st = await start_stack(tmp_path)
+    try:
+        c = make_container()
+        page = await open_terminal_in_page(new_page, st, c.name)
+        old_id = await page.evaluate("porthole.state.sessionId")
+        pid = await pid_of(page, "a")
+        await page.reload()
+        await login(page, st)
+        assert await page.evaluate("porthole.state.autoResume") == old_id
+        banner = page.locator("[data-testid=error-banner][data-kind=info]")
+        await banner.wait_for(state="visible", timeout=30000)
+        assert "ended while the page was away" in await banner.inner_text()
+        assert await page.evaluate("porthole.lastError") is None
+        assert await page.evaluate("porthole.state.resumes") is None
+        await page.click("[data-testid=open-terminal]")
+        await page.evaluate("porthole.waitState('channel', 'open', 20000)")
+        assert await pid_of(page, "b") != pid
+    finally:
+        await st.stop()
