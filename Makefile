@@ -121,7 +121,8 @@ soak: setup build $(BENCH_PEER)
 	PORTHOLE_CORE=$(CORE) PORTHOLE_BENCH_PEER=$(BENCH_PEER) bash scripts/in-netns.sh $(PY) -m porthole.bench.soak --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
 ## faults: issue 11's faults made for real (link cuts, ICE restart, tab reload, porthole-core SIGKILL,
-## 10 % loss + 200 ms), FAULTS_RUNS (default 3) runs each; figures into docs/reliability.md (~5 min).
+## 10 % loss + 200 ms, server restart, agent SIGKILL, grace expiry), FAULTS_RUNS (default 3) runs each;
+## figures into docs/reliability.md (~10 min).
 FAULTS_RUNS ?= 3
 faults: setup build $(BENCH_PEER)
 	PORTHOLE_CORE=$(CORE) PORTHOLE_BENCH_PEER=$(BENCH_PEER) bash scripts/in-netns.sh $(PY) -m porthole.bench.faults --runs $(FAULTS_RUNS) $(FAULTS_ARGS)

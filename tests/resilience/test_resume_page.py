@@ -1,8 +1,9 @@
 """Resume in the real page (issue 11, item 2): Chromium, the real server,
 agent, porthole-core and Docker. The tab is reloaded in the middle of a
-program printing a line every 0.2 s: the page offers the detached terminal,
-and resuming it brings back the same shell process, its scrollback (with what
-was printed while the tab was away) replayed, the program still running."""
+program printing a line every 0.2 s: the tab takes its own terminal back by
+itself (no click), the same shell process, its scrollback (with what was
+printed while the tab was away) replayed, the program still running; a second
+tab opened fresh offers that terminal but does not take it."""
 
 from __future__ import annotations
 
@@ -42,11 +43,12 @@ async def test_tab_reload_mid_program_resumes_same_shell_with_scrollback(tmp_pat
         await wait_text(page, "tick-3")
 
         await page.reload()
-        await login(page, st)
-        offer = page.locator(f"[data-testid=resume-offer][data-session-id={old_id}]")
-        await offer.wait_for(state="visible", timeout=15000)
         await asyncio.sleep(2)  # the program prints on while nobody is connected
-        await offer.click()
+        await login(page, st)
+        # Nothing clicked: the tab takes its own terminal back by itself, and offers nothing.
+        await page.evaluate("porthole.waitState('resumes', 1, 30000)")
+        assert await page.evaluate("porthole.state.autoResume") == old_id
+        assert await page.locator("[data-testid=resume-offer]").count() == 0
         await page.evaluate("porthole.waitState('channel', 'open', 30000)")
 
         # The scrollback came back: the lines from before the reload and those printed while away.
@@ -56,7 +58,8 @@ async def test_tab_reload_mid_program_resumes_same_shell_with_scrollback(tmp_pat
         # again by the new xterm, and the tty echoes the answers among the lines.
         ticks_now = [int(n) for n in re.findall(r"tick-(\d+)", await terminal_text(page))]
         assert ticks_now and min(ticks_now) <= 3, ticks_now[:5]
-        # The program is still running: new lines keep coming, in order, none missing.
+        # The program is still running: new lines keep coming, in order, none missing (so the
+        # ~10 lines printed during the 2 s away are there).
         last = max(ticks_now)
         await wait_text(page, f"tick-{last + 5}", 15000)
         seen = [int(n) for n in re.findall(r"tick-(\d+)", await terminal_text(page))]
@@ -67,6 +70,19 @@ async def test_tab_reload_mid_program_resumes_same_shell_with_scrollback(tmp_pat
         assert new_id != old_id
         resumed = [r for r in audit(st) if r["event"] == "session.resumed" and r.get("session_id") == new_id]
         assert resumed and resumed[0]["resumed_from"] == old_id, resumed
+
+        # A second tab opened fresh in the same browser: it offers the live terminal (it is
+        # remembered per user in the browser) but does not take it by itself.
+        other = await page.context.new_page()
+        await login(other, st)
+        offer = other.locator(f"[data-testid=resume-offer][data-session-id={new_id}]")
+        await offer.wait_for(state="visible", timeout=15000)
+        await asyncio.sleep(3)
+        assert await other.evaluate("porthole.state.resumes") is None
+        assert await other.evaluate("porthole.state.autoResume") is None
+        assert await other.evaluate("porthole.state.sessionId") is None
+        assert await page.evaluate("porthole.state.sessionId") == new_id
+        assert await pid_of(page, "c") == pid, "the first tab lost its shell"
     finally:
         await st.stop()
 
@@ -85,5 +101,30 @@ async def test_connection_lost_without_reload_resumes_by_itself(tmp_path, make_c
         assert await page.evaluate("porthole.state.sessionId") != old_id
         assert await pid_of(page, "b") == pid, "a new shell: not resumed"
         assert await page.evaluate("porthole.lastError") is None
+    finally:
+        await st.stop()
+
+
+async def test_tab_reload_with_resume_off_says_the_terminal_ended(tmp_path, make_container, new_page):
+    """Resume off on the device (`resume_grace_s = 0`): leaving the page ends the shell. After
+    the reload the tab tries its own terminal once, finds it gone, says so in words (not as an
+    error), and a new terminal opens as usual."""
+    st = await start_stack(tmp_path)
+    try:
+        c = make_container()
+        page = await open_terminal_in_page(new_page, st, c.name)
+        old_id = await page.evaluate("porthole.state.sessionId")
+        pid = await pid_of(page, "a")
+        await page.reload()
+        await login(page, st)
+        assert await page.evaluate("porthole.state.autoResume") == old_id
+        banner = page.locator("[data-testid=error-banner][data-kind=info]")
+        await banner.wait_for(state="visible", timeout=30000)
+        assert "ended while the page was away" in await banner.inner_text()
+        assert await page.evaluate("porthole.lastError") is None
+        assert await page.evaluate("porthole.state.resumes") is None
+        await page.click("[data-testid=open-terminal]")
+        await page.evaluate("porthole.waitState('channel', 'open', 20000)")
+        assert await pid_of(page, "b") != pid
     finally:
         await st.stop()

@@ -37,8 +37,11 @@
 //                    (an ICE restart of the live session now, as a network change makes one)
 //   resumable        detached sessions this page may take back (docs/protocol.md §2e): the
 //                    terminals this user had open in this browser that did not end, as
-//                    [{session_id, device_id, target_id, binary}]; after a reload they are
-//                    offered (data-testid resume-offers, one resume-offer button each)
+//                    [{session_id, device_id, target_id, binary}]; after a reload the tab's
+//                    own terminal (sessionStorage) is resumed by itself once the device list
+//                    is back (state.autoResume: its old session id; state.resumes 1 when
+//                    done), the others are offered (data-testid resume-offers, one
+//                    resume-offer button each)
 //   resume(sessionId) → Promise<newId>: resume one (as its button does); a terminal whose
 //                    connection is lost without an end is resumed by itself (state.session
 //                    "resuming", then "open"; state.resumes counts them)
@@ -364,6 +367,7 @@ async function refreshDevices() {
     const ack = await request(socket, "devices:list");
     devices = ack.devices;
     renderDevices();
+    resumeOwnTerminal();
   } catch (e) {
     if (e.code === "unauthenticated") tokenExpired();
     else showError(e.code, e.message);
@@ -569,15 +573,44 @@ function saveResumable(list) {
   try { localStorage.setItem(RESUMABLE_KEY, JSON.stringify(all)); } catch { /* storage full or off */ }
 }
 
+// The terminal this tab has open (sessionStorage: it survives a reload of the tab, and a new tab
+// starts without it, so a tab never takes another tab's live terminal by itself).
+const TAB_KEY = "porthole.tabSession";
+let ownResumeTried = false;
+
+function tabSession() {
+  try { return JSON.parse(sessionStorage.getItem(TAB_KEY) || "null"); } catch { return null; }
+}
+
+function setTabSession(entry) {
+  try {
+    if (entry) sessionStorage.setItem(TAB_KEY, JSON.stringify({ user: state.user, ...entry }));
+    else sessionStorage.removeItem(TAB_KEY);
+  } catch { /* storage off */ }
+}
+
 function remember(s) {
   if (!s.id) return;
   const entry = { session_id: s.id, device_id: s.deviceId, target_id: s.targetId, binary: !!s.binary };
   saveResumable([...resumableList().filter((e) => e.session_id !== s.id), entry]);
+  setTabSession(entry);
 }
 
 function forget(id) {
   saveResumable(resumableList().filter((e) => e.session_id !== id));
+  const own = tabSession();
+  if (own && own.session_id === id) setTabSession(null);
   renderResumeOffers();
+}
+
+// After a reload, once logged in and the device list is back: the tab takes its own terminal
+// back by itself (as its "Resume" button would); the other remembered ones stay offers.
+function resumeOwnTerminal() {
+  const own = tabSession();
+  if (ownResumeTried || !own || own.user !== state.user || (session && !session.ended)) return;
+  ownResumeTried = true;
+  state.autoResume = own.session_id;
+  resumeSession(own.session_id, null, own);
 }
 
 // After a reload: one "Resume" button per remembered terminal, above the terminal.
@@ -592,7 +625,7 @@ function renderResumeOffers() {
   box.replaceChildren();
   const live = session && !session.ended ? session.id : null;
   for (const e of resumableList()) {
-    if (e.session_id === live) continue;
+    if (e.session_id === live || e.session_id === state.autoResume) continue;
     const b = document.createElement("button");
     b.type = "button";
     b.dataset.testid = "resume-offer";
@@ -606,11 +639,13 @@ function renderResumeOffers() {
 
 // Takes back the detached shell of sessionId: bind the old session to this socket, get a
 // resume token, open a new session with it. Retries while the device has not detached it yet.
-async function resumeSession(sessionId, old = null) {
-  const entry = resumableList().find((e) => e.session_id === sessionId)
+async function resumeSession(sessionId, old = null, known = null) {
+  const entry = resumableList().find((e) => e.session_id === sessionId) || known
     || (old && { session_id: sessionId, device_id: old.deviceId, target_id: old.targetId, binary: old.binary });
   if (!entry) return showError("resume_not_found");
   for (let i = 0; i < RESUME_TRIES; i++) {
+    // The tab's own terminal after a reload: a terminal opened meanwhile wins.
+    if (known && session && !session.ended) return null;
     if (!socket || !socket.connected) {
       await new Promise((r) => setTimeout(r, RESUME_RETRY_MS));
       continue;
@@ -633,13 +668,20 @@ async function resumeSession(sessionId, old = null) {
       code = hooks.lastError;
     } catch (e) {
       code = e instanceof SessionError ? e.code : "internal";
-      if (code !== "resume_not_found" && code !== "device_offline") showError(code, e.message);
+      const quiet = ["resume_not_found", "device_offline"].concat(known ? ["session_not_found"] : []);
+      if (!quiet.includes(code)) showError(code, e.message);
     }
     // Gone for good: nothing to take back (a closed connection's shell is detached at once,
     // so not found twice there means the device does not keep it: resume is off, or it ended).
-    const gone = code === "resume_not_found" && old && old.lostHow === "channel" && i >= 1;
+    // The same after a reload: leaving the page detached it at once.
+    const gone = code === "resume_not_found" && ((old && old.lostHow === "channel") || known) && i >= 1;
     if (gone || ["resume_denied", "resume_wrong_user", "session_not_found", "resume_invalid", "denied"].includes(code)) {
       forget(sessionId);
+      // Not asked for by the user: an ended terminal is news, not an error.
+      if (known && (gone || code === "session_not_found")) {
+        hooks.lastError = null;
+        showInfo("The terminal of this tab ended while the page was away.");
+      }
       return null;
     }
     await new Promise((r) => setTimeout(r, RESUME_RETRY_MS));
