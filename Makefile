@@ -8,6 +8,7 @@ PY       := $(VENV)/bin/python
 BIN      := $(ROOT)/bin
 CORE     := $(BIN)/porthole-core
 BENCH_PEER := $(BIN)/porthole-bench
+TEST_GO_LOG := $(BIN)/test-go.log
 GOFLAGS_BUILD := -trimpath
 
 .PHONY: build setup venv core python proto web check-generated lint lint-tools lint-py lint-go lint-web test test-go test-py fuzz run bench soak faults clean
@@ -84,9 +85,21 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 lint-web: web/node_modules/.package-lock.json
 	cd web && npx --no-install eslint --max-warnings=0 .
 
-## test: every test (Go with -race, pytest on real Docker, aiortc, Chromium)
+## test: every test (Go with -race, pytest on real Docker, aiortc, Chromium). The Go tests run beside
+## pytest (their output is kept in a file and printed when pytest is done), pytest in TEST_WORKERS workers;
+## the target fails when either fails.
+TEST_WORKERS ?= 2
 test: setup build
-	$(MAKE) -k test-go test-py
+	@rm -f $(TEST_GO_LOG); \
+	{ $(MAKE) --no-print-directory test-go >$(TEST_GO_LOG) 2>&1; echo "exit $$?" >>$(TEST_GO_LOG); } & \
+	go_job=$$!; \
+	echo "make test: the Go tests run beside pytest; their output follows pytest's ($(TEST_GO_LOG))"; \
+	$(MAKE) --no-print-directory test-py PYTEST_WORKERS=$(TEST_WORKERS); py=$$?; \
+	wait $$go_job; \
+	echo "---- make test-go (ran beside pytest):"; cat $(TEST_GO_LOG); \
+	go=$$(tail -n 1 $(TEST_GO_LOG) | sed -n 's/^exit //p'); \
+	echo "make test: pytest exit $$py, go test exit $$go"; \
+	test "$$py" = 0 && test "$$go" = 0
 
 test-go:
 	cd core-go && go test -race -count=1 ./...
@@ -97,9 +110,11 @@ FUZZTIME ?= 10s
 fuzz:
 	bash scripts/in-netns.sh bash scripts/fuzz.sh $(FUZZTIME)
 
-## test-py: pytest; PYTEST_ARGS picks files or -k (default: testpaths = tests in pytest.ini)
+## test-py: pytest; PYTEST_ARGS picks files or -k (default: testpaths = tests in pytest.ini);
+## PYTEST_WORKERS=N runs N pytest-xdist workers, each in a network namespace of its own (scripts/test-py.sh)
+PYTEST_WORKERS ?= 1
 test-py: build $(BENCH_PEER)
-	PORTHOLE_CORE=$(CORE) PORTHOLE_BENCH_PEER=$(BENCH_PEER) bash scripts/in-netns.sh $(PY) -m pytest -q --durations=25 $(PYTEST_ARGS)
+	PORTHOLE_CORE=$(CORE) PORTHOLE_BENCH_PEER=$(BENCH_PEER) PY=$(PY) bash scripts/in-netns.sh bash scripts/test-py.sh $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 ## run: build and start server + agent + sidecar + a demo target, print where to open it
 run: setup build

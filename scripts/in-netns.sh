@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# in-netns.sh CMD [ARGS...]: runs CMD in a fresh, private network namespace that
+# in-netns.sh [--fresh] CMD [ARGS...]: runs CMD in a fresh, private network namespace that
 # dies with it (unshare --net; no name in /run/netns, nothing to clean up).
 #
 # Inside:
@@ -21,8 +21,10 @@
 # Chromium pick the address up by themselves).
 #
 # Already inside (PORTHOLE_TEST_IFACE carries PORTHOLE_TEST_IP here)? CMD runs
-# as is. Needs root (or unprivileged user namespaces: then it maps you to root
-# inside a new user namespace as well).
+# as is, unless the first argument is --fresh: then CMD gets a namespace of its
+# own all the same (each pytest worker of scripts/test-py.sh does). Needs root
+# (or unprivileged user namespaces: then it maps you to root inside a new user
+# namespace as well).
 set -euo pipefail
 
 IFACE=pth0
@@ -32,7 +34,7 @@ PREFIX=24
 GATEWAY=10.213.7.254
 
 die() { printf 'in-netns: ERROR: %s\n' "$*" >&2; exit 1; }
-(($# > 0)) || die "usage: $0 CMD [ARGS...]"
+(($# > 0)) || die "usage: $0 [--fresh] CMD [ARGS...]"
 
 has_test_ip() {
   [[ -n ${PORTHOLE_TEST_IFACE:-} && -n ${PORTHOLE_TEST_IP:-} ]] &&
@@ -40,7 +42,13 @@ has_test_ip() {
 }
 
 if [[ ${_PORTHOLE_IN_NETNS_SETUP:-} != 1 ]]; then
-  if has_test_ip; then
+  fresh=0
+  if [[ $1 == --fresh ]]; then
+    fresh=1
+    shift
+    (($# > 0)) || die "usage: $0 [--fresh] CMD [ARGS...]"
+  fi
+  if ((!fresh)) && has_test_ip; then
     exec "$@"
   fi
   command -v unshare >/dev/null || die "unshare not found (package util-linux)"

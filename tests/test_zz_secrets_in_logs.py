@@ -1,11 +1,14 @@
 """Secrets hygiene: after the suite, no log it wrote holds a password, device
 secret, TURN credential, token, grant or private key (tests/support/logscan.py).
 
-Named test_zz_* so that it runs after every other test folder and file."""
+Named test_zz_* so that it runs after every other test folder and file. With
+pytest workers (scripts/test-py.sh) it runs on its own after them, and scans
+their basetemp too (PORTHOLE_SCAN_BASETEMP)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from pathlib import Path
 
@@ -33,16 +36,21 @@ def test_the_scanner_finds_what_it_looks_for():
 
 def test_no_secret_in_any_log_of_the_run(tmp_path_factory):
     logging.getLogger("porthole.test").info("secrets scan starting")  # the process log exists
-    base = tmp_path_factory.getbasetemp()
-    secrets = logscan.known_secrets(base)
+    roots = [tmp_path_factory.getbasetemp()]
+    workers = os.environ.get("PORTHOLE_SCAN_BASETEMP")
+    if workers:
+        roots.append(Path(workers))
+    secrets = set().union(*(logscan.known_secrets(root) for root in roots))
     try:
         from tests.server.conftest import PASSWORDS, SECRETS, TURN_CREDENTIAL
 
         secrets |= {*PASSWORDS.values(), *SECRETS.values(), TURN_CREDENTIAL}
     except ImportError:  # the server tests are not part of this checkout
         pass
-    files = logscan.log_files([base, artifacts_root()])
+    files = logscan.log_files([*roots, artifacts_root()])
     assert any(f.name == logscan.PROCESS_LOG for f in files), files
+    if workers:  # every worker wrote its process log there
+        assert list(Path(workers).glob(f"*/{logscan.PROCESS_LOG}")), f"no worker log in {workers}"
     findings = logscan.secrets_in_logs(files, secrets)
     assert not findings, "secrets in logs:\n" + "\n".join(findings[:50])
     print(f"scanned {len(files)} logs for {len(secrets)} secrets, JWTs and private keys: clean")

@@ -104,9 +104,11 @@ func TestBackpressure(t *testing.T) {
 		t.Fatalf("output grew to %d bytes (stall seen at %d) while the peer was blocked", n, blockedAt)
 	}
 
-	// When the peer reads again, output flows again.
+	// When the peer reads again, output flows again. 4 MiB is more than all
+	// the buffers hold; under -race on a loaded 2-core machine (make test runs
+	// pytest beside) moving it takes seconds, so the wait is twice the usual.
 	p.Unblock()
-	deadline := time.Now().Add(wait)
+	deadline := time.Now().Add(2 * wait)
 	for sent.Load() < blockedAt+4<<20 {
 		if time.Now().After(deadline) {
 			t.Fatalf("output did not resume (%d bytes)", sent.Load())

@@ -1,6 +1,7 @@
 package rpcserver
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -222,4 +223,38 @@ func TestScreenLost(t *testing.T) {
 	h.createWith("next", p2.Peer, &rpcv1.CreateSessionRequest{Kind: "screen", Screen: &rpcv1.ScreenOptions{Display: d2}})
 	p2.WaitOpen()
 	waitUntil(t, "video packets", func() bool { return p2.packets.Load() > 0 })
+}
+
+// A peer that closes ends its screen session with peer_closed (the session
+// closes the peer connection itself, not pion: rtc/pcstats.go), whether or
+// not stats are being read meanwhile.
+func TestScreenPeerClose(t *testing.T) {
+	d := xvfbtest.Start(t, 640, 480)
+	h := newHarness(t, loopbackRTC())
+	p := newScreenPeer(t)
+	h.createWith("bye", p.Peer, &rpcv1.CreateSessionRequest{Kind: "screen", Screen: &rpcv1.ScreenOptions{Display: d}})
+	p.WaitOpen()
+	waitUntil(t, "video packets", func() bool { return p.packets.Load() > 0 })
+	stop := make(chan struct{})
+	reading := make(chan struct{})
+	go func() {
+		defer close(reading)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_, _ = h.client.GetStats(context.Background(), &rpcv1.GetStatsRequest{SessionId: "bye"})
+		}
+	}()
+	if err := p.PC.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := h.waitClosed("bye")
+	close(stop)
+	<-reading
+	if r != "peer_closed" {
+		t.Fatalf("closed with %s", r)
+	}
 }

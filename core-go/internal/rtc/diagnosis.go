@@ -47,14 +47,14 @@ type PairInfo struct {
 	RTTms                                             float64
 }
 
-// diagnosis reads the peer connection's stats; pc must be set.
-func (s *Session) diagnosis(pc *webrtc.PeerConnection) *ICEDiagnosis {
+// diagnosis reads the peer connection's stats; s.pc must be set.
+func (s *Session) diagnosis() *ICEDiagnosis {
 	d := &ICEDiagnosis{
-		GatheringState: pc.ICEGatheringState().String(),
+		GatheringState: s.pc.ICEGatheringState().String(),
 		TURNURLs:       s.turnURLs,
 		RelayOnly:      s.relayOnly,
 	}
-	report := pc.GetStats()
+	report := s.pcStats()
 	cands := map[string]CandidateInfo{}
 	for id, v := range report {
 		c, ok := v.(webrtc.ICECandidateStats)
@@ -142,7 +142,7 @@ func (s *Session) keepDiagnosis() {
 			pcClosed(s.pc) {
 			continue
 		}
-		d := s.diagnosis(s.pc)
+		d := s.diagnosis()
 		if len(d.Local) == 0 && len(d.Pairs) == 0 {
 			continue // ICE failed meanwhile: keep the snapshot from before
 		}
@@ -164,7 +164,7 @@ func (s *Session) finalDiagnosis() *ICEDiagnosis {
 	if pcClosed(s.pc) {
 		return last
 	}
-	d := s.diagnosis(s.pc)
+	d := s.diagnosis()
 	if len(d.Local) > 0 || last == nil {
 		return d
 	}

@@ -17,8 +17,8 @@ const vp8PayloadType = 96
 
 // newScreenAPI builds the pion API of one screen session: VP8 only, NACK
 // responses, RTCP reports, stats, transport-wide sequence numbers, playout
-// delay 0 (playout_delay.go), and
-// Google Congestion Control (send side, from the peer's TWCC feedback)
+// delay 0 (playout_delay.go), no close by pion on the peer's DTLS close
+// (pcstats.go), and Google Congestion Control (send side, from the peer's TWCC feedback)
 // bounded by the session's bitrate limits. The estimator of the session's
 // peer connection is delivered on the returned channel when the peer
 // connection is created.
@@ -78,6 +78,10 @@ func newScreenAPI(se *webrtc.SettingEngine, cfg screen.Config) (*webrtc.API, <-c
 			return nil, nil, fmt.Errorf("screen interceptors: %w", err)
 		}
 	}
-	return webrtc.NewAPI(webrtc.WithSettingEngine(*se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir)),
+	// The session closes the peer connection itself when the peer closes
+	// (pcstats.go: pion's own close would race with the session's GetStats).
+	sse := *se
+	sse.DisableCloseByDTLS(true)
+	return webrtc.NewAPI(webrtc.WithSettingEngine(sse), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir)),
 		estimators, nil
 }

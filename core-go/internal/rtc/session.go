@@ -62,6 +62,11 @@ type Session struct {
 
 	screen *screenParts // set before start for screen sessions, then fixed
 
+	// statsMu keeps pion's GetStats and our close of pc apart (pcstats.go);
+	// pcClosing is set, under it, before the close.
+	statsMu   sync.Mutex
+	pcClosing bool
+
 	started     chan struct{} // closed when start returned; pc is set
 	termOpen    chan struct{} // closed when the terminal channel opened
 	closingCh   chan struct{} // closed when closing starts
@@ -115,6 +120,7 @@ func (s *Session) start(offer string, servers []webrtc.ICEServer, relayOnly bool
 		if err := s.attachScreen(pc); err != nil {
 			return "", err
 		}
+		s.watchPeerClose(pc)
 	}
 	pc.OnICECandidate(s.onLocalCandidate)
 	pc.OnICEConnectionStateChange(s.onICEState)

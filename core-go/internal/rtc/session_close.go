@@ -83,9 +83,7 @@ func (s *Session) finishClose(ctx context.Context, reason, message string, flush
 	var diag *ICEDiagnosis
 	if s.pc != nil {
 		diag = s.finalDiagnosis() // before closing: the stats go with the peer connection
-		if err := s.pc.GracefulClose(); err != nil {
-			s.log.Debug("close peer connection", "err", err)
-		}
+		s.closePC()
 	}
 	var term *TerminalStats
 	if b != nil {
@@ -107,9 +105,7 @@ func (s *Session) abort() {
 	s.stopScreen()
 	s.releaseResumable(false)
 	if s.pc != nil {
-		if err := s.pc.GracefulClose(); err != nil {
-			s.log.Debug("close peer connection", "err", err)
-		}
+		s.closePC()
 	}
 	s.m.remove(s)
 	close(s.closeDone)

@@ -99,8 +99,8 @@ func (s *Session) stats() SessionStats {
 		return st
 	}
 	st.Screen = s.screenStats() // s.screen is set before started closes
-	st.ICE = s.diagnosis(s.pc)
-	report := s.pc.GetStats()
+	st.ICE = s.diagnosis()
+	report := s.pcStats()
 	for _, v := range report {
 		switch x := v.(type) {
 		case webrtc.TransportStats:

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"time"
 
 	"porthole/core-go/internal/screen/clipboard"
@@ -57,11 +56,8 @@ func NewClipboard(cfg Config, audit func(clipboard.Transfer), log *slog.Logger) 
 }
 
 func (c *Clipboard) run(log *slog.Logger) {
-	// One OS thread for every Xlib call after the open, the close included:
-	// once the connection broke, Xlib holds its display lock for the thread
-	// that saw the I/O error, and XCloseDisplay from another one waits forever.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	// x11.Clipboard runs its Xlib calls on a thread of its own (a broken
+	// connection must be closed from the thread that saw it break).
 	defer close(c.done)
 	defer c.cb.Close()
 	for {

@@ -2,8 +2,10 @@
 // reads the root window through MIT-SHM and learns of changes through the
 // DAMAGE extension, and an input connection that injects events with XTest.
 //
-// Each Capture and Input owns its own X connection and must be used from one
-// goroutine at a time (Xlib is not safe for concurrent use of a connection).
+// Each Capture, Input and Clipboard owns its own X connection and must be
+// used from one goroutine at a time (Xlib is not safe for concurrent use of a
+// connection); its Xlib calls run on an OS thread of its own (thread.go), so
+// any goroutine may make them, Close included.
 // A display that goes away (the X server exits) makes every call return
 // ErrDisplayLost instead of ending the process, as Xlib would by default.
 package x11
@@ -39,7 +41,8 @@ type Frame struct {
 
 // Capture reads one display.
 type Capture struct {
-	c *C.pth_capture
+	c  *C.pth_capture
+	th *thread
 }
 
 func checkName(display string) error {
@@ -57,11 +60,14 @@ func OpenCapture(display string) (*Capture, error) {
 	name := C.CString(display)
 	defer C.free(unsafe.Pointer(name))
 	var buf [errLen]C.char
-	c := C.pth_capture_open(name, &buf[0], errLen)
+	th := newThread()
+	var c *C.pth_capture
+	th.do(func() { c = C.pth_capture_open(name, &buf[0], errLen) })
 	if c == nil {
+		th.stop()
 		return nil, fmt.Errorf("%w: %s", ErrOpen, C.GoString(&buf[0]))
 	}
-	return &Capture{c: c}, nil
+	return &Capture{c: c, th: th}, nil
 }
 
 // Size is the display's size in pixels.
@@ -73,7 +79,9 @@ func (c *Capture) HasDamage() bool { return c.c.has_damage != 0 }
 
 // Changed reports whether anything was drawn since the previous call.
 func (c *Capture) Changed() (bool, error) {
-	switch C.pth_capture_damaged(c.c) {
+	var rc C.int
+	c.th.do(func() { rc = C.pth_capture_damaged(c.c) })
+	switch rc {
 	case -1:
 		return false, ErrDisplayLost
 	case 0:
@@ -85,7 +93,9 @@ func (c *Capture) Changed() (bool, error) {
 
 // Grab reads the whole display.
 func (c *Capture) Grab() (Frame, error) {
-	switch rc := C.pth_capture_grab(c.c); rc {
+	var rc C.int
+	c.th.do(func() { rc = C.pth_capture_grab(c.c) })
+	switch rc {
 	case 0:
 	case -1:
 		return Frame{}, ErrDisplayLost
@@ -104,7 +114,8 @@ func (c *Capture) Grab() (Frame, error) {
 // Close releases the shared memory and the connection.
 func (c *Capture) Close() {
 	if c.c != nil {
-		C.pth_capture_close(c.c)
+		c.th.do(func() { C.pth_capture_close(c.c) })
+		c.th.stop()
 		c.c = nil
 	}
 }

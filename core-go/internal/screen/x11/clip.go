@@ -22,7 +22,8 @@ var ErrClipboard = errors.New("x11: clipboard failed")
 // and by the middle button), Poll answers the clients that paste it and
 // reports what they copy to CLIPBOARD. Like Input, one goroutine at a time.
 type Clipboard struct {
-	c *C.pth_clip
+	c  *C.pth_clip
+	th *thread
 }
 
 // Copied is the outcome of a copy on the display seen by Poll.
@@ -42,11 +43,14 @@ func OpenClipboard(display string) (*Clipboard, error) {
 	name := C.CString(display)
 	defer C.free(unsafe.Pointer(name))
 	var buf [errLen]C.char
-	c := C.pth_clip_open(name, &buf[0], errLen)
+	th := newThread()
+	var c *C.pth_clip
+	th.do(func() { c = C.pth_clip_open(name, &buf[0], errLen) })
 	if c == nil {
+		th.stop()
 		return nil, fmt.Errorf("%w: %s", ErrOpen, C.GoString(&buf[0]))
 	}
-	return &Clipboard{c: c}, nil
+	return &Clipboard{c: c, th: th}, nil
 }
 
 // Set offers text to the display's clients until another client copies.
@@ -56,7 +60,9 @@ func (cb *Clipboard) Set(text []byte) error {
 		p = (*C.char)(C.CBytes(text))
 		defer C.free(unsafe.Pointer(p))
 	}
-	switch rc := C.pth_clip_set(cb.c, p, C.size_t(len(text))); rc {
+	var rc C.int
+	cb.th.do(func() { rc = C.pth_clip_set(cb.c, p, C.size_t(len(text))) })
+	switch rc {
 	case 0:
 		return nil
 	case -1:
@@ -74,7 +80,9 @@ func (cb *Clipboard) Set(text []byte) error {
 func (cb *Clipboard) Poll(timeout time.Duration, max int) (*Copied, error) {
 	var out *C.char
 	var n C.size_t
-	switch rc := C.pth_clip_poll(cb.c, C.int(timeout.Milliseconds()), C.size_t(max), &out, &n); rc {
+	var rc C.int
+	cb.th.do(func() { rc = C.pth_clip_poll(cb.c, C.int(timeout.Milliseconds()), C.size_t(max), &out, &n) })
+	switch rc {
 	case -1:
 		return nil, ErrDisplayLost
 	case 1:
@@ -90,7 +98,8 @@ func (cb *Clipboard) Poll(timeout time.Duration, max int) (*Copied, error) {
 // Close closes the connection (the selections we own go with it).
 func (cb *Clipboard) Close() {
 	if cb.c != nil {
-		C.pth_clip_close(cb.c)
+		cb.th.do(func() { C.pth_clip_close(cb.c) })
+		cb.th.stop()
 		cb.c = nil
 	}
 }
