@@ -7,6 +7,7 @@ import ipaddress
 import logging
 import socket
 import ssl
+from collections.abc import Awaitable
 from typing import Any
 
 import socketio
@@ -41,6 +42,7 @@ log = logging.getLogger("porthole.server")
 MAX_MESSAGE_BYTES = 256 * 1024
 # Shutdown: how long connections get to close before they are cut.
 SHUTDOWN_GRACE_S = 5.0
+CLOSE_STEP_S = 5.0  # each closing step after the drain (stop)
 # Shutdown: how long the sockets told `server:draining` get to leave by themselves
 # (an agent reconnects to another node at once) before the rest are disconnected.
 DRAIN_GRACE_S = 2.0
@@ -242,10 +244,21 @@ class Server:
                 await self.sio.shutdown()
         except TimeoutError:
             log.warning("shutdown: sockets did not close within %.0f s", SHUTDOWN_GRACE_S)
+        # Each step has a deadline of its own: with Redis gone, a close can wait on a
+        # connection that never answers, and a stop that never ends blocks a deploy.
         if isinstance(self.sio.manager, RedisManager):
-            await self.sio.manager.close()
-        await runner.cleanup()
-        await self.store.close()
+            await _within(CLOSE_STEP_S, "the Socket.IO Redis manager", self.sio.manager.close())
+        await _within(CLOSE_STEP_S, "the HTTP listener", runner.cleanup())
+        await _within(CLOSE_STEP_S, "the store", self.store.close())
         self.hashes.close()
         self.audit.close()
         log.info("stopped")
+
+
+async def _within(seconds: float, what: str, step: Awaitable[None]) -> None:
+    """Awaits one closing step of stop; past its deadline it is given up and logged."""
+    try:
+        async with asyncio.timeout(seconds):
+            await step
+    except TimeoutError:
+        log.warning("shutdown: %s did not close within %.0f s; given up", what, seconds)
