@@ -137,11 +137,16 @@ func TestICERestartKeepsTheChannel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.mu.Lock()
-	dc := s.termDC
-	s.mu.Unlock()
-	if dc == nil {
-		t.Fatal("no terminal channel")
+	// The peer's channel opens on the device's DCEP ACK, which pion sends before it
+	// runs the device's OnDataChannel: wait for the device's side too.
+	var dc *webrtc.DataChannel
+	for deadline := time.Now().Add(5 * time.Second); dc == nil; time.Sleep(10 * time.Millisecond) {
+		s.mu.Lock()
+		dc = s.termDC
+		s.mu.Unlock()
+		if dc == nil && time.Now().After(deadline) {
+			t.Fatal("no terminal channel")
+		}
 	}
 	if err := dc.SendText("after-restart"); err != nil {
 		t.Fatal(err)
