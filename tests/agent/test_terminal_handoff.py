@@ -203,7 +203,9 @@ async def test_porthole_core_killed_mid_session_ends_it_and_leaks_nothing(agent,
     await wait_no_extra_processes(c)  # the shell and its sleep are gone from `docker top`
     ended = [a for a in audit(agent) if a["event"] == "session.ended" and a.get("session_id") == sid]
     assert [e["reason"] for e in ended] == ["sidecar_restarted"], ended
-    assert ended[0]["killed"] >= 2, ended  # the shell and the sleep
+    # The agent killed what was left: both, or only the sleep when the shell already ended on
+    # the hangup of its stream (seen under load); nothing of either is left (above).
+    assert ended[0]["killed"] >= 1, ended
 
     # porthole-core is back; the agent holds what it held before the session, but its
     # connection to the old porthole-core's handoff socket (made again at the next handoff).

@@ -10,6 +10,7 @@ as `make test-py` runs it) and fails outside it.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from typing import Any
 
@@ -175,10 +176,17 @@ async def test_terminal_over_webrtc(env: Env, new_page: Any, binary: bool) -> No
     assert await hook(page, "porthole.pc.connectionState") == "connected"
     assert await hook(page, "porthole.dc.protocol") == ("porthole-binary" if binary else "")
     offer = offers[0]
-    assert (offer["cols"], offer["rows"]) == (
-        await hook(page, "porthole.term.cols"),
-        await hook(page, "porthole.term.rows"),
-    )
+    # The device knows the page's size: the offer's, or the last resize since (the share panel
+    # shows once the session is open and takes rows from the terminal).
+    known = shown = None
+    for _ in range(60):
+        shown = (await hook(page, "porthole.term.cols"), await hook(page, "porthole.term.rows"))
+        sent = [json.loads(m) for m in await device.evaluate("dev.log") if '"resize"' in m]
+        known = (sent[-1]["cols"], sent[-1]["rows"]) if sent else (offer["cols"], offer["rows"])
+        if known == shown:
+            break
+        await asyncio.sleep(0.05)
+    assert known == shown, (known, shown, offer)
 
     # The terminal follows the window: a smaller viewport sends a resize.
     await page.set_viewport_size({"width": 700, "height": 420})
