@@ -11,21 +11,20 @@ token once, and refuses it after the owner revoked the session's invitations.
 
 from __future__ import annotations
 
-import secrets
-import time
 from dataclasses import dataclass
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from porthole import grant, wire
-from porthole.errors import PortholeError
+from porthole import devtoken, wire
 
 TYPE = "porthole-share"
 # `sub` of a link: any logged-in user of the org who may see the target.
 LINK = "*"
 # Long enough to pass a link on and click it, short enough that a leaked one is soon useless.
 DEFAULT_TTL_S = 600
+KIND = devtoken.Kind(
+    TYPE, "share token", "j_", wire.SHARE_INVALID, wire.SHARE_EXPIRED, ("ssid", "sub", "own", "org", "tgt")
+)
 
 
 @dataclass(frozen=True)
@@ -53,10 +52,7 @@ def sign(
     ttl_s: int = DEFAULT_TTL_S,
     now: float | None = None,
 ) -> str:
-    iat = int(now if now is not None else time.time())
     claims = {
-        "iss": grant.ISSUER,
-        "typ": TYPE,
         "aud": device_id,
         "sub": user,
         "own": owner,
@@ -64,44 +60,15 @@ def sign(
         "dev": device_id,
         "tgt": target_id,
         "ssid": session_id,
-        "jti": "j_" + secrets.token_urlsafe(16),
-        "iat": iat,
-        "nbf": iat,
-        "exp": iat + ttl_s,
     }
-    return jwt.encode(claims, key, algorithm=grant.ALGORITHM)
+    return devtoken.sign(KIND, key, claims, ttl_s=ttl_s, now=now)
 
 
 def verify(token: object, key: Ed25519PublicKey, *, device_id: str, now: float | None = None) -> ShareToken:
     """Signature, type, time and device; the caller checks user, session, access and single use.
 
     Raises PortholeError with share_invalid or share_expired."""
-    if not isinstance(token, str) or not token or len(token) > grant.MAX_GRANT_LEN:
-        raise PortholeError(wire.SHARE_INVALID, "share token missing or malformed")
-    try:
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=[grant.ALGORITHM],
-            issuer=grant.ISSUER,
-            options={"require": ["exp", "iat", "nbf", "jti"], "verify_aud": False, "verify_exp": False},
-        )
-    except jwt.InvalidTokenError as e:
-        raise PortholeError(wire.SHARE_INVALID, f"share token rejected: {type(e).__name__}") from e
-    if claims.get("typ") != TYPE:
-        raise PortholeError(wire.SHARE_INVALID, "not a share token")
-    t = time.time() if now is None else now
-    try:
-        exp, iat = float(claims["exp"]), float(claims["iat"])
-    except (TypeError, ValueError) as e:
-        raise PortholeError(wire.SHARE_INVALID, "share token times malformed") from e
-    if exp + grant.LEEWAY_S < t:
-        raise PortholeError(wire.SHARE_EXPIRED, "share token expired")
-    if claims.get("aud") != device_id or claims.get("dev") != device_id:
-        raise PortholeError(wire.SHARE_INVALID, "share token is for another device")
-    for name in ("ssid", "sub", "own", "org", "tgt", "jti"):
-        if not isinstance(claims.get(name), str) or not claims.get(name):
-            raise PortholeError(wire.SHARE_INVALID, f"share token claim {name!r} missing")
+    claims = devtoken.verify(KIND, token, key, device_id=device_id, now=now)
     return ShareToken(
         session_id=claims["ssid"],
         user=claims["sub"],
@@ -110,8 +77,8 @@ def verify(token: object, key: Ed25519PublicKey, *, device_id: str, now: float |
         device_id=claims["dev"],
         target_id=claims["tgt"],
         token_id=claims["jti"],
-        issued_at=int(iat),
-        expires_at=int(exp),
+        issued_at=int(claims["iat"]),
+        expires_at=int(claims["exp"]),
     )
 
 
