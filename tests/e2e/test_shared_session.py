@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import secrets
 import signal
@@ -51,20 +50,6 @@ targets = ["no-such-target-*"]
 kinds = ["terminal"]
 mode = "interactive"
 """
-
-
-def audit(st) -> list[dict]:
-    path = Path(st.dc.directory) / "audit.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
-
-
-async def wait_record(st, event: str, timeout: float = 30, **match) -> dict:
-    async with asyncio.timeout(timeout):
-        while True:
-            for r in audit(st):
-                if r["event"] == event and all(r.get(k) == v for k, v in match.items()):
-                    return r
-            await asyncio.sleep(0.2)
 
 
 async def call(sio: socketio.AsyncClient, event: str, body: dict) -> dict:
@@ -117,11 +102,11 @@ async def test_observer_watches_gets_control_and_gives_it_back(tmp_path, make_co
         await v.wait_output("before-share")
         assert any(m.get("code") == "view_only" for m in v.errors), v.messages
         await echo(owner.client, v, "live-after-join")
-        await wait_record(st, "session.joined", session_id=viewer.id, source="agent", owner_session=owner.id)
+        await st.wait_audit("session.joined", session_id=viewer.id, source="agent", owner_session=owner.id)
 
         # The viewer's keys reach no shell; the refusal is audited (rate limited).
         v.type("echo VIEW''ER-TYPED\r")
-        await wait_record(st, "session.input_denied", session_id=viewer.id, source="agent")
+        await st.wait_audit("session.input_denied", session_id=viewer.id, source="agent")
         await echo(owner.client, v, "owner-still-types")
         assert "VIEWER-TYPED" not in owner.client.text()
 
@@ -143,8 +128,8 @@ async def test_observer_watches_gets_control_and_gives_it_back(tmp_path, make_co
         assert ack["ok"] and ack["controller"] is None, ack
         await echo(owner.client, v, "owner-took-back")
         assert "OWNER-DROPPED" not in owner.client.text()
-        await wait_record(st, "session.control", session_id=owner.id, source="agent", to_session=viewer.id)
-        await wait_record(st, "session.control", session_id=owner.id, source="agent", taken_back=True)
+        await st.wait_audit("session.control", session_id=owner.id, source="agent", to_session=viewer.id)
+        await st.wait_audit("session.control", session_id=owner.id, source="agent", taken_back=True)
 
         # Only the owner hands control over: the viewer's own share:control is refused.
         ack = await call(viewer.sio, "share:control", {"session_id": owner.id, "to": viewer.id})
@@ -174,14 +159,14 @@ async def test_observer_watches_gets_control_and_gives_it_back(tmp_path, make_co
         assert err["code"] == "share_revoked", err
         assert "owner-took-back" not in revoked.client.text()
         await revoked.close()
-        await wait_record(st, "session.join_denied", session_id=revoked.id, source="agent", code="share_revoked")
+        await st.wait_audit("session.join_denied", session_id=revoked.id, source="agent", code="share_revoked")
 
         # The viewer leaves: audited; the owner goes on.
         await viewer.close()
-        await wait_record(st, "session.left", session_id=viewer.id, source="agent")
+        await st.wait_audit("session.left", session_id=viewer.id, source="agent")
         await echo(owner.client, owner.client, "owner-after-leave")
 
-        records = audit(st)
+        records = st.audit()
         server = {r["event"] for r in records if r["source"] == "server"}
         assert {"share.invited", "share.control", "share.denied"} <= server, server
         codes = {r["event"]: r["event_code"] for r in records}
@@ -285,7 +270,7 @@ async def test_viewers_stay_while_the_owner_is_detached_and_follow_its_resume(tm
         assert (await call(owner.sio, "share:control", {"session_id": owner.id, "to": viewer.id}))["ok"]
 
         await owner.client.close()  # the owner's tab goes; its socket stays
-        await wait_record(st, "session.detached", session_id=owner.id, source="agent")
+        await st.wait_audit("session.detached", session_id=owner.id, source="agent")
         await echo(viewer.client, viewer.client, "viewer-while-owner-away")
 
         tok = await call(owner.sio, "session:resume_token", {"session_id": owner.id})

@@ -13,10 +13,8 @@ defaults, nothing shortened for the test."""
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
-from pathlib import Path
 
 from tests.e2e.test_browser_terminal import open_terminal_in_page, terminal_text, type_line
 from tests.support.fullstack import start_stack
@@ -44,11 +42,6 @@ async def wait_ice(page, wanted: tuple[str, ...], timeout: float) -> float:
         assert time.monotonic() - start < timeout, f"ICE state {st!r}, not {wanted}"
         await asyncio.sleep(0.1)
     return time.monotonic() - start
-
-
-def audit(st) -> list[dict]:
-    path = Path(st.dc.directory) / "audit.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
 
 
 async def test_link_down_40s_page_restarts_ice_same_shell(tmp_path, make_container, netns_factory, new_page):
@@ -82,10 +75,10 @@ async def test_link_down_40s_page_restarts_ice_same_shell(tmp_path, make_contain
         assert after == before, "a new shell: the session was not kept"
         assert await state(page, "channel") == "open"
         assert await page.evaluate("porthole.state.sessionId") == sid
-        restarts = [r for r in audit(st) if r["event"] == "session.ice_restarted" and r.get("session_id") == sid]
+        restarts = [r for r in st.audit() if r["event"] == "session.ice_restarted" and r.get("session_id") == sid]
         assert restarts, "no session.ice_restarted audit record"
         ended = [
-            r for r in audit(st) if r["event"] in ("session.ended", "session.closed") and r.get("session_id") == sid
+            r for r in st.audit() if r["event"] in ("session.ended", "session.closed") and r.get("session_id") == sid
         ]
         assert ended == [], ended
     finally:

@@ -8,10 +8,8 @@ tab opened fresh offers that terminal but does not take it."""
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
-from pathlib import Path
 
 from tests.e2e.test_browser_terminal import login, open_terminal_in_page, terminal_text, type_line, wait_text
 from tests.support.fullstack import start_stack
@@ -24,11 +22,6 @@ async def pid_of(page, tag: str, timeout: float = 15.0) -> int:
         assert time.monotonic() < deadline, (await terminal_text(page))[-800:]
         await asyncio.sleep(0.1)
     return int(found[-1])
-
-
-def audit(st) -> list[dict]:
-    path = Path(st.dc.directory) / "audit.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
 
 
 async def test_tab_reload_mid_program_resumes_same_shell_with_scrollback(tmp_path, make_container, new_page):
@@ -68,7 +61,7 @@ async def test_tab_reload_mid_program_resumes_same_shell_with_scrollback(tmp_pat
         assert await pid_of(page, "b") == pid, "a new shell: not resumed"
         new_id = await page.evaluate("porthole.state.sessionId")
         assert new_id != old_id
-        resumed = [r for r in audit(st) if r["event"] == "session.resumed" and r.get("session_id") == new_id]
+        resumed = [r for r in st.audit() if r["event"] == "session.resumed" and r.get("session_id") == new_id]
         assert resumed and resumed[0]["resumed_from"] == old_id, resumed
 
         # A second tab opened fresh in the same browser: it offers the live terminal (it is

@@ -8,9 +8,7 @@ rebinds it), exactly once."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from pathlib import Path
 
 import pytest
 
@@ -18,13 +16,10 @@ from tests.support.fullstack import start_stack
 from tests.support.product_client import login, open_terminal, rebind
 
 
-def audit(st) -> list[dict]:
-    path = Path(st.dc.directory) / "audit.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
-
-
 def records(st, event: str, session_id: str, source: str = "server") -> list[dict]:
-    return [r for r in audit(st) if r["event"] == event and r.get("session_id") == session_id and r["source"] == source]
+    return [
+        r for r in st.audit() if r["event"] == event and r.get("session_id") == session_id and r["source"] == source
+    ]
 
 
 async def wait_record(st, event: str, session_id: str, source: str, timeout: float = 20) -> dict:

@@ -7,9 +7,7 @@ session (share_ended). Real server, agent, porthole-core, Xvfb and aiortc."""
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
-from pathlib import Path
 
 from porthole.server import passwords
 from tests.screen.conftest import SCREEN_ID
@@ -29,20 +27,6 @@ targets = ["*"]
 kinds = ["screen"]
 mode = "view"
 """
-
-
-def audit(st) -> list[dict]:
-    path = Path(st.dc.directory) / "audit.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
-
-
-async def wait_record(st, event: str, timeout: float = 30, **match) -> dict:
-    async with asyncio.timeout(timeout):
-        while True:
-            for r in audit(st):
-                if r["event"] == event and all(r.get(k) == v for k, v in match.items()):
-                    return r
-            await asyncio.sleep(0.2)
 
 
 async def test_a_colleague_watches_the_same_display(tmp_path, xvfb):
@@ -68,7 +52,7 @@ async def test_a_colleague_watches_the_same_display(tmp_path, xvfb):
         guest.client.send({"type": "move", "x": 10, "y": 10})
         reply = await guest.client.reply(0)
         assert reply.get("code") == "input_not_allowed", reply
-        await wait_record(st, "session.joined", session_id=guest.id, source="agent", owner_session=owner.id)
+        await st.wait_audit("session.joined", session_id=guest.id, source="agent", owner_session=owner.id)
 
         # Handing over a screen's control is not supported: a clear refusal.
         ack = await owner.sio.call("share:control", {"session_id": owner.id, "to": guest.id}, namespace="/client")
@@ -77,7 +61,7 @@ async def test_a_colleague_watches_the_same_display(tmp_path, xvfb):
         await owner.close()  # the owner leaves: its viewers' sessions end too
         err = await asyncio.wait_for(guest.errors.get(), 30)
         assert err["code"] == "share_ended", err
-        await wait_record(st, "session.left", session_id=guest.id, source="agent", reason="share_ended")
+        await st.wait_audit("session.left", session_id=guest.id, source="agent", reason="share_ended")
         await guest.close()
     finally:
         await st.stop()

@@ -39,6 +39,20 @@ class Stack:
     def log(self, name: str) -> str:
         return self.logs[name].read_text(errors="replace")
 
+    def audit(self) -> list[dict]:
+        """The records of the shared audit file (server and agent), oldest first."""
+        path = Path(self.dc.directory) / "audit.jsonl"
+        return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
+
+    async def wait_audit(self, event: str, timeout: float = 30, **match: object) -> dict:
+        """The first audit record of ``event`` whose fields equal ``match``, once there is one."""
+        async with asyncio.timeout(timeout):
+            while True:
+                for r in self.audit():
+                    if r["event"] == event and all(r.get(k) == v for k, v in match.items()):
+                        return r
+                await asyncio.sleep(0.2)
+
     async def stop_server(self, *, kill: bool = False) -> None:
         """Stops the server as a deploy does (SIGTERM, graceful) or as a crash does (SIGKILL)."""
         if kill:
