@@ -19,20 +19,9 @@ import (
 // gRPC flow control pushes back on the agent.
 func (s *Server) Files(stream rpcv1.Sidecar_FilesServer) error {
 	ctx := stream.Context()
-	first, err := stream.Recv()
+	sess, err := attachedSession(s, stream.Recv)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return status.Error(codes.InvalidArgument, "the first frame must be attach")
-		}
 		return err
-	}
-	att := first.GetAttach()
-	if att == nil {
-		return status.Error(codes.InvalidArgument, "the first frame must be attach")
-	}
-	sess, err := s.mgr.Session(att.GetSessionId())
-	if err != nil {
-		return toStatus(err)
 	}
 	r, err := sess.AttachFiles(ctx)
 	if err != nil {

@@ -27,20 +27,9 @@ import (
 // an error status when the agent breaks the protocol.
 func (s *Server) Terminal(stream rpcv1.Sidecar_TerminalServer) error {
 	ctx := stream.Context()
-	first, err := stream.Recv()
+	sess, err := attachedSession(s, stream.Recv)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return status.Error(codes.InvalidArgument, "the first frame must be attach")
-		}
 		return err
-	}
-	att := first.GetAttach()
-	if att == nil {
-		return status.Error(codes.InvalidArgument, "the first frame must be attach")
-	}
-	sess, err := s.mgr.Session(att.GetSessionId())
-	if err != nil {
-		return toStatus(err)
 	}
 	b, err := sess.AttachTerminal(ctx)
 	if err != nil {
