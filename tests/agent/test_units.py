@@ -304,3 +304,12 @@ async def test_uplink_retries_unreachable_and_unreadable_secret_with_one_loop(tm
     n = link.status().failed_attempts
     await asyncio.sleep(0.5)  # over twice the longest delay: no loop is left to try again
     assert link.status().failed_attempts == n
+
+
+def test_malloc_arenas_capped_unless_the_operator_set_them(monkeypatch):
+    from porthole.agent import arenas
+
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert arenas.limit() is True  # glibc here: mallopt took it
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert arenas.limit() is False  # the operator's value stands

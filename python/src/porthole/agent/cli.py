@@ -9,8 +9,8 @@ import signal
 from pathlib import Path
 
 from porthole import logs
+from porthole.agent import arenas, hostpids
 from porthole.agent import config as agent_config
-from porthole.agent import hostpids
 from porthole.agent.service import Agent
 from porthole.errors import PortholeError
 
@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"porthole agent: {e}", flush=True)
         return 2
     logs.setup(args.log_level or cfg.log_level)
+    arenas.limit()  # before the first thread
     try:
         asyncio.run(serve(cfg))
     except PortholeError as e:
