@@ -331,14 +331,16 @@ class SessionManager:
         elif session.viewers:
             await share.owner_ended(self, session)
         shell = session.shell
-        if shell is not None and shell.pty is not None:  # the pump is resumable (a ring) even without resume
-            await self._drop_detached(sid)
         if shell is not None and activity is not None:
             shell.apply_activity(activity)
         if in_sidecar and session.conn.created:
             if shell is not None and shell.pty is not None:
                 await self._final_activity(session)
             await self._close_in_sidecar(sid, reason)
+        if shell is not None and shell.pty is not None:
+            # The pump is resumable (a ring) even without resume, so porthole-core keeps it
+            # detached when its session closes, the close above included: release it after.
+            await self._drop_detached(sid)
         path = await shell.close_recording(RECORDING_DRAIN_S) if shell is not None else None
         if path is not None and self.on_recording is not None:
             self.on_recording(path)
