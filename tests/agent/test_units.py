@@ -159,21 +159,33 @@ def test_grant_checks_each_have_a_code():
         assert e.value.code == code
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").strip()
+    except OSError:
+        return b""
+
+
 def test_kill_session_kills_jobs_in_other_process_groups(tmp_path: Path):
     # A shell leading its own session, with a background job that job control
     # would put in another process group, and a child that started its own session.
     script = "sleep 1011 & setsid sleep 1012 & sleep 1013"
     leader = subprocess.Popen(["bash", "-c", script], start_new_session=True)
-    time.sleep(0.3)
-    members = killtree.session_members(leader.pid)
-    names = {
-        Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").strip()
-        for p in members
-        if os.path.exists(f"/proc/{p}")
-    }
-    assert {b"sleep 1011", b"sleep 1012", b"sleep 1013"} <= names, names
-    # The count is of processes, each once (not of signals over several passes).
-    assert killtree.kill_session(leader.pid, killtree.start_time(leader.pid)) == len(members)
+    try:
+        # Wait until the tree has settled: setsid(1) forks, and its parent exits a moment later.
+        want = {b"sleep 1011", b"sleep 1012", b"sleep 1013"}
+        deadline = time.monotonic() + 10
+        while True:
+            members = killtree.session_members(leader.pid)
+            names = {_cmdline(p) for p in members} - {b"bash -c " + script.encode()}
+            if names == want or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert names == want, names
+        # The count is of processes, each once (not of signals over several passes).
+        assert killtree.kill_session(leader.pid, killtree.start_time(leader.pid)) == len(members)
+    finally:
+        leader.kill()
     leader.wait(timeout=5)
     time.sleep(0.2)
     assert not [p for p in members if _alive(p)]

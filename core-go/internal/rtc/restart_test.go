@@ -32,8 +32,11 @@ func restartManager(t *testing.T) (*Manager, *Watcher) {
 }
 
 // relay carries candidates both ways between the session and the peer and
-// reports every ICE state of the session, until the test ends.
-func relay(t *testing.T, m *Manager, w *Watcher, p *testpeer.Peer, id string) <-chan string {
+// reports every ICE state of the session, until the test ends. A peer
+// candidate goes to the session under sig: a test holds it while it sends an
+// offer, so that, as on an ordered signaling channel, no candidate of the new
+// offer's ICE credentials arrives before the offer (pion drops those).
+func relay(t *testing.T, m *Manager, w *Watcher, p *testpeer.Peer, id string, sig *sync.Mutex) <-chan string {
 	states := make(chan string, 64)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -65,7 +68,9 @@ func relay(t *testing.T, m *Manager, w *Watcher, p *testpeer.Peer, id string) <-
 			select {
 			case c := <-p.Candidates:
 				if c != "" {
+					sig.Lock()
 					_, _ = m.AddRemoteCandidate(id, Candidate{Candidate: c, SDPMid: "0"})
+					sig.Unlock()
 				}
 			case <-done:
 				return
@@ -106,7 +111,8 @@ func ufrag(sdp string) string {
 func TestICERestartKeepsTheChannel(t *testing.T) {
 	m, w := restartManager(t)
 	p := testpeer.New(t, testpeer.Options{})
-	states := relay(t, m, w, p, "r")
+	var sig sync.Mutex
+	states := relay(t, m, w, p, "r", &sig)
 	first, err := m.CreateSession(CreateRequest{SessionID: "r", OfferSDP: p.Offer(), Kind: KindTerminal})
 	if err != nil {
 		t.Fatal(err)
@@ -119,10 +125,13 @@ func TestICERestartKeepsTheChannel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sig.Lock() // the restart offer reaches the session before its candidates
 	if err := p.PC.SetLocalDescription(offer); err != nil {
+		sig.Unlock()
 		t.Fatal(err)
 	}
 	answer, err := m.RestartICE("r", offer.SDP)
+	sig.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +185,8 @@ func TestICERestartRefusals(t *testing.T) {
 func TestICEFailedAfterConnectedWaitsForARestart(t *testing.T) {
 	m, w := restartManager(t)
 	p := testpeer.New(t, testpeer.Options{})
-	states := relay(t, m, w, p, "r")
+	var sig sync.Mutex
+	states := relay(t, m, w, p, "r", &sig)
 	answer, err := m.CreateSession(CreateRequest{SessionID: "r", OfferSDP: p.Offer(), Kind: KindTerminal})
 	if err != nil {
 		t.Fatal(err)
