@@ -1,7 +1,7 @@
 """`make bench`: Porthole's hot paths measured next to what a user would pick
 instead, in the same run on the same machine.
 
-    python -m porthole.bench [--quick | --smoke] [--sections a,b] [--json PATH] [--md PATH]
+    python -m porthole.bench [--quick | --smoke] [--sections a,b] [--param NAME=VALUE ...] [--json PATH] [--md PATH]
     python -m porthole.bench --render docs/benchmarks.json
 
 (`make bench`, `make bench QUICK=1`). Layout:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime
 import json
 import logging
@@ -12,9 +13,10 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from porthole.bench import machine, report, sections, targets
-from porthole.bench.context import FULL, QUICK, SMOKE, Context
+from porthole.bench.context import FULL, QUICK, SMOKE, Context, Params
 from porthole.bench.figures import Figure
 from porthole.bench.peer import REPO
 from porthole.errors import PortholeError
@@ -28,6 +30,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="smaller sizes for development (under two minutes)")
     p.add_argument("--smoke", action="store_true", help="the smallest sizes: checks the tool works (tests/bench)")
     p.add_argument("--sections", default="", help="comma-separated section keys (default: all)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one size of the mode (context.Params), e.g. concurrency_levels=200 or "
+        "throughput_bytes=8388608; repeatable; tuples comma-separated; the results then go to the local file",
+    )
     p.add_argument(
         "--json",
         type=Path,
@@ -46,6 +56,25 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def with_overrides(params: Params, overrides: list[str]) -> Params:
+    """params with NAME=VALUE overrides applied (--param); a bad name or value is a bad_request."""
+    fields = {f.name: f for f in dataclasses.fields(params)}
+    changes: dict[str, Any] = {}
+    for item in overrides:
+        name, sep, value = item.partition("=")
+        if not sep or name not in fields:
+            raise PortholeError("bad_request", f"--param {item!r}: expected NAME=VALUE with NAME one of {list(fields)}")
+        current = getattr(params, name)
+        try:
+            if isinstance(current, tuple):
+                changes[name] = tuple(int(v) for v in value.split(",") if v)
+            else:
+                changes[name] = type(current)(value)
+        except ValueError as e:
+            raise PortholeError("bad_request", f"--param {item!r}: {e}") from e
+    return dataclasses.replace(params, **changes)
+
+
 async def run(args: argparse.Namespace) -> int:
     iface = os.environ.get("PORTHOLE_TEST_IFACE")
     if not iface:
@@ -58,9 +87,9 @@ async def run(args: argparse.Namespace) -> int:
         raise PortholeError("bad_request", f"unknown section(s) {unknown}; have {list(registry)}")
     todo = {k: registry[k] for k in registry if k in chosen}
     short = args.quick or args.smoke
-    params = SMOKE if args.smoke else QUICK if args.quick else FULL
+    params = with_overrides(SMOKE if args.smoke else QUICK if args.quick else FULL, args.param)
     # Only a complete full run replaces the committed figures; any other goes to a local file.
-    complete = not short and set(todo) == set(registry)
+    complete = not short and not args.param and set(todo) == set(registry)
     json_path = args.json or (REPO / ("docs/benchmarks.json" if complete else LOCAL_RESULTS))
     md_path = args.md or (REPO / "docs" / "benchmarks.md" if complete else None)
 

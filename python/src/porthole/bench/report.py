@@ -133,7 +133,9 @@ def write_markdown(
         "## Rerun, extend",
         "",
         "`make bench` (full, about ten minutes on 2 cores) or `make bench QUICK=1` (smaller sizes, under "
-        "two minutes); `make bench BENCH_ARGS='--sections keystroke,throughput'` runs only some sections. "
+        "two minutes); `make bench BENCH_ARGS='--sections keystroke,throughput'` runs only some sections, and "
+        "`--param NAME=VALUE` (repeatable) overrides one size of the mode, e.g. `--quick --sections "
+        "concurrency --param concurrency_levels=200 --param rss_after_s=60`. "
         "Sizes of both modes are `Params` in `python/src/porthole/bench/context.py`. Only a complete full run "
         "rewrites this page and its JSON; a quick or partial run prints its table and writes "
         "`bench-results.local.json`. `python -m porthole.bench --render docs/benchmarks.json` rewrites this "
