@@ -247,19 +247,27 @@ socket = "admin.sock"
             await asyncio.sleep(0.2)
 
     async def open_terminal(
-        self, container: str, *, binary: bool = False, relay: bool = False, files: bool = False
+        self,
+        container: str,
+        *,
+        binary: bool = False,
+        relay: bool = False,
+        files: bool = False,
+        join: dict[str, str] | None = None,
     ) -> Session:
         """Opens a terminal the way the page does and returns it once the prompt arrived,
         with the setup split measured. relay: the client uses the TURN relay only (its
         ICE servers come from the session:open ack, so it is created after it). files: the
-        client opens a `files` channel too (file transfer, sections/files.py)."""
+        client opens a `files` channel too (file transfer, sections/files.py). join:
+        {session_id, token} of a shared session (share_link): the session opened is a
+        viewer of that one (docs/protocol.md §2f), ready once the scrollback arrived."""
         protocol = "porthole-binary" if binary else ""
         offer = None if relay else await self.peer.request("new", protocol=protocol, files=files)
         t_open = time.monotonic()
-        ack = await self._call(
-            "session:open",
-            {"device_id": self.device_id, "target_id": container, "kind": "terminal", "cols": 80, "rows": 24},
-        )
+        req = {"device_id": self.device_id, "target_id": container, "kind": "terminal", "cols": 80, "rows": 24}
+        if join is not None:
+            req["join"] = join
+        ack = await self._call("session:open", req)
         open_s = time.monotonic() - t_open
         if offer is None:
             if self.turn is None:
@@ -281,6 +289,13 @@ socket = "admin.sock"
         if relay and self.turn is not None and self.turn.allocations(s.id) < 1:
             raise PortholeError("internal", f"session {s.id} did not allocate on the relay: not a relayed figure")
         return s
+
+    async def share_link(self, owner: Session) -> dict[str, str]:
+        """A one-time link to watch owner's session (`share:invite` without a user): the `join`
+        of a session:open. The bench's user may use its own link (a link is for any user of the
+        org who may see the target)."""
+        ack = await self._call("share:invite", {"session_id": owner.id})
+        return {"session_id": owner.id, "token": ack["token"]}
 
     async def close_terminal(self, s: Session) -> None:
         """Ends the session the way the page's close button does, and closes the client peer."""
