@@ -124,7 +124,7 @@ def test_grant_claims_round_trip_and_bad_ones_refused() -> None:
     del claims["fdirs"]  # a grant from a server that predates fdirs: the default folders
     old = grant.verify(jwt.encode(claims, key, algorithm="EdDSA"), key.public_key(), device_id="d", now=1001)
     assert old.file_dirs == ("~", "/tmp")
-    for bad in (
+    bads: list[dict[str, Any]] = [
         {"files": "all", "fmax": 1},
         {"files": "both", "fmax": -1},
         {"files": "both", "fmax": True},
@@ -134,7 +134,8 @@ def test_grant_claims_round_trip_and_bad_ones_refused() -> None:
         {"fdirs": "/tmp"},
         {"fdirs": [""]},
         {"fdirs": [f"/d{i}" for i in range(17)]},
-    ):
+    ]
+    for bad in bads:
         token = jwt.encode({**claims, **bad}, key, algorithm="EdDSA")
         with pytest.raises(PortholeError) as e:
             grant.verify(token, key.public_key(), device_id="d", now=1001)
