@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
+from porthole.agent import filepaths
+from porthole.errors import PortholeError
 from tests.agent.test_files import HOME, MiB, file_records, open_with_files
 from tests.agent.test_terminal import wait_target
 
@@ -90,3 +94,18 @@ async def test_a_home_subfolder(agent_factory, make_container):
     assert root_sh(c, f"ls {HOME} {HOME}/inbox").split() == [f"{HOME}:", "inbox", f"{HOME}/inbox:", "a.bin"]
     codes = [r.get("code") for r in file_records(agent, sid) if not r["ok"]]
     assert codes == ["path_not_allowed"]
+
+
+def test_folders_expanded_and_the_default_upload_folder():
+    assert filepaths.expand("~", "/home/u") == "/home/u"
+    assert filepaths.expand("~/in", "/home/u/") == "/home/u/in"
+    assert filepaths.expand("~", "/") == "/" and filepaths.expand("~/in", "/") == "/in"
+    assert filepaths.expand("~/in", "") == ""  # no home: the folder allows nothing
+    assert filepaths.expand("/srv", "") == "/srv"
+    roots = ("/mnt/data", "/tmp")
+    assert filepaths.default_folder("/tmp/w", "/home/u", ("/data", "/tmp"), roots) == "/tmp/w"
+    assert filepaths.default_folder("/", "/home/u", ("/data", "/tmp"), roots) == "/mnt/data"
+    assert filepaths.default_folder("/", "/home/u", ("/home/u",), ("/home/u",)) == "/home/u"
+    with pytest.raises(PortholeError) as e:
+        filepaths.default_folder("/", "/home/u", ("/nowhere",), ())
+    assert e.value.code == "path_not_allowed"
