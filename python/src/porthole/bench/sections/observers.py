@@ -6,6 +6,7 @@ from porthole.bench.context import Context
 from porthole.bench.figures import Figure, num
 from porthole.bench.sections import notes, section
 from porthole.bench.stack import Session
+from porthole.errors import PortholeError
 
 KEY = "observers"
 LEVELS = (0, 1, 5)
@@ -24,8 +25,9 @@ def name(level: int) -> str:
 The owner of a terminal (the pion client, JSON mode, opened through the real
 server as in the keystroke section) types one byte and times its echo, as in
 the keystroke section, while 0, 1 or 5 observers watch the same shell: each
-observer joined with a one-time link (`share:invite`, then `session:open` with
-`join`; docs/protocol.md §2f), has a peer connection of its own to the device
+observer (a second user of the org, with a view grant: an owner cannot join
+their own session) joined with a one-time link (`share:invite`, then
+`session:open` with `join`; docs/protocol.md §2f), has a peer connection of its own to the device
 and reads everything it is sent (its output is read and dropped as it arrives,
 so it never pushes back). porthole-core reads the shell once and sends every
 echo to the owner and to each observer. The levels take turns in rounds (0, 1,
@@ -77,7 +79,10 @@ async def run(ctx: Context) -> list[Figure]:
                 lost[level] += got["lost"]
                 after = await watched()
                 if after:
-                    seen[level] += min(b - a for a, b in zip(before, after, strict=True))
+                    least = min(b - a for a, b in zip(before, after, strict=True))
+                    if least <= 0:
+                        raise PortholeError("internal", f"an observer received nothing while the owner typed ({level})")
+                    seen[level] += least
     finally:
         for w in watchers:
             await stack.close_terminal(w)
