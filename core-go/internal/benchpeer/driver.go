@@ -24,6 +24,7 @@ const maxRequest = 1 << 20
 //	echo       peer, count, warmup, interval_ms → rtt_us[], lost
 //	echo_many  peers, count, warmup, interval_ms → rtt_us[], lost
 //	drain      peer, input, marker, timeout_s → bytes, seconds, messages
+//	watch      peer                           → bytes, messages (an observer: its output is read and dropped from now on)
 //	raw        bytes, chunk, timeout_s        → seconds
 //	raw_echo   count, warmup, interval_ms     → rtt_us[], lost
 //	close      peer                           →
@@ -196,6 +197,9 @@ func (d *Driver) do(req Request) (map[string]any, error) {
 	case "echo":
 		r, err := p.Echo(req.Count, req.Warmup, interval)
 		return map[string]any{"rtt_us": r.RTTMicros, "lost": r.Lost}, err
+	case "watch":
+		b, m := p.Watch()
+		return map[string]any{"bytes": b, "messages": m}, nil
 	case "drain":
 		m0 := p.Messages()
 		n, took, err := p.Drain([]byte(req.Input), []byte(req.Marker), seconds(req.TimeoutS, 2*time.Minute))

@@ -50,6 +50,10 @@ type Peer struct {
 	out      chan []byte   // output payloads, decoded from JSON in JSON mode
 	opened   chan struct{} // the channel is open
 	firstOut chan struct{} // the first output byte arrived
+	closed   chan struct{} // Close was called (ends Watch's reader)
+
+	watchOnce sync.Once
+	closeOnce sync.Once
 
 	mu           sync.Mutex // guards the fields below
 	answeredAt   time.Time
@@ -81,6 +85,7 @@ func NewPeer(api *webrtc.API, protocol string, servers []webrtc.ICEServer, relay
 		out:      make(chan []byte, outputQueue),
 		opened:   make(chan struct{}),
 		firstOut: make(chan struct{}),
+		closed:   make(chan struct{}),
 	}
 	ordered := true
 	dc, err := pc.CreateDataChannel("terminal", &webrtc.DataChannelInit{Ordered: &ordered, Protocol: &protocol})
@@ -228,5 +233,6 @@ func (p *Peer) Drain(input, marker []byte, timeout time.Duration) (int64, time.D
 
 // Close closes the peer connection.
 func (p *Peer) Close() error {
+	p.closeOnce.Do(func() { close(p.closed) })
 	return p.pc.GracefulClose()
 }

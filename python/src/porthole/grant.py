@@ -14,7 +14,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from porthole import errors
+from porthole import errors, filedirs
 from porthole.errors import PortholeError
 
 ISSUER = "porthole-server"
@@ -29,7 +29,8 @@ MODES = ("interactive", "view")
 # A grant is a few hundred bytes; anything far larger is not one.
 MAX_GRANT_LEN = 4096
 # File transfer on the `files` channel (docs/protocol.md §5d): which directions the grant
-# allows (claim `files`, absent = "neither") and the largest file (claim `fmax`, bytes).
+# allows (claim `files`, absent = "neither"), the largest file (claim `fmax`, bytes) and the
+# folders it may use (claim `fdirs`, absent = filedirs.DEFAULT).
 FILE_DIRECTIONS = ("neither", "upload", "download", "both")
 
 
@@ -48,6 +49,7 @@ class Grant:
     token: str = field(default="", repr=False, compare=False)
     files: str = "neither"  # FILE_DIRECTIONS
     files_max_bytes: int = 0
+    file_dirs: tuple[str, ...] = filedirs.DEFAULT
 
 
 def generate_keypair() -> tuple[bytes, bytes]:
@@ -88,11 +90,14 @@ def sign(
     now: float | None = None,
     files: str = "neither",
     files_max_bytes: int = 0,
+    file_dirs: tuple[str, ...] = filedirs.DEFAULT,
 ) -> str:
     if kind not in KINDS or mode not in MODES:
         raise ValueError(f"bad kind/mode {kind!r}/{mode!r}")
     if files not in FILE_DIRECTIONS or files_max_bytes < 0:
         raise ValueError(f"bad files policy {files!r}/{files_max_bytes!r}")
+    if why := filedirs.list_problem(file_dirs):
+        raise ValueError(f"bad file_dirs: {why}")
     iat = int(now if now is not None else time.time())
     claims = {
         "iss": ISSUER,
@@ -110,7 +115,7 @@ def sign(
         "exp": iat + ttl_s,
     }
     if files != "neither":
-        claims.update(files=files, fmax=files_max_bytes)
+        claims.update(files=files, fmax=files_max_bytes, fdirs=list(file_dirs))
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
@@ -164,6 +169,9 @@ def verify(
     fmax = claims.get("fmax", 0)
     if files not in FILE_DIRECTIONS or not isinstance(fmax, int) or isinstance(fmax, bool) or fmax < 0:
         raise PortholeError(errors.GRANT_INVALID, "grant files policy malformed")
+    fdirs = claims.get("fdirs", list(filedirs.DEFAULT))
+    if filedirs.list_problem(fdirs):
+        raise PortholeError(errors.GRANT_INVALID, "grant file folders malformed")
     return Grant(
         session_id=claims["sid"],
         user=claims["sub"],
@@ -177,4 +185,5 @@ def verify(
         token=token,
         files=files,
         files_max_bytes=fmax,
+        file_dirs=tuple(filedirs.normalize(d) for d in fdirs),
     )

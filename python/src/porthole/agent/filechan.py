@@ -105,6 +105,7 @@ class FileChannel:
         self.may_upload = g.files in ("upload", "both") and g.mode == "interactive"
         self.may_download = g.files in ("download", "both")
         self.max_bytes = g.files_max_bytes
+        self.dirs = g.file_dirs  # the grant's folders ("~" = the exec user's home), filedirs.py
         self.store: Store | None = None
         self.info: Info | None = None
         self.call: Any = None
@@ -158,11 +159,11 @@ class FileChannel:
         )
 
     async def target(self) -> tuple[Store, Info]:
-        """The target's store and the exec user's home, uid and allowed folders: asked of the target
-        (one exec in a container) at the first transfer, not for every session that opens."""
+        """The target's store and the exec user's home, uid and the grant's folders resolved: asked
+        of the target (one exec in a container) at the first transfer, not for every session that opens."""
         if self.store is None or self.info is None:
             store = self.owner.store_for(self.session)
-            self.info = await store.info()
+            self.info = await store.info(self.dirs)
             self.store = store
         return self.store, self.info
 
@@ -173,6 +174,7 @@ class FileChannel:
                 "upload": self.may_upload,
                 "download": self.may_download,
                 "max_bytes": self.max_bytes if (self.may_upload or self.may_download) else 0,
+                "dirs": list(self.dirs) if (self.may_upload or self.may_download) else [],
                 "cwd": self.cwd(),
                 "chunk": wire.FILE_CHUNK,
                 "window": wire.FILE_WINDOW,
@@ -258,11 +260,10 @@ class FileChannel:
     async def resolve_folder(self, d: object, name: str) -> str:
         store, info = await self.target()
         if d is None or d == "":
-            cwd = self.cwd()
-            d = cwd if filepaths.inside(cwd, info.roots) else info.home
+            d = filepaths.default_folder(self.cwd(), info.home, info.dirs, info.roots)
         path = filepaths.absolute(filepaths.check_path(d, what="folder"), info.home)
-        # Before and after symlinks: "../../etc" and a link out of home are both refused.
-        filepaths.require_inside(path, (*info.roots, info.home))
+        # Before and after symlinks: "../../etc" and a link out of an allowed folder are both refused.
+        filepaths.require_inside(path, (*info.roots, *info.dirs))
         folder = await store.folder(path, name)
         filepaths.require_inside(folder, info.roots)
         return folder
@@ -335,7 +336,7 @@ class FileChannel:
                 raise PortholeError(wire.FILES_NOT_ALLOWED, "this session may not download files")
             store, info = await self.target()
             p = filepaths.absolute(filepaths.check_path(path), info.home)
-            filepaths.require_inside(p, (*info.roots, info.home))
+            filepaths.require_inside(p, (*info.roots, *info.dirs))
             real, size = await store.source(p)
             filepaths.require_inside(real, info.roots)
             if size > self.max_bytes:

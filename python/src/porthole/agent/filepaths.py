@@ -3,9 +3,10 @@
 A transfer names a folder (upload; empty = the shell's working directory, else
 the home directory) or a file (download). The store resolves it on the target
 (every symlink followed, in the container or on the host) and this module
-decides: the resolved path must be the exec user's home or /tmp, or inside
-one of them; a file name is one path component. Anything else is
-`path_not_allowed`.
+decides: the path, before and after symlinks are resolved, must be one of the
+folders the grant allows (claim `fdirs`, porthole/filedirs.py; by default the
+exec user's home and /tmp) or inside one of them; a file name is one path
+component. Anything else is `path_not_allowed`.
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ import posixpath
 from porthole import wire
 from porthole.errors import PortholeError
 
-# The folders a transfer may touch, before symlinks are resolved on the target ("~": the
-# exec user's home directory).
-ROOTS = ("~", "/tmp")
 MAX_PATH = 4096
 MAX_NAME = 255
 
@@ -37,6 +35,13 @@ def check_path(path: object, *, what: str = "path") -> str:
     return path
 
 
+def expand(folder: str, home: str) -> str:
+    """A grant's folder with `~` made the exec user's home ("" when that home is unknown)."""
+    if folder == "~" or folder.startswith("~/"):
+        return (home.rstrip("/") + folder[1:] or "/") if home else ""
+    return folder
+
+
 def absolute(path: str, home: str) -> str:
     """A path as the client gave it, made absolute: relative to the home directory, `~` expanded."""
     if path == "~" or path.startswith("~/"):
@@ -52,6 +57,18 @@ def inside(resolved: str, roots: tuple[str, ...]) -> bool:
         if resolved == r or resolved.startswith(r.rstrip("/") + "/"):
             return True
     return False
+
+
+def default_folder(cwd: str, home: str, dirs: tuple[str, ...], roots: tuple[str, ...]) -> str:
+    """Where an upload that names no folder goes: the shell's working directory when it is
+    allowed, else the home directory when it is, else the first allowed folder that exists."""
+    if cwd and inside(cwd, roots):
+        return cwd
+    if home and inside(home, (*dirs, *roots)):
+        return home
+    if roots:
+        return roots[0]
+    raise PortholeError(wire.PATH_NOT_ALLOWED, "none of the folders file transfer may use exists on the target")
 
 
 def require_inside(resolved: str, roots: tuple[str, ...]) -> None:

@@ -26,7 +26,7 @@ from typing import IO, Protocol
 import docker
 import docker.errors
 
-from porthole import wire
+from porthole import filedirs, wire
 from porthole.agent import filepaths
 from porthole.errors import PortholeError
 
@@ -41,8 +41,14 @@ ROOT = "0"
 # Output of a check is a few paths.
 _MAX_OUT = 64 * 1024
 
-# uid, gid, home, the home and /tmp resolved.
-_INFO = 'id -u; id -g; printf "%s\\n" "$HOME"; (cd -P -- "$HOME" 2>/dev/null && pwd -P) || echo; cd -P /tmp && pwd -P'
+# uid, gid, home, then for each folder ($@, "~" = home) the folder and the folder resolved
+# (an empty line when it is not there).
+_INFO = (
+    'id -u; id -g; printf "%s\\n" "$HOME"; for d in "$@"; do '
+    'case "$d" in "~"|"~/"*) if [ -n "$HOME" ]; then d="${HOME%/}${d#?}"; d="${d:-/}"; else d=; fi;; esac; '
+    'case "$d" in /*) printf "%s\\n" "$d"; (cd -P -- "$d" 2>/dev/null && pwd -P) || echo;; *) echo; echo;; esac; '
+    "done"
+)
 # $1 folder, $2 name: the physical folder, writable, where name is absent or a regular file.
 _DIR = (
     'cd -P -- "$1" 2>/dev/null || exit 10; test -w . || exit 11; '
@@ -58,13 +64,14 @@ _FILE = (
 @dataclass(frozen=True)
 class Info:
     home: str  # as the target says
-    roots: tuple[str, ...]  # the allowed folders, resolved
+    dirs: tuple[str, ...]  # the allowed folders ("~" expanded), before symlinks
+    roots: tuple[str, ...]  # the allowed folders that exist, resolved
     uid: int
     gid: int
 
 
 class Store(Protocol):
-    async def info(self) -> Info: ...
+    async def info(self, dirs: tuple[str, ...] = filedirs.DEFAULT) -> Info: ...
     async def folder(self, path: str, name: str) -> str: ...
     async def source(self, path: str) -> tuple[str, int]: ...
     async def put(
@@ -111,12 +118,19 @@ class DockerStore:
         except docker.errors.APIError as e:
             raise PortholeError(wire.FILE_FAILED, f"docker: {e.explanation}") from e
 
-    async def info(self) -> Info:
-        code, out = await self._sh(_INFO)
+    async def info(self, dirs: tuple[str, ...] = filedirs.DEFAULT) -> Info:
+        code, out = await self._sh(_INFO, *dirs)
         lines = out.split("\n")
-        if code != 0 or len(lines) < 5:
+        if code != 0 or len(lines) < 3 + 2 * len(dirs):
             raise PortholeError(wire.FILE_FAILED, "cannot tell the exec user's home in the container")
-        return Info(home=lines[2], roots=(lines[3], lines[4]), uid=int(lines[0]), gid=int(lines[1]))
+        pairs = [(lines[i], lines[i + 1]) for i in range(3, 3 + 2 * len(dirs), 2)]
+        return Info(
+            home=lines[2],
+            dirs=tuple(d for d, _ in pairs if d.startswith("/")),
+            roots=tuple(r for _, r in pairs if r.startswith("/")),
+            uid=int(lines[0]),
+            gid=int(lines[1]),
+        )
 
     async def folder(self, path: str, name: str) -> str:
         code, out = await self._sh(_DIR, path, name)
@@ -258,11 +272,11 @@ def _tar_member(stream: Iterator[bytes]) -> Iterator[bytes]:
 class HostStore:
     """The device's own file system, as the agent's user (the host shell's user)."""
 
-    async def info(self) -> Info:
+    async def info(self, dirs: tuple[str, ...] = filedirs.DEFAULT) -> Info:
         home = os.path.expanduser("~")
-        return Info(
-            home=home, roots=(os.path.realpath(home), os.path.realpath("/tmp")), uid=os.getuid(), gid=os.getgid()
-        )
+        expanded = tuple(e for e in (filepaths.expand(d, home) for d in dirs) if e)
+        roots = tuple(os.path.realpath(e) for e in expanded if os.path.isdir(e))
+        return Info(home=home, dirs=expanded, roots=roots, uid=os.getuid(), gid=os.getgid())
 
     async def folder(self, path: str, name: str) -> str:
         real = os.path.realpath(path)

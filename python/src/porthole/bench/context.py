@@ -58,6 +58,8 @@ class Params:
     screen_soak_seconds: float = 0.0  # one Chromium session kept up this long (seed 000: > 5 min); 0 = skip
     files_bytes: int = 16 << 20  # the file uploaded and downloaded in the files section
     files_reps: int = 3
+    observer_keystrokes: int = 200  # per level (0, 1, 5 observers) and round in the observers section
+    observer_rounds: int = 4  # the levels taken in turn: up, down, up, down
 
 
 FULL = Params(
@@ -94,6 +96,8 @@ QUICK = Params(
     screen_latency_samples=10,
     files_bytes=4 << 20,
     files_reps=2,
+    observer_keystrokes=50,
+    observer_rounds=2,
 )
 
 # The smallest configuration: one pass over every section to prove the tool
@@ -115,6 +119,8 @@ SMOKE = Params(
     screen_latency_samples=2,
     files_bytes=256 << 10,
     files_reps=1,
+    observer_keystrokes=10,
+    observer_rounds=1,
 )
 
 

@@ -20,6 +20,16 @@ ROLE_TAG = {
 }
 
 
+def versus(f: Figure) -> str:
+    """A figure's ratios to the one it is compared with (extra["vs"]: of, median, worst), written
+    out: "×1.05 median, ×1.20 p99 vs 0 observers"; "" for a figure compared with none."""
+    v = f.extra.get("vs")
+    if not isinstance(v, dict):
+        return ""
+    worst = "p99" if f.better == "lower" else "p1"
+    return f"×{_num(v.get('median'))} median, ×{_num(v.get('worst'))} {worst} vs {v.get('of', '?')}"
+
+
 def table(sections: dict[str, Section], figures: list[Figure]) -> str:
     lines = []
     width = max((len(f.name) for f in figures), default=20) + 2
@@ -30,8 +40,10 @@ def table(sections: dict[str, Section], figures: list[Figure]) -> str:
             continue
         lines += ["", f"== {sec.title} ==", head]
         for f in figs:
+            ratio = f"  ({versus(f)})" if versus(f) else ""
             lines.append(
                 f"  {f.name:<{width}}{ROLE_TAG[f.role]:<11}{_num(f.median):>10}{_num(f.worst):>10}{f.n:>7}  {f.unit}"
+                + ratio
             )
     return "\n".join(lines)
 
@@ -122,9 +134,8 @@ def write_markdown(
         ]
         for f in figs:
             lost = f" ({f.extra['lost']} lost)" if f.extra.get("lost") else ""
-            out.append(
-                f"| {f.name} | {f.role} | {_num(f.median)} | {_num(f.worst)} | {f.n} | {f.unit} | {f.how}{lost} |"
-            )
+            detail = f.how + lost + (f"; **{versus(f)}**" if versus(f) else "")
+            out.append(f"| {f.name} | {f.role} | {_num(f.median)} | {_num(f.worst)} | {f.n} | {f.unit} | {detail} |")
         notes = _notes(sec, figs)
         if notes:
             out += ["", *notes]

@@ -24,6 +24,7 @@ from porthole import devconfig
 from porthole.bench import coturn, procstat
 from porthole.bench.peer import PeerProcess
 from porthole.errors import PortholeError
+from porthole.server import passwords
 
 # Server and agent start in about a second; this trips only on a broken install.
 START_TIMEOUT_S = 30.0
@@ -34,6 +35,9 @@ SIGNAL_TIMEOUT_S = 30.0
 # The bench opens up to 200 sessions as one user on one device.
 MAX_SESSIONS = 512
 CONTAINER_PATTERN = "porthole-bench-*"
+# A second user of the bench's org who may view every target: the observers of a shared
+# terminal (sections/observers.py); an owner cannot join their own session.
+WATCHER = "bench-watcher"
 # The agent reports new containers within its inventory interval (5 s by default).
 INVENTORY_TIMEOUT_S = 30.0
 
@@ -50,6 +54,8 @@ class Session:
     ice_dtls_s: float = 0.0
     exec_s: float = 0.0
     open_s: float = 0.0  # session:open round trip (authorization, grant), before the offer
+    # The socket that opened it (the bench's user's, or the watcher's): it also closes it.
+    sio: socketio.AsyncClient | None = field(default=None, repr=False)
 
 
 class Stack:
@@ -63,6 +69,8 @@ class Stack:
         self.server: subprocess.Popen | None = None
         self.agent: subprocess.Popen | None = None
         self.sio: socketio.AsyncClient | None = None
+        self.watcher_sio: socketio.AsyncClient | None = None  # WATCHER's socket, at its first join
+        self._watcher_password = secrets.token_urlsafe(24)
         self.sessions: dict[str, Session] = {}
         self.errors: dict[str, list[dict]] = defaultdict(list)
         self._tasks: set[asyncio.Task] = set()
@@ -86,6 +94,7 @@ class Stack:
             raise PortholeError("internal", f"devconfig's server.toml no longer has {limit!r}; update the bench")
         bench_server = dc.directory / "server-bench.toml"
         server_toml = server_toml.replace(limit, f"max_sessions_per_user = {MAX_SESSIONS}")
+        server_toml += _watcher_toml(dc.device_id, self._watcher_password)
         ip = os.environ.get("PORTHOLE_TEST_IP", "")
         if coturn.available() and ip:
             # A relay next to the direct path (the relay section): coturn on the bench's own address.
@@ -160,8 +169,9 @@ socket = "admin.sock"
         return kids[0]
 
     async def stop(self) -> None:
-        if self.sio is not None:
-            await self.sio.disconnect()
+        for sio in (self.watcher_sio, self.sio):
+            if sio is not None:
+                await sio.disconnect()
         if self.turn is not None:
             self.turn.stop()
         for proc in (self.agent, self.server):
@@ -174,8 +184,9 @@ socket = "admin.sock"
 
     # ------------------------------------------------------------ signaling client
 
-    async def _login(self) -> str:
-        async with aiohttp.ClientSession() as http, http.post(self.url + "/api/login", json=self._login_as) as r:
+    async def _login(self, login_as: dict[str, str] | None = None) -> str:
+        body = login_as or self._login_as
+        async with aiohttp.ClientSession() as http, http.post(self.url + "/api/login", json=body) as r:
             body = await r.json()
             if r.status != 200:
                 raise PortholeError("internal", f"login failed: {body}")
@@ -189,14 +200,24 @@ socket = "admin.sock"
 
     async def _connect_client(self, username: str, password: str) -> None:
         self._login_as = {"username": username, "password": password}
-        token = await self._login()
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.sio.on("webrtc:answer", self._on_answer, namespace="/client")
-        self.sio.on("webrtc:ice", self._on_ice, namespace="/client")
-        self.sio.on("webrtc:error", self._on_error, namespace="/client")
-        await self.sio.connect(
+        self.sio = await self._client(self._login_as)
+
+    async def _client(self, login_as: dict[str, str]) -> socketio.AsyncClient:
+        """A logged-in `/client` socket whose answers, candidates and errors reach self.sessions."""
+        token = await self._login(login_as)
+        sio = socketio.AsyncClient(reconnection=False)
+        sio.on("webrtc:answer", self._on_answer, namespace="/client")
+        sio.on("webrtc:ice", self._on_ice, namespace="/client")
+        sio.on("webrtc:error", self._on_error, namespace="/client")
+        await sio.connect(
             self.url, namespaces=["/client"], auth={"token": token}, transports=["websocket"], wait_timeout=10
         )
+        return sio
+
+    async def _watcher(self) -> socketio.AsyncClient:
+        if self.watcher_sio is None:
+            self.watcher_sio = await self._client({"username": WATCHER, "password": self._watcher_password})
+        return self.watcher_sio
 
     async def _on_answer(self, data: dict) -> None:
         s = self.sessions.get(data.get("session_id", ""))
@@ -224,9 +245,10 @@ socket = "admin.sock"
         if s is not None and s.answer is not None and not s.answer.done():
             s.answer.set_exception(PortholeError(data.get("code", "internal"), data.get("message", "")))
 
-    async def _call(self, event: str, data: dict | None) -> dict:
-        assert self.sio is not None
-        ack = await self.sio.call(event, data, namespace="/client", timeout=SIGNAL_TIMEOUT_S)
+    async def _call(self, event: str, data: dict | None, sio: socketio.AsyncClient | None = None) -> dict:
+        sio = sio or self.sio
+        assert sio is not None
+        ack = await sio.call(event, data, namespace="/client", timeout=SIGNAL_TIMEOUT_S)
         if not ack or not ack.get("ok"):
             err = (ack or {}).get("error", {})
             raise PortholeError(err.get("code", "internal"), f"{event}: {err.get('message', ack)}")
@@ -247,30 +269,47 @@ socket = "admin.sock"
             await asyncio.sleep(0.2)
 
     async def open_terminal(
-        self, container: str, *, binary: bool = False, relay: bool = False, files: bool = False
+        self,
+        container: str,
+        *,
+        binary: bool = False,
+        relay: bool = False,
+        files: bool = False,
+        join: dict[str, str] | None = None,
     ) -> Session:
         """Opens a terminal the way the page does and returns it once the prompt arrived,
         with the setup split measured. relay: the client uses the TURN relay only (its
         ICE servers come from the session:open ack, so it is created after it). files: the
-        client opens a `files` channel too (file transfer, sections/files.py)."""
+        client opens a `files` channel too (file transfer, sections/files.py). join:
+        {session_id, token} of a shared session (share_link): the session opened, by
+        WATCHER's socket, is a viewer of that one (docs/protocol.md §2f), ready once the
+        scrollback arrived."""
         protocol = "porthole-binary" if binary else ""
         offer = None if relay else await self.peer.request("new", protocol=protocol, files=files)
         t_open = time.monotonic()
-        ack = await self._call(
-            "session:open",
-            {"device_id": self.device_id, "target_id": container, "kind": "terminal", "cols": 80, "rows": 24},
-        )
+        req: dict[str, object] = {
+            "device_id": self.device_id,
+            "target_id": container,
+            "kind": "terminal",
+            "cols": 80,
+            "rows": 24,
+        }
+        sio = self.sio
+        if join is not None:
+            req["join"] = join
+            sio = await self._watcher()
+        ack = await self._call("session:open", req, sio)
         open_s = time.monotonic() - t_open
         if offer is None:
             if self.turn is None:
                 raise PortholeError("internal", "no relay: Debian's coturn (turnserver) is not installed")
             offer = await self.peer.request("new", protocol=protocol, ice_servers=ack["ice_servers"], relay=True)
-        s = Session(id=ack["session_id"], peer=offer["peer"])
+        s = Session(id=ack["session_id"], peer=offer["peer"], sio=sio)
         s.open_s = open_s
         s.answer = asyncio.get_running_loop().create_future()
         self.sessions[s.id] = s
         t0 = time.monotonic()
-        await self._call("webrtc:offer", {"session_id": s.id, "type": "offer", "sdp": offer["sdp"]})
+        await self._call("webrtc:offer", {"session_id": s.id, "type": "offer", "sdp": offer["sdp"]}, sio)
         t1, answer_sdp = await asyncio.wait_for(s.answer, SIGNAL_TIMEOUT_S)
         s.signaling_s = t1 - t0
         await self.peer.request("answer", peer=s.peer, sdp=answer_sdp)
@@ -282,12 +321,35 @@ socket = "admin.sock"
             raise PortholeError("internal", f"session {s.id} did not allocate on the relay: not a relayed figure")
         return s
 
+    async def share_link(self, owner: Session) -> dict[str, str]:
+        """A one-time link to watch owner's session (`share:invite` without a user): the `join`
+        of a session:open, which WATCHER uses (a link is for any other user of the org who may
+        see the target; never the owner's)."""
+        ack = await self._call("share:invite", {"session_id": owner.id})
+        return {"session_id": owner.id, "token": ack["token"]}
+
     async def close_terminal(self, s: Session) -> None:
         """Ends the session the way the page's close button does, and closes the client peer."""
         self.sessions.pop(s.id, None)
         with contextlib.suppress(PortholeError):  # already over
-            await self._call("webrtc:disconnect", {"session_id": s.id, "reason": "user_closed"})
+            await self._call("webrtc:disconnect", {"session_id": s.id, "reason": "user_closed"}, s.sio)
         await self.peer.request("close", peer=s.peer)
+
+
+def _watcher_toml(device_id: str, password: str) -> str:
+    """WATCHER in the server's config: the bench's org, view mode on every target of the device."""
+    return f"""
+[[users]]
+name = "{WATCHER}"
+org = "{devconfig.ORG}"
+password_hash = "{passwords.hash_password(password)}"
+
+[[users.grants]]
+devices = ["{device_id}"]
+targets = ["*"]
+kinds = ["terminal"]
+mode = "view"
+"""
 
 
 def _free_port() -> int:

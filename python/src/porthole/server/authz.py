@@ -8,13 +8,23 @@ mode wins (interactive over view). Globs are fnmatch-style and case-sensitive.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from porthole import errors
+from porthole import errors, filedirs
 from porthole.errors import PortholeError
 from porthole.server.config import Config, Device, User, UserGrant
 
 _MODE_RANK = {"view": 0, "interactive": 1}
+
+
+@dataclass(frozen=True)
+class FilePolicy:
+    """What a session's grant says about file transfer (grant.sign's files, files_max_bytes, file_dirs)."""
+
+    files: str = "neither"
+    files_max_bytes: int = 0
+    file_dirs: tuple[str, ...] = filedirs.DEFAULT
 
 
 def _any(globs: tuple[str, ...], value: str) -> bool:
@@ -58,20 +68,24 @@ class Policy:
             raise PortholeError(errors.DENIED, f"you may not open that target in {want_mode} mode")
         return want_mode
 
-    def files(self, user: User, device_id: str, target_id: str, kind: str, mode: str) -> tuple[str, int]:
-        """File transfer the session may do (grant.FILE_DIRECTIONS) and its size cap: the union of
-        the directions of every matching grant, the largest cap among them. Terminals only; a
-        view-only session never uploads."""
+    def files(self, user: User, device_id: str, target_id: str, kind: str, mode: str) -> FilePolicy:
+        """File transfer the session may do (grant.FILE_DIRECTIONS), its size cap and its folders:
+        the union of the directions and of the folders of every matching grant, the largest cap
+        among them. Terminals only; a view-only session never uploads."""
         device = self._config.devices.get(device_id)
         grants = self._device_grants(user, device) if device is not None else []
         up = down = False
         cap = 0
+        dirs: list[tuple[str, ...]] = []
         for g in grants:
             if kind != "terminal" or kind not in g.kinds or not _any(g.targets, target_id) or g.files == "neither":
                 continue
             up = up or g.files in ("upload", "both")
             down = down or g.files in ("download", "both")
             cap = max(cap, g.file_max_bytes)
+            dirs.append(g.file_dirs)
         up = up and mode == "interactive"
         direction = {(True, True): "both", (True, False): "upload", (False, True): "download"}.get((up, down))
-        return (direction, cap) if direction else ("neither", 0)
+        if not direction:
+            return FilePolicy()
+        return FilePolicy(direction, cap, filedirs.union(dirs))

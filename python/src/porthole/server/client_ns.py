@@ -219,7 +219,7 @@ class ClientNamespace(EventNamespace):
         if await self.hub.store.count_sessions(user.name) >= cfg.max_sessions_per_user + int(resuming):
             raise PortholeError(errors.TOO_MANY_SESSIONS, f"at most {cfg.max_sessions_per_user} sessions at once")
         session_id = new_session_id()
-        files, files_max = self.policy.files(user, req.device_id, req.target_id, req.kind, mode)
+        fp = self.policy.files(user, req.device_id, req.target_id, req.kind, mode)
         signed = grant.sign(
             self.signing_key,
             session_id=session_id,
@@ -230,8 +230,9 @@ class ClientNamespace(EventNamespace):
             kind=req.kind,
             mode=mode,
             ttl_s=cfg.grant_ttl_s,
-            files=files,
-            files_max_bytes=files_max,
+            files=fp.files,
+            files_max_bytes=fp.files_max_bytes,
+            file_dirs=fp.file_dirs,
         )
         now = self.hub.clock()
         await self.hub.store.add_session(

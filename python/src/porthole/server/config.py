@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from porthole import audit, grant
+from porthole import audit, filedirs, grant
 from porthole.errors import ConfigError
 from porthole.server import clientaddr, passwords, tls
 from porthole.server.policyconfig import ServerPolicy, parse_policy
@@ -105,6 +105,8 @@ class UserGrant:
     # File transfer on a terminal (grant.FILE_DIRECTIONS) and the largest file, bytes.
     files: str = "neither"
     file_max_bytes: int = 0
+    # The folders it may use on the target (filedirs.py; "~" = the exec user's home).
+    file_dirs: tuple[str, ...] = filedirs.DEFAULT
 
 
 @dataclass(frozen=True)
@@ -342,10 +344,36 @@ def _user_grant(data: object, key: str) -> UserGrant:
     if not 0 < fmax <= MAX_FILE_MAX_BYTES:
         raise ConfigError(f"{t.name('file_max_bytes')}: 1..{MAX_FILE_MAX_BYTES}")
     g = UserGrant(
-        t.str_list("devices", nonempty=True), t.str_list("targets", ["*"], nonempty=True), kinds, mode, files, fmax
+        t.str_list("devices", nonempty=True),
+        t.str_list("targets", ["*"], nonempty=True),
+        kinds,
+        mode,
+        files,
+        fmax,
+        _file_dirs(t),
     )
     t.done()
     return g
+
+
+def _file_dirs(t: _Table) -> tuple[str, ...]:
+    v = t.get("file_dirs", list, list(filedirs.DEFAULT), what="a list of folders")
+    if not v:
+        raise ConfigError(f'{t.name("file_dirs")}: must not be empty (files = "neither" turns file transfer off)')
+    for i, d in enumerate(v):
+        if why := filedirs.problem(d):
+            raise ConfigError(f"{t.name('file_dirs')}[{i}]: {d!r} {why}")
+    dirs = filedirs.union([tuple(filedirs.normalize(d) for d in v)])
+    if why := filedirs.list_problem(dirs):
+        raise ConfigError(f"{t.name('file_dirs')}: {why}")
+    return dirs
+
+
+def _user_file_dirs(grants: tuple[UserGrant, ...], key: str) -> None:
+    """The folders of a session are the union of its matching grants': that union must fit a grant."""
+    dirs = filedirs.union([g.file_dirs for g in grants if g.files != "neither"])
+    if dirs and (why := filedirs.list_problem(dirs)):
+        raise ConfigError(f"{key}: the file_dirs of this user's grants together: {why}")
 
 
 def _ice_policy(t: _Table, default: str) -> str:
@@ -386,6 +414,7 @@ def parse(data: dict, base_dir: Path, path: Path | None = None) -> Config:
             raise ConfigError(f"users[{i}].org: unknown org {org!r} (add it under [[orgs]])")
         grants = tuple(_user_grant(g, f"users[{i}].grants[{j}]") for j, g in enumerate(_tables(t.data, "grants")))
         t.seen.add("grants")
+        _user_file_dirs(grants, f"users[{i}].grants")
         users[name] = User(name, org, _hash(t, "password_hash"), grants)
         t.done()
     devices: dict[str, Device] = {}

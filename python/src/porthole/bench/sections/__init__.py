@@ -23,7 +23,18 @@ from dataclasses import dataclass, field
 from porthole.bench.figures import Figure
 
 # Run order. idle goes first, while the agent has never had a session.
-MODULES = ["idle", "setup", "keystroke", "relay", "throughput", "files", "concurrency", "screen", "multinode"]
+MODULES = [
+    "idle",
+    "setup",
+    "keystroke",
+    "observers",
+    "relay",
+    "throughput",
+    "files",
+    "concurrency",
+    "screen",
+    "multinode",
+]
 
 
 @dataclass
