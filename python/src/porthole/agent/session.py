@@ -12,6 +12,7 @@ import time
 from porthole.agent import policy
 from porthole.agent.connection import Connection
 from porthole.agent.events import EventBus
+from porthole.agent.inputaudit import RefusedInput
 from porthole.agent.shell import Shell
 from porthole.agent.targets import Target
 from porthole.agent.views import SessionSnapshot
@@ -64,6 +65,9 @@ class Session:
         self.viewers: dict[str, str] = {}
         self.controller = ""
         self.share_revoked_at = 0
+        # An owner's own keys while a viewer has control: refused, audited (ownerinput.py).
+        self.owner_refused: RefusedInput | None = None
+        self.owner_refused_task: asyncio.Task | None = None
         self.end_request: tuple[str, str] | None = None  # (code, message) asked by the watchdog
         self.end_requested = asyncio.Event()
 

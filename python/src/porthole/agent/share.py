@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 from porthole import errors, wire
+from porthole.agent import ownerinput
 from porthole.agent.inputaudit import RefusedInput
 from porthole.agent.session import Session
 from porthole.errors import PortholeError
@@ -124,6 +125,7 @@ async def left(mgr: SessionManager, viewer: Session, reason: str) -> None:
         return
     del owner.viewers[viewer.id]
     if owner.controller == viewer.id:
+        await ownerinput.stop(owner)
         owner.controller = ""  # porthole-core gave it back when the viewer's channel closed
         _control_record(owner, "", by="left")
     viewer.events.publish("session.left", viewer.id, **viewer.audit_fields(), owner_session=owner.id, reason=reason)
@@ -132,6 +134,7 @@ async def left(mgr: SessionManager, viewer: Session, reason: str) -> None:
 
 async def owner_ended(mgr: SessionManager, owner: Session) -> None:
     """The owner's session ended: its viewers' end too."""
+    await ownerinput.stop(owner)
     for vid in list(owner.viewers):
         v = mgr.session(vid)
         if v is not None:
@@ -145,6 +148,9 @@ def carry_over(mgr: SessionManager, old: Session, new: Session) -> None:
     """A resume: the viewers of the old session watch the new one (porthole-core moved the pump,
     its viewers and its controller with the shell)."""
     new.viewers, new.controller, new.share_revoked_at = old.viewers, old.controller, old.share_revoked_at
+    ownerinput.stop_now(old)
+    if new.controller:
+        ownerinput.watch(mgr, new)
     old.viewers, old.controller = {}, ""
     for vid in new.viewers:
         v = mgr.session(vid)
@@ -165,7 +171,11 @@ async def set_control(mgr: SessionManager, owner_id: str, to: str) -> None:
     except grpc.aio.AioRpcError as e:
         code = wire.NOT_A_VIEWER if e.code() == grpc.StatusCode.NOT_FOUND and to else wire.SHARE_NOT_FOUND
         raise PortholeError(code, f"porthole-core refused: {e.details()}") from e
+    if not to:
+        await ownerinput.stop(owner)  # its refused keys recorded while the controller is still named
     owner.controller = to
+    if to:
+        ownerinput.watch(mgr, owner)  # the owner's own keys are refused now: audited
     _control_record(owner, to, by=owner.grant.user)
     await push_state(mgr, owner)
 
@@ -209,6 +219,19 @@ class ShareHandlers:
             to = to if isinstance(to, str) and wire.session_id_ok(to) else ""
             await set_control(self.mgr, sid, to)
             return {"ok": True, "controller": to}
+        except PortholeError as e:
+            return {"ok": False, "error": e.to_wire()}
+
+    async def on_request(self, data: object) -> dict[str, Any]:
+        """`share:request` relayed by the server: which session the viewer watches, so that the
+        server tells that session's owner (the device knows; the server may have forgotten, by a
+        restart, or never known, after the owner's resume)."""
+        try:
+            viewer = self.mgr.session(self._sid(data))
+            owner = self.mgr.session(viewer.join_of) if viewer is not None and viewer.join_of else None
+            if viewer is None or owner is None or viewer.id not in owner.viewers:
+                raise PortholeError(wire.SHARE_NOT_FOUND, "this session watches no shared session")
+            return {"ok": True, "owner_session_id": owner.id}
         except PortholeError as e:
             return {"ok": False, "error": e.to_wire()}
 
