@@ -117,8 +117,8 @@ async def test_observer_watches_gets_control_and_gives_it_back(tmp_path, make_co
         owner.client.type("echo OWN''ER-DROPPED\r")
         await echo(v, owner.client, "viewer-again")
         # The owner's own keys are refused while the viewer has control, and audited as a viewer's are.
-        denied = await st.wait_audit("session.input_denied", session_id=owner.id, source="agent", controller=viewer.id)
-        assert denied["code"] == "input_not_allowed" and denied["attempts"] >= 1 and not denied["ok"], denied
+        refused = await st.wait_audit("session.input_denied", session_id=owner.id, source="agent", controller=viewer.id)
+        assert refused["code"] == "input_not_allowed" and refused["attempts"] >= 1 and not refused["ok"], refused
         async with asyncio.timeout(15):
             while not any(s.get("controller") == viewer.id for s in states):
                 await asyncio.sleep(0.1)
