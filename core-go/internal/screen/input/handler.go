@@ -28,6 +28,7 @@ const (
 type Handler struct {
 	mu      sync.Mutex // guards everything below and serializes injection
 	inj     Injector   // nil when input is not allowed
+	held    bool       // input allowed, but another participant has control (SetHeld)
 	videoW  int
 	videoH  int
 	keys    map[int]bool // keycodes held down, released on Close
@@ -49,6 +50,10 @@ func (h *Handler) Handle(data []byte, isString bool) []byte {
 	if h.inj == nil {
 		h.errors++
 		return errorReply(&Error{Code: CodeInputNotAllowed, Message: "this session is view-only"})
+	}
+	if h.held {
+		h.errors++
+		return errorReply(&Error{Code: CodeInputNotAllowed, Message: "another participant has control of this shared screen"})
 	}
 	m, perr := Parse(data, isString, h.videoW, h.videoH)
 	if perr == nil {
@@ -152,6 +157,19 @@ func (h *Handler) ReleaseAll() {
 	}
 	clear(h.keys)
 	clear(h.buttons)
+}
+
+// SetHeld refuses (true) or allows again (false) this session's input
+// while it keeps its injector: control of a shared screen moves between its
+// participants (docs/protocol.md §2f). Holding releases what the session
+// held down, so that no key or button stays pressed for the next one.
+func (h *Handler) SetHeld(held bool) {
+	if held {
+		h.ReleaseAll()
+	}
+	h.mu.Lock()
+	h.held = held
+	h.mu.Unlock()
 }
 
 // Shutdown releases what is held and detaches the injector: later messages

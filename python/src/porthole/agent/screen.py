@@ -87,7 +87,10 @@ class ScreenSession(Session):
                 fps=s.fps,
                 min_bitrate_kbps=s.min_bitrate_kbps,
                 max_bitrate_kbps=s.max_bitrate_kbps,
-                allow_input=self.allow_input,
+                # A viewer of a shared screen gets the owner's handoff (screenshare.py): its XTest
+                # connection is opened, its input refused until then.
+                allow_input=self.allow_input or bool(self.join_of),
+                input_held=bool(self.join_of),
                 allow_clipboard_read=self.allow_clipboard_read,
             ),
         )

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 from porthole import errors, wire
-from porthole.agent import ownerinput
+from porthole.agent import ownerinput, screenshare
 from porthole.agent.inputaudit import RefusedInput
 from porthole.agent.session import Session
 from porthole.errors import PortholeError
@@ -126,7 +126,9 @@ async def left(mgr: SessionManager, viewer: Session, reason: str) -> None:
     del owner.viewers[viewer.id]
     if owner.controller == viewer.id:
         await ownerinput.stop(owner)
-        owner.controller = ""  # porthole-core gave it back when the viewer's channel closed
+        owner.controller = ""  # porthole-core gave a terminal back when the viewer's channel closed
+        if screenshare.is_screen(owner):
+            await screenshare.give_back(mgr, owner)  # a screen's, here
         _control_record(owner, "", by="left")
     viewer.events.publish("session.left", viewer.id, **viewer.audit_fields(), owner_session=owner.id, reason=reason)
     await push_state(mgr, owner)
@@ -159,18 +161,22 @@ def carry_over(mgr: SessionManager, old: Session, new: Session) -> None:
 
 
 async def set_control(mgr: SessionManager, owner_id: str, to: str) -> None:
-    """Control of the owner's shell to its viewer `to`, or back to the owner ("")."""
-    owner = _owner(mgr, owner_id)
-    if to and to not in owner.viewers:
-        raise PortholeError(wire.NOT_A_VIEWER, "that session does not watch this one")
-    stub = await mgr.sidecar.wait_ready(RPC_TIMEOUT_S)
-    try:
-        await stub.SetTerminalControl(
-            pb.SetTerminalControlRequest(session_id=owner.id, controller_session_id=to), timeout=RPC_TIMEOUT_S
-        )
-    except grpc.aio.AioRpcError as e:
-        code = wire.NOT_A_VIEWER if e.code() == grpc.StatusCode.NOT_FOUND and to else wire.SHARE_NOT_FOUND
-        raise PortholeError(code, f"porthole-core refused: {e.details()}") from e
+    """Control of the owner's shell (or screen: screenshare.py) to its viewer `to`, or back to the owner ("")."""
+    owner = _owner(mgr, owner_id, terminal=False)
+    if isinstance(owner, screenshare.ScreenSession):
+        await screenshare.hand_over(mgr, owner, to)
+    else:
+        owner = _owner(mgr, owner_id)
+        if to and to not in owner.viewers:
+            raise PortholeError(wire.NOT_A_VIEWER, "that session does not watch this one")
+        stub = await mgr.sidecar.wait_ready(RPC_TIMEOUT_S)
+        try:
+            await stub.SetTerminalControl(
+                pb.SetTerminalControlRequest(session_id=owner.id, controller_session_id=to), timeout=RPC_TIMEOUT_S
+            )
+        except grpc.aio.AioRpcError as e:
+            code = wire.NOT_A_VIEWER if e.code() == grpc.StatusCode.NOT_FOUND and to else wire.SHARE_NOT_FOUND
+            raise PortholeError(code, f"porthole-core refused: {e.details()}") from e
     if not to:
         await ownerinput.stop(owner)  # its refused keys recorded while the controller is still named
     owner.controller = to
