@@ -94,5 +94,10 @@ async def test_a_colleague_watches_the_same_display_and_gets_control(tmp_path, x
         assert err["code"] == "share_ended", err
         await st.wait_audit("session.left", session_id=guest.id, source="agent", reason="share_ended")
         await guest.close()
+        # Each one's refused input, in its session.ended: the owner's while the guest had control, the guest's without.
+        ended = await st.wait_audit("session.ended", session_id=owner.id, source="agent")
+        assert ended.get("input_refused", 0) >= 1, ended
+        ended = await st.wait_audit("session.ended", session_id=guest.id, source="agent")
+        assert ended.get("input_refused", 0) >= 2, ended
     finally:
         await st.stop()

@@ -84,7 +84,8 @@ async def join(mgr: SessionManager, viewer: Session) -> None:
     )
     log.info("viewer %s joined", viewer.id, extra={"session_id": owner.id})
     await push_state(mgr, owner)
-    refused = RefusedInput(viewer.id, lambda: mgr.sidecar.stub, lambda **f: _input_denied(viewer, **f))
+    # Its refused keys: audited, and their total in its `session.ended` (`input_refused`).
+    refused = viewer.refused = RefusedInput(viewer.id, lambda: mgr.sidecar.stub, lambda **f: _input_denied(viewer, **f))
     try:
         await refused.run()  # until the session ends (its close cancels this task)
     finally:
@@ -94,8 +95,8 @@ async def join(mgr: SessionManager, viewer: Session) -> None:
 
 async def join_screen(mgr: SessionManager, viewer: Session) -> None:
     """A viewer of a shared screen: a view-only screen session of the same display (its own
-    capture; porthole-core refuses its input, audited as for any view-only screen). Control
-    of a screen is not handed over (its input is fixed when the session is created)."""
+    capture; porthole-core refuses its input, audited as for any view-only screen, until the
+    owner hands it control: screenshare.py)."""
     owner = mgr.session(viewer.join_of)
     full = owner is not None and len(owner.viewers) >= wire.MAX_VIEWERS
     if owner is None or owner.join_of or full or viewer.join_issued_at <= owner.share_revoked_at:
