@@ -22,6 +22,7 @@ from tests.support.product_client import login, open_terminal
 
 RATE_KBIT = 128
 FLOOD_BYTES = 4_000_000  # past the viewer's queue (256 KiB), channel buffer and what the link carries meanwhile
+RING_BYTES = 64 * 1024
 KEYS = 12  # keystrokes typed while the flood is printed; each one's echo must reach the owner
 # Generous: at the viewer's rate the flood alone would take FLOOD_BYTES / 16 000 B/s = 250 s.
 OWNER_BOUND_S = 90
@@ -37,7 +38,13 @@ def qdisc_overlimits(dev: str) -> int:
 
 async def test_a_viewer_on_a_128_kbit_link_does_not_slow_the_owner(tmp_path, make_container, netns_factory):
     # The server listens on the test interface's address, which the viewer's namespace reaches through the link.
-    st = await start_stack(tmp_path, server_extra=USERS, host=os.environ["PORTHOLE_TEST_IP"])
+    # A 64 KiB scrollback ring (default 1 MiB): the resync replays it over the slow link in seconds, not a minute.
+    st = await start_stack(
+        tmp_path,
+        server_extra=USERS,
+        host=os.environ["PORTHOLE_TEST_IP"],
+        agent_keys=f"resume_scrollback_bytes = {RING_BYTES}\n",
+    )
     (tmp_path / "colleague.password").write_text(COLLEAGUE_PW)
     (tmp_path / "outsider.password").write_text(OUTSIDER_PW)
     proc = None
