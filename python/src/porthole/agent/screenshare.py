@@ -47,11 +47,18 @@ async def hand_over(mgr: SessionManager, owner: ScreenSession, to: str) -> None:
     if to and to not in owner.viewers:
         raise PortholeError(wire.NOT_A_VIEWER, "that session does not watch this one")
     # Everyone else's input refused first, then the new controller's allowed: never two at once.
-    if owner.controller and owner.controller != to and mgr.session(owner.controller) is not None:
-        await _held(mgr, owner.controller, True)
+    prev = owner.controller if owner.controller and mgr.session(owner.controller) is not None else ""
+    if prev and prev != to:
+        await _held(mgr, prev, True)
     if to:
         await _held(mgr, owner.id, True)
-        await _held(mgr, to, False)
+        try:
+            await _held(mgr, to, False)
+        except PortholeError:
+            # `to` went meanwhile: the input goes back to whoever had it, as share.py still says.
+            with contextlib.suppress(PortholeError):
+                await _held(mgr, prev or owner.id, False)
+            raise
     else:
         await _held(mgr, owner.id, False)
 
