@@ -142,6 +142,11 @@ func injectError(err error) *Error {
 func (h *Handler) ReleaseAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.releaseLocked()
+}
+
+// releaseLocked is ReleaseAll with h.mu held.
+func (h *Handler) releaseLocked() {
 	if h.inj == nil {
 		return
 	}
@@ -164,12 +169,12 @@ func (h *Handler) ReleaseAll() {
 // participants (docs/protocol.md §2f). Holding releases what the session
 // held down, so that no key or button stays pressed for the next one.
 func (h *Handler) SetHeld(held bool) {
-	if held {
-		h.ReleaseAll()
-	}
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.held = held
-	h.mu.Unlock()
+	if held { // under the same lock: no key pressed between the release and the hold stays down
+		h.releaseLocked()
+	}
 }
 
 // Shutdown releases what is held and detaches the injector: later messages
