@@ -116,6 +116,9 @@ async def test_observer_watches_gets_control_and_gives_it_back(tmp_path, make_co
         await echo(v, owner.client, "viewer-in-control")
         owner.client.type("echo OWN''ER-DROPPED\r")
         await echo(v, owner.client, "viewer-again")
+        # The owner's own keys are refused while the viewer has control, and audited as a viewer's are.
+        refused = await st.wait_audit("session.input_denied", session_id=owner.id, source="agent", controller=viewer.id)
+        assert refused["code"] == "input_not_allowed" and refused["attempts"] >= 1 and not refused["ok"], refused
         async with asyncio.timeout(15):
             while not any(s.get("controller") == viewer.id for s in states):
                 await asyncio.sleep(0.1)
@@ -164,6 +167,9 @@ async def test_observer_watches_gets_control_and_gives_it_back(tmp_path, make_co
         # The viewer leaves: audited; the owner goes on.
         await viewer.close()
         await st.wait_audit("session.left", session_id=viewer.id, source="agent")
+        # Its session.ended carries the total of its refused keys (docs/security.md).
+        ended = await st.wait_audit("session.ended", session_id=viewer.id, source="agent")
+        assert ended.get("input_refused", 0) >= 1, ended
         await echo(owner.client, owner.client, "owner-after-leave")
 
         records = st.audit()
@@ -178,6 +184,12 @@ async def test_observer_watches_gets_control_and_gives_it_back(tmp_path, make_co
         await second.close()
         await inbox.disconnect()
         await owner.close()
+        # The owner's keys refused while the viewer had control: in its session.ended too.
+        ended = await st.wait_audit("session.ended", session_id=owner.id, source="agent")
+        assert ended.get("input_refused", 0) >= refused["total"], ended
+        # A second viewer that never typed: no count.
+        ended = await st.wait_audit("session.ended", session_id=second.id, source="agent")
+        assert "input_refused" not in ended, ended
     finally:
         await st.stop()
 

@@ -74,11 +74,15 @@ async def test_share_from_the_page(tmp_path, make_container, new_page):
         await type_line(guest, "echo gue''st-$((7*6))-in-control")
         await wait_text(owner, "guest-42-in-control")
         assert "guest-typed-early" not in await owner.evaluate("porthole.terminalText()")
+        # The owner's page says that its keys go nowhere now.
+        await owner.wait_for_selector("[data-testid=share-control-notice]", state="visible", timeout=20000)
+        assert "colleague has control" in await owner.inner_text("[data-testid=share-control-notice]")
 
         # Take back: the owner's page types again.
         await owner.wait_for_selector("[data-testid=share-takeback]", state="visible")
         await owner.click("[data-testid=share-takeback]")
         await wait_participants(owner, lambda ps: any(r == "owner" and ctl == "true" for _, r, ctl in ps), "back")
+        await owner.wait_for_selector("[data-testid=share-control-notice]", state="hidden", timeout=20000)
         await type_line(owner, "echo own''er-back")
         await wait_text(guest, "owner-back")
 

@@ -114,15 +114,18 @@ async def start_cluster(
     reconnect_max_s: float,
     targets: str = TARGETS,
     agent_extra: str = "",
+    server_extra: str = "",
 ) -> Cluster:
-    """targets replaces the agent's [targets] TOML; agent_extra is appended to its config (a [[screens]])."""
+    """targets replaces the agent's [targets] TOML; agent_extra is appended to its config (a [[screens]]);
+    server_extra to the nodes' config (more [[users]])."""
     ports = [free_port(), free_port()]
     # A device id of its own: an agent with the same id starting elsewhere on this machine would
     # take this one's shells for its own leftovers and kill them (agent/reconcile.py).
     dc = devconfig.generate(tmp / "dev", host="127.0.0.1", port=ports[0], device_id=f"mn-{secrets.token_hex(4)}")
     text = dc.server_config.read_text()
     assert "[server]\n" in text
-    dc.server_config.write_text(text.replace("[server]\n", f"[server]\nredis_url = {json.dumps(redis.url)}\n", 1))
+    text = text.replace("[server]\n", f"[server]\nredis_url = {json.dumps(redis.url)}\n", 1)
+    dc.server_config.write_text(text + server_extra)
     nodes = [Node(f"http://127.0.0.1:{p}", f"127.0.0.1:{p}", tmp / f"node{i + 1}.log") for i, p in enumerate(ports)]
     agent_cfg = tmp / "dev" / "agent-test.toml"
     agent_cfg.write_text(

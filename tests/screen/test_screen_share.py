@@ -1,8 +1,10 @@
 """Several viewers of one display (issue 15 §1; docs/protocol.md §2f): the owner of a
 screen session invites a colleague, who joins with a view-only screen session of the
 same display (its own capture and peer connection): it gets video, its input is
-refused (input_not_allowed), the join is audited, and it ends with the owner's
-session (share_ended). Real server, agent, porthole-core, Xvfb and aiortc."""
+refused (input_not_allowed) until the owner hands it control; then its input reaches
+the X server and the owner's is refused (audited), until the owner takes control
+back. The join and the handoffs are audited, and it ends with the owner's session
+(share_ended). Real server, agent, porthole-core, Xvfb and aiortc."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import asyncio
 import secrets
 
 from porthole.server import passwords
-from tests.screen.conftest import SCREEN_ID
+from tests.screen.client import ScreenClient
+from tests.screen.conftest import SCREEN_ID, pointer
 from tests.support.fullstack import start_stack
 from tests.support.product_client import login, open_screen
 
@@ -29,7 +32,15 @@ mode = "view"
 """
 
 
-async def test_a_colleague_watches_the_same_display(tmp_path, xvfb):
+async def send_input(client: ScreenClient, msg: dict) -> dict:
+    """msg then a ping: the first reply (an error for msg, or the ping's pong once msg was injected)."""
+    n = len(client.replies)
+    client.send(msg)
+    client.send({"type": "ping"})
+    return await client.reply(n)
+
+
+async def test_a_colleague_watches_the_same_display_and_gets_control(tmp_path, xvfb):
     st = await start_stack(
         tmp_path,
         targets="[targets]\ndocker = false\n",
@@ -54,14 +65,39 @@ async def test_a_colleague_watches_the_same_display(tmp_path, xvfb):
         assert reply.get("code") == "input_not_allowed", reply
         await st.wait_audit("session.joined", session_id=guest.id, source="agent", owner_session=owner.id)
 
-        # Handing over a screen's control is not supported: a clear refusal.
+        # Handoff: the viewer's input reaches X, the owner's is refused (and audited).
         ack = await owner.sio.call("share:control", {"session_id": owner.id, "to": guest.id}, namespace="/client")
-        assert not ack["ok"] and ack["error"]["code"] == "share_not_found", ack
+        assert ack["ok"] and ack["controller"] == guest.id, ack
+        before = pointer(xvfb)
+        assert await send_input(guest.client, {"type": "move", "x": 100, "y": 50}) == {"type": "pong"}
+        moved = pointer(xvfb)
+        assert moved != before, "the viewer in control did not move the pointer"
+        refused = await send_input(owner.client, {"type": "move", "x": 300, "y": 150})
+        assert refused.get("code") == "input_not_allowed", refused
+        assert pointer(xvfb) == moved, "the owner without control moved the pointer"
+        await st.wait_audit("session.control", session_id=owner.id, source="agent", to_session=guest.id)
+        await st.wait_audit("session.input_denied", session_id=owner.id, source="agent", controller=guest.id)
+
+        # Take back: the owner's input reaches X again, the viewer's no longer does.
+        ack = await owner.sio.call("share:control", {"session_id": owner.id, "to": None}, namespace="/client")
+        assert ack["ok"] and ack["controller"] is None, ack
+        assert await send_input(owner.client, {"type": "move", "x": 300, "y": 150}) == {"type": "pong"}
+        back = pointer(xvfb)
+        assert back != moved, "the owner did not get control back"
+        refused = await send_input(guest.client, {"type": "move", "x": 10, "y": 10})
+        assert refused.get("code") == "input_not_allowed", refused
+        assert pointer(xvfb) == back, "the viewer moved the pointer after control was taken back"
+        await st.wait_audit("session.control", session_id=owner.id, source="agent", taken_back=True)
 
         await owner.close()  # the owner leaves: its viewers' sessions end too
         err = await asyncio.wait_for(guest.errors.get(), 30)
         assert err["code"] == "share_ended", err
         await st.wait_audit("session.left", session_id=guest.id, source="agent", reason="share_ended")
         await guest.close()
+        # Each one's refused input, in its session.ended: the owner's while the guest had control, the guest's without.
+        ended = await st.wait_audit("session.ended", session_id=owner.id, source="agent")
+        assert ended.get("input_refused", 0) >= 1, ended
+        ended = await st.wait_audit("session.ended", session_id=guest.id, source="agent")
+        assert ended.get("input_refused", 0) >= 2, ended
     finally:
         await st.stop()

@@ -6,7 +6,8 @@
 //
 // data-testid: share-panel, share-user, share-invite, share-link, share-participants
 // (one share-participant each, data-role, data-session, data-control), share-handoff
-// (data-session), share-takeback, share-request, share-revoke, share-requests,
+// (data-session), share-takeback, share-control-notice (the owner's page while a viewer has
+// control: its keys reach no shell), share-request, share-revoke, share-requests,
 // share-invites (one share-join button each, data-session).
 // state.share: {role: "owner"|"viewer"|null, ownerSessionId, participants, controller,
 // invites: [{session_id, device_id, target_id, from, token}], requests: [{viewer_session_id, user}]}.
@@ -45,6 +46,12 @@ export function setupShare({ $, state, getSocket, getSession, join }) {
     $("share-invite").disabled = !owner;
     $("share-revoke").disabled = !owner;
     $("share-takeback").hidden = !owner || !sh.controller;
+    // The owner's keys are refused (and audited) while a viewer has control: say so.
+    const notice = $("share-control-notice");
+    const holder = sh.participants.find((p) => p.session_id === sh.controller);
+    notice.hidden = !owner || !sh.controller;
+    notice.textContent = notice.hidden ? "" :
+      `${holder ? holder.user : "A viewer"} has control: what you type is not sent until you take control back.`;
     $("share-request").hidden = !s || sh.role !== "viewer" || sh.controller === s.id;
     const list = $("share-participants");
     list.replaceChildren();

@@ -23,6 +23,7 @@ func screenOptions(o *rpcv1.ScreenOptions) *screen.Config {
 		MinKbps:            clampInt(o.GetMinBitrateKbps()),
 		MaxKbps:            clampInt(o.GetMaxBitrateKbps()),
 		AllowInput:         o.GetAllowInput(),
+		InputHeld:          o.GetInputHeld(),
 		AllowClipboardRead: o.GetAllowClipboardRead(),
 	}
 }

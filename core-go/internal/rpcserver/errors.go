@@ -46,7 +46,8 @@ func toStatus(err error) error {
 	case errors.Is(err, rtc.ErrNotTerminal), errors.Is(err, terminal.ErrDetached),
 		errors.Is(err, screen.ErrUnavailable), errors.Is(err, rtc.ErrNoHandoff),
 		errors.Is(err, rtc.ErrNoRecording), errors.Is(err, terminal.ErrPumpEnded),
-		errors.Is(err, rtc.ErrHasTerminal), errors.Is(err, rtc.ErrNoFilesChannel):
+		errors.Is(err, rtc.ErrHasTerminal), errors.Is(err, rtc.ErrNoFilesChannel),
+		errors.Is(err, rtc.ErrNoScreenInput):
 		code = codes.FailedPrecondition
 	case errors.Is(err, rtc.ErrShutdown):
 		code = codes.Unavailable

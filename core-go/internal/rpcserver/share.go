@@ -35,3 +35,14 @@ func (s *Server) SetTerminalControl(_ context.Context, req *rpcv1.SetTerminalCon
 	}
 	return &rpcv1.SetTerminalControlResponse{}, nil
 }
+
+// SetScreenInput hands a shared screen's input to a session or takes it away.
+func (s *Server) SetScreenInput(_ context.Context, req *rpcv1.SetScreenInputRequest) (*rpcv1.SetScreenInputResponse, error) {
+	if err := rtc.ValidateSessionID(req.GetSessionId()); err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.mgr.SetScreenInput(req.GetSessionId(), req.GetHeld()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &rpcv1.SetScreenInputResponse{}, nil
+}

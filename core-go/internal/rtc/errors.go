@@ -44,6 +44,9 @@ var (
 	// ErrNoFilesChannel: a Files stream for a session without a `files`
 	// channel.
 	ErrNoFilesChannel = errors.New("rtc: session has no files channel")
+	// ErrNoScreenInput: SetScreenInput for a session that is not a screen
+	// or was created without allow_input.
+	ErrNoScreenInput = errors.New("rtc: session has no screen input to hand over")
 
 	// ErrNoHandoff is returned by EndTerminal for a session whose terminal
 	// descriptor was not handed over.

@@ -110,3 +110,19 @@ func (m *Manager) SetTerminalControl(owner, controller string) error {
 	}
 	return rp.SetController(b)
 }
+
+// SetScreenInput refuses (held) or allows again the input of screen session
+// id, which keeps its XTest connection: control of a shared screen moving
+// between its participants. ErrNoScreenInput when id is not a screen
+// created with input allowed.
+func (m *Manager) SetScreenInput(id string, held bool) error {
+	s, err := m.Session(id)
+	if err != nil {
+		return err
+	}
+	if s.screen == nil || !s.screen.cfg.AllowInput {
+		return ErrNoScreenInput
+	}
+	s.screen.input.SetHeld(held)
+	return nil
+}

@@ -47,7 +47,7 @@ func NewClipboard(cfg Config, audit func(clipboard.Transfer), log *slog.Logger) 
 	}
 	c.cb = cb
 	var set clipboard.Setter
-	if cfg.AllowInput {
+	if cfg.AllowInput && !cfg.InputHeld {
 		set = setter{c}
 	}
 	c.Handler = clipboard.NewHandler(set, cfg.AllowClipboardRead, audit)

@@ -63,6 +63,11 @@ type Config struct {
 	MinKbps       int
 	MaxKbps       int
 	AllowInput    bool
+	// InputHeld (with AllowInput): the injector is opened but input is
+	// refused until Handler.SetHeld(false) (a viewer of a shared screen,
+	// until the owner hands it control). Such a session never writes the
+	// display's clipboard.
+	InputHeld bool
 	// AllowClipboardRead sends what is copied on the display to the page
 	// (writing to it needs AllowInput).
 	AllowClipboardRead bool

@@ -21,6 +21,7 @@ func NewInput(cfg Config) (*input.Handler, func(), error) {
 		return nil, nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	h := input.NewHandler(injector{in}, cfg.Width, cfg.Height)
+	h.SetHeld(cfg.InputHeld)
 	return h, func() {
 		h.Shutdown()
 		in.Close()

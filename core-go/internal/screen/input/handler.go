@@ -28,6 +28,7 @@ const (
 type Handler struct {
 	mu      sync.Mutex // guards everything below and serializes injection
 	inj     Injector   // nil when input is not allowed
+	held    bool       // input allowed, but another participant has control (SetHeld)
 	videoW  int
 	videoH  int
 	keys    map[int]bool // keycodes held down, released on Close
@@ -49,6 +50,10 @@ func (h *Handler) Handle(data []byte, isString bool) []byte {
 	if h.inj == nil {
 		h.errors++
 		return errorReply(&Error{Code: CodeInputNotAllowed, Message: "this session is view-only"})
+	}
+	if h.held {
+		h.errors++
+		return errorReply(&Error{Code: CodeInputNotAllowed, Message: "another participant has control of this shared screen"})
 	}
 	m, perr := Parse(data, isString, h.videoW, h.videoH)
 	if perr == nil {
@@ -137,6 +142,11 @@ func injectError(err error) *Error {
 func (h *Handler) ReleaseAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.releaseLocked()
+}
+
+// releaseLocked is ReleaseAll with h.mu held.
+func (h *Handler) releaseLocked() {
 	if h.inj == nil {
 		return
 	}
@@ -152,6 +162,19 @@ func (h *Handler) ReleaseAll() {
 	}
 	clear(h.keys)
 	clear(h.buttons)
+}
+
+// SetHeld refuses (true) or allows again (false) this session's input
+// while it keeps its injector: control of a shared screen moves between its
+// participants (docs/protocol.md §2f). Holding releases what the session
+// held down, so that no key or button stays pressed for the next one.
+func (h *Handler) SetHeld(held bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.held = held
+	if held { // under the same lock: no key pressed between the release and the hold stays down
+		h.releaseLocked()
+	}
 }
 
 // Shutdown releases what is held and detaches the injector: later messages

@@ -35,19 +35,12 @@ class ScreenSession(Session):
         self.screen = target.screen
         self.started = False
         # A view-only session's input attempts, audited (inputaudit.py); stub: porthole-core's.
-        self.refused: RefusedInput | None = None
         self._refused_task: asyncio.Task | None = None
         if stub is not None and not self.allow_input:
             self.refused = RefusedInput(session_id, stub, self._input_denied)
 
     def _input_denied(self, **fields: object) -> None:
         self.events.publish("session.input_denied", self.id, ok=False, **self.audit_fields(), **fields)
-
-    def audit_fields(self) -> dict[str, object]:
-        out = super().audit_fields()
-        if self.refused is not None and self.refused.total:
-            out["input_refused"] = self.refused.total
-        return out
 
     async def stop(self) -> int:
         if self._refused_task is not None:
@@ -87,7 +80,10 @@ class ScreenSession(Session):
                 fps=s.fps,
                 min_bitrate_kbps=s.min_bitrate_kbps,
                 max_bitrate_kbps=s.max_bitrate_kbps,
-                allow_input=self.allow_input,
+                # A viewer of a shared screen gets the owner's handoff (screenshare.py): its XTest
+                # connection is opened, its input refused until then.
+                allow_input=self.allow_input or bool(self.join_of),
+                input_held=bool(self.join_of),
                 allow_clipboard_read=self.allow_clipboard_read,
             ),
         )

@@ -80,6 +80,7 @@ class Agent:
         shares = ShareHandlers(self.sessions)  # shared terminals: control handoff and revoke (share.py)
         self.sio.on("share:control", shares.on_control, namespace=NAMESPACE)
         self.sio.on("share:revoke", shares.on_revoke, namespace=NAMESPACE)
+        self.sio.on("share:request", shares.on_request, namespace=NAMESPACE)
         admission = Admission(cfg, public_key, self.inventory, self.sessions, lambda: self._accepting)
         self.signaling = Signaling(
             self.sio, self.outbox, admission, self.sessions, self.events, device_id=cfg.device_id, public_key=public_key

@@ -12,6 +12,7 @@ import time
 from porthole.agent import policy
 from porthole.agent.connection import Connection
 from porthole.agent.events import EventBus
+from porthole.agent.inputaudit import RefusedInput
 from porthole.agent.shell import Shell
 from porthole.agent.targets import Target
 from porthole.agent.views import SessionSnapshot
@@ -64,6 +65,12 @@ class Session:
         self.viewers: dict[str, str] = {}
         self.controller = ""
         self.share_revoked_at = 0
+        # Refused input, audited (inputaudit.py): a view-only screen's or a viewer's of a shared
+        # terminal (screen.py, share.py); its total goes in `session.ended` (`input_refused`).
+        self.refused: RefusedInput | None = None
+        # An owner's own keys while a viewer has control: refused, audited (ownerinput.py).
+        self.owner_refused: RefusedInput | None = None
+        self.owner_refused_task: asyncio.Task | None = None
         self.end_request: tuple[str, str] | None = None  # (code, message) asked by the watchdog
         self.end_requested = asyncio.Event()
 
@@ -93,6 +100,9 @@ class Session:
             out.update(exec_user=self.spec.user or "(image default)", shell=self.spec.shell_name or "(default)")
         if self.shell is not None and self.shell.input_dropped:
             out["input_dropped"] = self.shell.input_dropped
+        refused = sum(r.total for r in (self.refused, self.owner_refused) if r is not None)
+        if refused:
+            out["input_refused"] = refused
         return out
 
     def request_end(self, code: str, message: str) -> None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 from porthole import errors, wire
+from porthole.agent import ownerinput, screenshare
 from porthole.agent.inputaudit import RefusedInput
 from porthole.agent.session import Session
 from porthole.errors import PortholeError
@@ -83,7 +84,8 @@ async def join(mgr: SessionManager, viewer: Session) -> None:
     )
     log.info("viewer %s joined", viewer.id, extra={"session_id": owner.id})
     await push_state(mgr, owner)
-    refused = RefusedInput(viewer.id, lambda: mgr.sidecar.stub, lambda **f: _input_denied(viewer, **f))
+    # Its refused keys: audited, and their total in its `session.ended` (`input_refused`).
+    refused = viewer.refused = RefusedInput(viewer.id, lambda: mgr.sidecar.stub, lambda **f: _input_denied(viewer, **f))
     try:
         await refused.run()  # until the session ends (its close cancels this task)
     finally:
@@ -93,8 +95,8 @@ async def join(mgr: SessionManager, viewer: Session) -> None:
 
 async def join_screen(mgr: SessionManager, viewer: Session) -> None:
     """A viewer of a shared screen: a view-only screen session of the same display (its own
-    capture; porthole-core refuses its input, audited as for any view-only screen). Control
-    of a screen is not handed over (its input is fixed when the session is created)."""
+    capture; porthole-core refuses its input, audited as for any view-only screen, until the
+    owner hands it control: screenshare.py)."""
     owner = mgr.session(viewer.join_of)
     full = owner is not None and len(owner.viewers) >= wire.MAX_VIEWERS
     if owner is None or owner.join_of or full or viewer.join_issued_at <= owner.share_revoked_at:
@@ -124,7 +126,10 @@ async def left(mgr: SessionManager, viewer: Session, reason: str) -> None:
         return
     del owner.viewers[viewer.id]
     if owner.controller == viewer.id:
-        owner.controller = ""  # porthole-core gave it back when the viewer's channel closed
+        await ownerinput.stop(owner)
+        owner.controller = ""  # porthole-core gave a terminal back when the viewer's channel closed
+        if screenshare.is_screen(owner):
+            await screenshare.give_back(mgr, owner)  # a screen's, here
         _control_record(owner, "", by="left")
     viewer.events.publish("session.left", viewer.id, **viewer.audit_fields(), owner_session=owner.id, reason=reason)
     await push_state(mgr, owner)
@@ -132,6 +137,7 @@ async def left(mgr: SessionManager, viewer: Session, reason: str) -> None:
 
 async def owner_ended(mgr: SessionManager, owner: Session) -> None:
     """The owner's session ended: its viewers' end too."""
+    await ownerinput.stop(owner)
     for vid in list(owner.viewers):
         v = mgr.session(vid)
         if v is not None:
@@ -145,6 +151,9 @@ def carry_over(mgr: SessionManager, old: Session, new: Session) -> None:
     """A resume: the viewers of the old session watch the new one (porthole-core moved the pump,
     its viewers and its controller with the shell)."""
     new.viewers, new.controller, new.share_revoked_at = old.viewers, old.controller, old.share_revoked_at
+    ownerinput.stop_now(old)
+    if new.controller:
+        ownerinput.watch(mgr, new)
     old.viewers, old.controller = {}, ""
     for vid in new.viewers:
         v = mgr.session(vid)
@@ -153,19 +162,27 @@ def carry_over(mgr: SessionManager, old: Session, new: Session) -> None:
 
 
 async def set_control(mgr: SessionManager, owner_id: str, to: str) -> None:
-    """Control of the owner's shell to its viewer `to`, or back to the owner ("")."""
-    owner = _owner(mgr, owner_id)
-    if to and to not in owner.viewers:
-        raise PortholeError(wire.NOT_A_VIEWER, "that session does not watch this one")
-    stub = await mgr.sidecar.wait_ready(RPC_TIMEOUT_S)
-    try:
-        await stub.SetTerminalControl(
-            pb.SetTerminalControlRequest(session_id=owner.id, controller_session_id=to), timeout=RPC_TIMEOUT_S
-        )
-    except grpc.aio.AioRpcError as e:
-        code = wire.NOT_A_VIEWER if e.code() == grpc.StatusCode.NOT_FOUND and to else wire.SHARE_NOT_FOUND
-        raise PortholeError(code, f"porthole-core refused: {e.details()}") from e
+    """Control of the owner's shell (or screen: screenshare.py) to its viewer `to`, or back to the owner ("")."""
+    owner = _owner(mgr, owner_id, terminal=False)
+    if isinstance(owner, screenshare.ScreenSession):
+        await screenshare.hand_over(mgr, owner, to)
+    else:
+        owner = _owner(mgr, owner_id)
+        if to and to not in owner.viewers:
+            raise PortholeError(wire.NOT_A_VIEWER, "that session does not watch this one")
+        stub = await mgr.sidecar.wait_ready(RPC_TIMEOUT_S)
+        try:
+            await stub.SetTerminalControl(
+                pb.SetTerminalControlRequest(session_id=owner.id, controller_session_id=to), timeout=RPC_TIMEOUT_S
+            )
+        except grpc.aio.AioRpcError as e:
+            code = wire.NOT_A_VIEWER if e.code() == grpc.StatusCode.NOT_FOUND and to else wire.SHARE_NOT_FOUND
+            raise PortholeError(code, f"porthole-core refused: {e.details()}") from e
+    if not to:
+        await ownerinput.stop(owner)  # its refused keys recorded while the controller is still named
     owner.controller = to
+    if to:
+        ownerinput.watch(mgr, owner)  # the owner's own keys are refused now: audited
     _control_record(owner, to, by=owner.grant.user)
     await push_state(mgr, owner)
 
@@ -209,6 +226,19 @@ class ShareHandlers:
             to = to if isinstance(to, str) and wire.session_id_ok(to) else ""
             await set_control(self.mgr, sid, to)
             return {"ok": True, "controller": to}
+        except PortholeError as e:
+            return {"ok": False, "error": e.to_wire()}
+
+    async def on_request(self, data: object) -> dict[str, Any]:
+        """`share:request` relayed by the server: which session the viewer watches, so that the
+        server tells that session's owner (the device knows; the server may have forgotten, by a
+        restart, or never known, after the owner's resume)."""
+        try:
+            viewer = self.mgr.session(self._sid(data))
+            owner = self.mgr.session(viewer.join_of) if viewer is not None and viewer.join_of else None
+            if viewer is None or owner is None or viewer.id not in owner.viewers:
+                raise PortholeError(wire.SHARE_NOT_FOUND, "this session watches no shared session")
+            return {"ok": True, "owner_session_id": owner.id}
         except PortholeError as e:
             return {"ok": False, "error": e.to_wire()}
 

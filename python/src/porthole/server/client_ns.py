@@ -461,9 +461,7 @@ class ClientNamespace(EventNamespace):
         """A viewer asks the owner for control (the owner answers with share:control)."""
         d = payloads.obj(data)
         s = await self._own_session(sid, d)
-        owner = await self.hub.session(share_ns.owner_of(s)) if share_ns.owner_of(s) else None
-        if owner is None:
-            raise PortholeError(wire.SHARE_NOT_FOUND, "this session watches no shared terminal")
+        owner = await share_ns.owner_session(self.hub, s)
         await self.hub.to_client(
             "share:control_requested",
             {"session_id": owner.id, "viewer_session_id": s.id, "user": s.user},

@@ -101,10 +101,21 @@ def control_target(d: dict[str, Any]) -> str:
     return str(v)
 
 
-def owner_of(viewer: Session) -> str:
-    """The session a viewer's session watches ("" for a session that joined none)."""
-    j = viewer.exec_options.get("join")
-    return str(j["session_id"]) if isinstance(j, dict) and isinstance(j.get("session_id"), str) else ""
+async def owner_session(hub: Hub, viewer: Session) -> Session:
+    """The live session a viewer's session watches. The device is asked (`share:request`): it
+    is the authority, and this server may not know (a restarted server restored the viewer's
+    session from its grant, which names no owner; the owner resumed into a new session)."""
+    ack = await ask_device(hub, viewer, "share:request", {"session_id": viewer.id})
+    owner_id = ack.get("owner_session_id")
+    owner = await hub.session(owner_id) if isinstance(owner_id, str) and wire.session_id_ok(owner_id) else None
+    if (
+        owner is None
+        or (owner.device_id, owner.org, owner.target_id, owner.kind)
+        != (viewer.device_id, viewer.org, viewer.target_id, viewer.kind)
+        or owner.agent_sid != viewer.agent_sid
+    ):
+        raise PortholeError(wire.SHARE_NOT_FOUND, "the shared session is not known here (yet)")
+    return owner
 
 
 async def ask_device(hub: Hub, s: Session, event: str, payload: dict[str, Any]) -> dict[str, Any]:

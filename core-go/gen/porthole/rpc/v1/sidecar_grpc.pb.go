@@ -53,6 +53,7 @@ const (
 	Sidecar_DropTerminal_FullMethodName       = "/porthole.rpc.v1.Sidecar/DropTerminal"
 	Sidecar_WatchTerminal_FullMethodName      = "/porthole.rpc.v1.Sidecar/WatchTerminal"
 	Sidecar_SetTerminalControl_FullMethodName = "/porthole.rpc.v1.Sidecar/SetTerminalControl"
+	Sidecar_SetScreenInput_FullMethodName     = "/porthole.rpc.v1.Sidecar/SetScreenInput"
 	Sidecar_Files_FullMethodName              = "/porthole.rpc.v1.Sidecar/Files"
 )
 
@@ -168,6 +169,13 @@ type SidecarClient interface {
 	// owner when controller_session_id is empty. NOT_FOUND when that session
 	// is not a viewer of it.
 	SetTerminalControl(ctx context.Context, in *SetTerminalControlRequest, opts ...grpc.CallOption) (*SetTerminalControlResponse, error)
+	// Allows (held false) or refuses (held true) the input of screen session
+	// session_id, which keeps its XTest connection: control of a shared
+	// screen moving between its owner and a viewer (docs/protocol.md §2f).
+	// Holding releases the keys and buttons the session held down. NOT_FOUND
+	// for an unknown session, FAILED_PRECONDITION for a session that is not a
+	// screen or was created without allow_input.
+	SetScreenInput(ctx context.Context, in *SetScreenInputRequest, opts ...grpc.CallOption) (*SetScreenInputResponse, error)
 	// The relay of a terminal session's `files` data channel (file transfer,
 	// docs/protocol.md §5d). The sidecar does not read the messages: each one
 	// from the peer becomes a FilesFromPeer.message, each FilesFromAgent.message
@@ -354,6 +362,16 @@ func (c *sidecarClient) SetTerminalControl(ctx context.Context, in *SetTerminalC
 	return out, nil
 }
 
+func (c *sidecarClient) SetScreenInput(ctx context.Context, in *SetScreenInputRequest, opts ...grpc.CallOption) (*SetScreenInputResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetScreenInputResponse)
+	err := c.cc.Invoke(ctx, Sidecar_SetScreenInput_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *sidecarClient) Files(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[FilesFromAgent, FilesFromPeer], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Sidecar_ServiceDesc.Streams[3], Sidecar_Files_FullMethodName, cOpts...)
@@ -479,6 +497,13 @@ type SidecarServer interface {
 	// owner when controller_session_id is empty. NOT_FOUND when that session
 	// is not a viewer of it.
 	SetTerminalControl(context.Context, *SetTerminalControlRequest) (*SetTerminalControlResponse, error)
+	// Allows (held false) or refuses (held true) the input of screen session
+	// session_id, which keeps its XTest connection: control of a shared
+	// screen moving between its owner and a viewer (docs/protocol.md §2f).
+	// Holding releases the keys and buttons the session held down. NOT_FOUND
+	// for an unknown session, FAILED_PRECONDITION for a session that is not a
+	// screen or was created without allow_input.
+	SetScreenInput(context.Context, *SetScreenInputRequest) (*SetScreenInputResponse, error)
 	// The relay of a terminal session's `files` data channel (file transfer,
 	// docs/protocol.md §5d). The sidecar does not read the messages: each one
 	// from the peer becomes a FilesFromPeer.message, each FilesFromAgent.message
@@ -545,6 +570,9 @@ func (UnimplementedSidecarServer) WatchTerminal(context.Context, *WatchTerminalR
 }
 func (UnimplementedSidecarServer) SetTerminalControl(context.Context, *SetTerminalControlRequest) (*SetTerminalControlResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetTerminalControl not implemented")
+}
+func (UnimplementedSidecarServer) SetScreenInput(context.Context, *SetScreenInputRequest) (*SetScreenInputResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetScreenInput not implemented")
 }
 func (UnimplementedSidecarServer) Files(grpc.BidiStreamingServer[FilesFromAgent, FilesFromPeer]) error {
 	return status.Error(codes.Unimplemented, "method Files not implemented")
@@ -797,6 +825,24 @@ func _Sidecar_SetTerminalControl_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Sidecar_SetScreenInput_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetScreenInputRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SidecarServer).SetScreenInput(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Sidecar_SetScreenInput_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SidecarServer).SetScreenInput(ctx, req.(*SetScreenInputRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Sidecar_Files_Handler(srv interface{}, stream grpc.ServerStream) error {
 	return srv.(SidecarServer).Files(&grpc.GenericServerStream[FilesFromAgent, FilesFromPeer]{ServerStream: stream})
 }
@@ -854,6 +900,10 @@ var Sidecar_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetTerminalControl",
 			Handler:    _Sidecar_SetTerminalControl_Handler,
+		},
+		{
+			MethodName: "SetScreenInput",
+			Handler:    _Sidecar_SetScreenInput_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

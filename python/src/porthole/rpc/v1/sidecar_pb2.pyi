@@ -56,6 +56,18 @@ class SetTerminalControlResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class SetScreenInputRequest(_message.Message):
+    __slots__ = ("session_id", "held")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    held: bool
+    def __init__(self, session_id: _Optional[str] = ..., held: _Optional[bool] = ...) -> None: ...
+
+class SetScreenInputResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class AttachTerminalRequest(_message.Message):
     __slots__ = ("from_session_id", "to_session_id")
     FROM_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -139,7 +151,7 @@ class CreateSessionRequest(_message.Message):
     def __init__(self, session_id: _Optional[str] = ..., offer_sdp: _Optional[str] = ..., ice_servers: _Optional[_Iterable[_Union[IceServer, _Mapping]]] = ..., kind: _Optional[str] = ..., screen: _Optional[_Union[ScreenOptions, _Mapping]] = ..., relay_only: _Optional[bool] = ...) -> None: ...
 
 class ScreenOptions(_message.Message):
-    __slots__ = ("display", "width", "height", "fps", "min_bitrate_kbps", "max_bitrate_kbps", "allow_input", "allow_clipboard_read")
+    __slots__ = ("display", "width", "height", "fps", "min_bitrate_kbps", "max_bitrate_kbps", "allow_input", "allow_clipboard_read", "input_held")
     DISPLAY_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
@@ -148,6 +160,7 @@ class ScreenOptions(_message.Message):
     MAX_BITRATE_KBPS_FIELD_NUMBER: _ClassVar[int]
     ALLOW_INPUT_FIELD_NUMBER: _ClassVar[int]
     ALLOW_CLIPBOARD_READ_FIELD_NUMBER: _ClassVar[int]
+    INPUT_HELD_FIELD_NUMBER: _ClassVar[int]
     display: str
     width: int
     height: int
@@ -156,7 +169,8 @@ class ScreenOptions(_message.Message):
     max_bitrate_kbps: int
     allow_input: bool
     allow_clipboard_read: bool
-    def __init__(self, display: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., fps: _Optional[int] = ..., min_bitrate_kbps: _Optional[int] = ..., max_bitrate_kbps: _Optional[int] = ..., allow_input: _Optional[bool] = ..., allow_clipboard_read: _Optional[bool] = ...) -> None: ...
+    input_held: bool
+    def __init__(self, display: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., fps: _Optional[int] = ..., min_bitrate_kbps: _Optional[int] = ..., max_bitrate_kbps: _Optional[int] = ..., allow_input: _Optional[bool] = ..., allow_clipboard_read: _Optional[bool] = ..., input_held: _Optional[bool] = ...) -> None: ...
 
 class CreateSessionResponse(_message.Message):
     __slots__ = ("answer_sdp",)

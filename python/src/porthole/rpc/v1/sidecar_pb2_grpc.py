@@ -104,6 +104,11 @@ class SidecarStub:
                 request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlRequest.SerializeToString,
                 response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlResponse.FromString,
                 _registered_method=True)
+        self.SetScreenInput = channel.unary_unary(
+                '/porthole.rpc.v1.Sidecar/SetScreenInput',
+                request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetScreenInputRequest.SerializeToString,
+                response_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetScreenInputResponse.FromString,
+                _registered_method=True)
         self.Files = channel.stream_stream(
                 '/porthole.rpc.v1.Sidecar/Files',
                 request_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.FilesFromAgent.SerializeToString,
@@ -292,6 +297,18 @@ class SidecarServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetScreenInput(self, request, context):
+        """Allows (held false) or refuses (held true) the input of screen session
+        session_id, which keeps its XTest connection: control of a shared
+        screen moving between its owner and a viewer (docs/protocol.md §2f).
+        Holding releases the keys and buttons the session held down. NOT_FOUND
+        for an unknown session, FAILED_PRECONDITION for a session that is not a
+        screen or was created without allow_input.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Files(self, request_iterator, context):
         """The relay of a terminal session's `files` data channel (file transfer,
         docs/protocol.md §5d). The sidecar does not read the messages: each one
@@ -384,6 +401,11 @@ def add_SidecarServicer_to_server(servicer, server):
                     servicer.SetTerminalControl,
                     request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlRequest.FromString,
                     response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlResponse.SerializeToString,
+            ),
+            'SetScreenInput': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetScreenInput,
+                    request_deserializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetScreenInputRequest.FromString,
+                    response_serializer=porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetScreenInputResponse.SerializeToString,
             ),
             'Files': grpc.stream_stream_rpc_method_handler(
                     servicer.Files,
@@ -769,6 +791,33 @@ class Sidecar:
             '/porthole.rpc.v1.Sidecar/SetTerminalControl',
             porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlRequest.SerializeToString,
             porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetTerminalControlResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetScreenInput(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/porthole.rpc.v1.Sidecar/SetScreenInput',
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetScreenInputRequest.SerializeToString,
+            porthole_dot_rpc_dot_v1_dot_sidecar__pb2.SetScreenInputResponse.FromString,
             options,
             channel_credentials,
             insecure,
