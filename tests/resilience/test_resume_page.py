@@ -147,8 +147,9 @@ async def test_duplicated_tab_keeps_the_login_not_the_terminal(tmp_path, make_co
         page = await open_terminal_in_page(new_page, st, c.name)
         sid = await page.evaluate("porthole.state.sessionId")
         pid = await pid_of(page, "a")
-        copied = await page.evaluate("JSON.stringify(Object.assign({}, sessionStorage))")
-        assert all(k in json.loads(copied) for k in ("porthole.tabId", "porthole.tabSession", "porthole.login"))
+        keys = await page.evaluate("Object.keys(sessionStorage)")
+        assert {"porthole.tabId", "porthole.tabSession", "porthole.login"} <= set(keys), keys
+        copied = await page.evaluate("JSON.stringify(Object.assign({}, sessionStorage))")  # holds the token
 
         dup = await page.context.new_page()
         await dup.add_init_script(COPY_JS % (json.dumps(st.url), json.dumps(copied)))
