@@ -101,3 +101,28 @@ async def test_saved_login_refused_after_server_key_change_shows_the_form_once(t
         assert await page.evaluate("porthole.state.loginRestored") is True
     finally:
         await st.stop()
+
+
+async def test_saved_login_past_its_expiry_is_not_used(tmp_path, new_page):
+    st = await start_stack(tmp_path)
+    try:
+        page = await new_page()
+        await login(page, st)
+        # The saved login's expiry passed (the token itself is still good at the server: the
+        # page counts the lifetime on its own and does not send a token it holds for expired).
+        await page.evaluate("""() => {
+          const l = JSON.parse(sessionStorage.getItem('porthole.login'));
+          l.expiresAt = Date.now() - 1000;
+          sessionStorage.setItem('porthole.login', JSON.stringify(l));
+        }""")
+        await page.reload()
+        assert await page.is_visible("[data-testid=login-form]")
+        assert not await page.is_visible("[data-testid=console]")
+        assert "expired" in await page.text_content("[data-testid=login-note]")
+        assert await page.input_value("[data-testid=login-username]") == st.username
+        assert await page.evaluate("sessionStorage.getItem('porthole.login')") is None
+        assert await page.evaluate("porthole.state.loginRestored") is not True
+        await asyncio.sleep(1)
+        assert await page.evaluate("porthole.state.socket") == "disconnected"
+    finally:
+        await st.stop()

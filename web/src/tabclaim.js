@@ -44,6 +44,9 @@ function hold(id, { ifAvailable = false, signal } = {}) {
   return new Promise((resolve) => {
     const opts = ifAvailable ? { ifAvailable: true } : { signal };
     locks.request(lockName(id), opts, (lock) => {
+      // Granted as the wait was given up (the race went to "copy"): let it go at once, or
+      // the original tab, reloaded, would find its id held by this copy.
+      if (lock && signal && signal.aborted) lock = null;
       resolve(!!lock);
       return lock ? new Promise(() => {}) : undefined;  // held for the document's life
     }).catch(() => resolve(false));  // aborted
