@@ -1,13 +1,16 @@
 """Resume in the real page (issue 11, item 2): Chromium, the real server,
 agent, porthole-core and Docker. The tab is reloaded in the middle of a
-program printing a line every 0.2 s: the tab takes its own terminal back by
-itself (no click), the same shell process, its scrollback (with what was
-printed while the tab was away) replayed, the program still running; a second
-tab opened fresh offers that terminal but does not take it."""
+program printing a line every 0.2 s: the tab keeps its login (no form) and takes
+its own terminal back by itself (no click), the same shell process, its
+scrollback (with what was printed while the tab was away) replayed, the program
+still running; a second tab opened fresh starts logged out and, once logged in,
+offers that terminal but does not take it; a copy of the tab ("Duplicate tab":
+its sessionStorage copied) keeps the login but not the terminal."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 
@@ -36,8 +39,10 @@ async def test_tab_reload_mid_program_resumes_same_shell_with_scrollback(tmp_pat
         await wait_text(page, "tick-3")
 
         await page.reload()
-        await asyncio.sleep(2)  # the program prints on while nobody is connected
-        await login(page, st)
+        # No login: the tab's saved login is used at once.
+        assert await page.evaluate("porthole.state.loginRestored") is True
+        assert not await page.is_visible("[data-testid=login-form]")
+        await asyncio.sleep(2)  # the program prints on while the tab resumes
         # Nothing clicked: the tab takes its own terminal back by itself, and offers nothing.
         await page.evaluate("porthole.waitState('resumes', 1, 30000)")
         assert await page.evaluate("porthole.state.autoResume") == old_id
@@ -67,6 +72,9 @@ async def test_tab_reload_mid_program_resumes_same_shell_with_scrollback(tmp_pat
         # A second tab opened fresh in the same browser: it offers the live terminal (it is
         # remembered per user in the browser) but does not take it by itself.
         other = await page.context.new_page()
+        await other.goto(st.url + "/")
+        assert await other.is_visible("[data-testid=login-form]"), "a new tab inherited a login"
+        assert await other.evaluate("porthole.state.login") == "logged_out"
         await login(other, st)
         offer = other.locator(f"[data-testid=resume-offer][data-session-id={new_id}]")
         await offer.wait_for(state="visible", timeout=15000)
@@ -109,15 +117,65 @@ async def test_tab_reload_with_resume_off_says_the_terminal_ended(tmp_path, make
         old_id = await page.evaluate("porthole.state.sessionId")
         pid = await pid_of(page, "a")
         await page.reload()
-        await login(page, st)
-        assert await page.evaluate("porthole.state.autoResume") == old_id
         banner = page.locator("[data-testid=error-banner][data-kind=info]")
         await banner.wait_for(state="visible", timeout=30000)
+        assert await page.evaluate("porthole.state.loginRestored") is True
+        assert await page.evaluate("porthole.state.autoResume") == old_id
         assert "ended while the page was away" in await banner.inner_text()
         assert await page.evaluate("porthole.lastError") is None
         assert await page.evaluate("porthole.state.resumes") is None
         await page.click("[data-testid=open-terminal]")
         await page.evaluate("porthole.waitState('channel', 'open', 20000)")
         assert await pid_of(page, "b") != pid
+    finally:
+        await st.stop()
+
+
+# Before the page's scripts, in the new tab only: the copied tab's sessionStorage, as Chrome's
+# "Duplicate tab" gives it (once: the copy then has a tab id of its own).
+COPY_JS = """(() => { try {
+  if (location.origin === %s && !sessionStorage.getItem("porthole.tabId")) {
+    for (const [k, v] of Object.entries(JSON.parse(%s))) sessionStorage.setItem(k, v);
+  }
+} catch (e) { /* about:blank */ } })();"""
+
+
+async def test_duplicated_tab_keeps_the_login_not_the_terminal(tmp_path, make_container, new_page):
+    st = await start_stack(tmp_path, agent_keys="resume_grace_s = 60\n")
+    try:
+        c = make_container()
+        page = await open_terminal_in_page(new_page, st, c.name)
+        sid = await page.evaluate("porthole.state.sessionId")
+        pid = await pid_of(page, "a")
+        keys = await page.evaluate("Object.keys(sessionStorage)")
+        assert {"porthole.tabId", "porthole.tabSession", "porthole.login"} <= set(keys), keys
+        copied = await page.evaluate("JSON.stringify(Object.assign({}, sessionStorage))")  # holds the token
+
+        dup = await page.context.new_page()
+        await dup.add_init_script(COPY_JS % (json.dumps(st.url), json.dumps(copied)))
+        await dup.goto(st.url + "/")
+        await dup.evaluate("porthole.waitState('duplicateTab', true, 15000)")
+        # It kept the login (the copy was the user's choice) ...
+        assert await dup.evaluate("porthole.state.loginRestored") is True
+        await dup.evaluate("porthole.waitState('socket', 'connected')")
+        # ... but not the terminal: that one is an offer, never taken by itself.
+        offer = dup.locator(f"[data-testid=resume-offer][data-session-id={sid}]")
+        await offer.wait_for(state="visible", timeout=15000)
+        await asyncio.sleep(2)
+        assert await dup.evaluate("porthole.state.autoResume") is None
+        assert await dup.evaluate("porthole.state.sessionId") is None
+        assert await dup.evaluate("sessionStorage.getItem('porthole.tabSession')") is None
+        ids = [await p.evaluate("sessionStorage.getItem('porthole.tabId')") for p in (page, dup)]
+        assert ids[0] and ids[1] and ids[0] != ids[1], ids
+        assert await page.evaluate("porthole.state.sessionId") == sid
+        assert await pid_of(page, "b") == pid, "the original tab lost its shell"
+
+        # The original reloaded while its copy is open: still its own tab, its terminal back by itself.
+        await page.reload()
+        await page.evaluate("porthole.waitState('resumes', 1, 30000)")
+        assert await page.evaluate("porthole.state.autoResume") == sid
+        assert await page.evaluate("porthole.state.duplicateTab") is None
+        assert await pid_of(page, "c") == pid
+        assert await dup.evaluate("porthole.state.sessionId") is None
     finally:
         await st.stop()

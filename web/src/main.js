@@ -17,7 +17,10 @@
 //                    slowHint: null, or why a session still connecting 8 s after its offer
 //                    is slow, in words (also shown: data-testid slow-hint),
 //                    warning: null or {reason, endsInS, extendable, extendError} while the
-//                    device warns of a coming policy end (session:warning)}
+//                    device warns of a coming policy end (session:warning),
+//                    loginRestored: true when this load took the tab's saved login
+//                    (sessionStorage, LOGIN_KEY) instead of the form,
+//                    duplicateTab: true when this tab is a copy of a live one (tabclaim.js)}
 //   extend()         → Promise<bool>: "Stay connected" (session:extend); false when refused
 //   lastError        error code of the last failure (docs/protocol.md §6, plus
 //                    "network", "server_gone", "channel_closed", "ended"), or null
@@ -38,8 +41,9 @@
 //   resumable        detached sessions this page may take back (docs/protocol.md §2e): the
 //                    terminals this user had open in this browser that did not end, as
 //                    [{session_id, device_id, target_id, binary}]; after a reload the tab's
-//                    own terminal (sessionStorage) is resumed by itself once the device list
-//                    is back (state.autoResume: its old session id; state.resumes 1 when
+//                    login (sessionStorage) is used again without the form, and its own
+//                    terminal (sessionStorage) is resumed by itself as soon as the socket is
+//                    connected (state.autoResume: its old session id; state.resumes 1 when
 //                    done), the others are offered (data-testid resume-offers, one
 //                    resume-offer button each)
 //   resume(sessionId) → Promise<newId>: resume one (as its button does); a terminal whose
@@ -89,6 +93,7 @@ import { setupRecordings } from "./recordings.js";
 import { setupWarning } from "./warning.js";
 import { setupShare } from "./share.js";
 import { setupFiles } from "./filesui.js";
+import { claimTab } from "./tabclaim.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -99,8 +104,9 @@ const state = {
   warning: null,
 };
 
-let token = null;  // in memory only: never stored, never in a URL
+let token = null;  // and in this tab's sessionStorage (LOGIN_KEY); never in a URL, a cookie or localStorage
 let tokenTimer = null;
+let loginEpoch = 0;  // counts logouts: work started before one stops
 let socket = null;
 let everConnected = false;  // this socket was connected once: "connecting" now means reconnecting
 let term = null;
@@ -232,20 +238,10 @@ async function login(username, password) {
     return loginFailed(code, body.error && body.error.message);
   }
   const sameUser = state.user === body.user;
-  token = body.token;
-  state.login = "logged_in";
-  state.user = body.user;
-  clearTimeout(tokenTimer);
-  tokenTimer = setTimeout(tokenExpired, Math.max(5, body.expires_in - 5) * 1000);
-  $("login-password").value = "";
-  $("login").hidden = true;
-  $("login-note").hidden = true;
-  $("console").hidden = false;
-  $("whoami").textContent = `${body.user} (${body.org})`;
-  $("whoami").hidden = false;
-  $("logout").hidden = false;
+  const saved = { token: body.token, user: body.user, org: body.org, expiresAt: Date.now() + body.expires_in * 1000 };
+  loggedIn(saved);
+  saveLogin(saved);
   clearBanner();
-  ensureTerminal();
   if (socket && socket.connected && sameUser) {
     // Keep the socket (and any open terminal): just extend its authority.
     try {
@@ -255,6 +251,95 @@ async function login(username, password) {
   }
   connectSocket();
   return undefined;
+}
+
+// The console for a login (from the form, or this tab's saved one after a reload).
+function loggedIn(l) {
+  token = l.token;
+  state.login = "logged_in";
+  state.user = l.user;
+  clearTimeout(tokenTimer);
+  tokenTimer = setTimeout(tokenExpired, Math.max(5000, l.expiresAt - Date.now() - TOKEN_MARGIN_MS));
+  $("login-password").value = "";
+  $("login").hidden = true;
+  $("login-note").hidden = true;
+  $("console").hidden = false;
+  $("whoami").textContent = `${l.user} (${l.org})`;
+  $("whoami").hidden = false;
+  $("logout").hidden = false;
+  ensureTerminal();
+}
+
+// This tab's login survives a reload of the tab (docs/security.md, "The page's login"):
+// sessionStorage is per tab and gone with it, so a new tab starts logged out. Never
+// localStorage (shared by every tab, kept on disk after the browser closes), a cookie (sent
+// by the browser by itself: CSRF) or a URL (history, logs, Referer).
+const LOGIN_KEY = "porthole.login";
+const TOKEN_MARGIN_MS = 5000;  // a token this close to its end counts as expired
+
+function saveLogin(l) {
+  try { sessionStorage.setItem(LOGIN_KEY, JSON.stringify(l)); } catch { /* storage off: memory only */ }
+}
+
+function clearLogin() {
+  try { sessionStorage.removeItem(LOGIN_KEY); } catch { /* storage off */ }
+}
+
+// The saved login, if any: {token, user, org, expiresAt}, or {expired: user} when its time is up.
+function savedLogin() {
+  let l = null;
+  try { l = JSON.parse(sessionStorage.getItem(LOGIN_KEY) || "null"); } catch { /* corrupt: ignored */ }
+  if (!l || typeof l.token !== "string" || typeof l.user !== "string" || typeof l.org !== "string"
+    || typeof l.expiresAt !== "number") {
+    if (l) clearLogin();
+    return null;
+  }
+  if (l.expiresAt - TOKEN_MARGIN_MS <= Date.now()) {
+    clearLogin();
+    return { expired: l.user };
+  }
+  return l;
+}
+
+// At load: use this tab's saved login at once (connect with it); the server has the last word
+// (connect_error "unauthenticated": loginRefused).
+function restoreLogin() {
+  const l = savedLogin();
+  if (!l) return;
+  if (l.expired) {
+    $("login-username").value = l.expired;
+    showLoginNote("Your login expired. Log in again.");
+    return;
+  }
+  state.loginRestored = true;
+  loggedIn(l);
+  connectSocket();
+}
+
+// The server refused this tab's saved login at connect (expired, revoked, or signed with a key
+// the server no longer has): back to the login form, with why.
+function loginRefused() {
+  const user = state.user;
+  clearLogin();
+  clearTimeout(tokenTimer);
+  token = null;
+  state.login = "logged_out";
+  state.user = null;
+  state.loginRestored = false;
+  $("console").hidden = true;
+  $("whoami").hidden = true;
+  $("logout").hidden = true;
+  $("login-username").value = user || "";
+  showLoginNote("This tab's login is no longer accepted by the server (it expired, was revoked, or the server "
+    + "changed its key). Log in again.");
+}
+
+function showLoginNote(text) {
+  $("login-note").textContent = text;
+  $("login-note").hidden = false;
+  $("login").hidden = false;
+  hooks.lastError = "unauthenticated";
+  hooks.lastErrorMessage = text;
 }
 
 function loginFailed(code, detail) {
@@ -267,17 +352,18 @@ function loginFailed(code, detail) {
 
 function tokenExpired(note) {
   token = null;
+  clearLogin();
+  clearTimeout(tokenTimer);
   state.login = "logged_out";
-  $("login-note").textContent = note || "Your login expired. Log in again to open new sessions (an open terminal keeps running).";
-  $("login-note").hidden = false;
-  $("login").hidden = false;
-  hooks.lastError = "unauthenticated";
-  hooks.lastErrorMessage = $("login-note").textContent;
+  showLoginNote(note || "Your login expired. Log in again to open new sessions (an open terminal keeps running).");
 }
 
 function logout() {
+  loginEpoch++;
   closeTerminal();
   clearTimeout(tokenTimer);
+  clearLogin();
+  setTabSession(null);
   token = null;
   if (socket) socket.disconnect();
   socket = null;
@@ -321,6 +407,9 @@ function connectSocket() {
     everConnected = true;
     setSocketState("connected");
     share.onConnected();
+    // The tab's own terminal first (its requests go out before devices:list: it needs nothing
+    // from the list), then the list.
+    resumeOwnTerminal();
     refreshDevices();
     renderResumeOffers();
     if (session && !session.ended && session.state.signaling === "reconnecting") {
@@ -330,9 +419,11 @@ function connectSocket() {
   socket.on("connect_error", (err) => {
     const code = err && err.data && err.data.code;
     if (code === "unauthenticated") {
+      // Once, no retry loop: a refused token stays refused.
       socket.disconnect();
       setSocketState("disconnected");
-      tokenExpired("Your login expired or is no longer valid. Log in again.");
+      if (state.loginRestored && !everConnected) loginRefused();
+      else tokenExpired("Your login expired or is no longer valid. Log in again.");
     } else {
       setSocketState("connecting");
     }
@@ -367,7 +458,6 @@ async function refreshDevices() {
     const ack = await request(socket, "devices:list");
     devices = ack.devices;
     renderDevices();
-    resumeOwnTerminal();
   } catch (e) {
     if (e.code === "unauthenticated") tokenExpired();
     else showError(e.code, e.message);
@@ -603,14 +693,35 @@ function forget(id) {
   renderResumeOffers();
 }
 
-// After a reload, once logged in and the device list is back: the tab takes its own terminal
-// back by itself (as its "Resume" button would); the other remembered ones stay offers.
+// Is this tab a copy of another (Chrome's "Duplicate tab" copies sessionStorage)? A copy
+// keeps the login it was given but not the other tab's terminal: it forgets the copied
+// TAB_KEY entry (that terminal stays a "Resume" offer) and has an id of its own (tabclaim.js).
+let tabClaimed = false;
+const tabClaim = claimTab().then((c) => {
+  if (c.duplicate) {
+    const copied = tabSession();
+    setTabSession(null);
+    state.duplicateTab = true;
+    if (copied) showInfo("This tab is a copy of another tab: it kept the login; the other tab's terminal stays there.");
+  }
+  tabClaimed = true;
+  return c;
+}, () => { tabClaimed = true; });
+
+// After a reload, once the socket is connected: the tab takes its own terminal back by itself
+// (as its "Resume" button would; nothing waits for the device list); the other remembered ones
+// stay offers.
 function resumeOwnTerminal() {
+  if (!tabClaimed) {
+    tabClaim.then(() => { if (socket && socket.connected) resumeOwnTerminal(); });
+    return;
+  }
   const own = tabSession();
   if (ownResumeTried || !own || own.user !== state.user || (session && !session.ended)) return;
   ownResumeTried = true;
   state.autoResume = own.session_id;
   resumeSession(own.session_id, null, own);
+  renderResumeOffers();
 }
 
 // After a reload: one "Resume" button per remembered terminal, above the terminal.
@@ -643,7 +754,9 @@ async function resumeSession(sessionId, old = null, known = null) {
   const entry = resumableList().find((e) => e.session_id === sessionId) || known
     || (old && { session_id: sessionId, device_id: old.deviceId, target_id: old.targetId, binary: old.binary });
   if (!entry) return showError("resume_not_found");
+  const epoch = loginEpoch;
   for (let i = 0; i < RESUME_TRIES; i++) {
+    if (epoch !== loginEpoch) return null;  // logged out meanwhile
     // The tab's own terminal after a reload: a terminal opened meanwhile wins.
     if (known && session && !session.ended) return null;
     if (!socket || !socket.connected) {
@@ -652,8 +765,13 @@ async function resumeSession(sessionId, old = null, known = null) {
     }
     let code;
     try {
-      await request(socket, "session:rebind", { sessions: [{ session_id: sessionId }] });
-      const tok = await request(socket, "session:resume_token", { session_id: sessionId });
+      // Both at once (one round trip): the server handles a socket's events in order, so the
+      // token is asked for once the session is bound to this socket.
+      const [, tok] = await Promise.all([
+        request(socket, "session:rebind", { sessions: [{ session_id: sessionId }] }),
+        request(socket, "session:resume_token", { session_id: sessionId }),
+      ]);
+      if (epoch !== loginEpoch) return null;
       const id = await openTerminal(entry.device_id, entry.target_id, {
         binary: entry.binary, resume: { session_id: sessionId, token: tok.token }, keepScreen: !!old,
       });
@@ -749,6 +867,7 @@ function init() {
   $("close-terminal").addEventListener("click", closeTerminal);
   share.init();
   $("login-username").focus();
+  restoreLogin();
   // Leaving the page (closing the tab, reloading) does not end its terminal: it tells the
   // device at once that its peer is gone ({"type":"close"} on the channel), and the device
   // keeps the shell detached for a while (or ends it, when resume is off there); the page

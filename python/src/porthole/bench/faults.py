@@ -50,12 +50,12 @@ FAULTS: dict[str, tuple[str, str, str, float | None]] = {
         2.0,
     ),
     "reload_resume": (
-        "the tab reloaded while a counter prints 10 lines/s; after the login the page resumes its own terminal "
-        "by itself (nothing clicked)",
+        "the tab reloaded while a counter prints 10 lines/s; the page keeps its login (the tab's sessionStorage) "
+        "and resumes its own terminal by itself (nothing typed, nothing clicked)",
         "Chromium (the page)",
-        "reload → the old screen shown (its last line before the reload), the test's login included "
-        "(`login`: → the console shown; `after the login`: the console shown → the old screen); `data`: → the "
-        "first line printed while away",
+        "reload → the old screen shown (its last line before the reload), no login (`load`: → the page loaded "
+        "again, its console shown from the saved login; `after the load`: the page loaded → the old screen); "
+        "`data`: → the first line printed while away",
         1.5,
     ),
     "core_sigkill": (
@@ -121,7 +121,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         }
         for extra in (
             "data_s",
-            "login_s",
+            "load_s",
             "down_s",
             "echo_s",
             "stream_s",
@@ -135,11 +135,11 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 s[extra] = [r.get(extra) for r in runs]
                 if extra.endswith("_s"):
                     s[extra + "_median"] = _median(s[extra])
-        if "login_s" in s:  # the page's own part: the console shown → the old screen shown
-            s["after_login_s"] = [
-                None if t is None or lg is None else t - lg for t, lg in zip(s["recover_s"], s["login_s"], strict=True)
+        if "load_s" in s:  # the page's own part: the page loaded → the old screen shown
+            s["after_load_s"] = [
+                None if t is None or ld is None else t - ld for t, ld in zip(s["recover_s"], s["load_s"], strict=True)
             ]
-            s["after_login_s_median"] = _median(s["after_login_s"])
+            s["after_load_s_median"] = _median(s["after_load_s"])
         aim = FAULTS[key][3]
         if aim is not None:
             s["aim_s"] = aim
@@ -188,8 +188,8 @@ def section(r: dict[str, Any], json_rel: str) -> str:
         others = []
         for extra, label in (
             ("data_s", "data"),
-            ("login_s", "login"),
-            ("after_login_s", "after the login"),
+            ("load_s", "load"),
+            ("after_load_s", "after the load"),
             ("down_s", "server down"),
             ("echo_s", "echo"),
             ("stream_s", "stream"),
@@ -235,14 +235,13 @@ def section(r: dict[str, Any], json_rel: str) -> str:
             "come up to a minute later), so they follow within about 2 s of the link."
         )
     rl = r["faults"].get("reload_resume")
-    if rl and rl.get("after_login_s_median") is not None and rl.get("login_s_median") is not None:
+    if rl and rl.get("after_load_s_median") is not None and rl.get("load_s_median") is not None:
         notes.append(
-            f"- Reload: the old screen was shown {_s(rl['recover_s_median'])} after the reload, of which "
-            f"{_s(rl['login_s_median'])} went to the page loading again and the test's login (Playwright filling "
-            f"the form: a person takes longer); the page's own part (socket, device list, rebind, resume token, a "
-            f"new peer connection, the replay), from the test seeing the console to the old screen shown: "
-            f"{_s(rl['after_login_s_median'])} ({_runs(rl['after_login_s'])}). The aim is met by the page's part, "
-            "not by the whole when the page load and the login are counted."
+            f"- Reload: the old screen was shown {_s(rl['recover_s_median'])} after the reload, with no login (the "
+            f"tab keeps its login in its sessionStorage, docs/security.md); {_s(rl['load_s_median'])} went to the "
+            f"page loading again, and the page's own part (socket, rebind and resume token in one round trip, a "
+            f"new peer connection, the replay), from the page loaded to the old screen shown, took "
+            f"{_s(rl['after_load_s_median'])} ({_runs(rl['after_load_s'])})."
         )
     cut = r["faults"].get("link_down_3s")
     if cut and cut["recover_s_median"] is not None:
