@@ -9,17 +9,15 @@ refusal and leave is in the audit."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import secrets
 import signal
-import sys
-from pathlib import Path
 
 import pytest
 import socketio
 
 from porthole.server import passwords
+from tests.e2e.share_viewer import ViewerProcess
 from tests.support.fullstack import start_stack
 from tests.support.product_client import ProductSession, login, open_terminal
 from tests.support.rtc_client import TerminalClient
@@ -201,7 +199,7 @@ async def test_a_stopped_viewer_does_not_stall_the_owner_and_resyncs(tmp_path, m
     st = await start_stack(tmp_path, server_extra=USERS)
     (tmp_path / "colleague.password").write_text(COLLEAGUE_PW)
     (tmp_path / "outsider.password").write_text(OUTSIDER_PW)
-    proc = None
+    viewer = None
     try:
         c = make_container()
         owner_tok = await login(st.url, st.username, st.password)
@@ -212,29 +210,12 @@ async def test_a_stopped_viewer_does_not_stall_the_owner_and_resyncs(tmp_path, m
         assert ack["ok"], ack
         out = tmp_path / "viewer.out"
         argv = [st.url, colleague_tok, st.device_id, c.name, owner.id, ack["token"], str(out)]
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.e2e.share_viewer",
-            *argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            cwd=str(Path(__file__).resolve().parents[2]),
-        )
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 60)
-        assert line.strip() == b"joined", line
+        viewer = ViewerProcess(argv, out)
+        await viewer.start()
+        assert viewer.proc is not None
+        proc = viewer.proc
 
-        async def viewer_has(needle: bytes, after: bytes = b"", timeout: float = 60) -> bytes:
-            async with asyncio.timeout(timeout):
-                while True:
-                    data = out.read_bytes() if out.exists() else b""
-                    start = data.rfind(after) if after else 0
-                    if start >= 0 and needle in data[start:]:
-                        return data
-                    await asyncio.sleep(0.1)
-
-        await viewer_has(b"before-stop")
+        await viewer.has(b"before-stop")
         os.kill(proc.pid, signal.SIGSTOP)
         try:
             # 6 MB: past what the viewer's SCTP window, its channel's buffer and its queue hold.
@@ -243,22 +224,14 @@ async def test_a_stopped_viewer_does_not_stall_the_owner_and_resyncs(tmp_path, m
             await echo(owner.client, owner.client, "owner-echo-while-stopped")
         finally:
             os.kill(proc.pid, signal.SIGCONT)
-        data = await viewer_has(b"owner-echo-while-stopped", after=b"\x1bc", timeout=120)
+        data = await viewer.has(b"owner-echo-while-stopped", after=b"\x1bc", timeout=120)
         assert data.count(b"x") < 6_000_000, "the stopped viewer got every byte: it was never dropped"
         await echo(owner.client, owner.client, "live-after-resync")
-        await viewer_has(b"live-after-resync", after=b"\x1bc")
+        await viewer.has(b"live-after-resync", after=b"\x1bc")
         await owner.close()
     finally:
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGCONT)
-            if proc.stdin is not None:
-                proc.stdin.close()
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        if viewer is not None:
+            await viewer.stop()
         await st.stop()
 
 

@@ -10,12 +10,10 @@ the scrollback ring, then live output) instead of every byte."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import subprocess
-import sys
-from pathlib import Path
 
+from tests.e2e.share_viewer import ViewerProcess
 from tests.e2e.test_shared_session import COLLEAGUE_PW, OUTSIDER_PW, USERS, call, echo
 from tests.support.fullstack import start_stack
 from tests.support.product_client import login, open_terminal
@@ -47,7 +45,7 @@ async def test_a_viewer_on_a_128_kbit_link_does_not_slow_the_owner(tmp_path, mak
     )
     (tmp_path / "colleague.password").write_text(COLLEAGUE_PW)
     (tmp_path / "outsider.password").write_text(OUTSIDER_PW)
-    proc = None
+    viewer = None
     try:
         slow = netns_factory("viewer")
         link = netns_factory.link(slow)
@@ -62,26 +60,9 @@ async def test_a_viewer_on_a_128_kbit_link_does_not_slow_the_owner(tmp_path, mak
 
         out = tmp_path / "viewer.out"
         argv = [st.url, colleague_tok, st.device_id, c.name, owner.id, ack["token"], str(out)]
-        proc = await asyncio.create_subprocess_exec(
-            *slow.cmd(sys.executable, "-m", "tests.e2e.share_viewer", *argv),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            cwd=str(Path(__file__).resolve().parents[2]),
-        )
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 90)
-        assert line.strip() == b"joined", line
-
-        async def viewer_has(needle: bytes, after: bytes = b"", timeout: float = 120) -> bytes:
-            async with asyncio.timeout(timeout):
-                while True:
-                    data = out.read_bytes() if out.exists() else b""
-                    start = data.rfind(after) if after else 0
-                    if start >= 0 and needle in data[start:]:
-                        return data
-                    await asyncio.sleep(0.2)
-
-        await viewer_has(b"before-flood")  # the viewer watches, through the slow link
+        viewer = ViewerProcess(argv, out, wrap=slow.cmd)
+        await viewer.start(timeout=90)
+        await viewer.has(b"before-flood", timeout=120)  # the viewer watches, through the slow link
         held_before = qdisc_overlimits(link.host_dev)
 
         # The flood, and keystrokes typed while it prints: the tty echoes each one at once, between
@@ -109,19 +90,12 @@ async def test_a_viewer_on_a_128_kbit_link_does_not_slow_the_owner(tmp_path, mak
         assert qdisc_overlimits(link.host_dev) > held_before, "the viewer's link never held a packet back"
 
         # The viewer was dropped behind and resynced: a reset, the ring, then live output.
-        data = await viewer_has(b"owner-echo-2", after=b"\x1bc", timeout=180)
+        data = await viewer.has(b"owner-echo-2", after=b"\x1bc", timeout=180)
         assert data.count(b"x") < FLOOD_BYTES, "the slow viewer got every byte: it was never dropped"
         await echo(owner.client, owner.client, "live-after-resync")
-        await viewer_has(b"live-after-resync", after=b"\x1bc")
+        await viewer.has(b"live-after-resync", after=b"\x1bc", timeout=120)
         await owner.close()
     finally:
-        if proc is not None and proc.returncode is None:
-            if proc.stdin is not None:
-                proc.stdin.close()
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
+        if viewer is not None:
+            await viewer.stop()
         await st.stop()
