@@ -58,6 +58,9 @@ async def test_upload_download_drop_and_cancel_in_the_page(files_stack, make_con
     await page.wait_for_selector("[data-testid=files]:not([hidden])", timeout=15000)
     view = await page.evaluate("porthole.state.files")
     assert view["upload"] and view["download"], view
+    # The grant's folders (the default file_dirs), from the device's `ready`, shown in the files bar.
+    assert view["dirs"] == ["~", "/tmp"], view
+    assert await page.text_content("[data-testid=files-dirs]") == "allowed folders: ~, /tmp"
 
     r = await page.evaluate(UPLOAD, [50 * 1024 * 1024 + 7, "random.bin", ""])  # issue 15: a 50 MB file
     assert r["ok"] and r["path"] == f"{HOME}/random.bin" and r["sha256"] == r["digest"], r

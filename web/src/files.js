@@ -19,14 +19,14 @@ let seq = 0;
 
 export class FileTransfer {
   // dc: the `files` channel (opening); onState(files): the page's view of it,
-  // files = {ready, upload, download, maxBytes, cwd, transfer: {id, direction, name,
+  // files = {ready, upload, download, maxBytes, dirs (the grant's folders, as configured), cwd, transfer: {id, direction, name,
   // size, done, status: "checking"|"sending"|"receiving"|"done"|"cancelled"|"error", code,
   // message, path, sha256}}; save(name, blob): hand a downloaded file to the user.
   constructor(dc, onState, save) {
     this.dc = dc;
     this.onState = onState;
     this.save = save;
-    this.view = { ready: false, upload: false, download: false, maxBytes: 0, cwd: "", transfer: null };
+    this.view = { ready: false, upload: false, download: false, maxBytes: 0, dirs: [], cwd: "", transfer: null };
     this.window = 1 << 20;
     this.chunk = CHUNK;
     this.current = null;  // {id, direction, resolve, acked, parts, cancelled}
@@ -65,7 +65,7 @@ export class FileTransfer {
       this.window = msg.window || this.window;
       this.chunk = Math.min(msg.chunk || CHUNK, CHUNK);
       this.set({ ready: true, upload: !!msg.upload, download: !!msg.download, maxBytes: msg.max_bytes || 0,
-        cwd: msg.cwd || "" });
+        dirs: Array.isArray(msg.dirs) ? msg.dirs.filter((d) => typeof d === "string") : [], cwd: msg.cwd || "" });
       return;
     }
     if (!cur || (msg.id && msg.id !== cur.id)) return;

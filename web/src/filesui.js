@@ -27,6 +27,8 @@ export function setupFiles({ $, state, current, describe }) {
     $("files-upload").parentElement.classList.toggle("disabled", !v.upload);
     $("files-download").disabled = !v.download;
     $("files-path").disabled = !v.download;
+    // The grant's folders (the device refuses any path outside them: path_not_allowed).
+    $("files-dirs").textContent = v.dirs && v.dirs.length ? `allowed folders: ${v.dirs.join(", ")}` : "";
     const t = v.transfer;
     const running = t && ["checking", "sending", "receiving"].includes(t.status);
     $("files-cancel").disabled = !running;

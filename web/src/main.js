@@ -55,7 +55,7 @@
 //   files            the live terminal's file transfer (files.js, docs/protocol.md §5d):
 //                    upload(file, dir) and download(path) → Promise<{ok, status, code, path,
 //                    sha256, blob}>, cancel(), view; state.files = {ready, upload, download,
-//                    maxBytes, cwd, transfer: {direction, name, size, done, status, code}}
+//                    maxBytes, dirs, cwd, transfer: {direction, name, size, done, status, code}}
 //   Screen sessions (a target of kind "screen"; open() picks the kind from
 //   the target) add to state: videoWidth, videoHeight, fps, kbps, freezes,
 //   framesDecoded (from getStats' inbound-rtp), inputErrors, lastInputError, and of
@@ -76,6 +76,7 @@
 //   clip-panel, clip-text, clip-bytes, clip-copy, clip-dismiss (a remote copy
 //   the browser would not take without a click), files (the file transfer bar, shown when
 //   the grant allows a direction), files-upload, files-path, files-download,
+//   files-dirs ("allowed folders: ~, /tmp": the grant's folders from the device's `ready`),
 //   files-progress, files-status, files-cancel; the share panel's (web/src/share.js).
 // porthole.share: invite(user or "") → Promise<token or link>, control(viewerSessionId or null),
 //   askControl(), revoke(), joinInvite({session_id, device_id, target_id, token}); state.share.
@@ -153,7 +154,12 @@ const share = setupShare({
   $, state,
   getSocket: () => socket,
   getSession: () => (session instanceof TerminalSession ? session : null),
-  join: (deviceId, targetId, join) => openTerminal(deviceId, targetId, { join }),
+  // A link opened at login joins before the device list came: the list says the target's kind
+  // (a terminal, or a screen: openTerminal opens the screen view for it).
+  join: async (deviceId, targetId, join) => {
+    if (!targetKind(deviceId, targetId)) await refreshDevices();
+    return openTerminal(deviceId, targetId, { join });
+  },
 });
 hooks.share = share;
 // File transfer on the terminal's `files` channel (filesui.js): the files bar, drop on the terminal.
@@ -600,7 +606,7 @@ async function openTerminal(deviceId, targetId, opts = {}) {
   hooks.lastErrorMessage = null;
   if (!socket || !socket.connected) return showError("network", "Not connected to the server.");
   if (!targetId) return showError("target_not_found");
-  if (targetKind(deviceId, targetId) === "screen") return openScreen(deviceId, targetId);
+  if (targetKind(deviceId, targetId) === "screen") return openScreen(deviceId, targetId, opts.join || null);
   showScreen(false);
   ensureTerminal();
   fit.fit();
@@ -822,10 +828,10 @@ function showScreen(on) {
   $("terminal").hidden = on;
 }
 
-async function openScreen(deviceId, targetId) {
+async function openScreen(deviceId, targetId, join = null) {
   showScreen(true);
   const s = new ScreenSession({
-    socket, video: $("screen"), deviceId, targetId,
+    socket, video: $("screen"), deviceId, targetId, join,
     clipPanel: { root: $("clip-panel"), text: $("clip-text"), bytes: $("clip-bytes"),
       copy: $("clip-copy"), dismiss: $("clip-dismiss") },
     onChange: (st) => { if (session === s) renderSessionState(st); },
@@ -840,6 +846,8 @@ async function openScreen(deviceId, targetId) {
   lastSession = s;
   try {
     await s.open();
+    state.sessionId = s.id;
+    if (!s.ended) share.onSessionOpened(s, join);
   } catch (e) {
     const err = e instanceof SessionError ? e : new SessionError("internal", e.message);
     s.finish(err.code, err.message, false);

@@ -2,7 +2,10 @@
 // `input` data channel for pointer, wheel and keys (X keysyms) when the grant
 // allows input (docs/protocol.md, screen sessions), with the `clipboard`
 // channel (screenclip.js). Signaling, ICE, closing and the connection stats
-// are the terminal session's (session.js).
+// are the terminal session's (session.js). A viewer of a shared screen (join,
+// docs/protocol.md §2f) opens in mode view; its pointer and keys are attached
+// when the owner hands it control (setMode, from share.js) and go quiet when
+// the owner takes it back.
 
 import { TerminalSession, request } from "./session.js";
 import { keysymOf } from "./keysyms.js";
@@ -16,7 +19,8 @@ const MAX_WHEEL_STEPS = 20; // the protocol's limit per message
 const X_BUTTONS = [1, 2, 3, 8, 9];
 
 export class ScreenSession extends TerminalSession {
-  // opts: {socket, video, clipPanel, deviceId, targetId, onChange(state), onEnd(code, message)}
+  // opts: {socket, video, clipPanel, deviceId, targetId, onChange(state), onEnd(code, message),
+  //   join: {session_id, token} (watch a shared screen, §2f)}
   constructor(opts) {
     super({ ...opts, term: null, binary: false, cols: 0, rows: 0 });
     Object.assign(this.state, { videoWidth: 0, videoHeight: 0, fps: 0, kbps: 0, freezes: 0,
@@ -26,6 +30,7 @@ export class ScreenSession extends TerminalSession {
     this.clip = null;
     this.pasteKey = null; // a Ctrl+V waiting for its paste event: {code, ks, up, timer}
     this.listeners = [];
+    this.inputAttached = false;
     this.held = new Map(); // KeyboardEvent.code → keysym pressed, released with the same keysym
     this.pendingMove = null;
     this.lastVideoBytes = null;
@@ -33,9 +38,9 @@ export class ScreenSession extends TerminalSession {
 
   async open() {
     this.set({ session: "opening" });
-    const ack = await request(this.socket, "session:open", {
-      device_id: this.deviceId, target_id: this.targetId, kind: "screen",
-    });
+    const body = { device_id: this.deviceId, target_id: this.targetId, kind: "screen" };
+    if (this.join) body.join = this.join;  // a viewer of a shared screen (§2f)
+    const ack = await request(this.socket, "session:open", body);
     if (this.ended) return;
     this.id = ack.session_id;
     this.mode = ack.mode || "interactive";
@@ -58,8 +63,8 @@ export class ScreenSession extends TerminalSession {
     dc.onclose = () => this.channelClosed();
     dc.onmessage = (ev) => this.receive(ev.data);
     // The clipboard only for an interactive grant: a viewer may not write the
-    // remote clipboard, nor read it (docs/protocol.md §5c).
-    if (this.mode !== "view") {
+    // remote clipboard, nor read it (docs/protocol.md §5c), with or without control.
+    if (this.mode !== "view" && !this.join) {
       this.clip = new ScreenClipboard(pc.createDataChannel("clipboard", { ordered: true }), this.clipPanel,
         (patch) => this.set(patch));
     }
@@ -98,6 +103,15 @@ export class ScreenSession extends TerminalSession {
 
   // ---- input ---------------------------------------------------------------
 
+  // A viewer given control (share:state names it the controller) sends its pointer and keys from now
+  // on; taken back, it sends nothing more (the device released what it held down).
+  setMode(mode) {
+    if (mode === this.mode) return;
+    if (mode === "view") this.held.clear();
+    this.mode = mode;
+    if (mode !== "view" && this.dc && this.dc.readyState === "open") this.attachInput();
+  }
+
   sendInput(msg) {
     if (this.mode === "view" || !this.dc || this.dc.readyState !== "open") return;
     this.dc.send(JSON.stringify(msg));
@@ -126,6 +140,8 @@ export class ScreenSession extends TerminalSession {
   }
 
   attachInput() {
+    if (this.inputAttached) return;
+    this.inputAttached = true;
     const v = this.video;
     v.tabIndex = 0;
     this.listen(v, "pointermove", (ev) => {

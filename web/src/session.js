@@ -137,6 +137,11 @@ export class TerminalSession {
     this.onChange(this.state);
   }
 
+  // "interactive" or "view": a viewer of a shared session gets control and loses it (share.js).
+  setMode(mode) {
+    this.mode = mode;
+  }
+
   async open() {
     this.set({ session: "opening" });
     const body = {

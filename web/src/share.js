@@ -1,8 +1,10 @@
-// Shared sessions (docs/protocol.md §2f): the owner of a terminal invites a user
+// Shared sessions (docs/protocol.md §2f): the owner of a terminal or a screen invites a user
 // (or makes a single-use link), sees who is in the session and who has control, hands
 // control to a viewer and takes it back; a viewer sees the same and may ask for control;
 // invitations arriving on this socket are offered with a Join button, and a link
-// (#join=S&device=D&target=T&token=K) joins once logged in.
+// (#join=S&device=D&target=T&token=K) joins once logged in. The same for a screen: a join
+// opens the screen view (main.js picks the kind from the target), and a viewer given control
+// sends its pointer and keys (ScreenSession.setMode).
 //
 // data-testid: share-panel, share-user, share-invite, share-link, share-participants
 // (one share-participant each, data-role, data-session, data-control), share-handoff
@@ -27,14 +29,14 @@ export function setupShare({ $, state, getSocket, getSession, join }) {
 
   function mySession() {
     const s = getSession();
-    return s && !s.ended && s.id && !s.isScreen ? s : null;
+    return s && !s.ended && s.id ? s : null;
   }
 
   // The page's own session may type when it has control (a viewer) or nobody else has (the owner).
   function applyControl() {
     const s = mySession();
     if (!s || sh.role !== "viewer") return;
-    s.mode = sh.controller === s.id ? "interactive" : "view";
+    s.setMode(sh.controller === s.id ? "interactive" : "view");
   }
 
   function render() {
@@ -50,8 +52,9 @@ export function setupShare({ $, state, getSocket, getSession, join }) {
     const notice = $("share-control-notice");
     const holder = sh.participants.find((p) => p.session_id === sh.controller);
     notice.hidden = !owner || !sh.controller;
+    const what = s && s.video ? "your pointer and keys do not reach the screen" : "what you type is not sent";
     notice.textContent = notice.hidden ? "" :
-      `${holder ? holder.user : "A viewer"} has control: what you type is not sent until you take control back.`;
+      `${holder ? holder.user : "A viewer"} has control: ${what} until you take control back.`;
     $("share-request").hidden = !s || sh.role !== "viewer" || sh.controller === s.id;
     const list = $("share-participants");
     list.replaceChildren();
