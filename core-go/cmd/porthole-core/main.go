@@ -49,6 +49,8 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	stopProfile := startCPUProfile(os.Getenv, log)
+	defer stopProfile()
 
 	mgr, err := rtc.New(cfg.RTC, log)
 	if err != nil {
