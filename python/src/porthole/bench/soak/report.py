@@ -144,6 +144,7 @@ def section(r: dict[str, Any], json_rel: str) -> str:
             f"{_n(s['agent_sessions'])} / {_n(s['core_sessions'])} "
             f"| {s['loadavg_1m']} |"
         )
+    out += _by_kind(r["samples"])
     base = v.get("baseline", "warm-up")
     out += [
         "",
@@ -229,6 +230,28 @@ def section(r: dict[str, Any], json_rel: str) -> str:
         out += ["**Errors** (first ones):", ""] + [f"- `{e}`" for e in t["errors"][:10]] + [""]
     out.append(END)
     return "\n".join(out) + "\n"
+
+
+def _by_kind(samples: list[dict[str, Any]]) -> list[str]:
+    """Each sample's RSS as the kernel splits it (results of older runs have no split: nothing)."""
+    if not all("rss_anon_kib" in s[w] for s in samples for w in NAMES):
+        return []
+    out = [
+        "",
+        "RSS by kind (MiB; /proc/PID/status): anonymous memory (heap, malloc arenas, stacks) and file-backed "
+        "pages (the binary's and its libraries' code and data that were touched, which grow as code paths run "
+        "for the first time and are not a leak).",
+        "",
+        "| sample | agent anonymous | agent file-backed | porthole-core anonymous | porthole-core file-backed |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for s in samples:
+        ag, co = s["agent"], s["core"]
+        out.append(
+            f"| {s['label']} | {ag['rss_anon_kib'] / 1024:.1f} | {ag['rss_file_kib'] / 1024:.1f} | "
+            f"{co['rss_anon_kib'] / 1024:.1f} | {co['rss_file_kib'] / 1024:.1f} |"
+        )
+    return out
 
 
 def _trend(samples: list[dict[str, Any]]) -> list[str]:
