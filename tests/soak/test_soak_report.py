@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 
+from porthole.bench.peer import REPO
+from porthole.bench.soak import __main__ as soak_main
 from porthole.bench.soak import probe, report, workload
 from porthole.bench.soak.__main__ import STEADY_SESSIONS, judge, steady_baseline
 
@@ -165,3 +168,13 @@ def test_probe_splits_rss_into_anonymous_and_file_backed():
     # VmRSS = RssAnon + RssFile + RssShmem.
     assert p["rss_anon_kib"] > 0 and p["rss_file_kib"] > 0
     assert p["rss_anon_kib"] + p["rss_file_kib"] <= p["rss_kib"]
+
+
+def test_samples_wait_past_porthole_cores_idle_heap_release():
+    # The Go constant the soak's CORE_IDLE_RELEASE_S mirrors; a sample before it reads the
+    # heap the sessions' garbage left (a race: 45-50 MiB against 27 once released).
+    go = (REPO / "core-go" / "internal" / "memory" / "release.go").read_text()
+    m = re.search(r"^const IdleDelay = (\d+) \* time\.Second$", go, re.M)
+    assert m, "release.go no longer declares IdleDelay in whole seconds; update the soak and this test"
+    assert float(m.group(1)) == soak_main.CORE_IDLE_RELEASE_S
+    assert soak_main.SETTLE_S >= soak_main.CORE_IDLE_RELEASE_S + 2

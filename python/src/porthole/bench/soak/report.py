@@ -91,7 +91,14 @@ def section(r: dict[str, Any], json_rel: str) -> str:
         + f"A sample is taken at the start, after a warm-up of {c['warmup_sessions']} sessions, then every "
         f"{a['sample_every_s']:g} s and at the end; before each sample no new session starts, "
         "every open one ends and the soak waits until no exec process is left in the container (at most "
-        f"{c['quiesce_timeout_s']:g} s), so every sample "
+        f"{c['quiesce_timeout_s']:g} s)"
+        + (
+            f", then {c['settle_s']:g} s more (porthole-core returns its heap to the OS 5 s after its last "
+            "session closed)"
+            if "settle_s" in c
+            else ""
+        )
+        + ", so every sample "
         "is taken with no session open and growth is what sessions left behind.",
         "",
         f"**Machine.** {m['cpu']}, {m['cores_usable']} of {m['cores']} cores usable, {m['ram_gib']} GiB, "
