@@ -55,7 +55,7 @@ CORE_IDLE_RELEASE_S = 5.0
 # Then a moment for the processes to release what the sessions held before the sample:
 # past porthole-core's release, with a margin. Sampled sooner (3 s, before the release
 # existed), its RSS read the garbage its GC floor lets the heap hold between collections
-# (up to 16 MiB) or not, as the race went: 45-50 MiB, 27 MiB once released (docs/reliability.md).
+# (up to 16 MiB) or not, as the race went: 44-49 MiB, 26-28 MiB once released (docs/reliability.md).
 SETTLE_S = CORE_IDLE_RELEASE_S + 3.0
 # Growth is judged from the first sample after this many sessions (steady_baseline).
 STEADY_SESSIONS = 800
