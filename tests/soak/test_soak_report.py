@@ -5,8 +5,12 @@ one; the Soak section of the page is replaced whole and the rest kept."""
 from __future__ import annotations
 
 import copy
+import os
+import re
 
-from porthole.bench.soak import report, workload
+from porthole.bench.peer import REPO
+from porthole.bench.soak import __main__ as soak_main
+from porthole.bench.soak import probe, report, workload
 from porthole.bench.soak.__main__ import STEADY_SESSIONS, judge, steady_baseline
 
 
@@ -144,3 +148,33 @@ def test_growth_is_judged_from_the_first_sample_after_the_pools_filled():
     assert judge(_tally(100, 100), samples)["growth"]["core.goroutines"]["met"]
     samples[2]["core"]["goroutines"] = 16
     assert not judge(_tally(100, 100), samples)["growth"]["core.goroutines"]["met"]
+
+
+def test_rss_by_kind_is_shown_when_the_samples_have_it_and_left_out_for_older_results():
+    old = _results(30.0)
+    assert "RSS by kind" not in report.section(old, "r.json")  # a run from before the split
+
+    split = copy.deepcopy(old)
+    for i, s in enumerate(split["samples"]):
+        s["agent"].update(rss_anon_kib=600 * 1024, rss_file_kib=(10 + i) * 1024)
+        s["core"].update(rss_anon_kib=20 * 1024, rss_file_kib=5 * 1024)
+    text = report.section(split, "r.json")
+    assert "RSS by kind" in text
+    assert "| warm-up | 600.0 | 11.0 | 20.0 | 5.0 |" in text and "| end | 600.0 | 12.0 | 20.0 | 5.0 |" in text
+
+
+def test_probe_splits_rss_into_anonymous_and_file_backed():
+    p = probe.process(os.getpid())
+    # VmRSS = RssAnon + RssFile + RssShmem.
+    assert p["rss_anon_kib"] > 0 and p["rss_file_kib"] > 0
+    assert p["rss_anon_kib"] + p["rss_file_kib"] <= p["rss_kib"]
+
+
+def test_samples_wait_past_porthole_cores_idle_heap_release():
+    # The Go constant the soak's CORE_IDLE_RELEASE_S mirrors; a sample before it reads the
+    # heap the sessions' garbage left (a race: 44-49 MiB against 26-28 once released).
+    go = (REPO / "core-go" / "internal" / "memory" / "release.go").read_text()
+    m = re.search(r"^const IdleDelay = (\d+) \* time\.Second$", go, re.M)
+    assert m, "release.go no longer declares IdleDelay in whole seconds; update the soak and this test"
+    assert float(m.group(1)) == soak_main.CORE_IDLE_RELEASE_S
+    assert soak_main.SETTLE_S >= soak_main.CORE_IDLE_RELEASE_S + 2

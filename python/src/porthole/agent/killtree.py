@@ -25,9 +25,13 @@ import contextlib
 import os
 import signal
 from dataclasses import dataclass
-from pathlib import Path
 
-PROC = Path("/proc")
+# A string, not a pathlib.Path: a session's end scans every process of the host, and
+# pathlib interns each part of a path it parses (every pid). Each goes again when its
+# Path does, but the churn of new pids makes the interpreter's table of interned
+# strings (a dict, which never shrinks) resize: one 1.9 MiB step over the soak's first
+# ~200 sessions (docs/reliability.md).
+PROC = "/proc"
 # A fork bomb can add processes between two scans; a handful of passes with the
 # whole session frozen by SIGKILL catches them (every child inherits the session).
 MAX_PASSES = 20
@@ -46,7 +50,8 @@ class ProcStat:
 def _stat(pid: int) -> ProcStat | None:
     """A process's /proc/PID/stat, or None when it is gone."""
     try:
-        raw = (PROC / str(pid) / "stat").read_text()
+        with open(f"{PROC}/{pid}/stat") as f:
+            raw = f.read()
     except OSError:
         return None
     # comm (field 2) may contain spaces and parentheses: split after the last ')'.
@@ -67,9 +72,9 @@ def session_members(root: int, root_start: int | None = None) -> dict[int, int]:
     """``{pid: start}`` of the live processes in root's session or process group, and of
     root's descendants; empty when root's pid now belongs to another process."""
     table: dict[int, ProcStat] = {}
-    for entry in PROC.iterdir():
-        if entry.name.isdigit():
-            st = _stat(int(entry.name))
+    for name in os.listdir(PROC):
+        if name.isdigit():
+            st = _stat(int(name))
             if st is not None:
                 table[st.pid] = st
     here = table.get(root)
@@ -116,7 +121,7 @@ def _signal(pid: int, start: int, sig: int) -> bool:
 
 
 def visible(pid: int) -> bool:
-    return (PROC / str(pid)).exists()
+    return os.path.exists(f"{PROC}/{pid}")
 
 
 def kill_session(root: int, root_start: int | None = None) -> int:

@@ -5,7 +5,8 @@ The run is a start sample, a warm-up phase (WARMUP_SESSIONS sessions, then a
 sample), then phases of ``--sample-every`` seconds until ``--minutes`` have passed (or ``--sessions``
 were attempted). After each phase no new session starts, every session of the
 phase ends, the soak waits until no exec process is left in the container (at
-most QUIESCE_TIMEOUT_S) and takes a sample: every sample is taken with no
+most QUIESCE_TIMEOUT_S), then SETTLE_S (past porthole-core's heap release
+5 s after its last session) and takes a sample: every sample is taken with no
 session open, so samples compare like with like and any growth is what the
 sessions left behind. Growth is judged from the first sample after
 STEADY_SESSIONS sessions (steady_baseline) and shown from the warm-up sample too.
@@ -48,8 +49,14 @@ WARMUP_SESSIONS = 24
 # within seconds; a vanished peer takes ICE's ~30 s, already waited for in the phase).
 QUIESCE_TIMEOUT_S = 90.0
 QUIESCE_POLL_S = 0.5
-# Then a moment for the processes to release what the sessions held before the sample.
-SETTLE_S = 3.0
+# porthole-core returns its heap to the OS this long after its last session closed
+# (memory.IdleDelay, core-go/internal/memory/release.go; tests/soak checks they agree).
+CORE_IDLE_RELEASE_S = 5.0
+# Then a moment for the processes to release what the sessions held before the sample:
+# past porthole-core's release, with a margin. Sampled sooner (3 s, before the release
+# existed), its RSS read the garbage its GC floor lets the heap hold between collections
+# (up to 16 MiB) or not, as the race went: 44-49 MiB, 26-28 MiB once released (docs/reliability.md).
+SETTLE_S = CORE_IDLE_RELEASE_S + 3.0
 # Growth is judged from the first sample after this many sessions (steady_baseline).
 STEADY_SESSIONS = 800
 # Growth allowed between the steady baseline and the end (issue 14).
@@ -294,6 +301,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "warmup_sessions": WARMUP_SESSIONS,
             "steady_sessions": STEADY_SESSIONS,
             "quiesce_timeout_s": QUIESCE_TIMEOUT_S,
+            "settle_s": SETTLE_S,
             "growth_target_pct": GROWTH_TARGET_PCT,
         },
         "machine": machine.describe(core, REPO),

@@ -28,8 +28,11 @@ SS_TIMEOUT_S = 30.0
 
 
 def process(pid: int) -> dict[str, Any]:
-    """{"pid", "rss_kib", "threads", "fds", "fd_kinds"} of a live process;
-    fd_kinds counts descriptors by what they point at (socket, pipe,
+    """{"pid", "rss_kib", "rss_anon_kib", "rss_file_kib", "threads", "fds",
+    "fd_kinds"} of a live process. RSS is split as the kernel counts it
+    (RssAnon: heap, arenas, stacks; RssFile: pages of the binary and its
+    libraries that were touched, which grow as new code paths run and are not
+    a leak). fd_kinds counts descriptors by what they point at (socket, pipe,
     anon_inode:[eventpoll], a file path's kind: file, dev), to tell a pool
     that grew from a leak."""
     status = Path(f"/proc/{pid}/status").read_text()
@@ -44,6 +47,8 @@ def process(pid: int) -> dict[str, Any]:
     return {
         "pid": pid,
         "rss_kib": int(fields["VmRSS"].split()[0]),
+        "rss_anon_kib": int(fields["RssAnon"].split()[0]),
+        "rss_file_kib": int(fields["RssFile"].split()[0]),
         "threads": int(fields["Threads"]),
         "fds": sum(kinds.values()),
         "fd_kinds": dict(sorted(kinds.items())),

@@ -91,7 +91,14 @@ def section(r: dict[str, Any], json_rel: str) -> str:
         + f"A sample is taken at the start, after a warm-up of {c['warmup_sessions']} sessions, then every "
         f"{a['sample_every_s']:g} s and at the end; before each sample no new session starts, "
         "every open one ends and the soak waits until no exec process is left in the container (at most "
-        f"{c['quiesce_timeout_s']:g} s), so every sample "
+        f"{c['quiesce_timeout_s']:g} s)"
+        + (
+            f", then {c['settle_s']:g} s more (porthole-core returns its heap to the OS 5 s after its last "
+            "session closed)"
+            if "settle_s" in c
+            else ""
+        )
+        + ", so every sample "
         "is taken with no session open and growth is what sessions left behind.",
         "",
         f"**Machine.** {m['cpu']}, {m['cores_usable']} of {m['cores']} cores usable, {m['ram_gib']} GiB, "
@@ -144,6 +151,7 @@ def section(r: dict[str, Any], json_rel: str) -> str:
             f"{_n(s['agent_sessions'])} / {_n(s['core_sessions'])} "
             f"| {s['loadavg_1m']} |"
         )
+    out += _by_kind(r["samples"])
     base = v.get("baseline", "warm-up")
     out += [
         "",
@@ -229,6 +237,28 @@ def section(r: dict[str, Any], json_rel: str) -> str:
         out += ["**Errors** (first ones):", ""] + [f"- `{e}`" for e in t["errors"][:10]] + [""]
     out.append(END)
     return "\n".join(out) + "\n"
+
+
+def _by_kind(samples: list[dict[str, Any]]) -> list[str]:
+    """Each sample's RSS as the kernel splits it (results of older runs have no split: nothing)."""
+    if not all("rss_anon_kib" in s[w] for s in samples for w in NAMES):
+        return []
+    out = [
+        "",
+        "RSS by kind (MiB; /proc/PID/status): anonymous memory (heap, malloc arenas, stacks) and file-backed "
+        "pages (the binary's and its libraries' code and data that were touched, which grow as code paths run "
+        "for the first time and are not a leak).",
+        "",
+        "| sample | agent anonymous | agent file-backed | porthole-core anonymous | porthole-core file-backed |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for s in samples:
+        ag, co = s["agent"], s["core"]
+        out.append(
+            f"| {s['label']} | {ag['rss_anon_kib'] / 1024:.1f} | {ag['rss_file_kib'] / 1024:.1f} | "
+            f"{co['rss_anon_kib'] / 1024:.1f} | {co['rss_file_kib'] / 1024:.1f} |"
+        )
+    return out
 
 
 def _trend(samples: list[dict[str, Any]]) -> list[str]:
