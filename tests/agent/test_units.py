@@ -4,6 +4,7 @@ parser, grant checks and the process-session killer."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -191,6 +192,35 @@ def test_kill_session_kills_jobs_in_other_process_groups(tmp_path: Path):
     assert not [p for p in members if _alive(p)]
     with pytest.raises(ValueError):
         killtree.kill_session(1)
+
+
+def test_kill_session_counts_a_member_that_died_before_its_signal(tmp_path: Path, monkeypatch):
+    # Killing a shell hangs its terminal up: the kernel's SIGHUP can end the foreground
+    # job between the scan and our own signal to it. It was a process of the session all
+    # the same, and the audit's `killed` counts the session's processes.
+    leader = subprocess.Popen(["bash", "-c", "sleep 1021 & sleep 1022"], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while len(members := killtree.session_members(leader.pid)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(members) == 3, members
+        victim = max(p for p in members if p != leader.pid)  # a job, which the hangup ends first
+        real_signal = killtree._signal
+
+        def hung_up_first(pid: int, start: int, sig: int) -> bool:
+            if pid == victim:
+                os.kill(pid, signal.SIGKILL)
+                deadline = time.monotonic() + 5
+                while killtree.start_time(pid) == start and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                return real_signal(pid, start, sig)  # False: it is gone (a zombie, then reaped)
+            return real_signal(pid, start, sig)
+
+        monkeypatch.setattr(killtree, "_signal", hung_up_first)
+        assert killtree.kill_session(leader.pid, killtree.start_time(leader.pid)) == 3
+    finally:
+        leader.kill()
+    leader.wait(timeout=5)
 
 
 def test_kill_session_leaves_a_process_that_reused_the_pid_alone():

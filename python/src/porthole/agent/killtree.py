@@ -125,7 +125,11 @@ def visible(pid: int) -> bool:
 
 
 def kill_session(root: int, root_start: int | None = None) -> int:
-    """SIGKILLs root's session; returns how many distinct processes were killed."""
+    """SIGKILLs root's session; returns how many distinct processes it had (the audit's `killed`).
+
+    A member counts when our signal reached it or it is gone by the time we get to it:
+    killing the shell hangs its terminal up, and the kernel's SIGHUP may end the
+    foreground job between the scan and its own signal (it was still the session's)."""
     if root <= 1:
         raise ValueError(f"refusing to kill pid {root}")
     killed: set[tuple[int, int]] = set()
@@ -134,6 +138,6 @@ def kill_session(root: int, root_start: int | None = None) -> int:
         if not members:
             break
         for pid, start in members.items():
-            if _signal(pid, start, signal.SIGKILL):
+            if _signal(pid, start, signal.SIGKILL) or start_time(pid) != start:
                 killed.add((pid, start))
     return len(killed)
