@@ -1,4 +1,4 @@
-"""Detached shells and their resume (docs/protocol.md §4c).
+"""Detached shells and their resume (docs/protocol.md §2e).
 
 When a terminal's connection is lost (the peer closed or failed, ICE failed
 past porthole-core's wait, the tab closed, porthole-core died), its shell is
