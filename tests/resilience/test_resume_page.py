@@ -195,6 +195,13 @@ async def wait_running(container, command: str, timeout: float = 15.0) -> list[s
     return pids
 
 
+async def wait_gone(container, command: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while running(container, command):
+        assert time.monotonic() < deadline, f"{command!r} still running in {container.name}"
+        await asyncio.sleep(0.2)
+
+
 async def buffer_type(page) -> str:
     return await page.evaluate("porthole.term.buffer.active.type")
 
@@ -277,5 +284,38 @@ async def test_tab_reload_mid_vi_redraws_the_file(tmp_path, make_container, new_
         assert await buffer_type(page) == "normal"
         _, out = c.exec_run(["cat", "/tmp/notes.txt"])
         assert out.decode().split("\n")[:3] == VI_TEXT
+    finally:
+        await st.stop()
+
+
+async def test_tab_reload_mid_vi_redraws_it_when_the_ring_lost_its_screen(tmp_path, make_container, new_page):
+    """vi's screen is no longer in the scrollback ring (a small ring, and a background job printed
+    over vi after its draw, more than the ring holds): after the reload vi draws its screen
+    again by itself (the device makes it redraw, docs/protocol.md §2e), then `:q!` returns to
+    the same shell."""
+    st = await start_stack(tmp_path, agent_keys="resume_grace_s = 60\nresume_scrollback_bytes = 4096\n")
+    try:
+        c = make_container()
+        rc, out = c.exec_run(["sh", "-c", "printf '%s\\n' \"$@\" > /tmp/notes.txt", "sh", *VI_TEXT])
+        assert rc == 0, out
+        page = await open_terminal_in_page(new_page, st, c.name)
+        old_id = await page.evaluate("porthole.state.sessionId")
+        pid = await pid_of(page, "a")
+        # ~14 KB printed over vi's screen once /tmp/go exists.
+        await type_line(page, "(while [ ! -e /tmp/go ]; do sleep 0.1; done; seq 1 3000) & vi /tmp/notes.txt")
+        await wait_text(page, VI_TEXT[-1])
+        c.exec_run(["touch", "/tmp/go"])
+        await wait_text(page, "3000")  # vi keeps the tty raw: a staircase of numbers
+
+        await reload_and_resume(page, old_id)
+        text = await wait_text(page, VI_TEXT[-1])
+        assert all(line in text for line in VI_TEXT), text[-1500:]
+        await page.click("[data-testid=terminal]")
+        await type_line(page, ":q!")
+        await wait_gone(c, "vi /tmp/notes.txt")
+        # The ring lost vi's switch to the alternate screen: the page drew vi on the normal one,
+        # and vi's leftovers stay there after it exits (as in any terminal that missed the switch).
+        await type_line(page, "clear")
+        assert await pid_of(page, "b") == pid, "a new shell: not resumed"
     finally:
         await st.stop()

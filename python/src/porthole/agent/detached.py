@@ -33,6 +33,7 @@ from porthole.rpc.v1 import sidecar_pb2 as pb
 
 if TYPE_CHECKING:
     from porthole.agent.sessions import SessionManager
+    from porthole.agent.shell import Shell
 
 log = logging.getLogger("porthole.agent")
 
@@ -116,4 +117,16 @@ async def take_back(mgr: SessionManager, new: Session, old_id: str) -> None:
         replay=how,
     )
     with contextlib.suppress(PortholeError):
-        await shell.resize(shell.cols, shell.rows)
+        await redraw(shell)
+
+
+async def redraw(shell: Shell) -> None:
+    """Makes the program on a resumed terminal draw its screen again, as dtach and abduco do on
+    attach: the ring may no longer hold its last full draw (a 1 MiB ring wraps, something
+    printed over it), and a resize to the same size sends it no SIGWINCH. So the terminal is
+    made one row shorter, then given its size back: two real changes, each a SIGWINCH to the
+    foreground program (vi, top and a shell's line editor redraw on it). The second step
+    reads the shell's size then, so a resize from the new peer meanwhile is kept."""
+    assert shell.pty is not None
+    await shell.pty.resize(shell.cols, shell.rows - 1 if shell.rows > 1 else shell.rows + 1)
+    await shell.resize(shell.cols, shell.rows)
