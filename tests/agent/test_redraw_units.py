@@ -24,17 +24,17 @@ class FakePty:
 
 async def test_redraw_is_two_real_size_changes_back_to_the_size():
     shell = Shell("s1", 100, 30, interactive=True)
-    shell.pty = FakePty()  # type: ignore[assignment]
+    shell.pty = pty = FakePty()  # type: ignore[assignment]
     await detached.redraw(shell)
-    assert shell.pty.sizes == [(100, 29), (100, 30)]  # type: ignore[attr-defined]
+    assert pty.sizes == [(100, 29), (100, 30)]
     assert (shell.cols, shell.rows) == (100, 30)
 
 
 async def test_redraw_of_a_one_row_terminal_goes_up_and_back():
     shell = Shell("s1", 80, 1, interactive=True)
-    shell.pty = FakePty()  # type: ignore[assignment]
+    shell.pty = pty = FakePty()  # type: ignore[assignment]
     await detached.redraw(shell)
-    assert shell.pty.sizes == [(80, 2), (80, 1)]  # type: ignore[attr-defined]
+    assert pty.sizes == [(80, 2), (80, 1)]
 
 
 async def test_redraw_keeps_a_resize_from_the_new_peer_meanwhile():
@@ -43,7 +43,7 @@ async def test_redraw_keeps_a_resize_from_the_new_peer_meanwhile():
     async def peer_resizes() -> None:
         await shell.resize(120, 40)
 
-    shell.pty = FakePty(during_first=peer_resizes)  # type: ignore[assignment]
+    shell.pty = pty = FakePty(during_first=peer_resizes)  # type: ignore[assignment]
     await detached.redraw(shell)
-    assert shell.pty.sizes[-1] == (120, 40)  # type: ignore[attr-defined]
+    assert pty.sizes[-1] == (120, 40)
     assert (shell.cols, shell.rows) == (120, 40)

@@ -10,8 +10,8 @@ task keeps waiting for the process. A new session whose offer carries a
 valid resume token takes the shell back (`take_back`): porthole-core moves
 the pump to it (AttachTerminal: the ring replayed, then live bytes), or, when
 porthole-core restarted meanwhile and has no pump, the agent hands its own
-duplicate of the descriptor over again. The grace running out kills the
-shell (`detached_timeout`).
+duplicate of the descriptor over again; then the program on it is made to
+redraw (`redraw`). The grace running out kills the shell (`detached_timeout`).
 
 A recorded session is never detached: its recording would not follow the shell.
 """
