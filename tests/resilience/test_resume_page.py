@@ -179,3 +179,143 @@ async def test_duplicated_tab_keeps_the_login_not_the_terminal(tmp_path, make_co
         assert await dup.evaluate("porthole.state.sessionId") is None
     finally:
         await st.stop()
+
+
+def running(container, command: str) -> list[str]:
+    """Host pids (`docker top`) of the container's processes whose command line is `command`."""
+    container.reload()
+    return [p[0] for p in container.top(ps_args="-eo pid,args")["Processes"] or [] if p[1] == command]
+
+
+async def wait_running(container, command: str, timeout: float = 15.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while not (pids := running(container, command)):
+        assert time.monotonic() < deadline, f"{command!r} not running in {container.name}"
+        await asyncio.sleep(0.2)
+    return pids
+
+
+async def wait_gone(container, command: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while running(container, command):
+        assert time.monotonic() < deadline, f"{command!r} still running in {container.name}"
+        await asyncio.sleep(0.2)
+
+
+async def buffer_type(page) -> str:
+    return await page.evaluate("porthole.term.buffer.active.type")
+
+
+async def reload_and_resume(page, old_id: str) -> None:
+    """Reloads the tab and waits, with no user action, until it took its terminal back."""
+    await page.reload()
+    assert await page.evaluate("porthole.state.loginRestored") is True
+    await page.evaluate("porthole.waitState('resumes', 1, 30000)")
+    assert await page.evaluate("porthole.state.autoResume") == old_id
+    await page.evaluate("porthole.waitState('channel', 'open', 30000)")
+
+
+async def test_tab_reload_mid_top_redraws_the_same_top(tmp_path, make_container, new_page):
+    """A full-screen program that redraws itself (`top -d 1`): after the reload its screen is
+    back and live (a process started after the resume shows up in it), the same top process
+    runs, and `q` leaves it for the same shell."""
+    st = await start_stack(tmp_path, agent_keys="resume_grace_s = 60\n")
+    try:
+        c = make_container()
+        page = await open_terminal_in_page(new_page, st, c.name)
+        old_id = await page.evaluate("porthole.state.sessionId")
+        pid = await pid_of(page, "a")
+        await type_line(page, "top -d 1")
+        await wait_text(page, "Load average")
+        tops = await wait_running(c, "top -d 1")
+        # busybox top draws on the normal screen (ESC[H ESC[J each second, no ESC[?1049h).
+        assert await buffer_type(page) == "normal"
+
+        await reload_and_resume(page, old_id)
+        await wait_text(page, "Load average")
+        assert await buffer_type(page) == "normal"
+        # Live, not only replayed: a process started now shows in top's screen.
+        c.exec_run(["sleep", "4242"], detach=True)
+        await wait_text(page, "sleep 4242", 20000)
+        assert running(c, "top -d 1") == tops, "not the same top"
+
+        await page.click("[data-testid=terminal]")
+        await page.keyboard.press("q")
+        assert await pid_of(page, "b") == pid, "a new shell: not resumed"
+        assert await buffer_type(page) == "normal"
+        assert running(c, "top -d 1") == []
+    finally:
+        await st.stop()
+
+
+VI_TEXT = ["first-line-of-the-file", "second line, the middle", "last-line-of-the-file"]
+
+
+async def test_tab_reload_mid_vi_redraws_the_file(tmp_path, make_container, new_page):
+    """vi, which draws once and then waits for keys: after the reload the file's content is on
+    the screen again, in the alternate screen, and `:q!` returns to the same shell."""
+    st = await start_stack(tmp_path, agent_keys="resume_grace_s = 60\n")
+    try:
+        c = make_container()
+        rc, out = c.exec_run(["sh", "-c", "printf '%s\\n' \"$@\" > /tmp/notes.txt", "sh", *VI_TEXT])
+        assert rc == 0, out
+        page = await open_terminal_in_page(new_page, st, c.name)
+        old_id = await page.evaluate("porthole.state.sessionId")
+        pid = await pid_of(page, "a")
+        await type_line(page, "vi /tmp/notes.txt")
+        await wait_text(page, VI_TEXT[-1])
+        assert await buffer_type(page) == "alternate"
+        vis = await wait_running(c, "vi /tmp/notes.txt")
+
+        await reload_and_resume(page, old_id)
+        text = await wait_text(page, VI_TEXT[-1])
+        assert await buffer_type(page) == "alternate"
+        assert all(line in text for line in VI_TEXT), text
+        assert "pid-" not in text, "the shell's screen, not vi's"
+        assert running(c, "vi /tmp/notes.txt") == vis, "not the same vi"
+
+        # vi is live: a change made now is drawn, then thrown away with :q!.
+        await page.click("[data-testid=terminal]")
+        await page.keyboard.type("Oadded-after-resume")
+        await page.keyboard.press("Escape")
+        await wait_text(page, "added-after-resume")
+        await type_line(page, ":q!")
+        assert await pid_of(page, "b") == pid, "a new shell: not resumed"
+        assert await buffer_type(page) == "normal"
+        _, out = c.exec_run(["cat", "/tmp/notes.txt"])
+        assert out.decode().split("\n")[:3] == VI_TEXT
+    finally:
+        await st.stop()
+
+
+async def test_tab_reload_mid_vi_redraws_it_when_the_ring_lost_its_screen(tmp_path, make_container, new_page):
+    """vi's screen is no longer in the scrollback ring (a small ring, and a background job printed
+    over vi after its draw, more than the ring holds): after the reload vi draws its screen
+    again by itself (the device makes it redraw, docs/protocol.md §2e), then `:q!` returns to
+    the same shell."""
+    st = await start_stack(tmp_path, agent_keys="resume_grace_s = 60\nresume_scrollback_bytes = 4096\n")
+    try:
+        c = make_container()
+        rc, out = c.exec_run(["sh", "-c", "printf '%s\\n' \"$@\" > /tmp/notes.txt", "sh", *VI_TEXT])
+        assert rc == 0, out
+        page = await open_terminal_in_page(new_page, st, c.name)
+        old_id = await page.evaluate("porthole.state.sessionId")
+        pid = await pid_of(page, "a")
+        # ~14 KB printed over vi's screen once /tmp/go exists.
+        await type_line(page, "(while [ ! -e /tmp/go ]; do sleep 0.1; done; seq 1 3000) & vi /tmp/notes.txt")
+        await wait_text(page, VI_TEXT[-1])
+        c.exec_run(["touch", "/tmp/go"])
+        await wait_text(page, "3000")  # vi keeps the tty raw: a staircase of numbers
+
+        await reload_and_resume(page, old_id)
+        text = await wait_text(page, VI_TEXT[-1])
+        assert all(line in text for line in VI_TEXT), text[-1500:]
+        await page.click("[data-testid=terminal]")
+        await type_line(page, ":q!")
+        await wait_gone(c, "vi /tmp/notes.txt")
+        # The ring lost vi's switch to the alternate screen: the page drew vi on the normal one,
+        # and vi's leftovers stay there after it exits (as in any terminal that missed the switch).
+        await type_line(page, "clear")
+        assert await pid_of(page, "b") == pid, "a new shell: not resumed"
+    finally:
+        await st.stop()

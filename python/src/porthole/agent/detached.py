@@ -1,4 +1,4 @@
-"""Detached shells and their resume (docs/protocol.md §4c).
+"""Detached shells and their resume (docs/protocol.md §2e).
 
 When a terminal's connection is lost (the peer closed or failed, ICE failed
 past porthole-core's wait, the tab closed, porthole-core died), its shell is
@@ -10,8 +10,8 @@ task keeps waiting for the process. A new session whose offer carries a
 valid resume token takes the shell back (`take_back`): porthole-core moves
 the pump to it (AttachTerminal: the ring replayed, then live bytes), or, when
 porthole-core restarted meanwhile and has no pump, the agent hands its own
-duplicate of the descriptor over again. The grace running out kills the
-shell (`detached_timeout`).
+duplicate of the descriptor over again; then the program on it is made to
+redraw (`redraw`). The grace running out kills the shell (`detached_timeout`).
 
 A recorded session is never detached: its recording would not follow the shell.
 """
@@ -33,6 +33,7 @@ from porthole.rpc.v1 import sidecar_pb2 as pb
 
 if TYPE_CHECKING:
     from porthole.agent.sessions import SessionManager
+    from porthole.agent.shell import Shell
 
 log = logging.getLogger("porthole.agent")
 
@@ -116,4 +117,16 @@ async def take_back(mgr: SessionManager, new: Session, old_id: str) -> None:
         replay=how,
     )
     with contextlib.suppress(PortholeError):
-        await shell.resize(shell.cols, shell.rows)
+        await redraw(shell)
+
+
+async def redraw(shell: Shell) -> None:
+    """Makes the program on a resumed terminal draw its screen again, as dtach and abduco do on
+    attach: the ring may no longer hold its last full draw (a 1 MiB ring wraps, something
+    printed over it), and a resize to the same size sends it no SIGWINCH. So the terminal is
+    made one row shorter, then given its size back: two real changes, each a SIGWINCH to the
+    foreground program (vi, top and a shell's line editor redraw on it). The second step
+    reads the shell's size then, so a resize from the new peer meanwhile is kept."""
+    assert shell.pty is not None
+    await shell.pty.resize(shell.cols, shell.rows - 1 if shell.rows > 1 else shell.rows + 1)
+    await shell.resize(shell.cols, shell.rows)
