@@ -251,17 +251,22 @@ async def test_tab_reload_mid_top_redraws_the_same_top(tmp_path, make_container,
 VI_TEXT = ["first-line-of-the-file", "second line, the middle", "last-line-of-the-file"]
 
 
+async def notes_in_a_page(st, make_container, new_page):
+    """A container holding /tmp/notes.txt (VI_TEXT) and a terminal into it in the page:
+    (container, page, session id, the shell's pid)."""
+    c = make_container()
+    rc, out = c.exec_run(["sh", "-c", "printf '%s\\n' \"$@\" > /tmp/notes.txt", "sh", *VI_TEXT])
+    assert rc == 0, out
+    page = await open_terminal_in_page(new_page, st, c.name)
+    return c, page, await page.evaluate("porthole.state.sessionId"), await pid_of(page, "a")
+
+
 async def test_tab_reload_mid_vi_redraws_the_file(tmp_path, make_container, new_page):
     """vi, which draws once and then waits for keys: after the reload the file's content is on
     the screen again, in the alternate screen, and `:q!` returns to the same shell."""
     st = await start_stack(tmp_path, agent_keys="resume_grace_s = 60\n")
     try:
-        c = make_container()
-        rc, out = c.exec_run(["sh", "-c", "printf '%s\\n' \"$@\" > /tmp/notes.txt", "sh", *VI_TEXT])
-        assert rc == 0, out
-        page = await open_terminal_in_page(new_page, st, c.name)
-        old_id = await page.evaluate("porthole.state.sessionId")
-        pid = await pid_of(page, "a")
+        c, page, old_id, pid = await notes_in_a_page(st, make_container, new_page)
         await type_line(page, "vi /tmp/notes.txt")
         await wait_text(page, VI_TEXT[-1])
         assert await buffer_type(page) == "alternate"
@@ -295,12 +300,7 @@ async def test_tab_reload_mid_vi_redraws_it_when_the_ring_lost_its_screen(tmp_pa
     the same shell."""
     st = await start_stack(tmp_path, agent_keys="resume_grace_s = 60\nresume_scrollback_bytes = 4096\n")
     try:
-        c = make_container()
-        rc, out = c.exec_run(["sh", "-c", "printf '%s\\n' \"$@\" > /tmp/notes.txt", "sh", *VI_TEXT])
-        assert rc == 0, out
-        page = await open_terminal_in_page(new_page, st, c.name)
-        old_id = await page.evaluate("porthole.state.sessionId")
-        pid = await pid_of(page, "a")
+        c, page, old_id, pid = await notes_in_a_page(st, make_container, new_page)
         # ~14 KB printed over vi's screen once /tmp/go exists.
         await type_line(page, "(while [ ! -e /tmp/go ]; do sleep 0.1; done; seq 1 3000) & vi /tmp/notes.txt")
         await wait_text(page, VI_TEXT[-1])
