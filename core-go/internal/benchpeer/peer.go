@@ -37,6 +37,9 @@ func NewAPI(iface string) *webrtc.API {
 	se.SetIncludeLoopbackCandidate(iface == "lo")
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if n, err := newBufNet(); err == nil {
+		se.SetNet(n) // rcvbuf.go
+	}
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se))
 }
 

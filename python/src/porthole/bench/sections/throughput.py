@@ -32,7 +32,12 @@ in the bench process (Python, asyncio, no WebRTC) and by a **native reader**
 (the Go bench client creates the same exec, hijacks its stream and reads it
 in 64 KiB reads; `core-go/internal/benchpeer/dockerexec.go`), so that a slow
 Python reader does not lower the floor. The paths take turns run by run, each on one
-session kept open throughout. **Device CPU per MB** is the CPU time the
+session kept open throughout. The bench client, the receiving end of every
+WebRTC path, gives its UDP sockets an 8 MiB receive buffer
+(`core-go/internal/benchpeer/rcvbuf.go`): it stands in for a browser on
+another machine but shares the device's cores here, and with the default
+208 KiB a flood arriving while it waited for a core overflowed the socket
+(thousands of drops a run) and stalled SCTP for a retransmission timeout. **Device CPU per MB** is the CPU time the
 device-side processes used during a run (agent + porthole-core for Porthole,
 the bridge process for the reference; dockerd's share is the same for both
 and not counted) per MB delivered; for pion ↔ pion it is the client process,

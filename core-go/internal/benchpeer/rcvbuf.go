@@ -1,0 +1,84 @@
+package benchpeer
+
+import (
+	"fmt"
+	"net"
+	"syscall"
+
+	"github.com/pion/transport/v5"
+	"github.com/pion/transport/v5/stdnet"
+)
+
+// RecvBuffer is the kernel receive buffer of the bench client's UDP sockets.
+// The client stands in for a browser on another machine, but here it shares
+// the device's cores with porthole-core, dockerd and the shell: with the
+// default buffer (net.core.rmem_default, 208 KiB, about 90 packets of 1.2 KB)
+// a flood arriving while it waits for a core overflows the socket, the
+// dropped packets stall SCTP for a retransmission timeout (1 s at least), and
+// a throughput run measured the client's scheduling, not the device.
+const RecvBuffer = 8 << 20
+
+// bufNet is pion's standard network whose UDP sockets get RecvBuffer.
+type bufNet struct {
+	*stdnet.Net
+}
+
+func newBufNet() (transport.Net, error) {
+	n, err := stdnet.NewNet()
+	if err != nil {
+		return nil, err
+	}
+	return bufNet{n}, nil
+}
+
+// ListenUDP is how pion/ice opens its host candidates' sockets.
+func (n bufNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := n.Net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, err
+	}
+	if err := setRecvBuffer(c, RecvBuffer); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// ListenPacket covers the gatherer's other path (a UDP mux, TURN).
+func (n bufNet) ListenPacket(network, address string) (net.PacketConn, error) {
+	c, err := n.Net.ListenPacket(network, address)
+	if err != nil {
+		return nil, err
+	}
+	if err := setRecvBuffer(c, RecvBuffer); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// setRecvBuffer sets SO_RCVBUFFORCE (root: past net.core.rmem_max), else
+// SO_RCVBUF (capped at rmem_max by the kernel). Not a UDP socket: nothing.
+func setRecvBuffer(c any, size int) error {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, size)
+		if serr != nil {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, size)
+		}
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("receive buffer: %w", serr)
+	}
+	return nil
+}
