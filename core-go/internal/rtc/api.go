@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
 	"porthole/core-go/internal/config"
@@ -19,6 +20,12 @@ import (
 // interfaces and addresses ICE may use, ports, mDNS, and the SCTP message
 // size. DTLS fingerprint verification stays on (pion's default). The
 // returned closer releases the shared UDP mux, if any.
+// A terminal session carries data channels only, so its API has no codec
+// and no interceptor: pion's defaults (every codec, NACK, RTCP reports,
+// stats, TWCC) would give each peer connection a copy of the codec table
+// and interceptor goroutines with their tickers (the NACK generator wakes
+// ten times a second) that never see a packet. Screen sessions build their
+// own API with media (screen_api.go).
 // tune, when not nil, adjusts the settings last (tests shorten timeouts).
 // The settings are returned too: screen sessions build their own API on
 // them (screen_api.go).
@@ -73,7 +80,12 @@ func newAPI(cfg config.RTC, log *slog.Logger, turn *turnErrors, tune func(*webrt
 		tune(&se)
 	}
 
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se)), &se, closer, nil
+	api := webrtc.NewAPI(
+		webrtc.WithSettingEngine(se),
+		webrtc.WithMediaEngine(&webrtc.MediaEngine{}),
+		webrtc.WithInterceptorRegistry(&interceptor.Registry{}),
+	)
+	return api, &se, closer, nil
 }
 
 // excludedInterfacePrefixes name container and VM bridges (docker0,
