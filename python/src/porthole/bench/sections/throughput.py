@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 
 from porthole.bench import procstat, refs
@@ -11,6 +12,12 @@ from porthole.bench.sections import notes, section
 
 KEY = "throughput"
 NATIVE_FLOOR = "docker exec, native reader (Go), no WebRTC"
+BINARY = "Porthole, binary mode"
+# The paths whose machine-wide CPU per MB is written out (diagnostic), and
+# whether the bench client's share is theirs to report apart: on a WebRTC
+# path it stands in for a browser on another machine; on the floor it is the
+# reader, doing the device's reading.
+MACHINE_COST = {BINARY: True, "Porthole, JSON mode": True, NATIVE_FLOOR: False}
 
 
 @section(
@@ -45,7 +52,10 @@ which holds both ends (sender and receiver). **porthole-core + gRPC**
 (diagnostic): a porthole-core of its own fed by a stand-in agent in the bench
 process (grpc.aio, 64 KiB frames, the base64 made beforehand), no Docker, no
 PTY: what Porthole's own pipeline carries; its CPU per MB counts porthole-core
-only.""",
+only. **Machine CPU per MB** (diagnostic): the CPU time of every process on
+the machine during a run (from /proc/stat) per MB delivered, the bench
+client's own left out on the Porthole paths; with the machine's core count it
+bounds what the path can carry here, whatever the software does.""",
 )
 async def run(ctx: Context) -> list[Figure]:
     p = ctx.params
@@ -94,7 +104,7 @@ async def run(ctx: Context) -> list[Figure]:
     # (figure name, role, whose processes' CPU is counted: a key of device, or None)
     paths: dict[tuple[str, Role, str | None], Callable[[], Awaitable[tuple[float, int]]]] = {
         ("Porthole, JSON mode", "porthole", "Porthole"): lambda: drain(json_s.peer),
-        ("Porthole, binary mode", "porthole", "Porthole"): lambda: drain(bin_s.peer),
+        (BINARY, "porthole", "Porthole"): lambda: drain(bin_s.peer),
         ("aiortc bridge (seed 004), JSON", "reference", "bridge"): lambda: drain(bridge_peer),
         ("pion ↔ pion data channel", "ceiling", "pion"): raw,
         ("docker exec, no WebRTC", "floor", None): floor,
@@ -104,6 +114,9 @@ async def run(ctx: Context) -> list[Figure]:
     rates: dict[tuple, list[float]] = {k: [] for k in paths}
     cpu_ms_per_mb: dict[tuple, list[float]] = {k: [] for k in paths}
     busy: dict[tuple, list[float]] = {k: [] for k in paths}
+    machine_ms_per_mb: dict[tuple, list[float]] = {k: [] for k in paths if k[0] in MACHINE_COST}
+    client_ms_per_mb: dict[tuple, list[float]] = {k: [] for k in machine_ms_per_mb}
+    cores = os.cpu_count() or 1
     try:
         for _ in range(p.throughput_reps):
             for key, measure in paths.items():
@@ -112,9 +125,16 @@ async def run(ctx: Context) -> list[Figure]:
                 if meter:
                     meter.start()
                 machine = procstat.MachineMeter()
+                client = procstat.CpuMeter({"client": peer.pid})
                 machine.start()
+                client.start()
                 took, nbytes = await measure()
-                busy[key].append(round(machine.stop() * 100, 1))
+                share = machine.stop()
+                client_s = client.stop()["client"] * client.wall
+                busy[key].append(round(share * 100, 1))
+                if key in machine_ms_per_mb:
+                    machine_ms_per_mb[key].append(share * cores * took * 1000 / (nbytes / 1e6))
+                    client_ms_per_mb[key].append(client_s * 1000 / (nbytes / 1e6))
                 rates[key].append(nbytes / took / 1e6)
                 if meter:
                     cpu_s = sum(meter.stop().values()) * meter.wall
@@ -159,13 +179,28 @@ async def run(ctx: Context) -> list[Figure]:
                     f"CPU time of {procs} during each run / MB delivered",
                 )
             )
+    for key, values in machine_ms_per_mb.items():
+        name, _, _ = key
+        apart = {"client_ms_per_mb": client_ms_per_mb[key]} if MACHINE_COST[name] else {}
+        figs.append(
+            Figure.of(
+                KEY,
+                f"{name}: machine CPU per MB",
+                "diagnostic",
+                "ms/MB",
+                values,
+                "CPU time of every process on the machine during each run (/proc/stat) / MB delivered",
+                cores=cores,
+                **apart,
+            )
+        )
     return figs
 
 
 @notes(KEY)
 def _notes(figs: list[Figure]) -> list[str]:
     by = {f.name: f for f in figs}
-    j, b = by["Porthole, JSON mode"], by["Porthole, binary mode"]
+    j, b = by["Porthole, JSON mode"], by[BINARY]
     a, c = by["aiortc bridge (seed 004), JSON"], by["pion ↔ pion data channel"]
     d = by["docker exec, no WebRTC"]
     nf = by.get(NATIVE_FLOOR)
@@ -181,6 +216,18 @@ def _notes(figs: list[Figure]) -> list[str]:
         f"{by['aiortc bridge (seed 004), JSON: device CPU per MB'].median:.0f} ms; two pion ends in one "
         f"process need {by['pion ↔ pion data channel: device CPU per MB'].median:.0f} ms.",
     ]
+    cost, floor_cost = by.get(f"{BINARY}: machine CPU per MB"), by.get(f"{NATIVE_FLOOR}: machine CPU per MB")
+    if cost is not None and floor_cost is not None and nf is not None:
+        cores = cost.extra["cores"]
+        client = sorted(cost.extra["client_ms_per_mb"])[len(cost.extra["client_ms_per_mb"]) // 2]
+        here, apart = cores * 1000 / cost.median, cores * 1000 / (cost.median - client)
+        out.append(
+            f"The whole machine spends {num(cost.median)} ms of CPU per MB on the binary path "
+            f"({num(client)} of them in the bench client) and {num(floor_cost.median)} ms on docker exec "
+            f"alone: with its {cores} cores fully busy it could carry at most {num(here)} MB/s on the binary "
+            f"path ({here / nf.median:.2f}× the native floor), {num(apart)} MB/s with the client on another "
+            f"machine ({apart / nf.median:.2f}×)."
+        )
     core = by.get("porthole-core + gRPC, binary, stand-in agent, no Docker")
     if core is not None:
         out.append(
