@@ -82,6 +82,34 @@ func TestResumeDetachedTerminal(t *testing.T) {
 	}
 }
 
+// The replay leaves out the terminal queries the first peer saw live (its
+// terminal answered them: answered again, the answers would reach the shell
+// as typed keys) and keeps those written while no peer was attached.
+func TestResumeReplayLeavesOutAnsweredQueries(t *testing.T) {
+	h := newHarness(t, loopbackRTC())
+	bin := testpeer.Options{Protocol: "porthole-binary"}
+	p := h.connect("q-a", bin)
+	ours, theirs := streamPair(t)
+	h.mustHandoff(handoff.Header{SessionID: "q-a", Kind: handoff.KindSocket, RingBytes: 1024}, theirs)
+	if _, err := ours.Write([]byte("\x1b[1ma$ \x1b[6n")); err != nil {
+		t.Fatal(err)
+	}
+	binaryUntil(t, p, "a$ \x1b[6n") // live, the query goes through
+	p.Close()
+	h.waitEvent("q-a", "closed", func(e *rpcv1.SessionEvent) bool { return e.GetClosed().GetTerminalDetached() })
+	if _, err := ours.Write([]byte("b$ \x1b[6n")); err != nil {
+		t.Fatal(err)
+	}
+
+	q := h.connect("q-b", bin)
+	if _, err := h.client.AttachTerminal(ctxT(t), &rpcv1.AttachTerminalRequest{FromSessionId: "q-a", ToSessionId: "q-b"}); err != nil {
+		t.Fatalf("AttachTerminal: %v", err)
+	}
+	if got, want := binaryUntil(t, q, "b$ \x1b[6n"), "\x1b[1ma$ b$ \x1b[6n"; got != want {
+		t.Fatalf("replay %q, want %q", got, want)
+	}
+}
+
 // DropTerminal releases a detached terminal: the process side sees the end.
 func TestDropDetachedTerminal(t *testing.T) {
 	h := newHarness(t, loopbackRTC())

@@ -160,6 +160,9 @@ func (r *ResumablePump) send(b *Bridge, p []byte) (ok bool, err error) {
 func (r *ResumablePump) outputLoop() {
 	defer close(r.outDone)
 	cfg := &r.inner.cfg
+	// unseen counts the ring's newest bytes that no peer was sent live (read
+	// while none was attached): their terminal queries were never answered.
+	unseen := len(cfg.Preread)
 	if len(cfg.Preread) > 0 {
 		r.inner.record(false, cfg.Preread)
 		r.fan.write(cfg.Preread)
@@ -175,7 +178,9 @@ func (r *ResumablePump) outputLoop() {
 			}
 			if cur != nil {
 				var ok bool
-				if ok, err = r.send(cur, r.ring.Bytes()); !ok {
+				if ok, err = r.send(cur, replay(r.ring.Bytes(), unseen)); ok {
+					unseen = 0
+				} else {
 					cur = nil
 				}
 			}
@@ -194,6 +199,9 @@ func (r *ResumablePump) outputLoop() {
 					if ferr != nil {
 						err = ferr // the descriptor ended while a Ctrl-C flush discarded
 					}
+				}
+				if cur == nil {
+					unseen += n
 				}
 			}
 		}
@@ -218,6 +226,18 @@ func (r *ResumablePump) outputLoop() {
 		r.eofOnce.Do(func() { close(r.eof) })
 		return
 	}
+}
+
+// replay is what a peer attaching gets of the ring: without the terminal
+// queries that a peer before it saw and answered live (queries.go), with
+// those of the last unseen bytes, written while no peer was attached.
+func replay(ring []byte, unseen int) []byte {
+	seen := len(ring) - min(unseen, len(ring))
+	head := WithoutQueries(ring[:seen])
+	if len(head) == seen {
+		return ring
+	}
+	return append(head, ring[seen:]...)
 }
 
 // End stops reading, sends the output already read to the attached bridge,

@@ -97,7 +97,7 @@ func (f *fanout) next(v *viewer) []byte {
 	if v.lagging {
 		v.lagging = false
 		v.resyncs.Add(1)
-		return append([]byte(ResyncPrefix), f.ring.Bytes()...)
+		return append([]byte(ResyncPrefix), WithoutQueries(f.ring.Bytes())...)
 	}
 	if len(v.q) == 0 {
 		return nil
@@ -117,7 +117,7 @@ func (r *ResumablePump) Watch(b *Bridge) {
 	f := r.fan
 	v := &viewer{wake: make(chan struct{}, 1)}
 	f.mu.Lock()
-	snap := f.ring.Bytes()
+	snap := WithoutQueries(f.ring.Bytes()) // the owner's terminal answered them (queries.go)
 	f.viewers[b] = v
 	f.mu.Unlock()
 	defer func() {

@@ -267,3 +267,18 @@ func TestViewersEndWithPump(t *testing.T) {
 		}
 	}
 }
+
+// A terminal query in the ring reaches the owner, who had not seen it, and
+// not a viewer joining later: the owner's terminal answered it (queries.go).
+func TestViewerJoinLeavesOutAnsweredQueries(t *testing.T) {
+	rp, proc := sharedPump(t)
+	_, _ = proc.Write([]byte("before-\x1b[6n"))
+	ownerCh, viewerCh := &peerChannel{}, &peerChannel{}
+	stopOwner := serveBridge(rp.Serve, NewBridge(ownerCh, true, discard, nil))
+	defer stopOwner()
+	waitFor(t, "owner's replay with the query", func() bool { return string(ownerCh.bytesSent()) == "before-\x1b[6n" })
+	stopViewer := serveBridge(rp.Watch, NewBridge(viewerCh, true, discard, nil))
+	defer stopViewer()
+	_, _ = proc.Write([]byte("after"))
+	waitFor(t, "viewer's replay without it, then live output", func() bool { return string(viewerCh.bytesSent()) == "before-after" })
+}
