@@ -62,13 +62,15 @@ type Request struct {
 	Cols       int                      `json:"cols,omitempty"`
 	Rows       int                      `json:"rows,omitempty"`
 	Files      bool                     `json:"files,omitempty"`
+	Flood      bool                     `json:"flood,omitempty"` // the peer receives floods: UDP sockets with RecvBuffer
 	Path       string                   `json:"path,omitempty"`
 }
 
 // Driver runs requests, each in its own goroutine, and writes one JSON line
 // per request: {"id", "ok": true, ...result} or {"id", "ok": false, "error"}.
 type Driver struct {
-	api *webrtc.API
+	api   *webrtc.API
+	flood *webrtc.API // for peers that receive floods (Request.Flood, raw)
 
 	mu    sync.Mutex // guards peers, execs and next
 	peers map[string]*Peer
@@ -81,7 +83,7 @@ type Driver struct {
 
 // NewDriver makes a driver whose peers gather on iface.
 func NewDriver(iface string, out io.Writer) *Driver {
-	return &Driver{api: NewAPI(iface), peers: map[string]*Peer{}, execs: map[string]*Exec{}, out: out}
+	return &Driver{api: NewAPI(iface, false), flood: NewAPI(iface, true), peers: map[string]*Peer{}, execs: map[string]*Exec{}, out: out}
 }
 
 // Run serves requests from in until EOF or quit, then closes every peer.
@@ -149,7 +151,11 @@ func (d *Driver) do(req Request) (map[string]any, error) {
 	interval := time.Duration(req.IntervalMS * float64(time.Millisecond))
 	switch req.Op {
 	case "new":
-		p, sdp, err := NewPeer(d.api, req.Protocol, req.ICEServers, req.Relay, req.Files)
+		api := d.api
+		if req.Flood {
+			api = d.flood
+		}
+		p, sdp, err := NewPeer(api, req.Protocol, req.ICEServers, req.Relay, req.Files)
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +166,7 @@ func (d *Driver) do(req Request) (map[string]any, error) {
 		d.mu.Unlock()
 		return map[string]any{"peer": name, "sdp": sdp}, nil
 	case "raw":
-		took, err := RawThroughput(d.api, req.Bytes, req.Chunk, seconds(req.TimeoutS, time.Minute))
+		took, err := RawThroughput(d.flood, req.Bytes, req.Chunk, seconds(req.TimeoutS, time.Minute))
 		return map[string]any{"seconds": took.Seconds()}, err
 	case "raw_echo":
 		r, err := RawEcho(d.api, req.Count, req.Warmup, interval, seconds(req.TimeoutS, time.Minute))

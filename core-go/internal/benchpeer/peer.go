@@ -30,15 +30,19 @@ const outputQueue = 4096
 var ErrTimeout = errors.New("timed out")
 
 // NewAPI is a pion API that gathers UDP4 host candidates on one interface
-// only (the bench's namespace interface, or "lo"), with mDNS off.
-func NewAPI(iface string) *webrtc.API {
+// only (the bench's namespace interface, or "lo"), with mDNS off. flood: its
+// peers receive floods (the throughput section), and their UDP sockets get
+// RecvBuffer (rcvbuf.go).
+func NewAPI(iface string, flood bool) *webrtc.API {
 	var se webrtc.SettingEngine
 	se.SetInterfaceFilter(func(name string) bool { return name == iface })
 	se.SetIncludeLoopbackCandidate(iface == "lo")
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	if n, err := newBufNet(); err == nil {
-		se.SetNet(n) // rcvbuf.go
+	if flood {
+		if n, err := newBufNet(); err == nil {
+			se.SetNet(n)
+		}
 	}
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se))
 }

@@ -11,7 +11,7 @@ import (
 // leaves no goroutine behind. Figures are for `make bench`, not asserted here.
 func TestRawPair(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	api := NewAPI("lo")
+	api := NewAPI("lo", true)
 	took, err := RawThroughput(api, 1<<20, 4<<10, 20*time.Second)
 	if err != nil || took <= 0 {
 		t.Fatalf("RawThroughput = %v, %v", took, err)

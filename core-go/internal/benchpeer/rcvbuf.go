@@ -9,13 +9,17 @@ import (
 	"github.com/pion/transport/v5/stdnet"
 )
 
-// RecvBuffer is the kernel receive buffer of the bench client's UDP sockets.
-// The client stands in for a browser on another machine, but here it shares
-// the device's cores with porthole-core, dockerd and the shell: with the
-// default buffer (net.core.rmem_default, 208 KiB, about 90 packets of 1.2 KB)
-// a flood arriving while it waits for a core overflows the socket, the
-// dropped packets stall SCTP for a retransmission timeout (1 s at least), and
-// a throughput run measured the client's scheduling, not the device.
+// RecvBuffer is the kernel receive buffer of the UDP sockets of the bench
+// client's peers that receive floods (the throughput section). The client
+// stands in for a browser on another machine, but here it shares the
+// device's cores with porthole-core, dockerd and the shell: with the default
+// buffer (net.core.rmem_default, 208 KiB, about 90 packets of 1.2 KB) a
+// flood arriving while it waits for a core overflows the socket, the dropped
+// packets stall SCTP for a retransmission timeout (1 s at least), and a
+// throughput run measured the client's scheduling, not the device. Only
+// those peers: the 200-session level of the concurrency section read a
+// higher round-trip p99 with every peer on this network (25–30 ms against
+// 7–17 ms in interleaved runs; the cause was not found).
 const RecvBuffer = 8 << 20
 
 // bufNet is pion's standard network whose UDP sockets get RecvBuffer.

@@ -11,7 +11,7 @@ import (
 // blocks), and its reader ends with the peer.
 func TestWatchReadsUntilClose(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	p, _, err := NewPeer(NewAPI("lo"), "", nil, false, false)
+	p, _, err := NewPeer(NewAPI("lo", false), "", nil, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}

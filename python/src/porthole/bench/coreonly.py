@@ -82,9 +82,10 @@ class CoreOnly:
             },
         )
 
-    async def open(self, *, binary: bool = False) -> str:
-        """A terminal session through porthole-core to the stand-in shell; returns the peer name."""
-        offer = await self.peer.request("new", protocol="porthole-binary" if binary else "")
+    async def open(self, *, binary: bool = False, flood: bool = False) -> str:
+        """A terminal session through porthole-core to the stand-in shell; returns the peer name.
+        flood: as Stack.open_terminal's."""
+        offer = await self.peer.request("new", protocol="porthole-binary" if binary else "", flood=flood)
         self._n += 1
         sid = f"coreonly-{self._n}"
         self._peers[sid] = offer["peer"]

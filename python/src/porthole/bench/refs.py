@@ -185,10 +185,11 @@ async def close_native_exec(ctx: Context, name: str) -> None:
     await (await ctx.peer()).request("exec_close", exec=name)
 
 
-async def open_bridge(ctx: Context, container: str) -> tuple[str, dict[str, float]]:
-    """A pion client session through the aiortc bridge; (peer name, setup split in seconds)."""
+async def open_bridge(ctx: Context, container: str, *, flood: bool = False) -> tuple[str, dict[str, float]]:
+    """A pion client session through the aiortc bridge; (peer name, setup split in seconds).
+    flood: as Stack.open_terminal's."""
     peer, bridge = await ctx.peer(), await ctx.bridge()
-    offer = await peer.request("new", protocol="")
+    offer = await peer.request("new", protocol="", flood=flood)
     t0 = time.monotonic()
     answer = await bridge.answer(offer["sdp"], container)
     signaling = time.monotonic() - t0

@@ -276,6 +276,7 @@ socket = "admin.sock"
         relay: bool = False,
         files: bool = False,
         join: dict[str, str] | None = None,
+        flood: bool = False,
     ) -> Session:
         """Opens a terminal the way the page does and returns it once the prompt arrived,
         with the setup split measured. relay: the client uses the TURN relay only (its
@@ -283,9 +284,10 @@ socket = "admin.sock"
         client opens a `files` channel too (file transfer, sections/files.py). join:
         {session_id, token} of a shared session (share_link): the session opened, by
         WATCHER's socket, is a viewer of that one (docs/protocol.md §2f), ready once the
-        scrollback arrived."""
+        scrollback arrived. flood: the client's peer will receive floods (the throughput
+        section): its UDP sockets get a large receive buffer (core-go benchpeer/rcvbuf.go)."""
         protocol = "porthole-binary" if binary else ""
-        offer = None if relay else await self.peer.request("new", protocol=protocol, files=files)
+        offer = None if relay else await self.peer.request("new", protocol=protocol, files=files, flood=flood)
         t_open = time.monotonic()
         req: dict[str, object] = {
             "device_id": self.device_id,

@@ -40,7 +40,7 @@ in the bench process (Python, asyncio, no WebRTC) and by a **native reader**
 in 64 KiB reads; `core-go/internal/benchpeer/dockerexec.go`), so that a slow
 Python reader does not lower the floor. The paths take turns run by run, each on one
 session kept open throughout. The bench client, the receiving end of every
-WebRTC path, gives its UDP sockets an 8 MiB receive buffer
+WebRTC path, gives the UDP sockets of these sessions an 8 MiB receive buffer
 (`core-go/internal/benchpeer/rcvbuf.go`): it stands in for a browser on
 another machine but shares the device's cores here, and with the default
 208 KiB a flood arriving while it waited for a core overflowed the socket
@@ -66,13 +66,13 @@ async def run(ctx: Context) -> list[Figure]:
     how = f"{p.throughput_reps} runs of {mib:g} MiB of urandom as base64, paths taking turns"
     timeout = 600.0
 
-    json_s = await stack.open_terminal(container)
-    bin_s = await stack.open_terminal(container, binary=True)
-    bridge_peer, _ = await refs.open_bridge(ctx, container)
+    json_s = await stack.open_terminal(container, flood=True)
+    bin_s = await stack.open_terminal(container, binary=True, flood=True)
+    bridge_peer, _ = await refs.open_bridge(ctx, container, flood=True)
     ex, _ = await refs.open_exec(ctx, container)
     native = await refs.open_native_exec(ctx, container)
     coreonly = await ctx.coreonly()
-    diag_peer = await coreonly.open(binary=True)
+    diag_peer = await coreonly.open(binary=True, flood=True)
     device = {
         "Porthole": {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid},
         "bridge": {"aiortc bridge": (await ctx.bridge()).pid},
