@@ -181,19 +181,18 @@ async def run(ctx: Context) -> list[Figure]:
             )
     for key, values in machine_ms_per_mb.items():
         name, _, _ = key
-        apart = {"client_ms_per_mb": client_ms_per_mb[key]} if MACHINE_COST[name] else {}
-        figs.append(
-            Figure.of(
-                KEY,
-                f"{name}: machine CPU per MB",
-                "diagnostic",
-                "ms/MB",
-                values,
-                "CPU time of every process on the machine during each run (/proc/stat) / MB delivered",
-                cores=cores,
-                **apart,
-            )
+        fig = Figure.of(
+            KEY,
+            f"{name}: machine CPU per MB",
+            "diagnostic",
+            "ms/MB",
+            values,
+            "CPU time of every process on the machine during each run (/proc/stat) / MB delivered",
+            cores=cores,
         )
+        if MACHINE_COST[name]:
+            fig.extra["client_ms_per_mb"] = client_ms_per_mb[key]
+        figs.append(fig)
     return figs
 
 
