@@ -2,6 +2,7 @@ package benchpeer
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"syscall"
 
@@ -37,26 +38,23 @@ func newBufNet() (transport.Net, error) {
 
 // ListenUDP is how pion/ice opens its host candidates' sockets.
 func (n bufNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
-	c, err := n.Net.ListenUDP(network, laddr)
-	if err != nil {
-		return nil, err
-	}
-	if err := setRecvBuffer(c, RecvBuffer); err != nil {
-		_ = c.Close()
-		return nil, err
-	}
-	return c, nil
+	return withRecvBuffer(n.Net.ListenUDP(network, laddr))
 }
 
 // ListenPacket covers the gatherer's other path (a UDP mux, TURN).
 func (n bufNet) ListenPacket(network, address string) (net.PacketConn, error) {
-	c, err := n.Net.ListenPacket(network, address)
+	return withRecvBuffer(n.Net.ListenPacket(network, address))
+}
+
+// withRecvBuffer gives a socket just opened RecvBuffer, or closes it.
+func withRecvBuffer[C io.Closer](c C, err error) (C, error) {
 	if err != nil {
-		return nil, err
+		return c, err
 	}
 	if err := setRecvBuffer(c, RecvBuffer); err != nil {
 		_ = c.Close()
-		return nil, err
+		var none C
+		return none, err
 	}
 	return c, nil
 }
