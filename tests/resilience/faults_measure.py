@@ -221,9 +221,9 @@ async def test_reload_resume(tmp_path, make_container, new_page, record):
                 await page.evaluate(f"porthole.waitText('{tag}-END-42', 30000)")
             except Exception:  # noqa: BLE001 - recorded as not recovered
                 pass
-            # Unanchored: the replayed cursor-position queries echo among the lines.
+            # Whole lines: no answer to a replayed terminal query lands among them (§2e).
             screen = await terminal_text(page)
-            seen = [int(n) for n in re.findall(rf"{tag}-(\d+)", screen)]
+            seen = [int(n) for n in re.findall(rf"^{tag}-(\d+)$", screen, flags=re.M)]
             record(
                 "reload_resume",
                 run,
