@@ -90,15 +90,19 @@ func (f *fanout) may(b *Bridge) bool {
 }
 
 // next takes what v should send now: the ring after a reset when it lagged,
-// else its queue; nil when there is nothing.
+// else its queue; nil when there is nothing. The ring is cleared of terminal
+// queries (the owner's terminal answered them, queries.go) after the lock,
+// which every output write takes.
 func (f *fanout) next(v *viewer) []byte {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if v.lagging {
 		v.lagging = false
 		v.resyncs.Add(1)
-		return append([]byte(ResyncPrefix), WithoutQueries(f.ring.Bytes())...)
+		ring := f.ring.Bytes()
+		f.mu.Unlock()
+		return append([]byte(ResyncPrefix), WithoutQueries(ring)...)
 	}
+	defer f.mu.Unlock()
 	if len(v.q) == 0 {
 		return nil
 	}
@@ -117,9 +121,10 @@ func (r *ResumablePump) Watch(b *Bridge) {
 	f := r.fan
 	v := &viewer{wake: make(chan struct{}, 1)}
 	f.mu.Lock()
-	snap := WithoutQueries(f.ring.Bytes()) // the owner's terminal answered them (queries.go)
+	snap := f.ring.Bytes()
 	f.viewers[b] = v
 	f.mu.Unlock()
+	snap = WithoutQueries(snap) // the owner's terminal answered them (queries.go)
 	defer func() {
 		f.mu.Lock()
 		delete(f.viewers, b)
