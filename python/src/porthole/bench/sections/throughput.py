@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import statistics
 from collections.abc import Awaitable, Callable
 
 from porthole.bench import procstat, refs
@@ -54,8 +55,8 @@ process (grpc.aio, 64 KiB frames, the base64 made beforehand), no Docker, no
 PTY: what Porthole's own pipeline carries; its CPU per MB counts porthole-core
 only. **Machine CPU per MB** (diagnostic): the CPU time of every process on
 the machine during a run (from /proc/stat) per MB delivered, the bench
-client's own left out on the Porthole paths; with the machine's core count it
-bounds what the path can carry here, whatever the software does.""",
+client's share written apart on the Porthole paths; with the machine's core
+count it bounds what the path can carry here, whatever the software does.""",
 )
 async def run(ctx: Context) -> list[Figure]:
     p = ctx.params
@@ -218,7 +219,7 @@ def _notes(figs: list[Figure]) -> list[str]:
     cost, floor_cost = by.get(f"{BINARY}: machine CPU per MB"), by.get(f"{NATIVE_FLOOR}: machine CPU per MB")
     if cost is not None and floor_cost is not None and nf is not None:
         cores = cost.extra["cores"]
-        client = sorted(cost.extra["client_ms_per_mb"])[len(cost.extra["client_ms_per_mb"]) // 2]
+        client = statistics.median(cost.extra["client_ms_per_mb"])
         here, apart = cores * 1000 / cost.median, cores * 1000 / (cost.median - client)
         out.append(
             f"The whole machine spends {num(cost.median)} ms of CPU per MB on the binary path "
