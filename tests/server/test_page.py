@@ -23,7 +23,11 @@ from .conftest import PASSWORDS, Env
 # No skip when Chromium is missing: the `chromium` fixture fails with a clear
 # message instead (scripts/setup.sh installs it), so CI can never go green without it.
 
-# The stand-in device: answers offers (complete SDP, no trickle) and echoes.
+# The stand-in device: answers offers (complete SDP, no trickle) and echoes. It greets in
+# reply to the page's first message on the terminal channel (the resize the page sends once
+# the channel is open), not in the channel's onopen: Chromium sending in onopen of a channel
+# the other peer created lost that first message now and then under CPU load (it never reached
+# the wire; tests/infra/test_netns_webrtc.py saw the same, and CI once here).
 DEVICE_JS = """
 window.dev = {
   pcs: {}, log: [],
@@ -34,8 +38,12 @@ window.dev = {
       const ch = e.channel;
       ch.binaryType = "arraybuffer";
       this.log.push(`channel ${ch.label} protocol=${ch.protocol}`);
-      ch.onopen = () => ch.send(JSON.stringify({type: "output", data: "stand-in device\\r\\n$ "}));
+      let greeted = ch.label !== "terminal";
       ch.onmessage = (m) => {
+        if (!greeted) {
+          greeted = true;
+          ch.send(JSON.stringify({type: "output", data: "stand-in device\\r\\n$ "}));
+        }
         if (typeof m.data !== "string") {
           ch.send(new TextEncoder().encode("<" + new TextDecoder().decode(m.data) + ">"));
           return;
