@@ -32,6 +32,7 @@ const maxRequest = 1 << 20
 //	files_download peer, path, timeout_s      → seconds, bytes, sha256 (checked against the device's)
 //	exec_open  container, socket, cmd, user, env, cols, rows → exec (a docker exec read natively)
 //	exec_echo  exec, count, warmup, interval_ms → rtt_us[], lost
+//	exec_echo_many execs, count, warmup, interval_ms → rtt_us[], lost (echo_many on natively read execs)
 //	exec_drain exec, input, marker, timeout_s → bytes, seconds
 //	exec_close exec                           → (types exit, closes the stream)
 //	quit                                      → (then the process exits)
@@ -54,6 +55,7 @@ type Request struct {
 	Bytes      int64                    `json:"bytes,omitempty"`
 	Chunk      int                      `json:"chunk,omitempty"`
 	Exec       string                   `json:"exec,omitempty"`
+	Execs      []string                 `json:"execs,omitempty"`
 	Container  string                   `json:"container,omitempty"`
 	Socket     string                   `json:"socket,omitempty"`
 	Cmd        []string                 `json:"cmd,omitempty"`
@@ -181,6 +183,19 @@ func (d *Driver) do(req Request) (map[string]any, error) {
 			peers = append(peers, p)
 		}
 		r, err := EchoMany(peers, req.Count, req.Warmup, interval)
+		return map[string]any{"rtt_us": r.RTTMicros, "lost": r.Lost}, err
+	case "exec_echo_many":
+		execs := make([]*Exec, 0, len(req.Execs))
+		for _, name := range req.Execs {
+			d.mu.Lock()
+			e, ok := d.execs[name]
+			d.mu.Unlock()
+			if !ok {
+				return nil, fmt.Errorf("no exec %q", name)
+			}
+			execs = append(execs, e)
+		}
+		r, err := EchoMany(execs, req.Count, req.Warmup, interval)
 		return map[string]any{"rtt_us": r.RTTMicros, "lost": r.Lost}, err
 	case "exec_open", "exec_echo", "exec_drain", "exec_close":
 		return d.doExec(req, interval)

@@ -59,21 +59,22 @@ func echo(t terminal, count, warmup int, interval time.Duration) (EchoResult, er
 	return res, nil
 }
 
-// EchoMany runs Echo on every peer at once for count keystrokes each, their
-// schedules spread evenly over one interval, and merges the results.
-func EchoMany(peers []*Peer, count, warmup int, interval time.Duration) (EchoResult, error) {
+// EchoMany runs Echo on every terminal at once (WebRTC peers, or docker execs
+// read natively) for count keystrokes each, their schedules spread evenly
+// over one interval, and merges the results.
+func EchoMany[T terminal](ts []T, count, warmup int, interval time.Duration) (EchoResult, error) {
 	var (
 		mu       sync.Mutex
 		all      EchoResult
 		firstErr error
 		wg       sync.WaitGroup
 	)
-	for _, p := range peers {
+	for _, t := range ts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			time.Sleep(time.Duration(rand.Int64N(int64(interval))))
-			r, err := p.Echo(count, warmup, interval)
+			r, err := echo(t, count, warmup, interval)
 			mu.Lock()
 			defer mu.Unlock()
 			all.RTTMicros = append(all.RTTMicros, r.RTTMicros...)

@@ -186,6 +186,13 @@ def _concurrency(figures: list[Figure]) -> list[Row]:
     if n != CONC_SESSIONS:  # a quick run: the largest level it had
         p99_name = p99_name.replace(f"{CONC_SESSIONS} sessions", f"N={n} (not {CONC_SESSIONS}: a short run)")
         cpu_name = cpu_name.replace(f"{CONC_SESSIONS} sessions", f"N={n} (not {CONC_SESSIONS}: a short run)")
+    floor_name = f"N={n}: round trip"
+    floor = next(
+        (f for f in figures if f.section == "concurrency" and f.role == "floor" and f.name.endswith(floor_name)),
+        None,
+    )
+    if floor is not None and _ok(floor.worst):
+        p99_target += f" (docker exec alone, native, at N={n}: p99 {num(floor.worst)} ms)"
     out = [
         Row(
             p99_name,

@@ -43,12 +43,14 @@ level closed (porthole-core returns its heap to the OS 5 s after its last sessio
 **RSS after every session closed** is read a set time after the last level's
 sessions closed (60 s in the full run), to compare with the idle figure. The
 pion client of all N sessions runs in one Go process on the same 2 cores (its
-CPU is in the JSON). **dockerd + containerd** is what Docker itself spends
+CPU is in the notes). **dockerd + containerd** is what Docker itself spends
 carrying the execs' bytes, the same for any exec bridge; **machine busy** is
 how much of all cores every process on the machine used meanwhile (near 100 %:
 the machine was saturated, and round trips queue for CPU). The reference is
 the seed-004 aiortc bridge carrying N sessions in its one process, measured
-the same way at fewer N.""",
+the same way at fewer N. The floor is the top level's N shells as plain docker
+execs, read and typed into natively by the Go client (no WebRTC, no Porthole):
+what Docker and this machine allow any bridge at that N.""",
 )
 async def run(ctx: Context) -> list[Figure]:
     p = ctx.params
@@ -147,6 +149,7 @@ async def run(ctx: Context) -> list[Figure]:
             )
 
     last_closed = asyncio.get_running_loop().time()
+    figs += await _floor(ctx, container, base_procs, max(p.concurrency_levels), how, timeout)
     bridge = await ctx.bridge()
     for n in p.bridge_concurrency_levels:
         ref_pids = {"aiortc bridge": bridge.pid, "client": peer.pid}
@@ -207,7 +210,7 @@ async def run(ctx: Context) -> list[Figure]:
             )
         )
 
-    # The bridge levels ran meanwhile; wait out the rest.
+    # The floor and the bridge levels ran meanwhile; wait out the rest.
     await asyncio.sleep(max(0.0, last_closed + p.rss_after_s - asyncio.get_running_loop().time()))
     after = {"agent": stack.agent_pid, "porthole-core": stack.sidecar_pid}
     for k, pid in after.items():
@@ -223,6 +226,58 @@ async def run(ctx: Context) -> list[Figure]:
             )
         )
     return figs
+
+
+async def _floor(ctx: Context, container: str, base_procs: int, n: int, how: str, timeout: float) -> list[Figure]:
+    """The top level's N shells as plain docker execs read natively (the Go client, no WebRTC,
+    no Porthole), typing the same way: what Docker and this machine's cores allow any bridge."""
+    p, peer = ctx.params, await ctx.peer()
+    pids: dict[str, int | list[int]] = {"client": peer.pid, "docker": procstat.pids_by_comm(procstat.DOCKER_COMMS)}
+    sem = asyncio.Semaphore(OPEN_PARALLEL)
+
+    async def one() -> str:
+        async with sem:
+            return await refs.open_native_exec(ctx, container)
+
+    names = await asyncio.gather(*(one() for _ in range(n)))
+    await asyncio.sleep(SETTLE_S)
+    meter, machine = procstat.CpuMeter(pids), procstat.MachineMeter()
+    meter.start()
+    machine.start()
+    r = await peer.request(
+        "exec_echo_many",
+        execs=list(names),
+        count=p.concurrency_keystrokes,
+        warmup=WARMUP,
+        interval_ms=INTERVAL_MS,
+        timeout=timeout,
+    )
+    cpu, busy = meter.stop(), machine.stop()
+    await asyncio.gather(*(refs.close_native_exec(ctx, x) for x in names))
+    await _wait_procs(ctx, "conc", base_procs)
+    label = f"docker exec, native (Go), no WebRTC, N={n}"
+    return [
+        Figure.of(
+            KEY,
+            f"{label}: round trip",
+            "floor",
+            "ms",
+            [x / 1000 for x in r["rtt_us"]],
+            f"{how}; {n} execs pooled, read by the Go client",
+            lost=r["lost"],
+            sessions=n,
+            cpu_share=cpu,
+            machine_busy=busy,
+        ),
+        Figure.of(
+            KEY,
+            f"{label}: machine busy",
+            "floor",
+            "% of all cores",
+            [busy * 100],
+            "/proc/stat over the typing window, every process on the machine",
+        ),
+    ]
 
 
 async def _wait_procs(ctx: Context, name: str, base: int) -> None:
@@ -251,9 +306,18 @@ def _notes(figs: list[Figure]) -> list[str]:
         f"(median {num(top.median)} ms); each session costs the agent {ca:.2f} % of a core and "
         f"{ra:.0f} KiB, porthole-core {cs:.2f} % and {rs:.0f} KiB (in all: agent {ca * n:.0f} %, "
         f"porthole-core {cs * n:.0f} % of a core; dockerd + containerd "
-        f"{by[f'Porthole N={n}: CPU per session, dockerd + containerd'].median * n:.0f} %; the whole machine "
-        f"was {by[f'Porthole N={n}: machine busy'].median:.0f} % busy)."
+        f"{by[f'Porthole N={n}: CPU per session, dockerd + containerd'].median * n:.0f} %; the pion client "
+        f"playing the {n} browsers {top.extra.get('cpu_share', {}).get('client', 0) * 100:.0f} %; the whole "
+        f"machine was {by[f'Porthole N={n}: machine busy'].median:.0f} % busy)."
     ]
+    floor = next((f for f in figs if f.role == "floor" and f.name.endswith(f"N={n}: round trip")), None)
+    if floor is not None:
+        fb = by[floor.name.replace("round trip", "machine busy")].median
+        out.append(
+            f"The same {n} shells as plain docker execs read natively (no WebRTC): p99 {num(floor.worst)} ms "
+            f"(median {num(floor.median)} ms), the machine {fb:.0f} % busy: what Docker and the shells "
+            f"alone cost at this N, without the WebRTC ends (porthole-core and the pion client)."
+        )
     bridge = [f for f in figs if f.name.startswith("aiortc bridge N=") and f.name.endswith("round trip")]
     if bridge:
         b = max(bridge, key=lambda f: f.extra["sessions"])
