@@ -30,8 +30,9 @@ open throughout), so that other load on the machine falls on all of them
 alike. One keystroke every interval, or later if the last echo is late (never
 two in flight), after a warm-up that is not counted; a keystroke whose
 echo does not come within 5 s is counted as lost. Paths:
-**Porthole** = pion client ↔ porthole-core ↔ agent (gRPC) ↔ docker exec,
-session opened through the real server, timed in the pion client;
+**Porthole** = pion client ↔ porthole-core ↔ docker exec (the agent creates
+the exec and hands its stream to porthole-core, off the byte path from then
+on), session opened through the real server, timed in the pion client;
 **aiortc bridge** = the same pion client ↔ the seed-004 bridge
 (aiortc + docker exec in one Python process); **docker exec** (the floor) =
 the agent's DockerExec used straight from the bench process, no WebRTC and
@@ -41,8 +42,9 @@ Python; `core-go/internal/benchpeer/dockerexec.go`); **pion ↔ pion** = the tra
 in the client process, one echoing each 1-byte message straight back (the
 least a WebRTC hop adds); **porthole-core + gRPC** (diagnostic) = the pion
 client ↔ a porthole-core of its own ↔ a stand-in agent in the bench process
-that reads the Terminal gRPC stream with grpc.aio as the agent does and echoes
-like the shell, with no Docker and no PTY.""",
+that carries the bytes on the Terminal gRPC stream with grpc.aio (the path
+before the descriptor handoff) and echoes like the shell, with no Docker and
+no PTY.""",
 )
 async def run(ctx: Context) -> list[Figure]:
     p = ctx.params
@@ -136,9 +138,9 @@ def _notes(figs: list[Figure]) -> list[str]:
     d = by.get("porthole-core + gRPC, stand-in agent, no Docker")
     if d is not None:
         out.append(
-            f"Without Docker (porthole-core and a Python stand-in agent on the same gRPC stream) a "
-            f"keystroke takes {num(d.median)} ms: porthole-core, the gRPC hop and Python's grpc.aio add "
-            f"{num(d.median - c.median)} ms to the bare WebRTC hop, and are where Porthole loses to the "
-            f"one-process bridge."
+            f"Without Docker (porthole-core and a Python stand-in agent carrying the bytes on the "
+            f"Terminal gRPC stream, the path before the descriptor handoff) a keystroke takes "
+            f"{num(d.median)} ms: porthole-core, the gRPC hop and Python's grpc.aio add "
+            f"{num(d.median - c.median)} ms to the bare WebRTC hop."
         )
     return out

@@ -51,7 +51,8 @@ the bridge process for the reference; dockerd's share is the same for both
 and not counted) per MB delivered; for pion ↔ pion it is the client process,
 which holds both ends (sender and receiver). **porthole-core + gRPC**
 (diagnostic): a porthole-core of its own fed by a stand-in agent in the bench
-process (grpc.aio, 64 KiB frames, the base64 made beforehand), no Docker, no
+process on the Terminal gRPC stream, the path before the descriptor handoff
+(grpc.aio, 64 KiB frames, the base64 made beforehand), no Docker, no
 PTY: what Porthole's own pipeline carries; its CPU per MB counts porthole-core
 only. **Machine CPU per MB** (diagnostic): the CPU time of every process on
 the machine during a run (from /proc/stat) per MB delivered, the bench
