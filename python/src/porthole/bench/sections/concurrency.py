@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from porthole.bench import procstat, refs
 from porthole.bench.context import Context
-from porthole.bench.figures import Figure, num
+from porthole.bench.figures import Figure, Role, num
 from porthole.bench.sections import notes, section
 
 KEY = "concurrency"
+T = TypeVar("T")
 INTERVAL_MS = 100.0
 WARMUP = 3
 # Sessions opened at once; the page opens one per tab, this is many tabs at once.
@@ -65,42 +68,21 @@ async def run(ctx: Context) -> list[Figure]:
         pids: dict[str, int | list[int]] = {**single, "docker": procstat.pids_by_comm(procstat.DOCKER_COMMS)}
         await asyncio.sleep(RELEASE_WAIT_S)
         rss0 = {k: procstat.rss_kib(single[k]) for k in RSS_OF}
-        sem = asyncio.Semaphore(OPEN_PARALLEL)
-
-        async def one(sem: asyncio.Semaphore):
-            async with sem:
-                return await stack.open_terminal(container)
-
-        sessions = await asyncio.gather(*(one(sem) for _ in range(n)))
-        await asyncio.sleep(SETTLE_S)
+        sessions = await _open_all(n, lambda: stack.open_terminal(container))
         rss1 = {k: procstat.rss_kib(single[k]) for k in RSS_OF}
-        meter, machine = procstat.CpuMeter(pids), procstat.MachineMeter()
-        meter.start()
-        machine.start()
-        r = await peer.request(
-            "echo_many",
-            peers=[s.peer for s in sessions],
-            count=p.concurrency_keystrokes,
-            warmup=WARMUP,
-            interval_ms=INTERVAL_MS,
-            timeout=timeout,
-        )
-        cpu, busy = meter.stop(), machine.stop()
+        r, cpu, busy = await _type_all(ctx, pids, timeout, "echo_many", peers=[s.peer for s in sessions])
         await asyncio.gather(*(stack.close_terminal(s) for s in sessions))
         await _wait_procs(ctx, "conc", base_procs)
         label = f"N={n}"
         figs.append(
-            Figure.of(
-                KEY,
-                f"Porthole {label}: round trip",
+            _round_trip(
+                f"Porthole {label}",
                 "porthole",
-                "ms",
-                [x / 1000 for x in r["rtt_us"]],
+                r,
                 f"{how}; {n} sessions pooled",
-                lost=r["lost"],
-                sessions=n,
-                cpu_share=cpu,
-                machine_busy=busy,
+                n,
+                cpu,
+                busy,
                 rss_before_kib=rss0,
                 rss_open_kib=rss1,
             )
@@ -115,16 +97,7 @@ async def run(ctx: Context) -> list[Figure]:
                 f"total {cpu['docker'] * 100:.1f} % of a core / {n}; the Docker side of any exec bridge",
             )
         )
-        figs.append(
-            Figure.of(
-                KEY,
-                f"Porthole {label}: machine busy",
-                "porthole",
-                "% of all cores",
-                [busy * 100],
-                "/proc/stat over the typing window, every process on the machine",
-            )
-        )
+        figs.append(_machine_busy(f"Porthole {label}", "porthole", busy))
         for k in ("agent", "porthole-core"):
             figs.append(
                 Figure.of(
@@ -157,34 +130,20 @@ async def run(ctx: Context) -> list[Figure]:
         names = [(await refs.open_bridge(ctx, container))[0] for _ in range(n)]
         await asyncio.sleep(SETTLE_S)
         rss1 = {k: procstat.rss_kib(v) for k, v in ref_pids.items()}
-        meter, machine = procstat.CpuMeter(ref_pids), procstat.MachineMeter()
-        meter.start()
-        machine.start()
-        r = await peer.request(
-            "echo_many",
-            peers=names,
-            count=p.concurrency_keystrokes,
-            warmup=WARMUP,
-            interval_ms=INTERVAL_MS,
-            timeout=timeout,
-        )
-        cpu, busy = meter.stop(), machine.stop()
+        r, cpu, busy = await _type_all(ctx, dict(ref_pids), timeout, "echo_many", peers=names)
         for name in names:
             await peer.request("close", peer=name)
         label = f"N={n}"
         k = "aiortc bridge"
         figs.append(
-            Figure.of(
-                KEY,
-                f"aiortc bridge {label}: round trip",
+            _round_trip(
+                f"aiortc bridge {label}",
                 "reference",
-                "ms",
-                [x / 1000 for x in r["rtt_us"]],
+                r,
                 f"{how}; {n} sessions pooled",
-                lost=r["lost"],
-                sessions=n,
-                cpu_share=cpu,
-                machine_busy=busy,
+                n,
+                cpu,
+                busy,
                 rss_before_kib=rss0,
                 rss_open_kib=rss1,
             )
@@ -231,53 +190,74 @@ async def run(ctx: Context) -> list[Figure]:
 async def _floor(ctx: Context, container: str, base_procs: int, n: int, how: str, timeout: float) -> list[Figure]:
     """The top level's N shells as plain docker execs read natively (the Go client, no WebRTC,
     no Porthole), typing the same way: what Docker and this machine's cores allow any bridge."""
-    p, peer = ctx.params, await ctx.peer()
+    peer = await ctx.peer()
     pids: dict[str, int | list[int]] = {"client": peer.pid, "docker": procstat.pids_by_comm(procstat.DOCKER_COMMS)}
-    sem = asyncio.Semaphore(OPEN_PARALLEL)
-
-    async def one() -> str:
-        async with sem:
-            return await refs.open_native_exec(ctx, container)
-
-    names = await asyncio.gather(*(one() for _ in range(n)))
-    await asyncio.sleep(SETTLE_S)
-    meter, machine = procstat.CpuMeter(pids), procstat.MachineMeter()
-    meter.start()
-    machine.start()
-    r = await peer.request(
-        "exec_echo_many",
-        execs=list(names),
-        count=p.concurrency_keystrokes,
-        warmup=WARMUP,
-        interval_ms=INTERVAL_MS,
-        timeout=timeout,
-    )
-    cpu, busy = meter.stop(), machine.stop()
+    names = await _open_all(n, lambda: refs.open_native_exec(ctx, container))
+    r, cpu, busy = await _type_all(ctx, pids, timeout, "exec_echo_many", execs=names)
     await asyncio.gather(*(refs.close_native_exec(ctx, x) for x in names))
     await _wait_procs(ctx, "conc", base_procs)
     label = f"docker exec, native (Go), no WebRTC, N={n}"
     return [
-        Figure.of(
-            KEY,
-            f"{label}: round trip",
-            "floor",
-            "ms",
-            [x / 1000 for x in r["rtt_us"]],
-            f"{how}; {n} execs pooled, read by the Go client",
-            lost=r["lost"],
-            sessions=n,
-            cpu_share=cpu,
-            machine_busy=busy,
-        ),
-        Figure.of(
-            KEY,
-            f"{label}: machine busy",
-            "floor",
-            "% of all cores",
-            [busy * 100],
-            "/proc/stat over the typing window, every process on the machine",
-        ),
+        _round_trip(label, "floor", r, f"{how}; {n} execs pooled, read by the Go client", n, cpu, busy),
+        _machine_busy(label, "floor", busy),
     ]
+
+
+async def _open_all(n: int, open_one: Callable[[], Awaitable[T]]) -> list[T]:
+    """n sessions (or execs), OPEN_PARALLEL at a time, then SETTLE_S for their shells."""
+    sem = asyncio.Semaphore(OPEN_PARALLEL)
+
+    async def one() -> T:
+        async with sem:
+            return await open_one()
+
+    opened = await asyncio.gather(*(one() for _ in range(n)))
+    await asyncio.sleep(SETTLE_S)
+    return list(opened)
+
+
+async def _type_all(
+    ctx: Context, pids: dict[str, int | list[int]], timeout: float, op: str, **which: Any
+) -> tuple[dict[str, Any], dict[str, float], float]:
+    """Every session (or exec) in which types at 10 keys/s (op: echo_many or exec_echo_many);
+    the client's result, the CPU share of pids and how busy the machine was meanwhile."""
+    p = ctx.params
+    meter, machine = procstat.CpuMeter(pids), procstat.MachineMeter()
+    meter.start()
+    machine.start()
+    r = await (await ctx.peer()).request(
+        op, count=p.concurrency_keystrokes, warmup=WARMUP, interval_ms=INTERVAL_MS, timeout=timeout, **which
+    )
+    return r, meter.stop(), machine.stop()
+
+
+def _round_trip(
+    label: str, role: Role, r: dict[str, Any], how: str, n: int, cpu: dict[str, float], busy: float, **extra: Any
+) -> Figure:
+    return Figure.of(
+        KEY,
+        f"{label}: round trip",
+        role,
+        "ms",
+        [x / 1000 for x in r["rtt_us"]],
+        how,
+        lost=r["lost"],
+        sessions=n,
+        cpu_share=cpu,
+        machine_busy=busy,
+        **extra,
+    )
+
+
+def _machine_busy(label: str, role: Role, busy: float) -> Figure:
+    return Figure.of(
+        KEY,
+        f"{label}: machine busy",
+        role,
+        "% of all cores",
+        [busy * 100],
+        "/proc/stat over the typing window, every process on the machine",
+    )
 
 
 async def _wait_procs(ctx: Context, name: str, base: int) -> None:
