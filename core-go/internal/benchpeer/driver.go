@@ -142,6 +142,16 @@ func (d *Driver) peer(name string) (*Peer, error) {
 	return p, nil
 }
 
+func (d *Driver) exec(name string) (*Exec, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.execs[name]
+	if !ok {
+		return nil, fmt.Errorf("no exec %q", name)
+	}
+	return e, nil
+}
+
 func seconds(s float64, def time.Duration) time.Duration {
 	if s <= 0 {
 		return def
@@ -187,11 +197,9 @@ func (d *Driver) do(req Request) (map[string]any, error) {
 	case "exec_echo_many":
 		execs := make([]*Exec, 0, len(req.Execs))
 		for _, name := range req.Execs {
-			d.mu.Lock()
-			e, ok := d.execs[name]
-			d.mu.Unlock()
-			if !ok {
-				return nil, fmt.Errorf("no exec %q", name)
+			e, err := d.exec(name)
+			if err != nil {
+				return nil, err
 			}
 			execs = append(execs, e)
 		}
