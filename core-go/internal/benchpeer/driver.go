@@ -152,6 +152,20 @@ func (d *Driver) exec(name string) (*Exec, error) {
 	return e, nil
 }
 
+// echoMany looks every name up, then runs EchoMany on them all.
+func echoMany[T terminal](names []string, get func(string) (T, error), req Request, interval time.Duration) (map[string]any, error) {
+	ts := make([]T, 0, len(names))
+	for _, name := range names {
+		t, err := get(name)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	r, err := EchoMany(ts, req.Count, req.Warmup, interval)
+	return map[string]any{"rtt_us": r.RTTMicros, "lost": r.Lost}, err
+}
+
 func seconds(s float64, def time.Duration) time.Duration {
 	if s <= 0 {
 		return def
@@ -184,27 +198,9 @@ func (d *Driver) do(req Request) (map[string]any, error) {
 		r, err := RawEcho(d.api, req.Count, req.Warmup, interval, seconds(req.TimeoutS, time.Minute))
 		return map[string]any{"rtt_us": r.RTTMicros, "lost": r.Lost}, err
 	case "echo_many":
-		peers := make([]*Peer, 0, len(req.Peers))
-		for _, name := range req.Peers {
-			p, err := d.peer(name)
-			if err != nil {
-				return nil, err
-			}
-			peers = append(peers, p)
-		}
-		r, err := EchoMany(peers, req.Count, req.Warmup, interval)
-		return map[string]any{"rtt_us": r.RTTMicros, "lost": r.Lost}, err
+		return echoMany(req.Peers, d.peer, req, interval)
 	case "exec_echo_many":
-		execs := make([]*Exec, 0, len(req.Execs))
-		for _, name := range req.Execs {
-			e, err := d.exec(name)
-			if err != nil {
-				return nil, err
-			}
-			execs = append(execs, e)
-		}
-		r, err := EchoMany(execs, req.Count, req.Warmup, interval)
-		return map[string]any{"rtt_us": r.RTTMicros, "lost": r.Lost}, err
+		return echoMany(req.Execs, d.exec, req, interval)
 	case "exec_open", "exec_echo", "exec_drain", "exec_close":
 		return d.doExec(req, interval)
 	}
