@@ -125,31 +125,35 @@ func (s *Session) judgeTURN(d *ICEDiagnosis) {
 // keepDiagnosis snapshots the diagnosis while ICE is not connected, every
 // Manager.diagInterval until the session closes: pion deletes every
 // candidate and pair when ICE fails, so the close reports the last
-// snapshot of a failed session.
+// snapshot of a failed session. A timer that re-arms itself, not a
+// goroutine: a session holds none while it waits.
 func (s *Session) keepDiagnosis() {
-	t := time.NewTicker(s.m.diagInterval)
-	defer t.Stop()
-	for {
+	time.AfterFunc(s.m.diagInterval, func() {
 		select {
 		case <-s.closingCh:
 			return
-		case <-t.C:
+		default:
 		}
-		s.mu.Lock()
-		state := s.iceState
-		s.mu.Unlock()
-		if state == webrtc.ICEConnectionStateConnected.String() || state == webrtc.ICEConnectionStateCompleted.String() ||
-			pcClosed(s.pc) {
-			continue
-		}
-		d := s.diagnosis()
-		if len(d.Local) == 0 && len(d.Pairs) == 0 {
-			continue // ICE failed meanwhile: keep the snapshot from before
-		}
-		s.mu.Lock()
-		s.lastDiag = d
-		s.mu.Unlock()
+		s.snapshotDiagnosis()
+		s.keepDiagnosis()
+	})
+}
+
+func (s *Session) snapshotDiagnosis() {
+	s.mu.Lock()
+	state := s.iceState
+	s.mu.Unlock()
+	if state == webrtc.ICEConnectionStateConnected.String() || state == webrtc.ICEConnectionStateCompleted.String() ||
+		pcClosed(s.pc) {
+		return
 	}
+	d := s.diagnosis()
+	if len(d.Local) == 0 && len(d.Pairs) == 0 {
+		return // ICE failed meanwhile: keep the snapshot from before
+	}
+	s.mu.Lock()
+	s.lastDiag = d
+	s.mu.Unlock()
 }
 
 // finalDiagnosis is the diagnosis to report when the session closes: the

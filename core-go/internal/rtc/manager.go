@@ -192,7 +192,7 @@ func (m *Manager) CreateSession(req CreateRequest) (string, error) {
 		return "", err
 	}
 	s.markAnswered()
-	go s.keepDiagnosis()
+	s.keepDiagnosis()
 	s.log.Info("session created", "kind", s.kind, "early_candidates", len(early))
 	return answer, nil
 }

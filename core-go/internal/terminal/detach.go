@@ -116,16 +116,7 @@ func (r *ResumablePump) Serve(b *Bridge) {
 	}
 	// Wake a read blocked on an idle descriptor so that the replay goes out now.
 	_ = r.inner.cfg.File.SetReadDeadline(time.Now())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-b.Done():
-		case <-r.done:
-		}
-		cancel()
-	}()
-	r.inner.inputLoop(ctx, b)
+	r.inner.inputLoop(context.Background(), b, r.done)
 }
 
 func (r *ResumablePump) take() *Bridge {

@@ -144,7 +144,7 @@ func (r *ResumablePump) Watch(b *Bridge) {
 	inputDone := make(chan struct{})
 	go func() {
 		defer close(inputDone)
-		r.inner.inputLoop(ctx, b)
+		r.inner.inputLoop(ctx, b, nil)
 	}()
 	defer func() { <-inputDone }()
 	if b.Error(ctx, CodeViewOnly, viewerMessage) != nil || !sendCtx(ctx, b, snap) {

@@ -130,7 +130,7 @@ func (p *Pump) Run(ctx context.Context, b *Bridge) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Go(func() { p.inputLoop(ctx, b) })
+	wg.Go(func() { p.inputLoop(ctx, b, nil) })
 	wg.Go(func() {
 		defer close(p.outDone)
 		p.outputLoop(ctx, b)
@@ -209,8 +209,9 @@ func (p *Pump) record(input bool, data []byte) {
 }
 
 // inputLoop writes the peer's input to the descriptor and turns resizes
-// into (coalesced) hook calls.
-func (p *Pump) inputLoop(ctx context.Context, b *Bridge) {
+// into (coalesced) hook calls, until ctx ends, b shuts down or stop (nil:
+// never) is closed.
+func (p *Pump) inputLoop(ctx context.Context, b *Bridge, stop <-chan struct{}) {
 	var (
 		pending   *PeerMessage
 		timer     *time.Timer
@@ -260,7 +261,7 @@ func (p *Pump) inputLoop(ctx context.Context, b *Bridge) {
 				}
 				p.interrupt(b, m.Data)
 				if _, err := p.cfg.File.Write(m.Data); err != nil {
-					if ctx.Err() != nil || errors.Is(err, os.ErrClosed) {
+					if ctx.Err() != nil || closed(b.Done()) || closed(stop) || errors.Is(err, os.ErrClosed) {
 						return
 					}
 					p.cfg.Log.Info("write to handed-over descriptor failed; dropping input", "err", err)
@@ -275,7 +276,21 @@ func (p *Pump) inputLoop(ctx context.Context, b *Bridge) {
 			}
 		case <-ctx.Done():
 			return
+		case <-b.Done():
+			return
+		case <-stop:
+			return
 		}
+	}
+}
+
+// closed reports whether ch is closed (false for nil).
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 
