@@ -139,6 +139,9 @@ func (s *Session) keepDiagnosis() {
 	})
 }
 
+// snapshotDiagnosis keeps the diagnosis of now as the last snapshot, unless
+// ICE is connected, the peer connection closed or pion already dropped the
+// candidates.
 func (s *Session) snapshotDiagnosis() {
 	s.mu.Lock()
 	state := s.iceState
