@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import signal
 import subprocess
@@ -84,9 +85,16 @@ class Stack:
 
 
 def _spawn(args: list[str], log: Path, *, append: bool = False, prefix: tuple[str, ...] = ()) -> subprocess.Popen:
+    # PYTHONFAULTHANDLER: a process that does not stop is sent SIGABRT (_stop), and its
+    # threads' stacks go to its log, to say where it hung.
+    env = {**os.environ, "PYTHONFAULTHANDLER": "1"}
     with log.open("ab" if append else "wb") as out:
         return subprocess.Popen(
-            [*prefix, sys.executable, "-m", "porthole", *args], stdout=out, stderr=subprocess.STDOUT, cwd=REPO
+            [*prefix, sys.executable, "-m", "porthole", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=env,
         )
 
 
@@ -104,8 +112,12 @@ async def _stop(proc: subprocess.Popen, name: str, log: Path) -> None:
         try:
             await asyncio.wait_for(asyncio.to_thread(proc.wait), 20)
         except TimeoutError:
-            proc.kill()
-            raise AssertionError(f"{name} did not stop on SIGTERM\n{log.read_text()[-2000:]}") from None
+            proc.send_signal(signal.SIGABRT)  # the stacks of its threads, to its log (_spawn)
+            try:
+                await asyncio.wait_for(asyncio.to_thread(proc.wait), 5)
+            except TimeoutError:
+                proc.kill()
+            raise AssertionError(f"{name} did not stop on SIGTERM\n{log.read_text()[-6000:]}") from None
 
 
 async def _wait_healthy(st: Stack) -> None:

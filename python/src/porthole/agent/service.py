@@ -34,11 +34,14 @@ from porthole.agent.targets import Inventory
 from porthole.agent.uplink import Uplink
 from porthole.agent.upload import Uploader
 from porthole.agent.views import AgentViews
+from porthole.tasks import end_tasks
 
 log = logging.getLogger("porthole.agent")
 
 # The first sidecar event stream must be open within this long of the sidecar being ready.
 EVENTS_READY_TIMEOUT_S = 10.0
+# How long the background loops get to end at shutdown (porthole.tasks).
+SHUTDOWN_TASKS_S = 5.0
 
 
 class Agent:
@@ -139,9 +142,7 @@ class Agent:
         await self.sessions.close_all(wire.AGENT_SHUTDOWN)
         await self.admin.stop()
         await self.uplink.stop()
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await end_tasks(self._tasks, SHUTDOWN_TASKS_S, "background tasks")
         await self.sidecar.stop()
 
     async def _reconcile(self) -> None:

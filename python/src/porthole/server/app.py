@@ -34,6 +34,7 @@ from porthole.server.pubsub import RedisManager
 from porthole.server.rebind import Rebinder
 from porthole.server.store import Store
 from porthole.server.web import LoginHandler, add_routes
+from porthole.tasks import end_tasks
 
 log = logging.getLogger("porthole.server")
 
@@ -231,9 +232,7 @@ class Server:
         if self._runner is None:
             return
         runner, self._runner = self._runner, None
-        for t in self._background:
-            t.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await end_tasks(self._background, CLOSE_STEP_S, "background tasks")
         for site in list(runner.sites):
             await site.stop()
         self.hub.leaving = True
