@@ -9,23 +9,12 @@ import logging
 import pytest
 
 from porthole.tasks import end_tasks
-
-
-async def _loses_first_cancel(cancels: list[int]) -> None:
-    """A `sleep; step` loop that loses the first cancel it gets, as a library can."""
-    while True:
-        try:
-            await asyncio.sleep(0.05)
-        except asyncio.CancelledError:
-            cancels.append(1)
-            if len(cancels) > 1:
-                raise
-            # lost: the loop goes on to its next tick
+from tests.support.lostcancel import loses_first_cancel
 
 
 async def test_one_cancel_is_not_enough_for_a_loop_that_loses_it() -> None:
     cancels: list[int] = []
-    task = asyncio.create_task(_loses_first_cancel(cancels))
+    task = asyncio.create_task(loses_first_cancel(cancels))
     await asyncio.sleep(0.01)
     task.cancel()
     await asyncio.sleep(0.2)
@@ -37,7 +26,7 @@ async def test_one_cancel_is_not_enough_for_a_loop_that_loses_it() -> None:
 
 async def test_end_tasks_cancels_again_until_the_loop_ends() -> None:
     cancels: list[int] = []
-    task = asyncio.create_task(_loses_first_cancel(cancels))
+    task = asyncio.create_task(loses_first_cancel(cancels))
     await asyncio.sleep(0.01)
     left = await end_tasks([task], 5.0, "loops")
     assert left == [] and task.cancelled() and cancels == [1, 1]

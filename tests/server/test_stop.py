@@ -8,21 +8,13 @@ import logging
 import pytest
 
 from tests.server.conftest import Env
+from tests.support.lostcancel import loses_first_cancel
 
 
 async def test_stop_ends_a_background_loop_that_lost_its_cancel(env: Env, caplog: pytest.LogCaptureFixture) -> None:
     cancels: list[int] = []
 
-    async def loses_first_cancel() -> None:  # like the expiry loop whose store call swallowed it
-        while True:
-            try:
-                await asyncio.sleep(0.05)
-            except asyncio.CancelledError:
-                cancels.append(1)
-                if len(cancels) > 1:
-                    raise
-
-    loop_task = asyncio.create_task(loses_first_cancel())
+    loop_task = asyncio.create_task(loses_first_cancel(cancels))  # like the expiry loop whose store call lost it
     env.server._background.append(loop_task)
     await asyncio.sleep(0.01)
     with caplog.at_level(logging.INFO, logger="porthole.server"):
