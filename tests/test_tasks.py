@@ -52,7 +52,9 @@ async def test_a_task_that_never_ends_is_given_up_after_the_deadline(caplog: pyt
         with caplog.at_level(logging.WARNING, logger="porthole.tasks"):
             left = await end_tasks([stuck, failed, done], 0.5, "loops")
         assert left == [stuck]
-        assert 0.5 <= loop.time() - started < 2.0
+        # Given up at the deadline, not before it, and not waiting on the task (a loose bound:
+        # this checks behaviour, not timing, on a busy machine).
+        assert 0.5 <= loop.time() - started < 10.0
         assert "shutdown: 1 loops did not end within 0.5 s; given up" in caplog.text
         assert failed.done() and done.done()  # a task that had failed or ended is no obstacle
     finally:
